@@ -1,0 +1,60 @@
+// Package engine opens the metadata store named by a database URL.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/postgres"
+	"github.com/flymodel/flymodel/internal/db/sqlite"
+)
+
+// Open opens the store for rawURL: postgres://… or postgresql://… for
+// PostgreSQL; sqlite:PATH, sqlite://PATH or a bare file path for SQLite
+// (the file and its folder are created when missing).
+func Open(ctx context.Context, rawURL string) (db.Store, error) {
+	engine, target, err := Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if engine == db.EnginePostgres {
+		return postgres.Open(ctx, target)
+	}
+	return sqlite.Open(ctx, target)
+}
+
+// Parse returns the engine a database URL names and what that engine
+// opens: the URL itself for PostgreSQL, the file path for SQLite.
+func Parse(rawURL string) (engine, target string, err error) {
+	switch {
+	case rawURL == "":
+		return "", "", fmt.Errorf("database url is empty")
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		return db.EnginePostgres, rawURL, nil
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		return db.EngineSQLite, strings.TrimPrefix(rawURL, "sqlite://"), nil
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		return db.EngineSQLite, strings.TrimPrefix(rawURL, "sqlite:"), nil
+	case strings.Contains(rawURL, "://"):
+		scheme, _, _ := strings.Cut(rawURL, "://")
+		return "", "", fmt.Errorf("database url: unsupported scheme %q (want postgres://, postgresql:// or sqlite:)", scheme)
+	default:
+		return db.EngineSQLite, rawURL, nil
+	}
+}
+
+// Redact returns rawURL with any password replaced, for logs and messages.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	if _, has := u.User.Password(); !has {
+		return rawURL
+	}
+	u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	return u.String()
+}

@@ -1,0 +1,136 @@
+// Package postgres is the PostgreSQL engine of the metadata store (pgx/v5).
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/pgdb"
+	"github.com/flymodel/flymodel/schema"
+)
+
+// Store is the PostgreSQL implementation of db.Store.
+type Store struct {
+	queries
+	pool     *pgxpool.Pool
+	migrator *db.Migrator
+	closeSQL func() error
+}
+
+type queries struct {
+	read, write *pgdb.Queries
+}
+
+var _ db.Store = (*Store)(nil)
+
+// Open connects to the database at url (postgres://…).
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: connect to %s: %w", cfg.ConnConfig.Host, err)
+	}
+	// goose needs database/sql; it shares the pool's connections. Its
+	// session lock (an advisory lock) lets several replicas start at once.
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	migrations, err := fs.Sub(schema.Postgres, "postgres")
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	m, err := db.NewMigrator(sqlDB, goose.DialectPostgres, migrations, goose.WithSessionLocker(locker))
+	if err != nil {
+		sqlDB.Close()
+		pool.Close()
+		return nil, err
+	}
+	q := pgdb.New(pool)
+	return &Store{queries: queries{read: q, write: q}, pool: pool, migrator: m, closeSQL: sqlDB.Close}, nil
+}
+
+// InTx implements db.Store.
+func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		q := pgdb.New(tx)
+		return fn(queries{read: q, write: q})
+	})
+}
+
+// Migrate implements db.Store.
+func (s *Store) Migrate(ctx context.Context, opts db.MigrateOptions) ([]db.MigrationResult, error) {
+	return s.migrator.Migrate(ctx, opts)
+}
+
+// MigrationStatus implements db.Store.
+func (s *Store) MigrationStatus(ctx context.Context) (db.MigrationStatus, error) {
+	return s.migrator.Status(ctx)
+}
+
+// Ping implements db.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Engine implements db.Store.
+func (s *Store) Engine() string { return db.EnginePostgres }
+
+// Close implements db.Store.
+func (s *Store) Close() error {
+	err := s.closeSQL()
+	s.pool.Close()
+	return err
+}
+
+// keyColumns reads the columns out of "Key (namespace_id, name)=(1, x) already exists."
+var keyColumns = regexp.MustCompile(`^Key \(([^)]*)\)=`)
+
+// mapError turns PostgreSQL errors into the db package's typed errors.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.ErrNotFound
+	}
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		e := &db.ConflictError{Table: pe.TableName}
+		if m := keyColumns.FindStringSubmatch(pe.Detail); m != nil {
+			for _, c := range strings.Split(m[1], ",") {
+				e.Columns = append(e.Columns, strings.TrimSpace(c))
+			}
+		}
+		return e
+	case "23503": // foreign_key_violation
+		return db.ErrForeignKey
+	case "23514", "23502", "22P02": // check, not null, invalid text (enum) value
+		return fmt.Errorf("%w: %s", db.ErrInvalid, pe.Message)
+	}
+	return err
+}

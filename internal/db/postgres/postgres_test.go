@@ -1,0 +1,21 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/dbtest"
+	"github.com/flymodel/flymodel/internal/db/postgres"
+)
+
+func TestConformance(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T) db.Store {
+		s, err := postgres.Open(context.Background(), dbtest.PostgresURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

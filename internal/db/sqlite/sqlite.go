@@ -1,0 +1,180 @@
+// Package sqlite is the embedded SQLite engine of the metadata store
+// (modernc.org/sqlite, no cgo).
+//
+// One writer connection serialises writes: its transactions begin
+// IMMEDIATE, so a writer waits for the lock (busy_timeout) instead of
+// failing with SQLITE_BUSY half-way. Reads go to a separate read-only pool
+// and, with WAL, never wait for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/sqlitedb"
+	"github.com/flymodel/flymodel/schema"
+)
+
+// Every connection gets these pragmas; busy_timeout comes first so that the
+// others wait for a lock rather than fail.
+const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+	"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_time_format=sqlite"
+
+// Store is the SQLite implementation of db.Store.
+type Store struct {
+	queries
+	writer   *sql.DB
+	reader   *sql.DB
+	migrator *db.Migrator
+}
+
+// queries binds the generated queries to a connection for reads and one
+// for writes; inside a transaction both are the transaction.
+type queries struct {
+	read, write *sqlitedb.Queries
+}
+
+var _ db.Store = (*Store)(nil)
+
+// Open opens (creating when missing, with its parent folder) the database
+// file at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("sqlite: create folder for %s: %w", path, err)
+		}
+	}
+	writer, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetConnMaxIdleTime(0)
+	if err := writer.PingContext(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	reader, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	reader.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	migrations, err := fs.Sub(schema.SQLite, "sqlite")
+	if err != nil {
+		return nil, err
+	}
+	m, err := db.NewMigrator(writer, goose.DialectSQLite3, migrations)
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, err
+	}
+	return &Store{
+		queries:  queries{read: sqlitedb.New(reader), write: sqlitedb.New(writer)},
+		writer:   writer,
+		reader:   reader,
+		migrator: m,
+	}, nil
+}
+
+// InTx implements db.Store.
+func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", mapError(err))
+	}
+	q := sqlitedb.New(tx)
+	if err := fn(queries{read: q, write: q}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapError(err))
+	}
+	return nil
+}
+
+// Migrate implements db.Store.
+func (s *Store) Migrate(ctx context.Context, opts db.MigrateOptions) ([]db.MigrationResult, error) {
+	return s.migrator.Migrate(ctx, opts)
+}
+
+// MigrationStatus implements db.Store.
+func (s *Store) MigrationStatus(ctx context.Context) (db.MigrationStatus, error) {
+	return s.migrator.Status(ctx)
+}
+
+// Ping implements db.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.reader.PingContext(ctx)
+}
+
+// Engine implements db.Store.
+func (s *Store) Engine() string { return db.EngineSQLite }
+
+// Close implements db.Store.
+func (s *Store) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// mapError turns SQLite errors into the db package's typed errors.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return db.ErrNotFound
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return conflict(se.Error())
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return db.ErrForeignKey
+	case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+		return fmt.Errorf("%w: %s", db.ErrInvalid, se.Error())
+	}
+	return err
+}
+
+// conflict parses "UNIQUE constraint failed: models.namespace_id, models.name".
+func conflict(msg string) error {
+	const marker = "constraint failed: "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return &db.ConflictError{}
+	}
+	rest := msg[i+len(marker):]
+	if j := strings.Index(rest, " ("); j >= 0 {
+		rest = rest[:j] // modernc appends " (2067)"
+	}
+	e := &db.ConflictError{}
+	for _, col := range strings.Split(rest, ", ") {
+		table, name, ok := strings.Cut(strings.TrimSpace(col), ".")
+		if !ok {
+			continue
+		}
+		e.Table = table
+		e.Columns = append(e.Columns, name)
+	}
+	return e
+}

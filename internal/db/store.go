@@ -1,0 +1,65 @@
+// Package db is flymodel's metadata store: the domain rows, the Store
+// interface that both engines (PostgreSQL and SQLite) satisfy, the typed
+// errors their constraint violations map to, migrations and fixtures.
+//
+// The queries live in queries/*.sql and are compiled by sqlc once per
+// engine (internal/db/pgdb, internal/db/sqlitedb). queries_gen.go holds the
+// engine-neutral copy of the generated interface and row types; the engine
+// adapters (internal/db/postgres, internal/db/sqlite) convert between them.
+package db
+
+import (
+	"context"
+	"time"
+)
+
+// Engine names.
+const (
+	EnginePostgres = "postgres"
+	EngineSQLite   = "sqlite"
+)
+
+// Store is the metadata store. Its Queries run outside any transaction
+// (each statement on its own); InTx runs several atomically.
+type Store interface {
+	Queries
+
+	// InTx runs fn in one transaction, committed when fn returns nil and
+	// rolled back otherwise. On SQLite the transaction takes the write lock
+	// when it begins, so concurrent writers queue instead of failing.
+	InTx(ctx context.Context, fn func(q Queries) error) error
+
+	// Migrate applies (or with Down, rolls back) schema migrations.
+	Migrate(ctx context.Context, opts MigrateOptions) ([]MigrationResult, error)
+	// MigrationStatus reports the applied schema version and how many
+	// migrations are pending.
+	MigrationStatus(ctx context.Context) (MigrationStatus, error)
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Engine is EnginePostgres or EngineSQLite.
+	Engine() string
+	Close() error
+}
+
+// MigrateOptions selects the direction and the number of migrations.
+type MigrateOptions struct {
+	Down bool
+	// Steps is the number of migrations to apply or roll back; 0 means all.
+	Steps int
+}
+
+// MigrationResult describes one applied or rolled-back migration.
+type MigrationResult struct {
+	Version   int64
+	Source    string
+	Direction string // "up" or "down"
+	Duration  time.Duration
+}
+
+// MigrationStatus is the schema state of a database.
+type MigrationStatus struct {
+	Current int64 // 0 when nothing is applied
+	Latest  int64
+	Pending int
+}

@@ -1,0 +1,78 @@
+-- name: CreateBlob :one
+INSERT INTO blobs (bucket, key, storage_version, size, sha256, created_at)
+VALUES (@bucket, @key, @storage_version, @size, @sha256, @now)
+RETURNING *;
+
+-- name: GetBlob :one
+SELECT * FROM blobs WHERE id = @id;
+
+-- name: GetBlobByKey :one
+SELECT * FROM blobs WHERE bucket = @bucket AND key = @key;
+
+-- name: ListUnreferencedBlobs :many
+-- Blobs no artifact references and created before the grace cut-off.
+SELECT * FROM blobs b
+WHERE b.created_at < @created_before
+  AND NOT EXISTS (SELECT 1 FROM version_artifacts va WHERE va.blob_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM experiment_artifacts ea WHERE ea.blob_id = b.id)
+ORDER BY b.id
+LIMIT CAST(@page_limit AS BIGINT);
+
+-- name: DeleteBlob :execrows
+-- Deletes the row only while nothing references it (a racing insert wins).
+DELETE FROM blobs
+WHERE blobs.id = @id
+  AND NOT EXISTS (SELECT 1 FROM version_artifacts va WHERE va.blob_id = blobs.id)
+  AND NOT EXISTS (SELECT 1 FROM experiment_artifacts ea WHERE ea.blob_id = blobs.id);
+
+-- name: CreateVersionArtifact :one
+INSERT INTO version_artifacts (version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
+VALUES (@version_id, @name, @file_name, @blob_id, @content_type, sqlc.narg(format), @encoding, sqlc.narg(extra), @now)
+RETURNING *;
+
+-- name: GetVersionArtifact :one
+SELECT * FROM version_artifacts WHERE id = @id;
+
+-- name: GetVersionArtifactByName :one
+SELECT * FROM version_artifacts WHERE version_id = @version_id AND name = @name;
+
+-- name: ListVersionArtifacts :many
+SELECT * FROM version_artifacts
+WHERE version_id = @version_id
+ORDER BY name, id
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: CountVersionArtifacts :one
+SELECT CAST(COUNT(*) AS BIGINT) FROM version_artifacts WHERE version_id = @version_id;
+
+-- name: ListVersionArtifactDigests :many
+-- The (name, sha256) list a version's content digest is computed over.
+SELECT va.name, b.sha256 FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
+WHERE va.version_id = @version_id
+ORDER BY va.name;
+
+-- name: DeleteVersionArtifact :execrows
+DELETE FROM version_artifacts WHERE id = @id;
+
+-- name: CreateExperimentArtifact :one
+INSERT INTO experiment_artifacts (experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at)
+VALUES (@experiment_id, @name, @file_name, @blob_id, @content_type, sqlc.narg(format), @encoding, @now)
+RETURNING *;
+
+-- name: GetExperimentArtifact :one
+SELECT * FROM experiment_artifacts WHERE id = @id;
+
+-- name: GetExperimentArtifactByName :one
+SELECT * FROM experiment_artifacts WHERE experiment_id = @experiment_id AND name = @name;
+
+-- name: ListExperimentArtifacts :many
+SELECT * FROM experiment_artifacts
+WHERE experiment_id = @experiment_id
+ORDER BY name, id
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: CountExperimentArtifacts :one
+SELECT CAST(COUNT(*) AS BIGINT) FROM experiment_artifacts WHERE experiment_id = @experiment_id;
+
+-- name: DeleteExperimentArtifact :execrows
+DELETE FROM experiment_artifacts WHERE id = @id;

@@ -1,0 +1,28 @@
+-- name: CreateBucket :one
+INSERT INTO buckets (namespace_id, name, region, role, created_at)
+VALUES (@namespace_id, @name, @region, @role, @now)
+RETURNING *;
+
+-- name: UpsertBucket :one
+INSERT INTO buckets (namespace_id, name, region, role, created_at)
+VALUES (@namespace_id, @name, @region, @role, @now)
+ON CONFLICT (namespace_id, role) DO UPDATE SET name = excluded.name, region = excluded.region
+RETURNING *;
+
+-- name: GetBucket :one
+SELECT * FROM buckets WHERE id = @id;
+
+-- name: GetBucketForRole :one
+SELECT * FROM buckets WHERE namespace_id = @namespace_id AND role = @role;
+
+-- name: ListBuckets :many
+SELECT * FROM buckets
+WHERE namespace_id = @namespace_id
+ORDER BY name, region, id
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: CountBuckets :one
+SELECT CAST(COUNT(*) AS BIGINT) FROM buckets WHERE namespace_id = @namespace_id;
+
+-- name: DeleteBucket :execrows
+DELETE FROM buckets WHERE id = @id AND namespace_id = @namespace_id;

@@ -1,0 +1,13 @@
+-- name: DeleteNamespaceByName :execrows
+DELETE FROM namespaces WHERE name = @name;
+
+-- name: UpsertModel :one
+INSERT INTO models (namespace_id, name, created_at, updated_at)
+VALUES (@namespace_id, @name, @now, @now)
+ON CONFLICT (namespace_id, name) DO UPDATE SET name = excluded.name
+RETURNING *;
+
+-- name: InsertVersionIfMissing :execrows
+INSERT INTO model_versions (model_id, version, state, state_changed_at, created_at, updated_at)
+VALUES (@model_id, @version, @state, @now, @now, @now)
+ON CONFLICT (model_id, version) DO NOTHING;

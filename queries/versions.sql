@@ -1,0 +1,64 @@
+-- name: CreateVersion :one
+INSERT INTO model_versions (model_id, version, state, state_changed_at, created_at, updated_at)
+VALUES (@model_id, @version, @state, @now, @now, @now)
+RETURNING *;
+
+-- name: GetVersion :one
+SELECT * FROM model_versions WHERE id = @id;
+
+-- name: GetVersionByName :one
+-- Soft-deleted versions are returned too: callers decide whether to hide them.
+SELECT * FROM model_versions WHERE model_id = @model_id AND version = @version;
+
+-- name: ListVersions :many
+SELECT * FROM model_versions v
+WHERE v.model_id = @model_id
+  AND v.deleted_at IS NULL
+  AND (CAST(sqlc.narg(state) AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(sqlc.narg(state) AS TEXT))
+  AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
+       SELECT 1 FROM version_tags vt JOIN tags t ON t.id = vt.tag_id
+       WHERE vt.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
+ORDER BY v.created_at DESC, v.id DESC
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: CountVersions :one
+SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions v
+WHERE v.model_id = @model_id
+  AND v.deleted_at IS NULL
+  AND (CAST(sqlc.narg(state) AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(sqlc.narg(state) AS TEXT))
+  AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
+       SELECT 1 FROM version_tags vt JOIN tags t ON t.id = vt.tag_id
+       WHERE vt.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)));
+
+-- name: SetVersionState :one
+-- Moves a version to another lifecycle; sealed_at is kept once set.
+UPDATE model_versions
+SET state = @state,
+    state_changed_at = @now,
+    sealed_at = COALESCE(sealed_at, sqlc.narg(sealed_at)),
+    updated_at = @now
+WHERE id = @id
+RETURNING *;
+
+-- name: SetVersionDigest :one
+UPDATE model_versions SET digest = @digest, updated_at = @now
+WHERE id = @id
+RETURNING *;
+
+-- name: SoftDeleteVersion :one
+UPDATE model_versions SET updated_at = @now, deleted_at = @now
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: DeleteVersion :execrows
+DELETE FROM model_versions WHERE id = @id;
+
+-- name: CreateStateChange :one
+INSERT INTO version_state_changes (version_id, from_state, to_state, actor, changed_at)
+VALUES (@version_id, sqlc.narg(from_state), @to_state, @actor, @now)
+RETURNING *;
+
+-- name: ListStateChanges :many
+SELECT * FROM version_state_changes
+WHERE version_id = @version_id
+ORDER BY id;
