@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/dbtest"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		url, engine, target string
+		wantErr             bool
+	}{
+		{"postgres://u:p@h:5432/d?sslmode=disable", db.EnginePostgres, "postgres://u:p@h:5432/d?sslmode=disable", false},
+		{"postgresql://h/d", db.EnginePostgres, "postgresql://h/d", false},
+		{"sqlite:flymodel-data/flymodel.db", db.EngineSQLite, "flymodel-data/flymodel.db", false},
+		{"sqlite:///var/lib/flymodel.db", db.EngineSQLite, "/var/lib/flymodel.db", false},
+		{"sqlite://rel/x.db", db.EngineSQLite, "rel/x.db", false},
+		{"/abs/path.db", db.EngineSQLite, "/abs/path.db", false},
+		{"relative.db", db.EngineSQLite, "relative.db", false},
+		{"mysql://h/d", "", "", true},
+		{"", "", "", true},
+	}
+	for _, c := range cases {
+		engine, target, err := Parse(c.url)
+		if (err != nil) != c.wantErr || engine != c.engine || target != c.target {
+			t.Errorf("Parse(%q) = %q, %q, %v; want %q, %q, error %v", c.url, engine, target, err, c.engine, c.target, c.wantErr)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	cases := map[string]string{
+		"postgres://user:secret@h/d": "postgres://user:xxxxx@h/d",
+		"postgres://user@h/d":        "postgres://user@h/d",
+		"sqlite:x.db":                "sqlite:x.db",
+	}
+	for in, want := range cases {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOpenBothEngines(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "new", "flymodel.db")
+	urls := map[string]string{db.EngineSQLite: "sqlite:" + path}
+	if os.Getenv(dbtest.PostgresEnv) != "" || os.Getenv(dbtest.RequireServicesEnv) == "1" {
+		urls[db.EnginePostgres] = dbtest.PostgresURL(t)
+	}
+	for engine, url := range urls {
+		s, err := Open(ctx, url)
+		if err != nil {
+			t.Fatalf("Open(%s): %v", engine, err)
+		}
+		if s.Engine() != engine {
+			t.Errorf("Open(%s).Engine() = %s", url, s.Engine())
+		}
+		if err := s.Ping(ctx); err != nil {
+			t.Errorf("ping %s: %v", engine, err)
+		}
+		s.Close()
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("sqlite file not created: %v", err)
+	}
+}
+
+func TestOpenUnreachablePostgres(t *testing.T) {
+	ctx := context.Background()
+	// Port 1 on loopback: nothing listens there.
+	if _, err := Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"); err == nil {
+		t.Fatal("Open succeeded against a closed port")
+	}
+}
