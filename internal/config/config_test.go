@@ -576,7 +576,7 @@ func TestInvalidValues(t *testing.T) {
 	}{
 		{"[log]\nlevel = \"loud\"", `log.level: invalid value "loud" (want error, info, debug or trace)`},
 		{"[log]\nformat = \"xml\"", `log.format: invalid value "xml"`},
-		{"[server]\nport = 0", "server.port: invalid value 0 (want 1 to 65535)"},
+		{"[server]\nport = 70000", "server.port: invalid value 70000 (want 0 to 65535; 0 picks a free port)"},
 		{"[server]\nport = 65536", "server.port: invalid value 65536"},
 		{"[server]\nport = \"9009\"", "server.port: expected type 'int'"},
 		{"[server]\nmax_upload_bytes = 0", "server.max_upload_bytes: invalid value 0"},
@@ -631,7 +631,7 @@ func TestInvalidValues(t *testing.T) {
 func TestAllErrorsReported(t *testing.T) {
 	_, err := loadTOML(t, `
 [server]
-port = 0
+port = -1
 prot = 1
 shutdown_timeout = 30
 [log]
@@ -687,7 +687,7 @@ func TestInvalidEnv(t *testing.T) {
 func TestValidateMessage(t *testing.T) {
 	cfg := Default()
 	cfg.Server.Port = -1
-	want := "config: server.port: invalid value -1 (want 1 to 65535)"
+	want := "config: server.port: invalid value -1 (want 0 to 65535; 0 picks a free port)"
 	if err := cfg.Validate(); err == nil || err.Error() != want {
 		t.Errorf("Validate = %v, want %q", err, want)
 	}

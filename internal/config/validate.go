@@ -69,8 +69,8 @@ func (c *Config) problems() []problem {
 	oneOf("log.level", c.Log.Level, "error", "info", "debug", "trace")
 	oneOf("log.format", c.Log.Format, "auto", "text", "json")
 
-	if c.Server.Port < 1 || c.Server.Port > 65535 {
-		add("server.port", "invalid value %d (want 1 to 65535)", c.Server.Port)
+	if c.Server.Port < 0 || c.Server.Port > 65535 {
+		add("server.port", "invalid value %d (want 0 to 65535; 0 picks a free port)", c.Server.Port)
 	}
 	if c.Server.MaxUploadBytes <= 0 {
 		add("server.max_upload_bytes", "invalid value %d (want more than 0)", c.Server.MaxUploadBytes)

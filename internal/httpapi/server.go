@@ -1,0 +1,54 @@
+// Package httpapi is flymodel's HTTP interface: NewServer builds the handler
+// that `flymodel serve` listens with. routes.go lists every route.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+
+	"github.com/flymodel/flymodel/internal/db"
+)
+
+// Options are the dependencies of the HTTP server.
+type Options struct {
+	// Store is the metadata store; /readyz pings it.
+	Store db.Store
+	// Logger receives the access log and the errors; nil discards them.
+	Logger *slog.Logger
+	// Version is the flymodel version the server reports.
+	Version string
+}
+
+// server holds the dependencies the handlers share.
+type server struct {
+	store   db.Store
+	logger  *slog.Logger
+	version string
+	router  *mux.Router
+}
+
+// NewServer returns the handler of the whole HTTP API: the routes of
+// routes.go behind panic recovery, request ids and the access log.
+func NewServer(opts Options) http.Handler {
+	s := &server{
+		store:   opts.Store,
+		logger:  opts.Logger,
+		version: opts.Version,
+		router:  mux.NewRouter(),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	s.routes()
+	s.router.NotFoundHandler = s.handle(s.handleNotFound)
+	s.router.MethodNotAllowedHandler = s.handle(s.handleMethodNotAllowed)
+	s.router.Use(recordRoute)
+
+	var h http.Handler = s.router
+	h = s.recoverPanics(h)
+	h = s.logRequests(h)
+	h = withRequestID(h)
+	return h
+}
