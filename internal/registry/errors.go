@@ -1,0 +1,106 @@
+package registry
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FieldError is one invalid input field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists every invalid field of a request (HTTP 422).
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return "invalid input: " + strings.Join(parts, "; ")
+}
+
+// validation collects field errors; err returns nil when there are none.
+type validation struct{ fields []FieldError }
+
+func (v *validation) add(field string, err error) {
+	if err != nil {
+		v.fields = append(v.fields, FieldError{Field: field, Message: err.Error()})
+	}
+}
+
+func (v *validation) addf(field, format string, args ...any) {
+	v.fields = append(v.fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validation) err() error {
+	if len(v.fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: v.fields}
+}
+
+// NotFoundError names a resource that does not exist (HTTP 404).
+type NotFoundError struct {
+	Kind string // "namespace", "model", …
+	Path string // its API path, e.g. /namespaces/canada/models/llm.sm
+}
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %s not found", e.Kind, e.Path) }
+
+// ConflictError is a create that collides with an existing resource, or a
+// delete refused because something still depends on it (HTTP 409).
+type ConflictError struct {
+	Kind   string
+	Path   string // the existing resource
+	Reason string
+}
+
+func (e *ConflictError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("%s %s: %s", e.Kind, e.Path, e.Reason)
+	}
+	return fmt.Sprintf("%s %s already exists", e.Kind, e.Path)
+}
+
+// StateError is a lifecycle or experiment transition that the rules forbid
+// (HTTP 409); nothing changed.
+type StateError struct {
+	Kind     string
+	Path     string
+	From, To string
+	Reason   string
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("%s %s: cannot move from %s to %s: %s", e.Kind, e.Path, e.From, e.To, e.Reason)
+}
+
+// GateError is a promotion refused by a promotion gate (HTTP 409): the
+// experiments that are required and missing, or present and not passed.
+type GateError struct {
+	Path      string
+	To        string
+	Missing   []string
+	NotPassed []string
+	// NoExperiments is set when every experiment must pass and there are none.
+	NoExperiments bool
+}
+
+func (e *GateError) Error() string {
+	var why []string
+	if len(e.Missing) > 0 {
+		why = append(why, "missing experiments "+strings.Join(e.Missing, ", "))
+	}
+	if len(e.NotPassed) > 0 {
+		why = append(why, "experiments not passed "+strings.Join(e.NotPassed, ", "))
+	}
+	if e.NoExperiments {
+		why = append(why, "no experiments recorded")
+	}
+	return fmt.Sprintf("version %s cannot enter %s: %s", e.Path, e.To, strings.Join(why, "; "))
+}

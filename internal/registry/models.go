@@ -1,0 +1,184 @@
+package registry
+
+import (
+	"context"
+	"time"
+
+	"github.com/flymodel/flymodel/internal/db"
+)
+
+// Model is a model as the API shows it.
+type Model struct {
+	ID        int64     `json:"id"`
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
+	Tags      []string  `json:"tags"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func (r *Registry) toModel(ctx context.Context, q db.Queries, ns string, m db.Model) (Model, error) {
+	tags, err := q.ListModelTags(ctx, m.ID)
+	if err != nil {
+		return Model{}, err
+	}
+	return Model{ID: m.ID, Namespace: ns, Name: m.Name, Tags: tagNames(tags), CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC()}, nil
+}
+
+func tagNames(tags []db.Tag) []string {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = t.Tag
+	}
+	return out
+}
+
+// ModelPath is the API path of a model.
+func ModelPath(ns, model string) string { return modelPath(ns, model) }
+
+// CreateModel creates a model in a namespace.
+func (r *Registry) CreateModel(ctx context.Context, ns, name string) (Model, error) {
+	var v validation
+	validName(&v, "name", name)
+	if err := v.err(); err != nil {
+		return Model{}, err
+	}
+	var out Model
+	err := r.write(ctx, func(q db.Queries) error {
+		n, err := r.namespace(ctx, q, ns)
+		if err != nil {
+			return err
+		}
+		m, err := q.CreateModel(ctx, db.CreateModelParams{NamespaceID: n.ID, Name: name, Now: r.now()})
+		if err != nil {
+			return conflict(err, "model", modelPath(ns, name))
+		}
+		out, err = r.toModel(ctx, q, ns, m)
+		return err
+	})
+	return out, err
+}
+
+// GetModel returns a model.
+func (r *Registry) GetModel(ctx context.Context, ns, name string) (Model, error) {
+	res, err := r.model(ctx, r.store, ns, name)
+	if err != nil {
+		return Model{}, err
+	}
+	return r.toModel(ctx, r.store, ns, res.model)
+}
+
+// ModelFilter narrows a model list; empty fields do not filter.
+type ModelFilter struct {
+	NameContains string
+	Tag          string
+}
+
+// ListModels returns one page of a namespace's models, by name.
+func (r *Registry) ListModels(ctx context.Context, ns string, f ModelFilter, page PageRequest) (Page[Model], error) {
+	var v validation
+	off, lim := page.validate(&v)
+	if f.Tag != "" {
+		validName(&v, "tag", f.Tag)
+	}
+	if len(f.NameContains) > MaxNameLen {
+		v.addf("name", "must be at most %d characters", MaxNameLen)
+	}
+	if err := v.err(); err != nil {
+		return Page[Model]{}, err
+	}
+	n, err := r.namespace(ctx, r.store, ns)
+	if err != nil {
+		return Page[Model]{}, err
+	}
+	contains, tag := optional(f.NameContains), optional(f.Tag)
+	rows, err := r.store.ListModels(ctx, db.ListModelsParams{NamespaceID: n.ID, NameContains: contains, Tag: tag, PageOffset: off, PageLimit: lim})
+	if err != nil {
+		return Page[Model]{}, err
+	}
+	total, err := r.store.CountModels(ctx, db.CountModelsParams{NamespaceID: n.ID, NameContains: contains, Tag: tag})
+	if err != nil {
+		return Page[Model]{}, err
+	}
+	items := make([]Model, len(rows))
+	for i, m := range rows {
+		if items[i], err = r.toModel(ctx, r.store, ns, m); err != nil {
+			return Page[Model]{}, err
+		}
+	}
+	return newPage(items, page, total), nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// RenameModel renames a model; its versions follow.
+func (r *Registry) RenameModel(ctx context.Context, ns, name, newName string) (Model, error) {
+	var v validation
+	validName(&v, "name", newName)
+	if err := v.err(); err != nil {
+		return Model{}, err
+	}
+	var out Model
+	err := r.write(ctx, func(q db.Queries) error {
+		res, err := r.model(ctx, q, ns, name)
+		if err != nil {
+			return err
+		}
+		m, err := q.RenameModel(ctx, db.RenameModelParams{ID: res.model.ID, Name: newName, Now: r.now()})
+		if err != nil {
+			return conflict(err, "model", modelPath(ns, newName))
+		}
+		out, err = r.toModel(ctx, q, ns, m)
+		return err
+	})
+	return out, err
+}
+
+// DeleteModel deletes a model. One that still has versions (soft-deleted
+// ones included) is only deleted with cascade, and then with all of them.
+func (r *Registry) DeleteModel(ctx context.Context, ns, name string, cascade bool) error {
+	return r.write(ctx, func(q db.Queries) error {
+		res, err := r.model(ctx, q, ns, name)
+		if err != nil {
+			return err
+		}
+		if !cascade {
+			n, err := q.CountModelVersions(ctx, res.model.ID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return &ConflictError{Kind: "model", Path: modelPath(ns, name),
+					Reason: errorf("still has %d versions; delete them first or use cascade=true", n).Error()}
+			}
+		}
+		_, err = q.DeleteModel(ctx, res.model.ID)
+		return err
+	})
+}
+
+// TagModel attaches (or with detach, removes) a namespace tag on a model.
+// Attaching twice or detaching an absent tag changes nothing.
+func (r *Registry) TagModel(ctx context.Context, ns, name, tag string, detach bool) error {
+	return r.write(ctx, func(q db.Queries) error {
+		res, err := r.model(ctx, q, ns, name)
+		if err != nil {
+			return err
+		}
+		t, err := r.tag(ctx, q, res.ns, tag)
+		if err != nil {
+			return err
+		}
+		if detach {
+			_, err = q.DetachModelTag(ctx, db.DetachModelTagParams{ModelID: res.model.ID, TagID: t.ID})
+		} else {
+			_, err = q.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: res.model.ID, TagID: t.ID})
+		}
+		return err
+	})
+}

@@ -1,0 +1,335 @@
+package registry
+
+import (
+	"context"
+	"regexp"
+	"time"
+
+	"github.com/flymodel/flymodel/internal/db"
+)
+
+// Namespace is a namespace as the API shows it.
+type Namespace struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func toNamespace(n db.Namespace) Namespace {
+	return Namespace{ID: n.ID, Name: n.Name, Description: n.Description, CreatedAt: n.CreatedAt.UTC(), UpdatedAt: n.UpdatedAt.UTC()}
+}
+
+// NamespacePath is the API path of a namespace.
+func NamespacePath(name string) string { return namespacePath(name) }
+
+// NewNamespace is a namespace to create.
+type NewNamespace struct {
+	Name        string
+	Description string
+}
+
+const maxDescriptionLen = 4096
+
+// CreateNamespace creates a namespace.
+func (r *Registry) CreateNamespace(ctx context.Context, in NewNamespace) (Namespace, error) {
+	var v validation
+	validName(&v, "name", in.Name)
+	if len(in.Description) > maxDescriptionLen {
+		v.addf("description", "must be at most %d bytes", maxDescriptionLen)
+	}
+	if err := v.err(); err != nil {
+		return Namespace{}, err
+	}
+	ns, err := r.store.CreateNamespace(ctx, db.CreateNamespaceParams{Name: in.Name, Description: in.Description, Now: r.now()})
+	if err != nil {
+		return Namespace{}, conflict(err, "namespace", namespacePath(in.Name))
+	}
+	return toNamespace(ns), nil
+}
+
+// GetNamespace returns a namespace by name.
+func (r *Registry) GetNamespace(ctx context.Context, name string) (Namespace, error) {
+	ns, err := r.namespace(ctx, r.store, name)
+	return toNamespace(ns), err
+}
+
+// ListNamespaces returns one page of namespaces, by name.
+func (r *Registry) ListNamespaces(ctx context.Context, page PageRequest) (Page[Namespace], error) {
+	var v validation
+	off, lim := page.validate(&v)
+	if err := v.err(); err != nil {
+		return Page[Namespace]{}, err
+	}
+	rows, err := r.store.ListNamespaces(ctx, db.ListNamespacesParams{PageOffset: off, PageLimit: lim})
+	if err != nil {
+		return Page[Namespace]{}, err
+	}
+	total, err := r.store.CountNamespaces(ctx)
+	if err != nil {
+		return Page[Namespace]{}, err
+	}
+	return newPage(convert(rows, toNamespace), page, total), nil
+}
+
+// NamespaceUpdate changes a namespace; nil fields stay as they are.
+type NamespaceUpdate struct {
+	Name        *string
+	Description *string
+}
+
+// UpdateNamespace renames a namespace or changes its description.
+func (r *Registry) UpdateNamespace(ctx context.Context, name string, in NamespaceUpdate) (Namespace, error) {
+	var v validation
+	if in.Name != nil {
+		validName(&v, "name", *in.Name)
+	}
+	if in.Description != nil && len(*in.Description) > maxDescriptionLen {
+		v.addf("description", "must be at most %d bytes", maxDescriptionLen)
+	}
+	if err := v.err(); err != nil {
+		return Namespace{}, err
+	}
+	var out db.Namespace
+	err := r.write(ctx, func(q db.Queries) error {
+		ns, err := r.namespace(ctx, q, name)
+		if err != nil {
+			return err
+		}
+		p := db.UpdateNamespaceParams{ID: ns.ID, Name: ns.Name, Description: ns.Description, Now: r.now()}
+		if in.Name != nil {
+			p.Name = *in.Name
+		}
+		if in.Description != nil {
+			p.Description = *in.Description
+		}
+		out, err = q.UpdateNamespace(ctx, p)
+		return conflict(err, "namespace", namespacePath(p.Name))
+	})
+	return toNamespace(out), err
+}
+
+// DeleteNamespace deletes a namespace. One that still holds models is only
+// deleted with cascade, and then with everything in it.
+func (r *Registry) DeleteNamespace(ctx context.Context, name string, cascade bool) error {
+	return r.write(ctx, func(q db.Queries) error {
+		ns, err := r.namespace(ctx, q, name)
+		if err != nil {
+			return err
+		}
+		if !cascade {
+			n, err := q.CountNamespaceModels(ctx, ns.ID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return &ConflictError{Kind: "namespace", Path: namespacePath(name),
+					Reason: errorf("still holds %d models; delete them first or use cascade=true", n).Error()}
+			}
+		}
+		_, err = q.DeleteNamespace(ctx, ns.ID)
+		return err
+	})
+}
+
+// Bucket is a namespace's storage location for one lifecycle.
+type Bucket struct {
+	ID        int64     `json:"id"`
+	Namespace string    `json:"namespace"`
+	Name      string    `json:"name"`
+	Region    string    `json:"region"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toBucket(ns string) func(db.Bucket) Bucket {
+	return func(b db.Bucket) Bucket {
+		return Bucket{ID: b.ID, Namespace: ns, Name: b.Name, Region: b.Region, Role: b.Role, CreatedAt: b.CreatedAt.UTC()}
+	}
+}
+
+// NewBucket is a bucket to record.
+type NewBucket struct {
+	Name   string
+	Region string
+	Role   string
+}
+
+// S3 bucket names: 3–63 lowercase letters, digits, dots and hyphens.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
+// region: a short identifier such as us-east-1 or ca-local.
+var regionName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
+
+// CreateBucket records a namespace's bucket for a lifecycle role. A
+// namespace has at most one bucket per role: it is where that lifecycle's
+// artifacts go.
+func (r *Registry) CreateBucket(ctx context.Context, ns string, in NewBucket) (Bucket, error) {
+	var v validation
+	if !bucketName.MatchString(in.Name) {
+		v.addf("name", "must be a bucket name: 3-63 lowercase letters, digits, '.' and '-'")
+	}
+	if !regionName.MatchString(in.Region) {
+		v.addf("region", "must be 1-63 letters, digits, '_' and '-'")
+	}
+	oneOf(&v, "role", in.Role, Lifecycles)
+	if err := v.err(); err != nil {
+		return Bucket{}, err
+	}
+	var out db.Bucket
+	err := r.write(ctx, func(q db.Queries) error {
+		n, err := r.namespace(ctx, q, ns)
+		if err != nil {
+			return err
+		}
+		out, err = q.CreateBucket(ctx, db.CreateBucketParams{NamespaceID: n.ID, Name: in.Name, Region: in.Region, Role: in.Role, Now: r.now()})
+		var ce *db.ConflictError
+		if asConflict(err, &ce) {
+			if containsAll(ce.Columns, "role") {
+				return &ConflictError{Kind: "bucket", Path: namespacePath(ns) + "/buckets",
+					Reason: "the namespace already has a bucket for role " + in.Role}
+			}
+			return &ConflictError{Kind: "bucket", Path: namespacePath(ns) + "/buckets",
+				Reason: "bucket " + in.Name + " in region " + in.Region + " is already recorded"}
+		}
+		return err
+	})
+	return toBucket(ns)(out), err
+}
+
+// ListBuckets lists a namespace's buckets.
+func (r *Registry) ListBuckets(ctx context.Context, ns string, page PageRequest) (Page[Bucket], error) {
+	var v validation
+	off, lim := page.validate(&v)
+	if err := v.err(); err != nil {
+		return Page[Bucket]{}, err
+	}
+	n, err := r.namespace(ctx, r.store, ns)
+	if err != nil {
+		return Page[Bucket]{}, err
+	}
+	rows, err := r.store.ListBuckets(ctx, db.ListBucketsParams{NamespaceID: n.ID, PageOffset: off, PageLimit: lim})
+	if err != nil {
+		return Page[Bucket]{}, err
+	}
+	total, err := r.store.CountBuckets(ctx, n.ID)
+	if err != nil {
+		return Page[Bucket]{}, err
+	}
+	return newPage(convert(rows, toBucket(ns)), page, total), nil
+}
+
+// DeleteBucket removes a bucket record (not the bucket's objects).
+func (r *Registry) DeleteBucket(ctx context.Context, ns string, id int64) error {
+	n, err := r.namespace(ctx, r.store, ns)
+	if err != nil {
+		return err
+	}
+	deleted, err := r.store.DeleteBucket(ctx, db.DeleteBucketParams{ID: id, NamespaceID: n.ID})
+	if err != nil {
+		return err
+	}
+	if deleted == 0 {
+		return &NotFoundError{Kind: "bucket", Path: errorf("%s/buckets/%d", namespacePath(ns), id).Error()}
+	}
+	return nil
+}
+
+// Tag is a namespace tag.
+type Tag struct {
+	ID        int64     `json:"id"`
+	Namespace string    `json:"namespace"`
+	Tag       string    `json:"tag"`
+	Color     string    `json:"color"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func toTag(ns string) func(db.Tag) Tag {
+	return func(t db.Tag) Tag {
+		return Tag{ID: t.ID, Namespace: ns, Tag: t.Tag, Color: t.Color, CreatedAt: t.CreatedAt.UTC()}
+	}
+}
+
+var tagColor = regexp.MustCompile(`^#[0-9a-f]{6}$`)
+
+// NewTag is a tag to create; Color is #rrggbb (lowercase hex).
+type NewTag struct {
+	Tag   string
+	Color string
+}
+
+// CreateTag creates a namespace tag.
+func (r *Registry) CreateTag(ctx context.Context, ns string, in NewTag) (Tag, error) {
+	var v validation
+	validName(&v, "tag", in.Tag)
+	if !tagColor.MatchString(in.Color) {
+		v.addf("color", "must be #rrggbb in lowercase hex, not %q", in.Color)
+	}
+	if err := v.err(); err != nil {
+		return Tag{}, err
+	}
+	var out db.Tag
+	err := r.write(ctx, func(q db.Queries) error {
+		n, err := r.namespace(ctx, q, ns)
+		if err != nil {
+			return err
+		}
+		out, err = q.CreateTag(ctx, db.CreateTagParams{NamespaceID: n.ID, Tag: in.Tag, Color: in.Color, Now: r.now()})
+		return conflict(err, "tag", namespacePath(ns)+"/tags/"+in.Tag)
+	})
+	return toTag(ns)(out), err
+}
+
+// ListTags lists a namespace's tags.
+func (r *Registry) ListTags(ctx context.Context, ns string, page PageRequest) (Page[Tag], error) {
+	var v validation
+	off, lim := page.validate(&v)
+	if err := v.err(); err != nil {
+		return Page[Tag]{}, err
+	}
+	n, err := r.namespace(ctx, r.store, ns)
+	if err != nil {
+		return Page[Tag]{}, err
+	}
+	rows, err := r.store.ListTags(ctx, db.ListTagsParams{NamespaceID: n.ID, PageOffset: off, PageLimit: lim})
+	if err != nil {
+		return Page[Tag]{}, err
+	}
+	total, err := r.store.CountTags(ctx, n.ID)
+	if err != nil {
+		return Page[Tag]{}, err
+	}
+	return newPage(convert(rows, toTag(ns)), page, total), nil
+}
+
+func (r *Registry) tag(ctx context.Context, q db.Queries, ns db.Namespace, tag string) (db.Tag, error) {
+	t, err := q.GetTagByName(ctx, db.GetTagByNameParams{NamespaceID: ns.ID, Tag: tag})
+	return t, notFound(err, "tag", namespacePath(ns.Name)+"/tags/"+tag)
+}
+
+func asConflict(err error, target **db.ConflictError) bool {
+	if err == nil {
+		return false
+	}
+	ce, ok := err.(*db.ConflictError)
+	if ok {
+		*target = ce
+	}
+	return ok
+}
+
+func containsAll(cols []string, want ...string) bool {
+	for _, w := range want {
+		found := false
+		for _, c := range cols {
+			if c == w {
+				found = true
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

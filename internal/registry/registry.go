@@ -1,0 +1,216 @@
+// Package registry holds the rules of flymodel's registry (DESIGN.md):
+// names, uniqueness, the version lifecycle with its audit trail, seals and
+// promotion gates, the experiment state machine, deletes and tags. The HTTP
+// API and upsert both go through it; no rule lives in a handler.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/flymodel/flymodel/internal/db"
+)
+
+// Lifecycles are the version states in promotion order.
+var Lifecycles = []string{"test", "qa", "stage", "prod"}
+
+// ExperimentStates are the experiment states.
+var ExperimentStates = []string{"created", "running", "passed", "failed"}
+
+// Gate is the promotion rule for entering one lifecycle.
+type Gate struct {
+	// Require names experiments that must exist on the version and have passed.
+	Require []string
+	// RequireAllPassed demands at least one experiment and every one passed.
+	RequireAllPassed bool
+}
+
+// Options configure a Registry.
+type Options struct {
+	Store db.Store
+	// Gates maps a lifecycle to the rule for entering it.
+	Gates map[string]Gate
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Registry applies the rules over a metadata store.
+type Registry struct {
+	store db.Store
+	gates map[string]Gate
+	clock func() time.Time
+}
+
+// New returns a Registry.
+func New(opts Options) *Registry {
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	return &Registry{store: opts.Store, gates: opts.Gates, clock: clock}
+}
+
+// now is the current time as both engines store it (UTC, microseconds).
+func (r *Registry) now() time.Time { return r.clock().UTC().Truncate(time.Microsecond) }
+
+// PageRequest selects one page of a list: Page from 1, Size up to MaxPageSize.
+type PageRequest struct {
+	Page int64
+	Size int64
+}
+
+// Page sizes.
+const (
+	DefaultPageSize = 25
+	MaxPageSize     = 1000
+)
+
+// Page is one page of a list with the totals.
+type Page[T any] struct {
+	Items      []T
+	Page       int64
+	Size       int64
+	TotalItems int64
+	TotalPages int64
+}
+
+func (p PageRequest) validate(v *validation) (offset, limit int64) {
+	if p.Page < 1 {
+		v.addf("page", "must be at least 1")
+	}
+	if p.Size < 1 || p.Size > MaxPageSize {
+		v.addf("size", "must be between 1 and %d", MaxPageSize)
+	}
+	return (p.Page - 1) * p.Size, p.Size
+}
+
+func newPage[T any](items []T, req PageRequest, total int64) Page[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return Page[T]{Items: items, Page: req.Page, Size: req.Size, TotalItems: total, TotalPages: (total + req.Size - 1) / req.Size}
+}
+
+func convert[S, T any](in []S, f func(S) T) []T {
+	out := make([]T, len(in))
+	for i, s := range in {
+		out[i] = f(s)
+	}
+	return out
+}
+
+// Paths of resources, as they appear under /api/v1 (names path-escaped).
+func namespacePath(ns string) string { return "/namespaces/" + url.PathEscape(ns) }
+func modelPath(ns, model string) string {
+	return namespacePath(ns) + "/models/" + url.PathEscape(model)
+}
+func versionPath(ns, model, version string) string {
+	return modelPath(ns, model) + "/versions/" + url.PathEscape(version)
+}
+func experimentPath(ns, model, version, exp string) string {
+	return versionPath(ns, model, version) + "/experiments/" + url.PathEscape(exp)
+}
+
+// notFound turns db.ErrNotFound into a NotFoundError for kind at path.
+func notFound(err error, kind, path string) error {
+	if errors.Is(err, db.ErrNotFound) {
+		return &NotFoundError{Kind: kind, Path: path}
+	}
+	return err
+}
+
+// conflict turns a uniqueness violation into a ConflictError naming the
+// existing resource.
+func conflict(err error, kind, path string) error {
+	if errors.Is(err, db.ErrConflict) {
+		return &ConflictError{Kind: kind, Path: path}
+	}
+	return err
+}
+
+func validName(v *validation, field, name string) {
+	v.add(field, ValidateName(name))
+}
+
+func oneOf(v *validation, field, value string, allowed []string) {
+	if !slices.Contains(allowed, value) {
+		v.addf(field, "must be one of %v, not %q", allowed, value)
+	}
+}
+
+// Ref names a model version by its path.
+type Ref struct {
+	Namespace, Model, Version string
+}
+
+func (r Ref) path() string { return versionPath(r.Namespace, r.Model, r.Version) }
+
+func (r Ref) validate(v *validation) {
+	validName(v, "namespace", r.Namespace)
+	validName(v, "model", r.Model)
+	validName(v, "version", r.Version)
+}
+
+// resolved are the rows a path names.
+type resolved struct {
+	ns      db.Namespace
+	model   db.Model
+	version db.ModelVersion
+}
+
+func (r *Registry) namespace(ctx context.Context, q db.Queries, name string) (db.Namespace, error) {
+	if err := ValidateName(name); err != nil {
+		return db.Namespace{}, &NotFoundError{Kind: "namespace", Path: namespacePath(name)}
+	}
+	ns, err := q.GetNamespaceByName(ctx, name)
+	return ns, notFound(err, "namespace", namespacePath(name))
+}
+
+func (r *Registry) model(ctx context.Context, q db.Queries, ns, name string) (resolved, error) {
+	n, err := r.namespace(ctx, q, ns)
+	if err != nil {
+		return resolved{}, err
+	}
+	if ValidateName(name) != nil {
+		return resolved{}, &NotFoundError{Kind: "model", Path: modelPath(ns, name)}
+	}
+	m, err := q.GetModelByName(ctx, db.GetModelByNameParams{NamespaceID: n.ID, Name: name})
+	if err != nil {
+		return resolved{}, notFound(err, "model", modelPath(ns, name))
+	}
+	return resolved{ns: n, model: m}, nil
+}
+
+// version resolves a live (not soft-deleted) version.
+func (r *Registry) version(ctx context.Context, q db.Queries, ref Ref) (resolved, error) {
+	res, err := r.model(ctx, q, ref.Namespace, ref.Model)
+	if err != nil {
+		return resolved{}, err
+	}
+	if ValidateName(ref.Version) != nil {
+		return resolved{}, &NotFoundError{Kind: "version", Path: ref.path()}
+	}
+	v, err := q.GetVersionByName(ctx, db.GetVersionByNameParams{ModelID: res.model.ID, Version: ref.Version})
+	if err != nil {
+		return resolved{}, notFound(err, "version", ref.path())
+	}
+	if v.DeletedAt != nil {
+		return resolved{}, &NotFoundError{Kind: "version", Path: ref.path()}
+	}
+	res.version = v
+	return res, nil
+}
+
+// read runs fn against the store without a transaction.
+func (r *Registry) read(fn func(q db.Queries) error) error { return fn(r.store) }
+
+// write runs fn in one transaction.
+func (r *Registry) write(ctx context.Context, fn func(q db.Queries) error) error {
+	return r.store.InTx(ctx, fn)
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,0 +1,288 @@
+package registry
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/flymodel/flymodel/internal/db"
+)
+
+// Version is a model version as the API shows it.
+type Version struct {
+	ID             int64      `json:"id"`
+	Namespace      string     `json:"namespace"`
+	Model          string     `json:"model"`
+	Version        string     `json:"version"`
+	State          string     `json:"state"`
+	StateChangedAt time.Time  `json:"state_changed_at"`
+	Sealed         bool       `json:"sealed"`
+	SealedAt       *time.Time `json:"sealed_at"`
+	Digest         string     `json:"digest"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+func toVersion(ns, model string) func(db.ModelVersion) Version {
+	return func(v db.ModelVersion) Version {
+		return Version{
+			ID: v.ID, Namespace: ns, Model: model, Version: v.Version, State: v.State,
+			StateChangedAt: v.StateChangedAt.UTC(), Sealed: v.SealedAt != nil, SealedAt: utc(v.SealedAt),
+			Digest: v.Digest, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
+		}
+	}
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// VersionPath is the API path of a model version.
+func VersionPath(ns, model, version string) string { return versionPath(ns, model, version) }
+
+// StateChange is one entry of a version's lifecycle history.
+type StateChange struct {
+	From      *string   `json:"from"`
+	To        string    `json:"to"`
+	Actor     string    `json:"actor"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// NewVersion is a version to create; State defaults to test.
+type NewVersion struct {
+	Version string
+	State   string
+}
+
+// CreateVersion creates a version of a model, recording its first state in
+// the history. A version created outside test is sealed at once and must
+// pass the gate of its lifecycle (which, without experiments, only an
+// ungated lifecycle does).
+func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVersion, actor string) (Version, error) {
+	if in.State == "" {
+		in.State = "test"
+	}
+	var v validation
+	validName(&v, "version", in.Version)
+	oneOf(&v, "state", in.State, Lifecycles)
+	if err := v.err(); err != nil {
+		return Version{}, err
+	}
+	path := versionPath(ns, model, in.Version)
+	var out db.ModelVersion
+	err := r.write(ctx, func(q db.Queries) error {
+		res, err := r.model(ctx, q, ns, model)
+		if err != nil {
+			return err
+		}
+		if err := r.checkGate(ctx, q, 0, path, in.State); err != nil {
+			return err
+		}
+		now := r.now()
+		out, err = q.CreateVersion(ctx, db.CreateVersionParams{ModelID: res.model.ID, Version: in.Version, State: in.State, Now: now})
+		if err != nil {
+			return conflict(err, "version", path)
+		}
+		if in.State != "test" {
+			if out, err = q.SetVersionState(ctx, db.SetVersionStateParams{ID: out.ID, State: in.State, SealedAt: &now, Now: now}); err != nil {
+				return err
+			}
+		}
+		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, ToState: in.State, Actor: actor, Now: now})
+		return err
+	})
+	return toVersion(ns, model)(out), err
+}
+
+// GetVersion returns a live version.
+func (r *Registry) GetVersion(ctx context.Context, ref Ref) (Version, error) {
+	res, err := r.version(ctx, r.store, ref)
+	if err != nil {
+		return Version{}, err
+	}
+	return toVersion(ref.Namespace, ref.Model)(res.version), nil
+}
+
+// VersionFilter narrows a version list; empty fields do not filter.
+type VersionFilter struct {
+	State string
+	Tag   string
+}
+
+// ListVersions returns one page of a model's live versions, newest first.
+func (r *Registry) ListVersions(ctx context.Context, ns, model string, f VersionFilter, page PageRequest) (Page[Version], error) {
+	var v validation
+	off, lim := page.validate(&v)
+	if f.State != "" {
+		oneOf(&v, "state", f.State, Lifecycles)
+	}
+	if f.Tag != "" {
+		validName(&v, "tag", f.Tag)
+	}
+	if err := v.err(); err != nil {
+		return Page[Version]{}, err
+	}
+	res, err := r.model(ctx, r.store, ns, model)
+	if err != nil {
+		return Page[Version]{}, err
+	}
+	state, tag := optional(f.State), optional(f.Tag)
+	rows, err := r.store.ListVersions(ctx, db.ListVersionsParams{ModelID: res.model.ID, State: state, Tag: tag, PageOffset: off, PageLimit: lim})
+	if err != nil {
+		return Page[Version]{}, err
+	}
+	total, err := r.store.CountVersions(ctx, db.CountVersionsParams{ModelID: res.model.ID, State: state, Tag: tag})
+	if err != nil {
+		return Page[Version]{}, err
+	}
+	return newPage(convert(rows, toVersion(ns, model)), page, total), nil
+}
+
+// SetVersionState moves a version to another lifecycle. Entering a gated
+// lifecycle requires the gate's experiments to have passed; leaving test
+// seals the version for good. Moving to the current state changes nothing.
+func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state, actor string) (Version, error) {
+	var v validation
+	oneOf(&v, "state", state, Lifecycles)
+	if err := v.err(); err != nil {
+		return Version{}, err
+	}
+	var out db.ModelVersion
+	err := r.write(ctx, func(q db.Queries) error {
+		res, err := r.version(ctx, q, ref)
+		if err != nil {
+			return err
+		}
+		out = res.version
+		from := res.version.State
+		if from == state {
+			return nil
+		}
+		if err := r.checkGate(ctx, q, res.version.ID, ref.path(), state); err != nil {
+			return err
+		}
+		now := r.now()
+		var seal *time.Time
+		if state != "test" {
+			seal = &now
+		}
+		out, err = q.SetVersionState(ctx, db.SetVersionStateParams{ID: res.version.ID, State: state, SealedAt: seal, Now: now})
+		if err != nil {
+			return err
+		}
+		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, FromState: &from, ToState: state, Actor: actor, Now: now})
+		return err
+	})
+	return toVersion(ref.Namespace, ref.Model)(out), err
+}
+
+// checkGate applies the promotion gate of lifecycle to a version (id 0: a
+// version being created, which has no experiments yet).
+func (r *Registry) checkGate(ctx context.Context, q db.Queries, id int64, path, lifecycle string) error {
+	gate, ok := r.gates[lifecycle]
+	if !ok || (len(gate.Require) == 0 && !gate.RequireAllPassed) {
+		return nil
+	}
+	var states []db.ListVersionExperimentStatesRow
+	if id != 0 {
+		var err error
+		if states, err = q.ListVersionExperimentStates(ctx, id); err != nil {
+			return err
+		}
+	}
+	ge := &GateError{Path: path, To: lifecycle}
+	byName := map[string]string{}
+	for _, s := range states {
+		byName[s.Name] = s.State
+	}
+	for _, name := range gate.Require {
+		state, ok := byName[name]
+		switch {
+		case !ok:
+			ge.Missing = append(ge.Missing, name)
+		case state != "passed":
+			ge.NotPassed = append(ge.NotPassed, name)
+		}
+	}
+	if gate.RequireAllPassed {
+		if len(states) == 0 {
+			ge.NoExperiments = true
+		}
+		for _, s := range states {
+			if s.State != "passed" && !slices.Contains(ge.NotPassed, s.Name) {
+				ge.NotPassed = append(ge.NotPassed, s.Name)
+			}
+		}
+	}
+	if len(ge.Missing) > 0 || len(ge.NotPassed) > 0 || ge.NoExperiments {
+		slices.Sort(ge.NotPassed)
+		return ge
+	}
+	return nil
+}
+
+// VersionHistory returns a version's lifecycle changes, oldest first.
+func (r *Registry) VersionHistory(ctx context.Context, ref Ref) ([]StateChange, error) {
+	res, err := r.version(ctx, r.store, ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.store.ListStateChanges(ctx, res.version.ID)
+	if err != nil {
+		return nil, err
+	}
+	return convert(rows, func(c db.VersionStateChange) StateChange {
+		return StateChange{From: c.FromState, To: c.ToState, Actor: c.Actor, ChangedAt: c.ChangedAt.UTC()}
+	}), nil
+}
+
+// DeleteVersion soft-deletes a version (hidden, name still taken) or, with
+// hard, removes it with its experiments and artifact records.
+func (r *Registry) DeleteVersion(ctx context.Context, ref Ref, hard bool) error {
+	return r.write(ctx, func(q db.Queries) error {
+		res, err := r.version(ctx, q, ref)
+		if err != nil {
+			return err
+		}
+		if hard {
+			_, err = q.DeleteVersion(ctx, res.version.ID)
+			return err
+		}
+		_, err = q.SoftDeleteVersion(ctx, db.SoftDeleteVersionParams{ID: res.version.ID, Now: r.now()})
+		return err
+	})
+}
+
+// TagVersion attaches (or with detach, removes) a namespace tag on a version.
+func (r *Registry) TagVersion(ctx context.Context, ref Ref, tag string, detach bool) error {
+	return r.write(ctx, func(q db.Queries) error {
+		res, err := r.version(ctx, q, ref)
+		if err != nil {
+			return err
+		}
+		t, err := r.tag(ctx, q, res.ns, tag)
+		if err != nil {
+			return err
+		}
+		if detach {
+			_, err = q.DetachVersionTag(ctx, db.DetachVersionTagParams{VersionID: res.version.ID, TagID: t.ID})
+		} else {
+			_, err = q.AttachVersionTag(ctx, db.AttachVersionTagParams{VersionID: res.version.ID, TagID: t.ID})
+		}
+		return err
+	})
+}
+
+// VersionTags lists the tags attached to a version.
+func (r *Registry) VersionTags(ctx context.Context, ref Ref) ([]Tag, error) {
+	res, err := r.version(ctx, r.store, ref)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.store.ListVersionTags(ctx, res.version.ID)
+	return convert(rows, toTag(ref.Namespace)), err
+}
