@@ -17,6 +17,7 @@ import (
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/engine"
 	"github.com/flymodel/flymodel/internal/httpapi"
+	"github.com/flymodel/flymodel/internal/registry"
 )
 
 func (a *app) newServeCommand() *cobra.Command {
@@ -91,7 +92,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		return err
 	}
 
-	handler := httpapi.NewServer(httpapi.Options{Store: store, Logger: logger, Version: buildVersion()})
+	reg := registry.New(registry.Options{Store: store, Gates: promotionGates(cfg.Promotion)})
+	handler := httpapi.NewServer(httpapi.Options{Store: store, Registry: reg, Logger: logger, Version: buildVersion()})
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Server.Bind, strconv.Itoa(cfg.Server.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -175,4 +177,14 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// promotionGates turns the promotion.<lifecycle> configuration into the
+// registry's gates.
+func promotionGates(promotion map[string]config.Promotion) map[string]registry.Gate {
+	gates := make(map[string]registry.Gate, len(promotion))
+	for lifecycle, p := range promotion {
+		gates[lifecycle] = registry.Gate{Require: p.Require, RequireAllPassed: p.RequireAllPassed}
+	}
+	return gates
 }

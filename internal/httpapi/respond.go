@@ -20,11 +20,16 @@ func (s *server) handle(h handlerFunc) http.Handler {
 }
 
 // writeError is the one place where errors become responses: a *Problem is
-// written as it is, anything else is logged and answered with a 500 that
+// written as it is, the registry's typed errors become their problems, and
+// anything else is logged and answered with a 500 that
 // carries the request id and nothing of the error itself.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var p *Problem
 	if errors.As(err, &p) {
+		writeProblem(w, r, p)
+		return
+	}
+	if p := registryProblem(err); p != nil {
 		writeProblem(w, r, p)
 		return
 	}

@@ -9,12 +9,15 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/registry"
 )
 
 // Options are the dependencies of the HTTP server.
 type Options struct {
 	// Store is the metadata store; /readyz pings it.
 	Store db.Store
+	// Registry applies the rules; nil builds one over Store with no gates.
+	Registry *registry.Registry
 	// Logger receives the access log and the errors; nil discards them.
 	Logger *slog.Logger
 	// Version is the flymodel version the server reports.
@@ -23,20 +26,29 @@ type Options struct {
 
 // server holds the dependencies the handlers share.
 type server struct {
-	store   db.Store
-	logger  *slog.Logger
-	version string
-	router  *mux.Router
+	store    db.Store
+	registry *registry.Registry
+	logger   *slog.Logger
+	version  string
+	router   *mux.Router
 }
 
 // NewServer returns the handler of the whole HTTP API: the routes of
 // routes.go behind panic recovery, request ids and the access log.
 func NewServer(opts Options) http.Handler {
 	s := &server{
-		store:   opts.Store,
-		logger:  opts.Logger,
-		version: opts.Version,
-		router:  mux.NewRouter(),
+		store:    opts.Store,
+		registry: opts.Registry,
+		logger:   opts.Logger,
+		version:  opts.Version,
+		// Routes match the escaped path, so that an escaped "/" in a name
+		// stays inside its segment (and is then refused by the naming
+		// rules), and paths are never cleaned into a redirect: "..", "."
+		// and "//" reach the handlers, which refuse them.
+		router: mux.NewRouter().UseEncodedPath().SkipClean(true),
+	}
+	if s.registry == nil {
+		s.registry = registry.New(registry.Options{Store: opts.Store})
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

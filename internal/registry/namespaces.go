@@ -333,3 +333,19 @@ func containsAll(cols []string, want ...string) bool {
 	}
 	return true
 }
+
+// DeleteTag deletes a namespace tag and detaches it from everything.
+func (r *Registry) DeleteTag(ctx context.Context, ns, tag string) error {
+	return r.write(ctx, func(q db.Queries) error {
+		n, err := r.namespace(ctx, q, ns)
+		if err != nil {
+			return err
+		}
+		t, err := r.tag(ctx, q, n, tag)
+		if err != nil {
+			return err
+		}
+		_, err = q.DeleteTag(ctx, t.ID)
+		return err
+	})
+}

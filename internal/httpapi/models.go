@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/flymodel/flymodel/internal/registry"
+)
+
+func (s *server) handleListModels(w http.ResponseWriter, r *http.Request) error {
+	ns, err := pathName(r, "namespace")
+	if err != nil {
+		return err
+	}
+	page, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	list, err := s.registry.ListModels(r.Context(), ns, registry.ModelFilter{NameContains: q.Get("name"), Tag: q.Get("tag")}, page)
+	if err != nil {
+		return err
+	}
+	return writeList(w, list)
+}
+
+func (s *server) handleCreateModel(w http.ResponseWriter, r *http.Request) error {
+	ns, err := pathName(r, "namespace")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	m, err := s.registry.CreateModel(r.Context(), ns, in.Name)
+	if err != nil {
+		return err
+	}
+	return writeCreated(w, registry.ModelPath(ns, m.Name), m)
+}
+
+func (s *server) handleGetModel(w http.ResponseWriter, r *http.Request) error {
+	n, err := pathNames(r, "namespace", "model")
+	if err != nil {
+		return err
+	}
+	m, err := s.registry.GetModel(r.Context(), n[0], n[1])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, m)
+}
+
+// handleUpdateModel renames a model: {"name": "new"}.
+func (s *server) handleUpdateModel(w http.ResponseWriter, r *http.Request) error {
+	n, err := pathNames(r, "namespace", "model")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Name == nil {
+		return s.handleGetModel(w, r)
+	}
+	m, err := s.registry.RenameModel(r.Context(), n[0], n[1], *in.Name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, m)
+}
+
+func (s *server) handleDeleteModel(w http.ResponseWriter, r *http.Request) error {
+	n, err := pathNames(r, "namespace", "model")
+	if err != nil {
+		return err
+	}
+	cascade, err := boolQuery(r, "cascade")
+	if err != nil {
+		return err
+	}
+	if err := s.registry.DeleteModel(r.Context(), n[0], n[1], cascade); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// handleTagModel attaches (PUT) or detaches (DELETE) a tag; both are idempotent.
+func (s *server) handleTagModel(w http.ResponseWriter, r *http.Request) error {
+	n, err := pathNames(r, "namespace", "model", "tag")
+	if err != nil {
+		return err
+	}
+	if err := s.registry.TagModel(r.Context(), n[0], n[1], n[2], r.Method == http.MethodDelete); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

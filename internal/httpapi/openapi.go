@@ -1,0 +1,19 @@
+package httpapi
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// openAPIDocument is the OpenAPI 3.1 description of every route in
+// routes.go; TestOpenAPIMatchesRoutes keeps the two in step.
+//
+//go:embed openapi.json
+var openAPIDocument []byte
+
+func (s *server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(openAPIDocument)
+	return nil
+}
