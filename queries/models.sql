@@ -43,3 +43,8 @@ DELETE FROM models WHERE id = @id;
 -- name: CountModelVersions :one
 -- Counts every version, soft-deleted ones included: they still hold data.
 SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions WHERE model_id = @model_id;
+
+-- name: GetModelByPath :one
+SELECT m.* FROM models m
+JOIN namespaces n ON n.id = m.namespace_id
+WHERE n.name = @namespace AND m.name = @model;

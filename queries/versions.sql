@@ -62,3 +62,23 @@ RETURNING *;
 SELECT * FROM version_state_changes
 WHERE version_id = @version_id
 ORDER BY id;
+
+-- name: GetVersionByPath :one
+-- Resolves namespace, model and version names in one lookup (the hot path
+-- of every version request); soft-deleted versions are returned too.
+SELECT v.*, m.namespace_id FROM model_versions v
+JOIN models m ON m.id = v.model_id
+JOIN namespaces n ON n.id = m.namespace_id
+WHERE n.name = @namespace AND m.name = @model AND v.version = @version;
+
+-- name: ListVersionsInState :many
+-- ListVersions filtered by state only, answered from the partial index
+-- model_versions_live_state_idx.
+SELECT * FROM model_versions
+WHERE model_id = @model_id AND state = @state AND deleted_at IS NULL
+ORDER BY created_at DESC, id DESC
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: CountVersionsInState :one
+SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions
+WHERE model_id = @model_id AND state = @state AND deleted_at IS NULL;

@@ -25,6 +25,7 @@ type Queries interface {
 	CountTags(ctx context.Context, namespaceID int64) (int64, error)
 	CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error)
 	CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error)
+	CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error)
 	CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, error)
 	CreateBucket(ctx context.Context, arg CreateBucketParams) (Bucket, error)
 	CreateExperiment(ctx context.Context, arg CreateExperimentParams) (Experiment, error)
@@ -62,6 +63,7 @@ type Queries interface {
 	GetExperimentByName(ctx context.Context, arg GetExperimentByNameParams) (Experiment, error)
 	GetModel(ctx context.Context, id int64) (Model, error)
 	GetModelByName(ctx context.Context, arg GetModelByNameParams) (Model, error)
+	GetModelByPath(ctx context.Context, arg GetModelByPathParams) (Model, error)
 	GetNamespace(ctx context.Context, id int64) (Namespace, error)
 	GetNamespaceByName(ctx context.Context, name string) (Namespace, error)
 	GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error)
@@ -70,6 +72,9 @@ type Queries interface {
 	GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error)
 	// Soft-deleted versions are returned too: callers decide whether to hide them.
 	GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error)
+	// Resolves namespace, model and version names in one lookup (the hot path
+	// of every version request); soft-deleted versions are returned too.
+	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
 	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
@@ -92,6 +97,9 @@ type Queries interface {
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
 	ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error)
 	ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error)
+	// ListVersions filtered by state only, answered from the partial index
+	// model_versions_live_state_idx.
+	ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
@@ -149,6 +157,11 @@ type CountModelsParams struct {
 	NamespaceID  int64
 	NameContains *string
 	Tag          *string
+}
+
+type CountVersionsInStateParams struct {
+	ModelID int64
+	State   string
 }
 
 type CountVersionsParams struct {
@@ -324,6 +337,11 @@ type GetModelByNameParams struct {
 	Name        string
 }
 
+type GetModelByPathParams struct {
+	Namespace string
+	Model     string
+}
+
 type GetTagByNameParams struct {
 	NamespaceID int64
 	Tag         string
@@ -337,6 +355,26 @@ type GetVersionArtifactByNameParams struct {
 type GetVersionByNameParams struct {
 	ModelID int64
 	Version string
+}
+
+type GetVersionByPathParams struct {
+	Namespace string
+	Model     string
+	Version   string
+}
+
+type GetVersionByPathRow struct {
+	ID             int64
+	ModelID        int64
+	Version        string
+	State          string
+	StateChangedAt time.Time
+	Digest         string
+	SealedAt       *time.Time
+	DeletedAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	NamespaceID    int64
 }
 
 type InsertVersionIfMissingParams struct {
@@ -403,6 +441,13 @@ type ListVersionArtifactsParams struct {
 type ListVersionExperimentStatesRow struct {
 	Name  string
 	State string
+}
+
+type ListVersionsInStateParams struct {
+	ModelID    int64
+	State      string
+	PageOffset int64
+	PageLimit  int64
 }
 
 type ListVersionsParams struct {

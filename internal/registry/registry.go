@@ -171,6 +171,16 @@ func (r *Registry) namespace(ctx context.Context, q db.Queries, name string) (db
 }
 
 func (r *Registry) model(ctx context.Context, q db.Queries, ns, name string) (resolved, error) {
+	if ValidateName(ns) == nil && ValidateName(name) == nil {
+		m, err := q.GetModelByPath(ctx, db.GetModelByPathParams{Namespace: ns, Model: name})
+		if err == nil {
+			return resolved{ns: db.Namespace{ID: m.NamespaceID, Name: ns}, model: m}, nil
+		}
+		if !errors.Is(err, db.ErrNotFound) {
+			return resolved{}, err
+		}
+	}
+	// Not found (or an invalid name): resolve step by step to say which part is missing.
 	n, err := r.namespace(ctx, q, ns)
 	if err != nil {
 		return resolved{}, err
@@ -185,24 +195,32 @@ func (r *Registry) model(ctx context.Context, q db.Queries, ns, name string) (re
 	return resolved{ns: n, model: m}, nil
 }
 
-// version resolves a live (not soft-deleted) version.
+// version resolves a live (not soft-deleted) version. The model row it
+// returns carries only its id and namespace: callers use no more.
 func (r *Registry) version(ctx context.Context, q db.Queries, ref Ref) (resolved, error) {
-	res, err := r.model(ctx, q, ref.Namespace, ref.Model)
+	if ValidateName(ref.Namespace) == nil && ValidateName(ref.Model) == nil && ValidateName(ref.Version) == nil {
+		row, err := q.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: ref.Namespace, Model: ref.Model, Version: ref.Version})
+		switch {
+		case err == nil && row.DeletedAt == nil:
+			return resolved{
+				ns:    db.Namespace{ID: row.NamespaceID, Name: ref.Namespace},
+				model: db.Model{ID: row.ModelID, NamespaceID: row.NamespaceID, Name: ref.Model},
+				version: db.ModelVersion{
+					ID: row.ID, ModelID: row.ModelID, Version: row.Version, State: row.State,
+					StateChangedAt: row.StateChangedAt, Digest: row.Digest, SealedAt: row.SealedAt,
+					DeletedAt: row.DeletedAt, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+				},
+			}, nil
+		case err != nil && !errors.Is(err, db.ErrNotFound):
+			return resolved{}, err
+		}
+	}
+	// Missing: resolve step by step to say which part is missing.
+	_, err := r.model(ctx, q, ref.Namespace, ref.Model)
 	if err != nil {
 		return resolved{}, err
 	}
-	if ValidateName(ref.Version) != nil {
-		return resolved{}, &NotFoundError{Kind: "version", Path: ref.path()}
-	}
-	v, err := q.GetVersionByName(ctx, db.GetVersionByNameParams{ModelID: res.model.ID, Version: ref.Version})
-	if err != nil {
-		return resolved{}, notFound(err, "version", ref.path())
-	}
-	if v.DeletedAt != nil {
-		return resolved{}, &NotFoundError{Kind: "version", Path: ref.path()}
-	}
-	res.version = v
-	return res, nil
+	return resolved{}, &NotFoundError{Kind: "version", Path: ref.path()}
 }
 
 // read runs fn against the store without a transaction.

@@ -130,12 +130,23 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 	if err != nil {
 		return Page[Version]{}, err
 	}
-	state, tag := optional(f.State), optional(f.Tag)
-	rows, err := r.store.ListVersions(ctx, db.ListVersionsParams{ModelID: res.model.ID, State: state, Tag: tag, PageOffset: off, PageLimit: lim})
-	if err != nil {
-		return Page[Version]{}, err
+	var (
+		rows  []db.ModelVersion
+		total int64
+	)
+	if f.State != "" && f.Tag == "" {
+		// The common filter has its own queries, answered from an index.
+		rows, err = r.store.ListVersionsInState(ctx, db.ListVersionsInStateParams{ModelID: res.model.ID, State: f.State, PageOffset: off, PageLimit: lim})
+		if err == nil {
+			total, err = r.store.CountVersionsInState(ctx, db.CountVersionsInStateParams{ModelID: res.model.ID, State: f.State})
+		}
+	} else {
+		state, tag := optional(f.State), optional(f.Tag)
+		rows, err = r.store.ListVersions(ctx, db.ListVersionsParams{ModelID: res.model.ID, State: state, Tag: tag, PageOffset: off, PageLimit: lim})
+		if err == nil {
+			total, err = r.store.CountVersions(ctx, db.CountVersionsParams{ModelID: res.model.ID, State: state, Tag: tag})
+		}
 	}
-	total, err := r.store.CountVersions(ctx, db.CountVersionsParams{ModelID: res.model.ID, State: state, Tag: tag})
 	if err != nil {
 		return Page[Version]{}, err
 	}

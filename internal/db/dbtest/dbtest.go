@@ -427,6 +427,25 @@ func testVersions(t *testing.T, s db.Store) {
 	if got, n := list(ptr("prod"), nil, 0, 10); !slices.Equal(got, []string{"v0.1.0"}) || n != 1 {
 		t.Fatalf("state filter = %v (%d)", got, n)
 	}
+	inState := must(s.ListVersionsInState(ctx, db.ListVersionsInStateParams{ModelID: m.ID, State: "test", PageOffset: 1, PageLimit: 5}))
+	if len(inState) != 2 || inState[0].Version != "v0.3.0" || inState[1].Version != "v0.2.0" {
+		t.Fatalf("versions in test, page from 1 = %+v", inState)
+	}
+	if n := must(s.CountVersionsInState(ctx, db.CountVersionsInStateParams{ModelID: m.ID, State: "prod"})); n != 1 {
+		t.Fatalf("versions in prod = %d", n)
+	}
+	byPath := must(s.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: "canada", Model: "llm.sm", Version: "v0.1.0"}))
+	if byPath.ID != v1.ID || byPath.NamespaceID != ns.ID || byPath.State != "prod" {
+		t.Fatalf("version by path = %+v", byPath)
+	}
+	_, err = s.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: "canada", Model: "llm.lg", Version: "v0.2.0"})
+	wantErr(t, err, db.ErrNotFound)
+	if mp := must(s.GetModelByPath(ctx, db.GetModelByPathParams{Namespace: "canada", Model: "llm.lg"})); mp.ID != other.ID {
+		t.Fatalf("model by path = %+v", mp)
+	}
+	_, err = s.GetModelByPath(ctx, db.GetModelByPathParams{Namespace: "usa", Model: "llm.lg"})
+	wantErr(t, err, db.ErrNotFound)
+
 	tag := must(s.CreateTag(ctx, db.CreateTagParams{NamespaceID: ns.ID, Tag: "candidate", Color: "#123abc", Now: now()}))
 	v3 := must(s.GetVersionByName(ctx, db.GetVersionByNameParams{ModelID: m.ID, Version: "v0.3.0"}))
 	must(s.AttachVersionTag(ctx, db.AttachVersionTagParams{VersionID: v3.ID, TagID: tag.ID}))

@@ -121,6 +121,30 @@ func (q *Queries) GetModelByName(ctx context.Context, arg GetModelByNameParams) 
 	return i, err
 }
 
+const getModelByPath = `-- name: GetModelByPath :one
+SELECT m.id, m.namespace_id, m.name, m.created_at, m.updated_at FROM models m
+JOIN namespaces n ON n.id = m.namespace_id
+WHERE n.name = $1 AND m.name = $2
+`
+
+type GetModelByPathParams struct {
+	Namespace string
+	Model     string
+}
+
+func (q *Queries) GetModelByPath(ctx context.Context, arg GetModelByPathParams) (Model, error) {
+	row := q.db.QueryRow(ctx, getModelByPath, arg.Namespace, arg.Model)
+	var i Model
+	err := row.Scan(
+		&i.ID,
+		&i.NamespaceID,
+		&i.Name,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const listModels = `-- name: ListModels :many
 SELECT id, namespace_id, name, created_at, updated_at FROM models m
 WHERE m.namespace_id = $1

@@ -23,6 +23,7 @@ type Querier interface {
 	CountTags(ctx context.Context, namespaceID int64) (int64, error)
 	CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error)
 	CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error)
+	CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error)
 	CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, error)
 	CreateBucket(ctx context.Context, arg CreateBucketParams) (Bucket, error)
 	CreateExperiment(ctx context.Context, arg CreateExperimentParams) (Experiment, error)
@@ -60,6 +61,7 @@ type Querier interface {
 	GetExperimentByName(ctx context.Context, arg GetExperimentByNameParams) (Experiment, error)
 	GetModel(ctx context.Context, id int64) (Model, error)
 	GetModelByName(ctx context.Context, arg GetModelByNameParams) (Model, error)
+	GetModelByPath(ctx context.Context, arg GetModelByPathParams) (Model, error)
 	GetNamespace(ctx context.Context, id int64) (Namespace, error)
 	GetNamespaceByName(ctx context.Context, name string) (Namespace, error)
 	GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error)
@@ -68,6 +70,9 @@ type Querier interface {
 	GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error)
 	// Soft-deleted versions are returned too: callers decide whether to hide them.
 	GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error)
+	// Resolves namespace, model and version names in one lookup (the hot path
+	// of every version request); soft-deleted versions are returned too.
+	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
 	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
@@ -90,6 +95,9 @@ type Querier interface {
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
 	ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error)
 	ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error)
+	// ListVersions filtered by state only, answered from the partial index
+	// model_versions_live_state_idx.
+	ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.

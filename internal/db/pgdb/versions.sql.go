@@ -33,6 +33,23 @@ func (q *Queries) CountVersions(ctx context.Context, arg CountVersionsParams) (i
 	return column_1, err
 }
 
+const countVersionsInState = `-- name: CountVersionsInState :one
+SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions
+WHERE model_id = $1 AND state = $2 AND deleted_at IS NULL
+`
+
+type CountVersionsInStateParams struct {
+	ModelID int64
+	State   string
+}
+
+func (q *Queries) CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countVersionsInState, arg.ModelID, arg.State)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const createStateChange = `-- name: CreateStateChange :one
 INSERT INTO version_state_changes (version_id, from_state, to_state, actor, changed_at)
 VALUES ($1, $2, $3, $4, $5)
@@ -165,6 +182,54 @@ func (q *Queries) GetVersionByName(ctx context.Context, arg GetVersionByNamePara
 	return i, err
 }
 
+const getVersionByPath = `-- name: GetVersionByPath :one
+SELECT v.id, v.model_id, v.version, v.state, v.state_changed_at, v.digest, v.sealed_at, v.deleted_at, v.created_at, v.updated_at, m.namespace_id FROM model_versions v
+JOIN models m ON m.id = v.model_id
+JOIN namespaces n ON n.id = m.namespace_id
+WHERE n.name = $1 AND m.name = $2 AND v.version = $3
+`
+
+type GetVersionByPathParams struct {
+	Namespace string
+	Model     string
+	Version   string
+}
+
+type GetVersionByPathRow struct {
+	ID             int64
+	ModelID        int64
+	Version        string
+	State          string
+	StateChangedAt time.Time
+	Digest         string
+	SealedAt       *time.Time
+	DeletedAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	NamespaceID    int64
+}
+
+// Resolves namespace, model and version names in one lookup (the hot path
+// of every version request); soft-deleted versions are returned too.
+func (q *Queries) GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error) {
+	row := q.db.QueryRow(ctx, getVersionByPath, arg.Namespace, arg.Model, arg.Version)
+	var i GetVersionByPathRow
+	err := row.Scan(
+		&i.ID,
+		&i.ModelID,
+		&i.Version,
+		&i.State,
+		&i.StateChangedAt,
+		&i.Digest,
+		&i.SealedAt,
+		&i.DeletedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.NamespaceID,
+	)
+	return i, err
+}
+
 const listStateChanges = `-- name: ListStateChanges :many
 SELECT id, version_id, from_state, to_state, actor, changed_at FROM version_state_changes
 WHERE version_id = $1
@@ -223,6 +288,58 @@ func (q *Queries) ListVersions(ctx context.Context, arg ListVersionsParams) ([]M
 		arg.ModelID,
 		arg.State,
 		arg.Tag,
+		arg.PageOffset,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ModelVersion
+	for rows.Next() {
+		var i ModelVersion
+		if err := rows.Scan(
+			&i.ID,
+			&i.ModelID,
+			&i.Version,
+			&i.State,
+			&i.StateChangedAt,
+			&i.Digest,
+			&i.SealedAt,
+			&i.DeletedAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listVersionsInState = `-- name: ListVersionsInState :many
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at FROM model_versions
+WHERE model_id = $1 AND state = $2 AND deleted_at IS NULL
+ORDER BY created_at DESC, id DESC
+LIMIT CAST($4 AS BIGINT) OFFSET CAST($3 AS BIGINT)
+`
+
+type ListVersionsInStateParams struct {
+	ModelID    int64
+	State      string
+	PageOffset int64
+	PageLimit  int64
+}
+
+// ListVersions filtered by state only, answered from the partial index
+// model_versions_live_state_idx.
+func (q *Queries) ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error) {
+	rows, err := q.db.Query(ctx, listVersionsInState,
+		arg.ModelID,
+		arg.State,
 		arg.PageOffset,
 		arg.PageLimit,
 	)

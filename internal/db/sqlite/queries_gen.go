@@ -77,6 +77,11 @@ func (q queries) CountVersions(ctx context.Context, arg db.CountVersionsParams) 
 	return r, mapError(err)
 }
 
+func (q queries) CountVersionsInState(ctx context.Context, arg db.CountVersionsInStateParams) (int64, error) {
+	r, err := q.read.CountVersionsInState(ctx, sqlitedb.CountVersionsInStateParams(arg))
+	return r, mapError(err)
+}
+
 func (q queries) CreateBlob(ctx context.Context, arg db.CreateBlobParams) (db.Blob, error) {
 	r, err := q.write.CreateBlob(ctx, sqlitedb.CreateBlobParams(arg))
 	return db.Blob(r), mapError(err)
@@ -247,6 +252,11 @@ func (q queries) GetModelByName(ctx context.Context, arg db.GetModelByNameParams
 	return db.Model(r), mapError(err)
 }
 
+func (q queries) GetModelByPath(ctx context.Context, arg db.GetModelByPathParams) (db.Model, error) {
+	r, err := q.read.GetModelByPath(ctx, sqlitedb.GetModelByPathParams(arg))
+	return db.Model(r), mapError(err)
+}
+
 func (q queries) GetNamespace(ctx context.Context, id int64) (db.Namespace, error) {
 	r, err := q.read.GetNamespace(ctx, id)
 	return db.Namespace(r), mapError(err)
@@ -280,6 +290,11 @@ func (q queries) GetVersionArtifactByName(ctx context.Context, arg db.GetVersion
 func (q queries) GetVersionByName(ctx context.Context, arg db.GetVersionByNameParams) (db.ModelVersion, error) {
 	r, err := q.read.GetVersionByName(ctx, sqlitedb.GetVersionByNameParams(arg))
 	return db.ModelVersion(r), mapError(err)
+}
+
+func (q queries) GetVersionByPath(ctx context.Context, arg db.GetVersionByPathParams) (db.GetVersionByPathRow, error) {
+	r, err := q.read.GetVersionByPath(ctx, sqlitedb.GetVersionByPathParams(arg))
+	return db.GetVersionByPathRow(r), mapError(err)
 }
 
 func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersionIfMissingParams) (int64, error) {
@@ -415,6 +430,15 @@ func (q queries) ListVersionTags(ctx context.Context, versionID int64) ([]db.Tag
 
 func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([]db.ModelVersion, error) {
 	r, err := q.read.ListVersions(ctx, sqlitedb.ListVersionsParams(arg))
+	out := make([]db.ModelVersion, len(r))
+	for i := range r {
+		out[i] = db.ModelVersion(r[i])
+	}
+	return out, mapError(err)
+}
+
+func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInStateParams) ([]db.ModelVersion, error) {
+	r, err := q.read.ListVersionsInState(ctx, sqlitedb.ListVersionsInStateParams(arg))
 	out := make([]db.ModelVersion, len(r))
 	for i := range r {
 		out[i] = db.ModelVersion(r[i])
