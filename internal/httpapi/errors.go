@@ -38,7 +38,8 @@ func registryProblem(err error) *Problem {
 		return newProblem(kindGate, gate.Error()).
 			with("to", gate.To).
 			with("missing", nonNil(gate.Missing)).
-			with("not_passed", nonNil(gate.NotPassed))
+			with("not_passed", nonNil(gate.NotPassed)).
+			with("no_experiments", gate.NoExperiments)
 	}
 	return nil
 }

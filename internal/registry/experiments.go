@@ -99,6 +99,11 @@ func (r *Registry) CreateExperiment(ctx context.Context, ref Ref, in NewExperime
 }
 
 func (r *Registry) experiment(ctx context.Context, q db.Queries, ref Ref, name string) (resolved, db.Experiment, error) {
+	return r.lookupExperiment(ctx, q, ref, name, false)
+}
+
+// lookupExperiment is experiment, optionally finding a soft-deleted one.
+func (r *Registry) lookupExperiment(ctx context.Context, q db.Queries, ref Ref, name string, withDeleted bool) (resolved, db.Experiment, error) {
 	res, err := r.version(ctx, q, ref)
 	if err != nil {
 		return resolved{}, db.Experiment{}, err
@@ -111,7 +116,7 @@ func (r *Registry) experiment(ctx context.Context, q db.Queries, ref Ref, name s
 	if err != nil {
 		return resolved{}, db.Experiment{}, notFound(err, "experiment", path)
 	}
-	if e.DeletedAt != nil {
+	if e.DeletedAt != nil && !withDeleted {
 		return resolved{}, db.Experiment{}, &NotFoundError{Kind: "experiment", Path: path}
 	}
 	return res, e, nil
@@ -214,10 +219,11 @@ func (r *Registry) SetExperimentState(ctx context.Context, ref Ref, name string,
 }
 
 // DeleteExperiment soft-deletes an experiment (hidden, name still taken) or,
-// with hard, removes it with its artifact records.
+// with hard, removes it with its artifact records; a hard delete also
+// purges an experiment that was soft-deleted before.
 func (r *Registry) DeleteExperiment(ctx context.Context, ref Ref, name string, hard bool) error {
 	return r.write(ctx, func(q db.Queries) error {
-		_, e, err := r.experiment(ctx, q, ref, name)
+		_, e, err := r.lookupExperiment(ctx, q, ref, name, hard)
 		if err != nil {
 			return err
 		}

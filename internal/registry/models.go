@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 
 	"github.com/flymodel/flymodel/internal/db"
 )
@@ -81,7 +82,7 @@ func (r *Registry) ListModels(ctx context.Context, ns string, f ModelFilter, pag
 	if f.Tag != "" {
 		validName(&v, "tag", f.Tag)
 	}
-	if len(f.NameContains) > MaxNameLen {
+	if utf8.RuneCountInString(f.NameContains) > MaxNameLen {
 		v.addf("name", "must be at most %d characters", MaxNameLen)
 	}
 	if err := v.err(); err != nil {

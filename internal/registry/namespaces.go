@@ -2,7 +2,9 @@ package registry
 
 import (
 	"context"
+	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/flymodel/flymodel/internal/db"
@@ -110,8 +112,9 @@ func (r *Registry) UpdateNamespace(ctx context.Context, name string, in Namespac
 	return toNamespace(out), err
 }
 
-// DeleteNamespace deletes a namespace. One that still holds models is only
-// deleted with cascade, and then with everything in it.
+// DeleteNamespace deletes a namespace. One that still holds anything
+// (models, buckets or tags) is only deleted with cascade, and then with
+// everything in it.
 func (r *Registry) DeleteNamespace(ctx context.Context, name string, cascade bool) error {
 	return r.write(ctx, func(q db.Queries) error {
 		ns, err := r.namespace(ctx, q, name)
@@ -119,13 +122,22 @@ func (r *Registry) DeleteNamespace(ctx context.Context, name string, cascade boo
 			return err
 		}
 		if !cascade {
-			n, err := q.CountNamespaceModels(ctx, ns.ID)
-			if err != nil {
-				return err
+			var held []string
+			for _, c := range []struct {
+				what  string
+				count func(context.Context, int64) (int64, error)
+			}{{"models", q.CountNamespaceModels}, {"buckets", q.CountBuckets}, {"tags", q.CountTags}} {
+				n, err := c.count(ctx, ns.ID)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					held = append(held, errorf("%d %s", n, c.what).Error())
+				}
 			}
-			if n > 0 {
+			if len(held) > 0 {
 				return &ConflictError{Kind: "namespace", Path: namespacePath(name),
-					Reason: errorf("still holds %d models; delete them first or use cascade=true", n).Error()}
+					Reason: "still holds " + strings.Join(held, ", ") + "; delete them first or use cascade=true"}
 			}
 		}
 		_, err = q.DeleteNamespace(ctx, ns.ID)
@@ -276,7 +288,7 @@ func (r *Registry) CreateTag(ctx context.Context, ns string, in NewTag) (Tag, er
 			return err
 		}
 		out, err = q.CreateTag(ctx, db.CreateTagParams{NamespaceID: n.ID, Tag: in.Tag, Color: in.Color, Now: r.now()})
-		return conflict(err, "tag", namespacePath(ns)+"/tags/"+in.Tag)
+		return conflict(err, "tag", namespacePath(ns)+"/tags/"+url.PathEscape(in.Tag))
 	})
 	return toTag(ns)(out), err
 }
@@ -305,7 +317,7 @@ func (r *Registry) ListTags(ctx context.Context, ns string, page PageRequest) (P
 
 func (r *Registry) tag(ctx context.Context, q db.Queries, ns db.Namespace, tag string) (db.Tag, error) {
 	t, err := q.GetTagByName(ctx, db.GetTagByNameParams{NamespaceID: ns.ID, Tag: tag})
-	return t, notFound(err, "tag", namespacePath(ns.Name)+"/tags/"+tag)
+	return t, notFound(err, "tag", namespacePath(ns.Name)+"/tags/"+url.PathEscape(tag))
 }
 
 func asConflict(err error, target **db.ConflictError) bool {

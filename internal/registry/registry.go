@@ -198,10 +198,16 @@ func (r *Registry) model(ctx context.Context, q db.Queries, ns, name string) (re
 // version resolves a live (not soft-deleted) version. The model row it
 // returns carries only its id and namespace: callers use no more.
 func (r *Registry) version(ctx context.Context, q db.Queries, ref Ref) (resolved, error) {
+	return r.lookupVersion(ctx, q, ref, false)
+}
+
+// lookupVersion is version, optionally finding soft-deleted versions too
+// (for a hard delete that purges one).
+func (r *Registry) lookupVersion(ctx context.Context, q db.Queries, ref Ref, withDeleted bool) (resolved, error) {
 	if ValidateName(ref.Namespace) == nil && ValidateName(ref.Model) == nil && ValidateName(ref.Version) == nil {
 		row, err := q.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: ref.Namespace, Model: ref.Model, Version: ref.Version})
 		switch {
-		case err == nil && row.DeletedAt == nil:
+		case err == nil && (row.DeletedAt == nil || withDeleted):
 			return resolved{
 				ns:    db.Namespace{ID: row.NamespaceID, Name: ref.Namespace},
 				model: db.Model{ID: row.ModelID, NamespaceID: row.NamespaceID, Name: ref.Model},

@@ -252,6 +252,10 @@ func TestDeletes(t *testing.T) {
 		errAs[*registry.NotFoundError](t, err)
 		_, err = r.CreateExperiment(ctx, ref, registry.NewExperiment{Name: "eval"})
 		errAs[*registry.ConflictError](t, err)
+		if err := r.DeleteExperiment(ctx, ref, "eval", true); err != nil {
+			t.Fatalf("hard delete after soft delete: %v", err)
+		}
+		ok[registry.Experiment](t)(r.CreateExperiment(ctx, ref, registry.NewExperiment{Name: "eval"}))
 
 		if err := r.DeleteVersion(ctx, ref, false); err != nil {
 			t.Fatal(err)
@@ -274,7 +278,19 @@ func TestDeletes(t *testing.T) {
 		}
 		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2"}, "x"))
 
+		// A hard delete purges a soft-deleted version and frees its name.
+		if err := r.DeleteVersion(ctx, ref, true); err != nil {
+			t.Fatalf("hard delete after soft delete: %v", err)
+		}
+		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v1"}, "x"))
+
 		if err := r.DeleteModel(ctx, "canada", "llm.sm", true); err != nil {
+			t.Fatal(err)
+		}
+		// Tags (or buckets) alone still make a namespace non-empty.
+		ok[registry.Tag](t)(r.CreateTag(ctx, "canada", registry.NewTag{Tag: "t", Color: "#000000"}))
+		errAs[*registry.ConflictError](t, r.DeleteNamespace(ctx, "canada", false))
+		if err := r.DeleteTag(ctx, "canada", "t"); err != nil {
 			t.Fatal(err)
 		}
 		if err := r.DeleteNamespace(ctx, "canada", false); err != nil {

@@ -252,10 +252,11 @@ func (r *Registry) VersionHistory(ctx context.Context, ref Ref) ([]StateChange, 
 }
 
 // DeleteVersion soft-deletes a version (hidden, name still taken) or, with
-// hard, removes it with its experiments and artifact records.
+// hard, removes it with its experiments and artifact records; a hard delete
+// also purges a version that was soft-deleted before.
 func (r *Registry) DeleteVersion(ctx context.Context, ref Ref, hard bool) error {
 	return r.write(ctx, func(q db.Queries) error {
-		res, err := r.version(ctx, q, ref)
+		res, err := r.lookupVersion(ctx, q, ref, hard)
 		if err != nil {
 			return err
 		}
