@@ -76,3 +76,50 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM experiment_artifacts WHERE experiment_id = 
 
 -- name: DeleteExperimentArtifact :execrows
 DELETE FROM experiment_artifacts WHERE id = @id;
+
+-- name: GetBlobBySha :one
+-- A stored blob with this content in this bucket, for de-duplication.
+SELECT * FROM blobs WHERE bucket = @bucket AND sha256 = @sha256
+ORDER BY id LIMIT 1;
+
+-- name: LockUnsealedVersion :one
+-- Takes the version's row lock (PostgreSQL) inside an upload transaction and
+-- returns the version only while it is live and unsealed, so an artifact can
+-- never be added after a concurrent promotion sealed the version.
+UPDATE model_versions SET updated_at = @now
+WHERE id = @id AND sealed_at IS NULL AND deleted_at IS NULL
+RETURNING *;
+
+-- name: GetVersionArtifactWithBlob :one
+SELECT va.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
+WHERE va.version_id = @version_id AND va.name = @name;
+
+-- name: GetVersionArtifactWithBlobByID :one
+SELECT va.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
+WHERE va.id = @id;
+
+-- name: ListVersionArtifactsWithBlob :many
+SELECT va.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
+WHERE va.version_id = @version_id
+ORDER BY va.name, va.id
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: GetExperimentArtifactWithBlob :one
+SELECT ea.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
+WHERE ea.experiment_id = @experiment_id AND ea.name = @name;
+
+-- name: GetExperimentArtifactWithBlobByID :one
+SELECT ea.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
+WHERE ea.id = @id;
+
+-- name: ListExperimentArtifactsWithBlob :many
+SELECT ea.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
+WHERE ea.experiment_id = @experiment_id
+ORDER BY ea.name, ea.id
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);

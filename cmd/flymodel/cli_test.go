@@ -151,16 +151,22 @@ func testMigrate(t *testing.T, url string) {
 		t.Errorf("after down --test-data: %d namespaces, %d models, want none", n, m)
 	}
 
+	n := latestMigration(t)
 	down := flymodel(t, dir, nil, "migrate", "down", "-d", url)
 	down.expectCode(t, 0)
-	if !strings.Contains(down.stdout, "rolled back migration") || !strings.Contains(down.stdout, "schema at version 0 (") {
-		t.Errorf("down: want the one migration rolled back\n%s", down)
+	if !strings.Contains(down.stdout, fmt.Sprintf("rolled back migration %d", n)) || !strings.Contains(down.stdout, fmt.Sprintf("schema at version %d (", n-1)) {
+		t.Errorf("down: want the latest migration rolled back\n%s", down)
+	}
+	all := flymodel(t, dir, nil, "migrate", "down", "--steps", "0", "-d", url)
+	all.expectCode(t, 0)
+	if !strings.Contains(all.stdout, "schema at version 0 (") {
+		t.Errorf("down --steps 0: want every migration rolled back\n%s", all)
 	}
 
 	up := flymodel(t, dir, nil, "migrate", "up", "-d", url)
 	up.expectCode(t, 0)
-	if !strings.Contains(up.stdout, "applied migration 1 (") {
-		t.Errorf("up after down: want migration 1 applied again\n%s", up)
+	if !strings.Contains(up.stdout, "applied migration 1 (") || !strings.Contains(up.stdout, fmt.Sprintf("applied migration %d (", n)) {
+		t.Errorf("up after down: want every migration applied again\n%s", up)
 	}
 }
 

@@ -92,8 +92,20 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		return err
 	}
 
-	reg := registry.New(registry.Options{Store: store, Gates: promotionGates(cfg.Promotion)})
-	handler := httpapi.NewServer(httpapi.Options{Store: store, Registry: reg, Logger: logger, Version: buildVersion()})
+	stores, err := openStores(cfg)
+	if err != nil {
+		return err
+	}
+	if err := checkStores(ctx, stores, logger); err != nil {
+		return err
+	}
+	reg := registry.New(registry.Options{
+		Store: store, Gates: promotionGates(cfg.Promotion), Stores: stores, MaxUploadBytes: cfg.Server.MaxUploadBytes,
+	})
+	handler := httpapi.NewServer(httpapi.Options{
+		Store: store, Registry: reg, Stores: stores, Logger: logger, Version: buildVersion(),
+		MaxUploadBytes: cfg.Server.MaxUploadBytes, Metrics: &httpapi.Metrics{},
+	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Server.Bind, strconv.Itoa(cfg.Server.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -1,15 +1,20 @@
 // Package blob stores bytes and knows nothing of models: the Store
-// interface that the filesystem and S3 stores implement, and its errors.
+// interface that the filesystem (fsblob) and S3 (s3blob) stores implement,
+// its errors, and the conformance suite both run (blobtest).
 //
 // Writes are atomic (a temporary file renamed into place on disk, one
 // completed PUT or multipart upload on S3) and hashed while they stream, so
-// a Put returns the size and sha256 of exactly what was stored.
+// a Put returns the size and sha256 of exactly what was stored. Callers give
+// every Put a fresh key (flymodel uses random object names), so an object is
+// only ever written by one upload and deleting it on failure is safe.
 package blob
 
 import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -17,28 +22,82 @@ import (
 var (
 	ErrNotFound   = errors.New("blob not found")
 	ErrInvalidKey = errors.New("invalid blob key")
+	ErrEmpty      = errors.New("empty blob")
 )
 
 // Info describes a stored blob.
 type Info struct {
 	Key       string
 	Size      int64
-	SHA256    string // lowercase hex
+	SHA256    string // lowercase hex; set by Put only (stores do not keep it)
 	VersionID string // the storage's object version, "" when unversioned
 	Modified  time.Time
 }
 
-// Store is a flat namespace of keys ("sha256/ab/abcd…") holding bytes.
+// Object is an open blob: readable, seekable (for Range requests).
+type Object interface {
+	io.ReadSeekCloser
+	Info() Info
+}
+
+// Store is a flat namespace of keys holding bytes.
 type Store interface {
-	// Put streams r (of unknown length) to key and returns what was stored.
-	// Nothing is visible at key until the whole stream was written.
+	// Put streams r (of unknown length) to key and returns what was stored:
+	// size, sha256, version id. Nothing is visible at key until the whole
+	// stream was written; when r fails, ctx ends or the store fails, the
+	// key is as it was and no temporary data stays behind, and the error
+	// wraps r's or ctx's own error (errors.Is/As work on it). An existing
+	// key is replaced (callers never reuse keys). An empty stream is
+	// ErrEmpty and stores nothing.
 	Put(ctx context.Context, key string, r io.Reader) (Info, error)
-	// Open returns a reader of the blob that can seek (for Range requests).
-	Open(ctx context.Context, key string) (io.ReadSeekCloser, Info, error)
-	// Stat returns the blob's Info without its content.
+	// Open returns the blob at key, or ErrNotFound.
+	Open(ctx context.Context, key string) (Object, error)
+	// Stat returns the blob's Info (without SHA256), or ErrNotFound.
 	Stat(ctx context.Context, key string) (Info, error)
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
-	// List calls fn for every key under prefix, for garbage collection.
+	// List calls fn for every key that starts with prefix (a plain string
+	// prefix; "" for all), in byte order of the keys.
 	List(ctx context.Context, prefix string, fn func(Info) error) error
+	// Ensure makes the store usable: creates the folder or bucket when
+	// missing and turns on versioning where the store has it.
+	Ensure(ctx context.Context) error
+	// Probe proves the store works: writes, reads back and deletes a probe
+	// object.
+	Probe(ctx context.Context) error
+	// RemoveStale removes temporary data (interrupted uploads) untouched
+	// for longer than age; stores without such data do nothing. An age
+	// shorter than an upload can stall removes uploads still running.
+	RemoveStale(ctx context.Context, age time.Duration) (removed int, err error)
+	// String names the store for messages, e.g. "fs:/var/lib/flymodel/blobs"
+	// or "s3:ml-prod".
+	String() string
+}
+
+// MaxKeyLen is the longest key, in bytes.
+const MaxKeyLen = 1024
+
+// MaxKeySegmentLen is the longest key segment, in bytes (a file name on
+// common filesystems).
+const MaxKeySegmentLen = 255
+
+var keySegment = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// ValidateKey checks a key: "/"-separated segments of letters, digits, '.',
+// '_' and '-', each starting with a letter or digit (so no "." or ".."
+// segment and no hidden files) and at most MaxKeySegmentLen bytes, no
+// leading or trailing "/", at most MaxKeyLen bytes. Every store refuses
+// other keys with ErrInvalidKey. Callers should not use a key that is a
+// whole-segment prefix of another ("a" and "a/b"): a filesystem cannot
+// hold both. flymodel's keys have a fixed depth.
+func ValidateKey(key string) error {
+	if key == "" || len(key) > MaxKeyLen {
+		return ErrInvalidKey
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if len(seg) > MaxKeySegmentLen || !keySegment.MatchString(seg) {
+			return ErrInvalidKey
+		}
+	}
+	return nil
 }

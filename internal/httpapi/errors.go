@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -28,7 +29,11 @@ func registryProblem(err error) *Problem {
 	case errors.As(err, &validation):
 		return newProblem(kindValidation, validation.Error()).with("errors", validation.Fields)
 	case errors.As(err, &notFound):
-		return newProblem(kindNotFound, notFound.Error()).with("resource", apiBase+notFound.Path)
+		p := newProblem(kindNotFound, notFound.Error())
+		if strings.HasPrefix(notFound.Path, "/") {
+			p.with("resource", apiBase+notFound.Path)
+		}
+		return p
 	case errors.As(err, &conflict):
 		return newProblem(kindConflict, conflict.Error()).with("existing", apiBase+conflict.Path)
 	case errors.As(err, &transition):

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/flymodel/flymodel/internal/blob"
 )
 
 // readyTimeout bounds each readiness check, so that a hung database makes
@@ -30,6 +32,22 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 			"check", "database", "request_id", requestIDFrom(r.Context()), "err", err)
 	} else {
 		checks["database"] = "ok"
+	}
+
+	for name, st := range s.stores.ByName {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		// A stat of a key that is never written: any answer but "not
+		// found" (or found) means the store cannot be reached.
+		_, err := st.Stat(ctx, "probe/readyz")
+		cancel()
+		if err != nil && !errors.Is(err, blob.ErrNotFound) {
+			ready = false
+			checks["storage:"+name] = "failed"
+			s.logger.WarnContext(r.Context(), "readiness check failed",
+				"check", "storage", "store", st.String(), "request_id", requestIDFrom(r.Context()), "err", err)
+			continue
+		}
+		checks["storage:"+name] = "ok"
 	}
 
 	if !ready {

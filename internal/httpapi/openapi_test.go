@@ -28,8 +28,14 @@ func loadOpenAPI(t *testing.T) map[string]any {
 	return doc
 }
 
+// routeVarPattern matches a router variable with its own pattern, such as
+// the artifacts' {name:.+}: that name is the rest of the path and spans
+// several segments, which OpenAPI has no syntax for. The document writes it
+// {name} (and says so in the parameter), so the pattern is dropped here.
+var routeVarPattern = regexp.MustCompile(`\{([^{}:]+):[^{}]*\}`)
+
 // routeSet returns every "METHOD path-template" the router answers, built
-// the way NewServer builds it.
+// the way NewServer builds it, with variable patterns dropped.
 func routeSet(t *testing.T) map[string]bool {
 	t.Helper()
 	s := &server{router: mux.NewRouter().UseEncodedPath().SkipClean(true)}
@@ -44,6 +50,7 @@ func routeSet(t *testing.T) map[string]bool {
 		if err != nil {
 			return fmt.Errorf("route %s has no method matcher: every route must name its methods", tpl)
 		}
+		tpl = routeVarPattern.ReplaceAllString(tpl, "{$1}")
 		for _, m := range methods {
 			set[strings.ToUpper(m)+" "+tpl] = true
 		}
@@ -269,6 +276,8 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		kindNotFound, kindMethodNotAllowed, kindInternal, kindNotReady,
 		kindMalformed, kindInvalidName, kindTooLarge, kindMediaType,
 		kindValidation, kindConflict, kindTransition, kindGate,
+		kindDigestMismatch, kindEmptyUpload, kindMultipart, kindImmutable,
+		kindSealed, kindBlobMissing, kindStore,
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {

@@ -29,6 +29,15 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, p)
 		return
 	}
+	if p := artifactProblem(err); p != nil {
+		if p.Status >= 500 {
+			s.logger.ErrorContext(r.Context(), "request failed",
+				"method", r.Method, "path", r.URL.Path,
+				"request_id", requestIDFrom(r.Context()), "err", err)
+		}
+		writeProblem(w, r, p)
+		return
+	}
 	if p := registryProblem(err); p != nil {
 		writeProblem(w, r, p)
 		return

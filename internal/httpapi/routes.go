@@ -64,4 +64,18 @@ func (s *server) routes() {
 	handle(experiment+"/state", s.handleSetExperimentState, put)
 	handle(experiment+"/tags", s.handleExperimentTags, get)
 	handle(experiment+"/tags/{tag}", s.handleTagExperiment, put, del)
+
+	// Artifacts: {name} is the rest of the path (names may hold "/").
+	for _, owner := range []string{version, experiment} {
+		handle(owner+"/artifacts", s.handleListArtifacts, get)
+		handle(owner+"/artifacts", s.handleUploadArtifact, post)
+		handle(owner+"/artifacts/{name:.+}", s.handleGetArtifact, get, http.MethodHead)
+		handle(owner+"/artifacts/{name:.+}", s.handlePutArtifact, put)
+	}
+
+	// The original flymodel's endpoints, so that its clients keep working.
+	handle("/upload/model-version-artifact", s.handleCompatUpload(false), post)
+	handle("/upload/experiment-artifact", s.handleCompatUpload(true), post)
+	handle("/download/model-version-artifact", s.handleCompatDownload(false), get, http.MethodHead)
+	handle("/download/experiment-artifact", s.handleCompatDownload(true), get, http.MethodHead)
 }

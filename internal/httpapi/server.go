@@ -22,6 +22,12 @@ type Options struct {
 	Logger *slog.Logger
 	// Version is the flymodel version the server reports.
 	Version string
+	// MaxUploadBytes refuses larger uploads up front; 0 means 5 GiB.
+	MaxUploadBytes int64
+	// Metrics receive the server's counters; nil keeps them private.
+	Metrics *Metrics
+	// Stores are the blob stores /readyz checks (the registry uses its own).
+	Stores registry.Stores
 }
 
 // server holds the dependencies the handlers share.
@@ -30,7 +36,11 @@ type server struct {
 	registry *registry.Registry
 	logger   *slog.Logger
 	version  string
-	router   *mux.Router
+
+	maxUpload int64
+	metrics   *Metrics
+	stores    registry.Stores
+	router    *mux.Router
 }
 
 // NewServer returns the handler of the whole HTTP API: the routes of
@@ -46,6 +56,13 @@ func NewServer(opts Options) http.Handler {
 		// rules), and paths are never cleaned into a redirect: "..", "."
 		// and "//" reach the handlers, which refuse them.
 		router: mux.NewRouter().UseEncodedPath().SkipClean(true),
+	}
+	s.maxUpload, s.metrics, s.stores = opts.MaxUploadBytes, opts.Metrics, opts.Stores
+	if s.maxUpload <= 0 {
+		s.maxUpload = registry.DefaultMaxUploadBytes
+	}
+	if s.metrics == nil {
+		s.metrics = &Metrics{}
 	}
 	if s.registry == nil {
 		s.registry = registry.New(registry.Options{Store: opts.Store})

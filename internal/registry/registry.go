@@ -36,13 +36,22 @@ type Options struct {
 	Gates map[string]Gate
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Stores hold the artifacts.
+	Stores Stores
+	// MaxUploadBytes is the largest artifact accepted; 0 means 5 GiB.
+	MaxUploadBytes int64
 }
+
+// DefaultMaxUploadBytes is the default artifact size limit (5 GiB).
+const DefaultMaxUploadBytes = 5 << 30
 
 // Registry applies the rules over a metadata store.
 type Registry struct {
-	store db.Store
-	gates map[string]Gate
-	clock func() time.Time
+	store     db.Store
+	gates     map[string]Gate
+	clock     func() time.Time
+	stores    Stores
+	maxUpload int64
 }
 
 // New returns a Registry.
@@ -51,7 +60,11 @@ func New(opts Options) *Registry {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Registry{store: opts.Store, gates: opts.Gates, clock: clock}
+	maxUpload := opts.MaxUploadBytes
+	if maxUpload <= 0 {
+		maxUpload = DefaultMaxUploadBytes
+	}
+	return &Registry{store: opts.Store, gates: opts.Gates, clock: clock, stores: opts.Stores, maxUpload: maxUpload}
 }
 
 // now is the current time as both engines store it (UTC, microseconds).
@@ -105,6 +118,8 @@ func convert[S, T any](in []S, f func(S) T) []T {
 
 // Paths of resources, as they appear under /api/v1 (names path-escaped).
 func namespacePath(ns string) string { return "/namespaces/" + url.PathEscape(ns) }
+
+func urlPathEscape(s string) string { return url.PathEscape(s) }
 func modelPath(ns, model string) string {
 	return namespacePath(ns) + "/models/" + url.PathEscape(model)
 }

@@ -212,6 +212,11 @@ func (q queries) GetBlobByKey(ctx context.Context, arg db.GetBlobByKeyParams) (d
 	return db.Blob(r), mapError(err)
 }
 
+func (q queries) GetBlobBySha(ctx context.Context, arg db.GetBlobByShaParams) (db.Blob, error) {
+	r, err := q.read.GetBlobBySha(ctx, sqlitedb.GetBlobByShaParams(arg))
+	return db.Blob(r), mapError(err)
+}
+
 func (q queries) GetBucket(ctx context.Context, id int64) (db.Bucket, error) {
 	r, err := q.read.GetBucket(ctx, id)
 	return db.Bucket(r), mapError(err)
@@ -235,6 +240,16 @@ func (q queries) GetExperimentArtifact(ctx context.Context, id int64) (db.Experi
 func (q queries) GetExperimentArtifactByName(ctx context.Context, arg db.GetExperimentArtifactByNameParams) (db.ExperimentArtifact, error) {
 	r, err := q.read.GetExperimentArtifactByName(ctx, sqlitedb.GetExperimentArtifactByNameParams(arg))
 	return db.ExperimentArtifact(r), mapError(err)
+}
+
+func (q queries) GetExperimentArtifactWithBlob(ctx context.Context, arg db.GetExperimentArtifactWithBlobParams) (db.GetExperimentArtifactWithBlobRow, error) {
+	r, err := q.read.GetExperimentArtifactWithBlob(ctx, sqlitedb.GetExperimentArtifactWithBlobParams(arg))
+	return db.GetExperimentArtifactWithBlobRow(r), mapError(err)
+}
+
+func (q queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (db.GetExperimentArtifactWithBlobByIDRow, error) {
+	r, err := q.read.GetExperimentArtifactWithBlobByID(ctx, id)
+	return db.GetExperimentArtifactWithBlobByIDRow(r), mapError(err)
 }
 
 func (q queries) GetExperimentByName(ctx context.Context, arg db.GetExperimentByNameParams) (db.Experiment, error) {
@@ -287,6 +302,16 @@ func (q queries) GetVersionArtifactByName(ctx context.Context, arg db.GetVersion
 	return db.VersionArtifact(r), mapError(err)
 }
 
+func (q queries) GetVersionArtifactWithBlob(ctx context.Context, arg db.GetVersionArtifactWithBlobParams) (db.GetVersionArtifactWithBlobRow, error) {
+	r, err := q.read.GetVersionArtifactWithBlob(ctx, sqlitedb.GetVersionArtifactWithBlobParams(arg))
+	return db.GetVersionArtifactWithBlobRow(r), mapError(err)
+}
+
+func (q queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (db.GetVersionArtifactWithBlobByIDRow, error) {
+	r, err := q.read.GetVersionArtifactWithBlobByID(ctx, id)
+	return db.GetVersionArtifactWithBlobByIDRow(r), mapError(err)
+}
+
 func (q queries) GetVersionByName(ctx context.Context, arg db.GetVersionByNameParams) (db.ModelVersion, error) {
 	r, err := q.read.GetVersionByName(ctx, sqlitedb.GetVersionByNameParams(arg))
 	return db.ModelVersion(r), mapError(err)
@@ -316,6 +341,15 @@ func (q queries) ListExperimentArtifacts(ctx context.Context, arg db.ListExperim
 	out := make([]db.ExperimentArtifact, len(r))
 	for i := range r {
 		out[i] = db.ExperimentArtifact(r[i])
+	}
+	return out, mapError(err)
+}
+
+func (q queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg db.ListExperimentArtifactsWithBlobParams) ([]db.ListExperimentArtifactsWithBlobRow, error) {
+	r, err := q.read.ListExperimentArtifactsWithBlob(ctx, sqlitedb.ListExperimentArtifactsWithBlobParams(arg))
+	out := make([]db.ListExperimentArtifactsWithBlobRow, len(r))
+	for i := range r {
+		out[i] = db.ListExperimentArtifactsWithBlobRow(r[i])
 	}
 	return out, mapError(err)
 }
@@ -410,6 +444,15 @@ func (q queries) ListVersionArtifacts(ctx context.Context, arg db.ListVersionArt
 	return out, mapError(err)
 }
 
+func (q queries) ListVersionArtifactsWithBlob(ctx context.Context, arg db.ListVersionArtifactsWithBlobParams) ([]db.ListVersionArtifactsWithBlobRow, error) {
+	r, err := q.read.ListVersionArtifactsWithBlob(ctx, sqlitedb.ListVersionArtifactsWithBlobParams(arg))
+	out := make([]db.ListVersionArtifactsWithBlobRow, len(r))
+	for i := range r {
+		out[i] = db.ListVersionArtifactsWithBlobRow(r[i])
+	}
+	return out, mapError(err)
+}
+
 func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]db.ListVersionExperimentStatesRow, error) {
 	r, err := q.read.ListVersionExperimentStates(ctx, versionID)
 	out := make([]db.ListVersionExperimentStatesRow, len(r))
@@ -444,6 +487,11 @@ func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInS
 		out[i] = db.ModelVersion(r[i])
 	}
 	return out, mapError(err)
+}
+
+func (q queries) LockUnsealedVersion(ctx context.Context, arg db.LockUnsealedVersionParams) (db.ModelVersion, error) {
+	r, err := q.write.LockUnsealedVersion(ctx, sqlitedb.LockUnsealedVersionParams(arg))
+	return db.ModelVersion(r), mapError(err)
 }
 
 func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.Model, error) {

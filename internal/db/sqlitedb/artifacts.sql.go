@@ -241,6 +241,32 @@ func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blo
 	return i, err
 }
 
+const getBlobBySha = `-- name: GetBlobBySha :one
+SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs WHERE bucket = ?1 AND sha256 = ?2
+ORDER BY id LIMIT 1
+`
+
+type GetBlobByShaParams struct {
+	Bucket string
+	Sha256 string
+}
+
+// A stored blob with this content in this bucket, for de-duplication.
+func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
+	row := q.db.QueryRowContext(ctx, getBlobBySha, arg.Bucket, arg.Sha256)
+	var i Blob
+	err := row.Scan(
+		&i.ID,
+		&i.Bucket,
+		&i.Key,
+		&i.StorageVersion,
+		&i.Size,
+		&i.Sha256,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const getExperimentArtifact = `-- name: GetExperimentArtifact :one
 SELECT id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at FROM experiment_artifacts WHERE id = ?1
 `
@@ -284,6 +310,101 @@ func (q *Queries) GetExperimentArtifactByName(ctx context.Context, arg GetExperi
 		&i.Format,
 		&i.Encoding,
 		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const getExperimentArtifactWithBlob = `-- name: GetExperimentArtifactWithBlob :one
+SELECT ea.id, ea.experiment_id, ea.name, ea.file_name, ea.blob_id, ea.content_type, ea.format, ea.encoding, ea.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
+WHERE ea.experiment_id = ?1 AND ea.name = ?2
+`
+
+type GetExperimentArtifactWithBlobParams struct {
+	ExperimentID int64
+	Name         string
+}
+
+type GetExperimentArtifactWithBlobRow struct {
+	ID             int64
+	ExperimentID   int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+func (q *Queries) GetExperimentArtifactWithBlob(ctx context.Context, arg GetExperimentArtifactWithBlobParams) (GetExperimentArtifactWithBlobRow, error) {
+	row := q.db.QueryRowContext(ctx, getExperimentArtifactWithBlob, arg.ExperimentID, arg.Name)
+	var i GetExperimentArtifactWithBlobRow
+	err := row.Scan(
+		&i.ID,
+		&i.ExperimentID,
+		&i.Name,
+		&i.FileName,
+		&i.BlobID,
+		&i.ContentType,
+		&i.Format,
+		&i.Encoding,
+		&i.CreatedAt,
+		&i.Bucket,
+		&i.Key,
+		&i.StorageVersion,
+		&i.Size,
+		&i.Sha256,
+	)
+	return i, err
+}
+
+const getExperimentArtifactWithBlobByID = `-- name: GetExperimentArtifactWithBlobByID :one
+SELECT ea.id, ea.experiment_id, ea.name, ea.file_name, ea.blob_id, ea.content_type, ea.format, ea.encoding, ea.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
+WHERE ea.id = ?1
+`
+
+type GetExperimentArtifactWithBlobByIDRow struct {
+	ID             int64
+	ExperimentID   int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+func (q *Queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (GetExperimentArtifactWithBlobByIDRow, error) {
+	row := q.db.QueryRowContext(ctx, getExperimentArtifactWithBlobByID, id)
+	var i GetExperimentArtifactWithBlobByIDRow
+	err := row.Scan(
+		&i.ID,
+		&i.ExperimentID,
+		&i.Name,
+		&i.FileName,
+		&i.BlobID,
+		&i.ContentType,
+		&i.Format,
+		&i.Encoding,
+		&i.CreatedAt,
+		&i.Bucket,
+		&i.Key,
+		&i.StorageVersion,
+		&i.Size,
+		&i.Sha256,
 	)
 	return i, err
 }
@@ -337,6 +458,105 @@ func (q *Queries) GetVersionArtifactByName(ctx context.Context, arg GetVersionAr
 	return i, err
 }
 
+const getVersionArtifactWithBlob = `-- name: GetVersionArtifactWithBlob :one
+SELECT va.id, va.version_id, va.name, va.file_name, va.blob_id, va.content_type, va.format, va.encoding, va.extra, va.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
+WHERE va.version_id = ?1 AND va.name = ?2
+`
+
+type GetVersionArtifactWithBlobParams struct {
+	VersionID int64
+	Name      string
+}
+
+type GetVersionArtifactWithBlobRow struct {
+	ID             int64
+	VersionID      int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+func (q *Queries) GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error) {
+	row := q.db.QueryRowContext(ctx, getVersionArtifactWithBlob, arg.VersionID, arg.Name)
+	var i GetVersionArtifactWithBlobRow
+	err := row.Scan(
+		&i.ID,
+		&i.VersionID,
+		&i.Name,
+		&i.FileName,
+		&i.BlobID,
+		&i.ContentType,
+		&i.Format,
+		&i.Encoding,
+		&i.Extra,
+		&i.CreatedAt,
+		&i.Bucket,
+		&i.Key,
+		&i.StorageVersion,
+		&i.Size,
+		&i.Sha256,
+	)
+	return i, err
+}
+
+const getVersionArtifactWithBlobByID = `-- name: GetVersionArtifactWithBlobByID :one
+SELECT va.id, va.version_id, va.name, va.file_name, va.blob_id, va.content_type, va.format, va.encoding, va.extra, va.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
+WHERE va.id = ?1
+`
+
+type GetVersionArtifactWithBlobByIDRow struct {
+	ID             int64
+	VersionID      int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+func (q *Queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error) {
+	row := q.db.QueryRowContext(ctx, getVersionArtifactWithBlobByID, id)
+	var i GetVersionArtifactWithBlobByIDRow
+	err := row.Scan(
+		&i.ID,
+		&i.VersionID,
+		&i.Name,
+		&i.FileName,
+		&i.BlobID,
+		&i.ContentType,
+		&i.Format,
+		&i.Encoding,
+		&i.Extra,
+		&i.CreatedAt,
+		&i.Bucket,
+		&i.Key,
+		&i.StorageVersion,
+		&i.Size,
+		&i.Sha256,
+	)
+	return i, err
+}
+
 const listExperimentArtifacts = `-- name: ListExperimentArtifacts :many
 SELECT id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at FROM experiment_artifacts
 WHERE experiment_id = ?1
@@ -369,6 +589,75 @@ func (q *Queries) ListExperimentArtifacts(ctx context.Context, arg ListExperimen
 			&i.Format,
 			&i.Encoding,
 			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listExperimentArtifactsWithBlob = `-- name: ListExperimentArtifactsWithBlob :many
+SELECT ea.id, ea.experiment_id, ea.name, ea.file_name, ea.blob_id, ea.content_type, ea.format, ea.encoding, ea.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
+WHERE ea.experiment_id = ?1
+ORDER BY ea.name, ea.id
+LIMIT CAST(?3 AS BIGINT) OFFSET CAST(?2 AS BIGINT)
+`
+
+type ListExperimentArtifactsWithBlobParams struct {
+	ExperimentID int64
+	PageOffset   int64
+	PageLimit    int64
+}
+
+type ListExperimentArtifactsWithBlobRow struct {
+	ID             int64
+	ExperimentID   int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+func (q *Queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error) {
+	rows, err := q.db.QueryContext(ctx, listExperimentArtifactsWithBlob, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListExperimentArtifactsWithBlobRow
+	for rows.Next() {
+		var i ListExperimentArtifactsWithBlobRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.ExperimentID,
+			&i.Name,
+			&i.FileName,
+			&i.BlobID,
+			&i.ContentType,
+			&i.Format,
+			&i.Encoding,
+			&i.CreatedAt,
+			&i.Bucket,
+			&i.Key,
+			&i.StorageVersion,
+			&i.Size,
+			&i.Sha256,
 		); err != nil {
 			return nil, err
 		}
@@ -509,4 +798,107 @@ func (q *Queries) ListVersionArtifacts(ctx context.Context, arg ListVersionArtif
 		return nil, err
 	}
 	return items, nil
+}
+
+const listVersionArtifactsWithBlob = `-- name: ListVersionArtifactsWithBlob :many
+SELECT va.id, va.version_id, va.name, va.file_name, va.blob_id, va.content_type, va.format, va.encoding, va.extra, va.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
+WHERE va.version_id = ?1
+ORDER BY va.name, va.id
+LIMIT CAST(?3 AS BIGINT) OFFSET CAST(?2 AS BIGINT)
+`
+
+type ListVersionArtifactsWithBlobParams struct {
+	VersionID  int64
+	PageOffset int64
+	PageLimit  int64
+}
+
+type ListVersionArtifactsWithBlobRow struct {
+	ID             int64
+	VersionID      int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+func (q *Queries) ListVersionArtifactsWithBlob(ctx context.Context, arg ListVersionArtifactsWithBlobParams) ([]ListVersionArtifactsWithBlobRow, error) {
+	rows, err := q.db.QueryContext(ctx, listVersionArtifactsWithBlob, arg.VersionID, arg.PageOffset, arg.PageLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListVersionArtifactsWithBlobRow
+	for rows.Next() {
+		var i ListVersionArtifactsWithBlobRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.VersionID,
+			&i.Name,
+			&i.FileName,
+			&i.BlobID,
+			&i.ContentType,
+			&i.Format,
+			&i.Encoding,
+			&i.Extra,
+			&i.CreatedAt,
+			&i.Bucket,
+			&i.Key,
+			&i.StorageVersion,
+			&i.Size,
+			&i.Sha256,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockUnsealedVersion = `-- name: LockUnsealedVersion :one
+UPDATE model_versions SET updated_at = ?1
+WHERE id = ?2 AND sealed_at IS NULL AND deleted_at IS NULL
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at
+`
+
+type LockUnsealedVersionParams struct {
+	Now time.Time
+	ID  int64
+}
+
+// Takes the version's row lock (PostgreSQL) inside an upload transaction and
+// returns the version only while it is live and unsealed, so an artifact can
+// never be added after a concurrent promotion sealed the version.
+func (q *Queries) LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersionParams) (ModelVersion, error) {
+	row := q.db.QueryRowContext(ctx, lockUnsealedVersion, arg.Now, arg.ID)
+	var i ModelVersion
+	err := row.Scan(
+		&i.ID,
+		&i.ModelID,
+		&i.Version,
+		&i.State,
+		&i.StateChangedAt,
+		&i.Digest,
+		&i.SealedAt,
+		&i.DeletedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
 }

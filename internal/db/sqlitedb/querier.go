@@ -52,11 +52,15 @@ type Querier interface {
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
+	// A stored blob with this content in this bucket, for de-duplication.
+	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
 	GetBucket(ctx context.Context, id int64) (Bucket, error)
 	GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error)
 	GetExperiment(ctx context.Context, id int64) (Experiment, error)
 	GetExperimentArtifact(ctx context.Context, id int64) (ExperimentArtifact, error)
 	GetExperimentArtifactByName(ctx context.Context, arg GetExperimentArtifactByNameParams) (ExperimentArtifact, error)
+	GetExperimentArtifactWithBlob(ctx context.Context, arg GetExperimentArtifactWithBlobParams) (GetExperimentArtifactWithBlobRow, error)
+	GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (GetExperimentArtifactWithBlobByIDRow, error)
 	// Soft-deleted experiments are returned too: callers decide whether to hide them.
 	GetExperimentByName(ctx context.Context, arg GetExperimentByNameParams) (Experiment, error)
 	GetModel(ctx context.Context, id int64) (Model, error)
@@ -68,6 +72,8 @@ type Querier interface {
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
 	GetVersionArtifact(ctx context.Context, id int64) (VersionArtifact, error)
 	GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error)
+	GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error)
+	GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error)
 	// Soft-deleted versions are returned too: callers decide whether to hide them.
 	GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
@@ -76,6 +82,7 @@ type Querier interface {
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
 	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
+	ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error)
 	ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error)
 	ListExperiments(ctx context.Context, arg ListExperimentsParams) ([]Experiment, error)
 	ListModelTags(ctx context.Context, modelID int64) ([]Tag, error)
@@ -91,6 +98,7 @@ type Querier interface {
 	// The (name, sha256) list a version's content digest is computed over.
 	ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error)
 	ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error)
+	ListVersionArtifactsWithBlob(ctx context.Context, arg ListVersionArtifactsWithBlobParams) ([]ListVersionArtifactsWithBlobRow, error)
 	// Every live experiment of a version with its state, for promotion gates.
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
 	ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error)
@@ -98,6 +106,10 @@ type Querier interface {
 	// ListVersions filtered by state only, answered from the partial index
 	// model_versions_live_state_idx.
 	ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error)
+	// Takes the version's row lock (PostgreSQL) inside an upload transaction and
+	// returns the version only while it is live and unsealed, so an artifact can
+	// never be added after a concurrent promotion sealed the version.
+	LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersionParams) (ModelVersion, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.

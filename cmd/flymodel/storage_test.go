@@ -1,0 +1,141 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/flymodel/flymodel/internal/db/dbtest"
+)
+
+// s3Config writes a configuration with one S3 store per lifecycle on the
+// test S3 server, in fresh buckets; it skips (or fails in CI) without one.
+func s3Config(t *testing.T, dir string) string {
+	t.Helper()
+	endpoint := os.Getenv("FLYMODEL_TEST_S3_ENDPOINT")
+	if endpoint == "" {
+		dbtest.SkipOrFail(t, "FLYMODEL_TEST_S3_ENDPOINT not set: skipping S3")
+	}
+	region := os.Getenv("FLYMODEL_TEST_S3_REGION")
+	if region == "" {
+		region = "us-east-1"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	suffix := hex.EncodeToString(b[:])
+	var cfg strings.Builder
+	for _, role := range []string{"test", "qa", "stage", "prod"} {
+		fmt.Fprintf(&cfg, "[[storage.s3]]\nbucket = %q\nendpoint = %q\nregion = %q\nrole = %q\naccess_key_id = %q\nsecret_access_key = %q\n\n",
+			"cli-"+role+"-"+suffix, endpoint, region, role, os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), os.Getenv("FLYMODEL_TEST_S3_SECRET_KEY"))
+	}
+	path := filepath.Join(dir, "flymodel.toml")
+	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return suffix
+}
+
+func TestSetupStorageFilesystem(t *testing.T) {
+	dir := t.TempDir()
+	dry := flymodel(t, dir, nil, "--dry", "setup-storage")
+	dry.expectCode(t, 0)
+	if !strings.Contains(dry.stdout, "would ensure fs:") {
+		t.Fatalf("dry run output: %s", dry)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "flymodel-data")); !os.IsNotExist(err) {
+		t.Fatalf("--dry created the data folder: %v", err)
+	}
+	res := flymodel(t, dir, nil, "setup-storage")
+	res.expectCode(t, 0)
+	if !strings.Contains(res.stdout, "ok fs:"+filepath.Join(dir, "flymodel-data", "blobs")) || !strings.Contains(res.stdout, "test, qa, stage, prod") {
+		t.Fatalf("setup-storage output: %s", res)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "flymodel-data", "blobs")); err != nil || !st.IsDir() {
+		t.Fatalf("blob root not created: %v", err)
+	}
+}
+
+func TestSetupStorageS3(t *testing.T) {
+	dir := t.TempDir()
+	suffix := s3Config(t, dir)
+	res := flymodel(t, dir, nil, "setup-storage")
+	res.expectCode(t, 0)
+	for _, role := range []string{"test", "qa", "stage", "prod"} {
+		if !strings.Contains(res.stdout, "ok s3:cli-"+role+"-"+suffix+" ("+role+")") {
+			t.Fatalf("no line for %s: %s", role, res)
+		}
+	}
+	// Recording the buckets for a namespace.
+	flymodel(t, dir, nil, "migrate", "up", "--test-data", "basic").expectCode(t, 0)
+	rec := flymodel(t, dir, nil, "setup-storage", "--namespace", "canada")
+	rec.expectCode(t, 0)
+	if !strings.Contains(rec.stdout, "recorded bucket cli-prod-"+suffix) {
+		t.Fatalf("setup-storage --namespace: %s", rec)
+	}
+	flymodel(t, dir, nil, "setup-storage", "--namespace", "nowhere").expectCode(t, 1)
+}
+
+func TestSetupStorageReportsEachFailure(t *testing.T) {
+	dir := t.TempDir()
+	cfg := `[[storage.s3]]
+bucket = "ml-test"
+endpoint = "http://127.0.0.1:1"
+region = "us-east-1"
+role = "test"
+access_key_id = "x"
+secret_access_key = "y"
+
+[[storage.fs]]
+path = "blobs"
+role = "prod"
+`
+	if err := os.WriteFile(filepath.Join(dir, "flymodel.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := flymodel(t, dir, nil, "setup-storage")
+	res.expectCode(t, 1)
+	if !strings.Contains(res.stderr, "FAILED s3:ml-test") || !strings.Contains(res.stdout, "ok fs:") ||
+		!strings.Contains(res.stderr, "1 of 2 storage locations failed") {
+		t.Fatalf("output: %s", res)
+	}
+}
+
+// TestServeRemovesInterruptedUploads: a crash mid-upload leaves a temporary
+// file; the next start removes it once it has been idle for a minute.
+func TestServeRemovesInterruptedUploads(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "flymodel-data", "blobs", ".tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(tmp, "upload-crashed")
+	fresh := filepath.Join(tmp, "upload-in-progress")
+	for _, f := range []string{stale, fresh} {
+		if err := os.WriteFile(f, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, dir, nil, "-p", "0")
+	ready := s.get(t, "/readyz", http.StatusOK)
+	if checks := fmt.Sprint(ready["checks"]); !strings.Contains(checks, "storage:local:ok") {
+		t.Errorf("readyz does not report the store: %v", ready)
+	}
+	s.stop(t, syscall.SIGINT)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the interrupted upload's temporary file is still there: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a recent temporary file was removed: %v", err)
+	}
+}

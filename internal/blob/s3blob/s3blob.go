@@ -1,0 +1,605 @@
+// Package s3blob is the blob.Store on an S3-compatible bucket (AWS S3, MinIO,
+// Ceph, Versity Gateway, …), over minio-go. No minio type leaves the
+// package: failures become blob errors or plain errors that say what to fix.
+//
+// Uploads stream with bounded memory: Put reads into a pooled 1 MiB buffer,
+// moving to a PartSize (16 MiB) one when the blob is larger. A blob of at
+// most PartSize bytes is one PUT; a larger one is a multipart upload whose
+// parts go out one by one from that buffer, completed only after the whole
+// stream was read and aborted on any failure. Either way the object appears
+// at its key all at once or not at all, and an upload holds at most one
+// part in memory, whatever the blob's size.
+//
+// The bucket is versioned (Ensure turns versioning on): Put returns the
+// object's version id, and Delete leaves the bytes as a noncurrent version.
+package s3blob
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
+
+	"github.com/flymodel/flymodel/internal/blob"
+)
+
+// PartSize is the size of one multipart upload part, and so the memory one
+// upload holds. With S3's limit of 10,000 parts it caps a blob at 160 GiB.
+const PartSize = 16 << 20
+
+// maxParts is S3's limit on the parts of one multipart upload.
+const maxParts = 10000
+
+// cleanupTimeout bounds the requests that undo a failed upload; they run
+// even when the upload's context has ended.
+const cleanupTimeout = time.Minute
+
+// Config is one bucket and how to reach it: the fields of a storage.s3[]
+// entry of the configuration.
+type Config struct {
+	Bucket string
+	// Endpoint is the server's URL: "http://host:port" or "https://host";
+	// a bare "host:port" means https. "" is AWS S3.
+	Endpoint string
+	// Region signs requests and places a created bucket; "" lets the
+	// client ask the server (AWS) or use us-east-1.
+	Region string
+	// PathStyle addresses the bucket as endpoint/bucket (MinIO, Ceph,
+	// Versity) rather than bucket.endpoint.
+	PathStyle bool
+	// AccessKeyID and SecretAccessKey, both or neither. Neither means the
+	// standard environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+	// AWS_SESSION_TOKEN, else MINIO_ACCESS_KEY and MINIO_SECRET_KEY, read
+	// when a request is signed.
+	AccessKeyID     string
+	SecretAccessKey string
+}
+
+// Store is a blob.Store on one S3 bucket. It is safe for concurrent use.
+type Store struct {
+	client *minio.Client
+	core   minio.Core
+	bucket string
+	region string
+}
+
+var _ blob.Store = (*Store)(nil)
+
+// New returns the store of cfg. It checks the configuration only; Ensure
+// and Probe talk to the server.
+func New(cfg Config) (*Store, error) {
+	return newStore(cfg, nil)
+}
+
+// newStore is New with the HTTP transport replaced (nil: minio's default),
+// so that tests can inject faults.
+func newStore(cfg Config, transport http.RoundTripper) (*Store, error) {
+	if err := s3utils.CheckValidBucketNameStrict(cfg.Bucket); err != nil {
+		return nil, fmt.Errorf("s3 bucket %q: invalid name: %v", cfg.Bucket, err)
+	}
+	host, secure, err := parseEndpoint(cfg.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("s3 bucket %s: %w", cfg.Bucket, err)
+	}
+	var creds *credentials.Credentials
+	switch {
+	case cfg.AccessKeyID != "" && cfg.SecretAccessKey != "":
+		creds = credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, "")
+	case cfg.AccessKeyID != "" || cfg.SecretAccessKey != "":
+		return nil, fmt.Errorf("s3 bucket %s: access_key_id and secret_access_key go together: set both or neither", cfg.Bucket)
+	default:
+		creds = credentials.NewChainCredentials([]credentials.Provider{
+			&credentials.EnvAWS{},
+			&credentials.EnvMinio{},
+		})
+	}
+	lookup := minio.BucketLookupDNS
+	if cfg.PathStyle {
+		lookup = minio.BucketLookupPath
+	}
+	client, err := minio.New(host, &minio.Options{
+		Creds:        creds,
+		Secure:       secure,
+		Region:       cfg.Region,
+		BucketLookup: lookup,
+		Transport:    transport,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("s3 bucket %s: %v", cfg.Bucket, err)
+	}
+	return &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, region: cfg.Region}, nil
+}
+
+// parseEndpoint splits an endpoint into minio's host and TLS flag.
+func parseEndpoint(endpoint string) (host string, secure bool, err error) {
+	if endpoint == "" {
+		return "s3.amazonaws.com", true, nil
+	}
+	if !strings.Contains(endpoint, "://") {
+		endpoint = "https://" + endpoint
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", false, fmt.Errorf("endpoint %q: %v", endpoint, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", false, fmt.Errorf("endpoint %q: scheme must be http or https", endpoint)
+	case u.Host == "":
+		return "", false, fmt.Errorf("endpoint %q: no host", endpoint)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/"):
+		return "", false, fmt.Errorf("endpoint %q: only scheme://host[:port] is allowed (no path, query or credentials)", endpoint)
+	}
+	return u.Host, u.Scheme == "https", nil
+}
+
+// String names the store: "s3:" and the bucket.
+func (s *Store) String() string { return "s3:" + s.bucket }
+
+// smallSize is the buffer a Put starts with: most artifacts (metrics,
+// configs, reports) fit, and need no PartSize buffer.
+const smallSize = 1 << 20
+
+// Buffers are pooled so that uploads reuse rather than allocate them.
+var (
+	smallBuffers = sync.Pool{New: func() any { b := make([]byte, smallSize); return &b }}
+	partBuffers  = sync.Pool{New: func() any { b := make([]byte, PartSize); return &b }}
+)
+
+// Put streams r to key. A stream of at most PartSize bytes is one PUT, a
+// longer one a multipart upload, aborted when r, ctx or the server fails.
+// It holds a 1 MiB buffer, and a PartSize one for a blob beyond that.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, error) {
+	if err := blob.ValidateKey(key); err != nil {
+		return blob.Info{}, fmt.Errorf("put %q: %w", key, err)
+	}
+	digest := sha256.New()
+	smallp := smallBuffers.Get().(*[]byte)
+	buf := *smallp
+	n, last, err := readPart(ctx, r, buf)
+	if err != nil || n == 0 {
+		smallBuffers.Put(smallp)
+		if err == nil {
+			err = blob.ErrEmpty
+		}
+		return blob.Info{}, fmt.Errorf("put %s/%s: %w", s, key, err)
+	}
+	digest.Write(buf[:n])
+	if last {
+		defer smallBuffers.Put(smallp)
+	} else {
+		partp := partBuffers.Get().(*[]byte)
+		defer partBuffers.Put(partp)
+		copy(*partp, buf[:n])
+		smallBuffers.Put(smallp)
+		buf = *partp
+		m, end, err := readPart(ctx, r, buf[n:])
+		if err != nil {
+			return blob.Info{}, fmt.Errorf("put %s/%s: %w", s, key, err)
+		}
+		digest.Write(buf[n : n+m])
+		n, last = n+m, end
+	}
+
+	var up minio.UploadInfo
+	size := int64(n)
+	if last {
+		// size <= PartSize: minio sends one PUT straight from buf.
+		commit, sent := traceSent(ctx)
+		up, err = s.client.PutObject(commit, s.bucket, key, bytes.NewReader(buf[:n]), size,
+			minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: PartSize})
+		if err != nil {
+			s.removeIfCommitted(ctx, key, err, sent)
+			return blob.Info{}, s.mapErr("put", key, err)
+		}
+	} else {
+		up, size, err = s.putMultipart(ctx, key, r, buf, n, digest)
+		if err != nil {
+			return blob.Info{}, err
+		}
+	}
+	return blob.Info{
+		Key:       key,
+		Size:      size,
+		SHA256:    hex.EncodeToString(digest.Sum(nil)),
+		VersionID: up.VersionID,
+		Modified:  time.Now().UTC(),
+	}, nil
+}
+
+// putMultipart uploads buf[:n], already read and hashed, as the first part,
+// then the rest of r, one part at a time through buf.
+func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, buf []byte, n int, digest io.Writer) (up minio.UploadInfo, size int64, err error) {
+	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, key,
+		minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		return up, 0, s.mapErr("put", key, err)
+	}
+	defer func() {
+		if err != nil {
+			err = s.abort(ctx, key, uploadID, err)
+		}
+	}()
+
+	var parts []minio.CompletePart
+	for last := false; ; {
+		if len(parts) == maxParts {
+			return up, 0, fmt.Errorf("put %s/%s: larger than %d parts of %d bytes", s, key, maxParts, PartSize)
+		}
+		part, err := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, len(parts)+1,
+			bytes.NewReader(buf[:n]), int64(n), minio.PutObjectPartOptions{})
+		if err != nil {
+			return up, 0, s.mapErr("put", key, err)
+		}
+		parts = append(parts, completePart(part))
+		size += int64(n)
+		if last {
+			break
+		}
+		if n, last, err = readPart(ctx, r, buf); err != nil {
+			return up, 0, fmt.Errorf("put %s/%s: %w", s, key, err)
+		}
+		if n == 0 {
+			break
+		}
+		digest.Write(buf[:n])
+	}
+	commit, sent := traceSent(ctx)
+	up, err = s.core.CompleteMultipartUpload(commit, s.bucket, key, uploadID, parts,
+		minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	if err != nil {
+		s.removeIfCommitted(ctx, key, err, sent)
+		return up, 0, s.mapErr("put", key, err)
+	}
+	return up, size, nil
+}
+
+// readPart fills buf from r. last reports that r ended (n may be less than
+// len(buf), or 0); err is r's failure or the end of ctx.
+func readPart(ctx context.Context, r io.Reader, buf []byte) (n int, last bool, err error) {
+	n, err = io.ReadFull(r, buf)
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		last, err = true, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("read: %w", err)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return 0, false, cerr
+	}
+	return n, last, nil
+}
+
+func completePart(p minio.ObjectPart) minio.CompletePart {
+	return minio.CompletePart{
+		PartNumber:        p.PartNumber,
+		ETag:              p.ETag,
+		ChecksumCRC32:     p.ChecksumCRC32,
+		ChecksumCRC32C:    p.ChecksumCRC32C,
+		ChecksumSHA1:      p.ChecksumSHA1,
+		ChecksumSHA256:    p.ChecksumSHA256,
+		ChecksumCRC64NVME: p.ChecksumCRC64NVME,
+	}
+}
+
+// abort cancels a failed multipart upload so that its parts do not stay
+// behind, even when ctx has ended. What it cannot abort, RemoveStale will.
+func (s *Store) abort(ctx context.Context, key, uploadID string, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	err := s.core.AbortMultipartUpload(ctx, s.bucket, key, uploadID)
+	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+		return fmt.Errorf("%w (and aborting upload %s failed, RemoveStale will retry: %v)", cause, uploadID, s.mapErr("abort", key, err))
+	}
+	return cause
+}
+
+// traceSent returns ctx that records in sent whether a request made with it
+// was written to the server in full.
+func traceSent(ctx context.Context) (_ context.Context, sent *atomic.Bool) {
+	sent = new(atomic.Bool)
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				sent.Store(true)
+			}
+		},
+	}), sent
+}
+
+// removeIfCommitted undoes an upload whose last request (the PUT, or the
+// completion of a multipart upload) was sent but got no answer (connection
+// lost, ctx ended): the server may have stored the object. Keys are never
+// reused, so an object at key is this upload's, and it is removed with its
+// version id, for good.
+func (s *Store) removeIfCommitted(ctx context.Context, key string, err error, sent *atomic.Bool) {
+	var resp minio.ErrorResponse
+	if !sent.Load() || errors.As(err, &resp) && resp.StatusCode != 0 {
+		return // never sent, or the server answered: nothing was stored
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	st, serr := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if serr != nil {
+		return
+	}
+	_ = s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: st.VersionID})
+}
+
+// Open returns the blob at key. Reads and seeks go to the server as ranged
+// GETs of the version that was current at Open.
+func (s *Store) Open(ctx context.Context, key string) (blob.Object, error) {
+	if err := blob.ValidateKey(key); err != nil {
+		return nil, fmt.Errorf("open %q: %w", key, err)
+	}
+	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, s.mapErr("open", key, err)
+	}
+	// GetObject is lazy: a missing key shows on the first request.
+	st, err := obj.Stat()
+	if err != nil {
+		_ = obj.Close()
+		return nil, s.mapErr("open", key, err)
+	}
+	return &object{store: s, obj: obj, info: infoOf(st)}, nil
+}
+
+// object is an open blob: a minio.Object whose errors are mapped.
+type object struct {
+	store *Store
+	obj   *minio.Object
+	info  blob.Info
+}
+
+func (o *object) Info() blob.Info { return o.info }
+
+func (o *object) Read(p []byte) (int, error) {
+	n, err := o.obj.Read(p)
+	if err != nil && err != io.EOF {
+		err = o.store.mapErr("read", o.info.Key, err)
+	}
+	return n, err
+}
+
+func (o *object) Seek(offset int64, whence int) (int64, error) {
+	pos, err := o.obj.Seek(offset, whence)
+	if err != nil {
+		err = o.store.mapErr("seek", o.info.Key, err)
+	}
+	return pos, err
+}
+
+func (o *object) Close() error { return o.obj.Close() }
+
+// Stat returns the blob's Info (without SHA256), or blob.ErrNotFound.
+func (s *Store) Stat(ctx context.Context, key string) (blob.Info, error) {
+	if err := blob.ValidateKey(key); err != nil {
+		return blob.Info{}, fmt.Errorf("stat %q: %w", key, err)
+	}
+	st, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return blob.Info{}, s.mapErr("stat", key, err)
+	}
+	return infoOf(st), nil
+}
+
+func infoOf(st minio.ObjectInfo) blob.Info {
+	return blob.Info{Key: st.Key, Size: st.Size, VersionID: st.VersionID, Modified: st.LastModified}
+}
+
+// Delete removes key. The bucket is versioned, so this hides the blob
+// behind a delete marker and its bytes stay as a noncurrent version: a
+// deleted artifact can be recovered, and removing old versions for good is
+// the bucket's lifecycle rules' job, not flymodel's. A missing key is
+// left alone (no marker).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := blob.ValidateKey(key); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	if _, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{}); err != nil {
+		if err := s.mapErr("delete", key, err); !errors.Is(err, blob.ErrNotFound) {
+			return err
+		}
+		return nil
+	}
+	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
+		if err := s.mapErr("delete", key, err); !errors.Is(err, blob.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// List calls fn for every blob whose key starts with prefix, in key order.
+// Objects whose names are not valid blob keys (written by something else)
+// are skipped.
+func (s *Store) List(ctx context.Context, prefix string, fn func(blob.Info) error) error {
+	for obj := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return s.mapErr("list", prefix, obj.Err)
+		}
+		if blob.ValidateKey(obj.Key) != nil {
+			continue
+		}
+		if err := fn(infoOf(obj)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ensure creates the bucket when missing and turns its versioning on.
+func (s *Store) Ensure(ctx context.Context) error {
+	ctx, explain := traceConnect(ctx)
+	return explain(s.ensure(ctx))
+}
+
+func (s *Store) ensure(ctx context.Context) error {
+	exists, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return s.mapErr("check bucket", "", err)
+	}
+	if !exists {
+		err := s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: s.region})
+		if err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
+			return s.mapErr("create bucket", "", err)
+		}
+	}
+	v, err := s.client.GetBucketVersioning(ctx, s.bucket)
+	if err != nil {
+		return s.mapErr("get bucket versioning", "", err)
+	}
+	if !v.Enabled() {
+		if err := s.client.EnableVersioning(ctx, s.bucket); err != nil {
+			return s.mapErr("enable bucket versioning", "", err)
+		}
+	}
+	return nil
+}
+
+// Probe writes, reads back and removes (every version of) probe/<random>.
+func (s *Store) Probe(ctx context.Context) error {
+	ctx, explain := traceConnect(ctx)
+	return explain(s.probe(ctx))
+}
+
+func (s *Store) probe(ctx context.Context) (err error) {
+	var rnd [16]byte
+	_, _ = rand.Read(rnd[:])
+	key := "probe/" + hex.EncodeToString(rnd[:])
+	want := []byte("flymodel probe " + key + "\n")
+
+	info, err := s.Put(ctx, key, bytes.NewReader(want))
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", s, err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		// With the version id the object is removed for good, not hidden
+		// behind a delete marker.
+		rerr := s.client.RemoveObject(cctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: info.VersionID})
+		if rerr != nil && err == nil {
+			err = fmt.Errorf("probe %s: %w", s, s.mapErr("delete", key, rerr))
+		}
+	}()
+	obj, err := s.Open(ctx, key)
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", s, err)
+	}
+	defer obj.Close()
+	got, err := io.ReadAll(io.LimitReader(obj, int64(len(want))+1))
+	if err != nil {
+		return fmt.Errorf("probe %s: %w", s, err)
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("probe %s: read back %d bytes that differ from the %d written", s, len(got), len(want))
+	}
+	return nil
+}
+
+// RemoveStale aborts the bucket's multipart uploads started more than age
+// ago: uploads interrupted by a crash, whose parts the server keeps (and
+// bills) until they are aborted.
+func (s *Store) RemoveStale(ctx context.Context, age time.Duration) (removed int, err error) {
+	cutoff := time.Now().Add(-age)
+	var keyMarker, uploadIDMarker string
+	for {
+		res, err := s.core.ListMultipartUploads(ctx, s.bucket, "", keyMarker, uploadIDMarker, "", 1000)
+		if err != nil {
+			return removed, s.mapErr("list multipart uploads", "", err)
+		}
+		for _, u := range res.Uploads {
+			if u.Initiated.After(cutoff) {
+				continue
+			}
+			err := s.core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID)
+			if err != nil && minio.ToErrorResponse(err).Code != "NoSuchUpload" {
+				return removed, s.mapErr("abort multipart upload "+u.UploadID, u.Key, err)
+			}
+			if err == nil {
+				removed++
+			}
+		}
+		if !res.IsTruncated || (res.NextKeyMarker == keyMarker && res.NextUploadIDMarker == uploadIDMarker) {
+			return removed, nil
+		}
+		keyMarker, uploadIDMarker = res.NextKeyMarker, res.NextUploadIDMarker
+	}
+}
+
+// traceConnect returns ctx that remembers the last failed DNS lookup or
+// connection of its requests, and a function that adds it to an error:
+// minio retries those until ctx ends, and then only says that it ended.
+func traceConnect(ctx context.Context) (context.Context, func(error) error) {
+	var mu sync.Mutex
+	var last error
+	remember := func(err error) {
+		if err != nil {
+			mu.Lock()
+			last = err
+			mu.Unlock()
+		}
+	}
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		DNSDone:     func(info httptrace.DNSDoneInfo) { remember(info.Err) },
+		ConnectDone: func(_, _ string, err error) { remember(err) },
+	})
+	return ctx, func(err error) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil || last == nil {
+			return err
+		}
+		return fmt.Errorf("%w (last connection attempt: %v)", err, last)
+	}
+}
+
+// mapErr turns a minio error into a blob error or a plain error that names
+// the operation, the bucket and the key and says what to fix. Transport and
+// context errors are wrapped as they are (they are not minio types).
+func (s *Store) mapErr(op, key string, err error) error {
+	where := s.String()
+	if key != "" {
+		where += "/" + key
+	}
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) {
+		return fmt.Errorf("%s %s: %w", op, where, err)
+	}
+	switch resp.Code {
+	case "NoSuchKey", "NoSuchVersion", "NotFound":
+		return fmt.Errorf("%s %s: %w", op, where, blob.ErrNotFound)
+	case "NoSuchBucket":
+		return fmt.Errorf("%s %s: bucket %q does not exist (flymodel setup-storage creates it)", op, where, s.bucket)
+	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken", "AuthorizationHeaderMalformed", "MissingSecurityHeader":
+		return fmt.Errorf("%s %s: access denied, check the credentials and the bucket's permissions: %s (%s)", op, where, resp.Message, resp.Code)
+	case "InvalidBucketName":
+		return fmt.Errorf("%s %s: invalid bucket name %q: %s", op, where, s.bucket, resp.Message)
+	case "BucketAlreadyExists":
+		return fmt.Errorf("%s %s: bucket name %q is taken by another account", op, where, s.bucket)
+	case "NotImplemented":
+		return fmt.Errorf("%s %s: the server does not support this: %s (%s)", op, where, resp.Message, resp.Code)
+	}
+	msg := resp.Message
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	return fmt.Errorf("%s %s: %s (%s, HTTP %d)", op, where, msg, resp.Code, resp.StatusCode)
+}

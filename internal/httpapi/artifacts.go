@@ -1,0 +1,486 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/flymodel/flymodel/internal/blob"
+	"github.com/flymodel/flymodel/internal/registry"
+)
+
+var (
+	kindDigestMismatch = problemKind{"digest-mismatch", "Digest Mismatch", http.StatusBadRequest}
+	kindEmptyUpload    = problemKind{"empty-upload", "Empty Upload", http.StatusBadRequest}
+	kindMultipart      = problemKind{"malformed-multipart", "Malformed Multipart Upload", http.StatusBadRequest}
+	kindImmutable      = problemKind{"immutable", "Artifact Exists With Other Bytes", http.StatusConflict}
+	kindSealed         = problemKind{"sealed", "Version Sealed", http.StatusConflict}
+	kindBlobMissing    = problemKind{"blob-missing", "Artifact Bytes Missing", http.StatusInternalServerError}
+	kindStore          = problemKind{"storage-unavailable", "Storage Unavailable", http.StatusServiceUnavailable}
+)
+
+// maxMetadataPart bounds the JSON part of a multipart upload.
+const maxMetadataPart = 64 << 10
+
+// artifactProblem maps the registry's upload and download errors.
+func artifactProblem(err error) *Problem {
+	var (
+		mismatch  *registry.DigestMismatchError
+		tooLarge  *registry.TooLargeError
+		immutable *registry.ImmutableError
+		sealed    *registry.SealedError
+		missing   *registry.MissingBlobError
+		store     *registry.StoreError
+	)
+	switch {
+	case errors.As(err, &mismatch):
+		return newProblem(kindDigestMismatch, mismatch.Error()).
+			with("expected_sha256", mismatch.Expected).with("actual_sha256", mismatch.Actual)
+	case errors.As(err, &tooLarge):
+		return newProblem(kindTooLarge, tooLarge.Error()).with("limit", tooLarge.Limit)
+	case errors.Is(err, registry.ErrEmptyUpload):
+		return newProblem(kindEmptyUpload, err.Error())
+	case errors.As(err, &immutable):
+		return newProblem(kindImmutable, immutable.Error()).
+			with("existing", apiBase+immutable.Path).
+			with("existing_sha256", immutable.Existing).with("actual_sha256", immutable.Actual)
+	case errors.As(err, &sealed):
+		return newProblem(kindSealed, sealed.Error()).with("version", apiBase+sealed.Path)
+	case errors.As(err, &missing):
+		return newProblem(kindBlobMissing, missing.Error())
+	case errors.As(err, &store):
+		// The store's own error goes to the log (writeError), not to the client.
+		return newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
+	}
+	return nil
+}
+
+// artifactOwner reads the version (and experiment, when the route has one).
+func artifactOwner(r *http.Request) (registry.Owner, error) {
+	ref, err := versionRef(r)
+	if err != nil {
+		return registry.Owner{}, err
+	}
+	o := registry.Owner{Ref: ref}
+	if _, ok := mux.Vars(r)["experiment"]; ok {
+		if o.Experiment, err = pathName(r, "experiment"); err != nil {
+			return registry.Owner{}, err
+		}
+	}
+	return o, nil
+}
+
+// artifactName reads {name}: the rest of the path, segments unescaped.
+func artifactName(r *http.Request) (string, error) {
+	raw := mux.Vars(r)["name"]
+	segs := strings.Split(raw, "/")
+	for i, s := range segs {
+		u, err := url.PathUnescape(s)
+		if err != nil || strings.Contains(u, "/") {
+			return "", newProblem(kindInvalidName, fmt.Sprintf("artifact name %q is not a valid path", raw)).with("field", "name")
+		}
+		segs[i] = u
+	}
+	name := strings.Join(segs, "/")
+	if err := registry.ValidateArtifactName(name); err != nil {
+		return "", newProblem(kindInvalidName, "artifact name "+err.Error()).with("field", "name")
+	}
+	return name, nil
+}
+
+// expectedDigest reads the client's sha256 from Repr-Digest (RFC 9530,
+// "sha-256=:base64:"), Digest (RFC 3230, "sha-256=base64" or the original
+// flymodel's "sha256=hex"); "" when none is given.
+func expectedDigest(r *http.Request) (string, error) {
+	var found []string
+	for _, h := range []string{"Repr-Digest", "Digest"} {
+		for _, v := range r.Header.Values(h) {
+			for _, item := range strings.Split(v, ",") {
+				alg, val, ok := strings.Cut(strings.TrimSpace(item), "=")
+				if !ok {
+					continue
+				}
+				switch strings.ToLower(alg) {
+				case "sha-256":
+					val = strings.Trim(val, ":")
+					raw, err := base64.StdEncoding.DecodeString(val)
+					if err != nil || len(raw) != sha256.Size {
+						return "", newProblem(kindMalformed, h+": sha-256 must be the base64 of 32 bytes").with("field", h)
+					}
+					found = append(found, hex.EncodeToString(raw))
+				case "sha256":
+					val = strings.ToLower(val)
+					if raw, err := hex.DecodeString(val); err != nil || len(raw) != sha256.Size {
+						return "", newProblem(kindMalformed, h+": sha256 must be 64 hexadecimal digits").with("field", h)
+					}
+					found = append(found, val)
+				}
+			}
+		}
+	}
+	for _, d := range found[min(1, len(found)):] {
+		if d != found[0] {
+			return "", newProblem(kindMalformed, "the request declares two different digests")
+		}
+	}
+	if len(found) == 0 {
+		return "", nil
+	}
+	return found[0], nil
+}
+
+// multipartOverhead allows for a multipart body's metadata part, part
+// headers and boundaries beyond the file itself.
+const multipartOverhead = maxMetadataPart + 64<<10
+
+// checkLength refuses a declared body larger than the limit before reading
+// it; the file itself is measured exactly while it streams.
+func (s *server) checkLength(r *http.Request, overhead int64) error {
+	if r.ContentLength > s.maxUpload+overhead {
+		return newProblem(kindTooLarge, fmt.Sprintf("upload larger than the limit of %d bytes", s.maxUpload)).with("limit", s.maxUpload)
+	}
+	return nil
+}
+
+// writeArtifact answers an upload: 201 for a new artifact, 200 when the
+// same bytes were already stored under that name.
+func writeArtifact(w http.ResponseWriter, o registry.Owner, a registry.Artifact, created bool) error {
+	w.Header().Set("Location", apiBase+registry.ArtifactPath(o, a.Name))
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, a)
+}
+
+// handlePutArtifact stores the raw request body: PUT …/artifacts/{name}
+// with the content type in Content-Type and the rest in the query
+// (format, encoding, file_name, extra as JSON).
+func (s *server) handlePutArtifact(w http.ResponseWriter, r *http.Request) error {
+	o, err := artifactOwner(r)
+	if err != nil {
+		return err
+	}
+	name, err := artifactName(r)
+	if err != nil {
+		return err
+	}
+	if err := s.checkLength(r, 0); err != nil {
+		return err
+	}
+	digest, err := expectedDigest(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	in := registry.NewArtifact{
+		Name: name, FileName: q.Get("file_name"), Format: q.Get("format"), Encoding: q.Get("encoding"),
+		ContentType: r.Header.Get("Content-Type"), SHA256: digest,
+	}
+	if in.ContentType == "application/octet-stream" {
+		in.ContentType = "" // the default: let the format decide
+	}
+	if e := q.Get("extra"); e != "" {
+		in.Extra = json.RawMessage(e)
+	}
+	a, created, err := s.registry.PutArtifact(r.Context(), o, in, r.Body)
+	if err != nil {
+		return err
+	}
+	return writeArtifact(w, o, a, created)
+}
+
+// uploadMeta is the JSON part of a multipart upload to the API.
+type uploadMeta struct {
+	Name        string          `json:"name"`
+	FileName    string          `json:"file_name"`
+	ContentType string          `json:"content_type"`
+	Format      string          `json:"format"`
+	Encoding    string          `json:"encoding"`
+	Extra       json.RawMessage `json:"extra"`
+	SHA256      string          `json:"sha256"`
+}
+
+// handleUploadArtifact stores a multipart upload: POST …/artifacts with a
+// part "artifact" (JSON metadata) followed by a part "file" (the bytes).
+func (s *server) handleUploadArtifact(w http.ResponseWriter, r *http.Request) error {
+	o, err := artifactOwner(r)
+	if err != nil {
+		return err
+	}
+	return s.multipartUpload(w, r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
+		var m uploadMeta
+		if err := decodePart(meta, &m); err != nil {
+			return o, registry.NewArtifact{}, err
+		}
+		return o, registry.NewArtifact{Name: m.Name, FileName: m.FileName, ContentType: m.ContentType,
+			Format: m.Format, Encoding: m.Encoding, Extra: m.Extra, SHA256: m.SHA256}, nil
+	})
+}
+
+// multipartUpload streams a multipart body: the "artifact" part must come
+// first (the metadata decides where the bytes go), then exactly one "file".
+func (s *server) multipartUpload(w http.ResponseWriter, r *http.Request,
+	describe func(meta []byte) (registry.Owner, registry.NewArtifact, error)) error {
+	if err := s.checkLength(r, multipartOverhead); err != nil {
+		return err
+	}
+	digest, err := expectedDigest(r)
+	if err != nil {
+		return err
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return newProblem(kindMediaType, "the request body must be multipart/form-data with parts artifact and file")
+	}
+	part, err := mr.NextPart()
+	if err != nil {
+		return newProblem(kindMultipart, "missing part \"artifact\" (JSON metadata), which must come first")
+	}
+	if part.FormName() != "artifact" {
+		return newProblem(kindMultipart, fmt.Sprintf("the first part must be \"artifact\" (JSON metadata), not %q", part.FormName()))
+	}
+	meta, err := io.ReadAll(io.LimitReader(part, maxMetadataPart+1))
+	if err != nil {
+		return newProblem(kindMultipart, "unreadable part \"artifact\"")
+	}
+	if len(meta) > maxMetadataPart {
+		return newProblem(kindTooLarge, fmt.Sprintf("part \"artifact\" is larger than %d bytes", maxMetadataPart))
+	}
+	o, in, err := describe(meta)
+	if err != nil {
+		return err
+	}
+	if digest != "" {
+		if in.SHA256 != "" && in.SHA256 != digest {
+			return newProblem(kindMalformed, "the request declares two different digests")
+		}
+		in.SHA256 = digest
+	}
+	file, err := mr.NextPart()
+	if err != nil {
+		return newProblem(kindMultipart, "missing part \"file\" after \"artifact\"")
+	}
+	if file.FormName() != "file" {
+		return newProblem(kindMultipart, fmt.Sprintf("the second part must be \"file\", not %q", file.FormName()))
+	}
+	if in.FileName == "" {
+		in.FileName = file.FileName()
+	}
+	if in.ContentType == "" {
+		if ct := file.Header.Get("Content-Type"); ct != "" && ct != "application/octet-stream" {
+			in.ContentType = ct
+		}
+	}
+	a, created, err := s.registry.PutArtifact(r.Context(), o, in, file)
+	if err != nil {
+		return err
+	}
+	// Parts after "file" are ignored (the artifact is stored by then); the
+	// log says so.
+	if next, err := mr.NextPart(); err == nil {
+		s.logger.WarnContext(r.Context(), "multipart upload has parts after \"file\"; ignored",
+			"part", next.FormName(), "request_id", requestIDFrom(r.Context()))
+	}
+	return writeArtifact(w, o, a, created)
+}
+
+// decodePart decodes a JSON metadata part strictly.
+func decodePart(meta []byte, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(meta))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		p := decodeProblem(err)
+		if pr, ok := p.(*Problem); ok {
+			pr.Detail = "part \"artifact\": " + pr.Detail
+		}
+		return p
+	}
+	if dec.More() {
+		return newProblem(kindMalformed, "part \"artifact\" must hold one JSON object")
+	}
+	return nil
+}
+
+func (s *server) handleListArtifacts(w http.ResponseWriter, r *http.Request) error {
+	o, err := artifactOwner(r)
+	if err != nil {
+		return err
+	}
+	page, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.registry.ListArtifacts(r.Context(), o, page)
+	if err != nil {
+		return err
+	}
+	return writeList(w, list)
+}
+
+// handleGetArtifact downloads an artifact (GET and HEAD, with Range).
+func (s *server) handleGetArtifact(w http.ResponseWriter, r *http.Request) error {
+	o, err := artifactOwner(r)
+	if err != nil {
+		return err
+	}
+	name, err := artifactName(r)
+	if err != nil {
+		return err
+	}
+	a, err := s.registry.GetArtifact(r.Context(), o, name)
+	if err != nil {
+		return err
+	}
+	return s.serveArtifact(w, r, a, registry.ArtifactPath(o, name))
+}
+
+// serveArtifact streams an artifact's bytes, verifying them against the
+// recorded sha256 as they go: on a mismatch the response is aborted before
+// its last bytes, so a client never sees a complete transfer of wrong bytes.
+func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registry.Artifact, describe string) error {
+	obj, err := s.registry.OpenArtifact(r.Context(), a, describe)
+	if err != nil {
+		return err
+	}
+	defer obj.Close()
+	if size := obj.Info().Size; size != a.Size {
+		s.integrityFailure(r, describe, fmt.Sprintf("stored size %d, recorded %d", size, a.Size))
+		return newProblem(kindBlobMissing, fmt.Sprintf("the stored bytes of artifact %s do not match its record", describe))
+	}
+	raw, _ := hex.DecodeString(a.SHA256)
+	h := w.Header()
+	h.Set("Content-Type", a.ContentType)
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.FileName}))
+	h.Set("Digest", "sha256="+a.SHA256)
+	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(raw)+":")
+	h.Set("ETag", `"`+a.SHA256+`"`)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "private, max-age=0, must-revalidate")
+	v := &verifyingReader{obj: obj, size: a.Size, want: a.SHA256, h: sha256.New()}
+	http.ServeContent(w, r, "", a.CreatedAt, v)
+	if v.failed {
+		s.integrityFailure(r, describe, "stored bytes do not hash to the recorded sha256")
+		// Abort the connection: the response must not end cleanly.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+func (s *server) integrityFailure(r *http.Request, artifact, why string) {
+	s.metrics.IntegrityFailures.Add(1)
+	s.logger.ErrorContext(r.Context(), "integrity error", "artifact", artifact, "reason", why,
+		"request_id", requestIDFrom(r.Context()))
+}
+
+// errIntegrity withholds the last bytes of a response whose content does
+// not hash to the recorded digest.
+var errIntegrity = errors.New("artifact integrity check failed")
+
+// verifyingReader hashes what is read sequentially from offset 0 and, at
+// the end of the blob, fails the read that would deliver the last bytes
+// when the digest differs. Reads of a range (after a seek elsewhere) cannot
+// be verified and are passed through.
+type verifyingReader struct {
+	obj    blob.Object
+	size   int64
+	want   string
+	h      hash.Hash
+	hashed int64 // bytes hashed contiguously from 0
+	pos    int64
+	failed bool
+}
+
+func (v *verifyingReader) Seek(offset int64, whence int) (int64, error) {
+	p, err := v.obj.Seek(offset, whence)
+	v.pos = p
+	return p, err
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	n, err := v.obj.Read(p)
+	if v.pos == v.hashed && !v.failed {
+		v.h.Write(p[:n])
+		v.hashed += int64(n)
+		end := v.hashed == v.size
+		if errors.Is(err, io.EOF) && v.hashed < v.size {
+			end = true // truncated
+		}
+		if end && hex.EncodeToString(v.h.Sum(nil)) != v.want {
+			v.failed = true
+			v.pos += int64(n)
+			return 0, errIntegrity
+		}
+	}
+	v.pos += int64(n)
+	return n, err
+}
+
+// handleCompatUpload is the original flymodel's upload: POST
+// /upload/model-version-artifact (experiment false) or
+// /upload/experiment-artifact, parts "artifact" ({"model_version": id,
+// "artifact_name", "format", "encode", "extra"} or {"experiment": id, …})
+// and "file".
+func (s *server) handleCompatUpload(experiment bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		return s.multipartUpload(w, r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
+			var m struct {
+				ModelVersion *int64          `json:"model_version"`
+				Experiment   *int64          `json:"experiment"`
+				ArtifactName string          `json:"artifact_name"`
+				Format       string          `json:"format"`
+				Encode       string          `json:"encode"`
+				Extra        json.RawMessage `json:"extra"`
+				SHA256       string          `json:"sha256"`
+			}
+			if err := decodePart(meta, &m); err != nil {
+				return registry.Owner{}, registry.NewArtifact{}, err
+			}
+			in := registry.NewArtifact{Name: m.ArtifactName, Format: m.Format, Encoding: m.Encode, Extra: m.Extra, SHA256: m.SHA256}
+			var (
+				o   registry.Owner
+				err error
+			)
+			switch {
+			case experiment && m.Experiment != nil && m.ModelVersion == nil:
+				o, err = s.registry.OwnerOfExperiment(r.Context(), *m.Experiment)
+			case !experiment && m.ModelVersion != nil && m.Experiment == nil:
+				o, err = s.registry.OwnerOfVersion(r.Context(), *m.ModelVersion)
+			case experiment:
+				err = newProblem(kindMalformed, `part "artifact" must name "experiment" (an id)`)
+			default:
+				err = newProblem(kindMalformed, `part "artifact" must name "model_version" (an id)`)
+			}
+			return o, in, err
+		})
+	}
+}
+
+// handleCompatDownload is the original flymodel's download: GET
+// /download/model-version-artifact?artifact_id=N (or experiment-artifact).
+func (s *server) handleCompatDownload(experiment bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := strconv.ParseInt(r.URL.Query().Get("artifact_id"), 10, 64)
+		if err != nil || id < 1 {
+			return newProblem(kindMalformed, "query parameter artifact_id must be a positive integer").with("field", "artifact_id")
+		}
+		a, err := s.registry.ArtifactByID(r.Context(), experiment, id)
+		if err != nil {
+			return err
+		}
+		return s.serveArtifact(w, r, a, fmt.Sprintf("%s?artifact_id=%d", r.URL.Path, id))
+	}
+}
