@@ -29,9 +29,14 @@ type Store struct {
 	closeSQL func() error
 }
 
+// queries runs the generated queries on the pool or a transaction; pgx
+// caches prepared statements per connection by itself.
 type queries struct {
-	read, write *pgdb.Queries
+	q *pgdb.Queries
 }
+
+func (q queries) reader() *pgdb.Queries { return q.q }
+func (q queries) writer() *pgdb.Queries { return q.q }
 
 var _ db.Store = (*Store)(nil)
 
@@ -68,15 +73,13 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	q := pgdb.New(pool)
-	return &Store{queries: queries{read: q, write: q}, pool: pool, migrator: m, closeSQL: sqlDB.Close}, nil
+	return &Store{queries: queries{q: pgdb.New(pool)}, pool: pool, migrator: m, closeSQL: sqlDB.Close}, nil
 }
 
 // InTx implements db.Store.
 func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		q := pgdb.New(tx)
-		return fn(queries{read: q, write: q})
+		return fn(queries{q: pgdb.New(tx)})
 	})
 }
 

@@ -13,322 +13,322 @@ import (
 var _ time.Time // some generations use no time type
 
 func (q queries) AttachExperimentTag(ctx context.Context, arg db.AttachExperimentTagParams) (int64, error) {
-	r, err := q.write.AttachExperimentTag(ctx, pgdb.AttachExperimentTagParams(arg))
+	r, err := q.writer().AttachExperimentTag(ctx, pgdb.AttachExperimentTagParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) AttachModelTag(ctx context.Context, arg db.AttachModelTagParams) (int64, error) {
-	r, err := q.write.AttachModelTag(ctx, pgdb.AttachModelTagParams(arg))
+	r, err := q.writer().AttachModelTag(ctx, pgdb.AttachModelTagParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) AttachVersionTag(ctx context.Context, arg db.AttachVersionTagParams) (int64, error) {
-	r, err := q.write.AttachVersionTag(ctx, pgdb.AttachVersionTagParams(arg))
+	r, err := q.writer().AttachVersionTag(ctx, pgdb.AttachVersionTagParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) CountBuckets(ctx context.Context, namespaceID int64) (int64, error) {
-	r, err := q.read.CountBuckets(ctx, namespaceID)
+	r, err := q.reader().CountBuckets(ctx, namespaceID)
 	return r, mapError(err)
 }
 
 func (q queries) CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error) {
-	r, err := q.read.CountExperimentArtifacts(ctx, experimentID)
+	r, err := q.reader().CountExperimentArtifacts(ctx, experimentID)
 	return r, mapError(err)
 }
 
 func (q queries) CountExperiments(ctx context.Context, arg db.CountExperimentsParams) (int64, error) {
-	r, err := q.read.CountExperiments(ctx, pgdb.CountExperimentsParams(arg))
+	r, err := q.reader().CountExperiments(ctx, pgdb.CountExperimentsParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
-	r, err := q.read.CountModelVersions(ctx, modelID)
+	r, err := q.reader().CountModelVersions(ctx, modelID)
 	return r, mapError(err)
 }
 
 func (q queries) CountModels(ctx context.Context, arg db.CountModelsParams) (int64, error) {
-	r, err := q.read.CountModels(ctx, pgdb.CountModelsParams(arg))
+	r, err := q.reader().CountModels(ctx, pgdb.CountModelsParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error) {
-	r, err := q.read.CountNamespaceModels(ctx, namespaceID)
+	r, err := q.reader().CountNamespaceModels(ctx, namespaceID)
 	return r, mapError(err)
 }
 
 func (q queries) CountNamespaces(ctx context.Context) (int64, error) {
-	r, err := q.read.CountNamespaces(ctx)
+	r, err := q.reader().CountNamespaces(ctx)
 	return r, mapError(err)
 }
 
 func (q queries) CountTags(ctx context.Context, namespaceID int64) (int64, error) {
-	r, err := q.read.CountTags(ctx, namespaceID)
+	r, err := q.reader().CountTags(ctx, namespaceID)
 	return r, mapError(err)
 }
 
 func (q queries) CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error) {
-	r, err := q.read.CountVersionArtifacts(ctx, versionID)
+	r, err := q.reader().CountVersionArtifacts(ctx, versionID)
 	return r, mapError(err)
 }
 
 func (q queries) CountVersions(ctx context.Context, arg db.CountVersionsParams) (int64, error) {
-	r, err := q.read.CountVersions(ctx, pgdb.CountVersionsParams(arg))
+	r, err := q.reader().CountVersions(ctx, pgdb.CountVersionsParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) CountVersionsInState(ctx context.Context, arg db.CountVersionsInStateParams) (int64, error) {
-	r, err := q.read.CountVersionsInState(ctx, pgdb.CountVersionsInStateParams(arg))
+	r, err := q.reader().CountVersionsInState(ctx, pgdb.CountVersionsInStateParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) CreateBlob(ctx context.Context, arg db.CreateBlobParams) (db.Blob, error) {
-	r, err := q.write.CreateBlob(ctx, pgdb.CreateBlobParams(arg))
+	r, err := q.writer().CreateBlob(ctx, pgdb.CreateBlobParams(arg))
 	return db.Blob(r), mapError(err)
 }
 
 func (q queries) CreateBucket(ctx context.Context, arg db.CreateBucketParams) (db.Bucket, error) {
-	r, err := q.write.CreateBucket(ctx, pgdb.CreateBucketParams(arg))
+	r, err := q.writer().CreateBucket(ctx, pgdb.CreateBucketParams(arg))
 	return db.Bucket(r), mapError(err)
 }
 
 func (q queries) CreateExperiment(ctx context.Context, arg db.CreateExperimentParams) (db.Experiment, error) {
-	r, err := q.write.CreateExperiment(ctx, pgdb.CreateExperimentParams(arg))
+	r, err := q.writer().CreateExperiment(ctx, pgdb.CreateExperimentParams(arg))
 	return db.Experiment(r), mapError(err)
 }
 
 func (q queries) CreateExperimentArtifact(ctx context.Context, arg db.CreateExperimentArtifactParams) (db.ExperimentArtifact, error) {
-	r, err := q.write.CreateExperimentArtifact(ctx, pgdb.CreateExperimentArtifactParams(arg))
+	r, err := q.writer().CreateExperimentArtifact(ctx, pgdb.CreateExperimentArtifactParams(arg))
 	return db.ExperimentArtifact(r), mapError(err)
 }
 
 func (q queries) CreateModel(ctx context.Context, arg db.CreateModelParams) (db.Model, error) {
-	r, err := q.write.CreateModel(ctx, pgdb.CreateModelParams(arg))
+	r, err := q.writer().CreateModel(ctx, pgdb.CreateModelParams(arg))
 	return db.Model(r), mapError(err)
 }
 
 func (q queries) CreateNamespace(ctx context.Context, arg db.CreateNamespaceParams) (db.Namespace, error) {
-	r, err := q.write.CreateNamespace(ctx, pgdb.CreateNamespaceParams(arg))
+	r, err := q.writer().CreateNamespace(ctx, pgdb.CreateNamespaceParams(arg))
 	return db.Namespace(r), mapError(err)
 }
 
 func (q queries) CreateStateChange(ctx context.Context, arg db.CreateStateChangeParams) (db.VersionStateChange, error) {
-	r, err := q.write.CreateStateChange(ctx, pgdb.CreateStateChangeParams(arg))
+	r, err := q.writer().CreateStateChange(ctx, pgdb.CreateStateChangeParams(arg))
 	return db.VersionStateChange(r), mapError(err)
 }
 
 func (q queries) CreateTag(ctx context.Context, arg db.CreateTagParams) (db.Tag, error) {
-	r, err := q.write.CreateTag(ctx, pgdb.CreateTagParams(arg))
+	r, err := q.writer().CreateTag(ctx, pgdb.CreateTagParams(arg))
 	return db.Tag(r), mapError(err)
 }
 
 func (q queries) CreateVersion(ctx context.Context, arg db.CreateVersionParams) (db.ModelVersion, error) {
-	r, err := q.write.CreateVersion(ctx, pgdb.CreateVersionParams(arg))
+	r, err := q.writer().CreateVersion(ctx, pgdb.CreateVersionParams(arg))
 	return db.ModelVersion(r), mapError(err)
 }
 
 func (q queries) CreateVersionArtifact(ctx context.Context, arg db.CreateVersionArtifactParams) (db.VersionArtifact, error) {
-	r, err := q.write.CreateVersionArtifact(ctx, pgdb.CreateVersionArtifactParams(arg))
+	r, err := q.writer().CreateVersionArtifact(ctx, pgdb.CreateVersionArtifactParams(arg))
 	return db.VersionArtifact(r), mapError(err)
 }
 
 func (q queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
-	r, err := q.write.DeleteBlob(ctx, id)
+	r, err := q.writer().DeleteBlob(ctx, id)
 	return r, mapError(err)
 }
 
 func (q queries) DeleteBucket(ctx context.Context, arg db.DeleteBucketParams) (int64, error) {
-	r, err := q.write.DeleteBucket(ctx, pgdb.DeleteBucketParams(arg))
+	r, err := q.writer().DeleteBucket(ctx, pgdb.DeleteBucketParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) DeleteExperiment(ctx context.Context, id int64) (int64, error) {
-	r, err := q.write.DeleteExperiment(ctx, id)
+	r, err := q.writer().DeleteExperiment(ctx, id)
 	return r, mapError(err)
 }
 
 func (q queries) DeleteExperimentArtifact(ctx context.Context, id int64) (int64, error) {
-	r, err := q.write.DeleteExperimentArtifact(ctx, id)
+	r, err := q.writer().DeleteExperimentArtifact(ctx, id)
 	return r, mapError(err)
 }
 
 func (q queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
-	r, err := q.write.DeleteModel(ctx, id)
+	r, err := q.writer().DeleteModel(ctx, id)
 	return r, mapError(err)
 }
 
 func (q queries) DeleteNamespace(ctx context.Context, id int64) (int64, error) {
-	r, err := q.write.DeleteNamespace(ctx, id)
+	r, err := q.writer().DeleteNamespace(ctx, id)
 	return r, mapError(err)
 }
 
 func (q queries) DeleteNamespaceByName(ctx context.Context, name string) (int64, error) {
-	r, err := q.write.DeleteNamespaceByName(ctx, name)
+	r, err := q.writer().DeleteNamespaceByName(ctx, name)
 	return r, mapError(err)
 }
 
 func (q queries) DeleteTag(ctx context.Context, id int64) (int64, error) {
-	r, err := q.write.DeleteTag(ctx, id)
+	r, err := q.writer().DeleteTag(ctx, id)
 	return r, mapError(err)
 }
 
 func (q queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
-	r, err := q.write.DeleteVersion(ctx, id)
+	r, err := q.writer().DeleteVersion(ctx, id)
 	return r, mapError(err)
 }
 
 func (q queries) DeleteVersionArtifact(ctx context.Context, id int64) (int64, error) {
-	r, err := q.write.DeleteVersionArtifact(ctx, id)
+	r, err := q.writer().DeleteVersionArtifact(ctx, id)
 	return r, mapError(err)
 }
 
 func (q queries) DetachExperimentTag(ctx context.Context, arg db.DetachExperimentTagParams) (int64, error) {
-	r, err := q.write.DetachExperimentTag(ctx, pgdb.DetachExperimentTagParams(arg))
+	r, err := q.writer().DetachExperimentTag(ctx, pgdb.DetachExperimentTagParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) DetachModelTag(ctx context.Context, arg db.DetachModelTagParams) (int64, error) {
-	r, err := q.write.DetachModelTag(ctx, pgdb.DetachModelTagParams(arg))
+	r, err := q.writer().DetachModelTag(ctx, pgdb.DetachModelTagParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) DetachVersionTag(ctx context.Context, arg db.DetachVersionTagParams) (int64, error) {
-	r, err := q.write.DetachVersionTag(ctx, pgdb.DetachVersionTagParams(arg))
+	r, err := q.writer().DetachVersionTag(ctx, pgdb.DetachVersionTagParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) FinishExperiment(ctx context.Context, arg db.FinishExperimentParams) (db.Experiment, error) {
-	r, err := q.write.FinishExperiment(ctx, pgdb.FinishExperimentParams(arg))
+	r, err := q.writer().FinishExperiment(ctx, pgdb.FinishExperimentParams(arg))
 	return db.Experiment(r), mapError(err)
 }
 
 func (q queries) GetBlob(ctx context.Context, id int64) (db.Blob, error) {
-	r, err := q.read.GetBlob(ctx, id)
+	r, err := q.reader().GetBlob(ctx, id)
 	return db.Blob(r), mapError(err)
 }
 
 func (q queries) GetBlobByKey(ctx context.Context, arg db.GetBlobByKeyParams) (db.Blob, error) {
-	r, err := q.read.GetBlobByKey(ctx, pgdb.GetBlobByKeyParams(arg))
+	r, err := q.reader().GetBlobByKey(ctx, pgdb.GetBlobByKeyParams(arg))
 	return db.Blob(r), mapError(err)
 }
 
 func (q queries) GetBlobBySha(ctx context.Context, arg db.GetBlobByShaParams) (db.Blob, error) {
-	r, err := q.read.GetBlobBySha(ctx, pgdb.GetBlobByShaParams(arg))
+	r, err := q.reader().GetBlobBySha(ctx, pgdb.GetBlobByShaParams(arg))
 	return db.Blob(r), mapError(err)
 }
 
 func (q queries) GetBucket(ctx context.Context, id int64) (db.Bucket, error) {
-	r, err := q.read.GetBucket(ctx, id)
+	r, err := q.reader().GetBucket(ctx, id)
 	return db.Bucket(r), mapError(err)
 }
 
 func (q queries) GetBucketForRole(ctx context.Context, arg db.GetBucketForRoleParams) (db.Bucket, error) {
-	r, err := q.read.GetBucketForRole(ctx, pgdb.GetBucketForRoleParams(arg))
+	r, err := q.reader().GetBucketForRole(ctx, pgdb.GetBucketForRoleParams(arg))
 	return db.Bucket(r), mapError(err)
 }
 
 func (q queries) GetExperiment(ctx context.Context, id int64) (db.Experiment, error) {
-	r, err := q.read.GetExperiment(ctx, id)
+	r, err := q.reader().GetExperiment(ctx, id)
 	return db.Experiment(r), mapError(err)
 }
 
 func (q queries) GetExperimentArtifact(ctx context.Context, id int64) (db.ExperimentArtifact, error) {
-	r, err := q.read.GetExperimentArtifact(ctx, id)
+	r, err := q.reader().GetExperimentArtifact(ctx, id)
 	return db.ExperimentArtifact(r), mapError(err)
 }
 
 func (q queries) GetExperimentArtifactByName(ctx context.Context, arg db.GetExperimentArtifactByNameParams) (db.ExperimentArtifact, error) {
-	r, err := q.read.GetExperimentArtifactByName(ctx, pgdb.GetExperimentArtifactByNameParams(arg))
+	r, err := q.reader().GetExperimentArtifactByName(ctx, pgdb.GetExperimentArtifactByNameParams(arg))
 	return db.ExperimentArtifact(r), mapError(err)
 }
 
 func (q queries) GetExperimentArtifactWithBlob(ctx context.Context, arg db.GetExperimentArtifactWithBlobParams) (db.GetExperimentArtifactWithBlobRow, error) {
-	r, err := q.read.GetExperimentArtifactWithBlob(ctx, pgdb.GetExperimentArtifactWithBlobParams(arg))
+	r, err := q.reader().GetExperimentArtifactWithBlob(ctx, pgdb.GetExperimentArtifactWithBlobParams(arg))
 	return db.GetExperimentArtifactWithBlobRow(r), mapError(err)
 }
 
 func (q queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (db.GetExperimentArtifactWithBlobByIDRow, error) {
-	r, err := q.read.GetExperimentArtifactWithBlobByID(ctx, id)
+	r, err := q.reader().GetExperimentArtifactWithBlobByID(ctx, id)
 	return db.GetExperimentArtifactWithBlobByIDRow(r), mapError(err)
 }
 
 func (q queries) GetExperimentByName(ctx context.Context, arg db.GetExperimentByNameParams) (db.Experiment, error) {
-	r, err := q.read.GetExperimentByName(ctx, pgdb.GetExperimentByNameParams(arg))
+	r, err := q.reader().GetExperimentByName(ctx, pgdb.GetExperimentByNameParams(arg))
 	return db.Experiment(r), mapError(err)
 }
 
 func (q queries) GetModel(ctx context.Context, id int64) (db.Model, error) {
-	r, err := q.read.GetModel(ctx, id)
+	r, err := q.reader().GetModel(ctx, id)
 	return db.Model(r), mapError(err)
 }
 
 func (q queries) GetModelByName(ctx context.Context, arg db.GetModelByNameParams) (db.Model, error) {
-	r, err := q.read.GetModelByName(ctx, pgdb.GetModelByNameParams(arg))
+	r, err := q.reader().GetModelByName(ctx, pgdb.GetModelByNameParams(arg))
 	return db.Model(r), mapError(err)
 }
 
 func (q queries) GetModelByPath(ctx context.Context, arg db.GetModelByPathParams) (db.Model, error) {
-	r, err := q.read.GetModelByPath(ctx, pgdb.GetModelByPathParams(arg))
+	r, err := q.reader().GetModelByPath(ctx, pgdb.GetModelByPathParams(arg))
 	return db.Model(r), mapError(err)
 }
 
 func (q queries) GetNamespace(ctx context.Context, id int64) (db.Namespace, error) {
-	r, err := q.read.GetNamespace(ctx, id)
+	r, err := q.reader().GetNamespace(ctx, id)
 	return db.Namespace(r), mapError(err)
 }
 
 func (q queries) GetNamespaceByName(ctx context.Context, name string) (db.Namespace, error) {
-	r, err := q.read.GetNamespaceByName(ctx, name)
+	r, err := q.reader().GetNamespaceByName(ctx, name)
 	return db.Namespace(r), mapError(err)
 }
 
 func (q queries) GetTagByName(ctx context.Context, arg db.GetTagByNameParams) (db.Tag, error) {
-	r, err := q.read.GetTagByName(ctx, pgdb.GetTagByNameParams(arg))
+	r, err := q.reader().GetTagByName(ctx, pgdb.GetTagByNameParams(arg))
 	return db.Tag(r), mapError(err)
 }
 
 func (q queries) GetVersion(ctx context.Context, id int64) (db.ModelVersion, error) {
-	r, err := q.read.GetVersion(ctx, id)
+	r, err := q.reader().GetVersion(ctx, id)
 	return db.ModelVersion(r), mapError(err)
 }
 
 func (q queries) GetVersionArtifact(ctx context.Context, id int64) (db.VersionArtifact, error) {
-	r, err := q.read.GetVersionArtifact(ctx, id)
+	r, err := q.reader().GetVersionArtifact(ctx, id)
 	return db.VersionArtifact(r), mapError(err)
 }
 
 func (q queries) GetVersionArtifactByName(ctx context.Context, arg db.GetVersionArtifactByNameParams) (db.VersionArtifact, error) {
-	r, err := q.read.GetVersionArtifactByName(ctx, pgdb.GetVersionArtifactByNameParams(arg))
+	r, err := q.reader().GetVersionArtifactByName(ctx, pgdb.GetVersionArtifactByNameParams(arg))
 	return db.VersionArtifact(r), mapError(err)
 }
 
 func (q queries) GetVersionArtifactWithBlob(ctx context.Context, arg db.GetVersionArtifactWithBlobParams) (db.GetVersionArtifactWithBlobRow, error) {
-	r, err := q.read.GetVersionArtifactWithBlob(ctx, pgdb.GetVersionArtifactWithBlobParams(arg))
+	r, err := q.reader().GetVersionArtifactWithBlob(ctx, pgdb.GetVersionArtifactWithBlobParams(arg))
 	return db.GetVersionArtifactWithBlobRow(r), mapError(err)
 }
 
 func (q queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (db.GetVersionArtifactWithBlobByIDRow, error) {
-	r, err := q.read.GetVersionArtifactWithBlobByID(ctx, id)
+	r, err := q.reader().GetVersionArtifactWithBlobByID(ctx, id)
 	return db.GetVersionArtifactWithBlobByIDRow(r), mapError(err)
 }
 
 func (q queries) GetVersionByName(ctx context.Context, arg db.GetVersionByNameParams) (db.ModelVersion, error) {
-	r, err := q.read.GetVersionByName(ctx, pgdb.GetVersionByNameParams(arg))
+	r, err := q.reader().GetVersionByName(ctx, pgdb.GetVersionByNameParams(arg))
 	return db.ModelVersion(r), mapError(err)
 }
 
 func (q queries) GetVersionByPath(ctx context.Context, arg db.GetVersionByPathParams) (db.GetVersionByPathRow, error) {
-	r, err := q.read.GetVersionByPath(ctx, pgdb.GetVersionByPathParams(arg))
+	r, err := q.reader().GetVersionByPath(ctx, pgdb.GetVersionByPathParams(arg))
 	return db.GetVersionByPathRow(r), mapError(err)
 }
 
 func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersionIfMissingParams) (int64, error) {
-	r, err := q.write.InsertVersionIfMissing(ctx, pgdb.InsertVersionIfMissingParams(arg))
+	r, err := q.writer().InsertVersionIfMissing(ctx, pgdb.InsertVersionIfMissingParams(arg))
 	return r, mapError(err)
 }
 
 func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]db.Bucket, error) {
-	r, err := q.read.ListBuckets(ctx, pgdb.ListBucketsParams(arg))
+	r, err := q.reader().ListBuckets(ctx, pgdb.ListBucketsParams(arg))
 	out := make([]db.Bucket, len(r))
 	for i := range r {
 		out[i] = db.Bucket(r[i])
@@ -337,7 +337,7 @@ func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]d
 }
 
 func (q queries) ListExperimentArtifacts(ctx context.Context, arg db.ListExperimentArtifactsParams) ([]db.ExperimentArtifact, error) {
-	r, err := q.read.ListExperimentArtifacts(ctx, pgdb.ListExperimentArtifactsParams(arg))
+	r, err := q.reader().ListExperimentArtifacts(ctx, pgdb.ListExperimentArtifactsParams(arg))
 	out := make([]db.ExperimentArtifact, len(r))
 	for i := range r {
 		out[i] = db.ExperimentArtifact(r[i])
@@ -346,7 +346,7 @@ func (q queries) ListExperimentArtifacts(ctx context.Context, arg db.ListExperim
 }
 
 func (q queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg db.ListExperimentArtifactsWithBlobParams) ([]db.ListExperimentArtifactsWithBlobRow, error) {
-	r, err := q.read.ListExperimentArtifactsWithBlob(ctx, pgdb.ListExperimentArtifactsWithBlobParams(arg))
+	r, err := q.reader().ListExperimentArtifactsWithBlob(ctx, pgdb.ListExperimentArtifactsWithBlobParams(arg))
 	out := make([]db.ListExperimentArtifactsWithBlobRow, len(r))
 	for i := range r {
 		out[i] = db.ListExperimentArtifactsWithBlobRow(r[i])
@@ -355,7 +355,7 @@ func (q queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg db.Lis
 }
 
 func (q queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]db.Tag, error) {
-	r, err := q.read.ListExperimentTags(ctx, experimentID)
+	r, err := q.reader().ListExperimentTags(ctx, experimentID)
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
@@ -364,7 +364,7 @@ func (q queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]
 }
 
 func (q queries) ListExperiments(ctx context.Context, arg db.ListExperimentsParams) ([]db.Experiment, error) {
-	r, err := q.read.ListExperiments(ctx, pgdb.ListExperimentsParams(arg))
+	r, err := q.reader().ListExperiments(ctx, pgdb.ListExperimentsParams(arg))
 	out := make([]db.Experiment, len(r))
 	for i := range r {
 		out[i] = db.Experiment(r[i])
@@ -373,7 +373,7 @@ func (q queries) ListExperiments(ctx context.Context, arg db.ListExperimentsPara
 }
 
 func (q queries) ListModelTags(ctx context.Context, modelID int64) ([]db.Tag, error) {
-	r, err := q.read.ListModelTags(ctx, modelID)
+	r, err := q.reader().ListModelTags(ctx, modelID)
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
@@ -382,7 +382,7 @@ func (q queries) ListModelTags(ctx context.Context, modelID int64) ([]db.Tag, er
 }
 
 func (q queries) ListModels(ctx context.Context, arg db.ListModelsParams) ([]db.Model, error) {
-	r, err := q.read.ListModels(ctx, pgdb.ListModelsParams(arg))
+	r, err := q.reader().ListModels(ctx, pgdb.ListModelsParams(arg))
 	out := make([]db.Model, len(r))
 	for i := range r {
 		out[i] = db.Model(r[i])
@@ -391,7 +391,7 @@ func (q queries) ListModels(ctx context.Context, arg db.ListModelsParams) ([]db.
 }
 
 func (q queries) ListNamespaces(ctx context.Context, arg db.ListNamespacesParams) ([]db.Namespace, error) {
-	r, err := q.read.ListNamespaces(ctx, pgdb.ListNamespacesParams(arg))
+	r, err := q.reader().ListNamespaces(ctx, pgdb.ListNamespacesParams(arg))
 	out := make([]db.Namespace, len(r))
 	for i := range r {
 		out[i] = db.Namespace(r[i])
@@ -400,7 +400,7 @@ func (q queries) ListNamespaces(ctx context.Context, arg db.ListNamespacesParams
 }
 
 func (q queries) ListStateChanges(ctx context.Context, versionID int64) ([]db.VersionStateChange, error) {
-	r, err := q.read.ListStateChanges(ctx, versionID)
+	r, err := q.reader().ListStateChanges(ctx, versionID)
 	out := make([]db.VersionStateChange, len(r))
 	for i := range r {
 		out[i] = db.VersionStateChange(r[i])
@@ -409,7 +409,7 @@ func (q queries) ListStateChanges(ctx context.Context, versionID int64) ([]db.Ve
 }
 
 func (q queries) ListTags(ctx context.Context, arg db.ListTagsParams) ([]db.Tag, error) {
-	r, err := q.read.ListTags(ctx, pgdb.ListTagsParams(arg))
+	r, err := q.reader().ListTags(ctx, pgdb.ListTagsParams(arg))
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
@@ -418,7 +418,7 @@ func (q queries) ListTags(ctx context.Context, arg db.ListTagsParams) ([]db.Tag,
 }
 
 func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferencedBlobsParams) ([]db.Blob, error) {
-	r, err := q.read.ListUnreferencedBlobs(ctx, pgdb.ListUnreferencedBlobsParams(arg))
+	r, err := q.reader().ListUnreferencedBlobs(ctx, pgdb.ListUnreferencedBlobsParams(arg))
 	out := make([]db.Blob, len(r))
 	for i := range r {
 		out[i] = db.Blob(r[i])
@@ -427,7 +427,7 @@ func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferen
 }
 
 func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]db.ListVersionArtifactDigestsRow, error) {
-	r, err := q.read.ListVersionArtifactDigests(ctx, versionID)
+	r, err := q.reader().ListVersionArtifactDigests(ctx, versionID)
 	out := make([]db.ListVersionArtifactDigestsRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionArtifactDigestsRow(r[i])
@@ -436,7 +436,7 @@ func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64
 }
 
 func (q queries) ListVersionArtifacts(ctx context.Context, arg db.ListVersionArtifactsParams) ([]db.VersionArtifact, error) {
-	r, err := q.read.ListVersionArtifacts(ctx, pgdb.ListVersionArtifactsParams(arg))
+	r, err := q.reader().ListVersionArtifacts(ctx, pgdb.ListVersionArtifactsParams(arg))
 	out := make([]db.VersionArtifact, len(r))
 	for i := range r {
 		out[i] = db.VersionArtifact(r[i])
@@ -445,7 +445,7 @@ func (q queries) ListVersionArtifacts(ctx context.Context, arg db.ListVersionArt
 }
 
 func (q queries) ListVersionArtifactsWithBlob(ctx context.Context, arg db.ListVersionArtifactsWithBlobParams) ([]db.ListVersionArtifactsWithBlobRow, error) {
-	r, err := q.read.ListVersionArtifactsWithBlob(ctx, pgdb.ListVersionArtifactsWithBlobParams(arg))
+	r, err := q.reader().ListVersionArtifactsWithBlob(ctx, pgdb.ListVersionArtifactsWithBlobParams(arg))
 	out := make([]db.ListVersionArtifactsWithBlobRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionArtifactsWithBlobRow(r[i])
@@ -454,7 +454,7 @@ func (q queries) ListVersionArtifactsWithBlob(ctx context.Context, arg db.ListVe
 }
 
 func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]db.ListVersionExperimentStatesRow, error) {
-	r, err := q.read.ListVersionExperimentStates(ctx, versionID)
+	r, err := q.reader().ListVersionExperimentStates(ctx, versionID)
 	out := make([]db.ListVersionExperimentStatesRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionExperimentStatesRow(r[i])
@@ -463,7 +463,7 @@ func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int6
 }
 
 func (q queries) ListVersionTags(ctx context.Context, versionID int64) ([]db.Tag, error) {
-	r, err := q.read.ListVersionTags(ctx, versionID)
+	r, err := q.reader().ListVersionTags(ctx, versionID)
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
@@ -472,7 +472,7 @@ func (q queries) ListVersionTags(ctx context.Context, versionID int64) ([]db.Tag
 }
 
 func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([]db.ModelVersion, error) {
-	r, err := q.read.ListVersions(ctx, pgdb.ListVersionsParams(arg))
+	r, err := q.reader().ListVersions(ctx, pgdb.ListVersionsParams(arg))
 	out := make([]db.ModelVersion, len(r))
 	for i := range r {
 		out[i] = db.ModelVersion(r[i])
@@ -481,7 +481,7 @@ func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([
 }
 
 func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInStateParams) ([]db.ModelVersion, error) {
-	r, err := q.read.ListVersionsInState(ctx, pgdb.ListVersionsInStateParams(arg))
+	r, err := q.reader().ListVersionsInState(ctx, pgdb.ListVersionsInStateParams(arg))
 	out := make([]db.ModelVersion, len(r))
 	for i := range r {
 		out[i] = db.ModelVersion(r[i])
@@ -490,56 +490,56 @@ func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInS
 }
 
 func (q queries) LockUnsealedVersion(ctx context.Context, arg db.LockUnsealedVersionParams) (db.ModelVersion, error) {
-	r, err := q.write.LockUnsealedVersion(ctx, pgdb.LockUnsealedVersionParams(arg))
+	r, err := q.writer().LockUnsealedVersion(ctx, pgdb.LockUnsealedVersionParams(arg))
 	return db.ModelVersion(r), mapError(err)
 }
 
 func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.Model, error) {
-	r, err := q.write.RenameModel(ctx, pgdb.RenameModelParams(arg))
+	r, err := q.writer().RenameModel(ctx, pgdb.RenameModelParams(arg))
 	return db.Model(r), mapError(err)
 }
 
 func (q queries) SetVersionDigest(ctx context.Context, arg db.SetVersionDigestParams) (db.ModelVersion, error) {
-	r, err := q.write.SetVersionDigest(ctx, pgdb.SetVersionDigestParams(arg))
+	r, err := q.writer().SetVersionDigest(ctx, pgdb.SetVersionDigestParams(arg))
 	return db.ModelVersion(r), mapError(err)
 }
 
 func (q queries) SetVersionState(ctx context.Context, arg db.SetVersionStateParams) (db.ModelVersion, error) {
-	r, err := q.write.SetVersionState(ctx, pgdb.SetVersionStateParams(arg))
+	r, err := q.writer().SetVersionState(ctx, pgdb.SetVersionStateParams(arg))
 	return db.ModelVersion(r), mapError(err)
 }
 
 func (q queries) SoftDeleteExperiment(ctx context.Context, arg db.SoftDeleteExperimentParams) (db.Experiment, error) {
-	r, err := q.write.SoftDeleteExperiment(ctx, pgdb.SoftDeleteExperimentParams(arg))
+	r, err := q.writer().SoftDeleteExperiment(ctx, pgdb.SoftDeleteExperimentParams(arg))
 	return db.Experiment(r), mapError(err)
 }
 
 func (q queries) SoftDeleteVersion(ctx context.Context, arg db.SoftDeleteVersionParams) (db.ModelVersion, error) {
-	r, err := q.write.SoftDeleteVersion(ctx, pgdb.SoftDeleteVersionParams(arg))
+	r, err := q.writer().SoftDeleteVersion(ctx, pgdb.SoftDeleteVersionParams(arg))
 	return db.ModelVersion(r), mapError(err)
 }
 
 func (q queries) StartExperiment(ctx context.Context, arg db.StartExperimentParams) (db.Experiment, error) {
-	r, err := q.write.StartExperiment(ctx, pgdb.StartExperimentParams(arg))
+	r, err := q.writer().StartExperiment(ctx, pgdb.StartExperimentParams(arg))
 	return db.Experiment(r), mapError(err)
 }
 
 func (q queries) UpdateNamespace(ctx context.Context, arg db.UpdateNamespaceParams) (db.Namespace, error) {
-	r, err := q.write.UpdateNamespace(ctx, pgdb.UpdateNamespaceParams(arg))
+	r, err := q.writer().UpdateNamespace(ctx, pgdb.UpdateNamespaceParams(arg))
 	return db.Namespace(r), mapError(err)
 }
 
 func (q queries) UpsertBucket(ctx context.Context, arg db.UpsertBucketParams) (db.Bucket, error) {
-	r, err := q.write.UpsertBucket(ctx, pgdb.UpsertBucketParams(arg))
+	r, err := q.writer().UpsertBucket(ctx, pgdb.UpsertBucketParams(arg))
 	return db.Bucket(r), mapError(err)
 }
 
 func (q queries) UpsertModel(ctx context.Context, arg db.UpsertModelParams) (db.Model, error) {
-	r, err := q.write.UpsertModel(ctx, pgdb.UpsertModelParams(arg))
+	r, err := q.writer().UpsertModel(ctx, pgdb.UpsertModelParams(arg))
 	return db.Model(r), mapError(err)
 }
 
 func (q queries) UpsertNamespace(ctx context.Context, arg db.UpsertNamespaceParams) (db.Namespace, error) {
-	r, err := q.write.UpsertNamespace(ctx, pgdb.UpsertNamespaceParams(arg))
+	r, err := q.writer().UpsertNamespace(ctx, pgdb.UpsertNamespaceParams(arg))
 	return db.Namespace(r), mapError(err)
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -38,12 +39,34 @@ type Store struct {
 	writer   *sql.DB
 	reader   *sql.DB
 	migrator *db.Migrator
+	shared   atomic.Pointer[bound]
 }
 
-// queries binds the generated queries to a connection for reads and one
-// for writes; inside a transaction both are the transaction.
-type queries struct {
+// bound are the generated queries bound to the two pools: prepared once
+// the schema exists, plain before.
+type bound struct {
 	read, write *sqlitedb.Queries
+}
+
+// queries runs the generated queries on the pools, or inside a transaction
+// (tx set) on the transaction for reads and writes alike.
+type queries struct {
+	shared *atomic.Pointer[bound]
+	tx     *sqlitedb.Queries
+}
+
+func (q queries) reader() *sqlitedb.Queries {
+	if q.tx != nil {
+		return q.tx
+	}
+	return q.shared.Load().read
+}
+
+func (q queries) writer() *sqlitedb.Queries {
+	if q.tx != nil {
+		return q.tx
+	}
+	return q.shared.Load().write
 }
 
 var _ db.Store = (*Store)(nil)
@@ -85,22 +108,38 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		reader.Close()
 		return nil, err
 	}
-	return &Store{
-		queries:  queries{read: sqlitedb.New(reader), write: sqlitedb.New(writer)},
-		writer:   writer,
-		reader:   reader,
-		migrator: m,
-	}, nil
+	s := &Store{writer: writer, reader: reader, migrator: m}
+	s.queries = queries{shared: &s.shared}
+	s.shared.Store(&bound{read: sqlitedb.New(reader), write: sqlitedb.New(writer)})
+	s.prepare(ctx)
+	return s, nil
+}
+
+// prepare binds prepared statements to both pools when the schema holds
+// every table the queries use (after the migrations); otherwise the plain
+// queries stay. Statements replaced by a later prepare are left to close
+// with the pools: migrations are rare, and a caller may still hold them.
+func (s *Store) prepare(ctx context.Context) {
+	read, err := sqlitedb.Prepare(ctx, s.reader)
+	if err != nil {
+		return
+	}
+	write, err := sqlitedb.Prepare(ctx, s.writer)
+	if err != nil {
+		_ = read.Close()
+		return
+	}
+	s.shared.Store(&bound{read: read, write: write})
 }
 
 // InTx implements db.Store.
 func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
+	write := s.shared.Load().write
 	tx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", mapError(err))
 	}
-	q := sqlitedb.New(tx)
-	if err := fn(queries{read: q, write: q}); err != nil {
+	if err := fn(queries{tx: write.WithTx(tx)}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -112,7 +151,11 @@ func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
 
 // Migrate implements db.Store.
 func (s *Store) Migrate(ctx context.Context, opts db.MigrateOptions) ([]db.MigrationResult, error) {
-	return s.migrator.Migrate(ctx, opts)
+	res, err := s.migrator.Migrate(ctx, opts)
+	if len(res) > 0 {
+		s.prepare(ctx)
+	}
+	return res, err
 }
 
 // MigrationStatus implements db.Store.

@@ -15,7 +15,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM experiment_artifacts WHERE experiment_id = 
 `
 
 func (q *Queries) CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countExperimentArtifacts, experimentID)
+	row := q.queryRow(ctx, q.countExperimentArtifactsStmt, countExperimentArtifacts, experimentID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -26,7 +26,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM version_artifacts WHERE version_id = ?1
 `
 
 func (q *Queries) CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countVersionArtifacts, versionID)
+	row := q.queryRow(ctx, q.countVersionArtifactsStmt, countVersionArtifacts, versionID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -48,7 +48,7 @@ type CreateBlobParams struct {
 }
 
 func (q *Queries) CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, error) {
-	row := q.db.QueryRowContext(ctx, createBlob,
+	row := q.queryRow(ctx, q.createBlobStmt, createBlob,
 		arg.Bucket,
 		arg.Key,
 		arg.StorageVersion,
@@ -87,7 +87,7 @@ type CreateExperimentArtifactParams struct {
 }
 
 func (q *Queries) CreateExperimentArtifact(ctx context.Context, arg CreateExperimentArtifactParams) (ExperimentArtifact, error) {
-	row := q.db.QueryRowContext(ctx, createExperimentArtifact,
+	row := q.queryRow(ctx, q.createExperimentArtifactStmt, createExperimentArtifact,
 		arg.ExperimentID,
 		arg.Name,
 		arg.FileName,
@@ -131,7 +131,7 @@ type CreateVersionArtifactParams struct {
 }
 
 func (q *Queries) CreateVersionArtifact(ctx context.Context, arg CreateVersionArtifactParams) (VersionArtifact, error) {
-	row := q.db.QueryRowContext(ctx, createVersionArtifact,
+	row := q.queryRow(ctx, q.createVersionArtifactStmt, createVersionArtifact,
 		arg.VersionID,
 		arg.Name,
 		arg.FileName,
@@ -167,7 +167,7 @@ WHERE blobs.id = ?1
 
 // Deletes the row only while nothing references it (a racing insert wins).
 func (q *Queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteBlob, id)
+	result, err := q.exec(ctx, q.deleteBlobStmt, deleteBlob, id)
 	if err != nil {
 		return 0, err
 	}
@@ -179,7 +179,7 @@ DELETE FROM experiment_artifacts WHERE id = ?1
 `
 
 func (q *Queries) DeleteExperimentArtifact(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteExperimentArtifact, id)
+	result, err := q.exec(ctx, q.deleteExperimentArtifactStmt, deleteExperimentArtifact, id)
 	if err != nil {
 		return 0, err
 	}
@@ -191,7 +191,7 @@ DELETE FROM version_artifacts WHERE id = ?1
 `
 
 func (q *Queries) DeleteVersionArtifact(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteVersionArtifact, id)
+	result, err := q.exec(ctx, q.deleteVersionArtifactStmt, deleteVersionArtifact, id)
 	if err != nil {
 		return 0, err
 	}
@@ -203,7 +203,7 @@ SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs W
 `
 
 func (q *Queries) GetBlob(ctx context.Context, id int64) (Blob, error) {
-	row := q.db.QueryRowContext(ctx, getBlob, id)
+	row := q.queryRow(ctx, q.getBlobStmt, getBlob, id)
 	var i Blob
 	err := row.Scan(
 		&i.ID,
@@ -227,7 +227,7 @@ type GetBlobByKeyParams struct {
 }
 
 func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error) {
-	row := q.db.QueryRowContext(ctx, getBlobByKey, arg.Bucket, arg.Key)
+	row := q.queryRow(ctx, q.getBlobByKeyStmt, getBlobByKey, arg.Bucket, arg.Key)
 	var i Blob
 	err := row.Scan(
 		&i.ID,
@@ -253,7 +253,7 @@ type GetBlobByShaParams struct {
 
 // A stored blob with this content in this bucket, for de-duplication.
 func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
-	row := q.db.QueryRowContext(ctx, getBlobBySha, arg.Bucket, arg.Sha256)
+	row := q.queryRow(ctx, q.getBlobByShaStmt, getBlobBySha, arg.Bucket, arg.Sha256)
 	var i Blob
 	err := row.Scan(
 		&i.ID,
@@ -272,7 +272,7 @@ SELECT id, experiment_id, name, file_name, blob_id, content_type, format, encodi
 `
 
 func (q *Queries) GetExperimentArtifact(ctx context.Context, id int64) (ExperimentArtifact, error) {
-	row := q.db.QueryRowContext(ctx, getExperimentArtifact, id)
+	row := q.queryRow(ctx, q.getExperimentArtifactStmt, getExperimentArtifact, id)
 	var i ExperimentArtifact
 	err := row.Scan(
 		&i.ID,
@@ -298,7 +298,7 @@ type GetExperimentArtifactByNameParams struct {
 }
 
 func (q *Queries) GetExperimentArtifactByName(ctx context.Context, arg GetExperimentArtifactByNameParams) (ExperimentArtifact, error) {
-	row := q.db.QueryRowContext(ctx, getExperimentArtifactByName, arg.ExperimentID, arg.Name)
+	row := q.queryRow(ctx, q.getExperimentArtifactByNameStmt, getExperimentArtifactByName, arg.ExperimentID, arg.Name)
 	var i ExperimentArtifact
 	err := row.Scan(
 		&i.ID,
@@ -343,7 +343,7 @@ type GetExperimentArtifactWithBlobRow struct {
 }
 
 func (q *Queries) GetExperimentArtifactWithBlob(ctx context.Context, arg GetExperimentArtifactWithBlobParams) (GetExperimentArtifactWithBlobRow, error) {
-	row := q.db.QueryRowContext(ctx, getExperimentArtifactWithBlob, arg.ExperimentID, arg.Name)
+	row := q.queryRow(ctx, q.getExperimentArtifactWithBlobStmt, getExperimentArtifactWithBlob, arg.ExperimentID, arg.Name)
 	var i GetExperimentArtifactWithBlobRow
 	err := row.Scan(
 		&i.ID,
@@ -388,7 +388,7 @@ type GetExperimentArtifactWithBlobByIDRow struct {
 }
 
 func (q *Queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (GetExperimentArtifactWithBlobByIDRow, error) {
-	row := q.db.QueryRowContext(ctx, getExperimentArtifactWithBlobByID, id)
+	row := q.queryRow(ctx, q.getExperimentArtifactWithBlobByIDStmt, getExperimentArtifactWithBlobByID, id)
 	var i GetExperimentArtifactWithBlobByIDRow
 	err := row.Scan(
 		&i.ID,
@@ -414,7 +414,7 @@ SELECT id, version_id, name, file_name, blob_id, content_type, format, encoding,
 `
 
 func (q *Queries) GetVersionArtifact(ctx context.Context, id int64) (VersionArtifact, error) {
-	row := q.db.QueryRowContext(ctx, getVersionArtifact, id)
+	row := q.queryRow(ctx, q.getVersionArtifactStmt, getVersionArtifact, id)
 	var i VersionArtifact
 	err := row.Scan(
 		&i.ID,
@@ -441,7 +441,7 @@ type GetVersionArtifactByNameParams struct {
 }
 
 func (q *Queries) GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error) {
-	row := q.db.QueryRowContext(ctx, getVersionArtifactByName, arg.VersionID, arg.Name)
+	row := q.queryRow(ctx, q.getVersionArtifactByNameStmt, getVersionArtifactByName, arg.VersionID, arg.Name)
 	var i VersionArtifact
 	err := row.Scan(
 		&i.ID,
@@ -488,7 +488,7 @@ type GetVersionArtifactWithBlobRow struct {
 }
 
 func (q *Queries) GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error) {
-	row := q.db.QueryRowContext(ctx, getVersionArtifactWithBlob, arg.VersionID, arg.Name)
+	row := q.queryRow(ctx, q.getVersionArtifactWithBlobStmt, getVersionArtifactWithBlob, arg.VersionID, arg.Name)
 	var i GetVersionArtifactWithBlobRow
 	err := row.Scan(
 		&i.ID,
@@ -535,7 +535,7 @@ type GetVersionArtifactWithBlobByIDRow struct {
 }
 
 func (q *Queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error) {
-	row := q.db.QueryRowContext(ctx, getVersionArtifactWithBlobByID, id)
+	row := q.queryRow(ctx, q.getVersionArtifactWithBlobByIDStmt, getVersionArtifactWithBlobByID, id)
 	var i GetVersionArtifactWithBlobByIDRow
 	err := row.Scan(
 		&i.ID,
@@ -571,7 +571,7 @@ type ListExperimentArtifactsParams struct {
 }
 
 func (q *Queries) ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error) {
-	rows, err := q.db.QueryContext(ctx, listExperimentArtifacts, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
+	rows, err := q.query(ctx, q.listExperimentArtifactsStmt, listExperimentArtifacts, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -635,7 +635,7 @@ type ListExperimentArtifactsWithBlobRow struct {
 }
 
 func (q *Queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error) {
-	rows, err := q.db.QueryContext(ctx, listExperimentArtifactsWithBlob, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
+	rows, err := q.query(ctx, q.listExperimentArtifactsWithBlobStmt, listExperimentArtifactsWithBlob, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -688,7 +688,7 @@ type ListUnreferencedBlobsParams struct {
 
 // Blobs no artifact references and created before the grace cut-off.
 func (q *Queries) ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error) {
-	rows, err := q.db.QueryContext(ctx, listUnreferencedBlobs, arg.CreatedBefore, arg.PageLimit)
+	rows, err := q.query(ctx, q.listUnreferencedBlobsStmt, listUnreferencedBlobs, arg.CreatedBefore, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -731,7 +731,7 @@ type ListVersionArtifactDigestsRow struct {
 
 // The (name, sha256) list a version's content digest is computed over.
 func (q *Queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error) {
-	rows, err := q.db.QueryContext(ctx, listVersionArtifactDigests, versionID)
+	rows, err := q.query(ctx, q.listVersionArtifactDigestsStmt, listVersionArtifactDigests, versionID)
 	if err != nil {
 		return nil, err
 	}
@@ -767,7 +767,7 @@ type ListVersionArtifactsParams struct {
 }
 
 func (q *Queries) ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error) {
-	rows, err := q.db.QueryContext(ctx, listVersionArtifacts, arg.VersionID, arg.PageOffset, arg.PageLimit)
+	rows, err := q.query(ctx, q.listVersionArtifactsStmt, listVersionArtifacts, arg.VersionID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -833,7 +833,7 @@ type ListVersionArtifactsWithBlobRow struct {
 }
 
 func (q *Queries) ListVersionArtifactsWithBlob(ctx context.Context, arg ListVersionArtifactsWithBlobParams) ([]ListVersionArtifactsWithBlobRow, error) {
-	rows, err := q.db.QueryContext(ctx, listVersionArtifactsWithBlob, arg.VersionID, arg.PageOffset, arg.PageLimit)
+	rows, err := q.query(ctx, q.listVersionArtifactsWithBlobStmt, listVersionArtifactsWithBlob, arg.VersionID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -886,7 +886,7 @@ type LockUnsealedVersionParams struct {
 // returns the version only while it is live and unsealed, so an artifact can
 // never be added after a concurrent promotion sealed the version.
 func (q *Queries) LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersionParams) (ModelVersion, error) {
-	row := q.db.QueryRowContext(ctx, lockUnsealedVersion, arg.Now, arg.ID)
+	row := q.queryRow(ctx, q.lockUnsealedVersionStmt, lockUnsealedVersion, arg.Now, arg.ID)
 	var i ModelVersion
 	err := row.Scan(
 		&i.ID,

@@ -15,7 +15,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM buckets WHERE namespace_id = ?1
 `
 
 func (q *Queries) CountBuckets(ctx context.Context, namespaceID int64) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countBuckets, namespaceID)
+	row := q.queryRow(ctx, q.countBucketsStmt, countBuckets, namespaceID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -36,7 +36,7 @@ type CreateBucketParams struct {
 }
 
 func (q *Queries) CreateBucket(ctx context.Context, arg CreateBucketParams) (Bucket, error) {
-	row := q.db.QueryRowContext(ctx, createBucket,
+	row := q.queryRow(ctx, q.createBucketStmt, createBucket,
 		arg.NamespaceID,
 		arg.Name,
 		arg.Region,
@@ -65,7 +65,7 @@ type DeleteBucketParams struct {
 }
 
 func (q *Queries) DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteBucket, arg.ID, arg.NamespaceID)
+	result, err := q.exec(ctx, q.deleteBucketStmt, deleteBucket, arg.ID, arg.NamespaceID)
 	if err != nil {
 		return 0, err
 	}
@@ -77,7 +77,7 @@ SELECT id, namespace_id, name, region, role, created_at FROM buckets WHERE id = 
 `
 
 func (q *Queries) GetBucket(ctx context.Context, id int64) (Bucket, error) {
-	row := q.db.QueryRowContext(ctx, getBucket, id)
+	row := q.queryRow(ctx, q.getBucketStmt, getBucket, id)
 	var i Bucket
 	err := row.Scan(
 		&i.ID,
@@ -100,7 +100,7 @@ type GetBucketForRoleParams struct {
 }
 
 func (q *Queries) GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error) {
-	row := q.db.QueryRowContext(ctx, getBucketForRole, arg.NamespaceID, arg.Role)
+	row := q.queryRow(ctx, q.getBucketForRoleStmt, getBucketForRole, arg.NamespaceID, arg.Role)
 	var i Bucket
 	err := row.Scan(
 		&i.ID,
@@ -127,7 +127,7 @@ type ListBucketsParams struct {
 }
 
 func (q *Queries) ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error) {
-	rows, err := q.db.QueryContext(ctx, listBuckets, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
+	rows, err := q.query(ctx, q.listBucketsStmt, listBuckets, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ type UpsertBucketParams struct {
 }
 
 func (q *Queries) UpsertBucket(ctx context.Context, arg UpsertBucketParams) (Bucket, error) {
-	row := q.db.QueryRowContext(ctx, upsertBucket,
+	row := q.queryRow(ctx, q.upsertBucketStmt, upsertBucket,
 		arg.NamespaceID,
 		arg.Name,
 		arg.Region,

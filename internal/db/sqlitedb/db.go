@@ -7,6 +7,7 @@ package sqlitedb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 type DBTX interface {
@@ -20,12 +21,978 @@ func New(db DBTX) *Queries {
 	return &Queries{db: db}
 }
 
+func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
+	q := Queries{db: db}
+	var err error
+	if q.attachExperimentTagStmt, err = db.PrepareContext(ctx, attachExperimentTag); err != nil {
+		return nil, fmt.Errorf("error preparing query AttachExperimentTag: %w", err)
+	}
+	if q.attachModelTagStmt, err = db.PrepareContext(ctx, attachModelTag); err != nil {
+		return nil, fmt.Errorf("error preparing query AttachModelTag: %w", err)
+	}
+	if q.attachVersionTagStmt, err = db.PrepareContext(ctx, attachVersionTag); err != nil {
+		return nil, fmt.Errorf("error preparing query AttachVersionTag: %w", err)
+	}
+	if q.countBucketsStmt, err = db.PrepareContext(ctx, countBuckets); err != nil {
+		return nil, fmt.Errorf("error preparing query CountBuckets: %w", err)
+	}
+	if q.countExperimentArtifactsStmt, err = db.PrepareContext(ctx, countExperimentArtifacts); err != nil {
+		return nil, fmt.Errorf("error preparing query CountExperimentArtifacts: %w", err)
+	}
+	if q.countExperimentsStmt, err = db.PrepareContext(ctx, countExperiments); err != nil {
+		return nil, fmt.Errorf("error preparing query CountExperiments: %w", err)
+	}
+	if q.countModelVersionsStmt, err = db.PrepareContext(ctx, countModelVersions); err != nil {
+		return nil, fmt.Errorf("error preparing query CountModelVersions: %w", err)
+	}
+	if q.countModelsStmt, err = db.PrepareContext(ctx, countModels); err != nil {
+		return nil, fmt.Errorf("error preparing query CountModels: %w", err)
+	}
+	if q.countNamespaceModelsStmt, err = db.PrepareContext(ctx, countNamespaceModels); err != nil {
+		return nil, fmt.Errorf("error preparing query CountNamespaceModels: %w", err)
+	}
+	if q.countNamespacesStmt, err = db.PrepareContext(ctx, countNamespaces); err != nil {
+		return nil, fmt.Errorf("error preparing query CountNamespaces: %w", err)
+	}
+	if q.countTagsStmt, err = db.PrepareContext(ctx, countTags); err != nil {
+		return nil, fmt.Errorf("error preparing query CountTags: %w", err)
+	}
+	if q.countVersionArtifactsStmt, err = db.PrepareContext(ctx, countVersionArtifacts); err != nil {
+		return nil, fmt.Errorf("error preparing query CountVersionArtifacts: %w", err)
+	}
+	if q.countVersionsStmt, err = db.PrepareContext(ctx, countVersions); err != nil {
+		return nil, fmt.Errorf("error preparing query CountVersions: %w", err)
+	}
+	if q.countVersionsInStateStmt, err = db.PrepareContext(ctx, countVersionsInState); err != nil {
+		return nil, fmt.Errorf("error preparing query CountVersionsInState: %w", err)
+	}
+	if q.createBlobStmt, err = db.PrepareContext(ctx, createBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateBlob: %w", err)
+	}
+	if q.createBucketStmt, err = db.PrepareContext(ctx, createBucket); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateBucket: %w", err)
+	}
+	if q.createExperimentStmt, err = db.PrepareContext(ctx, createExperiment); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateExperiment: %w", err)
+	}
+	if q.createExperimentArtifactStmt, err = db.PrepareContext(ctx, createExperimentArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateExperimentArtifact: %w", err)
+	}
+	if q.createModelStmt, err = db.PrepareContext(ctx, createModel); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateModel: %w", err)
+	}
+	if q.createNamespaceStmt, err = db.PrepareContext(ctx, createNamespace); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateNamespace: %w", err)
+	}
+	if q.createStateChangeStmt, err = db.PrepareContext(ctx, createStateChange); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateStateChange: %w", err)
+	}
+	if q.createTagStmt, err = db.PrepareContext(ctx, createTag); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateTag: %w", err)
+	}
+	if q.createVersionStmt, err = db.PrepareContext(ctx, createVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateVersion: %w", err)
+	}
+	if q.createVersionArtifactStmt, err = db.PrepareContext(ctx, createVersionArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateVersionArtifact: %w", err)
+	}
+	if q.deleteBlobStmt, err = db.PrepareContext(ctx, deleteBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteBlob: %w", err)
+	}
+	if q.deleteBucketStmt, err = db.PrepareContext(ctx, deleteBucket); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteBucket: %w", err)
+	}
+	if q.deleteExperimentStmt, err = db.PrepareContext(ctx, deleteExperiment); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExperiment: %w", err)
+	}
+	if q.deleteExperimentArtifactStmt, err = db.PrepareContext(ctx, deleteExperimentArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExperimentArtifact: %w", err)
+	}
+	if q.deleteModelStmt, err = db.PrepareContext(ctx, deleteModel); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteModel: %w", err)
+	}
+	if q.deleteNamespaceStmt, err = db.PrepareContext(ctx, deleteNamespace); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteNamespace: %w", err)
+	}
+	if q.deleteNamespaceByNameStmt, err = db.PrepareContext(ctx, deleteNamespaceByName); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteNamespaceByName: %w", err)
+	}
+	if q.deleteTagStmt, err = db.PrepareContext(ctx, deleteTag); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteTag: %w", err)
+	}
+	if q.deleteVersionStmt, err = db.PrepareContext(ctx, deleteVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteVersion: %w", err)
+	}
+	if q.deleteVersionArtifactStmt, err = db.PrepareContext(ctx, deleteVersionArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteVersionArtifact: %w", err)
+	}
+	if q.detachExperimentTagStmt, err = db.PrepareContext(ctx, detachExperimentTag); err != nil {
+		return nil, fmt.Errorf("error preparing query DetachExperimentTag: %w", err)
+	}
+	if q.detachModelTagStmt, err = db.PrepareContext(ctx, detachModelTag); err != nil {
+		return nil, fmt.Errorf("error preparing query DetachModelTag: %w", err)
+	}
+	if q.detachVersionTagStmt, err = db.PrepareContext(ctx, detachVersionTag); err != nil {
+		return nil, fmt.Errorf("error preparing query DetachVersionTag: %w", err)
+	}
+	if q.finishExperimentStmt, err = db.PrepareContext(ctx, finishExperiment); err != nil {
+		return nil, fmt.Errorf("error preparing query FinishExperiment: %w", err)
+	}
+	if q.getBlobStmt, err = db.PrepareContext(ctx, getBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query GetBlob: %w", err)
+	}
+	if q.getBlobByKeyStmt, err = db.PrepareContext(ctx, getBlobByKey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetBlobByKey: %w", err)
+	}
+	if q.getBlobByShaStmt, err = db.PrepareContext(ctx, getBlobBySha); err != nil {
+		return nil, fmt.Errorf("error preparing query GetBlobBySha: %w", err)
+	}
+	if q.getBucketStmt, err = db.PrepareContext(ctx, getBucket); err != nil {
+		return nil, fmt.Errorf("error preparing query GetBucket: %w", err)
+	}
+	if q.getBucketForRoleStmt, err = db.PrepareContext(ctx, getBucketForRole); err != nil {
+		return nil, fmt.Errorf("error preparing query GetBucketForRole: %w", err)
+	}
+	if q.getExperimentStmt, err = db.PrepareContext(ctx, getExperiment); err != nil {
+		return nil, fmt.Errorf("error preparing query GetExperiment: %w", err)
+	}
+	if q.getExperimentArtifactStmt, err = db.PrepareContext(ctx, getExperimentArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query GetExperimentArtifact: %w", err)
+	}
+	if q.getExperimentArtifactByNameStmt, err = db.PrepareContext(ctx, getExperimentArtifactByName); err != nil {
+		return nil, fmt.Errorf("error preparing query GetExperimentArtifactByName: %w", err)
+	}
+	if q.getExperimentArtifactWithBlobStmt, err = db.PrepareContext(ctx, getExperimentArtifactWithBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query GetExperimentArtifactWithBlob: %w", err)
+	}
+	if q.getExperimentArtifactWithBlobByIDStmt, err = db.PrepareContext(ctx, getExperimentArtifactWithBlobByID); err != nil {
+		return nil, fmt.Errorf("error preparing query GetExperimentArtifactWithBlobByID: %w", err)
+	}
+	if q.getExperimentByNameStmt, err = db.PrepareContext(ctx, getExperimentByName); err != nil {
+		return nil, fmt.Errorf("error preparing query GetExperimentByName: %w", err)
+	}
+	if q.getModelStmt, err = db.PrepareContext(ctx, getModel); err != nil {
+		return nil, fmt.Errorf("error preparing query GetModel: %w", err)
+	}
+	if q.getModelByNameStmt, err = db.PrepareContext(ctx, getModelByName); err != nil {
+		return nil, fmt.Errorf("error preparing query GetModelByName: %w", err)
+	}
+	if q.getModelByPathStmt, err = db.PrepareContext(ctx, getModelByPath); err != nil {
+		return nil, fmt.Errorf("error preparing query GetModelByPath: %w", err)
+	}
+	if q.getNamespaceStmt, err = db.PrepareContext(ctx, getNamespace); err != nil {
+		return nil, fmt.Errorf("error preparing query GetNamespace: %w", err)
+	}
+	if q.getNamespaceByNameStmt, err = db.PrepareContext(ctx, getNamespaceByName); err != nil {
+		return nil, fmt.Errorf("error preparing query GetNamespaceByName: %w", err)
+	}
+	if q.getTagByNameStmt, err = db.PrepareContext(ctx, getTagByName); err != nil {
+		return nil, fmt.Errorf("error preparing query GetTagByName: %w", err)
+	}
+	if q.getVersionStmt, err = db.PrepareContext(ctx, getVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query GetVersion: %w", err)
+	}
+	if q.getVersionArtifactStmt, err = db.PrepareContext(ctx, getVersionArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query GetVersionArtifact: %w", err)
+	}
+	if q.getVersionArtifactByNameStmt, err = db.PrepareContext(ctx, getVersionArtifactByName); err != nil {
+		return nil, fmt.Errorf("error preparing query GetVersionArtifactByName: %w", err)
+	}
+	if q.getVersionArtifactWithBlobStmt, err = db.PrepareContext(ctx, getVersionArtifactWithBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query GetVersionArtifactWithBlob: %w", err)
+	}
+	if q.getVersionArtifactWithBlobByIDStmt, err = db.PrepareContext(ctx, getVersionArtifactWithBlobByID); err != nil {
+		return nil, fmt.Errorf("error preparing query GetVersionArtifactWithBlobByID: %w", err)
+	}
+	if q.getVersionByNameStmt, err = db.PrepareContext(ctx, getVersionByName); err != nil {
+		return nil, fmt.Errorf("error preparing query GetVersionByName: %w", err)
+	}
+	if q.getVersionByPathStmt, err = db.PrepareContext(ctx, getVersionByPath); err != nil {
+		return nil, fmt.Errorf("error preparing query GetVersionByPath: %w", err)
+	}
+	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
+	}
+	if q.listBucketsStmt, err = db.PrepareContext(ctx, listBuckets); err != nil {
+		return nil, fmt.Errorf("error preparing query ListBuckets: %w", err)
+	}
+	if q.listExperimentArtifactsStmt, err = db.PrepareContext(ctx, listExperimentArtifacts); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExperimentArtifacts: %w", err)
+	}
+	if q.listExperimentArtifactsWithBlobStmt, err = db.PrepareContext(ctx, listExperimentArtifactsWithBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExperimentArtifactsWithBlob: %w", err)
+	}
+	if q.listExperimentTagsStmt, err = db.PrepareContext(ctx, listExperimentTags); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExperimentTags: %w", err)
+	}
+	if q.listExperimentsStmt, err = db.PrepareContext(ctx, listExperiments); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExperiments: %w", err)
+	}
+	if q.listModelTagsStmt, err = db.PrepareContext(ctx, listModelTags); err != nil {
+		return nil, fmt.Errorf("error preparing query ListModelTags: %w", err)
+	}
+	if q.listModelsStmt, err = db.PrepareContext(ctx, listModels); err != nil {
+		return nil, fmt.Errorf("error preparing query ListModels: %w", err)
+	}
+	if q.listNamespacesStmt, err = db.PrepareContext(ctx, listNamespaces); err != nil {
+		return nil, fmt.Errorf("error preparing query ListNamespaces: %w", err)
+	}
+	if q.listStateChangesStmt, err = db.PrepareContext(ctx, listStateChanges); err != nil {
+		return nil, fmt.Errorf("error preparing query ListStateChanges: %w", err)
+	}
+	if q.listTagsStmt, err = db.PrepareContext(ctx, listTags); err != nil {
+		return nil, fmt.Errorf("error preparing query ListTags: %w", err)
+	}
+	if q.listUnreferencedBlobsStmt, err = db.PrepareContext(ctx, listUnreferencedBlobs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUnreferencedBlobs: %w", err)
+	}
+	if q.listVersionArtifactDigestsStmt, err = db.PrepareContext(ctx, listVersionArtifactDigests); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionArtifactDigests: %w", err)
+	}
+	if q.listVersionArtifactsStmt, err = db.PrepareContext(ctx, listVersionArtifacts); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionArtifacts: %w", err)
+	}
+	if q.listVersionArtifactsWithBlobStmt, err = db.PrepareContext(ctx, listVersionArtifactsWithBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionArtifactsWithBlob: %w", err)
+	}
+	if q.listVersionExperimentStatesStmt, err = db.PrepareContext(ctx, listVersionExperimentStates); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionExperimentStates: %w", err)
+	}
+	if q.listVersionTagsStmt, err = db.PrepareContext(ctx, listVersionTags); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionTags: %w", err)
+	}
+	if q.listVersionsStmt, err = db.PrepareContext(ctx, listVersions); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersions: %w", err)
+	}
+	if q.listVersionsInStateStmt, err = db.PrepareContext(ctx, listVersionsInState); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionsInState: %w", err)
+	}
+	if q.lockUnsealedVersionStmt, err = db.PrepareContext(ctx, lockUnsealedVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query LockUnsealedVersion: %w", err)
+	}
+	if q.renameModelStmt, err = db.PrepareContext(ctx, renameModel); err != nil {
+		return nil, fmt.Errorf("error preparing query RenameModel: %w", err)
+	}
+	if q.setVersionDigestStmt, err = db.PrepareContext(ctx, setVersionDigest); err != nil {
+		return nil, fmt.Errorf("error preparing query SetVersionDigest: %w", err)
+	}
+	if q.setVersionStateStmt, err = db.PrepareContext(ctx, setVersionState); err != nil {
+		return nil, fmt.Errorf("error preparing query SetVersionState: %w", err)
+	}
+	if q.softDeleteExperimentStmt, err = db.PrepareContext(ctx, softDeleteExperiment); err != nil {
+		return nil, fmt.Errorf("error preparing query SoftDeleteExperiment: %w", err)
+	}
+	if q.softDeleteVersionStmt, err = db.PrepareContext(ctx, softDeleteVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query SoftDeleteVersion: %w", err)
+	}
+	if q.startExperimentStmt, err = db.PrepareContext(ctx, startExperiment); err != nil {
+		return nil, fmt.Errorf("error preparing query StartExperiment: %w", err)
+	}
+	if q.updateNamespaceStmt, err = db.PrepareContext(ctx, updateNamespace); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateNamespace: %w", err)
+	}
+	if q.upsertBucketStmt, err = db.PrepareContext(ctx, upsertBucket); err != nil {
+		return nil, fmt.Errorf("error preparing query UpsertBucket: %w", err)
+	}
+	if q.upsertModelStmt, err = db.PrepareContext(ctx, upsertModel); err != nil {
+		return nil, fmt.Errorf("error preparing query UpsertModel: %w", err)
+	}
+	if q.upsertNamespaceStmt, err = db.PrepareContext(ctx, upsertNamespace); err != nil {
+		return nil, fmt.Errorf("error preparing query UpsertNamespace: %w", err)
+	}
+	return &q, nil
+}
+
+func (q *Queries) Close() error {
+	var err error
+	if q.attachExperimentTagStmt != nil {
+		if cerr := q.attachExperimentTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing attachExperimentTagStmt: %w", cerr)
+		}
+	}
+	if q.attachModelTagStmt != nil {
+		if cerr := q.attachModelTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing attachModelTagStmt: %w", cerr)
+		}
+	}
+	if q.attachVersionTagStmt != nil {
+		if cerr := q.attachVersionTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing attachVersionTagStmt: %w", cerr)
+		}
+	}
+	if q.countBucketsStmt != nil {
+		if cerr := q.countBucketsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countBucketsStmt: %w", cerr)
+		}
+	}
+	if q.countExperimentArtifactsStmt != nil {
+		if cerr := q.countExperimentArtifactsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countExperimentArtifactsStmt: %w", cerr)
+		}
+	}
+	if q.countExperimentsStmt != nil {
+		if cerr := q.countExperimentsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countExperimentsStmt: %w", cerr)
+		}
+	}
+	if q.countModelVersionsStmt != nil {
+		if cerr := q.countModelVersionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countModelVersionsStmt: %w", cerr)
+		}
+	}
+	if q.countModelsStmt != nil {
+		if cerr := q.countModelsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countModelsStmt: %w", cerr)
+		}
+	}
+	if q.countNamespaceModelsStmt != nil {
+		if cerr := q.countNamespaceModelsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countNamespaceModelsStmt: %w", cerr)
+		}
+	}
+	if q.countNamespacesStmt != nil {
+		if cerr := q.countNamespacesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countNamespacesStmt: %w", cerr)
+		}
+	}
+	if q.countTagsStmt != nil {
+		if cerr := q.countTagsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countTagsStmt: %w", cerr)
+		}
+	}
+	if q.countVersionArtifactsStmt != nil {
+		if cerr := q.countVersionArtifactsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countVersionArtifactsStmt: %w", cerr)
+		}
+	}
+	if q.countVersionsStmt != nil {
+		if cerr := q.countVersionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countVersionsStmt: %w", cerr)
+		}
+	}
+	if q.countVersionsInStateStmt != nil {
+		if cerr := q.countVersionsInStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countVersionsInStateStmt: %w", cerr)
+		}
+	}
+	if q.createBlobStmt != nil {
+		if cerr := q.createBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createBlobStmt: %w", cerr)
+		}
+	}
+	if q.createBucketStmt != nil {
+		if cerr := q.createBucketStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createBucketStmt: %w", cerr)
+		}
+	}
+	if q.createExperimentStmt != nil {
+		if cerr := q.createExperimentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createExperimentStmt: %w", cerr)
+		}
+	}
+	if q.createExperimentArtifactStmt != nil {
+		if cerr := q.createExperimentArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createExperimentArtifactStmt: %w", cerr)
+		}
+	}
+	if q.createModelStmt != nil {
+		if cerr := q.createModelStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createModelStmt: %w", cerr)
+		}
+	}
+	if q.createNamespaceStmt != nil {
+		if cerr := q.createNamespaceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createNamespaceStmt: %w", cerr)
+		}
+	}
+	if q.createStateChangeStmt != nil {
+		if cerr := q.createStateChangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createStateChangeStmt: %w", cerr)
+		}
+	}
+	if q.createTagStmt != nil {
+		if cerr := q.createTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createTagStmt: %w", cerr)
+		}
+	}
+	if q.createVersionStmt != nil {
+		if cerr := q.createVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createVersionStmt: %w", cerr)
+		}
+	}
+	if q.createVersionArtifactStmt != nil {
+		if cerr := q.createVersionArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createVersionArtifactStmt: %w", cerr)
+		}
+	}
+	if q.deleteBlobStmt != nil {
+		if cerr := q.deleteBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteBlobStmt: %w", cerr)
+		}
+	}
+	if q.deleteBucketStmt != nil {
+		if cerr := q.deleteBucketStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteBucketStmt: %w", cerr)
+		}
+	}
+	if q.deleteExperimentStmt != nil {
+		if cerr := q.deleteExperimentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExperimentStmt: %w", cerr)
+		}
+	}
+	if q.deleteExperimentArtifactStmt != nil {
+		if cerr := q.deleteExperimentArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExperimentArtifactStmt: %w", cerr)
+		}
+	}
+	if q.deleteModelStmt != nil {
+		if cerr := q.deleteModelStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteModelStmt: %w", cerr)
+		}
+	}
+	if q.deleteNamespaceStmt != nil {
+		if cerr := q.deleteNamespaceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteNamespaceStmt: %w", cerr)
+		}
+	}
+	if q.deleteNamespaceByNameStmt != nil {
+		if cerr := q.deleteNamespaceByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteNamespaceByNameStmt: %w", cerr)
+		}
+	}
+	if q.deleteTagStmt != nil {
+		if cerr := q.deleteTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteTagStmt: %w", cerr)
+		}
+	}
+	if q.deleteVersionStmt != nil {
+		if cerr := q.deleteVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteVersionStmt: %w", cerr)
+		}
+	}
+	if q.deleteVersionArtifactStmt != nil {
+		if cerr := q.deleteVersionArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteVersionArtifactStmt: %w", cerr)
+		}
+	}
+	if q.detachExperimentTagStmt != nil {
+		if cerr := q.detachExperimentTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing detachExperimentTagStmt: %w", cerr)
+		}
+	}
+	if q.detachModelTagStmt != nil {
+		if cerr := q.detachModelTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing detachModelTagStmt: %w", cerr)
+		}
+	}
+	if q.detachVersionTagStmt != nil {
+		if cerr := q.detachVersionTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing detachVersionTagStmt: %w", cerr)
+		}
+	}
+	if q.finishExperimentStmt != nil {
+		if cerr := q.finishExperimentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing finishExperimentStmt: %w", cerr)
+		}
+	}
+	if q.getBlobStmt != nil {
+		if cerr := q.getBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getBlobStmt: %w", cerr)
+		}
+	}
+	if q.getBlobByKeyStmt != nil {
+		if cerr := q.getBlobByKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getBlobByKeyStmt: %w", cerr)
+		}
+	}
+	if q.getBlobByShaStmt != nil {
+		if cerr := q.getBlobByShaStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getBlobByShaStmt: %w", cerr)
+		}
+	}
+	if q.getBucketStmt != nil {
+		if cerr := q.getBucketStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getBucketStmt: %w", cerr)
+		}
+	}
+	if q.getBucketForRoleStmt != nil {
+		if cerr := q.getBucketForRoleStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getBucketForRoleStmt: %w", cerr)
+		}
+	}
+	if q.getExperimentStmt != nil {
+		if cerr := q.getExperimentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getExperimentStmt: %w", cerr)
+		}
+	}
+	if q.getExperimentArtifactStmt != nil {
+		if cerr := q.getExperimentArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getExperimentArtifactStmt: %w", cerr)
+		}
+	}
+	if q.getExperimentArtifactByNameStmt != nil {
+		if cerr := q.getExperimentArtifactByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getExperimentArtifactByNameStmt: %w", cerr)
+		}
+	}
+	if q.getExperimentArtifactWithBlobStmt != nil {
+		if cerr := q.getExperimentArtifactWithBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getExperimentArtifactWithBlobStmt: %w", cerr)
+		}
+	}
+	if q.getExperimentArtifactWithBlobByIDStmt != nil {
+		if cerr := q.getExperimentArtifactWithBlobByIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getExperimentArtifactWithBlobByIDStmt: %w", cerr)
+		}
+	}
+	if q.getExperimentByNameStmt != nil {
+		if cerr := q.getExperimentByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getExperimentByNameStmt: %w", cerr)
+		}
+	}
+	if q.getModelStmt != nil {
+		if cerr := q.getModelStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getModelStmt: %w", cerr)
+		}
+	}
+	if q.getModelByNameStmt != nil {
+		if cerr := q.getModelByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getModelByNameStmt: %w", cerr)
+		}
+	}
+	if q.getModelByPathStmt != nil {
+		if cerr := q.getModelByPathStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getModelByPathStmt: %w", cerr)
+		}
+	}
+	if q.getNamespaceStmt != nil {
+		if cerr := q.getNamespaceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getNamespaceStmt: %w", cerr)
+		}
+	}
+	if q.getNamespaceByNameStmt != nil {
+		if cerr := q.getNamespaceByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getNamespaceByNameStmt: %w", cerr)
+		}
+	}
+	if q.getTagByNameStmt != nil {
+		if cerr := q.getTagByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getTagByNameStmt: %w", cerr)
+		}
+	}
+	if q.getVersionStmt != nil {
+		if cerr := q.getVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getVersionStmt: %w", cerr)
+		}
+	}
+	if q.getVersionArtifactStmt != nil {
+		if cerr := q.getVersionArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getVersionArtifactStmt: %w", cerr)
+		}
+	}
+	if q.getVersionArtifactByNameStmt != nil {
+		if cerr := q.getVersionArtifactByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getVersionArtifactByNameStmt: %w", cerr)
+		}
+	}
+	if q.getVersionArtifactWithBlobStmt != nil {
+		if cerr := q.getVersionArtifactWithBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getVersionArtifactWithBlobStmt: %w", cerr)
+		}
+	}
+	if q.getVersionArtifactWithBlobByIDStmt != nil {
+		if cerr := q.getVersionArtifactWithBlobByIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getVersionArtifactWithBlobByIDStmt: %w", cerr)
+		}
+	}
+	if q.getVersionByNameStmt != nil {
+		if cerr := q.getVersionByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getVersionByNameStmt: %w", cerr)
+		}
+	}
+	if q.getVersionByPathStmt != nil {
+		if cerr := q.getVersionByPathStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getVersionByPathStmt: %w", cerr)
+		}
+	}
+	if q.insertVersionIfMissingStmt != nil {
+		if cerr := q.insertVersionIfMissingStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertVersionIfMissingStmt: %w", cerr)
+		}
+	}
+	if q.listBucketsStmt != nil {
+		if cerr := q.listBucketsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listBucketsStmt: %w", cerr)
+		}
+	}
+	if q.listExperimentArtifactsStmt != nil {
+		if cerr := q.listExperimentArtifactsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExperimentArtifactsStmt: %w", cerr)
+		}
+	}
+	if q.listExperimentArtifactsWithBlobStmt != nil {
+		if cerr := q.listExperimentArtifactsWithBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExperimentArtifactsWithBlobStmt: %w", cerr)
+		}
+	}
+	if q.listExperimentTagsStmt != nil {
+		if cerr := q.listExperimentTagsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExperimentTagsStmt: %w", cerr)
+		}
+	}
+	if q.listExperimentsStmt != nil {
+		if cerr := q.listExperimentsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExperimentsStmt: %w", cerr)
+		}
+	}
+	if q.listModelTagsStmt != nil {
+		if cerr := q.listModelTagsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listModelTagsStmt: %w", cerr)
+		}
+	}
+	if q.listModelsStmt != nil {
+		if cerr := q.listModelsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listModelsStmt: %w", cerr)
+		}
+	}
+	if q.listNamespacesStmt != nil {
+		if cerr := q.listNamespacesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listNamespacesStmt: %w", cerr)
+		}
+	}
+	if q.listStateChangesStmt != nil {
+		if cerr := q.listStateChangesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listStateChangesStmt: %w", cerr)
+		}
+	}
+	if q.listTagsStmt != nil {
+		if cerr := q.listTagsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listTagsStmt: %w", cerr)
+		}
+	}
+	if q.listUnreferencedBlobsStmt != nil {
+		if cerr := q.listUnreferencedBlobsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUnreferencedBlobsStmt: %w", cerr)
+		}
+	}
+	if q.listVersionArtifactDigestsStmt != nil {
+		if cerr := q.listVersionArtifactDigestsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionArtifactDigestsStmt: %w", cerr)
+		}
+	}
+	if q.listVersionArtifactsStmt != nil {
+		if cerr := q.listVersionArtifactsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionArtifactsStmt: %w", cerr)
+		}
+	}
+	if q.listVersionArtifactsWithBlobStmt != nil {
+		if cerr := q.listVersionArtifactsWithBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionArtifactsWithBlobStmt: %w", cerr)
+		}
+	}
+	if q.listVersionExperimentStatesStmt != nil {
+		if cerr := q.listVersionExperimentStatesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionExperimentStatesStmt: %w", cerr)
+		}
+	}
+	if q.listVersionTagsStmt != nil {
+		if cerr := q.listVersionTagsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionTagsStmt: %w", cerr)
+		}
+	}
+	if q.listVersionsStmt != nil {
+		if cerr := q.listVersionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionsStmt: %w", cerr)
+		}
+	}
+	if q.listVersionsInStateStmt != nil {
+		if cerr := q.listVersionsInStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionsInStateStmt: %w", cerr)
+		}
+	}
+	if q.lockUnsealedVersionStmt != nil {
+		if cerr := q.lockUnsealedVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockUnsealedVersionStmt: %w", cerr)
+		}
+	}
+	if q.renameModelStmt != nil {
+		if cerr := q.renameModelStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing renameModelStmt: %w", cerr)
+		}
+	}
+	if q.setVersionDigestStmt != nil {
+		if cerr := q.setVersionDigestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setVersionDigestStmt: %w", cerr)
+		}
+	}
+	if q.setVersionStateStmt != nil {
+		if cerr := q.setVersionStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setVersionStateStmt: %w", cerr)
+		}
+	}
+	if q.softDeleteExperimentStmt != nil {
+		if cerr := q.softDeleteExperimentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing softDeleteExperimentStmt: %w", cerr)
+		}
+	}
+	if q.softDeleteVersionStmt != nil {
+		if cerr := q.softDeleteVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing softDeleteVersionStmt: %w", cerr)
+		}
+	}
+	if q.startExperimentStmt != nil {
+		if cerr := q.startExperimentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing startExperimentStmt: %w", cerr)
+		}
+	}
+	if q.updateNamespaceStmt != nil {
+		if cerr := q.updateNamespaceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateNamespaceStmt: %w", cerr)
+		}
+	}
+	if q.upsertBucketStmt != nil {
+		if cerr := q.upsertBucketStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing upsertBucketStmt: %w", cerr)
+		}
+	}
+	if q.upsertModelStmt != nil {
+		if cerr := q.upsertModelStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing upsertModelStmt: %w", cerr)
+		}
+	}
+	if q.upsertNamespaceStmt != nil {
+		if cerr := q.upsertNamespaceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing upsertNamespaceStmt: %w", cerr)
+		}
+	}
+	return err
+}
+
+func (q *Queries) exec(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (sql.Result, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	case stmt != nil:
+		return stmt.ExecContext(ctx, args...)
+	default:
+		return q.db.ExecContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) query(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (*sql.Rows, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryContext(ctx, args...)
+	default:
+		return q.db.QueryContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) *sql.Row {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryRowContext(ctx, args...)
+	default:
+		return q.db.QueryRowContext(ctx, query, args...)
+	}
+}
+
 type Queries struct {
-	db DBTX
+	db                                    DBTX
+	tx                                    *sql.Tx
+	attachExperimentTagStmt               *sql.Stmt
+	attachModelTagStmt                    *sql.Stmt
+	attachVersionTagStmt                  *sql.Stmt
+	countBucketsStmt                      *sql.Stmt
+	countExperimentArtifactsStmt          *sql.Stmt
+	countExperimentsStmt                  *sql.Stmt
+	countModelVersionsStmt                *sql.Stmt
+	countModelsStmt                       *sql.Stmt
+	countNamespaceModelsStmt              *sql.Stmt
+	countNamespacesStmt                   *sql.Stmt
+	countTagsStmt                         *sql.Stmt
+	countVersionArtifactsStmt             *sql.Stmt
+	countVersionsStmt                     *sql.Stmt
+	countVersionsInStateStmt              *sql.Stmt
+	createBlobStmt                        *sql.Stmt
+	createBucketStmt                      *sql.Stmt
+	createExperimentStmt                  *sql.Stmt
+	createExperimentArtifactStmt          *sql.Stmt
+	createModelStmt                       *sql.Stmt
+	createNamespaceStmt                   *sql.Stmt
+	createStateChangeStmt                 *sql.Stmt
+	createTagStmt                         *sql.Stmt
+	createVersionStmt                     *sql.Stmt
+	createVersionArtifactStmt             *sql.Stmt
+	deleteBlobStmt                        *sql.Stmt
+	deleteBucketStmt                      *sql.Stmt
+	deleteExperimentStmt                  *sql.Stmt
+	deleteExperimentArtifactStmt          *sql.Stmt
+	deleteModelStmt                       *sql.Stmt
+	deleteNamespaceStmt                   *sql.Stmt
+	deleteNamespaceByNameStmt             *sql.Stmt
+	deleteTagStmt                         *sql.Stmt
+	deleteVersionStmt                     *sql.Stmt
+	deleteVersionArtifactStmt             *sql.Stmt
+	detachExperimentTagStmt               *sql.Stmt
+	detachModelTagStmt                    *sql.Stmt
+	detachVersionTagStmt                  *sql.Stmt
+	finishExperimentStmt                  *sql.Stmt
+	getBlobStmt                           *sql.Stmt
+	getBlobByKeyStmt                      *sql.Stmt
+	getBlobByShaStmt                      *sql.Stmt
+	getBucketStmt                         *sql.Stmt
+	getBucketForRoleStmt                  *sql.Stmt
+	getExperimentStmt                     *sql.Stmt
+	getExperimentArtifactStmt             *sql.Stmt
+	getExperimentArtifactByNameStmt       *sql.Stmt
+	getExperimentArtifactWithBlobStmt     *sql.Stmt
+	getExperimentArtifactWithBlobByIDStmt *sql.Stmt
+	getExperimentByNameStmt               *sql.Stmt
+	getModelStmt                          *sql.Stmt
+	getModelByNameStmt                    *sql.Stmt
+	getModelByPathStmt                    *sql.Stmt
+	getNamespaceStmt                      *sql.Stmt
+	getNamespaceByNameStmt                *sql.Stmt
+	getTagByNameStmt                      *sql.Stmt
+	getVersionStmt                        *sql.Stmt
+	getVersionArtifactStmt                *sql.Stmt
+	getVersionArtifactByNameStmt          *sql.Stmt
+	getVersionArtifactWithBlobStmt        *sql.Stmt
+	getVersionArtifactWithBlobByIDStmt    *sql.Stmt
+	getVersionByNameStmt                  *sql.Stmt
+	getVersionByPathStmt                  *sql.Stmt
+	insertVersionIfMissingStmt            *sql.Stmt
+	listBucketsStmt                       *sql.Stmt
+	listExperimentArtifactsStmt           *sql.Stmt
+	listExperimentArtifactsWithBlobStmt   *sql.Stmt
+	listExperimentTagsStmt                *sql.Stmt
+	listExperimentsStmt                   *sql.Stmt
+	listModelTagsStmt                     *sql.Stmt
+	listModelsStmt                        *sql.Stmt
+	listNamespacesStmt                    *sql.Stmt
+	listStateChangesStmt                  *sql.Stmt
+	listTagsStmt                          *sql.Stmt
+	listUnreferencedBlobsStmt             *sql.Stmt
+	listVersionArtifactDigestsStmt        *sql.Stmt
+	listVersionArtifactsStmt              *sql.Stmt
+	listVersionArtifactsWithBlobStmt      *sql.Stmt
+	listVersionExperimentStatesStmt       *sql.Stmt
+	listVersionTagsStmt                   *sql.Stmt
+	listVersionsStmt                      *sql.Stmt
+	listVersionsInStateStmt               *sql.Stmt
+	lockUnsealedVersionStmt               *sql.Stmt
+	renameModelStmt                       *sql.Stmt
+	setVersionDigestStmt                  *sql.Stmt
+	setVersionStateStmt                   *sql.Stmt
+	softDeleteExperimentStmt              *sql.Stmt
+	softDeleteVersionStmt                 *sql.Stmt
+	startExperimentStmt                   *sql.Stmt
+	updateNamespaceStmt                   *sql.Stmt
+	upsertBucketStmt                      *sql.Stmt
+	upsertModelStmt                       *sql.Stmt
+	upsertNamespaceStmt                   *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db: tx,
+		db:                                    tx,
+		tx:                                    tx,
+		attachExperimentTagStmt:               q.attachExperimentTagStmt,
+		attachModelTagStmt:                    q.attachModelTagStmt,
+		attachVersionTagStmt:                  q.attachVersionTagStmt,
+		countBucketsStmt:                      q.countBucketsStmt,
+		countExperimentArtifactsStmt:          q.countExperimentArtifactsStmt,
+		countExperimentsStmt:                  q.countExperimentsStmt,
+		countModelVersionsStmt:                q.countModelVersionsStmt,
+		countModelsStmt:                       q.countModelsStmt,
+		countNamespaceModelsStmt:              q.countNamespaceModelsStmt,
+		countNamespacesStmt:                   q.countNamespacesStmt,
+		countTagsStmt:                         q.countTagsStmt,
+		countVersionArtifactsStmt:             q.countVersionArtifactsStmt,
+		countVersionsStmt:                     q.countVersionsStmt,
+		countVersionsInStateStmt:              q.countVersionsInStateStmt,
+		createBlobStmt:                        q.createBlobStmt,
+		createBucketStmt:                      q.createBucketStmt,
+		createExperimentStmt:                  q.createExperimentStmt,
+		createExperimentArtifactStmt:          q.createExperimentArtifactStmt,
+		createModelStmt:                       q.createModelStmt,
+		createNamespaceStmt:                   q.createNamespaceStmt,
+		createStateChangeStmt:                 q.createStateChangeStmt,
+		createTagStmt:                         q.createTagStmt,
+		createVersionStmt:                     q.createVersionStmt,
+		createVersionArtifactStmt:             q.createVersionArtifactStmt,
+		deleteBlobStmt:                        q.deleteBlobStmt,
+		deleteBucketStmt:                      q.deleteBucketStmt,
+		deleteExperimentStmt:                  q.deleteExperimentStmt,
+		deleteExperimentArtifactStmt:          q.deleteExperimentArtifactStmt,
+		deleteModelStmt:                       q.deleteModelStmt,
+		deleteNamespaceStmt:                   q.deleteNamespaceStmt,
+		deleteNamespaceByNameStmt:             q.deleteNamespaceByNameStmt,
+		deleteTagStmt:                         q.deleteTagStmt,
+		deleteVersionStmt:                     q.deleteVersionStmt,
+		deleteVersionArtifactStmt:             q.deleteVersionArtifactStmt,
+		detachExperimentTagStmt:               q.detachExperimentTagStmt,
+		detachModelTagStmt:                    q.detachModelTagStmt,
+		detachVersionTagStmt:                  q.detachVersionTagStmt,
+		finishExperimentStmt:                  q.finishExperimentStmt,
+		getBlobStmt:                           q.getBlobStmt,
+		getBlobByKeyStmt:                      q.getBlobByKeyStmt,
+		getBlobByShaStmt:                      q.getBlobByShaStmt,
+		getBucketStmt:                         q.getBucketStmt,
+		getBucketForRoleStmt:                  q.getBucketForRoleStmt,
+		getExperimentStmt:                     q.getExperimentStmt,
+		getExperimentArtifactStmt:             q.getExperimentArtifactStmt,
+		getExperimentArtifactByNameStmt:       q.getExperimentArtifactByNameStmt,
+		getExperimentArtifactWithBlobStmt:     q.getExperimentArtifactWithBlobStmt,
+		getExperimentArtifactWithBlobByIDStmt: q.getExperimentArtifactWithBlobByIDStmt,
+		getExperimentByNameStmt:               q.getExperimentByNameStmt,
+		getModelStmt:                          q.getModelStmt,
+		getModelByNameStmt:                    q.getModelByNameStmt,
+		getModelByPathStmt:                    q.getModelByPathStmt,
+		getNamespaceStmt:                      q.getNamespaceStmt,
+		getNamespaceByNameStmt:                q.getNamespaceByNameStmt,
+		getTagByNameStmt:                      q.getTagByNameStmt,
+		getVersionStmt:                        q.getVersionStmt,
+		getVersionArtifactStmt:                q.getVersionArtifactStmt,
+		getVersionArtifactByNameStmt:          q.getVersionArtifactByNameStmt,
+		getVersionArtifactWithBlobStmt:        q.getVersionArtifactWithBlobStmt,
+		getVersionArtifactWithBlobByIDStmt:    q.getVersionArtifactWithBlobByIDStmt,
+		getVersionByNameStmt:                  q.getVersionByNameStmt,
+		getVersionByPathStmt:                  q.getVersionByPathStmt,
+		insertVersionIfMissingStmt:            q.insertVersionIfMissingStmt,
+		listBucketsStmt:                       q.listBucketsStmt,
+		listExperimentArtifactsStmt:           q.listExperimentArtifactsStmt,
+		listExperimentArtifactsWithBlobStmt:   q.listExperimentArtifactsWithBlobStmt,
+		listExperimentTagsStmt:                q.listExperimentTagsStmt,
+		listExperimentsStmt:                   q.listExperimentsStmt,
+		listModelTagsStmt:                     q.listModelTagsStmt,
+		listModelsStmt:                        q.listModelsStmt,
+		listNamespacesStmt:                    q.listNamespacesStmt,
+		listStateChangesStmt:                  q.listStateChangesStmt,
+		listTagsStmt:                          q.listTagsStmt,
+		listUnreferencedBlobsStmt:             q.listUnreferencedBlobsStmt,
+		listVersionArtifactDigestsStmt:        q.listVersionArtifactDigestsStmt,
+		listVersionArtifactsStmt:              q.listVersionArtifactsStmt,
+		listVersionArtifactsWithBlobStmt:      q.listVersionArtifactsWithBlobStmt,
+		listVersionExperimentStatesStmt:       q.listVersionExperimentStatesStmt,
+		listVersionTagsStmt:                   q.listVersionTagsStmt,
+		listVersionsStmt:                      q.listVersionsStmt,
+		listVersionsInStateStmt:               q.listVersionsInStateStmt,
+		lockUnsealedVersionStmt:               q.lockUnsealedVersionStmt,
+		renameModelStmt:                       q.renameModelStmt,
+		setVersionDigestStmt:                  q.setVersionDigestStmt,
+		setVersionStateStmt:                   q.setVersionStateStmt,
+		softDeleteExperimentStmt:              q.softDeleteExperimentStmt,
+		softDeleteVersionStmt:                 q.softDeleteVersionStmt,
+		startExperimentStmt:                   q.startExperimentStmt,
+		updateNamespaceStmt:                   q.updateNamespaceStmt,
+		upsertBucketStmt:                      q.upsertBucketStmt,
+		upsertModelStmt:                       q.upsertModelStmt,
+		upsertNamespaceStmt:                   q.upsertNamespaceStmt,
 	}
 }

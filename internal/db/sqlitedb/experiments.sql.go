@@ -23,7 +23,7 @@ type CountExperimentsParams struct {
 }
 
 func (q *Queries) CountExperiments(ctx context.Context, arg CountExperimentsParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countExperiments, arg.VersionID, arg.State)
+	row := q.queryRow(ctx, q.countExperimentsStmt, countExperiments, arg.VersionID, arg.State)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -43,7 +43,7 @@ type CreateExperimentParams struct {
 }
 
 func (q *Queries) CreateExperiment(ctx context.Context, arg CreateExperimentParams) (Experiment, error) {
-	row := q.db.QueryRowContext(ctx, createExperiment,
+	row := q.queryRow(ctx, q.createExperimentStmt, createExperiment,
 		arg.VersionID,
 		arg.Name,
 		arg.Params,
@@ -73,7 +73,7 @@ DELETE FROM experiments WHERE id = ?1
 `
 
 func (q *Queries) DeleteExperiment(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteExperiment, id)
+	result, err := q.exec(ctx, q.deleteExperimentStmt, deleteExperiment, id)
 	if err != nil {
 		return 0, err
 	}
@@ -101,7 +101,7 @@ type FinishExperimentParams struct {
 
 // Writes the result exactly once: only a running experiment finishes.
 func (q *Queries) FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error) {
-	row := q.db.QueryRowContext(ctx, finishExperiment,
+	row := q.queryRow(ctx, q.finishExperimentStmt, finishExperiment,
 		arg.Now,
 		arg.State,
 		arg.Metrics,
@@ -132,7 +132,7 @@ SELECT id, version_id, name, state, retries, params, metrics, started_at, finish
 `
 
 func (q *Queries) GetExperiment(ctx context.Context, id int64) (Experiment, error) {
-	row := q.db.QueryRowContext(ctx, getExperiment, id)
+	row := q.queryRow(ctx, q.getExperimentStmt, getExperiment, id)
 	var i Experiment
 	err := row.Scan(
 		&i.ID,
@@ -163,7 +163,7 @@ type GetExperimentByNameParams struct {
 
 // Soft-deleted experiments are returned too: callers decide whether to hide them.
 func (q *Queries) GetExperimentByName(ctx context.Context, arg GetExperimentByNameParams) (Experiment, error) {
-	row := q.db.QueryRowContext(ctx, getExperimentByName, arg.VersionID, arg.Name)
+	row := q.queryRow(ctx, q.getExperimentByNameStmt, getExperimentByName, arg.VersionID, arg.Name)
 	var i Experiment
 	err := row.Scan(
 		&i.ID,
@@ -200,7 +200,7 @@ type ListExperimentsParams struct {
 }
 
 func (q *Queries) ListExperiments(ctx context.Context, arg ListExperimentsParams) ([]Experiment, error) {
-	rows, err := q.db.QueryContext(ctx, listExperiments,
+	rows, err := q.query(ctx, q.listExperimentsStmt, listExperiments,
 		arg.VersionID,
 		arg.State,
 		arg.PageOffset,
@@ -254,7 +254,7 @@ type ListVersionExperimentStatesRow struct {
 
 // Every live experiment of a version with its state, for promotion gates.
 func (q *Queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error) {
-	rows, err := q.db.QueryContext(ctx, listVersionExperimentStates, versionID)
+	rows, err := q.query(ctx, q.listVersionExperimentStatesStmt, listVersionExperimentStates, versionID)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +288,7 @@ type SoftDeleteExperimentParams struct {
 }
 
 func (q *Queries) SoftDeleteExperiment(ctx context.Context, arg SoftDeleteExperimentParams) (Experiment, error) {
-	row := q.db.QueryRowContext(ctx, softDeleteExperiment, arg.Now, arg.ID)
+	row := q.queryRow(ctx, q.softDeleteExperimentStmt, softDeleteExperiment, arg.Now, arg.ID)
 	var i Experiment
 	err := row.Scan(
 		&i.ID,
@@ -325,7 +325,7 @@ type StartExperimentParams struct {
 
 // created to running, or running again counting a retry.
 func (q *Queries) StartExperiment(ctx context.Context, arg StartExperimentParams) (Experiment, error) {
-	row := q.db.QueryRowContext(ctx, startExperiment, arg.Now, arg.ID)
+	row := q.queryRow(ctx, q.startExperimentStmt, startExperiment, arg.Now, arg.ID)
 	var i Experiment
 	err := row.Scan(
 		&i.ID,

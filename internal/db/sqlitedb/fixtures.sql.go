@@ -15,7 +15,7 @@ DELETE FROM namespaces WHERE name = ?1
 `
 
 func (q *Queries) DeleteNamespaceByName(ctx context.Context, name string) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteNamespaceByName, name)
+	result, err := q.exec(ctx, q.deleteNamespaceByNameStmt, deleteNamespaceByName, name)
 	if err != nil {
 		return 0, err
 	}
@@ -36,7 +36,7 @@ type InsertVersionIfMissingParams struct {
 }
 
 func (q *Queries) InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, insertVersionIfMissing,
+	result, err := q.exec(ctx, q.insertVersionIfMissingStmt, insertVersionIfMissing,
 		arg.ModelID,
 		arg.Version,
 		arg.State,
@@ -62,7 +62,7 @@ type UpsertModelParams struct {
 }
 
 func (q *Queries) UpsertModel(ctx context.Context, arg UpsertModelParams) (Model, error) {
-	row := q.db.QueryRowContext(ctx, upsertModel, arg.NamespaceID, arg.Name, arg.Now)
+	row := q.queryRow(ctx, q.upsertModelStmt, upsertModel, arg.NamespaceID, arg.Name, arg.Now)
 	var i Model
 	err := row.Scan(
 		&i.ID,

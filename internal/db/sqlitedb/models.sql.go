@@ -16,7 +16,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions WHERE model_id = ?1
 
 // Counts every version, soft-deleted ones included: they still hold data.
 func (q *Queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countModelVersions, modelID)
+	row := q.queryRow(ctx, q.countModelVersionsStmt, countModelVersions, modelID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -39,7 +39,7 @@ type CountModelsParams struct {
 }
 
 func (q *Queries) CountModels(ctx context.Context, arg CountModelsParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countModels, arg.NamespaceID, arg.NameContains, arg.Tag)
+	row := q.queryRow(ctx, q.countModelsStmt, countModels, arg.NamespaceID, arg.NameContains, arg.Tag)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -58,7 +58,7 @@ type CreateModelParams struct {
 }
 
 func (q *Queries) CreateModel(ctx context.Context, arg CreateModelParams) (Model, error) {
-	row := q.db.QueryRowContext(ctx, createModel, arg.NamespaceID, arg.Name, arg.Now)
+	row := q.queryRow(ctx, q.createModelStmt, createModel, arg.NamespaceID, arg.Name, arg.Now)
 	var i Model
 	err := row.Scan(
 		&i.ID,
@@ -75,7 +75,7 @@ DELETE FROM models WHERE id = ?1
 `
 
 func (q *Queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteModel, id)
+	result, err := q.exec(ctx, q.deleteModelStmt, deleteModel, id)
 	if err != nil {
 		return 0, err
 	}
@@ -87,7 +87,7 @@ SELECT id, namespace_id, name, created_at, updated_at FROM models WHERE id = ?1
 `
 
 func (q *Queries) GetModel(ctx context.Context, id int64) (Model, error) {
-	row := q.db.QueryRowContext(ctx, getModel, id)
+	row := q.queryRow(ctx, q.getModelStmt, getModel, id)
 	var i Model
 	err := row.Scan(
 		&i.ID,
@@ -109,7 +109,7 @@ type GetModelByNameParams struct {
 }
 
 func (q *Queries) GetModelByName(ctx context.Context, arg GetModelByNameParams) (Model, error) {
-	row := q.db.QueryRowContext(ctx, getModelByName, arg.NamespaceID, arg.Name)
+	row := q.queryRow(ctx, q.getModelByNameStmt, getModelByName, arg.NamespaceID, arg.Name)
 	var i Model
 	err := row.Scan(
 		&i.ID,
@@ -133,7 +133,7 @@ type GetModelByPathParams struct {
 }
 
 func (q *Queries) GetModelByPath(ctx context.Context, arg GetModelByPathParams) (Model, error) {
-	row := q.db.QueryRowContext(ctx, getModelByPath, arg.Namespace, arg.Model)
+	row := q.queryRow(ctx, q.getModelByPathStmt, getModelByPath, arg.Namespace, arg.Model)
 	var i Model
 	err := row.Scan(
 		&i.ID,
@@ -169,7 +169,7 @@ type ListModelsParams struct {
 // is used rather than LIKE because it has no wildcards to escape and is the
 // same on both engines; an empty name_contains must be passed as NULL.
 func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model, error) {
-	rows, err := q.db.QueryContext(ctx, listModels,
+	rows, err := q.query(ctx, q.listModelsStmt, listModels,
 		arg.NamespaceID,
 		arg.NameContains,
 		arg.Tag,
@@ -216,7 +216,7 @@ type RenameModelParams struct {
 }
 
 func (q *Queries) RenameModel(ctx context.Context, arg RenameModelParams) (Model, error) {
-	row := q.db.QueryRowContext(ctx, renameModel, arg.Name, arg.Now, arg.ID)
+	row := q.queryRow(ctx, q.renameModelStmt, renameModel, arg.Name, arg.Now, arg.ID)
 	var i Model
 	err := row.Scan(
 		&i.ID,

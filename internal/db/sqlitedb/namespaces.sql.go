@@ -15,7 +15,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM models WHERE namespace_id = ?1
 `
 
 func (q *Queries) CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countNamespaceModels, namespaceID)
+	row := q.queryRow(ctx, q.countNamespaceModelsStmt, countNamespaceModels, namespaceID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -26,7 +26,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM namespaces
 `
 
 func (q *Queries) CountNamespaces(ctx context.Context) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countNamespaces)
+	row := q.queryRow(ctx, q.countNamespacesStmt, countNamespaces)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -45,7 +45,7 @@ type CreateNamespaceParams struct {
 }
 
 func (q *Queries) CreateNamespace(ctx context.Context, arg CreateNamespaceParams) (Namespace, error) {
-	row := q.db.QueryRowContext(ctx, createNamespace, arg.Name, arg.Description, arg.Now)
+	row := q.queryRow(ctx, q.createNamespaceStmt, createNamespace, arg.Name, arg.Description, arg.Now)
 	var i Namespace
 	err := row.Scan(
 		&i.ID,
@@ -62,7 +62,7 @@ DELETE FROM namespaces WHERE id = ?1
 `
 
 func (q *Queries) DeleteNamespace(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteNamespace, id)
+	result, err := q.exec(ctx, q.deleteNamespaceStmt, deleteNamespace, id)
 	if err != nil {
 		return 0, err
 	}
@@ -74,7 +74,7 @@ SELECT id, name, description, created_at, updated_at FROM namespaces WHERE id = 
 `
 
 func (q *Queries) GetNamespace(ctx context.Context, id int64) (Namespace, error) {
-	row := q.db.QueryRowContext(ctx, getNamespace, id)
+	row := q.queryRow(ctx, q.getNamespaceStmt, getNamespace, id)
 	var i Namespace
 	err := row.Scan(
 		&i.ID,
@@ -91,7 +91,7 @@ SELECT id, name, description, created_at, updated_at FROM namespaces WHERE name 
 `
 
 func (q *Queries) GetNamespaceByName(ctx context.Context, name string) (Namespace, error) {
-	row := q.db.QueryRowContext(ctx, getNamespaceByName, name)
+	row := q.queryRow(ctx, q.getNamespaceByNameStmt, getNamespaceByName, name)
 	var i Namespace
 	err := row.Scan(
 		&i.ID,
@@ -115,7 +115,7 @@ type ListNamespacesParams struct {
 }
 
 func (q *Queries) ListNamespaces(ctx context.Context, arg ListNamespacesParams) ([]Namespace, error) {
-	rows, err := q.db.QueryContext(ctx, listNamespaces, arg.PageOffset, arg.PageLimit)
+	rows, err := q.query(ctx, q.listNamespacesStmt, listNamespaces, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +158,7 @@ type UpdateNamespaceParams struct {
 }
 
 func (q *Queries) UpdateNamespace(ctx context.Context, arg UpdateNamespaceParams) (Namespace, error) {
-	row := q.db.QueryRowContext(ctx, updateNamespace,
+	row := q.queryRow(ctx, q.updateNamespaceStmt, updateNamespace,
 		arg.Name,
 		arg.Description,
 		arg.Now,
@@ -189,7 +189,7 @@ type UpsertNamespaceParams struct {
 }
 
 func (q *Queries) UpsertNamespace(ctx context.Context, arg UpsertNamespaceParams) (Namespace, error) {
-	row := q.db.QueryRowContext(ctx, upsertNamespace, arg.Name, arg.Description, arg.Now)
+	row := q.queryRow(ctx, q.upsertNamespaceStmt, upsertNamespace, arg.Name, arg.Description, arg.Now)
 	var i Namespace
 	err := row.Scan(
 		&i.ID,

@@ -21,7 +21,7 @@ type AttachExperimentTagParams struct {
 }
 
 func (q *Queries) AttachExperimentTag(ctx context.Context, arg AttachExperimentTagParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, attachExperimentTag, arg.ExperimentID, arg.TagID)
+	result, err := q.exec(ctx, q.attachExperimentTagStmt, attachExperimentTag, arg.ExperimentID, arg.TagID)
 	if err != nil {
 		return 0, err
 	}
@@ -39,7 +39,7 @@ type AttachModelTagParams struct {
 }
 
 func (q *Queries) AttachModelTag(ctx context.Context, arg AttachModelTagParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, attachModelTag, arg.ModelID, arg.TagID)
+	result, err := q.exec(ctx, q.attachModelTagStmt, attachModelTag, arg.ModelID, arg.TagID)
 	if err != nil {
 		return 0, err
 	}
@@ -57,7 +57,7 @@ type AttachVersionTagParams struct {
 }
 
 func (q *Queries) AttachVersionTag(ctx context.Context, arg AttachVersionTagParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, attachVersionTag, arg.VersionID, arg.TagID)
+	result, err := q.exec(ctx, q.attachVersionTagStmt, attachVersionTag, arg.VersionID, arg.TagID)
 	if err != nil {
 		return 0, err
 	}
@@ -69,7 +69,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM tags WHERE namespace_id = ?1
 `
 
 func (q *Queries) CountTags(ctx context.Context, namespaceID int64) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countTags, namespaceID)
+	row := q.queryRow(ctx, q.countTagsStmt, countTags, namespaceID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -89,7 +89,7 @@ type CreateTagParams struct {
 }
 
 func (q *Queries) CreateTag(ctx context.Context, arg CreateTagParams) (Tag, error) {
-	row := q.db.QueryRowContext(ctx, createTag,
+	row := q.queryRow(ctx, q.createTagStmt, createTag,
 		arg.NamespaceID,
 		arg.Tag,
 		arg.Color,
@@ -111,7 +111,7 @@ DELETE FROM tags WHERE id = ?1
 `
 
 func (q *Queries) DeleteTag(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteTag, id)
+	result, err := q.exec(ctx, q.deleteTagStmt, deleteTag, id)
 	if err != nil {
 		return 0, err
 	}
@@ -128,7 +128,7 @@ type DetachExperimentTagParams struct {
 }
 
 func (q *Queries) DetachExperimentTag(ctx context.Context, arg DetachExperimentTagParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, detachExperimentTag, arg.ExperimentID, arg.TagID)
+	result, err := q.exec(ctx, q.detachExperimentTagStmt, detachExperimentTag, arg.ExperimentID, arg.TagID)
 	if err != nil {
 		return 0, err
 	}
@@ -145,7 +145,7 @@ type DetachModelTagParams struct {
 }
 
 func (q *Queries) DetachModelTag(ctx context.Context, arg DetachModelTagParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, detachModelTag, arg.ModelID, arg.TagID)
+	result, err := q.exec(ctx, q.detachModelTagStmt, detachModelTag, arg.ModelID, arg.TagID)
 	if err != nil {
 		return 0, err
 	}
@@ -162,7 +162,7 @@ type DetachVersionTagParams struct {
 }
 
 func (q *Queries) DetachVersionTag(ctx context.Context, arg DetachVersionTagParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, detachVersionTag, arg.VersionID, arg.TagID)
+	result, err := q.exec(ctx, q.detachVersionTagStmt, detachVersionTag, arg.VersionID, arg.TagID)
 	if err != nil {
 		return 0, err
 	}
@@ -179,7 +179,7 @@ type GetTagByNameParams struct {
 }
 
 func (q *Queries) GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error) {
-	row := q.db.QueryRowContext(ctx, getTagByName, arg.NamespaceID, arg.Tag)
+	row := q.queryRow(ctx, q.getTagByNameStmt, getTagByName, arg.NamespaceID, arg.Tag)
 	var i Tag
 	err := row.Scan(
 		&i.ID,
@@ -198,7 +198,7 @@ ORDER BY t.tag, t.id
 `
 
 func (q *Queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error) {
-	rows, err := q.db.QueryContext(ctx, listExperimentTags, experimentID)
+	rows, err := q.query(ctx, q.listExperimentTagsStmt, listExperimentTags, experimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +233,7 @@ ORDER BY t.tag, t.id
 `
 
 func (q *Queries) ListModelTags(ctx context.Context, modelID int64) ([]Tag, error) {
-	rows, err := q.db.QueryContext(ctx, listModelTags, modelID)
+	rows, err := q.query(ctx, q.listModelTagsStmt, listModelTags, modelID)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ type ListTagsParams struct {
 }
 
 func (q *Queries) ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error) {
-	rows, err := q.db.QueryContext(ctx, listTags, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
+	rows, err := q.query(ctx, q.listTagsStmt, listTags, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +310,7 @@ ORDER BY t.tag, t.id
 `
 
 func (q *Queries) ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error) {
-	rows, err := q.db.QueryContext(ctx, listVersionTags, versionID)
+	rows, err := q.query(ctx, q.listVersionTagsStmt, listVersionTags, versionID)
 	if err != nil {
 		return nil, err
 	}

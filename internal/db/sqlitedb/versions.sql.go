@@ -27,7 +27,7 @@ type CountVersionsParams struct {
 }
 
 func (q *Queries) CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countVersions, arg.ModelID, arg.State, arg.Tag)
+	row := q.queryRow(ctx, q.countVersionsStmt, countVersions, arg.ModelID, arg.State, arg.Tag)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -44,7 +44,7 @@ type CountVersionsInStateParams struct {
 }
 
 func (q *Queries) CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countVersionsInState, arg.ModelID, arg.State)
+	row := q.queryRow(ctx, q.countVersionsInStateStmt, countVersionsInState, arg.ModelID, arg.State)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -65,7 +65,7 @@ type CreateStateChangeParams struct {
 }
 
 func (q *Queries) CreateStateChange(ctx context.Context, arg CreateStateChangeParams) (VersionStateChange, error) {
-	row := q.db.QueryRowContext(ctx, createStateChange,
+	row := q.queryRow(ctx, q.createStateChangeStmt, createStateChange,
 		arg.VersionID,
 		arg.FromState,
 		arg.ToState,
@@ -98,7 +98,7 @@ type CreateVersionParams struct {
 }
 
 func (q *Queries) CreateVersion(ctx context.Context, arg CreateVersionParams) (ModelVersion, error) {
-	row := q.db.QueryRowContext(ctx, createVersion,
+	row := q.queryRow(ctx, q.createVersionStmt, createVersion,
 		arg.ModelID,
 		arg.Version,
 		arg.State,
@@ -125,7 +125,7 @@ DELETE FROM model_versions WHERE id = ?1
 `
 
 func (q *Queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.ExecContext(ctx, deleteVersion, id)
+	result, err := q.exec(ctx, q.deleteVersionStmt, deleteVersion, id)
 	if err != nil {
 		return 0, err
 	}
@@ -137,7 +137,7 @@ SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, delete
 `
 
 func (q *Queries) GetVersion(ctx context.Context, id int64) (ModelVersion, error) {
-	row := q.db.QueryRowContext(ctx, getVersion, id)
+	row := q.queryRow(ctx, q.getVersionStmt, getVersion, id)
 	var i ModelVersion
 	err := row.Scan(
 		&i.ID,
@@ -165,7 +165,7 @@ type GetVersionByNameParams struct {
 
 // Soft-deleted versions are returned too: callers decide whether to hide them.
 func (q *Queries) GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error) {
-	row := q.db.QueryRowContext(ctx, getVersionByName, arg.ModelID, arg.Version)
+	row := q.queryRow(ctx, q.getVersionByNameStmt, getVersionByName, arg.ModelID, arg.Version)
 	var i ModelVersion
 	err := row.Scan(
 		&i.ID,
@@ -212,7 +212,7 @@ type GetVersionByPathRow struct {
 // Resolves namespace, model and version names in one lookup (the hot path
 // of every version request); soft-deleted versions are returned too.
 func (q *Queries) GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error) {
-	row := q.db.QueryRowContext(ctx, getVersionByPath, arg.Namespace, arg.Model, arg.Version)
+	row := q.queryRow(ctx, q.getVersionByPathStmt, getVersionByPath, arg.Namespace, arg.Model, arg.Version)
 	var i GetVersionByPathRow
 	err := row.Scan(
 		&i.ID,
@@ -237,7 +237,7 @@ ORDER BY id
 `
 
 func (q *Queries) ListStateChanges(ctx context.Context, versionID int64) ([]VersionStateChange, error) {
-	rows, err := q.db.QueryContext(ctx, listStateChanges, versionID)
+	rows, err := q.query(ctx, q.listStateChangesStmt, listStateChanges, versionID)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +287,7 @@ type ListVersionsParams struct {
 }
 
 func (q *Queries) ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error) {
-	rows, err := q.db.QueryContext(ctx, listVersions,
+	rows, err := q.query(ctx, q.listVersionsStmt, listVersions,
 		arg.ModelID,
 		arg.State,
 		arg.Tag,
@@ -343,7 +343,7 @@ type ListVersionsInStateParams struct {
 // ListVersions filtered by state only, answered from the partial index
 // model_versions_live_state_idx.
 func (q *Queries) ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error) {
-	rows, err := q.db.QueryContext(ctx, listVersionsInState,
+	rows, err := q.query(ctx, q.listVersionsInStateStmt, listVersionsInState,
 		arg.ModelID,
 		arg.State,
 		arg.PageOffset,
@@ -394,7 +394,7 @@ type SetVersionDigestParams struct {
 }
 
 func (q *Queries) SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error) {
-	row := q.db.QueryRowContext(ctx, setVersionDigest, arg.Digest, arg.Now, arg.ID)
+	row := q.queryRow(ctx, q.setVersionDigestStmt, setVersionDigest, arg.Digest, arg.Now, arg.ID)
 	var i ModelVersion
 	err := row.Scan(
 		&i.ID,
@@ -430,7 +430,7 @@ type SetVersionStateParams struct {
 
 // Moves a version to another lifecycle; sealed_at is kept once set.
 func (q *Queries) SetVersionState(ctx context.Context, arg SetVersionStateParams) (ModelVersion, error) {
-	row := q.db.QueryRowContext(ctx, setVersionState,
+	row := q.queryRow(ctx, q.setVersionStateStmt, setVersionState,
 		arg.State,
 		arg.Now,
 		arg.SealedAt,
@@ -464,7 +464,7 @@ type SoftDeleteVersionParams struct {
 }
 
 func (q *Queries) SoftDeleteVersion(ctx context.Context, arg SoftDeleteVersionParams) (ModelVersion, error) {
-	row := q.db.QueryRowContext(ctx, softDeleteVersion, arg.Now, arg.ID)
+	row := q.queryRow(ctx, q.softDeleteVersionStmt, softDeleteVersion, arg.Now, arg.ID)
 	var i ModelVersion
 	err := row.Scan(
 		&i.ID,

@@ -243,9 +243,9 @@ func adapter(fset *token.FileSet, pkg, gen string, structs map[string]*ast.TypeS
 	fmt.Fprintf(&b, "\t\"github.com/flymodel/flymodel/internal/db\"\n\t\"github.com/flymodel/flymodel/internal/db/%s\"\n)\n\n", gen)
 	b.WriteString("var _ time.Time // some generations use no time type\n\n")
 	for _, m := range methods {
-		conn := "write"
+		conn := "writer()"
 		if m.read {
-			conn = "read"
+			conn = "reader()"
 		}
 		fmt.Fprintf(&b, "func (q queries) %s(ctx context.Context", m.name)
 		var args []string
