@@ -22,6 +22,9 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
+	// exitConflict: the registry holds something the inputs contradict
+	// (upsert: other bytes under an artifact name, a sealed version, …).
+	exitConflict = 3
 )
 
 // app is what every command shares: the process's streams and environment,
@@ -152,6 +155,9 @@ func exitCode(stderr io.Writer, err error) int {
 		}
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		return exitUsage
+	}
+	if isConflict(err) {
+		return exitConflict
 	}
 	return exitError
 }

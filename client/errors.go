@@ -1,0 +1,243 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+)
+
+// ProblemTypeBase prefixes the type URI of every problem the server
+// answers with; the rest is the slug that Error.Slug returns.
+const ProblemTypeBase = "https://flymodel.dev/problems/"
+
+// Sentinel errors, matched with errors.Is against an *Error (from the
+// server's answer) or an *IntegrityError (from the client's own check).
+var (
+	// ErrBadRequest is a 400: malformed request, invalid name in the path,
+	// digest mismatch, empty upload.
+	ErrBadRequest = errors.New("flymodel: bad request")
+	// ErrDigestMismatch is a 400 digest-mismatch: the uploaded bytes do not
+	// hash to the declared sha256; nothing was stored.
+	ErrDigestMismatch = errors.New("flymodel: digest mismatch")
+	// ErrUnauthorized is a 401: a token is missing or not valid.
+	ErrUnauthorized = errors.New("flymodel: unauthorized")
+	// ErrForbidden is a 403: the token does not allow the request.
+	ErrForbidden = errors.New("flymodel: forbidden")
+	// ErrNotFound is a 404: the resource (or one of its parents) does not
+	// exist.
+	ErrNotFound = errors.New("flymodel: not found")
+	// ErrConflict is any 409: a duplicate name, a delete of something not
+	// empty, and the finer cases below.
+	ErrConflict = errors.New("flymodel: conflict")
+	// ErrImmutable is a 409 immutable: the artifact name holds other bytes;
+	// artifacts are never overwritten.
+	ErrImmutable = errors.New("flymodel: artifact exists with other bytes")
+	// ErrSealed is a 409 sealed: the version has left test and takes no new
+	// artifacts.
+	ErrSealed = errors.New("flymodel: version sealed")
+	// ErrGate is a 409 promotion-gate: the version's experiments do not
+	// meet the gate of the lifecycle it was to enter.
+	ErrGate = errors.New("flymodel: promotion gate not met")
+	// ErrTransition is a 409 invalid-transition: the experiment state
+	// machine forbids the move.
+	ErrTransition = errors.New("flymodel: invalid state transition")
+	// ErrTooLarge is a 413: a body over the server's limit.
+	ErrTooLarge = errors.New("flymodel: too large")
+	// ErrValidation is a 422: invalid values, listed by Error.FieldErrors.
+	ErrValidation = errors.New("flymodel: validation failed")
+	// ErrUnavailable is a 502, 503 or 504: the server (or a storage
+	// location behind it) is not available; try again later.
+	ErrUnavailable = errors.New("flymodel: unavailable")
+	// ErrIntegrity is a download whose bytes do not hash to the server's
+	// digest, that ended early, or that came without a digest to check.
+	ErrIntegrity = errors.New("flymodel: integrity check failed")
+)
+
+// Error is an error answer of the server: an RFC 9457 problem, or any
+// other non-2xx answer (then Type is empty and Detail holds the start of
+// the body).
+type Error struct {
+	// Status is the HTTP status code of the answer.
+	Status int
+	// Type is the problem type URI, ProblemTypeBase + a stable slug.
+	Type string
+	// Title is the short summary of the problem type.
+	Title string
+	// Detail explains this occurrence.
+	Detail string
+	// Instance is the path of the request.
+	Instance string
+	// RequestID identifies the request in the server's log; quote it when
+	// reporting a 5xx.
+	RequestID string
+	// Extensions are the problem's other members, such as "existing" (the
+	// path of a conflicting resource), "errors" (the fields of a 422),
+	// "existing_sha256" and "actual_sha256" (an immutable artifact), or
+	// "missing" and "not_passed" (a promotion gate).
+	Extensions map[string]any
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("flymodel: ")
+	title := e.Title
+	if title == "" {
+		title = http.StatusText(e.Status)
+	}
+	fmt.Fprintf(&b, "%d %s", e.Status, title)
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	if e.RequestID != "" && e.Status >= 500 {
+		fmt.Fprintf(&b, " (request id %s)", e.RequestID)
+	}
+	return b.String()
+}
+
+// Slug is the last part of the problem type, e.g. "immutable"; "" for an
+// answer that was not a problem.
+func (e *Error) Slug() string {
+	return strings.TrimPrefix(e.Type, ProblemTypeBase)
+}
+
+// Is matches the sentinel errors: ErrNotFound for a 404, ErrConflict for
+// any 409, ErrImmutable for a 409 of type immutable, and so on.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrBadRequest:
+		return e.Status == http.StatusBadRequest
+	case ErrDigestMismatch:
+		return e.Status == http.StatusBadRequest && e.Slug() == "digest-mismatch"
+	case ErrUnauthorized:
+		return e.Status == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.Status == http.StatusForbidden
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrConflict:
+		return e.Status == http.StatusConflict
+	case ErrImmutable:
+		return e.Status == http.StatusConflict && e.Slug() == "immutable"
+	case ErrSealed:
+		return e.Status == http.StatusConflict && e.Slug() == "sealed"
+	case ErrGate:
+		return e.Status == http.StatusConflict && e.Slug() == "promotion-gate"
+	case ErrTransition:
+		return e.Status == http.StatusConflict && e.Slug() == "invalid-transition"
+	case ErrTooLarge:
+		return e.Status == http.StatusRequestEntityTooLarge
+	case ErrValidation:
+		return e.Status == http.StatusUnprocessableEntity
+	case ErrUnavailable:
+		return e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+	}
+	return false
+}
+
+// FieldError is one invalid field of a 422 answer.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// FieldErrors lists the invalid fields of a 422 answer (its "errors"
+// member); nil for other answers.
+func (e *Error) FieldErrors() []FieldError {
+	raw, ok := e.Extensions["errors"].([]any)
+	if !ok {
+		return nil
+	}
+	var out []FieldError
+	for _, item := range raw {
+		m, _ := item.(map[string]any)
+		field, _ := m["field"].(string)
+		msg, _ := m["message"].(string)
+		out = append(out, FieldError{Field: field, Message: msg})
+	}
+	return out
+}
+
+// ExtensionString returns the extension member key when it is a string,
+// e.g. "existing_sha256"; "" otherwise.
+func (e *Error) ExtensionString(key string) string {
+	s, _ := e.Extensions[key].(string)
+	return s
+}
+
+// maxErrorBody bounds how much of an error answer is read.
+const maxErrorBody = 64 << 10
+
+// readError turns a non-2xx answer into an *Error and closes its body.
+func readError(res *http.Response) *Error {
+	defer res.Body.Close()
+	e := &Error{Status: res.StatusCode, RequestID: res.Header.Get("X-Request-Id")}
+	body, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
+	mediaType, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	var members map[string]any
+	if (mediaType == "application/problem+json" || mediaType == "application/json") && json.Unmarshal(body, &members) == nil && members != nil {
+		str := func(key string) string {
+			s, _ := members[key].(string)
+			delete(members, key)
+			return s
+		}
+		e.Type, e.Title, e.Detail, e.Instance = str("type"), str("title"), str("detail"), str("instance")
+		if id := str("request_id"); id != "" {
+			e.RequestID = id
+		}
+		delete(members, "status") // the answer's status is the one that counts
+		if len(members) > 0 {
+			e.Extensions = members
+		}
+		return e
+	}
+	e.Title = http.StatusText(res.StatusCode)
+	if len(body) > 0 && utf8.Valid(body) {
+		detail := strings.TrimSpace(string(body))
+		if len(detail) > 512 {
+			detail = detail[:512] + "…"
+		}
+		e.Detail = detail
+	}
+	if res.Request != nil && res.Request.URL != nil {
+		e.Instance = res.Request.URL.RequestURI()
+	}
+	return e
+}
+
+// IntegrityError is a download that failed the client's verification: its
+// bytes do not hash to the server's digest, it ended before its length, or
+// the server sent no digest. The destination has received the bytes.
+type IntegrityError struct {
+	// Artifact is the artifact's API path.
+	Artifact string
+	// Expected is the server's sha256 (hex); Actual that of the bytes
+	// received (empty when the transfer ended early).
+	Expected, Actual string
+	// Received is the number of bytes received; Size the announced length
+	// (-1 when none was).
+	Received, Size int64
+	// Reason says what failed.
+	Reason string
+	// Err is the transfer error that cut the download short, if any.
+	Err error
+}
+
+func (e *IntegrityError) Error() string {
+	msg := fmt.Sprintf("flymodel: integrity check of %s failed: %s", e.Artifact, e.Reason)
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is matches ErrIntegrity.
+func (e *IntegrityError) Is(target error) bool { return target == ErrIntegrity }
+
+// Unwrap returns the transfer error, if any.
+func (e *IntegrityError) Unwrap() error { return e.Err }

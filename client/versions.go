@@ -1,0 +1,97 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// NewVersion is a version to create.
+type NewVersion struct {
+	// Version is the version's name, e.g. "v0.1.0".
+	Version string `json:"version"`
+	// State is the lifecycle to start in; empty means test. Starting
+	// outside test is subject to the promotion gates (ErrGate).
+	State string `json:"state,omitempty"`
+}
+
+// CreateVersion creates a version of a model; ErrConflict when the name is
+// taken (soft-deleted versions keep theirs).
+func (c *Client) CreateVersion(ctx context.Context, ns, model string, v NewVersion) (Version, error) {
+	var out Version
+	err := c.doJSON(ctx, http.MethodPost, modelPath(ns, model)+"/versions", nil, v, &out)
+	return out, err
+}
+
+// GetVersion returns a live (not deleted) version.
+func (c *Client) GetVersion(ctx context.Context, v VersionRef) (Version, error) {
+	var out Version
+	err := c.doJSON(ctx, http.MethodGet, v.path(), nil, nil, &out)
+	return out, err
+}
+
+// VersionFilter narrows a version list; empty fields do not filter.
+type VersionFilter struct {
+	State string
+	Tag   string
+}
+
+// ListVersions returns one page of a model's live versions, newest first.
+func (c *Client) ListVersions(ctx context.Context, ns, model string, f VersionFilter, opts ListOptions) (Page[Version], error) {
+	q := opts.values()
+	if f.State != "" {
+		q.Set("state", f.State)
+	}
+	if f.Tag != "" {
+		q.Set("tag", f.Tag)
+	}
+	var p Page[Version]
+	err := c.doJSON(ctx, http.MethodGet, modelPath(ns, model)+"/versions", q, nil, &p)
+	return p, err
+}
+
+// DeleteVersion soft-deletes a version (hidden, its name still taken) or,
+// with hard, removes it and frees its name.
+func (c *Client) DeleteVersion(ctx context.Context, v VersionRef, hard bool) error {
+	return c.doJSON(ctx, http.MethodDelete, v.path(), flag("hard", hard), nil, nil)
+}
+
+// SetVersionState moves a version to a lifecycle (test, qa, stage, prod).
+// Leaving test seals it; entering a gated lifecycle needs its experiments
+// passed (ErrGate); moving to the current state changes nothing.
+func (c *Client) SetVersionState(ctx context.Context, v VersionRef, state string) (Version, error) {
+	var out Version
+	in := struct {
+		State string `json:"state"`
+	}{state}
+	err := c.doJSON(ctx, http.MethodPut, v.path()+"/state", nil, in, &out)
+	return out, err
+}
+
+// VersionHistory returns a version's lifecycle changes, oldest first.
+func (c *Client) VersionHistory(ctx context.Context, v VersionRef) ([]StateChange, error) {
+	var out struct {
+		Data []StateChange `json:"data"`
+	}
+	err := c.doJSON(ctx, http.MethodGet, v.path()+"/history", nil, nil, &out)
+	return out.Data, err
+}
+
+// VersionTags returns the tags attached to a version.
+func (c *Client) VersionTags(ctx context.Context, v VersionRef) ([]Tag, error) {
+	var out struct {
+		Data []Tag `json:"data"`
+	}
+	err := c.doJSON(ctx, http.MethodGet, v.path()+"/tags", nil, nil, &out)
+	return out.Data, err
+}
+
+// TagVersion attaches a tag of the namespace to a version (idempotent).
+func (c *Client) TagVersion(ctx context.Context, v VersionRef, tag string) error {
+	return c.doJSON(ctx, http.MethodPut, v.path()+"/tags/"+url.PathEscape(tag), nil, nil, nil)
+}
+
+// UntagVersion detaches a tag from a version (idempotent).
+func (c *Client) UntagVersion(ctx context.Context, v VersionRef, tag string) error {
+	return c.doJSON(ctx, http.MethodDelete, v.path()+"/tags/"+url.PathEscape(tag), nil, nil, nil)
+}

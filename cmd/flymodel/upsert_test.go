@@ -1,0 +1,390 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flymodel/flymodel/client"
+	"github.com/flymodel/flymodel/internal/blob"
+	"github.com/flymodel/flymodel/internal/blob/fsblob"
+	"github.com/flymodel/flymodel/internal/blob/s3blob"
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/dbtest"
+	"github.com/flymodel/flymodel/internal/db/postgres"
+	"github.com/flymodel/flymodel/internal/db/sqlite"
+	"github.com/flymodel/flymodel/internal/httpapi"
+	"github.com/flymodel/flymodel/internal/registry"
+)
+
+// testServer is a real flymodel API in this process that counts the
+// requests that could change something.
+type testServer struct {
+	*httptest.Server
+	writes atomic.Int64
+	blobs  blob.Store
+	fsRoot string
+
+	mu       sync.Mutex
+	throttle bool // slow down upload bodies (to kill an upload midway)
+	received chan struct{}
+}
+
+func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		s.writes.Add(1)
+	}
+	s.mu.Lock()
+	slow := s.throttle && r.Method == http.MethodPut
+	s.mu.Unlock()
+	if slow {
+		r.Body = &slowBody{r: r.Body, received: s.received}
+	}
+	next.ServeHTTP(w, r)
+}
+
+// slowBody trickles an upload in and says when the first bytes arrived.
+type slowBody struct {
+	r        io.ReadCloser
+	received chan struct{}
+	once     sync.Once
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	n, err := b.r.Read(p[:min(len(p), 4096)])
+	if n > 0 {
+		b.once.Do(func() { close(b.received) })
+	}
+	return n, err
+}
+
+func (b *slowBody) Close() error { return b.r.Close() }
+
+// upsertServers runs fn against SQLite + filesystem and, when the services
+// are configured, PostgreSQL + S3.
+func upsertServers(t *testing.T, fn func(t *testing.T, s *testServer)) {
+	start := func(t *testing.T, store db.Store, blobs blob.Store, fsRoot string) {
+		t.Cleanup(func() { store.Close() })
+		ctx := context.Background()
+		if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := blobs.Ensure(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stores := registry.Stores{ByName: map[string]blob.Store{"main": blobs},
+			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}
+		reg := registry.New(registry.Options{Store: store, Stores: stores})
+		h := httpapi.NewServer(httpapi.Options{Store: store, Registry: reg, Stores: stores})
+		s := &testServer{blobs: blobs, fsRoot: fsRoot, received: make(chan struct{})}
+		s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ServeHTTP(w, r, h) }))
+		t.Cleanup(s.Close)
+		fn(t, s)
+	}
+	t.Run("sqlite+fs", func(t *testing.T) {
+		store, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := filepath.Join(t.TempDir(), "blobs")
+		fs, err := fsblob.New(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, store, fs, root)
+	})
+	t.Run("postgres+s3", func(t *testing.T) {
+		endpoint := os.Getenv("FLYMODEL_TEST_S3_ENDPOINT")
+		if endpoint == "" {
+			dbtest.SkipOrFail(t, "FLYMODEL_TEST_S3_ENDPOINT not set: skipping PostgreSQL+S3")
+		}
+		store, err := postgres.Open(context.Background(), dbtest.PostgresURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		region := os.Getenv("FLYMODEL_TEST_S3_REGION")
+		if region == "" {
+			region = "us-east-1"
+		}
+		st, err := s3blob.New(s3blob.Config{Bucket: "upsert-" + hex.EncodeToString(b[:]), Endpoint: endpoint, Region: region, PathStyle: true,
+			AccessKeyID: os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), SecretAccessKey: os.Getenv("FLYMODEL_TEST_S3_SECRET_KEY")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start(t, store, st, "")
+	})
+}
+
+// writeTree makes a folder of nested files and returns their contents by
+// relative path.
+func writeTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{
+		"model.safetensors":      bytes.Repeat([]byte("weights"), 10000),
+		"tokenizer/vocab.json":   []byte(`{"a": 1}`),
+		"tokenizer/merges.txt":   []byte("a b\nc d\n"),
+		"deep/er/still/file.bin": {0, 1, 2, 3, 255},
+	}
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
+type upsertOutput struct {
+	Items []struct {
+		Kind, Name, Action string
+	}
+	Changed, Conflicts int
+	Error              string
+}
+
+func runUpsert(t *testing.T, dir string, code int, args ...string) upsertOutput {
+	t.Helper()
+	res := flymodel(t, dir, nil, append([]string{"upsert", "--output", "json"}, args...)...)
+	res.expectCode(t, code)
+	var out upsertOutput
+	if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
+		t.Fatalf("upsert output is not JSON: %v\n%s", err, res)
+	}
+	return out
+}
+
+func actions(out upsertOutput) map[string]int {
+	m := map[string]int{}
+	for _, it := range out.Items {
+		m[it.Action]++
+	}
+	return m
+}
+
+func TestUpsertAgainstServer(t *testing.T) {
+	upsertServers(t, func(t *testing.T, s *testServer) {
+		dir := t.TempDir()
+		files := writeTree(t, filepath.Join(dir, "out"))
+		args := []string{"--server", s.URL, "--namespace", "canada", "--model", "llm.sm", "--version", "v0.1.0",
+			"--artifact", "model=out", "--experiment", "eval", "--experiment-state", "passed", "--metrics", `{"acc": 0.9}`}
+
+		// --dry writes nothing.
+		dry := flymodel(t, dir, nil, append([]string{"--dry", "upsert"}, args...)...)
+		dry.expectCode(t, 0)
+		if !strings.Contains(dry.stdout, "dry run") || s.writes.Load() != 0 {
+			t.Fatalf("dry run: %d writes\n%s", s.writes.Load(), dry)
+		}
+
+		first := runUpsert(t, dir, 0, args...)
+		if a := actions(first); a["create"] != 4 || a["upload"] != 4 || a["move"] != 2 || first.Changed != 10 {
+			t.Fatalf("first run: %v %+v", a, first)
+		}
+		writes := s.writes.Load()
+
+		second := runUpsert(t, dir, 0, args...)
+		if a := actions(second); a["unchanged"] != len(second.Items) || second.Changed != 0 {
+			t.Fatalf("second run changed something: %+v", second)
+		}
+		if s.writes.Load() != writes {
+			t.Fatalf("the rerun sent %d write requests", s.writes.Load()-writes)
+		}
+
+		// The folder round-trips byte for byte, nested names with "/".
+		c, err := client.New(s.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := client.Owner{Namespace: "canada", Model: "llm.sm", Version: "v0.1.0"}
+		for rel, content := range files {
+			var buf bytes.Buffer
+			if _, err := c.DownloadArtifact(context.Background(), owner, "model/"+rel, &buf); err != nil {
+				t.Fatalf("download model/%s: %v", rel, err)
+			}
+			if !bytes.Equal(buf.Bytes(), content) {
+				t.Fatalf("model/%s differs after the round trip", rel)
+			}
+		}
+
+		// A changed file is refused before anything is written, exit 3.
+		if err := os.WriteFile(filepath.Join(dir, "out", "tokenizer", "vocab.json"), []byte(`{"a": 2}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		writes = s.writes.Load()
+		conflict := runUpsert(t, dir, 3, append(args, "--state", "qa")...)
+		if conflict.Conflicts != 1 || !strings.Contains(conflict.Error, "nothing was written") {
+			t.Fatalf("conflict run: %+v", conflict)
+		}
+		text := flymodel(t, dir, nil, append([]string{"upsert"}, args...)...)
+		text.expectCode(t, 3)
+		if !strings.Contains(text.stdout, "conflict  artifact") || !strings.Contains(text.stdout, "create a new version") ||
+			!strings.Contains(text.stdout, "model/tokenizer/vocab.json") {
+			t.Fatalf("text conflict output: %s", text)
+		}
+		if s.writes.Load() != writes {
+			t.Fatal("a refused upsert sent write requests")
+		}
+		v, err := c.GetVersion(context.Background(), client.VersionRef{Namespace: "canada", Model: "llm.sm", Version: "v0.1.0"})
+		if err != nil || v.State != "test" {
+			t.Fatalf("version after the refused run: %+v %v", v, err)
+		}
+	})
+}
+
+// TestUpsertKilledUploadRerun: an upsert killed in the middle of an upload
+// leaves nothing half-stored; the rerun completes it.
+func TestUpsertKilledUploadRerun(t *testing.T) {
+	upsertServers(t, func(t *testing.T, s *testServer) {
+		dir := t.TempDir()
+		big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB
+		if err := os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args := []string{"upsert", "--server", s.URL, "--namespace", "ns", "--model", "m", "--version", "v1", "--artifact", "big.bin=big.bin"}
+		s.mu.Lock()
+		s.throttle = true
+		s.mu.Unlock()
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, binary, args...)
+		cmd.Dir, cmd.Env = dir, cleanEnv()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-s.received:
+		case <-ctx.Done():
+			t.Fatal("the upload never started")
+		}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		s.mu.Lock()
+		s.throttle = false
+		s.mu.Unlock()
+
+		c, _ := client.New(s.URL)
+		owner := client.Owner{Namespace: "ns", Model: "m", Version: "v1"}
+		// The server notices the dropped connection; nothing is stored.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			arts, err := c.AllArtifacts(ctx, owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(arts) != 0 {
+				t.Fatalf("a killed upload left an artifact: %+v", arts)
+			}
+			if n := countObjects(t, s.blobs); n == 0 && tmpEmpty(s.fsRoot) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the killed upload's data was not cleaned up")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+
+		out := runUpsert(t, dir, 0, args[1:]...)
+		if a := actions(out); a["upload"] != 1 {
+			t.Fatalf("rerun: %+v", out)
+		}
+		var buf bytes.Buffer
+		if _, err := c.DownloadArtifact(ctx, owner, "big.bin", &buf); err != nil || !bytes.Equal(buf.Bytes(), big) {
+			t.Fatalf("after the rerun: %v, %d bytes", err, buf.Len())
+		}
+	})
+}
+
+func countObjects(t *testing.T, st blob.Store) int {
+	n := 0
+	if err := st.List(context.Background(), "objects/", func(blob.Info) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func tmpEmpty(root string) bool {
+	if root == "" {
+		return true
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, ".tmp"))
+	return len(entries) == 0
+}
+
+// TestUpsertLocal is the laptop case: no server, the data folder.
+func TestUpsertLocal(t *testing.T) {
+	dir := t.TempDir()
+	files := writeTree(t, filepath.Join(dir, "out"))
+	args := []string{"--namespace", "canada", "--model", "llm.sm", "--version", "v1", "--artifact", "out", "--state", "qa"}
+
+	dry := flymodel(t, dir, nil, append([]string{"--dry", "upsert"}, args...)...)
+	dry.expectCode(t, 0)
+	if _, err := os.Stat(filepath.Join(dir, "flymodel-data")); !os.IsNotExist(err) {
+		t.Fatalf("--dry created the data folder: %v\n%s", err, dry)
+	}
+	first := runUpsert(t, dir, 0, args...)
+	if a := actions(first); a["upload"] != len(files) || a["move"] != 1 {
+		t.Fatalf("first local run: %+v", first)
+	}
+	second := runUpsert(t, dir, 0, args...)
+	if second.Changed != 0 {
+		t.Fatalf("second local run: %+v", second)
+	}
+	// What the local run registered is what serve then serves.
+	srv := startServe(t, dir, nil, "-p", "0")
+	defer srv.stop(t, os.Interrupt)
+	c, _ := client.New("http://" + srv.addr)
+	owner := client.Owner{Namespace: "canada", Model: "llm.sm", Version: "v1"}
+	for rel, content := range files {
+		var buf bytes.Buffer
+		if _, err := c.DownloadArtifact(context.Background(), owner, rel, &buf); err != nil || !bytes.Equal(buf.Bytes(), content) {
+			t.Fatalf("%s: %v", rel, err)
+		}
+	}
+	v, err := c.GetVersion(context.Background(), owner.Ref())
+	if err != nil || v.State != "qa" || v.Digest == "" {
+		t.Fatalf("version = %+v, %v", v, err)
+	}
+}
+
+func TestUpsertUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"upsert", "--model", "m", "--version", "v"},
+		{"upsert", "--namespace", "n", "--model", "m", "--version", "v", "--state", "gold"},
+		{"upsert", "--namespace", "n", "--model", "m", "--version", "v", "--extra", "[1]", "--artifact", "x=y"},
+		{"upsert", "--namespace", "n", "--model", "m", "--version", "v", "--experiment-state", "passed"},
+		{"upsert", "--namespace", "n", "--model", "m", "--version", "v", "--output", "xml"},
+	} {
+		res := flymodel(t, dir, nil, args...)
+		if res.code != 2 {
+			t.Errorf("%v: %s", args, res)
+		}
+	}
+	res := flymodel(t, dir, nil, "upsert", "--namespace", "n", "--model", "m", "--version", "v", "--artifact", "x=missing")
+	if res.code != 1 || !strings.Contains(res.stderr, "missing") {
+		t.Errorf("missing file: %s", res)
+	}
+	_ = fmt.Sprint()
+}

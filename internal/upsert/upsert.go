@@ -1,0 +1,426 @@
+// Package upsert registers a model version idempotently: it plans what is
+// missing (namespace, model, version, artifacts, experiments, the state),
+// refuses the whole run before writing anything when a file differs from
+// what is stored under its name, and then creates and uploads only what the
+// registry lacks, moving the version's state last. A rerun with the same
+// inputs reads and changes nothing.
+//
+// It runs against a Backend: a flymodel server through the Go client, or the
+// local registry in-process.
+package upsert
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Spec is what to register.
+type Spec struct {
+	Namespace, Model, Version string
+	// State is the lifecycle to move the version to last; "" leaves it.
+	State       string
+	Artifacts   []Artifact
+	Experiments []Experiment
+}
+
+// Artifact is one local file to store under Name.
+type Artifact struct {
+	Name, Path       string
+	Format, Encoding string
+	Extra            json.RawMessage
+	// SHA256 and Size are filled by Hash.
+	SHA256 string
+	Size   int64
+}
+
+// Experiment is one experiment of the version. State "" only ensures it
+// exists; running, passed or failed move it there (through running).
+type Experiment struct {
+	Name    string
+	State   string
+	Params  json.RawMessage
+	Metrics json.RawMessage
+}
+
+// Ref names the version.
+func (s Spec) Ref() Ref { return Ref{Namespace: s.Namespace, Model: s.Model, Version: s.Version} }
+
+// Ref names a model version.
+type Ref struct{ Namespace, Model, Version string }
+
+// Files expands a NAME=PATH argument: a file is one artifact named name
+// (or the file's base name when name is empty); a folder is every regular
+// file under it, named name + "/" + its relative path with "/" separators
+// (or the relative path alone when name is empty), in lexical order.
+func Files(name, path string) ([]Artifact, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file", path)
+		}
+		if name == "" {
+			name = filepath.Base(path)
+		}
+		return []Artifact{{Name: name, Path: path}}, nil
+	}
+	var out []Artifact
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(path, p)
+		if err != nil {
+			return err
+		}
+		n := filepath.ToSlash(rel)
+		if name != "" {
+			n = strings.TrimSuffix(name, "/") + "/" + n
+		}
+		out = append(out, Artifact{Name: n, Path: p})
+		return nil
+	})
+	if err == nil && len(out) == 0 {
+		err = fmt.Errorf("folder %s holds no files", path)
+	}
+	return out, err
+}
+
+// Hash computes each artifact's sha256 and size from its file.
+func Hash(arts []Artifact) error {
+	for i := range arts {
+		f, err := os.Open(arts[i].Path)
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", arts[i].Path, err)
+		}
+		arts[i].SHA256, arts[i].Size = hex.EncodeToString(h.Sum(nil)), n
+	}
+	return nil
+}
+
+// Action is what a run does (or, dry, would do) to one item.
+type Action string
+
+// Actions.
+const (
+	Create    Action = "create"
+	Upload    Action = "upload"
+	Move      Action = "move"
+	Unchanged Action = "unchanged"
+	Conflict  Action = "conflict"
+)
+
+// Item is one line of a plan or a result.
+type Item struct {
+	Kind   string `json:"kind"` // namespace, model, version, artifact, experiment, state
+	Name   string `json:"name"`
+	Action Action `json:"action"`
+	// Detail explains a move or a conflict.
+	Detail         string `json:"detail,omitempty"`
+	SHA256         string `json:"sha256,omitempty"`
+	ExistingSHA256 string `json:"existing_sha256,omitempty"`
+	Size           int64  `json:"size,omitempty"`
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Dry       bool   `json:"dry"`
+	Version   string `json:"version"` // namespace/model/version
+	Items     []Item `json:"items"`
+	Changed   int    `json:"changed"`
+	Conflicts int    `json:"conflicts"`
+}
+
+// ErrConflict is returned when the registry holds something the inputs
+// contradict (other bytes under an artifact name, a sealed version, an
+// experiment with another result, a promotion gate); nothing was written.
+var ErrConflict = errors.New("conflict with what the registry holds")
+
+// VersionInfo is what the backend knows of the version.
+type VersionInfo struct {
+	Exists bool
+	State  string
+	Sealed bool
+}
+
+// ExperimentInfo is what the backend knows of an experiment.
+type ExperimentInfo struct {
+	Exists bool
+	State  string
+}
+
+// Backend is the registry upsert talks to. Lookups report a missing
+// resource as false / Exists false, not as an error.
+type Backend interface {
+	Namespace(ctx context.Context, name string) (bool, error)
+	CreateNamespace(ctx context.Context, name string) error
+	Model(ctx context.Context, ns, name string) (bool, error)
+	CreateModel(ctx context.Context, ns, name string) error
+	Version(ctx context.Context, ref Ref) (VersionInfo, error)
+	CreateVersion(ctx context.Context, ref Ref) error
+	// Artifacts maps the version's artifact names to their sha256.
+	Artifacts(ctx context.Context, ref Ref) (map[string]string, error)
+	Upload(ctx context.Context, ref Ref, a Artifact, progress func(done int64)) error
+	Experiment(ctx context.Context, ref Ref, name string) (ExperimentInfo, error)
+	CreateExperiment(ctx context.Context, ref Ref, name string, params json.RawMessage) error
+	// SetExperimentState moves an experiment to running, or records its
+	// result (passed, failed) with metrics.
+	SetExperimentState(ctx context.Context, ref Ref, name, state string, metrics json.RawMessage) error
+	SetVersionState(ctx context.Context, ref Ref, state string) error
+}
+
+// Options tune a run.
+type Options struct {
+	Dry bool
+	// Progress, when set, is called for each upload with a callback that
+	// the upload reports its bytes to; it returns a function to call when
+	// the upload ends.
+	Progress func(a Artifact) (report func(done int64), done func())
+}
+
+// step is one planned write.
+type step struct {
+	item Item
+	run  func(ctx context.Context) error
+}
+
+// Run plans the upsert with reads only, stops with ErrConflict (nothing
+// written) when the inputs contradict the registry, and otherwise (unless
+// dry) performs the planned writes in order.
+func Run(ctx context.Context, b Backend, spec Spec, opts Options) (Result, error) {
+	res := Result{Dry: opts.Dry, Version: spec.Namespace + "/" + spec.Model + "/" + spec.Version}
+	steps, err := plan(ctx, b, spec, opts, &res)
+	if err != nil {
+		return res, err
+	}
+	if res.Conflicts > 0 {
+		return res, fmt.Errorf("%w: %d conflicting item(s); nothing was written", ErrConflict, res.Conflicts)
+	}
+	if opts.Dry {
+		return res, nil
+	}
+	for _, s := range steps {
+		if err := s.run(ctx); err != nil {
+			return res, fmt.Errorf("%s %s %s: %w", s.item.Action, s.item.Kind, s.item.Name, err)
+		}
+		res.Changed++
+	}
+	return res, nil
+}
+
+func plan(ctx context.Context, b Backend, spec Spec, opts Options, res *Result) ([]step, error) {
+	var steps []step
+	add := func(it Item, run func(ctx context.Context) error) {
+		res.Items = append(res.Items, it)
+		switch it.Action {
+		case Unchanged:
+		case Conflict:
+			res.Conflicts++
+		default:
+			steps = append(steps, step{item: it, run: run})
+		}
+	}
+	ref := spec.Ref()
+
+	// Each level exists only if its parent does; below a missing parent
+	// everything is created and nothing needs to be read.
+	nsExists, err := b.Namespace(ctx, spec.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	add(Item{Kind: "namespace", Name: spec.Namespace, Action: createOr(nsExists)},
+		func(ctx context.Context) error { return b.CreateNamespace(ctx, spec.Namespace) })
+	modelExists := false
+	if nsExists {
+		if modelExists, err = b.Model(ctx, spec.Namespace, spec.Model); err != nil {
+			return nil, err
+		}
+	}
+	add(Item{Kind: "model", Name: spec.Model, Action: createOr(modelExists)},
+		func(ctx context.Context) error { return b.CreateModel(ctx, spec.Namespace, spec.Model) })
+	var v VersionInfo
+	if modelExists {
+		if v, err = b.Version(ctx, ref); err != nil {
+			return nil, err
+		}
+	}
+	add(Item{Kind: "version", Name: spec.Version, Action: createOr(v.Exists)},
+		func(ctx context.Context) error { return b.CreateVersion(ctx, ref) })
+
+	stored := map[string]string{}
+	if v.Exists {
+		if stored, err = b.Artifacts(ctx, ref); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range spec.Artifacts {
+		it := Item{Kind: "artifact", Name: a.Name, SHA256: a.SHA256, Size: a.Size, Action: Upload}
+		switch have, ok := stored[a.Name]; {
+		case ok && have == a.SHA256:
+			it.Action = Unchanged
+		case ok:
+			it.Action, it.ExistingSHA256 = Conflict, have
+			it.Detail = fmt.Sprintf("stored with sha256 %s, the file hashes to %s: artifacts are immutable, create a new version", have, a.SHA256)
+		case v.Sealed:
+			it.Action = Conflict
+			it.Detail = fmt.Sprintf("version is sealed (state %s): no new artifacts, create a new version", v.State)
+		}
+		a := a
+		add(it, func(ctx context.Context) error {
+			report, done := func(int64) {}, func() {}
+			if opts.Progress != nil {
+				report, done = opts.Progress(a)
+			}
+			defer done()
+			return b.Upload(ctx, ref, a, report)
+		})
+	}
+
+	for _, e := range spec.Experiments {
+		var info ExperimentInfo
+		if v.Exists {
+			if info, err = b.Experiment(ctx, ref, e.Name); err != nil {
+				return nil, err
+			}
+		}
+		if !info.Exists {
+			add(Item{Kind: "experiment", Name: e.Name, Action: Create},
+				func(ctx context.Context) error { return b.CreateExperiment(ctx, ref, e.Name, e.Params) })
+			info.State = "created"
+		} else {
+			add(Item{Kind: "experiment", Name: e.Name, Action: Unchanged}, nil)
+		}
+		for _, move := range experimentMoves(info.State, e.State) {
+			it := Item{Kind: "experiment-state", Name: e.Name, Action: Move, Detail: move.from + " -> " + move.to}
+			if move.conflict != "" {
+				it.Action, it.Detail = Conflict, move.conflict
+			}
+			if move.from == move.to {
+				it.Action, it.Detail = Unchanged, move.to
+			}
+			to := move.to
+			add(it, func(ctx context.Context) error {
+				var metrics json.RawMessage
+				if to == "passed" || to == "failed" {
+					metrics = e.Metrics
+				}
+				return b.SetExperimentState(ctx, ref, e.Name, to, metrics)
+			})
+		}
+	}
+
+	if spec.State != "" {
+		from := v.State
+		if !v.Exists {
+			from = "test"
+		}
+		it := Item{Kind: "state", Name: spec.State, Action: Move, Detail: from + " -> " + spec.State}
+		if from == spec.State {
+			it.Action, it.Detail = Unchanged, from
+		}
+		add(it, func(ctx context.Context) error { return b.SetVersionState(ctx, ref, spec.State) })
+	}
+	return steps, nil
+}
+
+func createOr(exists bool) Action {
+	if exists {
+		return Unchanged
+	}
+	return Create
+}
+
+type move struct{ from, to, conflict string }
+
+// experimentMoves are the transitions from state to the wanted state:
+// created → running → passed|failed. A recorded result is final, and
+// running again is a retry only when asked for explicitly (never by a
+// rerun), so running → running is unchanged.
+func experimentMoves(state, want string) []move {
+	switch {
+	case want == "" || want == "created":
+		return nil
+	case state == want:
+		return []move{{from: state, to: want}}
+	case state == "passed" || state == "failed":
+		return []move{{from: state, to: want, conflict: fmt.Sprintf("its result is already recorded as %s; a result is written once", state)}}
+	case want == "running":
+		return []move{{from: state, to: "running"}}
+	case slices.Contains([]string{"passed", "failed"}, want):
+		var moves []move
+		if state == "created" {
+			moves = append(moves, move{from: "created", to: "running"})
+		}
+		return append(moves, move{from: "running", to: want})
+	}
+	return []move{{from: state, to: want, conflict: "unknown experiment state " + want}}
+}
+
+// Empty is a Backend that holds nothing: a dry run against a registry that
+// does not exist yet plans to create everything. Its writes fail.
+type Empty struct{}
+
+var _ Backend = Empty{}
+
+var errEmpty = errors.New("the registry does not exist yet")
+
+// Namespace implements Backend.
+func (Empty) Namespace(context.Context, string) (bool, error) { return false, nil }
+
+// CreateNamespace implements Backend.
+func (Empty) CreateNamespace(context.Context, string) error { return errEmpty }
+
+// Model implements Backend.
+func (Empty) Model(context.Context, string, string) (bool, error) { return false, nil }
+
+// CreateModel implements Backend.
+func (Empty) CreateModel(context.Context, string, string) error { return errEmpty }
+
+// Version implements Backend.
+func (Empty) Version(context.Context, Ref) (VersionInfo, error) { return VersionInfo{}, nil }
+
+// CreateVersion implements Backend.
+func (Empty) CreateVersion(context.Context, Ref) error { return errEmpty }
+
+// Artifacts implements Backend.
+func (Empty) Artifacts(context.Context, Ref) (map[string]string, error) { return nil, nil }
+
+// Upload implements Backend.
+func (Empty) Upload(context.Context, Ref, Artifact, func(int64)) error { return errEmpty }
+
+// Experiment implements Backend.
+func (Empty) Experiment(context.Context, Ref, string) (ExperimentInfo, error) {
+	return ExperimentInfo{}, nil
+}
+
+// CreateExperiment implements Backend.
+func (Empty) CreateExperiment(context.Context, Ref, string, json.RawMessage) error { return errEmpty }
+
+// SetExperimentState implements Backend.
+func (Empty) SetExperimentState(context.Context, Ref, string, string, json.RawMessage) error {
+	return errEmpty
+}
+
+// SetVersionState implements Backend.
+func (Empty) SetVersionState(context.Context, Ref, string) error { return errEmpty }
