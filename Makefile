@@ -10,7 +10,7 @@ GO ?= go
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test generate check-generated vet fmt ci
+.PHONY: build run test generate check-generated vet fmt ci bench-api bench-artifacts
 
 ## build: the binary, bin/flymodel, stamped with the version
 build:
@@ -66,3 +66,16 @@ ci: check-generated vet test
 $(SQLC):
 	@echo "installing sqlc $(SQLC_VERSION) into $(dir $(SQLC)) (once; needs cgo)"
 	GOBIN="$(dir $(SQLC))" CGO_ENABLED=1 $(GO) install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
+
+## bench-api: the HTTP API over loopback, 100,000 versions: req/s, p50, p99
+# SQLite, plus PostgreSQL when FLYMODEL_TEST_POSTGRES_URL is set. Flags go in
+# BENCH_FLAGS, e.g. make bench-api BENCH_FLAGS='-engine all -duration 30s'.
+bench-api:
+	$(GO) run ./internal/cmd/benchapi $(BENCH_FLAGS)
+
+## bench-artifacts: upload and download of a 1 GiB artifact on the filesystem store
+# MB/s beside dd conv=fsync to the same disk, and the server's peak RSS,
+# through a real `flymodel serve`. Flags go in BENCH_FLAGS, e.g.
+# make bench-artifacts BENCH_FLAGS='-size 256MiB -dir /srv/scratch'.
+bench-artifacts:
+	$(GO) run ./internal/cmd/benchblob $(BENCH_FLAGS)

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -73,17 +74,23 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 		return Version{}, err
 	}
 	path := versionPath(ns, model, in.Version)
+	// The model is resolved before the transaction, keeping the write
+	// lock short; a model deleted in between fails the foreign key.
+	res, err := r.model(ctx, r.store, ns, model)
+	if err != nil {
+		return Version{}, err
+	}
 	var out db.ModelVersion
-	err := r.write(ctx, func(q db.Queries) error {
-		res, err := r.model(ctx, q, ns, model)
-		if err != nil {
-			return err
-		}
+	err = r.write(ctx, func(q db.Queries) error {
 		if err := r.checkGate(ctx, q, 0, path, in.State); err != nil {
 			return err
 		}
 		now := r.now()
+		var err error
 		out, err = q.CreateVersion(ctx, db.CreateVersionParams{ModelID: res.model.ID, Version: in.Version, State: in.State, Now: now})
+		if errors.Is(err, db.ErrForeignKey) {
+			return &NotFoundError{Kind: "model", Path: modelPath(ns, model)}
+		}
 		if err != nil {
 			return conflict(err, "version", path)
 		}

@@ -97,7 +97,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	reader.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	// Keep every reader open: a new connection costs its pragmas, the
+	// schema and re-preparing the statements (database/sql keeps 2 by default).
+	readers := max(4, runtime.NumCPU())
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
 	migrations, err := fs.Sub(schema.SQLite, "sqlite")
 	if err != nil {
 		return nil, err
