@@ -10,6 +10,11 @@ import (
 )
 
 func (s *server) handleNotFound(w http.ResponseWriter, r *http.Request) error {
+	// gorilla/mux reports a method mismatch inside a sub-router as "not
+	// found": a path that some route serves under another method is a 405.
+	if len(s.allowedMethods(r)) > 0 {
+		return s.handleMethodNotAllowed(w, r)
+	}
 	return newProblem(kindNotFound, fmt.Sprintf("no resource at %s", r.URL.Path))
 }
 
