@@ -29,9 +29,10 @@ import (
 )
 
 // Every connection gets these pragmas; busy_timeout comes first so that the
-// others wait for a lock rather than fail.
+// others wait for a lock rather than fail. mmap_size lets reads map the
+// database file (256 MiB) instead of copying pages through read calls.
 const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
-	"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_time_format=sqlite"
+	"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=mmap_size(268435456)&_time_format=sqlite"
 
 // Store is the SQLite implementation of db.Store.
 type Store struct {
