@@ -243,16 +243,12 @@ func (r *Registry) TagExperiment(ctx context.Context, ref Ref, name, tag string,
 		if err != nil {
 			return err
 		}
-		t, err := r.tag(ctx, q, res.ns, tag)
-		if err != nil {
-			return err
-		}
-		if detach {
-			_, err = q.DetachExperimentTag(ctx, db.DetachExperimentTagParams{ExperimentID: e.ID, TagID: t.ID})
-		} else {
-			_, err = q.AttachExperimentTag(ctx, db.AttachExperimentTagParams{ExperimentID: e.ID, TagID: t.ID})
-		}
-		return err
+		return r.setTag(ctx, q, res.ns, tag, func(tagID int64) (int64, error) {
+			if detach {
+				return q.DetachExperimentTag(ctx, db.DetachExperimentTagParams{ExperimentID: e.ID, TagID: tagID})
+			}
+			return q.AttachExperimentTag(ctx, db.AttachExperimentTagParams{ExperimentID: e.ID, TagID: tagID})
+		})
 	})
 }
 

@@ -171,15 +171,22 @@ func (r *Registry) TagModel(ctx context.Context, ns, name, tag string, detach bo
 		if err != nil {
 			return err
 		}
-		t, err := r.tag(ctx, q, res.ns, tag)
-		if err != nil {
-			return err
-		}
-		if detach {
-			_, err = q.DetachModelTag(ctx, db.DetachModelTagParams{ModelID: res.model.ID, TagID: t.ID})
-		} else {
-			_, err = q.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: res.model.ID, TagID: t.ID})
-		}
-		return err
+		return r.setTag(ctx, q, res.ns, tag, func(tagID int64) (int64, error) {
+			if detach {
+				return q.DetachModelTag(ctx, db.DetachModelTagParams{ModelID: res.model.ID, TagID: tagID})
+			}
+			return q.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: res.model.ID, TagID: tagID})
+		})
 	})
+}
+
+// setTag resolves a namespace tag and applies link (an attach or a detach
+// of it) to whatever the caller resolved.
+func (r *Registry) setTag(ctx context.Context, q db.Queries, ns db.Namespace, tag string, link func(tagID int64) (int64, error)) error {
+	t, err := r.tag(ctx, q, ns, tag)
+	if err != nil {
+		return err
+	}
+	_, err = link(t.ID)
+	return err
 }

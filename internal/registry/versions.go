@@ -283,16 +283,12 @@ func (r *Registry) TagVersion(ctx context.Context, ref Ref, tag string, detach b
 		if err != nil {
 			return err
 		}
-		t, err := r.tag(ctx, q, res.ns, tag)
-		if err != nil {
-			return err
-		}
-		if detach {
-			_, err = q.DetachVersionTag(ctx, db.DetachVersionTagParams{VersionID: res.version.ID, TagID: t.ID})
-		} else {
-			_, err = q.AttachVersionTag(ctx, db.AttachVersionTagParams{VersionID: res.version.ID, TagID: t.ID})
-		}
-		return err
+		return r.setTag(ctx, q, res.ns, tag, func(tagID int64) (int64, error) {
+			if detach {
+				return q.DetachVersionTag(ctx, db.DetachVersionTagParams{VersionID: res.version.ID, TagID: tagID})
+			}
+			return q.AttachVersionTag(ctx, db.AttachVersionTagParams{VersionID: res.version.ID, TagID: tagID})
+		})
 	})
 }
 
