@@ -78,9 +78,12 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM experiment_artifacts WHERE experiment_id = 
 DELETE FROM experiment_artifacts WHERE id = @id;
 
 -- name: GetBlobBySha :one
--- A stored blob with this content in this bucket, for de-duplication.
-SELECT * FROM blobs WHERE bucket = @bucket AND sha256 = @sha256
-ORDER BY id LIMIT 1;
+-- A stored blob with this content in this bucket that an artifact still
+-- references, for de-duplication (an unreferenced one may be collected).
+SELECT * FROM blobs b WHERE b.bucket = @bucket AND b.sha256 = @sha256
+  AND (EXISTS (SELECT 1 FROM version_artifacts va WHERE va.blob_id = b.id)
+       OR EXISTS (SELECT 1 FROM experiment_artifacts ea WHERE ea.blob_id = b.id))
+ORDER BY b.id LIMIT 1;
 
 -- name: LockUnsealedVersion :one
 -- Takes the version's row lock (PostgreSQL) inside an upload transaction and
@@ -123,3 +126,30 @@ FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
 WHERE ea.experiment_id = @experiment_id
 ORDER BY ea.name, ea.id
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: ListVersionArtifactBlobs :many
+-- Every version artifact with its blob and path names, in id order from
+-- after_id, optionally in one namespace: what verify re-reads.
+SELECT va.id, va.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version
+FROM version_artifacts va
+JOIN blobs b ON b.id = va.blob_id
+JOIN model_versions v ON v.id = va.version_id
+JOIN models m ON m.id = v.model_id
+JOIN namespaces n ON n.id = m.namespace_id
+WHERE va.id > @after_id
+  AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR n.name = CAST(sqlc.narg(namespace) AS TEXT))
+ORDER BY va.id
+LIMIT CAST(@page_limit AS BIGINT);
+
+-- name: ListExperimentArtifactBlobs :many
+SELECT ea.id, ea.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
+FROM experiment_artifacts ea
+JOIN blobs b ON b.id = ea.blob_id
+JOIN experiments e ON e.id = ea.experiment_id
+JOIN model_versions v ON v.id = e.version_id
+JOIN models m ON m.id = v.model_id
+JOIN namespaces n ON n.id = m.namespace_id
+WHERE ea.id > @after_id
+  AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR n.name = CAST(sqlc.narg(namespace) AS TEXT))
+ORDER BY ea.id
+LIMIT CAST(@page_limit AS BIGINT);

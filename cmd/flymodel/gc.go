@@ -1,15 +1,54 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flymodel/flymodel/internal/registry"
+)
 
 func (a *app) newGCCommand() *cobra.Command {
-	return &cobra.Command{
+	var grace time.Duration
+	cmd := &cobra.Command{
 		Use:   "gc",
 		Short: "Remove unreferenced blobs and stale temporary files",
-		Long: `Remove the blobs that no record references and stale temporary files,
-sparing recent ones so that an upload in flight is never collected.
-With --dry, list what would be removed.`,
+		Long: `Remove the blobs that no record references (with their objects), objects
+that no record knows (left by a crash between the blob write and the
+metadata), and stale temporary files, sparing everything younger than
+--grace so that an upload in flight is never collected. With --dry, list
+what would be removed.`,
 		Args: cobra.NoArgs,
-		RunE: notImplemented,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if grace < time.Minute {
+				return usageErrorf(cmd, "--grace %s: at least 1m, longer than an upload can stall", grace)
+			}
+			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			if empty {
+				fmt.Fprintln(a.stdout, "nothing to collect: the database has no schema yet")
+				return nil
+			}
+			defer closeReg()
+			rep, err := reg.GC(cmd.Context(), registry.GCOptions{Grace: grace, Dry: a.dry})
+			verb := "removed"
+			if a.dry {
+				verb = "would remove"
+			}
+			for _, b := range rep.Blobs {
+				fmt.Fprintf(a.stdout, "%s unreferenced blob %s\n", verb, b)
+			}
+			for _, o := range rep.Orphans {
+				fmt.Fprintf(a.stdout, "%s orphaned object %s\n", verb, o)
+			}
+			fmt.Fprintf(a.stdout, "%s %d blobs, %d orphaned objects (%s), %d temporary files\n",
+				verb, len(rep.Blobs), len(rep.Orphans), humanBytes(rep.Bytes), rep.TempFiles)
+			return err
+		},
 	}
+	cmd.Flags().DurationVar(&grace, "grace", time.Hour, "spare blobs, objects and temporary files younger than this")
+	return cmd
 }

@@ -139,3 +139,41 @@ func TestServeRemovesInterruptedUploads(t *testing.T) {
 		t.Errorf("a recent temporary file was removed: %v", err)
 	}
 }
+
+func TestVerifyAndGCCommands(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flymodel(t, dir, nil, "verify").expectCode(t, 0) // no database yet: nothing to verify
+	flymodel(t, dir, nil, "upsert", "--namespace", "n", "--model", "m", "--version", "v", "--artifact", "f.txt=f.txt").expectCode(t, 0)
+	ok := flymodel(t, dir, nil, "verify")
+	ok.expectCode(t, 0)
+	if !strings.Contains(ok.stdout, "checked 1 artifacts") {
+		t.Fatalf("verify: %s", ok)
+	}
+	var objects []string
+	filepath.WalkDir(filepath.Join(dir, "flymodel-data", "blobs", "objects"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			objects = append(objects, p)
+		}
+		return nil
+	})
+	if len(objects) != 1 {
+		t.Fatalf("objects: %v", objects)
+	}
+	if err := os.WriteFile(objects[0], []byte("HELLO"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := flymodel(t, dir, nil, "verify")
+	bad.expectCode(t, 1)
+	if !strings.Contains(bad.stdout, "altered") || !strings.Contains(bad.stdout, "artifacts/f.txt") {
+		t.Fatalf("verify of an altered blob: %s", bad)
+	}
+	dry := flymodel(t, dir, nil, "--dry", "gc")
+	dry.expectCode(t, 0)
+	if !strings.Contains(dry.stdout, "would remove 0 blobs") {
+		t.Fatalf("gc --dry: %s", dry)
+	}
+	flymodel(t, dir, nil, "gc", "--grace", "1s").expectCode(t, 2)
+}

@@ -263,43 +263,56 @@ func (a *app) localBackend(ctx context.Context) (upsert.Backend, func(), error) 
 			}
 		}
 	}
-	store, err := openStore(ctx, url)
-	if err != nil {
-		return nil, nil, err
+	reg, closeReg, empty, err := a.openRegistry(ctx, !a.dry)
+	if err != nil || empty {
+		return upsert.Empty{}, func() {}, err
 	}
-	if a.dry {
+	return upsert.Local{R: reg, Actor: "upsert"}, closeReg, nil
+}
+
+// openRegistry opens the configured database and blob stores as a
+// registry in this process. With prepare, it applies pending migrations
+// and creates missing filesystem roots; without, it changes nothing and
+// reports a database that was never migrated as empty.
+func (a *app) openRegistry(ctx context.Context, prepare bool) (reg *registry.Registry, closeReg func(), empty bool, err error) {
+	store, err := openStore(ctx, a.cfg.DatabaseURL())
+	if err != nil {
+		return nil, nil, false, err
+	}
+	fail := func(err error) (*registry.Registry, func(), bool, error) {
+		store.Close()
+		return nil, nil, false, err
+	}
+	if prepare {
+		if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
+			return fail(fmt.Errorf("migrate: %w", err))
+		}
+	} else {
 		st, err := store.MigrationStatus(ctx)
 		if err != nil {
-			store.Close()
-			return nil, nil, err
+			return fail(err)
 		}
 		if st.Current == 0 {
 			store.Close()
-			return upsert.Empty{}, func() {}, nil
+			return nil, nil, true, nil
 		}
 		if st.Pending > 0 {
-			store.Close()
-			return nil, nil, fmt.Errorf("%d pending migrations; run \"flymodel migrate up\" first", st.Pending)
+			return fail(fmt.Errorf("%d pending migrations; run \"flymodel migrate up\" first", st.Pending))
 		}
-	} else if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
-		store.Close()
-		return nil, nil, fmt.Errorf("migrate: %w", err)
 	}
 	stores, err := openStores(a.cfg)
 	if err != nil {
-		store.Close()
-		return nil, nil, err
+		return fail(err)
 	}
-	if !a.dry {
+	if prepare {
 		for _, name := range storeNames(stores) {
 			if err := stores.ByName[name].Ensure(ctx); err != nil {
-				store.Close()
-				return nil, nil, fmt.Errorf("blob store %s: %w", stores.ByName[name], err)
+				return fail(fmt.Errorf("blob store %s: %w", stores.ByName[name], err))
 			}
 		}
 	}
-	reg := registry.New(registry.Options{Store: store, Gates: promotionGates(a.cfg.Promotion), Stores: stores, MaxUploadBytes: a.cfg.Server.MaxUploadBytes})
-	return upsert.Local{R: reg, Actor: "upsert"}, func() { store.Close() }, nil
+	reg = registry.New(registry.Options{Store: store, Gates: promotionGates(a.cfg.Promotion), Stores: stores, MaxUploadBytes: a.cfg.Server.MaxUploadBytes})
+	return reg, func() { store.Close() }, false, nil
 }
 
 // printUpsert writes one line per item and a summary.

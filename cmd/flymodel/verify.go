@@ -1,16 +1,76 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+)
 
 func (a *app) newVerifyCommand() *cobra.Command {
+	var namespace, output string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Re-hash stored blobs and report missing or altered ones",
 		Long: `Re-read every referenced blob, hash it, and report the ones that are missing
-or whose sha256 differs from the recorded one. Exits non-zero if any is.`,
+or whose sha256 differs from the recorded one. Exits 1 if any is.`,
 		Args: cobra.NoArgs,
-		RunE: notImplemented,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return usageErrorf(cmd, "--output %q: want text or json", output)
+			}
+			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			if empty {
+				fmt.Fprintln(a.stdout, "nothing to verify: the database has no schema yet")
+				return nil
+			}
+			defer closeReg()
+			var progress func(int64)
+			if output == "text" && isTerminal(a.stderr) {
+				var (
+					mu   sync.Mutex
+					last time.Time
+				)
+				progress = func(n int64) {
+					mu.Lock()
+					defer mu.Unlock()
+					if time.Since(last) > 100*time.Millisecond {
+						last = time.Now()
+						fmt.Fprintf(a.stderr, "\rverified %s", humanBytes(n))
+					}
+				}
+			}
+			rep, err := reg.Verify(cmd.Context(), namespace, progress)
+			if progress != nil {
+				fmt.Fprint(a.stderr, "\r\033[K")
+			}
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				for _, p := range rep.Problems {
+					fmt.Fprintf(a.stdout, "%-8s %s (%s %s): %s\n", p.Problem, p.Artifact, p.Store, p.Key, p.Detail)
+				}
+				fmt.Fprintf(a.stdout, "checked %d artifacts (%s): %d missing or altered\n", rep.Checked, humanBytes(rep.Bytes), len(rep.Problems))
+			}
+			if len(rep.Problems) > 0 {
+				return fmt.Errorf("%d of %d artifacts are missing or altered", len(rep.Problems), rep.Checked)
+			}
+			return nil
+		},
 	}
-	cmd.Flags().String("namespace", "", "verify only this namespace")
+	cmd.Flags().StringVar(&namespace, "namespace", "", "verify only this namespace")
+	cmd.Flags().StringVar(&output, "output", "text", "result format: text or json")
 	return cmd
 }

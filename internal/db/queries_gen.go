@@ -54,7 +54,8 @@ type Queries interface {
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
-	// A stored blob with this content in this bucket, for de-duplication.
+	// A stored blob with this content in this bucket that an artifact still
+	// references, for de-duplication (an unreferenced one may be collected).
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
 	GetBucket(ctx context.Context, id int64) (Bucket, error)
 	GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error)
@@ -83,6 +84,7 @@ type Queries interface {
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
+	ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error)
 	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
 	ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error)
 	ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error)
@@ -97,6 +99,9 @@ type Queries interface {
 	ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error)
 	// Blobs no artifact references and created before the grace cut-off.
 	ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error)
+	// Every version artifact with its blob and path names, in id order from
+	// after_id, optionally in one namespace: what verify re-reads.
+	ListVersionArtifactBlobs(ctx context.Context, arg ListVersionArtifactBlobsParams) ([]ListVersionArtifactBlobsRow, error)
 	// The (name, sha256) list a version's content digest is computed over.
 	ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error)
 	ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error)
@@ -487,6 +492,25 @@ type ListBucketsParams struct {
 	PageLimit   int64
 }
 
+type ListExperimentArtifactBlobsParams struct {
+	AfterID   int64
+	Namespace *string
+	PageLimit int64
+}
+
+type ListExperimentArtifactBlobsRow struct {
+	ID         int64
+	Name       string
+	Bucket     string
+	Key        string
+	Size       int64
+	Sha256     string
+	Namespace  string
+	Model      string
+	Version    string
+	Experiment string
+}
+
 type ListExperimentArtifactsParams struct {
 	ExperimentID int64
 	PageOffset   int64
@@ -545,6 +569,24 @@ type ListTagsParams struct {
 type ListUnreferencedBlobsParams struct {
 	CreatedBefore time.Time
 	PageLimit     int64
+}
+
+type ListVersionArtifactBlobsParams struct {
+	AfterID   int64
+	Namespace *string
+	PageLimit int64
+}
+
+type ListVersionArtifactBlobsRow struct {
+	ID        int64
+	Name      string
+	Bucket    string
+	Key       string
+	Size      int64
+	Sha256    string
+	Namespace string
+	Model     string
+	Version   string
 }
 
 type ListVersionArtifactDigestsRow struct {

@@ -336,6 +336,15 @@ func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]d
 	return out, mapError(err)
 }
 
+func (q queries) ListExperimentArtifactBlobs(ctx context.Context, arg db.ListExperimentArtifactBlobsParams) ([]db.ListExperimentArtifactBlobsRow, error) {
+	r, err := q.reader().ListExperimentArtifactBlobs(ctx, pgdb.ListExperimentArtifactBlobsParams(arg))
+	out := make([]db.ListExperimentArtifactBlobsRow, len(r))
+	for i := range r {
+		out[i] = db.ListExperimentArtifactBlobsRow(r[i])
+	}
+	return out, mapError(err)
+}
+
 func (q queries) ListExperimentArtifacts(ctx context.Context, arg db.ListExperimentArtifactsParams) ([]db.ExperimentArtifact, error) {
 	r, err := q.reader().ListExperimentArtifacts(ctx, pgdb.ListExperimentArtifactsParams(arg))
 	out := make([]db.ExperimentArtifact, len(r))
@@ -422,6 +431,15 @@ func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferen
 	out := make([]db.Blob, len(r))
 	for i := range r {
 		out[i] = db.Blob(r[i])
+	}
+	return out, mapError(err)
+}
+
+func (q queries) ListVersionArtifactBlobs(ctx context.Context, arg db.ListVersionArtifactBlobsParams) ([]db.ListVersionArtifactBlobsRow, error) {
+	r, err := q.reader().ListVersionArtifactBlobs(ctx, pgdb.ListVersionArtifactBlobsParams(arg))
+	out := make([]db.ListVersionArtifactBlobsRow, len(r))
+	for i := range r {
+		out[i] = db.ListVersionArtifactBlobsRow(r[i])
 	}
 	return out, mapError(err)
 }

@@ -242,8 +242,10 @@ func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blo
 }
 
 const getBlobBySha = `-- name: GetBlobBySha :one
-SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs WHERE bucket = ?1 AND sha256 = ?2
-ORDER BY id LIMIT 1
+SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs b WHERE b.bucket = ?1 AND b.sha256 = ?2
+  AND (EXISTS (SELECT 1 FROM version_artifacts va WHERE va.blob_id = b.id)
+       OR EXISTS (SELECT 1 FROM experiment_artifacts ea WHERE ea.blob_id = b.id))
+ORDER BY b.id LIMIT 1
 `
 
 type GetBlobByShaParams struct {
@@ -251,7 +253,8 @@ type GetBlobByShaParams struct {
 	Sha256 string
 }
 
-// A stored blob with this content in this bucket, for de-duplication.
+// A stored blob with this content in this bucket that an artifact still
+// references, for de-duplication (an unreferenced one may be collected).
 func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
 	row := q.queryRow(ctx, q.getBlobByShaStmt, getBlobBySha, arg.Bucket, arg.Sha256)
 	var i Blob
@@ -557,6 +560,73 @@ func (q *Queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) 
 	return i, err
 }
 
+const listExperimentArtifactBlobs = `-- name: ListExperimentArtifactBlobs :many
+SELECT ea.id, ea.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
+FROM experiment_artifacts ea
+JOIN blobs b ON b.id = ea.blob_id
+JOIN experiments e ON e.id = ea.experiment_id
+JOIN model_versions v ON v.id = e.version_id
+JOIN models m ON m.id = v.model_id
+JOIN namespaces n ON n.id = m.namespace_id
+WHERE ea.id > ?1
+  AND (CAST(?2 AS TEXT) IS NULL OR n.name = CAST(?2 AS TEXT))
+ORDER BY ea.id
+LIMIT CAST(?3 AS BIGINT)
+`
+
+type ListExperimentArtifactBlobsParams struct {
+	AfterID   int64
+	Namespace *string
+	PageLimit int64
+}
+
+type ListExperimentArtifactBlobsRow struct {
+	ID         int64
+	Name       string
+	Bucket     string
+	Key        string
+	Size       int64
+	Sha256     string
+	Namespace  string
+	Model      string
+	Version    string
+	Experiment string
+}
+
+func (q *Queries) ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error) {
+	rows, err := q.query(ctx, q.listExperimentArtifactBlobsStmt, listExperimentArtifactBlobs, arg.AfterID, arg.Namespace, arg.PageLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListExperimentArtifactBlobsRow
+	for rows.Next() {
+		var i ListExperimentArtifactBlobsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Bucket,
+			&i.Key,
+			&i.Size,
+			&i.Sha256,
+			&i.Namespace,
+			&i.Model,
+			&i.Version,
+			&i.Experiment,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listExperimentArtifacts = `-- name: ListExperimentArtifacts :many
 SELECT id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at FROM experiment_artifacts
 WHERE experiment_id = ?1
@@ -704,6 +774,72 @@ func (q *Queries) ListUnreferencedBlobs(ctx context.Context, arg ListUnreference
 			&i.Size,
 			&i.Sha256,
 			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listVersionArtifactBlobs = `-- name: ListVersionArtifactBlobs :many
+SELECT va.id, va.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version
+FROM version_artifacts va
+JOIN blobs b ON b.id = va.blob_id
+JOIN model_versions v ON v.id = va.version_id
+JOIN models m ON m.id = v.model_id
+JOIN namespaces n ON n.id = m.namespace_id
+WHERE va.id > ?1
+  AND (CAST(?2 AS TEXT) IS NULL OR n.name = CAST(?2 AS TEXT))
+ORDER BY va.id
+LIMIT CAST(?3 AS BIGINT)
+`
+
+type ListVersionArtifactBlobsParams struct {
+	AfterID   int64
+	Namespace *string
+	PageLimit int64
+}
+
+type ListVersionArtifactBlobsRow struct {
+	ID        int64
+	Name      string
+	Bucket    string
+	Key       string
+	Size      int64
+	Sha256    string
+	Namespace string
+	Model     string
+	Version   string
+}
+
+// Every version artifact with its blob and path names, in id order from
+// after_id, optionally in one namespace: what verify re-reads.
+func (q *Queries) ListVersionArtifactBlobs(ctx context.Context, arg ListVersionArtifactBlobsParams) ([]ListVersionArtifactBlobsRow, error) {
+	rows, err := q.query(ctx, q.listVersionArtifactBlobsStmt, listVersionArtifactBlobs, arg.AfterID, arg.Namespace, arg.PageLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListVersionArtifactBlobsRow
+	for rows.Next() {
+		var i ListVersionArtifactBlobsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Bucket,
+			&i.Key,
+			&i.Size,
+			&i.Sha256,
+			&i.Namespace,
+			&i.Model,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}

@@ -216,6 +216,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listBucketsStmt, err = db.PrepareContext(ctx, listBuckets); err != nil {
 		return nil, fmt.Errorf("error preparing query ListBuckets: %w", err)
 	}
+	if q.listExperimentArtifactBlobsStmt, err = db.PrepareContext(ctx, listExperimentArtifactBlobs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExperimentArtifactBlobs: %w", err)
+	}
 	if q.listExperimentArtifactsStmt, err = db.PrepareContext(ctx, listExperimentArtifacts); err != nil {
 		return nil, fmt.Errorf("error preparing query ListExperimentArtifacts: %w", err)
 	}
@@ -245,6 +248,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.listUnreferencedBlobsStmt, err = db.PrepareContext(ctx, listUnreferencedBlobs); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUnreferencedBlobs: %w", err)
+	}
+	if q.listVersionArtifactBlobsStmt, err = db.PrepareContext(ctx, listVersionArtifactBlobs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionArtifactBlobs: %w", err)
 	}
 	if q.listVersionArtifactDigestsStmt, err = db.PrepareContext(ctx, listVersionArtifactDigests); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionArtifactDigests: %w", err)
@@ -625,6 +631,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listBucketsStmt: %w", cerr)
 		}
 	}
+	if q.listExperimentArtifactBlobsStmt != nil {
+		if cerr := q.listExperimentArtifactBlobsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExperimentArtifactBlobsStmt: %w", cerr)
+		}
+	}
 	if q.listExperimentArtifactsStmt != nil {
 		if cerr := q.listExperimentArtifactsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listExperimentArtifactsStmt: %w", cerr)
@@ -673,6 +684,11 @@ func (q *Queries) Close() error {
 	if q.listUnreferencedBlobsStmt != nil {
 		if cerr := q.listUnreferencedBlobsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listUnreferencedBlobsStmt: %w", cerr)
+		}
+	}
+	if q.listVersionArtifactBlobsStmt != nil {
+		if cerr := q.listVersionArtifactBlobsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionArtifactBlobsStmt: %w", cerr)
 		}
 	}
 	if q.listVersionArtifactDigestsStmt != nil {
@@ -868,6 +884,7 @@ type Queries struct {
 	getVersionByPathStmt                  *sql.Stmt
 	insertVersionIfMissingStmt            *sql.Stmt
 	listBucketsStmt                       *sql.Stmt
+	listExperimentArtifactBlobsStmt       *sql.Stmt
 	listExperimentArtifactsStmt           *sql.Stmt
 	listExperimentArtifactsWithBlobStmt   *sql.Stmt
 	listExperimentTagsStmt                *sql.Stmt
@@ -878,6 +895,7 @@ type Queries struct {
 	listStateChangesStmt                  *sql.Stmt
 	listTagsStmt                          *sql.Stmt
 	listUnreferencedBlobsStmt             *sql.Stmt
+	listVersionArtifactBlobsStmt          *sql.Stmt
 	listVersionArtifactDigestsStmt        *sql.Stmt
 	listVersionArtifactsStmt              *sql.Stmt
 	listVersionArtifactsWithBlobStmt      *sql.Stmt
@@ -966,6 +984,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getVersionByPathStmt:                  q.getVersionByPathStmt,
 		insertVersionIfMissingStmt:            q.insertVersionIfMissingStmt,
 		listBucketsStmt:                       q.listBucketsStmt,
+		listExperimentArtifactBlobsStmt:       q.listExperimentArtifactBlobsStmt,
 		listExperimentArtifactsStmt:           q.listExperimentArtifactsStmt,
 		listExperimentArtifactsWithBlobStmt:   q.listExperimentArtifactsWithBlobStmt,
 		listExperimentTagsStmt:                q.listExperimentTagsStmt,
@@ -976,6 +995,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listStateChangesStmt:                  q.listStateChangesStmt,
 		listTagsStmt:                          q.listTagsStmt,
 		listUnreferencedBlobsStmt:             q.listUnreferencedBlobsStmt,
+		listVersionArtifactBlobsStmt:          q.listVersionArtifactBlobsStmt,
 		listVersionArtifactDigestsStmt:        q.listVersionArtifactDigestsStmt,
 		listVersionArtifactsStmt:              q.listVersionArtifactsStmt,
 		listVersionArtifactsWithBlobStmt:      q.listVersionArtifactsWithBlobStmt,

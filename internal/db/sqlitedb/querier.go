@@ -52,7 +52,8 @@ type Querier interface {
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
-	// A stored blob with this content in this bucket, for de-duplication.
+	// A stored blob with this content in this bucket that an artifact still
+	// references, for de-duplication (an unreferenced one may be collected).
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
 	GetBucket(ctx context.Context, id int64) (Bucket, error)
 	GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error)
@@ -81,6 +82,7 @@ type Querier interface {
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
+	ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error)
 	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
 	ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error)
 	ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error)
@@ -95,6 +97,9 @@ type Querier interface {
 	ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error)
 	// Blobs no artifact references and created before the grace cut-off.
 	ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error)
+	// Every version artifact with its blob and path names, in id order from
+	// after_id, optionally in one namespace: what verify re-reads.
+	ListVersionArtifactBlobs(ctx context.Context, arg ListVersionArtifactBlobsParams) ([]ListVersionArtifactBlobsRow, error)
 	// The (name, sha256) list a version's content digest is computed over.
 	ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error)
 	ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error)
