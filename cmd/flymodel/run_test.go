@@ -116,7 +116,7 @@ func TestNotImplemented(t *testing.T) {
 		command string
 		args    []string
 	}{
-		{"retention", nil}, {"audit", nil},
+		{"audit", nil},
 		{"token create", []string{"--name", "ci"}}, {"token list", nil}, {"token revoke", []string{"ci"}},
 	} {
 		_, _, err := runCLI(t, nil, append(strings.Fields(tt.command), tt.args...)...)

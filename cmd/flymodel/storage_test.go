@@ -177,3 +177,20 @@ func TestVerifyAndGCCommands(t *testing.T) {
 	}
 	flymodel(t, dir, nil, "gc", "--grace", "1s").expectCode(t, 2)
 }
+
+func TestRetentionCommand(t *testing.T) {
+	dir := t.TempDir()
+	flymodel(t, dir, nil, "retention").expectCode(t, 0) // nothing configured
+	if err := os.WriteFile(filepath.Join(dir, "flymodel.toml"), []byte("[[retention.test]]\nmodels = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	flymodel(t, dir, nil, "upsert", "--namespace", "n", "--model", "m", "--version", "v", "--artifact", "f.txt=f.txt").expectCode(t, 0)
+	res := flymodel(t, dir, nil, "--dry", "retention")
+	res.expectCode(t, 0)
+	if !strings.Contains(res.stdout, "would remove 0 versions") {
+		t.Fatalf("a fresh version is not past a 1-day limit: %s", res)
+	}
+}

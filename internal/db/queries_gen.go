@@ -87,8 +87,14 @@ type Queries interface {
 	ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error)
 	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
 	ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error)
+	ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error)
 	ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error)
 	ListExperiments(ctx context.Context, arg ListExperimentsParams) ([]Experiment, error)
+	// Experiments created before a cut-off on versions in a lifecycle.
+	ListExpiredExperiments(ctx context.Context, arg ListExpiredExperimentsParams) ([]ListExpiredExperimentsRow, error)
+	// Versions that have been in a lifecycle since before a cut-off (soft-
+	// deleted ones included), with their path names, for retention.
+	ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error)
 	ListModelTags(ctx context.Context, modelID int64) ([]Tag, error)
 	// name_contains matches as a plain substring, case-insensitively. replace()
 	// is used rather than LIKE because it has no wildcards to escape and is the
@@ -106,6 +112,8 @@ type Queries interface {
 	ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error)
 	ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error)
 	ListVersionArtifactsWithBlob(ctx context.Context, arg ListVersionArtifactsWithBlobParams) ([]ListVersionArtifactsWithBlobRow, error)
+	// The blobs a version's artifacts and its experiments' artifacts use.
+	ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error)
 	// Every live experiment of a version with its state, for promotion gates.
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
 	ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error)
@@ -545,6 +553,37 @@ type ListExperimentsParams struct {
 	State      *string
 	PageOffset int64
 	PageLimit  int64
+}
+
+type ListExpiredExperimentsParams struct {
+	State     string
+	Before    time.Time
+	AfterID   int64
+	PageLimit int64
+}
+
+type ListExpiredExperimentsRow struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+	Version   string
+	Model     string
+	Namespace string
+}
+
+type ListExpiredVersionsParams struct {
+	State     string
+	Before    time.Time
+	AfterID   int64
+	PageLimit int64
+}
+
+type ListExpiredVersionsRow struct {
+	ID             int64
+	Version        string
+	StateChangedAt time.Time
+	Model          string
+	Namespace      string
 }
 
 type ListModelsParams struct {

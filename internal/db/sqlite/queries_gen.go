@@ -363,6 +363,11 @@ func (q queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg db.Lis
 	return out, mapError(err)
 }
 
+func (q queries) ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error) {
+	r, err := q.reader().ListExperimentBlobIDs(ctx, experimentID)
+	return r, mapError(err)
+}
+
 func (q queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]db.Tag, error) {
 	r, err := q.reader().ListExperimentTags(ctx, experimentID)
 	out := make([]db.Tag, len(r))
@@ -377,6 +382,24 @@ func (q queries) ListExperiments(ctx context.Context, arg db.ListExperimentsPara
 	out := make([]db.Experiment, len(r))
 	for i := range r {
 		out[i] = db.Experiment(r[i])
+	}
+	return out, mapError(err)
+}
+
+func (q queries) ListExpiredExperiments(ctx context.Context, arg db.ListExpiredExperimentsParams) ([]db.ListExpiredExperimentsRow, error) {
+	r, err := q.reader().ListExpiredExperiments(ctx, sqlitedb.ListExpiredExperimentsParams(arg))
+	out := make([]db.ListExpiredExperimentsRow, len(r))
+	for i := range r {
+		out[i] = db.ListExpiredExperimentsRow(r[i])
+	}
+	return out, mapError(err)
+}
+
+func (q queries) ListExpiredVersions(ctx context.Context, arg db.ListExpiredVersionsParams) ([]db.ListExpiredVersionsRow, error) {
+	r, err := q.reader().ListExpiredVersions(ctx, sqlitedb.ListExpiredVersionsParams(arg))
+	out := make([]db.ListExpiredVersionsRow, len(r))
+	for i := range r {
+		out[i] = db.ListExpiredVersionsRow(r[i])
 	}
 	return out, mapError(err)
 }
@@ -469,6 +492,11 @@ func (q queries) ListVersionArtifactsWithBlob(ctx context.Context, arg db.ListVe
 		out[i] = db.ListVersionArtifactsWithBlobRow(r[i])
 	}
 	return out, mapError(err)
+}
+
+func (q queries) ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error) {
+	r, err := q.reader().ListVersionBlobIDs(ctx, versionID)
+	return r, mapError(err)
 }
 
 func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]db.ListVersionExperimentStatesRow, error) {

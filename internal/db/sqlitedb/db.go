@@ -225,11 +225,20 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listExperimentArtifactsWithBlobStmt, err = db.PrepareContext(ctx, listExperimentArtifactsWithBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query ListExperimentArtifactsWithBlob: %w", err)
 	}
+	if q.listExperimentBlobIDsStmt, err = db.PrepareContext(ctx, listExperimentBlobIDs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExperimentBlobIDs: %w", err)
+	}
 	if q.listExperimentTagsStmt, err = db.PrepareContext(ctx, listExperimentTags); err != nil {
 		return nil, fmt.Errorf("error preparing query ListExperimentTags: %w", err)
 	}
 	if q.listExperimentsStmt, err = db.PrepareContext(ctx, listExperiments); err != nil {
 		return nil, fmt.Errorf("error preparing query ListExperiments: %w", err)
+	}
+	if q.listExpiredExperimentsStmt, err = db.PrepareContext(ctx, listExpiredExperiments); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExpiredExperiments: %w", err)
+	}
+	if q.listExpiredVersionsStmt, err = db.PrepareContext(ctx, listExpiredVersions); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExpiredVersions: %w", err)
 	}
 	if q.listModelTagsStmt, err = db.PrepareContext(ctx, listModelTags); err != nil {
 		return nil, fmt.Errorf("error preparing query ListModelTags: %w", err)
@@ -260,6 +269,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.listVersionArtifactsWithBlobStmt, err = db.PrepareContext(ctx, listVersionArtifactsWithBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionArtifactsWithBlob: %w", err)
+	}
+	if q.listVersionBlobIDsStmt, err = db.PrepareContext(ctx, listVersionBlobIDs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionBlobIDs: %w", err)
 	}
 	if q.listVersionExperimentStatesStmt, err = db.PrepareContext(ctx, listVersionExperimentStates); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionExperimentStates: %w", err)
@@ -646,6 +658,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listExperimentArtifactsWithBlobStmt: %w", cerr)
 		}
 	}
+	if q.listExperimentBlobIDsStmt != nil {
+		if cerr := q.listExperimentBlobIDsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExperimentBlobIDsStmt: %w", cerr)
+		}
+	}
 	if q.listExperimentTagsStmt != nil {
 		if cerr := q.listExperimentTagsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listExperimentTagsStmt: %w", cerr)
@@ -654,6 +671,16 @@ func (q *Queries) Close() error {
 	if q.listExperimentsStmt != nil {
 		if cerr := q.listExperimentsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listExperimentsStmt: %w", cerr)
+		}
+	}
+	if q.listExpiredExperimentsStmt != nil {
+		if cerr := q.listExpiredExperimentsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExpiredExperimentsStmt: %w", cerr)
+		}
+	}
+	if q.listExpiredVersionsStmt != nil {
+		if cerr := q.listExpiredVersionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExpiredVersionsStmt: %w", cerr)
 		}
 	}
 	if q.listModelTagsStmt != nil {
@@ -704,6 +731,11 @@ func (q *Queries) Close() error {
 	if q.listVersionArtifactsWithBlobStmt != nil {
 		if cerr := q.listVersionArtifactsWithBlobStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionArtifactsWithBlobStmt: %w", cerr)
+		}
+	}
+	if q.listVersionBlobIDsStmt != nil {
+		if cerr := q.listVersionBlobIDsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionBlobIDsStmt: %w", cerr)
 		}
 	}
 	if q.listVersionExperimentStatesStmt != nil {
@@ -887,8 +919,11 @@ type Queries struct {
 	listExperimentArtifactBlobsStmt       *sql.Stmt
 	listExperimentArtifactsStmt           *sql.Stmt
 	listExperimentArtifactsWithBlobStmt   *sql.Stmt
+	listExperimentBlobIDsStmt             *sql.Stmt
 	listExperimentTagsStmt                *sql.Stmt
 	listExperimentsStmt                   *sql.Stmt
+	listExpiredExperimentsStmt            *sql.Stmt
+	listExpiredVersionsStmt               *sql.Stmt
 	listModelTagsStmt                     *sql.Stmt
 	listModelsStmt                        *sql.Stmt
 	listNamespacesStmt                    *sql.Stmt
@@ -899,6 +934,7 @@ type Queries struct {
 	listVersionArtifactDigestsStmt        *sql.Stmt
 	listVersionArtifactsStmt              *sql.Stmt
 	listVersionArtifactsWithBlobStmt      *sql.Stmt
+	listVersionBlobIDsStmt                *sql.Stmt
 	listVersionExperimentStatesStmt       *sql.Stmt
 	listVersionTagsStmt                   *sql.Stmt
 	listVersionsStmt                      *sql.Stmt
@@ -987,8 +1023,11 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listExperimentArtifactBlobsStmt:       q.listExperimentArtifactBlobsStmt,
 		listExperimentArtifactsStmt:           q.listExperimentArtifactsStmt,
 		listExperimentArtifactsWithBlobStmt:   q.listExperimentArtifactsWithBlobStmt,
+		listExperimentBlobIDsStmt:             q.listExperimentBlobIDsStmt,
 		listExperimentTagsStmt:                q.listExperimentTagsStmt,
 		listExperimentsStmt:                   q.listExperimentsStmt,
+		listExpiredExperimentsStmt:            q.listExpiredExperimentsStmt,
+		listExpiredVersionsStmt:               q.listExpiredVersionsStmt,
 		listModelTagsStmt:                     q.listModelTagsStmt,
 		listModelsStmt:                        q.listModelsStmt,
 		listNamespacesStmt:                    q.listNamespacesStmt,
@@ -999,6 +1038,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listVersionArtifactDigestsStmt:        q.listVersionArtifactDigestsStmt,
 		listVersionArtifactsStmt:              q.listVersionArtifactsStmt,
 		listVersionArtifactsWithBlobStmt:      q.listVersionArtifactsWithBlobStmt,
+		listVersionBlobIDsStmt:                q.listVersionBlobIDsStmt,
 		listVersionExperimentStatesStmt:       q.listVersionExperimentStatesStmt,
 		listVersionTagsStmt:                   q.listVersionTagsStmt,
 		listVersionsStmt:                      q.listVersionsStmt,
