@@ -35,6 +35,13 @@ type Store interface {
 	// migrations are pending.
 	MigrationStatus(ctx context.Context) (MigrationStatus, error)
 
+	// Exclusive runs fn while holding the lock called name, unless another
+	// holder (another replica, on PostgreSQL an advisory lock) has it: then
+	// it returns false at once without running fn. Background work (the
+	// retention sweeper, garbage collection) runs under it, so that with
+	// several replicas one does it at a time.
+	Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (ran bool, err error)
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Engine is EnginePostgres or EngineSQLite.

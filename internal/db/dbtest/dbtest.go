@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore NewStore) {
 	subtest(t, "Fixtures", func(t *testing.T) { testFixtures(t, migrated(t)) })
 	subtest(t, "Transactions", func(t *testing.T) { testTransactions(t, migrated(t)) })
 	subtest(t, "ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, migrated(t)) })
+	subtest(t, "Exclusive", func(t *testing.T) { testExclusive(t, migrated(t)) })
 }
 
 // now is a timestamp both engines store exactly (microseconds, UTC).
@@ -932,5 +933,33 @@ func testConcurrentWriters(t *testing.T, s db.Store) {
 	}
 	if n := must(s.CountModels(ctx, db.CountModelsParams{NamespaceID: ns.ID})); n != writers*perWriter {
 		t.Fatalf("models = %d, want %d", n, writers*perWriter)
+	}
+}
+
+// testExclusive: while one holder runs, another attempt does not; after
+// it returns, the lock is free again.
+func testExclusive(t *testing.T, s db.Store) {
+	ctx := context.Background()
+	inner := true
+	ran := must(s.Exclusive(ctx, "sweeper", func(ctx context.Context) error {
+		var err error
+		inner, err = s.Exclusive(ctx, "sweeper", func(context.Context) error { return nil })
+		if err != nil {
+			return err
+		}
+		other := must(s.Exclusive(ctx, "gc", func(context.Context) error { return nil }))
+		if !other {
+			t.Error("a lock of another name was refused")
+		}
+		return nil
+	}))
+	if !ran || inner {
+		t.Fatalf("exclusive: outer ran %v, inner ran %v", ran, inner)
+	}
+	boom := errors.New("boom")
+	_, err := s.Exclusive(ctx, "sweeper", func(context.Context) error { return boom })
+	wantErr(t, err, boom)
+	if again := must(s.Exclusive(ctx, "sweeper", func(context.Context) error { return nil })); !again {
+		t.Fatal("the lock was not released after an error")
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -81,6 +83,36 @@ func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		return fn(queries{q: pgdb.New(tx)})
 	})
+}
+
+// Exclusive implements db.Store with a session advisory lock on a
+// connection held for the duration of fn.
+func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return false, mapError(err)
+	}
+	defer conn.Release()
+	h := fnv.New64a()
+	h.Write([]byte("flymodel:" + name))
+	key := int64(h.Sum64())
+	var got bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
+		return false, mapError(err)
+	}
+	if !got {
+		return false, nil
+	}
+	defer func() {
+		// Unlock even when ctx ended; a connection that cannot unlock is
+		// closed, which releases the lock with the session.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", key); err != nil {
+			_ = conn.Conn().Close(uctx)
+		}
+	}()
+	return true, fn(ctx)
 }
 
 // Migrate implements db.Store.

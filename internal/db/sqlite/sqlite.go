@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pressly/goose/v3"
@@ -41,6 +42,9 @@ type Store struct {
 	reader   *sql.DB
 	migrator *db.Migrator
 	shared   atomic.Pointer[bound]
+
+	locksMu sync.Mutex
+	locks   map[string]bool // names held by Exclusive
 }
 
 // bound are the generated queries bound to the two pools: prepared once
@@ -152,6 +156,27 @@ func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
 		return fmt.Errorf("commit: %w", mapError(err))
 	}
 	return nil
+}
+
+// Exclusive implements db.Store. An SQLite database serves one machine,
+// so the lock is held in this process.
+func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	s.locksMu.Lock()
+	if s.locks[name] {
+		s.locksMu.Unlock()
+		return false, nil
+	}
+	if s.locks == nil {
+		s.locks = map[string]bool{}
+	}
+	s.locks[name] = true
+	s.locksMu.Unlock()
+	defer func() {
+		s.locksMu.Lock()
+		delete(s.locks, name)
+		s.locksMu.Unlock()
+	}()
+	return true, fn(ctx)
 }
 
 // Migrate implements db.Store.
