@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -76,6 +77,12 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	if err != nil {
 		return err
 	}
+	// Checked first, so that a bad certificate stops the start before anything
+	// else happens.
+	tlsConfig, err := serverTLS(cfg.Server.TLS, time.Now())
+	if err != nil {
+		return err
+	}
 
 	store, err := openStore(ctx, cfg.DatabaseURL())
 	if err != nil {
@@ -110,6 +117,10 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	scheme := "http"
+	if tlsConfig != nil {
+		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
+	}
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -119,7 +130,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	// Tests find the address in this line: keep the message and the key.
-	logger.Info("listening", "addr", ln.Addr().String(), "version", buildVersion())
+	logger.Info("listening", "addr", ln.Addr().String(), "scheme", scheme, "version", buildVersion())
 
 	select {
 	case err := <-served:
