@@ -51,9 +51,10 @@ func newStreamBody(r io.Reader, size int64, progress func(int64)) *streamBody {
 // length is the Content-Length to declare: -1 when unknown.
 func (b *streamBody) length() int64 { return b.size }
 
-// start returns the reader of a new attempt.
-func (b *streamBody) start(timer *attemptTimer) io.ReadCloser {
-	b.current = &bodyGuard{r: b.r, timer: timer, progress: b.progress}
+// start returns the reader of a new attempt, whose context ends with done.
+func (b *streamBody) start(timer *attemptTimer, done <-chan struct{}) io.ReadCloser {
+	b.current = &bodyGuard{r: b.r, async: b.seeker == nil, ctxDone: done, stop: make(chan struct{}),
+		timer: timer, progress: b.progress}
 	return b.current
 }
 
@@ -90,14 +91,26 @@ func (b *streamBody) rewind() error {
 // bodyGuard is one attempt's view of an upload body. It pauses the
 // attempt's timer while the body streams, reports progress, and refuses
 // every read once detached. It never closes the caller's reader.
+//
+// The transport does not give up on a request until its body read returns,
+// even once the request is cancelled. A reader that can be replayed (a
+// file, memory) is read directly; any other one may be a pipe whose writer
+// stalls, so it is read in a goroutine that the guard stops waiting for
+// when the attempt ends.
 type bodyGuard struct {
-	mu       sync.Mutex // held during a read of the caller's reader
-	r        io.Reader
-	timer    *attemptTimer
-	progress func(int64)
-	read     atomic.Int64
-	touched  atomic.Bool // a read has begun
-	detached atomic.Bool
+	mu         sync.Mutex // held during a read
+	progressMu sync.Mutex // held during a progress report
+	r          io.Reader
+	async      bool
+	ctxDone    <-chan struct{} // the attempt's context
+	stop       chan struct{}   // closed when detached
+	stopOnce   sync.Once
+	buf        []byte // the asynchronous reads' buffer
+	timer      *attemptTimer
+	progress   func(int64)
+	read       atomic.Int64
+	touched    atomic.Bool // a read has begun
+	detached   atomic.Bool
 }
 
 func (g *bodyGuard) Read(p []byte) (int, error) {
@@ -113,12 +126,17 @@ func (g *bodyGuard) Read(p []byte) (int, error) {
 		g.touched.Store(true)
 		g.timer.pause()
 	}
-	n, err := g.r.Read(p)
+	var (
+		n   int
+		err error
+	)
+	if g.async {
+		n, err = g.readAsync(p)
+	} else {
+		n, err = g.r.Read(p)
+	}
 	if n > 0 {
-		done := g.read.Add(int64(n))
-		if g.progress != nil {
-			g.progress(done)
-		}
+		g.report(g.read.Add(int64(n)))
 	}
 	if err == io.EOF {
 		g.timer.resume() // now waiting for the server's answer
@@ -126,17 +144,64 @@ func (g *bodyGuard) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// readAsync reads into p in a goroutine, giving up when the attempt ends.
+// An abandoned read keeps its buffer: nothing reads the body again.
+func (g *bodyGuard) readAsync(p []byte) (int, error) {
+	if cap(g.buf) < len(p) {
+		g.buf = make([]byte, len(p))
+	}
+	buf := g.buf[:len(p)]
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := g.r.Read(buf)
+		done <- result{n, err}
+	}()
+	select {
+	case r := <-done:
+		return copy(p, buf[:r.n]), r.err
+	case <-g.stop:
+	case <-g.ctxDone:
+	}
+	g.buf = nil
+	return 0, errBodyDetached
+}
+
+// report calls the progress callback, unless the guard is detached: a read
+// that ends after its upload has returned reports nothing.
+func (g *bodyGuard) report(done int64) {
+	if g.progress == nil {
+		return
+	}
+	g.progressMu.Lock()
+	defer g.progressMu.Unlock()
+	if !g.detached.Load() {
+		g.progress(done)
+	}
+}
+
 // Close is the transport's: it may come while a read is in progress, so it
 // only marks the guard (detach waits for the read).
 func (g *bodyGuard) Close() error {
-	g.detached.Store(true)
+	g.markDetached()
 	return nil
 }
 
-// detach refuses further reads and, with wait, waits for one in progress
-// to return.
-func (g *bodyGuard) detach(wait bool) {
+func (g *bodyGuard) markDetached() {
 	g.detached.Store(true)
+	g.stopOnce.Do(func() { close(g.stop) })
+}
+
+// detach refuses further reads and progress reports and, with wait, waits
+// for a read in progress to return.
+func (g *bodyGuard) detach(wait bool) {
+	g.markDetached()
+	// Taking the lock waits for a report in progress; none starts after.
+	g.progressMu.Lock()
+	g.progressMu.Unlock()
 	if wait {
 		g.mu.Lock()
 		defer g.mu.Unlock()

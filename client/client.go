@@ -277,7 +277,7 @@ func (c *Client) attempt(ctx context.Context, cl *call) (*http.Response, error) 
 	case cl.json != nil:
 		body = bytes.NewReader(cl.json)
 	case cl.body != nil:
-		body = cl.body.start(timer)
+		body = cl.body.start(timer, actx.Done())
 	}
 	req, err := http.NewRequestWithContext(actx, cl.method, target, body)
 	if err != nil {
@@ -320,8 +320,8 @@ func (c *Client) attempt(ctx context.Context, cl *call) (*http.Response, error) 
 		}
 		return nil, err
 	}
-	if cl.stream {
-		timer.stop()
+	if cl.stream && res.StatusCode >= 200 && res.StatusCode < 300 {
+		timer.stop() // the stream is the caller's to bound (an error answer is not)
 	}
 	// When the server answers before it has read the whole body (an
 	// artifact it already holds, a refusal), the transport may still be

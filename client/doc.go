@@ -8,9 +8,12 @@
 // concurrent use:
 //
 //	c, err := client.New("http://localhost:9009", client.WithToken(token))
+//	…
 //	v, err := c.CreateVersion(ctx, "canada", "llm.sm", client.NewVersion{Version: "v0.1.0"})
+//	…
 //	a, created, err := c.UploadFile(ctx, v.Ref().Owner(), "weights/model.safetensors", "out/model.safetensors", client.UploadOptions{})
-//	err = c.DownloadFile(ctx, v.Ref().Owner(), "weights/model.safetensors", "model.safetensors")
+//	…
+//	info, err := c.DownloadFile(ctx, v.Ref().Owner(), "weights/model.safetensors", "model.safetensors")
 //
 // Every method takes a context first; cancelling it stops the request,
 // its retries and any transfer in progress. Resources are named as in the

@@ -11,8 +11,8 @@ import (
 
 // CreateExperiment creates an experiment of a version, once per name (a
 // second create is ErrConflict, never a rerun). params is any value that
-// encodes as a JSON object (a struct, a map, a json.RawMessage), or nil;
-// it never changes afterwards.
+// encodes as a JSON object (a struct, a map), JSON text as a
+// json.RawMessage or []byte, or nil; it never changes afterwards.
 func (c *Client) CreateExperiment(ctx context.Context, v VersionRef, name string, params any) (Experiment, error) {
 	in := struct {
 		Name   string          `json:"name"`
@@ -87,7 +87,8 @@ type Result struct {
 	// Duration is the run's duration (in whole milliseconds); zero lets
 	// the server measure it from the first start.
 	Duration time.Duration
-	// Metrics is any value that encodes as a JSON object, or nil.
+	// Metrics is any value that encodes as a JSON object, JSON text as a
+	// json.RawMessage or []byte, or nil.
 	Metrics any
 }
 
@@ -132,7 +133,7 @@ func (c *Client) UntagExperiment(ctx context.Context, v VersionRef, name, tag st
 	return c.doJSON(ctx, http.MethodDelete, v.experimentPath(name)+"/tags/"+url.PathEscape(tag), nil, nil, nil)
 }
 
-// rawObject encodes v as JSON (a json.RawMessage as it is); nil stays nil.
+// rawObject encodes v as JSON (JSON text as it is); nil stays nil.
 func rawObject(v any) (json.RawMessage, error) {
 	switch v := v.(type) {
 	case nil:

@@ -314,6 +314,8 @@ func TestTimeouts(t *testing.T) {
 		c := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Digest", "sha256="+sha([]byte(content)))
 			w.Header().Set("Content-Length", "5")
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush() // the headers: the timeout ends here
 			for i := range 5 {
 				time.Sleep(timeout / 2)
 				w.Write([]byte(content[i : i+1]))
