@@ -113,6 +113,15 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		Store: store, Registry: reg, Stores: stores, Logger: logger, Version: buildVersion(),
 		MaxUploadBytes: cfg.Server.MaxUploadBytes, Metrics: &httpapi.Metrics{},
 	})
+	// The sweeper stops (and finishes a sweep in progress) before the
+	// database closes: defers run in reverse.
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	waitSweep := startSweeper(sweepCtx, store, reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger)
+	defer func() {
+		stopSweep()
+		waitSweep()
+	}()
+
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Server.Bind, strconv.Itoa(cfg.Server.Port)))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

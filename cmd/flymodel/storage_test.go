@@ -194,3 +194,44 @@ func TestRetentionCommand(t *testing.T) {
 		t.Fatalf("a fresh version is not past a 1-day limit: %s", res)
 	}
 }
+
+// TestServeSweeps: the server's sweeper collects an object no record knows
+// once it is older than the grace period.
+func TestServeSweeps(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "flymodel.toml"), []byte("[server]\nsweep_interval = \"50ms\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	orphan := filepath.Join(dir, "flymodel-data", "blobs", "objects", "ab", "abandoned")
+	recent := filepath.Join(dir, "flymodel-data", "blobs", "objects", "ab", "in-flight")
+	for _, f := range []string{orphan, recent} {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("bytes"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(orphan, old, old); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, dir, nil, "-p", "0")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(orphan); os.IsNotExist(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweeper did not collect the orphaned object\n%s", s.drainLogs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Fatalf("the sweeper collected a recent object: %v", err)
+	}
+	s.stop(t, syscall.SIGINT)
+	if logs := s.drainLogs(); !strings.Contains(logs, `"msg":"garbage collected"`) {
+		t.Errorf("no sweep in the log:\n%s", logs)
+	}
+}
