@@ -109,14 +109,15 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	reg := registry.New(registry.Options{
 		Store: store, Gates: promotionGates(cfg.Promotion), Stores: stores, MaxUploadBytes: cfg.Server.MaxUploadBytes,
 	})
+	metrics := httpapi.NewMetrics()
 	handler := httpapi.NewServer(httpapi.Options{
 		Store: store, Registry: reg, Stores: stores, Logger: logger, Version: buildVersion(),
-		MaxUploadBytes: cfg.Server.MaxUploadBytes, Metrics: &httpapi.Metrics{},
+		MaxUploadBytes: cfg.Server.MaxUploadBytes, Metrics: metrics,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
-	waitSweep := startSweeper(sweepCtx, store, reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger)
+	waitSweep := startSweeper(sweepCtx, store, reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger, newSweepMetrics(metrics.Registerer()))
 	defer func() {
 		stopSweep()
 		waitSweep()

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -229,6 +230,17 @@ func TestServeSweeps(t *testing.T) {
 	}
 	if _, err := os.Stat(recent); err != nil {
 		t.Fatalf("the sweeper collected a recent object: %v", err)
+	}
+	res, err := http.Get("http://" + s.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`flymodel_swept_total{kind="orphans",task="gc"} 1`, `flymodel_sweeps_total{outcome="done"}`, `flymodel_db_pool`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("no %s in /metrics", want)
+		}
 	}
 	s.stop(t, syscall.SIGINT)
 	if logs := s.drainLogs(); !strings.Contains(logs, `"msg":"garbage collected"`) {

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -18,7 +20,7 @@ const sweepGrace = time.Hour
 // ctx ends, under the database's "sweeper" lock so that with several
 // replicas one sweeps at a time. The returned function waits for a sweep
 // in progress to finish.
-func startSweeper(ctx context.Context, store db.Store, reg *registry.Registry, rules map[string]registry.RetentionRule, interval time.Duration, logger *slog.Logger) (wait func()) {
+func startSweeper(ctx context.Context, store db.Store, reg *registry.Registry, rules map[string]registry.RetentionRule, interval time.Duration, logger *slog.Logger, m *sweepMetrics) (wait func()) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -37,6 +39,9 @@ func startSweeper(ctx context.Context, store db.Store, reg *registry.Registry, r
 					if err != nil {
 						return err
 					}
+					m.removed.WithLabelValues("retention", "versions").Add(float64(len(rep.Versions)))
+					m.removed.WithLabelValues("retention", "experiments").Add(float64(len(rep.Experiments)))
+					m.removed.WithLabelValues("retention", "blobs").Add(float64(rep.Blobs))
 					if len(rep.Versions)+len(rep.Experiments) > 0 {
 						logger.Info("retention", "versions", len(rep.Versions), "experiments", len(rep.Experiments), "blobs", rep.Blobs)
 					}
@@ -45,6 +50,9 @@ func startSweeper(ctx context.Context, store db.Store, reg *registry.Registry, r
 				if err != nil {
 					return err
 				}
+				m.removed.WithLabelValues("gc", "blobs").Add(float64(len(rep.Blobs)))
+				m.removed.WithLabelValues("gc", "orphans").Add(float64(len(rep.Orphans)))
+				m.removed.WithLabelValues("gc", "temp_files").Add(float64(rep.TempFiles))
 				if n := len(rep.Blobs) + len(rep.Orphans) + rep.TempFiles; n > 0 {
 					logger.Info("garbage collected", "blobs", len(rep.Blobs), "orphans", len(rep.Orphans), "temp_files", rep.TempFiles, "bytes", rep.Bytes)
 				}
@@ -52,11 +60,34 @@ func startSweeper(ctx context.Context, store db.Store, reg *registry.Registry, r
 			})
 			switch {
 			case err != nil && ctx.Err() == nil:
+				m.sweeps.WithLabelValues("failed").Inc()
 				logger.Error("sweep failed", "err", err)
 			case !ran:
+				m.sweeps.WithLabelValues("skipped").Inc()
 				logger.Debug("sweep skipped: another replica holds the lock")
+			case err == nil:
+				m.sweeps.WithLabelValues("done").Inc()
 			}
 		}
 	}()
 	return wg.Wait
+}
+
+// sweepMetrics count what the sweeper does.
+type sweepMetrics struct {
+	sweeps  *prometheus.CounterVec
+	removed *prometheus.CounterVec
+}
+
+func newSweepMetrics(reg prometheus.Registerer) *sweepMetrics {
+	m := &sweepMetrics{
+		sweeps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flymodel_sweeps_total", Help: "Sweeps (retention then garbage collection) by outcome: done, skipped (another replica held the lock), failed.",
+		}, []string{"outcome"}),
+		removed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flymodel_swept_total", Help: "What the sweeper removed, by task (retention, gc) and kind.",
+		}, []string{"task", "kind"}),
+	}
+	reg.MustRegister(m.sweeps, m.removed)
+	return m
 }

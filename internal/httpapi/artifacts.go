@@ -381,7 +381,7 @@ func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registr
 }
 
 func (s *server) integrityFailure(r *http.Request, artifact, why string) {
-	s.metrics.IntegrityFailures.Add(1)
+	s.metrics.integrityFailure()
 	s.logger.ErrorContext(r.Context(), "integrity error", "artifact", artifact, "reason", why,
 		"request_id", requestIDFrom(r.Context()))
 }

@@ -70,7 +70,7 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 			ByName:  map[string]blob.Store{"main": routed, "ml-test": routed, "ml-qa": routed, "ml-stage": routed, "ml-prod": routed},
 			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"},
 		}
-		metrics := &httpapi.Metrics{}
+		metrics := httpapi.NewMetrics()
 		reg := registry.New(registry.Options{Store: store, Stores: stores, MaxUploadBytes: setup.maxUpload})
 		h := httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Stores: stores, MaxUploadBytes: setup.maxUpload, Metrics: metrics, Logger: testLogger(t)})
 		fn(t, &artifactAPI{api: &api{t: t, h: h, store: s}, blobs: blobs, fsRoot: fsRoot, metrics: metrics})
@@ -435,7 +435,7 @@ func TestArtifactIntegrity(t *testing.T) {
 		if readErr == nil {
 			t.Fatalf("download of altered bytes ended cleanly (%d of %d bytes)", len(got), len(content))
 		}
-		if n := a.metrics.IntegrityFailures.Load(); n != 1 {
+		if n := a.metrics.IntegrityFailures(); n != 1 {
 			t.Fatalf("integrity failures = %d, want 1", n)
 		}
 		_ = art

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -81,16 +82,24 @@ func recordRoute(next http.Handler) http.Handler {
 	})
 }
 
-// probeRoutes are logged at debug level: load balancers call them every few
-// seconds and they would drown the access log.
-var probeRoutes = map[string]bool{"/healthz": true, "/readyz": true}
+// probeRoutes are logged at debug level: load balancers call them (and
+// Prometheus scrapes /metrics) every few seconds, and they would drown the
+// access log.
+var probeRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
-// logRequests writes one access-log line per request, also when a handler
-// panics.
+// logRequests writes one access-log line per request and records it in the
+// request metrics, also when a handler panics.
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
+		body := &countingBody{ReadCloser: r.Body}
+		inner := r
+		if r.Body != nil && r.Body != http.NoBody {
+			inner = new(http.Request)
+			*inner = *r
+			inner.Body = body
+		}
 		defer func() {
 			info := infoFrom(r.Context())
 			route, id := "", ""
@@ -103,6 +112,8 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 				// unless a panic is unwinding, which aborts the connection.
 				status = http.StatusOK
 			}
+			elapsed := time.Since(start)
+			s.metrics.observeRequest(r.Method, route, status, body.n.Load(), rec.bytes, elapsed)
 			level := slog.LevelInfo
 			switch {
 			case status >= 500:
@@ -116,12 +127,26 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", elapsed),
 				slog.String("request_id", id),
 			)
 		}()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(rec, inner)
 	})
+}
+
+// countingBody counts the bytes read from a request body. Handlers may
+// read it from another goroutine (a blob store's uploader), hence the
+// atomic.
+type countingBody struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }
 
 // recoverPanics turns a panicking handler into a 500 problem carrying the

@@ -30,6 +30,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	if p := artifactProblem(err); p != nil {
+		if store := s.blobStoreLabel(err); store != "" {
+			s.metrics.blobStoreError(store)
+		}
 		if p.Status >= 500 {
 			s.logger.ErrorContext(r.Context(), "request failed",
 				"method", r.Method, "path", r.URL.Path,

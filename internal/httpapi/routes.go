@@ -17,6 +17,9 @@ const apiBase = "/api/v1"
 // deeper sub-router is registered before the level's own routes:
 // gorilla/mux tries routes in order, so a request is matched against a
 // handful of patterns instead of all of them.
+//
+// The upload routes go through countRefusals, which counts their refusals
+// by reason in the metrics.
 func (s *server) routes() {
 	const (
 		get, head, post, put, patch, del = http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
@@ -52,9 +55,9 @@ func (s *server) routes() {
 	// path (names may hold "/").
 	for _, owner := range []*mux.Router{version, experiment} {
 		handle(owner, "/artifacts", s.handleListArtifacts, get)
-		handle(owner, "/artifacts", s.handleUploadArtifact, post)
+		handle(owner, "/artifacts", s.countRefusals(s.handleUploadArtifact), post)
 		handle(owner, "/artifacts/{name:.+}", s.handleGetArtifact, get, head)
-		handle(owner, "/artifacts/{name:.+}", s.handlePutArtifact, put)
+		handle(owner, "/artifacts/{name:.+}", s.countRefusals(s.handlePutArtifact), put)
 	}
 
 	// /api/v1/namespaces/{namespace}/models/{model}
@@ -83,13 +86,14 @@ func (s *server) routes() {
 	handle(api, "/namespaces", s.handleCreateNamespace, post)
 	handle(api, "/openapi.json", s.handleOpenAPI, get)
 
-	// Probes.
+	// Probes, and the Prometheus metrics.
 	handle(root, "/healthz", s.handleHealthz, get, head)
 	handle(root, "/readyz", s.handleReadyz, get, head)
+	handle(root, "/metrics", s.handleMetrics, get)
 
 	// The original flymodel's endpoints, so that its clients keep working.
-	handle(root, "/upload/model-version-artifact", s.handleCompatUpload(false), post)
-	handle(root, "/upload/experiment-artifact", s.handleCompatUpload(true), post)
+	handle(root, "/upload/model-version-artifact", s.countRefusals(s.handleCompatUpload(false)), post)
+	handle(root, "/upload/experiment-artifact", s.countRefusals(s.handleCompatUpload(true)), post)
 	handle(root, "/download/model-version-artifact", s.handleCompatDownload(false), get, head)
 	handle(root, "/download/experiment-artifact", s.handleCompatDownload(true), get, head)
 }

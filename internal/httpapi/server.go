@@ -24,7 +24,8 @@ type Options struct {
 	Version string
 	// MaxUploadBytes refuses larger uploads up front; 0 means 5 GiB.
 	MaxUploadBytes int64
-	// Metrics receive the server's counters; nil keeps them private.
+	// Metrics receive the server's counters and are served at GET
+	// /metrics; nil makes new ones.
 	Metrics *Metrics
 	// Stores are the blob stores /readyz checks (the registry uses its own).
 	Stores registry.Stores
@@ -62,13 +63,21 @@ func NewServer(opts Options) http.Handler {
 		s.maxUpload = registry.DefaultMaxUploadBytes
 	}
 	if s.metrics == nil {
-		s.metrics = &Metrics{}
+		s.metrics = NewMetrics()
 	}
+	s.metrics.init()
 	if s.registry == nil {
 		s.registry = registry.New(registry.Options{Store: opts.Store})
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
+	}
+	// A store that reports its connection pool has it published as
+	// flymodel_db_pool_*.
+	if pool, ok := opts.Store.(dbStatser); ok {
+		if err := s.metrics.observeDB(pool); err != nil {
+			s.logger.Warn("database pool metrics not published", "err", err)
+		}
 	}
 	s.routes()
 	s.router.NotFoundHandler = s.handle(s.handleNotFound)

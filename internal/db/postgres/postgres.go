@@ -3,6 +3,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -127,6 +128,21 @@ func (s *Store) MigrationStatus(ctx context.Context) (db.MigrationStatus, error)
 
 // Ping implements db.Store.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Stats reports the connection pool in database/sql's terms, for metrics.
+func (s *Store) Stats() sql.DBStats {
+	st := s.pool.Stat()
+	return sql.DBStats{
+		MaxOpenConnections: int(st.MaxConns()),
+		OpenConnections:    int(st.TotalConns()),
+		InUse:              int(st.AcquiredConns()),
+		Idle:               int(st.IdleConns()),
+		WaitCount:          st.EmptyAcquireCount(),
+		WaitDuration:       st.EmptyAcquireWaitTime(),
+		MaxIdleTimeClosed:  st.MaxIdleDestroyCount(),
+		MaxLifetimeClosed:  st.MaxLifetimeDestroyCount(),
+	}
+}
 
 // Engine implements db.Store.
 func (s *Store) Engine() string { return db.EnginePostgres }

@@ -198,6 +198,22 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.reader.PingContext(ctx)
 }
 
+// Stats reports both connection pools together, for metrics.
+func (s *Store) Stats() sql.DBStats {
+	w, r := s.writer.Stats(), s.reader.Stats()
+	return sql.DBStats{
+		MaxOpenConnections: w.MaxOpenConnections + r.MaxOpenConnections,
+		OpenConnections:    w.OpenConnections + r.OpenConnections,
+		InUse:              w.InUse + r.InUse,
+		Idle:               w.Idle + r.Idle,
+		WaitCount:          w.WaitCount + r.WaitCount,
+		WaitDuration:       w.WaitDuration + r.WaitDuration,
+		MaxIdleClosed:      w.MaxIdleClosed + r.MaxIdleClosed,
+		MaxIdleTimeClosed:  w.MaxIdleTimeClosed + r.MaxIdleTimeClosed,
+		MaxLifetimeClosed:  w.MaxLifetimeClosed + r.MaxLifetimeClosed,
+	}
+}
+
 // Engine implements db.Store.
 func (s *Store) Engine() string { return db.EngineSQLite }
 
