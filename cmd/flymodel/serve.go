@@ -28,6 +28,7 @@ func (a *app) newServeCommand() *cobra.Command {
 		bind        string
 		databaseURL string
 		noMigrate   bool
+		logFormat   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -47,6 +48,9 @@ given: then they are an error, and "flymodel migrate up" applies them.`,
 			if flags.Changed("bind") {
 				cfg.Server.Bind = bind
 			}
+			if flags.Changed("log-format") {
+				cfg.Log.Format = logFormat
+			}
 			if flags.Changed("database-url") {
 				if databaseURL == "" {
 					return usageErrorf(cmd, "--database-url is empty")
@@ -64,6 +68,7 @@ given: then they are an error, and "flymodel migrate up" applies them.`,
 	f.StringVarP(&bind, "bind", "b", defaults.Server.Bind, "address to listen on (config server.bind)")
 	f.StringVarP(&databaseURL, "database-url", "d", "", databaseURLHelp)
 	f.BoolVar(&noMigrate, "no-migrate", false, "refuse to start when migrations are pending instead of applying them")
+	f.StringVar(&logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json (config log.format)")
 	return cmd
 }
 

@@ -247,3 +247,12 @@ func TestServeSweeps(t *testing.T) {
 		t.Errorf("no sweep in the log:\n%s", logs)
 	}
 }
+
+func TestServeLogFormatFlag(t *testing.T) {
+	dir := t.TempDir()
+	res := flymodel(t, dir, nil, "serve", "-p", "0", "--log-format", "yaml")
+	res.expectCode(t, 1)
+	if !strings.Contains(res.stderr, `log.format "yaml"`) {
+		t.Fatalf("bad --log-format: %s", res)
+	}
+}
