@@ -31,6 +31,16 @@ func found(err error) (bool, error) {
 	return false, err
 }
 
+// madeLocally reports a create that lost a race to a concurrent one: the
+// thing exists, which is what the upsert wants.
+func madeLocally(err error) error {
+	var ce *registry.ConflictError
+	if errors.As(err, &ce) {
+		return nil
+	}
+	return err
+}
+
 func (l Local) ref(ref Ref) registry.Ref {
 	return registry.Ref{Namespace: ref.Namespace, Model: ref.Model, Version: ref.Version}
 }
@@ -44,7 +54,7 @@ func (l Local) Namespace(ctx context.Context, name string) (bool, error) {
 // CreateNamespace implements Backend.
 func (l Local) CreateNamespace(ctx context.Context, name string) error {
 	_, err := l.R.CreateNamespace(ctx, registry.NewNamespace{Name: name})
-	return err
+	return madeLocally(err)
 }
 
 // Model implements Backend.
@@ -56,7 +66,7 @@ func (l Local) Model(ctx context.Context, ns, name string) (bool, error) {
 // CreateModel implements Backend.
 func (l Local) CreateModel(ctx context.Context, ns, name string) error {
 	_, err := l.R.CreateModel(ctx, ns, name)
-	return err
+	return madeLocally(err)
 }
 
 // Version implements Backend.
@@ -72,7 +82,7 @@ func (l Local) Version(ctx context.Context, ref Ref) (VersionInfo, error) {
 // CreateVersion implements Backend.
 func (l Local) CreateVersion(ctx context.Context, ref Ref) error {
 	_, err := l.R.CreateVersion(ctx, ref.Namespace, ref.Model, registry.NewVersion{Version: ref.Version}, l.Actor)
-	return err
+	return madeLocally(err)
 }
 
 // Artifacts implements Backend.
@@ -134,7 +144,7 @@ func (l Local) Experiment(ctx context.Context, ref Ref, name string) (Experiment
 // CreateExperiment implements Backend.
 func (l Local) CreateExperiment(ctx context.Context, ref Ref, name string, params json.RawMessage) error {
 	_, err := l.R.CreateExperiment(ctx, l.ref(ref), registry.NewExperiment{Name: name, Params: params})
-	return err
+	return madeLocally(err)
 }
 
 // SetExperimentState implements Backend.

@@ -23,6 +23,16 @@ func exists(err error) (bool, error) {
 	return false, err
 }
 
+// madeMeanwhile reports a create that lost a race to a concurrent one (a
+// 409 that says the name exists): the thing exists, which is what the
+// upsert wants.
+func madeMeanwhile(err error) error {
+	if errors.Is(err, client.ErrConflict) && !errors.Is(err, client.ErrGate) && !errors.Is(err, client.ErrTransition) {
+		return nil
+	}
+	return err
+}
+
 func (r Remote) vref(ref Ref) client.VersionRef {
 	return client.VersionRef{Namespace: ref.Namespace, Model: ref.Model, Version: ref.Version}
 }
@@ -36,7 +46,7 @@ func (r Remote) Namespace(ctx context.Context, name string) (bool, error) {
 // CreateNamespace implements Backend.
 func (r Remote) CreateNamespace(ctx context.Context, name string) error {
 	_, err := r.C.CreateNamespace(ctx, name, "")
-	return err
+	return madeMeanwhile(err)
 }
 
 // Model implements Backend.
@@ -48,7 +58,7 @@ func (r Remote) Model(ctx context.Context, ns, name string) (bool, error) {
 // CreateModel implements Backend.
 func (r Remote) CreateModel(ctx context.Context, ns, name string) error {
 	_, err := r.C.CreateModel(ctx, ns, name)
-	return err
+	return madeMeanwhile(err)
 }
 
 // Version implements Backend.
@@ -64,7 +74,7 @@ func (r Remote) Version(ctx context.Context, ref Ref) (VersionInfo, error) {
 // CreateVersion implements Backend.
 func (r Remote) CreateVersion(ctx context.Context, ref Ref) error {
 	_, err := r.C.CreateVersion(ctx, ref.Namespace, ref.Model, client.NewVersion{Version: ref.Version})
-	return err
+	return madeMeanwhile(err)
 }
 
 // Artifacts implements Backend.
@@ -104,7 +114,7 @@ func (r Remote) CreateExperiment(ctx context.Context, ref Ref, name string, para
 		p = params
 	}
 	_, err := r.C.CreateExperiment(ctx, r.vref(ref), name, p)
-	return err
+	return madeMeanwhile(err)
 }
 
 // SetExperimentState implements Backend.
