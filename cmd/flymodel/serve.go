@@ -19,6 +19,7 @@ import (
 	"github.com/flymodel/flymodel/internal/db/engine"
 	"github.com/flymodel/flymodel/internal/httpapi"
 	"github.com/flymodel/flymodel/internal/registry"
+	"github.com/flymodel/flymodel/internal/tracing"
 )
 
 func (a *app) newServeCommand() *cobra.Command {
@@ -89,6 +90,20 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		return err
 	}
 
+	// Spans flush last: the deferred shutdown runs after the server, the
+	// sweeper and the database have stopped.
+	shutdownTracing, err := tracing.Setup(ctx, cfg.Tracing)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if terr := shutdownTracing(flushCtx); terr != nil {
+			logger.Warn("flushing trace spans failed", "err", terr)
+		}
+	}()
+
 	store, err := openStore(ctx, cfg.DatabaseURL())
 	if err != nil {
 		return err
@@ -110,6 +125,11 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	}
 	if err := checkStores(ctx, stores, logger); err != nil {
 		return err
+	}
+	if cfg.Tracing.OTLP.Target != "" {
+		for name, st := range stores.ByName {
+			stores.ByName[name] = tracing.Blob(name, st)
+		}
 	}
 	reg := registry.New(registry.Options{
 		Store: store, Gates: promotionGates(cfg.Promotion), Stores: stores, MaxUploadBytes: cfg.Server.MaxUploadBytes,

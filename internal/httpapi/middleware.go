@@ -12,6 +12,11 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // requestIDHeader carries the request id in both directions: an incoming
@@ -70,16 +75,49 @@ func validRequestID(id string) bool {
 }
 
 // recordRoute runs inside the router, where the matched route is known, and
-// records its template for the access log.
+// records its template for the access log, and names the request's span
+// after it.
 func recordRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info := infoFrom(r.Context()); info != nil {
 			if route := mux.CurrentRoute(r); route != nil {
 				info.route, _ = route.GetPathTemplate()
+				if info.route != "" {
+					span := trace.SpanFromContext(r.Context())
+					span.SetName(info.route)
+					span.SetAttributes(attribute.String("http.route", info.route))
+				}
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+const tracerName = "github.com/flymodel/flymodel/internal/httpapi"
+
+// startSpan starts the server span of a request, a child of the trace
+// context the request carries (W3C traceparent, with the propagator that
+// tracing.Setup installs). It is named after the method until recordRoute
+// renames it after the route template. Without tracing set up the span is
+// a no-op.
+func startSpan(r *http.Request) (context.Context, trace.Span) {
+	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	return otel.Tracer(tracerName).Start(ctx, r.Method,
+		trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(
+			attribute.String("http.request.method", r.Method),
+			attribute.String("url.path", r.URL.Path),
+		))
+}
+
+// endSpan records the response status on a request's span and ends it;
+// 5xx marks the span as failed.
+func endSpan(span trace.Span, status int) {
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
 }
 
 // probeRoutes are logged at debug level: load balancers call them (and
@@ -94,10 +132,9 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		body := &countingBody{ReadCloser: r.Body}
-		inner := r
+		ctx, span := startSpan(r)
+		inner := r.WithContext(ctx)
 		if r.Body != nil && r.Body != http.NoBody {
-			inner = new(http.Request)
-			*inner = *r
 			inner.Body = body
 		}
 		defer func() {
@@ -113,6 +150,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			elapsed := time.Since(start)
+			endSpan(span, status)
 			s.metrics.observeRequest(r.Method, route, status, body.n.Load(), rec.bytes, elapsed)
 			level := slog.LevelInfo
 			switch {

@@ -13,579 +13,775 @@ import (
 var _ time.Time // some generations use no time type
 
 func (q queries) AttachExperimentTag(ctx context.Context, arg db.AttachExperimentTagParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.AttachExperimentTag", spanOptions...)
+	defer span.End()
 	r, err := q.writer().AttachExperimentTag(ctx, sqlitedb.AttachExperimentTagParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) AttachModelTag(ctx context.Context, arg db.AttachModelTagParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.AttachModelTag", spanOptions...)
+	defer span.End()
 	r, err := q.writer().AttachModelTag(ctx, sqlitedb.AttachModelTagParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) AttachVersionTag(ctx context.Context, arg db.AttachVersionTagParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.AttachVersionTag", spanOptions...)
+	defer span.End()
 	r, err := q.writer().AttachVersionTag(ctx, sqlitedb.AttachVersionTagParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountBuckets(ctx context.Context, namespaceID int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountBuckets", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountBuckets(ctx, namespaceID)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountExperimentArtifacts", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountExperimentArtifacts(ctx, experimentID)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountExperiments(ctx context.Context, arg db.CountExperimentsParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountExperiments", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountExperiments(ctx, sqlitedb.CountExperimentsParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountModelVersions", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountModelVersions(ctx, modelID)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountModels(ctx context.Context, arg db.CountModelsParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountModels", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountModels(ctx, sqlitedb.CountModelsParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountNamespaceModels", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountNamespaceModels(ctx, namespaceID)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountNamespaces(ctx context.Context) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountNamespaces", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountNamespaces(ctx)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountTags(ctx context.Context, namespaceID int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountTags", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountTags(ctx, namespaceID)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountVersionArtifacts", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountVersionArtifacts(ctx, versionID)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountVersions(ctx context.Context, arg db.CountVersionsParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountVersions", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountVersions(ctx, sqlitedb.CountVersionsParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountVersionsInState(ctx context.Context, arg db.CountVersionsInStateParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.CountVersionsInState", spanOptions...)
+	defer span.End()
 	r, err := q.reader().CountVersionsInState(ctx, sqlitedb.CountVersionsInStateParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CreateBlob(ctx context.Context, arg db.CreateBlobParams) (db.Blob, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateBlob", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateBlob(ctx, sqlitedb.CreateBlobParams(arg))
-	return db.Blob(r), mapError(err)
+	return db.Blob(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateBucket(ctx context.Context, arg db.CreateBucketParams) (db.Bucket, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateBucket", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateBucket(ctx, sqlitedb.CreateBucketParams(arg))
-	return db.Bucket(r), mapError(err)
+	return db.Bucket(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateExperiment(ctx context.Context, arg db.CreateExperimentParams) (db.Experiment, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateExperiment", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateExperiment(ctx, sqlitedb.CreateExperimentParams(arg))
-	return db.Experiment(r), mapError(err)
+	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateExperimentArtifact(ctx context.Context, arg db.CreateExperimentArtifactParams) (db.ExperimentArtifact, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateExperimentArtifact", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateExperimentArtifact(ctx, sqlitedb.CreateExperimentArtifactParams(arg))
-	return db.ExperimentArtifact(r), mapError(err)
+	return db.ExperimentArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateModel(ctx context.Context, arg db.CreateModelParams) (db.Model, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateModel", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateModel(ctx, sqlitedb.CreateModelParams(arg))
-	return db.Model(r), mapError(err)
+	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateNamespace(ctx context.Context, arg db.CreateNamespaceParams) (db.Namespace, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateNamespace", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateNamespace(ctx, sqlitedb.CreateNamespaceParams(arg))
-	return db.Namespace(r), mapError(err)
+	return db.Namespace(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateStateChange(ctx context.Context, arg db.CreateStateChangeParams) (db.VersionStateChange, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateStateChange", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateStateChange(ctx, sqlitedb.CreateStateChangeParams(arg))
-	return db.VersionStateChange(r), mapError(err)
+	return db.VersionStateChange(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateTag(ctx context.Context, arg db.CreateTagParams) (db.Tag, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateTag", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateTag(ctx, sqlitedb.CreateTagParams(arg))
-	return db.Tag(r), mapError(err)
+	return db.Tag(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateVersion(ctx context.Context, arg db.CreateVersionParams) (db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateVersion", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateVersion(ctx, sqlitedb.CreateVersionParams(arg))
-	return db.ModelVersion(r), mapError(err)
+	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateVersionArtifact(ctx context.Context, arg db.CreateVersionArtifactParams) (db.VersionArtifact, error) {
+	ctx, span := tracer.Start(ctx, "db.CreateVersionArtifact", spanOptions...)
+	defer span.End()
 	r, err := q.writer().CreateVersionArtifact(ctx, sqlitedb.CreateVersionArtifactParams(arg))
-	return db.VersionArtifact(r), mapError(err)
+	return db.VersionArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteBlob", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteBlob(ctx, id)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteBucket(ctx context.Context, arg db.DeleteBucketParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteBucket", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteBucket(ctx, sqlitedb.DeleteBucketParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteExperiment(ctx context.Context, id int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteExperiment", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteExperiment(ctx, id)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteExperimentArtifact(ctx context.Context, id int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteExperimentArtifact", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteExperimentArtifact(ctx, id)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteModel", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteModel(ctx, id)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteNamespace(ctx context.Context, id int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteNamespace", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteNamespace(ctx, id)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteNamespaceByName(ctx context.Context, name string) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteNamespaceByName", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteNamespaceByName(ctx, name)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteTag(ctx context.Context, id int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteTag", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteTag(ctx, id)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteVersion", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteVersion(ctx, id)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteVersionArtifact(ctx context.Context, id int64) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DeleteVersionArtifact", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DeleteVersionArtifact(ctx, id)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DetachExperimentTag(ctx context.Context, arg db.DetachExperimentTagParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DetachExperimentTag", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DetachExperimentTag(ctx, sqlitedb.DetachExperimentTagParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DetachModelTag(ctx context.Context, arg db.DetachModelTagParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DetachModelTag", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DetachModelTag(ctx, sqlitedb.DetachModelTagParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DetachVersionTag(ctx context.Context, arg db.DetachVersionTagParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.DetachVersionTag", spanOptions...)
+	defer span.End()
 	r, err := q.writer().DetachVersionTag(ctx, sqlitedb.DetachVersionTagParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) FinishExperiment(ctx context.Context, arg db.FinishExperimentParams) (db.Experiment, error) {
+	ctx, span := tracer.Start(ctx, "db.FinishExperiment", spanOptions...)
+	defer span.End()
 	r, err := q.writer().FinishExperiment(ctx, sqlitedb.FinishExperimentParams(arg))
-	return db.Experiment(r), mapError(err)
+	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBlob(ctx context.Context, id int64) (db.Blob, error) {
+	ctx, span := tracer.Start(ctx, "db.GetBlob", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetBlob(ctx, id)
-	return db.Blob(r), mapError(err)
+	return db.Blob(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBlobByKey(ctx context.Context, arg db.GetBlobByKeyParams) (db.Blob, error) {
+	ctx, span := tracer.Start(ctx, "db.GetBlobByKey", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetBlobByKey(ctx, sqlitedb.GetBlobByKeyParams(arg))
-	return db.Blob(r), mapError(err)
+	return db.Blob(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBlobBySha(ctx context.Context, arg db.GetBlobByShaParams) (db.Blob, error) {
+	ctx, span := tracer.Start(ctx, "db.GetBlobBySha", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetBlobBySha(ctx, sqlitedb.GetBlobByShaParams(arg))
-	return db.Blob(r), mapError(err)
+	return db.Blob(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBucket(ctx context.Context, id int64) (db.Bucket, error) {
+	ctx, span := tracer.Start(ctx, "db.GetBucket", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetBucket(ctx, id)
-	return db.Bucket(r), mapError(err)
+	return db.Bucket(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBucketForRole(ctx context.Context, arg db.GetBucketForRoleParams) (db.Bucket, error) {
+	ctx, span := tracer.Start(ctx, "db.GetBucketForRole", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetBucketForRole(ctx, sqlitedb.GetBucketForRoleParams(arg))
-	return db.Bucket(r), mapError(err)
+	return db.Bucket(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperiment(ctx context.Context, id int64) (db.Experiment, error) {
+	ctx, span := tracer.Start(ctx, "db.GetExperiment", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetExperiment(ctx, id)
-	return db.Experiment(r), mapError(err)
+	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentArtifact(ctx context.Context, id int64) (db.ExperimentArtifact, error) {
+	ctx, span := tracer.Start(ctx, "db.GetExperimentArtifact", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetExperimentArtifact(ctx, id)
-	return db.ExperimentArtifact(r), mapError(err)
+	return db.ExperimentArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentArtifactByName(ctx context.Context, arg db.GetExperimentArtifactByNameParams) (db.ExperimentArtifact, error) {
+	ctx, span := tracer.Start(ctx, "db.GetExperimentArtifactByName", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetExperimentArtifactByName(ctx, sqlitedb.GetExperimentArtifactByNameParams(arg))
-	return db.ExperimentArtifact(r), mapError(err)
+	return db.ExperimentArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentArtifactWithBlob(ctx context.Context, arg db.GetExperimentArtifactWithBlobParams) (db.GetExperimentArtifactWithBlobRow, error) {
+	ctx, span := tracer.Start(ctx, "db.GetExperimentArtifactWithBlob", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetExperimentArtifactWithBlob(ctx, sqlitedb.GetExperimentArtifactWithBlobParams(arg))
-	return db.GetExperimentArtifactWithBlobRow(r), mapError(err)
+	return db.GetExperimentArtifactWithBlobRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (db.GetExperimentArtifactWithBlobByIDRow, error) {
+	ctx, span := tracer.Start(ctx, "db.GetExperimentArtifactWithBlobByID", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetExperimentArtifactWithBlobByID(ctx, id)
-	return db.GetExperimentArtifactWithBlobByIDRow(r), mapError(err)
+	return db.GetExperimentArtifactWithBlobByIDRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentByName(ctx context.Context, arg db.GetExperimentByNameParams) (db.Experiment, error) {
+	ctx, span := tracer.Start(ctx, "db.GetExperimentByName", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetExperimentByName(ctx, sqlitedb.GetExperimentByNameParams(arg))
-	return db.Experiment(r), mapError(err)
+	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetModel(ctx context.Context, id int64) (db.Model, error) {
+	ctx, span := tracer.Start(ctx, "db.GetModel", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetModel(ctx, id)
-	return db.Model(r), mapError(err)
+	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetModelByName(ctx context.Context, arg db.GetModelByNameParams) (db.Model, error) {
+	ctx, span := tracer.Start(ctx, "db.GetModelByName", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetModelByName(ctx, sqlitedb.GetModelByNameParams(arg))
-	return db.Model(r), mapError(err)
+	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetModelByPath(ctx context.Context, arg db.GetModelByPathParams) (db.Model, error) {
+	ctx, span := tracer.Start(ctx, "db.GetModelByPath", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetModelByPath(ctx, sqlitedb.GetModelByPathParams(arg))
-	return db.Model(r), mapError(err)
+	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetNamespace(ctx context.Context, id int64) (db.Namespace, error) {
+	ctx, span := tracer.Start(ctx, "db.GetNamespace", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetNamespace(ctx, id)
-	return db.Namespace(r), mapError(err)
+	return db.Namespace(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetNamespaceByName(ctx context.Context, name string) (db.Namespace, error) {
+	ctx, span := tracer.Start(ctx, "db.GetNamespaceByName", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetNamespaceByName(ctx, name)
-	return db.Namespace(r), mapError(err)
+	return db.Namespace(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetTagByName(ctx context.Context, arg db.GetTagByNameParams) (db.Tag, error) {
+	ctx, span := tracer.Start(ctx, "db.GetTagByName", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetTagByName(ctx, sqlitedb.GetTagByNameParams(arg))
-	return db.Tag(r), mapError(err)
+	return db.Tag(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersion(ctx context.Context, id int64) (db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.GetVersion", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetVersion(ctx, id)
-	return db.ModelVersion(r), mapError(err)
+	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionArtifact(ctx context.Context, id int64) (db.VersionArtifact, error) {
+	ctx, span := tracer.Start(ctx, "db.GetVersionArtifact", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetVersionArtifact(ctx, id)
-	return db.VersionArtifact(r), mapError(err)
+	return db.VersionArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionArtifactByName(ctx context.Context, arg db.GetVersionArtifactByNameParams) (db.VersionArtifact, error) {
+	ctx, span := tracer.Start(ctx, "db.GetVersionArtifactByName", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetVersionArtifactByName(ctx, sqlitedb.GetVersionArtifactByNameParams(arg))
-	return db.VersionArtifact(r), mapError(err)
+	return db.VersionArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionArtifactWithBlob(ctx context.Context, arg db.GetVersionArtifactWithBlobParams) (db.GetVersionArtifactWithBlobRow, error) {
+	ctx, span := tracer.Start(ctx, "db.GetVersionArtifactWithBlob", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetVersionArtifactWithBlob(ctx, sqlitedb.GetVersionArtifactWithBlobParams(arg))
-	return db.GetVersionArtifactWithBlobRow(r), mapError(err)
+	return db.GetVersionArtifactWithBlobRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (db.GetVersionArtifactWithBlobByIDRow, error) {
+	ctx, span := tracer.Start(ctx, "db.GetVersionArtifactWithBlobByID", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetVersionArtifactWithBlobByID(ctx, id)
-	return db.GetVersionArtifactWithBlobByIDRow(r), mapError(err)
+	return db.GetVersionArtifactWithBlobByIDRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionByName(ctx context.Context, arg db.GetVersionByNameParams) (db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.GetVersionByName", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetVersionByName(ctx, sqlitedb.GetVersionByNameParams(arg))
-	return db.ModelVersion(r), mapError(err)
+	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionByPath(ctx context.Context, arg db.GetVersionByPathParams) (db.GetVersionByPathRow, error) {
+	ctx, span := tracer.Start(ctx, "db.GetVersionByPath", spanOptions...)
+	defer span.End()
 	r, err := q.reader().GetVersionByPath(ctx, sqlitedb.GetVersionByPathParams(arg))
-	return db.GetVersionByPathRow(r), mapError(err)
+	return db.GetVersionByPathRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersionIfMissingParams) (int64, error) {
+	ctx, span := tracer.Start(ctx, "db.InsertVersionIfMissing", spanOptions...)
+	defer span.End()
 	r, err := q.writer().InsertVersionIfMissing(ctx, sqlitedb.InsertVersionIfMissingParams(arg))
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]db.Bucket, error) {
+	ctx, span := tracer.Start(ctx, "db.ListBuckets", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListBuckets(ctx, sqlitedb.ListBucketsParams(arg))
 	out := make([]db.Bucket, len(r))
 	for i := range r {
 		out[i] = db.Bucket(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListExperimentArtifactBlobs(ctx context.Context, arg db.ListExperimentArtifactBlobsParams) ([]db.ListExperimentArtifactBlobsRow, error) {
+	ctx, span := tracer.Start(ctx, "db.ListExperimentArtifactBlobs", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListExperimentArtifactBlobs(ctx, sqlitedb.ListExperimentArtifactBlobsParams(arg))
 	out := make([]db.ListExperimentArtifactBlobsRow, len(r))
 	for i := range r {
 		out[i] = db.ListExperimentArtifactBlobsRow(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListExperimentArtifacts(ctx context.Context, arg db.ListExperimentArtifactsParams) ([]db.ExperimentArtifact, error) {
+	ctx, span := tracer.Start(ctx, "db.ListExperimentArtifacts", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListExperimentArtifacts(ctx, sqlitedb.ListExperimentArtifactsParams(arg))
 	out := make([]db.ExperimentArtifact, len(r))
 	for i := range r {
 		out[i] = db.ExperimentArtifact(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg db.ListExperimentArtifactsWithBlobParams) ([]db.ListExperimentArtifactsWithBlobRow, error) {
+	ctx, span := tracer.Start(ctx, "db.ListExperimentArtifactsWithBlob", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListExperimentArtifactsWithBlob(ctx, sqlitedb.ListExperimentArtifactsWithBlobParams(arg))
 	out := make([]db.ListExperimentArtifactsWithBlobRow, len(r))
 	for i := range r {
 		out[i] = db.ListExperimentArtifactsWithBlobRow(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error) {
+	ctx, span := tracer.Start(ctx, "db.ListExperimentBlobIDs", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListExperimentBlobIDs(ctx, experimentID)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]db.Tag, error) {
+	ctx, span := tracer.Start(ctx, "db.ListExperimentTags", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListExperimentTags(ctx, experimentID)
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListExperiments(ctx context.Context, arg db.ListExperimentsParams) ([]db.Experiment, error) {
+	ctx, span := tracer.Start(ctx, "db.ListExperiments", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListExperiments(ctx, sqlitedb.ListExperimentsParams(arg))
 	out := make([]db.Experiment, len(r))
 	for i := range r {
 		out[i] = db.Experiment(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListExpiredExperiments(ctx context.Context, arg db.ListExpiredExperimentsParams) ([]db.ListExpiredExperimentsRow, error) {
+	ctx, span := tracer.Start(ctx, "db.ListExpiredExperiments", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListExpiredExperiments(ctx, sqlitedb.ListExpiredExperimentsParams(arg))
 	out := make([]db.ListExpiredExperimentsRow, len(r))
 	for i := range r {
 		out[i] = db.ListExpiredExperimentsRow(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListExpiredVersions(ctx context.Context, arg db.ListExpiredVersionsParams) ([]db.ListExpiredVersionsRow, error) {
+	ctx, span := tracer.Start(ctx, "db.ListExpiredVersions", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListExpiredVersions(ctx, sqlitedb.ListExpiredVersionsParams(arg))
 	out := make([]db.ListExpiredVersionsRow, len(r))
 	for i := range r {
 		out[i] = db.ListExpiredVersionsRow(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListModelTags(ctx context.Context, modelID int64) ([]db.Tag, error) {
+	ctx, span := tracer.Start(ctx, "db.ListModelTags", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListModelTags(ctx, modelID)
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListModels(ctx context.Context, arg db.ListModelsParams) ([]db.Model, error) {
+	ctx, span := tracer.Start(ctx, "db.ListModels", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListModels(ctx, sqlitedb.ListModelsParams(arg))
 	out := make([]db.Model, len(r))
 	for i := range r {
 		out[i] = db.Model(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListNamespaces(ctx context.Context, arg db.ListNamespacesParams) ([]db.Namespace, error) {
+	ctx, span := tracer.Start(ctx, "db.ListNamespaces", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListNamespaces(ctx, sqlitedb.ListNamespacesParams(arg))
 	out := make([]db.Namespace, len(r))
 	for i := range r {
 		out[i] = db.Namespace(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListStateChanges(ctx context.Context, versionID int64) ([]db.VersionStateChange, error) {
+	ctx, span := tracer.Start(ctx, "db.ListStateChanges", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListStateChanges(ctx, versionID)
 	out := make([]db.VersionStateChange, len(r))
 	for i := range r {
 		out[i] = db.VersionStateChange(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListTags(ctx context.Context, arg db.ListTagsParams) ([]db.Tag, error) {
+	ctx, span := tracer.Start(ctx, "db.ListTags", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListTags(ctx, sqlitedb.ListTagsParams(arg))
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferencedBlobsParams) ([]db.Blob, error) {
+	ctx, span := tracer.Start(ctx, "db.ListUnreferencedBlobs", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListUnreferencedBlobs(ctx, sqlitedb.ListUnreferencedBlobsParams(arg))
 	out := make([]db.Blob, len(r))
 	for i := range r {
 		out[i] = db.Blob(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionArtifactBlobs(ctx context.Context, arg db.ListVersionArtifactBlobsParams) ([]db.ListVersionArtifactBlobsRow, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersionArtifactBlobs", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersionArtifactBlobs(ctx, sqlitedb.ListVersionArtifactBlobsParams(arg))
 	out := make([]db.ListVersionArtifactBlobsRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionArtifactBlobsRow(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]db.ListVersionArtifactDigestsRow, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersionArtifactDigests", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersionArtifactDigests(ctx, versionID)
 	out := make([]db.ListVersionArtifactDigestsRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionArtifactDigestsRow(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionArtifacts(ctx context.Context, arg db.ListVersionArtifactsParams) ([]db.VersionArtifact, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersionArtifacts", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersionArtifacts(ctx, sqlitedb.ListVersionArtifactsParams(arg))
 	out := make([]db.VersionArtifact, len(r))
 	for i := range r {
 		out[i] = db.VersionArtifact(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionArtifactsWithBlob(ctx context.Context, arg db.ListVersionArtifactsWithBlobParams) ([]db.ListVersionArtifactsWithBlobRow, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersionArtifactsWithBlob", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersionArtifactsWithBlob(ctx, sqlitedb.ListVersionArtifactsWithBlobParams(arg))
 	out := make([]db.ListVersionArtifactsWithBlobRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionArtifactsWithBlobRow(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersionBlobIDs", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersionBlobIDs(ctx, versionID)
-	return r, mapError(err)
+	return r, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]db.ListVersionExperimentStatesRow, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersionExperimentStates", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersionExperimentStates(ctx, versionID)
 	out := make([]db.ListVersionExperimentStatesRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionExperimentStatesRow(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionTags(ctx context.Context, versionID int64) ([]db.Tag, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersionTags", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersionTags(ctx, versionID)
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([]db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersions", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersions(ctx, sqlitedb.ListVersionsParams(arg))
 	out := make([]db.ModelVersion, len(r))
 	for i := range r {
 		out[i] = db.ModelVersion(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInStateParams) ([]db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.ListVersionsInState", spanOptions...)
+	defer span.End()
 	r, err := q.reader().ListVersionsInState(ctx, sqlitedb.ListVersionsInStateParams(arg))
 	out := make([]db.ModelVersion, len(r))
 	for i := range r {
 		out[i] = db.ModelVersion(r[i])
 	}
-	return out, mapError(err)
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) LockUnsealedVersion(ctx context.Context, arg db.LockUnsealedVersionParams) (db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.LockUnsealedVersion", spanOptions...)
+	defer span.End()
 	r, err := q.writer().LockUnsealedVersion(ctx, sqlitedb.LockUnsealedVersionParams(arg))
-	return db.ModelVersion(r), mapError(err)
+	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.Model, error) {
+	ctx, span := tracer.Start(ctx, "db.RenameModel", spanOptions...)
+	defer span.End()
 	r, err := q.writer().RenameModel(ctx, sqlitedb.RenameModelParams(arg))
-	return db.Model(r), mapError(err)
+	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) SetVersionDigest(ctx context.Context, arg db.SetVersionDigestParams) (db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.SetVersionDigest", spanOptions...)
+	defer span.End()
 	r, err := q.writer().SetVersionDigest(ctx, sqlitedb.SetVersionDigestParams(arg))
-	return db.ModelVersion(r), mapError(err)
+	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) SetVersionState(ctx context.Context, arg db.SetVersionStateParams) (db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.SetVersionState", spanOptions...)
+	defer span.End()
 	r, err := q.writer().SetVersionState(ctx, sqlitedb.SetVersionStateParams(arg))
-	return db.ModelVersion(r), mapError(err)
+	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) SoftDeleteExperiment(ctx context.Context, arg db.SoftDeleteExperimentParams) (db.Experiment, error) {
+	ctx, span := tracer.Start(ctx, "db.SoftDeleteExperiment", spanOptions...)
+	defer span.End()
 	r, err := q.writer().SoftDeleteExperiment(ctx, sqlitedb.SoftDeleteExperimentParams(arg))
-	return db.Experiment(r), mapError(err)
+	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) SoftDeleteVersion(ctx context.Context, arg db.SoftDeleteVersionParams) (db.ModelVersion, error) {
+	ctx, span := tracer.Start(ctx, "db.SoftDeleteVersion", spanOptions...)
+	defer span.End()
 	r, err := q.writer().SoftDeleteVersion(ctx, sqlitedb.SoftDeleteVersionParams(arg))
-	return db.ModelVersion(r), mapError(err)
+	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) StartExperiment(ctx context.Context, arg db.StartExperimentParams) (db.Experiment, error) {
+	ctx, span := tracer.Start(ctx, "db.StartExperiment", spanOptions...)
+	defer span.End()
 	r, err := q.writer().StartExperiment(ctx, sqlitedb.StartExperimentParams(arg))
-	return db.Experiment(r), mapError(err)
+	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) UpdateNamespace(ctx context.Context, arg db.UpdateNamespaceParams) (db.Namespace, error) {
+	ctx, span := tracer.Start(ctx, "db.UpdateNamespace", spanOptions...)
+	defer span.End()
 	r, err := q.writer().UpdateNamespace(ctx, sqlitedb.UpdateNamespaceParams(arg))
-	return db.Namespace(r), mapError(err)
+	return db.Namespace(r), spanError(span, mapError(err))
 }
 
 func (q queries) UpsertBucket(ctx context.Context, arg db.UpsertBucketParams) (db.Bucket, error) {
+	ctx, span := tracer.Start(ctx, "db.UpsertBucket", spanOptions...)
+	defer span.End()
 	r, err := q.writer().UpsertBucket(ctx, sqlitedb.UpsertBucketParams(arg))
-	return db.Bucket(r), mapError(err)
+	return db.Bucket(r), spanError(span, mapError(err))
 }
 
 func (q queries) UpsertModel(ctx context.Context, arg db.UpsertModelParams) (db.Model, error) {
+	ctx, span := tracer.Start(ctx, "db.UpsertModel", spanOptions...)
+	defer span.End()
 	r, err := q.writer().UpsertModel(ctx, sqlitedb.UpsertModelParams(arg))
-	return db.Model(r), mapError(err)
+	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) UpsertNamespace(ctx context.Context, arg db.UpsertNamespaceParams) (db.Namespace, error) {
+	ctx, span := tracer.Start(ctx, "db.UpsertNamespace", spanOptions...)
+	defer span.End()
 	r, err := q.writer().UpsertNamespace(ctx, sqlitedb.UpsertNamespaceParams(arg))
-	return db.Namespace(r), mapError(err)
+	return db.Namespace(r), spanError(span, mapError(err))
 }

@@ -4,6 +4,9 @@
 // converts between db's types and the engine's with plain conversions T(x).
 // A conversion that stops compiling means the two engines' generated code
 // drifted apart: fix the schema or the overrides in sqlc.yaml, not this.
+// Every adapter method is an OpenTelemetry span "db.<Method>", made with the
+// tracer, spanOptions and spanError that each engine declares by hand in its
+// tracing.go.
 //
 // Run from the repository root after sqlc generate (make generate).
 package main
@@ -258,9 +261,12 @@ func adapter(fset *token.FileSet, pkg, gen string, structs map[string]*ast.TypeS
 			}
 		}
 		fmt.Fprintf(&b, ") %s {\n", results(fset, m.results, "db"))
+		// Every query is a span "db.<Method>" (tracer, spanOptions and
+		// spanError are hand-written in each engine's tracing.go).
+		fmt.Fprintf(&b, "\tctx, span := tracer.Start(ctx, %q, spanOptions...)\n\tdefer span.End()\n", "db."+m.name)
 		call := fmt.Sprintf("q.%s.%s(%s)", conn, m.name, strings.Join(append([]string{"ctx"}, args...), ", "))
 		if len(m.results) == 1 {
-			fmt.Fprintf(&b, "\treturn mapError(%s)\n}\n\n", call)
+			fmt.Fprintf(&b, "\treturn spanError(span, mapError(%s))\n}\n\n", call)
 			continue
 		}
 		fmt.Fprintf(&b, "\tr, err := %s\n", call)
@@ -268,13 +274,13 @@ func adapter(fset *token.FileSet, pkg, gen string, structs map[string]*ast.TypeS
 		switch {
 		case isLocalType(res, structs):
 			name, _ := isLocal(res, structs)
-			fmt.Fprintf(&b, "\treturn db.%s(r), mapError(err)\n}\n\n", name)
+			fmt.Fprintf(&b, "\treturn db.%s(r), spanError(span, mapError(err))\n}\n\n", name)
 		case isLocalSlice(res, structs):
 			name, _ := isLocal(res.(*ast.ArrayType).Elt, structs)
 			fmt.Fprintf(&b, "\tout := make([]db.%s, len(r))\n\tfor i := range r {\n\t\tout[i] = db.%s(r[i])\n\t}\n", name, name)
-			b.WriteString("\treturn out, mapError(err)\n}\n\n")
+			b.WriteString("\treturn out, spanError(span, mapError(err))\n}\n\n")
 		default:
-			b.WriteString("\treturn r, mapError(err)\n}\n\n")
+			b.WriteString("\treturn r, spanError(span, mapError(err))\n}\n\n")
 		}
 	}
 	return b.Bytes()

@@ -1,0 +1,57 @@
+package tracing_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel"
+
+	"github.com/flymodel/flymodel/internal/config"
+	"github.com/flymodel/flymodel/internal/tracing"
+)
+
+// The end-to-end test, with an in-process collector receiving the spans of
+// an upload, is TestTracingUpload in internal/httpapi.
+
+func TestSetupWithoutTargetDoesNothing(t *testing.T) {
+	before := otel.GetTracerProvider()
+	shutdown, err := tracing.Setup(context.Background(), config.Tracing{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if otel.GetTracerProvider() != before {
+		t.Fatal("Setup without a target replaced the global TracerProvider")
+	}
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSetupTLSErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tls  config.TLS
+		want string
+	}{
+		{config.TLS{CASource: filepath.Join(dir, "missing.pem")}, "tracing.otlp.tls.ca_source"},
+		{config.TLS{CASource: notPEM}, "tracing.otlp.tls.ca_source: no PEM certificate in " + notPEM},
+		{config.TLS{Certs: config.TLSCerts{PEMFile: filepath.Join(dir, "client.pem")}}, "tracing.otlp.tls.certs"},
+		{config.TLS{Certs: config.TLSCerts{CertFile: notPEM}}, "tracing.otlp.tls.certs"},
+	} {
+		before := otel.GetTracerProvider()
+		_, err := tracing.Setup(context.Background(), config.Tracing{OTLP: config.OTLP{Target: "127.0.0.1:4317", TLS: tc.tls}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: err = %v, want one containing %q", tc.tls, err, tc.want)
+		}
+		if otel.GetTracerProvider() != before {
+			t.Fatal("a failed Setup replaced the global TracerProvider")
+		}
+	}
+}
