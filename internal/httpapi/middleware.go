@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/flymodel/flymodel/internal/tracing"
 )
 
 // requestIDHeader carries the request id in both directions: an incoming
@@ -82,8 +84,7 @@ func recordRoute(next http.Handler) http.Handler {
 		if info := infoFrom(r.Context()); info != nil {
 			if route := mux.CurrentRoute(r); route != nil {
 				info.route, _ = route.GetPathTemplate()
-				if info.route != "" {
-					span := trace.SpanFromContext(r.Context())
+				if span := trace.SpanFromContext(r.Context()); info.route != "" && span.IsRecording() {
 					span.SetName(info.route)
 					span.SetAttributes(attribute.String("http.route", info.route))
 				}
@@ -98,8 +99,8 @@ const tracerName = "github.com/flymodel/flymodel/internal/httpapi"
 // startSpan starts the server span of a request, a child of the trace
 // context the request carries (W3C traceparent, with the propagator that
 // tracing.Setup installs). It is named after the method until recordRoute
-// renames it after the route template. Without tracing set up the span is
-// a no-op.
+// renames it after the route template. Callers check tracing.Enabled
+// first: without tracing a request costs nothing here.
 func startSpan(r *http.Request) (context.Context, trace.Span) {
 	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	return otel.Tracer(tracerName).Start(ctx, r.Method,
@@ -132,9 +133,18 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		body := &countingBody{ReadCloser: r.Body}
-		ctx, span := startSpan(r)
-		inner := r.WithContext(ctx)
+		inner := r
+		var span trace.Span
+		if tracing.Enabled() {
+			var ctx context.Context
+			ctx, span = startSpan(r)
+			inner = r.WithContext(ctx)
+		}
 		if r.Body != nil && r.Body != http.NoBody {
+			if inner == r {
+				inner = new(http.Request)
+				*inner = *r
+			}
 			inner.Body = body
 		}
 		defer func() {
@@ -150,7 +160,9 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 				status = http.StatusOK
 			}
 			elapsed := time.Since(start)
-			endSpan(span, status)
+			if span != nil {
+				endSpan(span, status)
+			}
 			s.metrics.observeRequest(r.Method, route, status, body.n.Load(), rec.bytes, elapsed)
 			level := slog.LevelInfo
 			switch {

@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -65,8 +66,20 @@ func Setup(ctx context.Context, cfg config.Tracing) (shutdown func(context.Conte
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.TraceContext{})
-	return tp.Shutdown, nil
+	enabled.Store(true)
+	return func(ctx context.Context) error {
+		enabled.Store(false)
+		return tp.Shutdown(ctx)
+	}, nil
 }
+
+// enabled is set while Setup's provider is installed.
+var enabled atomic.Bool
+
+// Enabled reports whether spans are exported. Hot paths check it first:
+// even a no-op span costs an allocation and a context per call, about a
+// tenth of a version GET.
+func Enabled() bool { return enabled.Load() }
 
 // clientTLS builds the exporter's TLS configuration from tracing.otlp.tls,
 // or returns nil (plaintext) when neither ca_source nor certs is set.

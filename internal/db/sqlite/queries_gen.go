@@ -13,448 +13,448 @@ import (
 var _ time.Time // some generations use no time type
 
 func (q queries) AttachExperimentTag(ctx context.Context, arg db.AttachExperimentTagParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.AttachExperimentTag", spanOptions...)
+	ctx, span := startSpan(ctx, "db.AttachExperimentTag")
 	defer span.End()
 	r, err := q.writer().AttachExperimentTag(ctx, sqlitedb.AttachExperimentTagParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) AttachModelTag(ctx context.Context, arg db.AttachModelTagParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.AttachModelTag", spanOptions...)
+	ctx, span := startSpan(ctx, "db.AttachModelTag")
 	defer span.End()
 	r, err := q.writer().AttachModelTag(ctx, sqlitedb.AttachModelTagParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) AttachVersionTag(ctx context.Context, arg db.AttachVersionTagParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.AttachVersionTag", spanOptions...)
+	ctx, span := startSpan(ctx, "db.AttachVersionTag")
 	defer span.End()
 	r, err := q.writer().AttachVersionTag(ctx, sqlitedb.AttachVersionTagParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountBuckets(ctx context.Context, namespaceID int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountBuckets", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountBuckets")
 	defer span.End()
 	r, err := q.reader().CountBuckets(ctx, namespaceID)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountExperimentArtifacts", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountExperimentArtifacts")
 	defer span.End()
 	r, err := q.reader().CountExperimentArtifacts(ctx, experimentID)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountExperiments(ctx context.Context, arg db.CountExperimentsParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountExperiments", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountExperiments")
 	defer span.End()
 	r, err := q.reader().CountExperiments(ctx, sqlitedb.CountExperimentsParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountModelVersions", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountModelVersions")
 	defer span.End()
 	r, err := q.reader().CountModelVersions(ctx, modelID)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountModels(ctx context.Context, arg db.CountModelsParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountModels", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountModels")
 	defer span.End()
 	r, err := q.reader().CountModels(ctx, sqlitedb.CountModelsParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountNamespaceModels", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountNamespaceModels")
 	defer span.End()
 	r, err := q.reader().CountNamespaceModels(ctx, namespaceID)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountNamespaces(ctx context.Context) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountNamespaces", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountNamespaces")
 	defer span.End()
 	r, err := q.reader().CountNamespaces(ctx)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountTags(ctx context.Context, namespaceID int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountTags", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountTags")
 	defer span.End()
 	r, err := q.reader().CountTags(ctx, namespaceID)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountVersionArtifacts", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountVersionArtifacts")
 	defer span.End()
 	r, err := q.reader().CountVersionArtifacts(ctx, versionID)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountVersions(ctx context.Context, arg db.CountVersionsParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountVersions", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountVersions")
 	defer span.End()
 	r, err := q.reader().CountVersions(ctx, sqlitedb.CountVersionsParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CountVersionsInState(ctx context.Context, arg db.CountVersionsInStateParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.CountVersionsInState", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CountVersionsInState")
 	defer span.End()
 	r, err := q.reader().CountVersionsInState(ctx, sqlitedb.CountVersionsInStateParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) CreateBlob(ctx context.Context, arg db.CreateBlobParams) (db.Blob, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateBlob", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateBlob")
 	defer span.End()
 	r, err := q.writer().CreateBlob(ctx, sqlitedb.CreateBlobParams(arg))
 	return db.Blob(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateBucket(ctx context.Context, arg db.CreateBucketParams) (db.Bucket, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateBucket", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateBucket")
 	defer span.End()
 	r, err := q.writer().CreateBucket(ctx, sqlitedb.CreateBucketParams(arg))
 	return db.Bucket(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateExperiment(ctx context.Context, arg db.CreateExperimentParams) (db.Experiment, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateExperiment", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateExperiment")
 	defer span.End()
 	r, err := q.writer().CreateExperiment(ctx, sqlitedb.CreateExperimentParams(arg))
 	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateExperimentArtifact(ctx context.Context, arg db.CreateExperimentArtifactParams) (db.ExperimentArtifact, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateExperimentArtifact", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateExperimentArtifact")
 	defer span.End()
 	r, err := q.writer().CreateExperimentArtifact(ctx, sqlitedb.CreateExperimentArtifactParams(arg))
 	return db.ExperimentArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateModel(ctx context.Context, arg db.CreateModelParams) (db.Model, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateModel", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateModel")
 	defer span.End()
 	r, err := q.writer().CreateModel(ctx, sqlitedb.CreateModelParams(arg))
 	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateNamespace(ctx context.Context, arg db.CreateNamespaceParams) (db.Namespace, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateNamespace", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateNamespace")
 	defer span.End()
 	r, err := q.writer().CreateNamespace(ctx, sqlitedb.CreateNamespaceParams(arg))
 	return db.Namespace(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateStateChange(ctx context.Context, arg db.CreateStateChangeParams) (db.VersionStateChange, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateStateChange", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateStateChange")
 	defer span.End()
 	r, err := q.writer().CreateStateChange(ctx, sqlitedb.CreateStateChangeParams(arg))
 	return db.VersionStateChange(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateTag(ctx context.Context, arg db.CreateTagParams) (db.Tag, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateTag", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateTag")
 	defer span.End()
 	r, err := q.writer().CreateTag(ctx, sqlitedb.CreateTagParams(arg))
 	return db.Tag(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateVersion(ctx context.Context, arg db.CreateVersionParams) (db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateVersion", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateVersion")
 	defer span.End()
 	r, err := q.writer().CreateVersion(ctx, sqlitedb.CreateVersionParams(arg))
 	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateVersionArtifact(ctx context.Context, arg db.CreateVersionArtifactParams) (db.VersionArtifact, error) {
-	ctx, span := tracer.Start(ctx, "db.CreateVersionArtifact", spanOptions...)
+	ctx, span := startSpan(ctx, "db.CreateVersionArtifact")
 	defer span.End()
 	r, err := q.writer().CreateVersionArtifact(ctx, sqlitedb.CreateVersionArtifactParams(arg))
 	return db.VersionArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteBlob", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteBlob")
 	defer span.End()
 	r, err := q.writer().DeleteBlob(ctx, id)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteBucket(ctx context.Context, arg db.DeleteBucketParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteBucket", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteBucket")
 	defer span.End()
 	r, err := q.writer().DeleteBucket(ctx, sqlitedb.DeleteBucketParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteExperiment(ctx context.Context, id int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteExperiment", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteExperiment")
 	defer span.End()
 	r, err := q.writer().DeleteExperiment(ctx, id)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteExperimentArtifact(ctx context.Context, id int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteExperimentArtifact", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteExperimentArtifact")
 	defer span.End()
 	r, err := q.writer().DeleteExperimentArtifact(ctx, id)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteModel", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteModel")
 	defer span.End()
 	r, err := q.writer().DeleteModel(ctx, id)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteNamespace(ctx context.Context, id int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteNamespace", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteNamespace")
 	defer span.End()
 	r, err := q.writer().DeleteNamespace(ctx, id)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteNamespaceByName(ctx context.Context, name string) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteNamespaceByName", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteNamespaceByName")
 	defer span.End()
 	r, err := q.writer().DeleteNamespaceByName(ctx, name)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteTag(ctx context.Context, id int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteTag", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteTag")
 	defer span.End()
 	r, err := q.writer().DeleteTag(ctx, id)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteVersion", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteVersion")
 	defer span.End()
 	r, err := q.writer().DeleteVersion(ctx, id)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DeleteVersionArtifact(ctx context.Context, id int64) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DeleteVersionArtifact", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DeleteVersionArtifact")
 	defer span.End()
 	r, err := q.writer().DeleteVersionArtifact(ctx, id)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DetachExperimentTag(ctx context.Context, arg db.DetachExperimentTagParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DetachExperimentTag", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DetachExperimentTag")
 	defer span.End()
 	r, err := q.writer().DetachExperimentTag(ctx, sqlitedb.DetachExperimentTagParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DetachModelTag(ctx context.Context, arg db.DetachModelTagParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DetachModelTag", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DetachModelTag")
 	defer span.End()
 	r, err := q.writer().DetachModelTag(ctx, sqlitedb.DetachModelTagParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) DetachVersionTag(ctx context.Context, arg db.DetachVersionTagParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.DetachVersionTag", spanOptions...)
+	ctx, span := startSpan(ctx, "db.DetachVersionTag")
 	defer span.End()
 	r, err := q.writer().DetachVersionTag(ctx, sqlitedb.DetachVersionTagParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) FinishExperiment(ctx context.Context, arg db.FinishExperimentParams) (db.Experiment, error) {
-	ctx, span := tracer.Start(ctx, "db.FinishExperiment", spanOptions...)
+	ctx, span := startSpan(ctx, "db.FinishExperiment")
 	defer span.End()
 	r, err := q.writer().FinishExperiment(ctx, sqlitedb.FinishExperimentParams(arg))
 	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBlob(ctx context.Context, id int64) (db.Blob, error) {
-	ctx, span := tracer.Start(ctx, "db.GetBlob", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetBlob")
 	defer span.End()
 	r, err := q.reader().GetBlob(ctx, id)
 	return db.Blob(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBlobByKey(ctx context.Context, arg db.GetBlobByKeyParams) (db.Blob, error) {
-	ctx, span := tracer.Start(ctx, "db.GetBlobByKey", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetBlobByKey")
 	defer span.End()
 	r, err := q.reader().GetBlobByKey(ctx, sqlitedb.GetBlobByKeyParams(arg))
 	return db.Blob(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBlobBySha(ctx context.Context, arg db.GetBlobByShaParams) (db.Blob, error) {
-	ctx, span := tracer.Start(ctx, "db.GetBlobBySha", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetBlobBySha")
 	defer span.End()
 	r, err := q.reader().GetBlobBySha(ctx, sqlitedb.GetBlobByShaParams(arg))
 	return db.Blob(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBucket(ctx context.Context, id int64) (db.Bucket, error) {
-	ctx, span := tracer.Start(ctx, "db.GetBucket", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetBucket")
 	defer span.End()
 	r, err := q.reader().GetBucket(ctx, id)
 	return db.Bucket(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetBucketForRole(ctx context.Context, arg db.GetBucketForRoleParams) (db.Bucket, error) {
-	ctx, span := tracer.Start(ctx, "db.GetBucketForRole", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetBucketForRole")
 	defer span.End()
 	r, err := q.reader().GetBucketForRole(ctx, sqlitedb.GetBucketForRoleParams(arg))
 	return db.Bucket(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperiment(ctx context.Context, id int64) (db.Experiment, error) {
-	ctx, span := tracer.Start(ctx, "db.GetExperiment", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetExperiment")
 	defer span.End()
 	r, err := q.reader().GetExperiment(ctx, id)
 	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentArtifact(ctx context.Context, id int64) (db.ExperimentArtifact, error) {
-	ctx, span := tracer.Start(ctx, "db.GetExperimentArtifact", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetExperimentArtifact")
 	defer span.End()
 	r, err := q.reader().GetExperimentArtifact(ctx, id)
 	return db.ExperimentArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentArtifactByName(ctx context.Context, arg db.GetExperimentArtifactByNameParams) (db.ExperimentArtifact, error) {
-	ctx, span := tracer.Start(ctx, "db.GetExperimentArtifactByName", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetExperimentArtifactByName")
 	defer span.End()
 	r, err := q.reader().GetExperimentArtifactByName(ctx, sqlitedb.GetExperimentArtifactByNameParams(arg))
 	return db.ExperimentArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentArtifactWithBlob(ctx context.Context, arg db.GetExperimentArtifactWithBlobParams) (db.GetExperimentArtifactWithBlobRow, error) {
-	ctx, span := tracer.Start(ctx, "db.GetExperimentArtifactWithBlob", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetExperimentArtifactWithBlob")
 	defer span.End()
 	r, err := q.reader().GetExperimentArtifactWithBlob(ctx, sqlitedb.GetExperimentArtifactWithBlobParams(arg))
 	return db.GetExperimentArtifactWithBlobRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (db.GetExperimentArtifactWithBlobByIDRow, error) {
-	ctx, span := tracer.Start(ctx, "db.GetExperimentArtifactWithBlobByID", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetExperimentArtifactWithBlobByID")
 	defer span.End()
 	r, err := q.reader().GetExperimentArtifactWithBlobByID(ctx, id)
 	return db.GetExperimentArtifactWithBlobByIDRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetExperimentByName(ctx context.Context, arg db.GetExperimentByNameParams) (db.Experiment, error) {
-	ctx, span := tracer.Start(ctx, "db.GetExperimentByName", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetExperimentByName")
 	defer span.End()
 	r, err := q.reader().GetExperimentByName(ctx, sqlitedb.GetExperimentByNameParams(arg))
 	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetModel(ctx context.Context, id int64) (db.Model, error) {
-	ctx, span := tracer.Start(ctx, "db.GetModel", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetModel")
 	defer span.End()
 	r, err := q.reader().GetModel(ctx, id)
 	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetModelByName(ctx context.Context, arg db.GetModelByNameParams) (db.Model, error) {
-	ctx, span := tracer.Start(ctx, "db.GetModelByName", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetModelByName")
 	defer span.End()
 	r, err := q.reader().GetModelByName(ctx, sqlitedb.GetModelByNameParams(arg))
 	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetModelByPath(ctx context.Context, arg db.GetModelByPathParams) (db.Model, error) {
-	ctx, span := tracer.Start(ctx, "db.GetModelByPath", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetModelByPath")
 	defer span.End()
 	r, err := q.reader().GetModelByPath(ctx, sqlitedb.GetModelByPathParams(arg))
 	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetNamespace(ctx context.Context, id int64) (db.Namespace, error) {
-	ctx, span := tracer.Start(ctx, "db.GetNamespace", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetNamespace")
 	defer span.End()
 	r, err := q.reader().GetNamespace(ctx, id)
 	return db.Namespace(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetNamespaceByName(ctx context.Context, name string) (db.Namespace, error) {
-	ctx, span := tracer.Start(ctx, "db.GetNamespaceByName", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetNamespaceByName")
 	defer span.End()
 	r, err := q.reader().GetNamespaceByName(ctx, name)
 	return db.Namespace(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetTagByName(ctx context.Context, arg db.GetTagByNameParams) (db.Tag, error) {
-	ctx, span := tracer.Start(ctx, "db.GetTagByName", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetTagByName")
 	defer span.End()
 	r, err := q.reader().GetTagByName(ctx, sqlitedb.GetTagByNameParams(arg))
 	return db.Tag(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersion(ctx context.Context, id int64) (db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.GetVersion", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetVersion")
 	defer span.End()
 	r, err := q.reader().GetVersion(ctx, id)
 	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionArtifact(ctx context.Context, id int64) (db.VersionArtifact, error) {
-	ctx, span := tracer.Start(ctx, "db.GetVersionArtifact", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetVersionArtifact")
 	defer span.End()
 	r, err := q.reader().GetVersionArtifact(ctx, id)
 	return db.VersionArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionArtifactByName(ctx context.Context, arg db.GetVersionArtifactByNameParams) (db.VersionArtifact, error) {
-	ctx, span := tracer.Start(ctx, "db.GetVersionArtifactByName", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetVersionArtifactByName")
 	defer span.End()
 	r, err := q.reader().GetVersionArtifactByName(ctx, sqlitedb.GetVersionArtifactByNameParams(arg))
 	return db.VersionArtifact(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionArtifactWithBlob(ctx context.Context, arg db.GetVersionArtifactWithBlobParams) (db.GetVersionArtifactWithBlobRow, error) {
-	ctx, span := tracer.Start(ctx, "db.GetVersionArtifactWithBlob", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetVersionArtifactWithBlob")
 	defer span.End()
 	r, err := q.reader().GetVersionArtifactWithBlob(ctx, sqlitedb.GetVersionArtifactWithBlobParams(arg))
 	return db.GetVersionArtifactWithBlobRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (db.GetVersionArtifactWithBlobByIDRow, error) {
-	ctx, span := tracer.Start(ctx, "db.GetVersionArtifactWithBlobByID", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetVersionArtifactWithBlobByID")
 	defer span.End()
 	r, err := q.reader().GetVersionArtifactWithBlobByID(ctx, id)
 	return db.GetVersionArtifactWithBlobByIDRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionByName(ctx context.Context, arg db.GetVersionByNameParams) (db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.GetVersionByName", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetVersionByName")
 	defer span.End()
 	r, err := q.reader().GetVersionByName(ctx, sqlitedb.GetVersionByNameParams(arg))
 	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) GetVersionByPath(ctx context.Context, arg db.GetVersionByPathParams) (db.GetVersionByPathRow, error) {
-	ctx, span := tracer.Start(ctx, "db.GetVersionByPath", spanOptions...)
+	ctx, span := startSpan(ctx, "db.GetVersionByPath")
 	defer span.End()
 	r, err := q.reader().GetVersionByPath(ctx, sqlitedb.GetVersionByPathParams(arg))
 	return db.GetVersionByPathRow(r), spanError(span, mapError(err))
 }
 
 func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersionIfMissingParams) (int64, error) {
-	ctx, span := tracer.Start(ctx, "db.InsertVersionIfMissing", spanOptions...)
+	ctx, span := startSpan(ctx, "db.InsertVersionIfMissing")
 	defer span.End()
 	r, err := q.writer().InsertVersionIfMissing(ctx, sqlitedb.InsertVersionIfMissingParams(arg))
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]db.Bucket, error) {
-	ctx, span := tracer.Start(ctx, "db.ListBuckets", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListBuckets")
 	defer span.End()
 	r, err := q.reader().ListBuckets(ctx, sqlitedb.ListBucketsParams(arg))
 	out := make([]db.Bucket, len(r))
@@ -465,7 +465,7 @@ func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]d
 }
 
 func (q queries) ListExperimentArtifactBlobs(ctx context.Context, arg db.ListExperimentArtifactBlobsParams) ([]db.ListExperimentArtifactBlobsRow, error) {
-	ctx, span := tracer.Start(ctx, "db.ListExperimentArtifactBlobs", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListExperimentArtifactBlobs")
 	defer span.End()
 	r, err := q.reader().ListExperimentArtifactBlobs(ctx, sqlitedb.ListExperimentArtifactBlobsParams(arg))
 	out := make([]db.ListExperimentArtifactBlobsRow, len(r))
@@ -476,7 +476,7 @@ func (q queries) ListExperimentArtifactBlobs(ctx context.Context, arg db.ListExp
 }
 
 func (q queries) ListExperimentArtifacts(ctx context.Context, arg db.ListExperimentArtifactsParams) ([]db.ExperimentArtifact, error) {
-	ctx, span := tracer.Start(ctx, "db.ListExperimentArtifacts", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListExperimentArtifacts")
 	defer span.End()
 	r, err := q.reader().ListExperimentArtifacts(ctx, sqlitedb.ListExperimentArtifactsParams(arg))
 	out := make([]db.ExperimentArtifact, len(r))
@@ -487,7 +487,7 @@ func (q queries) ListExperimentArtifacts(ctx context.Context, arg db.ListExperim
 }
 
 func (q queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg db.ListExperimentArtifactsWithBlobParams) ([]db.ListExperimentArtifactsWithBlobRow, error) {
-	ctx, span := tracer.Start(ctx, "db.ListExperimentArtifactsWithBlob", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListExperimentArtifactsWithBlob")
 	defer span.End()
 	r, err := q.reader().ListExperimentArtifactsWithBlob(ctx, sqlitedb.ListExperimentArtifactsWithBlobParams(arg))
 	out := make([]db.ListExperimentArtifactsWithBlobRow, len(r))
@@ -498,14 +498,14 @@ func (q queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg db.Lis
 }
 
 func (q queries) ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error) {
-	ctx, span := tracer.Start(ctx, "db.ListExperimentBlobIDs", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListExperimentBlobIDs")
 	defer span.End()
 	r, err := q.reader().ListExperimentBlobIDs(ctx, experimentID)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]db.Tag, error) {
-	ctx, span := tracer.Start(ctx, "db.ListExperimentTags", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListExperimentTags")
 	defer span.End()
 	r, err := q.reader().ListExperimentTags(ctx, experimentID)
 	out := make([]db.Tag, len(r))
@@ -516,7 +516,7 @@ func (q queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]
 }
 
 func (q queries) ListExperiments(ctx context.Context, arg db.ListExperimentsParams) ([]db.Experiment, error) {
-	ctx, span := tracer.Start(ctx, "db.ListExperiments", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListExperiments")
 	defer span.End()
 	r, err := q.reader().ListExperiments(ctx, sqlitedb.ListExperimentsParams(arg))
 	out := make([]db.Experiment, len(r))
@@ -527,7 +527,7 @@ func (q queries) ListExperiments(ctx context.Context, arg db.ListExperimentsPara
 }
 
 func (q queries) ListExpiredExperiments(ctx context.Context, arg db.ListExpiredExperimentsParams) ([]db.ListExpiredExperimentsRow, error) {
-	ctx, span := tracer.Start(ctx, "db.ListExpiredExperiments", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListExpiredExperiments")
 	defer span.End()
 	r, err := q.reader().ListExpiredExperiments(ctx, sqlitedb.ListExpiredExperimentsParams(arg))
 	out := make([]db.ListExpiredExperimentsRow, len(r))
@@ -538,7 +538,7 @@ func (q queries) ListExpiredExperiments(ctx context.Context, arg db.ListExpiredE
 }
 
 func (q queries) ListExpiredVersions(ctx context.Context, arg db.ListExpiredVersionsParams) ([]db.ListExpiredVersionsRow, error) {
-	ctx, span := tracer.Start(ctx, "db.ListExpiredVersions", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListExpiredVersions")
 	defer span.End()
 	r, err := q.reader().ListExpiredVersions(ctx, sqlitedb.ListExpiredVersionsParams(arg))
 	out := make([]db.ListExpiredVersionsRow, len(r))
@@ -549,7 +549,7 @@ func (q queries) ListExpiredVersions(ctx context.Context, arg db.ListExpiredVers
 }
 
 func (q queries) ListModelTags(ctx context.Context, modelID int64) ([]db.Tag, error) {
-	ctx, span := tracer.Start(ctx, "db.ListModelTags", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListModelTags")
 	defer span.End()
 	r, err := q.reader().ListModelTags(ctx, modelID)
 	out := make([]db.Tag, len(r))
@@ -560,7 +560,7 @@ func (q queries) ListModelTags(ctx context.Context, modelID int64) ([]db.Tag, er
 }
 
 func (q queries) ListModels(ctx context.Context, arg db.ListModelsParams) ([]db.Model, error) {
-	ctx, span := tracer.Start(ctx, "db.ListModels", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListModels")
 	defer span.End()
 	r, err := q.reader().ListModels(ctx, sqlitedb.ListModelsParams(arg))
 	out := make([]db.Model, len(r))
@@ -571,7 +571,7 @@ func (q queries) ListModels(ctx context.Context, arg db.ListModelsParams) ([]db.
 }
 
 func (q queries) ListNamespaces(ctx context.Context, arg db.ListNamespacesParams) ([]db.Namespace, error) {
-	ctx, span := tracer.Start(ctx, "db.ListNamespaces", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListNamespaces")
 	defer span.End()
 	r, err := q.reader().ListNamespaces(ctx, sqlitedb.ListNamespacesParams(arg))
 	out := make([]db.Namespace, len(r))
@@ -582,7 +582,7 @@ func (q queries) ListNamespaces(ctx context.Context, arg db.ListNamespacesParams
 }
 
 func (q queries) ListStateChanges(ctx context.Context, versionID int64) ([]db.VersionStateChange, error) {
-	ctx, span := tracer.Start(ctx, "db.ListStateChanges", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListStateChanges")
 	defer span.End()
 	r, err := q.reader().ListStateChanges(ctx, versionID)
 	out := make([]db.VersionStateChange, len(r))
@@ -593,7 +593,7 @@ func (q queries) ListStateChanges(ctx context.Context, versionID int64) ([]db.Ve
 }
 
 func (q queries) ListTags(ctx context.Context, arg db.ListTagsParams) ([]db.Tag, error) {
-	ctx, span := tracer.Start(ctx, "db.ListTags", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListTags")
 	defer span.End()
 	r, err := q.reader().ListTags(ctx, sqlitedb.ListTagsParams(arg))
 	out := make([]db.Tag, len(r))
@@ -604,7 +604,7 @@ func (q queries) ListTags(ctx context.Context, arg db.ListTagsParams) ([]db.Tag,
 }
 
 func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferencedBlobsParams) ([]db.Blob, error) {
-	ctx, span := tracer.Start(ctx, "db.ListUnreferencedBlobs", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListUnreferencedBlobs")
 	defer span.End()
 	r, err := q.reader().ListUnreferencedBlobs(ctx, sqlitedb.ListUnreferencedBlobsParams(arg))
 	out := make([]db.Blob, len(r))
@@ -615,7 +615,7 @@ func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferen
 }
 
 func (q queries) ListVersionArtifactBlobs(ctx context.Context, arg db.ListVersionArtifactBlobsParams) ([]db.ListVersionArtifactBlobsRow, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersionArtifactBlobs", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersionArtifactBlobs")
 	defer span.End()
 	r, err := q.reader().ListVersionArtifactBlobs(ctx, sqlitedb.ListVersionArtifactBlobsParams(arg))
 	out := make([]db.ListVersionArtifactBlobsRow, len(r))
@@ -626,7 +626,7 @@ func (q queries) ListVersionArtifactBlobs(ctx context.Context, arg db.ListVersio
 }
 
 func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]db.ListVersionArtifactDigestsRow, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersionArtifactDigests", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersionArtifactDigests")
 	defer span.End()
 	r, err := q.reader().ListVersionArtifactDigests(ctx, versionID)
 	out := make([]db.ListVersionArtifactDigestsRow, len(r))
@@ -637,7 +637,7 @@ func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64
 }
 
 func (q queries) ListVersionArtifacts(ctx context.Context, arg db.ListVersionArtifactsParams) ([]db.VersionArtifact, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersionArtifacts", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersionArtifacts")
 	defer span.End()
 	r, err := q.reader().ListVersionArtifacts(ctx, sqlitedb.ListVersionArtifactsParams(arg))
 	out := make([]db.VersionArtifact, len(r))
@@ -648,7 +648,7 @@ func (q queries) ListVersionArtifacts(ctx context.Context, arg db.ListVersionArt
 }
 
 func (q queries) ListVersionArtifactsWithBlob(ctx context.Context, arg db.ListVersionArtifactsWithBlobParams) ([]db.ListVersionArtifactsWithBlobRow, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersionArtifactsWithBlob", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersionArtifactsWithBlob")
 	defer span.End()
 	r, err := q.reader().ListVersionArtifactsWithBlob(ctx, sqlitedb.ListVersionArtifactsWithBlobParams(arg))
 	out := make([]db.ListVersionArtifactsWithBlobRow, len(r))
@@ -659,14 +659,14 @@ func (q queries) ListVersionArtifactsWithBlob(ctx context.Context, arg db.ListVe
 }
 
 func (q queries) ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersionBlobIDs", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersionBlobIDs")
 	defer span.End()
 	r, err := q.reader().ListVersionBlobIDs(ctx, versionID)
 	return r, spanError(span, mapError(err))
 }
 
 func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]db.ListVersionExperimentStatesRow, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersionExperimentStates", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersionExperimentStates")
 	defer span.End()
 	r, err := q.reader().ListVersionExperimentStates(ctx, versionID)
 	out := make([]db.ListVersionExperimentStatesRow, len(r))
@@ -677,7 +677,7 @@ func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int6
 }
 
 func (q queries) ListVersionTags(ctx context.Context, versionID int64) ([]db.Tag, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersionTags", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersionTags")
 	defer span.End()
 	r, err := q.reader().ListVersionTags(ctx, versionID)
 	out := make([]db.Tag, len(r))
@@ -688,7 +688,7 @@ func (q queries) ListVersionTags(ctx context.Context, versionID int64) ([]db.Tag
 }
 
 func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([]db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersions", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersions")
 	defer span.End()
 	r, err := q.reader().ListVersions(ctx, sqlitedb.ListVersionsParams(arg))
 	out := make([]db.ModelVersion, len(r))
@@ -699,7 +699,7 @@ func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([
 }
 
 func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInStateParams) ([]db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.ListVersionsInState", spanOptions...)
+	ctx, span := startSpan(ctx, "db.ListVersionsInState")
 	defer span.End()
 	r, err := q.reader().ListVersionsInState(ctx, sqlitedb.ListVersionsInStateParams(arg))
 	out := make([]db.ModelVersion, len(r))
@@ -710,77 +710,77 @@ func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInS
 }
 
 func (q queries) LockUnsealedVersion(ctx context.Context, arg db.LockUnsealedVersionParams) (db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.LockUnsealedVersion", spanOptions...)
+	ctx, span := startSpan(ctx, "db.LockUnsealedVersion")
 	defer span.End()
 	r, err := q.writer().LockUnsealedVersion(ctx, sqlitedb.LockUnsealedVersionParams(arg))
 	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.Model, error) {
-	ctx, span := tracer.Start(ctx, "db.RenameModel", spanOptions...)
+	ctx, span := startSpan(ctx, "db.RenameModel")
 	defer span.End()
 	r, err := q.writer().RenameModel(ctx, sqlitedb.RenameModelParams(arg))
 	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) SetVersionDigest(ctx context.Context, arg db.SetVersionDigestParams) (db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.SetVersionDigest", spanOptions...)
+	ctx, span := startSpan(ctx, "db.SetVersionDigest")
 	defer span.End()
 	r, err := q.writer().SetVersionDigest(ctx, sqlitedb.SetVersionDigestParams(arg))
 	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) SetVersionState(ctx context.Context, arg db.SetVersionStateParams) (db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.SetVersionState", spanOptions...)
+	ctx, span := startSpan(ctx, "db.SetVersionState")
 	defer span.End()
 	r, err := q.writer().SetVersionState(ctx, sqlitedb.SetVersionStateParams(arg))
 	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) SoftDeleteExperiment(ctx context.Context, arg db.SoftDeleteExperimentParams) (db.Experiment, error) {
-	ctx, span := tracer.Start(ctx, "db.SoftDeleteExperiment", spanOptions...)
+	ctx, span := startSpan(ctx, "db.SoftDeleteExperiment")
 	defer span.End()
 	r, err := q.writer().SoftDeleteExperiment(ctx, sqlitedb.SoftDeleteExperimentParams(arg))
 	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) SoftDeleteVersion(ctx context.Context, arg db.SoftDeleteVersionParams) (db.ModelVersion, error) {
-	ctx, span := tracer.Start(ctx, "db.SoftDeleteVersion", spanOptions...)
+	ctx, span := startSpan(ctx, "db.SoftDeleteVersion")
 	defer span.End()
 	r, err := q.writer().SoftDeleteVersion(ctx, sqlitedb.SoftDeleteVersionParams(arg))
 	return db.ModelVersion(r), spanError(span, mapError(err))
 }
 
 func (q queries) StartExperiment(ctx context.Context, arg db.StartExperimentParams) (db.Experiment, error) {
-	ctx, span := tracer.Start(ctx, "db.StartExperiment", spanOptions...)
+	ctx, span := startSpan(ctx, "db.StartExperiment")
 	defer span.End()
 	r, err := q.writer().StartExperiment(ctx, sqlitedb.StartExperimentParams(arg))
 	return db.Experiment(r), spanError(span, mapError(err))
 }
 
 func (q queries) UpdateNamespace(ctx context.Context, arg db.UpdateNamespaceParams) (db.Namespace, error) {
-	ctx, span := tracer.Start(ctx, "db.UpdateNamespace", spanOptions...)
+	ctx, span := startSpan(ctx, "db.UpdateNamespace")
 	defer span.End()
 	r, err := q.writer().UpdateNamespace(ctx, sqlitedb.UpdateNamespaceParams(arg))
 	return db.Namespace(r), spanError(span, mapError(err))
 }
 
 func (q queries) UpsertBucket(ctx context.Context, arg db.UpsertBucketParams) (db.Bucket, error) {
-	ctx, span := tracer.Start(ctx, "db.UpsertBucket", spanOptions...)
+	ctx, span := startSpan(ctx, "db.UpsertBucket")
 	defer span.End()
 	r, err := q.writer().UpsertBucket(ctx, sqlitedb.UpsertBucketParams(arg))
 	return db.Bucket(r), spanError(span, mapError(err))
 }
 
 func (q queries) UpsertModel(ctx context.Context, arg db.UpsertModelParams) (db.Model, error) {
-	ctx, span := tracer.Start(ctx, "db.UpsertModel", spanOptions...)
+	ctx, span := startSpan(ctx, "db.UpsertModel")
 	defer span.End()
 	r, err := q.writer().UpsertModel(ctx, sqlitedb.UpsertModelParams(arg))
 	return db.Model(r), spanError(span, mapError(err))
 }
 
 func (q queries) UpsertNamespace(ctx context.Context, arg db.UpsertNamespaceParams) (db.Namespace, error) {
-	ctx, span := tracer.Start(ctx, "db.UpsertNamespace", spanOptions...)
+	ctx, span := startSpan(ctx, "db.UpsertNamespace")
 	defer span.End()
 	r, err := q.writer().UpsertNamespace(ctx, sqlitedb.UpsertNamespaceParams(arg))
 	return db.Namespace(r), spanError(span, mapError(err))

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"errors"
 
 	"go.opentelemetry.io/otel"
@@ -9,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/tracing"
 )
 
 // tracer makes the span "db.<Method>" of every generated query
@@ -18,6 +20,15 @@ var tracer = otel.Tracer("github.com/flymodel/flymodel/internal/db")
 var spanOptions = []trace.SpanStartOption{
 	trace.WithSpanKind(trace.SpanKindClient),
 	trace.WithAttributes(attribute.String("db.system.name", "sqlite")),
+}
+
+// startSpan starts the span of a query when tracing is on; otherwise it
+// returns ctx and its (no-op) span without allocating.
+func startSpan(ctx context.Context, name string) (context.Context, trace.Span) {
+	if !tracing.Enabled() {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	return tracer.Start(ctx, name, spanOptions...)
 }
 
 // spanError records err on span, except db.ErrNotFound (an answer, not a

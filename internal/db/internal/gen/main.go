@@ -263,7 +263,7 @@ func adapter(fset *token.FileSet, pkg, gen string, structs map[string]*ast.TypeS
 		fmt.Fprintf(&b, ") %s {\n", results(fset, m.results, "db"))
 		// Every query is a span "db.<Method>" (tracer, spanOptions and
 		// spanError are hand-written in each engine's tracing.go).
-		fmt.Fprintf(&b, "\tctx, span := tracer.Start(ctx, %q, spanOptions...)\n\tdefer span.End()\n", "db."+m.name)
+		fmt.Fprintf(&b, "\tctx, span := startSpan(ctx, %q)\n\tdefer span.End()\n", "db."+m.name)
 		call := fmt.Sprintf("q.%s.%s(%s)", conn, m.name, strings.Join(append([]string{"ctx"}, args...), ", "))
 		if len(m.results) == 1 {
 			fmt.Fprintf(&b, "\treturn spanError(span, mapError(%s))\n}\n\n", call)
