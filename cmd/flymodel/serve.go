@@ -157,9 +157,13 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler: handler,
+		// Headers must arrive promptly and stay small; bodies have no overall
+		// deadline (a 5 GiB upload takes a while) but one that stalls for
+		// httpapi.DefaultStallTimeout is cut off (see httpapi's body reader).
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)

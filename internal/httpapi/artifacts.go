@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -30,6 +32,7 @@ var (
 	kindSealed         = problemKind{"sealed", "Version Sealed", http.StatusConflict}
 	kindBlobMissing    = problemKind{"blob-missing", "Artifact Bytes Missing", http.StatusInternalServerError}
 	kindStore          = problemKind{"storage-unavailable", "Storage Unavailable", http.StatusServiceUnavailable}
+	kindRequestTimeout = problemKind{"request-timeout", "Request Timeout", http.StatusRequestTimeout}
 )
 
 // maxMetadataPart bounds the JSON part of a multipart upload.
@@ -61,6 +64,8 @@ func artifactProblem(err error) *Problem {
 		return newProblem(kindSealed, sealed.Error()).with("version", apiBase+sealed.Path)
 	case errors.As(err, &missing):
 		return newProblem(kindBlobMissing, missing.Error())
+	case isTimeout(err):
+		return newProblem(kindRequestTimeout, "the request body stalled; nothing was stored")
 	case errors.As(err, &store):
 		// The store's own error goes to the log (writeError), not to the client.
 		return newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
@@ -483,4 +488,10 @@ func (s *server) handleCompatDownload(experiment bool) handlerFunc {
 		}
 		return s.serveArtifact(w, r, a, fmt.Sprintf("%s?artifact_id=%d", r.URL.Path, id))
 	}
+}
+
+// isTimeout reports a request body that stalled past the read deadline.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded)
 }

@@ -54,7 +54,14 @@ func withRequestID(next http.Handler) http.Handler {
 		if !validRequestID(id) {
 			id = rand.Text()
 		}
-		w.Header().Set(requestIDHeader, id)
+		h := w.Header()
+		h.Set(requestIDHeader, id)
+		// An API that serves no pages: nothing it answers may be sniffed,
+		// framed, or run as a document.
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
 		ctx := context.WithValue(r.Context(), requestInfoKey{}, &requestInfo{id: id})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
@@ -132,7 +139,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		body := &countingBody{ReadCloser: r.Body}
+		body := &countingBody{ReadCloser: r.Body, rc: http.NewResponseController(w), stall: s.stall}
 		inner := r
 		var span trace.Span
 		if tracing.Enabled() {
@@ -190,10 +197,20 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 // atomic.
 type countingBody struct {
 	io.ReadCloser
-	n atomic.Int64
+	n     atomic.Int64
+	rc    *http.ResponseController
+	stall time.Duration
 }
 
+// DefaultStallTimeout cuts off a request body that sends nothing for this
+// long: uploads have no overall deadline, but a client that stops sending
+// (or a slow-loris) does not hold a connection forever.
+const DefaultStallTimeout = time.Minute
+
 func (b *countingBody) Read(p []byte) (int, error) {
+	// Each read gets a fresh deadline; a server without connection
+	// deadlines (httptest's recorder) just does not support it.
+	_ = b.rc.SetReadDeadline(time.Now().Add(b.stall))
 	n, err := b.ReadCloser.Read(p)
 	b.n.Add(int64(n))
 	return n, err

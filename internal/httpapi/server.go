@@ -5,6 +5,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -29,6 +30,9 @@ type Options struct {
 	Metrics *Metrics
 	// Stores are the blob stores /readyz checks (the registry uses its own).
 	Stores registry.Stores
+	// StallTimeout cuts off a request body that sends nothing for this
+	// long; 0 means DefaultStallTimeout.
+	StallTimeout time.Duration
 }
 
 // server holds the dependencies the handlers share.
@@ -41,6 +45,7 @@ type server struct {
 	maxUpload int64
 	metrics   *Metrics
 	stores    registry.Stores
+	stall     time.Duration
 	router    *mux.Router
 }
 
@@ -58,7 +63,10 @@ func NewServer(opts Options) http.Handler {
 		// and "//" reach the handlers, which refuse them.
 		router: mux.NewRouter().UseEncodedPath().SkipClean(true),
 	}
-	s.maxUpload, s.metrics, s.stores = opts.MaxUploadBytes, opts.Metrics, opts.Stores
+	s.maxUpload, s.metrics, s.stores, s.stall = opts.MaxUploadBytes, opts.Metrics, opts.Stores, opts.StallTimeout
+	if s.stall <= 0 {
+		s.stall = DefaultStallTimeout
+	}
 	if s.maxUpload <= 0 {
 		s.maxUpload = registry.DefaultMaxUploadBytes
 	}

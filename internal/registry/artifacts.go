@@ -274,7 +274,8 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		case errors.Is(err, blob.ErrEmpty):
 			return Artifact{}, false, ErrEmptyUpload
 		case ctx.Err() != nil:
-			return Artifact{}, false, ctx.Err()
+			// Keep the body's own error too: a stalled body is both.
+			return Artifact{}, false, fmt.Errorf("upload interrupted: %w", errors.Join(ctx.Err(), err))
 		}
 		return Artifact{}, false, &StoreError{Store: storeName, Reason: "failed to store the upload", Err: err}
 	}

@@ -1,0 +1,90 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flymodel/flymodel/internal/blob"
+	"github.com/flymodel/flymodel/internal/blob/fsblob"
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/dbtest"
+	"github.com/flymodel/flymodel/internal/db/sqlite"
+	"github.com/flymodel/flymodel/internal/httpapi"
+	"github.com/flymodel/flymodel/internal/registry"
+)
+
+func TestSecurityHeaders(t *testing.T) {
+	h := httpapi.NewServer(httpapi.Options{})
+	for _, path := range []string{"/healthz", "/nowhere", "/api/v1/openapi.json"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		for k, v := range map[string]string{
+			"X-Content-Type-Options":  "nosniff",
+			"X-Frame-Options":         "DENY",
+			"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+			"Referrer-Policy":         "no-referrer",
+		} {
+			if got := rec.Header().Get(k); got != v {
+				t.Errorf("%s: %s = %q, want %q", path, k, got, v)
+			}
+		}
+	}
+}
+
+// TestStalledUploadIsCutOff: a body that stops arriving (slow-loris) is cut
+// off after the stall timeout with 408, and nothing is stored.
+func TestStalledUploadIsCutOff(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, dbtest.SQLitePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "blobs")
+	fs, _ := fsblob.New(root)
+	if err := fs.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stores := registry.Stores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
+	reg := registry.New(registry.Options{Store: s, Stores: stores})
+	a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Stores: stores, StallTimeout: 200 * time.Millisecond}), store: s}
+	a.seed()
+	srv := httptest.NewServer(a.h)
+	defer srv.Close()
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PUT %s/artifacts/slow.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789", vbase)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled upload: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("stalled upload: status %d, want 408", res.StatusCode)
+	}
+	n := 0
+	fs.List(ctx, "", func(blob.Info) error { n++; return nil })
+	if n != 0 {
+		t.Fatalf("a stalled upload left %d objects", n)
+	}
+	list := a.do("GET", vbase+"/artifacts", nil, 200).json(t)
+	if list["total_items"] != 0.0 {
+		t.Fatalf("a stalled upload left a record: %v", list)
+	}
+}
