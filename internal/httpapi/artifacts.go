@@ -47,6 +47,7 @@ func artifactProblem(err error) *Problem {
 		sealed    *registry.SealedError
 		missing   *registry.MissingBlobError
 		store     *registry.StoreError
+		body      *registry.BodyError
 	)
 	switch {
 	case errors.As(err, &mismatch):
@@ -66,6 +67,8 @@ func artifactProblem(err error) *Problem {
 		return newProblem(kindBlobMissing, missing.Error())
 	case isTimeout(err):
 		return newProblem(kindRequestTimeout, "the request body stalled; nothing was stored")
+	case errors.As(err, &body):
+		return newProblem(kindMalformed, body.Error()+"; nothing was stored")
 	case errors.As(err, &store):
 		// The store's own error goes to the log (writeError), not to the client.
 		return newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")

@@ -265,7 +265,8 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 	if err != nil {
 		return Artifact{}, false, err
 	}
-	info, err := store.Put(ctx, key, r.limit(body))
+	src := &bodyReader{r: r.limit(body)}
+	info, err := store.Put(ctx, key, src)
 	if err != nil {
 		var tooLarge *TooLargeError
 		switch {
@@ -273,8 +274,11 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 			return Artifact{}, false, tooLarge
 		case errors.Is(err, blob.ErrEmpty):
 			return Artifact{}, false, ErrEmptyUpload
+		case src.err != nil:
+			// The client's body failed (cut short, stalled, malformed), not
+			// the store.
+			return Artifact{}, false, &BodyError{Err: src.err}
 		case ctx.Err() != nil:
-			// Keep the body's own error too: a stalled body is both.
 			return Artifact{}, false, fmt.Errorf("upload interrupted: %w", errors.Join(ctx.Err(), err))
 		}
 		return Artifact{}, false, &StoreError{Store: storeName, Reason: "failed to store the upload", Err: err}
@@ -462,6 +466,29 @@ func newBlobKey() (string, error) {
 		return "", err
 	}
 	return "objects/" + hex.EncodeToString(b[:1]) + "/" + hex.EncodeToString(b[:]), nil
+}
+
+// BodyError is an upload whose request body could not be read to its end
+// (HTTP 400, or 408 when it stalled); nothing was stored.
+type BodyError struct{ Err error }
+
+func (e *BodyError) Error() string { return "the upload body could not be read: " + e.Err.Error() }
+func (e *BodyError) Unwrap() error { return e.Err }
+
+// bodyReader remembers the error its reader returned, so that a failed
+// Put can tell a broken body from a broken store.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	var tooLarge *TooLargeError
+	if err != nil && err != io.EOF && !errors.As(err, &tooLarge) {
+		b.err = err
+	}
+	return n, err
 }
 
 // limit caps an upload stream at the configured maximum.
