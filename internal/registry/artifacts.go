@@ -382,7 +382,11 @@ func (r *Registry) compareExisting(existing artifactRow, apath, expected string,
 	if actual == "" {
 		h := sha256.New()
 		if _, err := io.Copy(h, r.limit(body)); err != nil {
-			return Artifact{}, false, err
+			var tooLarge *TooLargeError
+			if errors.As(err, &tooLarge) {
+				return Artifact{}, false, tooLarge
+			}
+			return Artifact{}, false, &BodyError{Err: err}
 		}
 		actual = hex.EncodeToString(h.Sum(nil))
 	}
