@@ -280,7 +280,7 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		kindMalformed, kindInvalidName, kindTooLarge, kindMediaType,
 		kindValidation, kindConflict, kindTransition, kindGate,
 		kindDigestMismatch, kindEmptyUpload, kindMultipart, kindImmutable,
-		kindSealed, kindBlobMissing, kindStore,
+		kindSealed, kindBlobMissing, kindStore, kindRequestTimeout,
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {
