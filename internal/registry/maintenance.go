@@ -57,21 +57,14 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 				rep.Blobs, rep.Bytes = append(rep.Blobs, where), rep.Bytes+b.Size
 				continue
 			}
-			// The row goes first, and only while still unreferenced (the
-			// query re-checks): an upload that referenced it meanwhile wins.
-			n, err := r.store.DeleteBlob(ctx, b.ID)
+			dropped, err := r.dropBlob(ctx, b)
 			if err != nil {
-				return rep, err
+				return rep, fmt.Errorf("delete %s: %w", where, err)
 			}
-			if n == 0 {
+			if !dropped {
 				continue
 			}
 			removed++
-			if st, err := r.stores.store(b.Bucket); err == nil {
-				if err := st.Delete(ctx, b.Key); err != nil {
-					return rep, fmt.Errorf("delete %s: %w", where, err)
-				}
-			}
 			rep.Blobs, rep.Bytes = append(rep.Blobs, where), rep.Bytes+b.Size
 		}
 		if opts.Dry || len(rows) < 500 || removed == 0 {
@@ -106,6 +99,22 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// dropBlob removes a blob row and then its object, but only while no
+// artifact references it (the delete re-checks): an upload or a version
+// that took it meanwhile wins, and dropped is false.
+func (r *Registry) dropBlob(ctx context.Context, b db.Blob) (dropped bool, err error) {
+	n, err := r.store.DeleteBlob(ctx, b.ID)
+	if err != nil || n == 0 {
+		return false, err
+	}
+	if st, err := r.stores.store(b.Bucket); err == nil {
+		if err := st.Delete(ctx, b.Key); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // storeNames lists the stores, each once (several names may share one).

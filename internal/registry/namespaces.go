@@ -2,8 +2,10 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,8 +199,8 @@ func (r *Registry) CreateBucket(ctx context.Context, ns string, in NewBucket) (B
 		}
 		out, err = q.CreateBucket(ctx, db.CreateBucketParams{NamespaceID: n.ID, Name: in.Name, Region: in.Region, Role: in.Role, Now: r.now()})
 		var ce *db.ConflictError
-		if asConflict(err, &ce) {
-			if containsAll(ce.Columns, "role") {
+		if errors.As(err, &ce) {
+			if slices.Contains(ce.Columns, "role") {
 				return &ConflictError{Kind: "bucket", Path: namespacePath(ns) + "/buckets",
 					Reason: "the namespace already has a bucket for role " + in.Role}
 			}
@@ -318,32 +320,6 @@ func (r *Registry) ListTags(ctx context.Context, ns string, page PageRequest) (P
 func (r *Registry) tag(ctx context.Context, q db.Queries, ns db.Namespace, tag string) (db.Tag, error) {
 	t, err := q.GetTagByName(ctx, db.GetTagByNameParams{NamespaceID: ns.ID, Tag: tag})
 	return t, notFound(err, "tag", namespacePath(ns.Name)+"/tags/"+url.PathEscape(tag))
-}
-
-func asConflict(err error, target **db.ConflictError) bool {
-	if err == nil {
-		return false
-	}
-	ce, ok := err.(*db.ConflictError)
-	if ok {
-		*target = ce
-	}
-	return ok
-}
-
-func containsAll(cols []string, want ...string) bool {
-	for _, w := range want {
-		found := false
-		for _, c := range cols {
-			if c == w {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
 }
 
 // DeleteTag deletes a namespace tag and detaches it from everything.

@@ -244,9 +244,6 @@ func (r *Registry) lookupVersion(ctx context.Context, q db.Queries, ref Ref, wit
 	return resolved{}, &NotFoundError{Kind: "version", Path: ref.path()}
 }
 
-// read runs fn against the store without a transaction.
-func (r *Registry) read(fn func(q db.Queries) error) error { return fn(r.store) }
-
 // write runs fn in one transaction.
 func (r *Registry) write(ctx context.Context, fn func(q db.Queries) error) error {
 	return r.store.InTx(ctx, fn)

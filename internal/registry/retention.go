@@ -129,19 +129,13 @@ func (r *Registry) purgeBlobs(ctx context.Context, ids []int64, rep *RetentionRe
 		if err != nil {
 			return err
 		}
-		n, err := r.store.DeleteBlob(ctx, id)
+		dropped, err := r.dropBlob(ctx, b)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
-			continue // still referenced
+		if dropped {
+			rep.Blobs++
 		}
-		if st, err := r.stores.store(b.Bucket); err == nil {
-			if err := st.Delete(ctx, b.Key); err != nil {
-				return err
-			}
-		}
-		rep.Blobs++
 	}
 	return nil
 }
