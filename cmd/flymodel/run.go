@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/user"
 	"runtime/debug"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/config"
 )
 
@@ -42,6 +44,15 @@ type app struct {
 	cfg *config.Config
 }
 
+// localActor names the user running a command in the audit log.
+func localActor() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return "local:" + name
+}
+
 // run executes the command line args (without the program name) in the
 // environment environ ("KEY=value" entries) and returns what went wrong,
 // for the caller to print with exitCode.
@@ -60,6 +71,9 @@ func run(ctx context.Context, args []string, environ []string, stdin io.Reader, 
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd(args...)
 	markUsageErrors(root)
+	// Changes a command makes on its own (upsert without a server,
+	// retention, token) are recorded as the local user's.
+	ctx = audit.WithCaller(ctx, audit.Caller{Actor: localActor()})
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil && isCobraUsageError(err) {
 		err = &usageError{err: err, commandPath: cmd.CommandPath()}

@@ -267,7 +267,7 @@ func (a *app) localBackend(ctx context.Context) (upsert.Backend, func(), error) 
 	if err != nil || empty {
 		return upsert.Empty{}, func() {}, err
 	}
-	return upsert.Local{R: reg, Actor: "upsert"}, closeReg, nil
+	return upsert.Local{R: reg}, closeReg, nil
 }
 
 // openRegistry opens the configured database and blob stores as a

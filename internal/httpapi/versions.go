@@ -6,10 +6,6 @@ import (
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
-// actor names who makes a change in the audit trail. Until authentication
-// exists every request is anonymous.
-func actor(r *http.Request) string { return "anonymous" }
-
 func (s *server) handleListVersions(w http.ResponseWriter, r *http.Request) error {
 	n, err := pathNames(r, "namespace", "model")
 	if err != nil {
@@ -39,7 +35,7 @@ func (s *server) handleCreateVersion(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	v, err := s.registry.CreateVersion(r.Context(), n[0], n[1], registry.NewVersion{Version: in.Version, State: in.State}, actor(r))
+	v, err := s.registry.CreateVersion(r.Context(), n[0], n[1], registry.NewVersion{Version: in.Version, State: in.State})
 	if err != nil {
 		return err
 	}
@@ -85,7 +81,7 @@ func (s *server) handleSetVersionState(w http.ResponseWriter, r *http.Request) e
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	v, err := s.registry.SetVersionState(r.Context(), ref, in.State, actor(r))
+	v, err := s.registry.SetVersionState(r.Context(), ref, in.State)
 	if err != nil {
 		return err
 	}

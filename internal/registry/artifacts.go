@@ -339,9 +339,11 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 			if err := r.updateDigest(ctx, q, res.version.ID, now); err != nil {
 				return err
 			}
-			out, err = r.artifactRow(ctx, q, a.VersionID, 0, a.Name)
+			if out, err = r.artifactRow(ctx, q, a.VersionID, 0, a.Name); err != nil {
+				return err
+			}
 			created = true
-			return err
+			return r.record(ctx, q, "artifact.create", o.Ref.Namespace, apath, map[string]any{"sha256": info.SHA256, "size": info.Size})
 		}
 		a, err := q.CreateExperimentArtifact(ctx, db.CreateExperimentArtifactParams{
 			ExperimentID: expID, Name: in.Name, FileName: in.FileName, BlobID: blobID,
@@ -350,9 +352,11 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		if err != nil {
 			return err
 		}
-		out, err = r.artifactRow(ctx, q, 0, a.ExperimentID, a.Name)
+		if out, err = r.artifactRow(ctx, q, 0, a.ExperimentID, a.Name); err != nil {
+			return err
+		}
 		created = true
-		return err
+		return r.record(ctx, q, "artifact.create", o.Ref.Namespace, apath, map[string]any{"sha256": info.SHA256, "size": info.Size})
 	})
 	if err != nil {
 		keep = false

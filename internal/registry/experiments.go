@@ -92,8 +92,12 @@ func (r *Registry) CreateExperiment(ctx context.Context, ref Ref, in NewExperime
 		if err != nil {
 			return err
 		}
+		path := ExperimentPath(ref, in.Name)
 		out, err = q.CreateExperiment(ctx, db.CreateExperimentParams{VersionID: res.version.ID, Name: in.Name, Params: params, Now: r.now()})
-		return conflict(err, "experiment", ExperimentPath(ref, in.Name))
+		if err != nil {
+			return conflict(err, "experiment", path)
+		}
+		return r.record(ctx, q, "experiment.create", ref.Namespace, path, nil)
 	})
 	return toExperiment(ref)(out), err
 }
@@ -213,7 +217,10 @@ func (r *Registry) SetExperimentState(ctx context.Context, ref Ref, name string,
 			// The row changed state between our read and the update.
 			return refuse("its state changed concurrently")
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return r.record(ctx, q, "experiment.state", ref.Namespace, path, diff("state", e.State, in.State))
 	})
 	return toExperiment(ref)(out), err
 }
@@ -229,10 +236,13 @@ func (r *Registry) DeleteExperiment(ctx context.Context, ref Ref, name string, h
 		}
 		if hard {
 			_, err = q.DeleteExperiment(ctx, e.ID)
+		} else {
+			_, err = q.SoftDeleteExperiment(ctx, db.SoftDeleteExperimentParams{ID: e.ID, Now: r.now()})
+		}
+		if err != nil {
 			return err
 		}
-		_, err = q.SoftDeleteExperiment(ctx, db.SoftDeleteExperimentParams{ID: e.ID, Now: r.now()})
-		return err
+		return r.record(ctx, q, "experiment.delete", ref.Namespace, ExperimentPath(ref, name), map[string]bool{"hard": hard})
 	})
 }
 
@@ -243,7 +253,7 @@ func (r *Registry) TagExperiment(ctx context.Context, ref Ref, name, tag string,
 		if err != nil {
 			return err
 		}
-		return r.setTag(ctx, q, res.ns, tag, func(tagID int64) (int64, error) {
+		return r.setTag(ctx, q, res.ns, tag, ExperimentPath(ref, name), detach, func(tagID int64) (int64, error) {
 			if detach {
 				return q.DetachExperimentTag(ctx, db.DetachExperimentTagParams{ExperimentID: e.ID, TagID: tagID})
 			}

@@ -65,7 +65,7 @@ func TestGarbageCollection(t *testing.T) {
 		put(t, r, ref, "a.bin", []byte("aaa"))
 		put(t, r, ref, "b.bin", []byte("bbb"))
 		other := registry.Ref{Namespace: "canada", Model: "llm.sm", Version: "v2"}
-		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2"}, "x"))
+		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2"}))
 		keep := put(t, r, other, "keep.bin", []byte("keep"))
 		// An object no row records (a crash between blob write and metadata).
 		if _, err := st.Put(ctx, "objects/00/orphan", bytes.NewReader([]byte("orphan"))); err != nil {

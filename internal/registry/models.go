@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"net/url"
 	"time"
 	"unicode/utf8"
 
@@ -54,8 +55,10 @@ func (r *Registry) CreateModel(ctx context.Context, ns, name string) (Model, err
 		if err != nil {
 			return conflict(err, "model", modelPath(ns, name))
 		}
-		out, err = r.toModel(ctx, q, ns, m)
-		return err
+		if out, err = r.toModel(ctx, q, ns, m); err != nil {
+			return err
+		}
+		return r.record(ctx, q, "model.create", ns, modelPath(ns, name), nil)
 	})
 	return out, err
 }
@@ -134,8 +137,10 @@ func (r *Registry) RenameModel(ctx context.Context, ns, name, newName string) (M
 		if err != nil {
 			return conflict(err, "model", modelPath(ns, newName))
 		}
-		out, err = r.toModel(ctx, q, ns, m)
-		return err
+		if out, err = r.toModel(ctx, q, ns, m); err != nil || name == newName {
+			return err
+		}
+		return r.record(ctx, q, "model.update", ns, modelPath(ns, newName), diff("name", name, newName))
 	})
 	return out, err
 }
@@ -158,8 +163,10 @@ func (r *Registry) DeleteModel(ctx context.Context, ns, name string, cascade boo
 					Reason: errorf("still has %d versions; delete them first or use cascade=true", n).Error()}
 			}
 		}
-		_, err = q.DeleteModel(ctx, res.model.ID)
-		return err
+		if _, err = q.DeleteModel(ctx, res.model.ID); err != nil {
+			return err
+		}
+		return r.record(ctx, q, "model.delete", ns, modelPath(ns, name), map[string]bool{"cascade": cascade})
 	})
 }
 
@@ -171,7 +178,7 @@ func (r *Registry) TagModel(ctx context.Context, ns, name, tag string, detach bo
 		if err != nil {
 			return err
 		}
-		return r.setTag(ctx, q, res.ns, tag, func(tagID int64) (int64, error) {
+		return r.setTag(ctx, q, res.ns, tag, modelPath(ns, name), detach, func(tagID int64) (int64, error) {
 			if detach {
 				return q.DetachModelTag(ctx, db.DetachModelTagParams{ModelID: res.model.ID, TagID: tagID})
 			}
@@ -182,11 +189,19 @@ func (r *Registry) TagModel(ctx context.Context, ns, name, tag string, detach bo
 
 // setTag resolves a namespace tag and applies link (an attach or a detach
 // of it) to whatever the caller resolved.
-func (r *Registry) setTag(ctx context.Context, q db.Queries, ns db.Namespace, tag string, link func(tagID int64) (int64, error)) error {
+// The change is recorded against the tagged resource's path.
+func (r *Registry) setTag(ctx context.Context, q db.Queries, ns db.Namespace, tag, target string, detach bool, link func(tagID int64) (int64, error)) error {
 	t, err := r.tag(ctx, q, ns, tag)
 	if err != nil {
 		return err
 	}
-	_, err = link(t.ID)
-	return err
+	n, err := link(t.ID)
+	if err != nil || n == 0 {
+		return err
+	}
+	action := "tag.attach"
+	if detach {
+		action = "tag.detach"
+	}
+	return r.record(ctx, q, action, ns.Name, target+"/tags/"+url.PathEscape(tag), nil)
 }

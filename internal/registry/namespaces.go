@@ -46,9 +46,17 @@ func (r *Registry) CreateNamespace(ctx context.Context, in NewNamespace) (Namesp
 	if err := v.err(); err != nil {
 		return Namespace{}, err
 	}
-	ns, err := r.store.CreateNamespace(ctx, db.CreateNamespaceParams{Name: in.Name, Description: in.Description, Now: r.now()})
+	var ns db.Namespace
+	err := r.write(ctx, func(q db.Queries) error {
+		var err error
+		ns, err = q.CreateNamespace(ctx, db.CreateNamespaceParams{Name: in.Name, Description: in.Description, Now: r.now()})
+		if err != nil {
+			return conflict(err, "namespace", namespacePath(in.Name))
+		}
+		return r.record(ctx, q, "namespace.create", in.Name, namespacePath(in.Name), nil)
+	})
 	if err != nil {
-		return Namespace{}, conflict(err, "namespace", namespacePath(in.Name))
+		return Namespace{}, err
 	}
 	return toNamespace(ns), nil
 }
@@ -109,7 +117,14 @@ func (r *Registry) UpdateNamespace(ctx context.Context, name string, in Namespac
 			p.Description = *in.Description
 		}
 		out, err = q.UpdateNamespace(ctx, p)
-		return conflict(err, "namespace", namespacePath(p.Name))
+		if err != nil {
+			return conflict(err, "namespace", namespacePath(p.Name))
+		}
+		d := diff("name", ns.Name, p.Name, "description", ns.Description, p.Description)
+		if len(d) == 0 {
+			return nil
+		}
+		return r.record(ctx, q, "namespace.update", p.Name, namespacePath(p.Name), d)
 	})
 	return toNamespace(out), err
 }
@@ -142,8 +157,10 @@ func (r *Registry) DeleteNamespace(ctx context.Context, name string, cascade boo
 					Reason: "still holds " + strings.Join(held, ", ") + "; delete them first or use cascade=true"}
 			}
 		}
-		_, err = q.DeleteNamespace(ctx, ns.ID)
-		return err
+		if _, err = q.DeleteNamespace(ctx, ns.ID); err != nil {
+			return err
+		}
+		return r.record(ctx, q, "namespace.delete", name, namespacePath(name), map[string]bool{"cascade": cascade})
 	})
 }
 
@@ -207,7 +224,11 @@ func (r *Registry) CreateBucket(ctx context.Context, ns string, in NewBucket) (B
 			return &ConflictError{Kind: "bucket", Path: namespacePath(ns) + "/buckets",
 				Reason: "bucket " + in.Name + " in region " + in.Region + " is already recorded"}
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return r.record(ctx, q, "bucket.create", ns, errorf("%s/buckets/%d", namespacePath(ns), out.ID).Error(),
+			map[string]string{"name": in.Name, "region": in.Region, "role": in.Role})
 	})
 	return toBucket(ns)(out), err
 }
@@ -236,18 +257,21 @@ func (r *Registry) ListBuckets(ctx context.Context, ns string, page PageRequest)
 
 // DeleteBucket removes a bucket record (not the bucket's objects).
 func (r *Registry) DeleteBucket(ctx context.Context, ns string, id int64) error {
-	n, err := r.namespace(ctx, r.store, ns)
-	if err != nil {
-		return err
-	}
-	deleted, err := r.store.DeleteBucket(ctx, db.DeleteBucketParams{ID: id, NamespaceID: n.ID})
-	if err != nil {
-		return err
-	}
-	if deleted == 0 {
-		return &NotFoundError{Kind: "bucket", Path: errorf("%s/buckets/%d", namespacePath(ns), id).Error()}
-	}
-	return nil
+	path := errorf("%s/buckets/%d", namespacePath(ns), id).Error()
+	return r.write(ctx, func(q db.Queries) error {
+		n, err := r.namespace(ctx, q, ns)
+		if err != nil {
+			return err
+		}
+		deleted, err := q.DeleteBucket(ctx, db.DeleteBucketParams{ID: id, NamespaceID: n.ID})
+		if err != nil {
+			return err
+		}
+		if deleted == 0 {
+			return &NotFoundError{Kind: "bucket", Path: path}
+		}
+		return r.record(ctx, q, "bucket.delete", ns, path, nil)
+	})
 }
 
 // Tag is a namespace tag.
@@ -289,8 +313,12 @@ func (r *Registry) CreateTag(ctx context.Context, ns string, in NewTag) (Tag, er
 		if err != nil {
 			return err
 		}
+		path := namespacePath(ns) + "/tags/" + url.PathEscape(in.Tag)
 		out, err = q.CreateTag(ctx, db.CreateTagParams{NamespaceID: n.ID, Tag: in.Tag, Color: in.Color, Now: r.now()})
-		return conflict(err, "tag", namespacePath(ns)+"/tags/"+url.PathEscape(in.Tag))
+		if err != nil {
+			return conflict(err, "tag", path)
+		}
+		return r.record(ctx, q, "tag.create", ns, path, map[string]string{"color": in.Color})
 	})
 	return toTag(ns)(out), err
 }
@@ -333,7 +361,9 @@ func (r *Registry) DeleteTag(ctx context.Context, ns, tag string) error {
 		if err != nil {
 			return err
 		}
-		_, err = q.DeleteTag(ctx, t.ID)
-		return err
+		if _, err = q.DeleteTag(ctx, t.ID); err != nil {
+			return err
+		}
+		return r.record(ctx, q, "tag.delete", ns, namespacePath(ns)+"/tags/"+url.PathEscape(tag), nil)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -249,4 +250,26 @@ func (r *Registry) write(ctx context.Context, fn func(q db.Queries) error) error
 	return r.store.InTx(ctx, fn)
 }
 
+// record appends the audit record of a mutation through q, the mutation's
+// transaction: the change and its record commit or roll back together.
+// Callers record only what changed something; a no-op records nothing.
+func (r *Registry) record(ctx context.Context, q db.Queries, action, ns, target string, detail any) error {
+	return audit.Record(ctx, q, r.now(), audit.Entry{Action: action, Namespace: ns, Target: target, Detail: detail})
+}
+
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// changes describes an update in an audit record: field → [before, after].
+type changes map[string][2]string
+
+// diff builds the changes of (field, before, after) triples, keeping the
+// fields that changed.
+func diff(triples ...string) changes {
+	c := changes{}
+	for i := 0; i+2 < len(triples); i += 3 {
+		if triples[i+1] != triples[i+2] {
+			c[triples[i]] = [2]string{triples[i+1], triples[i+2]}
+		}
+	}
+	return c
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/dbtest"
 	"github.com/flymodel/flymodel/internal/db/postgres"
@@ -72,7 +73,7 @@ var ctx = context.Background()
 func setup(t *testing.T, r *registry.Registry) registry.Ref {
 	ok[registry.Namespace](t)(r.CreateNamespace(ctx, registry.NewNamespace{Name: "canada"}))
 	ok[registry.Model](t)(r.CreateModel(ctx, "canada", "llm.sm"))
-	ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v1"}, "alice"))
+	ok[registry.Version](t)(r.CreateVersion(as(ctx, "alice"), "canada", "llm.sm", registry.NewVersion{Version: "v1"}))
 	return registry.Ref{Namespace: "canada", Model: "llm.sm", Version: "v1"}
 }
 
@@ -94,26 +95,26 @@ func TestLifecycleAndGates(t *testing.T) {
 		}
 
 		// Unknown lifecycle: a validation error.
-		_, err := r.SetVersionState(ctx, ref, "production", "bob")
+		_, err := r.SetVersionState(as(ctx, "bob"), ref, "production")
 		errAs[*registry.ValidationError](t, err)
 
 		clock = clock.Add(time.Hour)
-		qa := ok[registry.Version](t)(r.SetVersionState(ctx, ref, "qa", "bob"))
+		qa := ok[registry.Version](t)(r.SetVersionState(as(ctx, "bob"), ref, "qa"))
 		if qa.State != "qa" || !qa.Sealed || !qa.SealedAt.Equal(clock) {
 			t.Fatalf("after qa = %+v", qa)
 		}
 		// The same state again changes nothing, not even the history.
-		ok[registry.Version](t)(r.SetVersionState(ctx, ref, "qa", "bob"))
+		ok[registry.Version](t)(r.SetVersionState(as(ctx, "bob"), ref, "qa"))
 
 		// Gated: stage requires eval passed; nothing changes when refused.
-		_, err = r.SetVersionState(ctx, ref, "stage", "bob")
+		_, err = r.SetVersionState(as(ctx, "bob"), ref, "stage")
 		ge := errAs[*registry.GateError](t, err)
 		if !slices.Equal(ge.Missing, []string{"eval"}) || len(ge.NotPassed) != 0 {
 			t.Fatalf("gate error = %+v", ge)
 		}
 		ok[registry.Experiment](t)(r.CreateExperiment(ctx, ref, registry.NewExperiment{Name: "eval"}))
 		ok[registry.Experiment](t)(r.SetExperimentState(ctx, ref, "eval", registry.ExperimentUpdate{State: "running"}))
-		_, err = r.SetVersionState(ctx, ref, "stage", "bob")
+		_, err = r.SetVersionState(as(ctx, "bob"), ref, "stage")
 		ge = errAs[*registry.GateError](t, err)
 		if len(ge.Missing) != 0 || !slices.Equal(ge.NotPassed, []string{"eval"}) {
 			t.Fatalf("gate error = %+v", ge)
@@ -122,11 +123,11 @@ func TestLifecycleAndGates(t *testing.T) {
 			t.Fatalf("refused promotion changed state to %s", got.State)
 		}
 		ok[registry.Experiment](t)(r.SetExperimentState(ctx, ref, "eval", registry.ExperimentUpdate{State: "passed"}))
-		ok[registry.Version](t)(r.SetVersionState(ctx, ref, "stage", "carol"))
+		ok[registry.Version](t)(r.SetVersionState(as(ctx, "carol"), ref, "stage"))
 
 		// prod: eval and load required, and every experiment passed.
 		ok[registry.Experiment](t)(r.CreateExperiment(ctx, ref, registry.NewExperiment{Name: "smoke"}))
-		_, err = r.SetVersionState(ctx, ref, "prod", "carol")
+		_, err = r.SetVersionState(as(ctx, "carol"), ref, "prod")
 		ge = errAs[*registry.GateError](t, err)
 		if !slices.Equal(ge.Missing, []string{"load"}) || !slices.Equal(ge.NotPassed, []string{"smoke"}) {
 			t.Fatalf("prod gate error = %+v", ge)
@@ -139,12 +140,12 @@ func TestLifecycleAndGates(t *testing.T) {
 			ok[registry.Experiment](t)(r.SetExperimentState(ctx, ref, name, registry.ExperimentUpdate{State: "passed"}))
 		}
 		clock = clock.Add(time.Hour)
-		prod := ok[registry.Version](t)(r.SetVersionState(ctx, ref, "prod", "carol"))
+		prod := ok[registry.Version](t)(r.SetVersionState(as(ctx, "carol"), ref, "prod"))
 		if prod.State != "prod" || !prod.SealedAt.Equal(clock.Add(-time.Hour)) {
 			t.Fatalf("prod = %+v (seal must keep its first time)", prod)
 		}
 		// Back to test: allowed (a rollback), but the seal stays.
-		back := ok[registry.Version](t)(r.SetVersionState(ctx, ref, "test", "carol"))
+		back := ok[registry.Version](t)(r.SetVersionState(as(ctx, "carol"), ref, "test"))
 		if !back.Sealed {
 			t.Fatal("moving back to test unsealed the version")
 		}
@@ -164,12 +165,12 @@ func TestLifecycleAndGates(t *testing.T) {
 		}
 
 		// A version created straight into a gated lifecycle has no passed experiments.
-		_, err = r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2", State: "prod"}, "x")
+		_, err = r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2", State: "prod"})
 		errAs[*registry.GateError](t, err)
 		if _, err := r.GetVersion(ctx, registry.Ref{Namespace: "canada", Model: "llm.sm", Version: "v2"}); err == nil {
 			t.Fatal("refused version was created")
 		}
-		qa2 := ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v3", State: "qa"}, "x"))
+		qa2 := ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v3", State: "qa"}))
 		if !qa2.Sealed || qa2.State != "qa" {
 			t.Fatalf("created in qa = %+v", qa2)
 		}
@@ -266,23 +267,23 @@ func TestDeletes(t *testing.T) {
 		if list.TotalItems != 0 {
 			t.Fatalf("soft-deleted version listed: %+v", list)
 		}
-		_, err = r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v1"}, "x")
+		_, err = r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v1"})
 		errAs[*registry.ConflictError](t, err)
 		// A soft-deleted version still holds the model.
 		errAs[*registry.ConflictError](t, r.DeleteModel(ctx, "canada", "llm.sm", false))
 
-		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2"}, "x"))
+		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2"}))
 		ref2 := registry.Ref{Namespace: "canada", Model: "llm.sm", Version: "v2"}
 		if err := r.DeleteVersion(ctx, ref2, true); err != nil {
 			t.Fatal(err)
 		}
-		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2"}, "x"))
+		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v2"}))
 
 		// A hard delete purges a soft-deleted version and frees its name.
 		if err := r.DeleteVersion(ctx, ref, true); err != nil {
 			t.Fatalf("hard delete after soft delete: %v", err)
 		}
-		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v1"}, "x"))
+		ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: "v1"}))
 
 		if err := r.DeleteModel(ctx, "canada", "llm.sm", true); err != nil {
 			t.Fatal(err)
@@ -372,4 +373,9 @@ func TestBuckets(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// as is ctx acting as actor (the history and audit log record it).
+func as(ctx context.Context, actor string) context.Context {
+	return audit.WithCaller(ctx, audit.Caller{Actor: actor})
 }

@@ -68,8 +68,11 @@ func (r *Registry) expireVersions(ctx context.Context, state string, before time
 				if blobs, err = q.ListVersionBlobIDs(ctx, v.ID); err != nil {
 					return err
 				}
-				_, err = q.DeleteVersion(ctx, v.ID)
-				return err
+				if _, err = q.DeleteVersion(ctx, v.ID); err != nil {
+					return err
+				}
+				return r.record(ctx, q, "version.expire", v.Namespace, versionPath(v.Namespace, v.Model, v.Version),
+					map[string]any{"state": state, "before": before})
 			})
 			if err != nil {
 				return err
@@ -102,8 +105,11 @@ func (r *Registry) expireExperiments(ctx context.Context, state string, before t
 				if blobs, err = q.ListExperimentBlobIDs(ctx, e.ID); err != nil {
 					return err
 				}
-				_, err = q.DeleteExperiment(ctx, e.ID)
-				return err
+				if _, err = q.DeleteExperiment(ctx, e.ID); err != nil {
+					return err
+				}
+				return r.record(ctx, q, "experiment.expire", e.Namespace, experimentPath(e.Namespace, e.Model, e.Version, e.Name),
+					map[string]any{"state": state, "before": before})
 			})
 			if err != nil {
 				return err

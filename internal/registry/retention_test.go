@@ -20,13 +20,13 @@ func TestRetention(t *testing.T) {
 		ok[registry.Model](t)(r.CreateModel(ctx, "canada", "llm.sm"))
 		ref := func(v string) registry.Ref { return registry.Ref{Namespace: "canada", Model: "llm.sm", Version: v} }
 		version := func(v string) {
-			ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: v}, "x"))
+			ok[registry.Version](t)(r.CreateVersion(ctx, "canada", "llm.sm", registry.NewVersion{Version: v}))
 		}
 		// old-qa: in qa for 40 days; new-qa: for 10; old-test: in test for 40.
 		version("old-qa")
 		put(t, r, ref("old-qa"), "w.bin", []byte("old weights"))
 		put(t, r, ref("old-qa"), "shared.bin", []byte("shared"))
-		ok[registry.Version](t)(r.SetVersionState(ctx, ref("old-qa"), "qa", "x"))
+		ok[registry.Version](t)(r.SetVersionState(ctx, ref("old-qa"), "qa"))
 		version("old-test")
 		put(t, r, ref("old-test"), "shared.bin", []byte("shared")) // the same bytes: one blob
 		ok[registry.Experiment](t)(r.CreateExperiment(ctx, ref("old-test"), registry.NewExperiment{Name: "old-run"}))
@@ -35,7 +35,7 @@ func TestRetention(t *testing.T) {
 		}
 		clock = clock.Add(30 * 24 * time.Hour)
 		version("new-qa")
-		ok[registry.Version](t)(r.SetVersionState(ctx, ref("new-qa"), "qa", "x"))
+		ok[registry.Version](t)(r.SetVersionState(ctx, ref("new-qa"), "qa"))
 		ok[registry.Experiment](t)(r.CreateExperiment(ctx, ref("old-test"), registry.NewExperiment{Name: "new-run"}))
 		clock = clock.Add(10 * 24 * time.Hour)
 

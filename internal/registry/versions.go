@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -63,7 +64,7 @@ type NewVersion struct {
 // the history. A version created outside test is sealed at once and must
 // pass the gate of its lifecycle (which, without experiments, only an
 // ungated lifecycle does).
-func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVersion, actor string) (Version, error) {
+func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVersion) (Version, error) {
 	if in.State == "" {
 		in.State = "test"
 	}
@@ -99,8 +100,11 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 				return err
 			}
 		}
-		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, ToState: in.State, Actor: actor, Now: now})
-		return err
+		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, ToState: in.State, Actor: audit.CallerFrom(ctx).Actor, Now: now})
+		if err != nil {
+			return err
+		}
+		return r.record(ctx, q, "version.create", ns, path, map[string]string{"state": in.State})
 	})
 	return toVersion(ns, model)(out), err
 }
@@ -163,7 +167,7 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 // SetVersionState moves a version to another lifecycle. Entering a gated
 // lifecycle requires the gate's experiments to have passed; leaving test
 // seals the version for good. Moving to the current state changes nothing.
-func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state, actor string) (Version, error) {
+func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (Version, error) {
 	var v validation
 	oneOf(&v, "state", state, Lifecycles)
 	if err := v.err(); err != nil {
@@ -192,8 +196,11 @@ func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state, actor st
 		if err != nil {
 			return err
 		}
-		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, FromState: &from, ToState: state, Actor: actor, Now: now})
-		return err
+		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, FromState: &from, ToState: state, Actor: audit.CallerFrom(ctx).Actor, Now: now})
+		if err != nil {
+			return err
+		}
+		return r.record(ctx, q, "version.state", ref.Namespace, ref.path(), diff("state", from, state))
 	})
 	return toVersion(ref.Namespace, ref.Model)(out), err
 }
@@ -269,10 +276,13 @@ func (r *Registry) DeleteVersion(ctx context.Context, ref Ref, hard bool) error 
 		}
 		if hard {
 			_, err = q.DeleteVersion(ctx, res.version.ID)
+		} else {
+			_, err = q.SoftDeleteVersion(ctx, db.SoftDeleteVersionParams{ID: res.version.ID, Now: r.now()})
+		}
+		if err != nil {
 			return err
 		}
-		_, err = q.SoftDeleteVersion(ctx, db.SoftDeleteVersionParams{ID: res.version.ID, Now: r.now()})
-		return err
+		return r.record(ctx, q, "version.delete", ref.Namespace, ref.path(), map[string]bool{"hard": hard})
 	})
 }
 
@@ -283,7 +293,7 @@ func (r *Registry) TagVersion(ctx context.Context, ref Ref, tag string, detach b
 		if err != nil {
 			return err
 		}
-		return r.setTag(ctx, q, res.ns, tag, func(tagID int64) (int64, error) {
+		return r.setTag(ctx, q, res.ns, tag, ref.path(), detach, func(tagID int64) (int64, error) {
 			if detach {
 				return q.DetachVersionTag(ctx, db.DetachVersionTagParams{VersionID: res.version.ID, TagID: tagID})
 			}

@@ -14,8 +14,6 @@ import (
 // no server, the data folder that serve uses).
 type Local struct {
 	R *registry.Registry
-	// Actor names who makes the changes in the version history.
-	Actor string
 }
 
 var _ Backend = Local{}
@@ -81,7 +79,7 @@ func (l Local) Version(ctx context.Context, ref Ref) (VersionInfo, error) {
 
 // CreateVersion implements Backend.
 func (l Local) CreateVersion(ctx context.Context, ref Ref) error {
-	_, err := l.R.CreateVersion(ctx, ref.Namespace, ref.Model, registry.NewVersion{Version: ref.Version}, l.Actor)
+	_, err := l.R.CreateVersion(ctx, ref.Namespace, ref.Model, registry.NewVersion{Version: ref.Version})
 	return madeLocally(err)
 }
 
@@ -155,6 +153,6 @@ func (l Local) SetExperimentState(ctx context.Context, ref Ref, name, state stri
 
 // SetVersionState implements Backend.
 func (l Local) SetVersionState(ctx context.Context, ref Ref, state string) error {
-	_, err := l.R.SetVersionState(ctx, l.ref(ref), state, l.Actor)
+	_, err := l.R.SetVersionState(ctx, l.ref(ref), state)
 	return err
 }

@@ -203,6 +203,30 @@ func (ns NullLifecycle) Value() (driver.Value, error) {
 	return string(ns.Lifecycle), nil
 }
 
+type ApiToken struct {
+	ID         int64
+	Name       string
+	SecretHash string
+	Role       string
+	Namespaces string
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  *time.Time
+	RevokedAt  *time.Time
+}
+
+type AuditLog struct {
+	ID        int64
+	At        time.Time
+	Actor     string
+	Action    string
+	Target    string
+	Namespace string
+	Outcome   string
+	RequestID string
+	Detail    *string
+}
+
 type Blob struct {
 	ID             int64
 	Bucket         string

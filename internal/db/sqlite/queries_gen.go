@@ -54,6 +54,13 @@ func (q queries) CountExperiments(ctx context.Context, arg db.CountExperimentsPa
 	return r, spanError(span, mapError(err))
 }
 
+func (q queries) CountLiveTokens(ctx context.Context) (int64, error) {
+	ctx, span := startSpan(ctx, "db.CountLiveTokens")
+	defer span.End()
+	r, err := q.reader().CountLiveTokens(ctx)
+	return r, spanError(span, mapError(err))
+}
+
 func (q queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
 	ctx, span := startSpan(ctx, "db.CountModelVersions")
 	defer span.End()
@@ -110,6 +117,13 @@ func (q queries) CountVersionsInState(ctx context.Context, arg db.CountVersionsI
 	return r, spanError(span, mapError(err))
 }
 
+func (q queries) CreateAuditRecord(ctx context.Context, arg db.CreateAuditRecordParams) (db.AuditLog, error) {
+	ctx, span := startSpan(ctx, "db.CreateAuditRecord")
+	defer span.End()
+	r, err := q.writer().CreateAuditRecord(ctx, sqlitedb.CreateAuditRecordParams(arg))
+	return db.AuditLog(r), spanError(span, mapError(err))
+}
+
 func (q queries) CreateBlob(ctx context.Context, arg db.CreateBlobParams) (db.Blob, error) {
 	ctx, span := startSpan(ctx, "db.CreateBlob")
 	defer span.End()
@@ -164,6 +178,13 @@ func (q queries) CreateTag(ctx context.Context, arg db.CreateTagParams) (db.Tag,
 	defer span.End()
 	r, err := q.writer().CreateTag(ctx, sqlitedb.CreateTagParams(arg))
 	return db.Tag(r), spanError(span, mapError(err))
+}
+
+func (q queries) CreateToken(ctx context.Context, arg db.CreateTokenParams) (db.ApiToken, error) {
+	ctx, span := startSpan(ctx, "db.CreateToken")
+	defer span.End()
+	r, err := q.writer().CreateToken(ctx, sqlitedb.CreateTokenParams(arg))
+	return db.ApiToken(r), spanError(span, mapError(err))
 }
 
 func (q queries) CreateVersion(ctx context.Context, arg db.CreateVersionParams) (db.ModelVersion, error) {
@@ -397,6 +418,13 @@ func (q queries) GetTagByName(ctx context.Context, arg db.GetTagByNameParams) (d
 	return db.Tag(r), spanError(span, mapError(err))
 }
 
+func (q queries) GetTokenByHash(ctx context.Context, secretHash string) (db.ApiToken, error) {
+	ctx, span := startSpan(ctx, "db.GetTokenByHash")
+	defer span.End()
+	r, err := q.reader().GetTokenByHash(ctx, secretHash)
+	return db.ApiToken(r), spanError(span, mapError(err))
+}
+
 func (q queries) GetVersion(ctx context.Context, id int64) (db.ModelVersion, error) {
 	ctx, span := startSpan(ctx, "db.GetVersion")
 	defer span.End()
@@ -451,6 +479,17 @@ func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersio
 	defer span.End()
 	r, err := q.writer().InsertVersionIfMissing(ctx, sqlitedb.InsertVersionIfMissingParams(arg))
 	return r, spanError(span, mapError(err))
+}
+
+func (q queries) ListAudit(ctx context.Context, arg db.ListAuditParams) ([]db.AuditLog, error) {
+	ctx, span := startSpan(ctx, "db.ListAudit")
+	defer span.End()
+	r, err := q.reader().ListAudit(ctx, sqlitedb.ListAuditParams(arg))
+	out := make([]db.AuditLog, len(r))
+	for i := range r {
+		out[i] = db.AuditLog(r[i])
+	}
+	return out, spanError(span, mapError(err))
 }
 
 func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]db.Bucket, error) {
@@ -603,6 +642,17 @@ func (q queries) ListTags(ctx context.Context, arg db.ListTagsParams) ([]db.Tag,
 	return out, spanError(span, mapError(err))
 }
 
+func (q queries) ListTokens(ctx context.Context) ([]db.ApiToken, error) {
+	ctx, span := startSpan(ctx, "db.ListTokens")
+	defer span.End()
+	r, err := q.reader().ListTokens(ctx)
+	out := make([]db.ApiToken, len(r))
+	for i := range r {
+		out[i] = db.ApiToken(r[i])
+	}
+	return out, spanError(span, mapError(err))
+}
+
 func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferencedBlobsParams) ([]db.Blob, error) {
 	ctx, span := startSpan(ctx, "db.ListUnreferencedBlobs")
 	defer span.End()
@@ -721,6 +771,13 @@ func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.
 	defer span.End()
 	r, err := q.writer().RenameModel(ctx, sqlitedb.RenameModelParams(arg))
 	return db.Model(r), spanError(span, mapError(err))
+}
+
+func (q queries) RevokeToken(ctx context.Context, arg db.RevokeTokenParams) (db.ApiToken, error) {
+	ctx, span := startSpan(ctx, "db.RevokeToken")
+	defer span.End()
+	r, err := q.writer().RevokeToken(ctx, sqlitedb.RevokeTokenParams(arg))
+	return db.ApiToken(r), spanError(span, mapError(err))
 }
 
 func (q queries) SetVersionDigest(ctx context.Context, arg db.SetVersionDigestParams) (db.ModelVersion, error) {

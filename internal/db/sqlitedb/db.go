@@ -42,6 +42,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countExperimentsStmt, err = db.PrepareContext(ctx, countExperiments); err != nil {
 		return nil, fmt.Errorf("error preparing query CountExperiments: %w", err)
 	}
+	if q.countLiveTokensStmt, err = db.PrepareContext(ctx, countLiveTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query CountLiveTokens: %w", err)
+	}
 	if q.countModelVersionsStmt, err = db.PrepareContext(ctx, countModelVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query CountModelVersions: %w", err)
 	}
@@ -66,6 +69,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countVersionsInStateStmt, err = db.PrepareContext(ctx, countVersionsInState); err != nil {
 		return nil, fmt.Errorf("error preparing query CountVersionsInState: %w", err)
 	}
+	if q.createAuditRecordStmt, err = db.PrepareContext(ctx, createAuditRecord); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateAuditRecord: %w", err)
+	}
 	if q.createBlobStmt, err = db.PrepareContext(ctx, createBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateBlob: %w", err)
 	}
@@ -89,6 +95,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createTagStmt, err = db.PrepareContext(ctx, createTag); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateTag: %w", err)
+	}
+	if q.createTokenStmt, err = db.PrepareContext(ctx, createToken); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateToken: %w", err)
 	}
 	if q.createVersionStmt, err = db.PrepareContext(ctx, createVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateVersion: %w", err)
@@ -189,6 +198,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getTagByNameStmt, err = db.PrepareContext(ctx, getTagByName); err != nil {
 		return nil, fmt.Errorf("error preparing query GetTagByName: %w", err)
 	}
+	if q.getTokenByHashStmt, err = db.PrepareContext(ctx, getTokenByHash); err != nil {
+		return nil, fmt.Errorf("error preparing query GetTokenByHash: %w", err)
+	}
 	if q.getVersionStmt, err = db.PrepareContext(ctx, getVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersion: %w", err)
 	}
@@ -212,6 +224,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
+	}
+	if q.listAuditStmt, err = db.PrepareContext(ctx, listAudit); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAudit: %w", err)
 	}
 	if q.listBucketsStmt, err = db.PrepareContext(ctx, listBuckets); err != nil {
 		return nil, fmt.Errorf("error preparing query ListBuckets: %w", err)
@@ -255,6 +270,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listTagsStmt, err = db.PrepareContext(ctx, listTags); err != nil {
 		return nil, fmt.Errorf("error preparing query ListTags: %w", err)
 	}
+	if q.listTokensStmt, err = db.PrepareContext(ctx, listTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query ListTokens: %w", err)
+	}
 	if q.listUnreferencedBlobsStmt, err = db.PrepareContext(ctx, listUnreferencedBlobs); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUnreferencedBlobs: %w", err)
 	}
@@ -290,6 +308,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.renameModelStmt, err = db.PrepareContext(ctx, renameModel); err != nil {
 		return nil, fmt.Errorf("error preparing query RenameModel: %w", err)
+	}
+	if q.revokeTokenStmt, err = db.PrepareContext(ctx, revokeToken); err != nil {
+		return nil, fmt.Errorf("error preparing query RevokeToken: %w", err)
 	}
 	if q.setVersionDigestStmt, err = db.PrepareContext(ctx, setVersionDigest); err != nil {
 		return nil, fmt.Errorf("error preparing query SetVersionDigest: %w", err)
@@ -353,6 +374,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countExperimentsStmt: %w", cerr)
 		}
 	}
+	if q.countLiveTokensStmt != nil {
+		if cerr := q.countLiveTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countLiveTokensStmt: %w", cerr)
+		}
+	}
 	if q.countModelVersionsStmt != nil {
 		if cerr := q.countModelVersionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countModelVersionsStmt: %w", cerr)
@@ -393,6 +419,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countVersionsInStateStmt: %w", cerr)
 		}
 	}
+	if q.createAuditRecordStmt != nil {
+		if cerr := q.createAuditRecordStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createAuditRecordStmt: %w", cerr)
+		}
+	}
 	if q.createBlobStmt != nil {
 		if cerr := q.createBlobStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createBlobStmt: %w", cerr)
@@ -431,6 +462,11 @@ func (q *Queries) Close() error {
 	if q.createTagStmt != nil {
 		if cerr := q.createTagStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createTagStmt: %w", cerr)
+		}
+	}
+	if q.createTokenStmt != nil {
+		if cerr := q.createTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createTokenStmt: %w", cerr)
 		}
 	}
 	if q.createVersionStmt != nil {
@@ -598,6 +634,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getTagByNameStmt: %w", cerr)
 		}
 	}
+	if q.getTokenByHashStmt != nil {
+		if cerr := q.getTokenByHashStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getTokenByHashStmt: %w", cerr)
+		}
+	}
 	if q.getVersionStmt != nil {
 		if cerr := q.getVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getVersionStmt: %w", cerr)
@@ -636,6 +677,11 @@ func (q *Queries) Close() error {
 	if q.insertVersionIfMissingStmt != nil {
 		if cerr := q.insertVersionIfMissingStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertVersionIfMissingStmt: %w", cerr)
+		}
+	}
+	if q.listAuditStmt != nil {
+		if cerr := q.listAuditStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditStmt: %w", cerr)
 		}
 	}
 	if q.listBucketsStmt != nil {
@@ -708,6 +754,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listTagsStmt: %w", cerr)
 		}
 	}
+	if q.listTokensStmt != nil {
+		if cerr := q.listTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listTokensStmt: %w", cerr)
+		}
+	}
 	if q.listUnreferencedBlobsStmt != nil {
 		if cerr := q.listUnreferencedBlobsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listUnreferencedBlobsStmt: %w", cerr)
@@ -766,6 +817,11 @@ func (q *Queries) Close() error {
 	if q.renameModelStmt != nil {
 		if cerr := q.renameModelStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing renameModelStmt: %w", cerr)
+		}
+	}
+	if q.revokeTokenStmt != nil {
+		if cerr := q.revokeTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing revokeTokenStmt: %w", cerr)
 		}
 	}
 	if q.setVersionDigestStmt != nil {
@@ -858,6 +914,7 @@ type Queries struct {
 	countBucketsStmt                      *sql.Stmt
 	countExperimentArtifactsStmt          *sql.Stmt
 	countExperimentsStmt                  *sql.Stmt
+	countLiveTokensStmt                   *sql.Stmt
 	countModelVersionsStmt                *sql.Stmt
 	countModelsStmt                       *sql.Stmt
 	countNamespaceModelsStmt              *sql.Stmt
@@ -866,6 +923,7 @@ type Queries struct {
 	countVersionArtifactsStmt             *sql.Stmt
 	countVersionsStmt                     *sql.Stmt
 	countVersionsInStateStmt              *sql.Stmt
+	createAuditRecordStmt                 *sql.Stmt
 	createBlobStmt                        *sql.Stmt
 	createBucketStmt                      *sql.Stmt
 	createExperimentStmt                  *sql.Stmt
@@ -874,6 +932,7 @@ type Queries struct {
 	createNamespaceStmt                   *sql.Stmt
 	createStateChangeStmt                 *sql.Stmt
 	createTagStmt                         *sql.Stmt
+	createTokenStmt                       *sql.Stmt
 	createVersionStmt                     *sql.Stmt
 	createVersionArtifactStmt             *sql.Stmt
 	deleteBlobStmt                        *sql.Stmt
@@ -907,6 +966,7 @@ type Queries struct {
 	getNamespaceStmt                      *sql.Stmt
 	getNamespaceByNameStmt                *sql.Stmt
 	getTagByNameStmt                      *sql.Stmt
+	getTokenByHashStmt                    *sql.Stmt
 	getVersionStmt                        *sql.Stmt
 	getVersionArtifactStmt                *sql.Stmt
 	getVersionArtifactByNameStmt          *sql.Stmt
@@ -915,6 +975,7 @@ type Queries struct {
 	getVersionByNameStmt                  *sql.Stmt
 	getVersionByPathStmt                  *sql.Stmt
 	insertVersionIfMissingStmt            *sql.Stmt
+	listAuditStmt                         *sql.Stmt
 	listBucketsStmt                       *sql.Stmt
 	listExperimentArtifactBlobsStmt       *sql.Stmt
 	listExperimentArtifactsStmt           *sql.Stmt
@@ -929,6 +990,7 @@ type Queries struct {
 	listNamespacesStmt                    *sql.Stmt
 	listStateChangesStmt                  *sql.Stmt
 	listTagsStmt                          *sql.Stmt
+	listTokensStmt                        *sql.Stmt
 	listUnreferencedBlobsStmt             *sql.Stmt
 	listVersionArtifactBlobsStmt          *sql.Stmt
 	listVersionArtifactDigestsStmt        *sql.Stmt
@@ -941,6 +1003,7 @@ type Queries struct {
 	listVersionsInStateStmt               *sql.Stmt
 	lockUnsealedVersionStmt               *sql.Stmt
 	renameModelStmt                       *sql.Stmt
+	revokeTokenStmt                       *sql.Stmt
 	setVersionDigestStmt                  *sql.Stmt
 	setVersionStateStmt                   *sql.Stmt
 	softDeleteExperimentStmt              *sql.Stmt
@@ -962,6 +1025,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countBucketsStmt:                      q.countBucketsStmt,
 		countExperimentArtifactsStmt:          q.countExperimentArtifactsStmt,
 		countExperimentsStmt:                  q.countExperimentsStmt,
+		countLiveTokensStmt:                   q.countLiveTokensStmt,
 		countModelVersionsStmt:                q.countModelVersionsStmt,
 		countModelsStmt:                       q.countModelsStmt,
 		countNamespaceModelsStmt:              q.countNamespaceModelsStmt,
@@ -970,6 +1034,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countVersionArtifactsStmt:             q.countVersionArtifactsStmt,
 		countVersionsStmt:                     q.countVersionsStmt,
 		countVersionsInStateStmt:              q.countVersionsInStateStmt,
+		createAuditRecordStmt:                 q.createAuditRecordStmt,
 		createBlobStmt:                        q.createBlobStmt,
 		createBucketStmt:                      q.createBucketStmt,
 		createExperimentStmt:                  q.createExperimentStmt,
@@ -978,6 +1043,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createNamespaceStmt:                   q.createNamespaceStmt,
 		createStateChangeStmt:                 q.createStateChangeStmt,
 		createTagStmt:                         q.createTagStmt,
+		createTokenStmt:                       q.createTokenStmt,
 		createVersionStmt:                     q.createVersionStmt,
 		createVersionArtifactStmt:             q.createVersionArtifactStmt,
 		deleteBlobStmt:                        q.deleteBlobStmt,
@@ -1011,6 +1077,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getNamespaceStmt:                      q.getNamespaceStmt,
 		getNamespaceByNameStmt:                q.getNamespaceByNameStmt,
 		getTagByNameStmt:                      q.getTagByNameStmt,
+		getTokenByHashStmt:                    q.getTokenByHashStmt,
 		getVersionStmt:                        q.getVersionStmt,
 		getVersionArtifactStmt:                q.getVersionArtifactStmt,
 		getVersionArtifactByNameStmt:          q.getVersionArtifactByNameStmt,
@@ -1019,6 +1086,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getVersionByNameStmt:                  q.getVersionByNameStmt,
 		getVersionByPathStmt:                  q.getVersionByPathStmt,
 		insertVersionIfMissingStmt:            q.insertVersionIfMissingStmt,
+		listAuditStmt:                         q.listAuditStmt,
 		listBucketsStmt:                       q.listBucketsStmt,
 		listExperimentArtifactBlobsStmt:       q.listExperimentArtifactBlobsStmt,
 		listExperimentArtifactsStmt:           q.listExperimentArtifactsStmt,
@@ -1033,6 +1101,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listNamespacesStmt:                    q.listNamespacesStmt,
 		listStateChangesStmt:                  q.listStateChangesStmt,
 		listTagsStmt:                          q.listTagsStmt,
+		listTokensStmt:                        q.listTokensStmt,
 		listUnreferencedBlobsStmt:             q.listUnreferencedBlobsStmt,
 		listVersionArtifactBlobsStmt:          q.listVersionArtifactBlobsStmt,
 		listVersionArtifactDigestsStmt:        q.listVersionArtifactDigestsStmt,
@@ -1045,6 +1114,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listVersionsInStateStmt:               q.listVersionsInStateStmt,
 		lockUnsealedVersionStmt:               q.lockUnsealedVersionStmt,
 		renameModelStmt:                       q.renameModelStmt,
+		revokeTokenStmt:                       q.revokeTokenStmt,
 		setVersionDigestStmt:                  q.setVersionDigestStmt,
 		setVersionStateStmt:                   q.setVersionStateStmt,
 		softDeleteExperimentStmt:              q.softDeleteExperimentStmt,

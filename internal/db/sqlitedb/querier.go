@@ -15,6 +15,8 @@ type Querier interface {
 	CountBuckets(ctx context.Context, namespaceID int64) (int64, error)
 	CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error)
 	CountExperiments(ctx context.Context, arg CountExperimentsParams) (int64, error)
+	// Tokens not revoked (expired ones count: they show that tokens are in use).
+	CountLiveTokens(ctx context.Context) (int64, error)
 	// Counts every version, soft-deleted ones included: they still hold data.
 	CountModelVersions(ctx context.Context, modelID int64) (int64, error)
 	CountModels(ctx context.Context, arg CountModelsParams) (int64, error)
@@ -24,6 +26,7 @@ type Querier interface {
 	CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error)
 	CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error)
 	CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error)
+	CreateAuditRecord(ctx context.Context, arg CreateAuditRecordParams) (AuditLog, error)
 	CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, error)
 	CreateBucket(ctx context.Context, arg CreateBucketParams) (Bucket, error)
 	CreateExperiment(ctx context.Context, arg CreateExperimentParams) (Experiment, error)
@@ -32,6 +35,7 @@ type Querier interface {
 	CreateNamespace(ctx context.Context, arg CreateNamespaceParams) (Namespace, error)
 	CreateStateChange(ctx context.Context, arg CreateStateChangeParams) (VersionStateChange, error)
 	CreateTag(ctx context.Context, arg CreateTagParams) (Tag, error)
+	CreateToken(ctx context.Context, arg CreateTokenParams) (ApiToken, error)
 	CreateVersion(ctx context.Context, arg CreateVersionParams) (ModelVersion, error)
 	CreateVersionArtifact(ctx context.Context, arg CreateVersionArtifactParams) (VersionArtifact, error)
 	// Deletes the row only while nothing references it (a racing insert wins).
@@ -70,6 +74,7 @@ type Querier interface {
 	GetNamespace(ctx context.Context, id int64) (Namespace, error)
 	GetNamespaceByName(ctx context.Context, name string) (Namespace, error)
 	GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error)
+	GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error)
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
 	GetVersionArtifact(ctx context.Context, id int64) (VersionArtifact, error)
 	GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error)
@@ -81,6 +86,9 @@ type Querier interface {
 	// of every version request); soft-deleted versions are returned too.
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
+	// Oldest first, from after_id on, in [since, until), filtered by any of
+	// the optional fields.
+	ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error)
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
 	ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error)
 	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
@@ -101,6 +109,8 @@ type Querier interface {
 	ListNamespaces(ctx context.Context, arg ListNamespacesParams) ([]Namespace, error)
 	ListStateChanges(ctx context.Context, versionID int64) ([]VersionStateChange, error)
 	ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error)
+	// Every token, revoked ones too, oldest first.
+	ListTokens(ctx context.Context) ([]ApiToken, error)
 	// Blobs no artifact references and created before the grace cut-off.
 	ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error)
 	// Every version artifact with its blob and path names, in id order from
@@ -124,6 +134,7 @@ type Querier interface {
 	// never be added after a concurrent promotion sealed the version.
 	LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersionParams) (ModelVersion, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
+	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
 	SetVersionState(ctx context.Context, arg SetVersionStateParams) (ModelVersion, error)

@@ -1,0 +1,17 @@
+-- name: CreateAuditRecord :one
+INSERT INTO audit_log (at, actor, action, target, namespace, outcome, request_id, detail)
+VALUES (@at, @actor, @action, @target, @namespace, @outcome, @request_id, sqlc.narg(detail))
+RETURNING *;
+
+-- name: ListAudit :many
+-- Oldest first, from after_id on, in [since, until), filtered by any of
+-- the optional fields.
+SELECT * FROM audit_log
+WHERE id > CAST(@after_id AS BIGINT)
+  AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR namespace = CAST(sqlc.narg(namespace) AS TEXT))
+  AND (CAST(sqlc.narg(actor) AS TEXT) IS NULL OR actor = CAST(sqlc.narg(actor) AS TEXT))
+  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = CAST(sqlc.narg(action) AS TEXT))
+  AND (CAST(sqlc.narg(outcome) AS TEXT) IS NULL OR outcome = CAST(sqlc.narg(outcome) AS TEXT))
+  AND at >= @since AND at < @until
+ORDER BY id
+LIMIT CAST(@page_limit AS BIGINT);
