@@ -607,7 +607,12 @@ func TestInvalidValues(t *testing.T) {
 		{"[auth]\nanonymous = \"admin\"", `auth.anonymous: invalid value "admin" (want "", none, read or write)`},
 		{"[auth.oidc]\nissuer = \"https://id\"", "auth.oidc.audience: required with auth.oidc.issuer"},
 		{"[auth.oidc]\naudience = \"fm\"", "auth.oidc.issuer: required when auth.oidc is configured"},
-		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"root\" }", `auth.oidc.roles.ops: invalid value "root" (want read, write or admin)`},
+		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"root\" }", `auth.oidc.roles.ops: invalid value "root" (want read, write or admin, or <role>:<namespace> such as write:ml-team)`},
+		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"none\" }", `auth.oidc.roles.ops: invalid value "none"`},
+		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"root:ml\" }", `auth.oidc.roles.ops: invalid value "root:ml"`},
+		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"write:\" }", `auth.oidc.roles.ops: invalid value "write:"`},
+		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"write:a/b\" }", `auth.oidc.roles.ops: invalid value "write:a/b"`},
+		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"read:..\" }", `auth.oidc.roles.ops: invalid value "read:.."`},
 		{"[client]\nserver = \"localhost:9009\"", `client.server: invalid URL "localhost:9009"`},
 		{"[upsert]\nstate = \"done\"", `upsert.state: invalid value "done"`},
 		{"[[upsert.artifacts]]\nname = \"a\"", "upsert.artifacts[0].path: required"},
@@ -625,6 +630,20 @@ func TestInvalidValues(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Load(%q) = %v\nwant an error containing %q", tt.content, err, want)
 		}
+	}
+}
+
+func TestOIDCScopedRoles(t *testing.T) {
+	cfg := mustLoadTOML(t, `
+[auth.oidc]
+issuer = "https://id.example.com"
+audience = "flymodel"
+role_claim = "groups"
+roles = { admins = "admin", ml = "write:ml-team", cv = "read:cv.vision", odd = "admin:a:b" }
+`)
+	want := map[string]string{"admins": "admin", "ml": "write:ml-team", "cv": "read:cv.vision", "odd": "admin:a:b"}
+	if !reflect.DeepEqual(cfg.Auth.OIDC.Roles, want) {
+		t.Errorf("roles = %v, want %v", cfg.Auth.OIDC.Roles, want)
 	}
 }
 

@@ -168,7 +168,9 @@ func (c *Config) problems() []problem {
 		add("auth.oidc.issuer", "required when auth.oidc is configured")
 	}
 	for _, claim := range slices.Sorted(maps.Keys(oidc.Roles)) {
-		oneOf("auth.oidc.roles."+claim, oidc.Roles[claim], "read", "write", "admin")
+		if v := oidc.Roles[claim]; !validRoleMapping(v) {
+			add("auth.oidc.roles."+claim, "invalid value %q (want read, write or admin, or <role>:<namespace> such as write:ml-team)", v)
+		}
 	}
 
 	if c.Client.Server != "" {
@@ -222,6 +224,23 @@ func lifecycleKey(add func(key, format string, args ...any), key, lc string) {
 	if !slices.Contains(Lifecycles, lc) {
 		add(key, "unknown lifecycle %q (want %s)", lc, want(Lifecycles))
 	}
+}
+
+// validRoleMapping accepts read, write or admin (every namespace) or
+// <role>:<namespace> (one namespace; a namespace name is one path segment of
+// 1–255 characters without control characters, not . or ..).
+func validRoleMapping(s string) bool {
+	role, ns, scoped := strings.Cut(s, ":")
+	if !slices.Contains([]string{"read", "write", "admin"}, role) {
+		return false
+	}
+	if !scoped {
+		return true
+	}
+	if ns == "" || len(ns) > 255 || ns == "." || ns == ".." || strings.Contains(ns, "/") {
+		return false
+	}
+	return !strings.ContainsFunc(ns, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
 // validTarget accepts host:port or an absolute URL with a host.
