@@ -290,7 +290,7 @@ func TestVersions(t *testing.T) {
 		}
 		moves = append(moves, from+">"+h.To+" by "+h.Actor)
 	}
-	if !slices.Equal(moves, []string{"->test by anonymous", "test>stage by anonymous", "stage>test by anonymous"}) {
+	if !slices.Equal(moves, []string{"->test by test-admin", "test>stage by test-admin", "stage>test by test-admin"}) {
 		t.Fatalf("history %v", moves)
 	}
 

@@ -215,7 +215,7 @@ func ExampleError() {
 	c, _ := client.New(serverURL)
 	c.CreateNamespace(ctx, "canada", "")
 
-	_, err := c.CreateTag(ctx, "canada", "gold", "gold")
+	_, err := c.CreateModel(ctx, "canada", "..")
 	var apiErr *client.Error
 	if errors.As(err, &apiErr) {
 		fmt.Println(apiErr.Status, apiErr.Slug(), errors.Is(err, client.ErrValidation))
@@ -227,7 +227,7 @@ func ExampleError() {
 	fmt.Println(errors.Is(err, client.ErrNotFound))
 	// Output:
 	// 422 validation true
-	// color
+	// name
 	// true
 }
 

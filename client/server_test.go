@@ -29,12 +29,16 @@ type serverConfig struct {
 	maxUpload int64
 	gates     map[string]registry.Gate
 	logger    *slog.Logger
+	// withToken creates an unscoped admin token (testServer.Token); without
+	// one the server on loopback takes anonymous writes, as on a laptop.
+	withToken bool
 }
 
 // testServer is the real HTTP API over httptest.
 type testServer struct {
 	URL      string
 	BlobRoot string
+	Token    string
 	srv      *httptest.Server
 	store    db.Store
 }
@@ -66,9 +70,16 @@ func startServer(cfg serverConfig) (*testServer, error) {
 		ForRole: map[string]string{"test": "local", "qa": "local", "stage": "local", "prod": "local"},
 	}
 	reg := registry.New(registry.Options{Store: store, Stores: stores, Gates: cfg.gates, MaxUploadBytes: cfg.maxUpload})
+	var token string
+	if cfg.withToken {
+		if _, token, err = reg.CreateToken(ctx, registry.NewToken{Name: "test-admin", Role: "admin"}); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	h := httpapi.NewServer(httpapi.Options{Store: store, Registry: reg, Stores: stores, MaxUploadBytes: cfg.maxUpload, Logger: cfg.logger})
 	srv := httptest.NewServer(h)
-	return &testServer{URL: srv.URL, BlobRoot: root, srv: srv, store: store}, nil
+	return &testServer{URL: srv.URL, BlobRoot: root, Token: token, srv: srv, store: store}, nil
 }
 
 // Close stops the server: connections first, then the database.
@@ -81,6 +92,7 @@ func (s *testServer) Close() {
 func newServer(t *testing.T, cfg serverConfig, opts ...client.Option) (*client.Client, *testServer) {
 	t.Helper()
 	cfg.dir = t.TempDir()
+	cfg.withToken = true
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
@@ -89,7 +101,7 @@ func newServer(t *testing.T, cfg serverConfig, opts ...client.Option) (*client.C
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	c, err := client.New(s.URL, opts...)
+	c, err := client.New(s.URL, append([]client.Option{client.WithToken(s.Token)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

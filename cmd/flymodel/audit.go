@@ -1,19 +1,97 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flymodel/flymodel/internal/audit"
+)
 
 func (a *app) newAuditCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Print the audit log",
 		Long: `Print the audit log: every mutation with its time, actor, action, target,
-outcome and request id, oldest first.`,
+outcome and request id, oldest first. Requests refused for want of a role
+are listed with outcome "denied". Reads the database directly.`,
 		Args: cobra.NoArgs,
-		RunE: notImplemented,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl := cmd.Flags()
+			var f audit.Filter
+			f.Namespace, _ = fl.GetString("namespace")
+			f.Actor, _ = fl.GetString("actor")
+			f.Action, _ = fl.GetString("action")
+			f.Outcome, _ = fl.GetString("outcome")
+			limit, _ := fl.GetInt64("limit")
+			if since, _ := fl.GetString("since"); since != "" {
+				at, err := parseSince(since, time.Now())
+				if err != nil {
+					return usageErrorf(cmd, "--since: %v", err)
+				}
+				f.Since = at
+			}
+			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			if empty {
+				fmt.Fprintln(a.stdout, "no audit records: the database has no schema yet")
+				return nil
+			}
+			defer closeReg()
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET\tOUTCOME\tREQUEST ID\tDETAIL")
+			printed := int64(0)
+			for {
+				f.Limit = audit.MaxLimit
+				if limit > 0 {
+					f.Limit = min(f.Limit, limit-printed)
+				}
+				items, next, err := reg.Audit(cmd.Context(), f)
+				if err != nil {
+					return err
+				}
+				for _, it := range items {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.At.Format(time.RFC3339Nano), it.Actor, it.Action,
+						it.Target, it.Outcome, dash(it.RequestID), dash(string(it.Detail)))
+				}
+				printed += int64(len(items))
+				if next == 0 || (limit > 0 && printed >= limit) {
+					break
+				}
+				f.After = next
+			}
+			return tw.Flush()
+		},
 	}
 	f := cmd.Flags()
 	f.String("namespace", "", "only records about this namespace")
-	f.String("actor", "", "only records of this actor (token name, or anonymous)")
+	f.String("actor", "", "only records of this actor (token name, oidc:<subject>, anonymous, local:<user>)")
+	f.String("action", "", "only records of this action (e.g. version.state, artifact.create)")
+	f.String("outcome", "", "only records with this outcome: ok or denied")
 	f.String("since", "", "only records from this time on (RFC 3339) or this long ago (e.g. 24h)")
+	f.Int64("limit", 0, "print at most this many records (default: all)")
 	return cmd
+}
+
+// parseSince reads --since: an RFC 3339 time, or a duration before now.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return at, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("want an RFC 3339 time or a duration such as 24h, not %q", s)
+	}
+	return now.Add(-d), nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -377,7 +377,6 @@ func TestErrorsAndVersion(t *testing.T) {
 		{name: "unknown flag", args: []string{"serve", "--nope"}, code: 2, stderr: "unknown flag: --nope", hintLines: true},
 		{name: "bad flag value", args: []string{"serve", "-p", "many"}, code: 2, stderr: "invalid argument", hintLines: true},
 		{name: "extra argument", args: []string{"serve", "now"}, code: 2, stderr: "unknown command", hintLines: true},
-		{name: "not implemented", args: []string{"audit"}, code: 1, stderr: `"audit" is not implemented yet`},
 	}
 	dir := t.TempDir()
 	for _, tt := range tests {

@@ -74,8 +74,4 @@ func requireSubcommand(cmd *cobra.Command, _ []string) error {
 	return usageErrorf(cmd, "%q needs a command: %s", cmd.CommandPath(), strings.Join(names, ", "))
 }
 
-// notImplemented is the RunE of the commands that later work will fill in.
-func notImplemented(cmd *cobra.Command, _ []string) error {
-	name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
-	return fmt.Errorf("%q is not implemented yet", name)
-}
+

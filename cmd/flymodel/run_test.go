@@ -111,24 +111,6 @@ func TestSuggestion(t *testing.T) {
 	}
 }
 
-func TestNotImplemented(t *testing.T) {
-	for _, tt := range []struct {
-		command string
-		args    []string
-	}{
-		{"audit", nil},
-		{"token create", []string{"--name", "ci"}}, {"token list", nil}, {"token revoke", []string{"ci"}},
-	} {
-		_, _, err := runCLI(t, nil, append(strings.Fields(tt.command), tt.args...)...)
-		if want := fmt.Sprintf("%q is not implemented yet", tt.command); err == nil || err.Error() != want {
-			t.Errorf("%s: got %v, want %s", tt.command, err, want)
-		}
-		if code := exitCode(&bytes.Buffer{}, err); code != 1 {
-			t.Errorf("%s: exit code %d, want 1", tt.command, code)
-		}
-	}
-}
-
 func TestMigrateDryRunChangesNothing(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "new", "flymodel.db")

@@ -134,10 +134,15 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	reg := registry.New(registry.Options{
 		Store: store, Gates: promotionGates(cfg.Promotion), Stores: stores, MaxUploadBytes: cfg.Server.MaxUploadBytes,
 	})
+	authn, err := newAuthenticator(ctx, cfg, store, logger)
+	if err != nil {
+		return err
+	}
 	metrics := httpapi.NewMetrics()
 	handler := httpapi.NewServer(httpapi.Options{
 		Store: store, Registry: reg, Stores: stores, Logger: logger, Version: buildVersion(),
-		MaxUploadBytes: cfg.Server.MaxUploadBytes, Metrics: metrics,
+		MaxUploadBytes: cfg.Server.MaxUploadBytes, Metrics: metrics, Auth: authn,
+		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.

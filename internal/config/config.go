@@ -55,9 +55,11 @@ type Server struct {
 	Port int    `koanf:"port"`
 	// TempDir stages uploads that must not sit in memory; "" means
 	// <data_dir>/tmp (see Config.TempDir).
-	TempDir         string        `koanf:"temp_dir"`
-	MaxUploadBytes  int64         `koanf:"max_upload_bytes"`
-	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	TempDir        string `koanf:"temp_dir"`
+	MaxUploadBytes int64  `koanf:"max_upload_bytes"`
+	// MaxConcurrentUploads caps the uploads in flight (429 beyond).
+	MaxConcurrentUploads int           `koanf:"max_concurrent_uploads"`
+	ShutdownTimeout      time.Duration `koanf:"shutdown_timeout"`
 	// SweepInterval is how often the server applies retention.
 	SweepInterval time.Duration `koanf:"sweep_interval"`
 	// TLS: Certs enables HTTPS; CASource additionally requires clients to
@@ -200,11 +202,12 @@ func Default() *Config {
 		DataDir: "flymodel-data",
 		Log:     Log{Level: "info", Format: "auto"},
 		Server: Server{
-			Bind:            "localhost",
-			Port:            9009,
-			MaxUploadBytes:  5 << 30,
-			ShutdownTimeout: 30 * time.Second,
-			SweepInterval:   time.Hour,
+			Bind:                 "localhost",
+			Port:                 9009,
+			MaxUploadBytes:       5 << 30,
+			MaxConcurrentUploads: 64,
+			ShutdownTimeout:      30 * time.Second,
+			SweepInterval:        time.Hour,
 		},
 		Auth: Auth{OIDC: OIDC{RoleClaim: "roles"}},
 	}

@@ -72,6 +72,9 @@ func (c *Config) problems() []problem {
 	if c.Server.Port < 0 || c.Server.Port > 65535 {
 		add("server.port", "invalid value %d (want 0 to 65535; 0 picks a free port)", c.Server.Port)
 	}
+	if c.Server.MaxConcurrentUploads <= 0 {
+		add("server.max_concurrent_uploads", "invalid value %d (want more than 0)", c.Server.MaxConcurrentUploads)
+	}
 	if c.Server.MaxUploadBytes <= 0 {
 		add("server.max_upload_bytes", "invalid value %d (want more than 0)", c.Server.MaxUploadBytes)
 	}

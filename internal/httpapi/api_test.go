@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/dbtest"
 	"github.com/flymodel/flymodel/internal/db/postgres"
@@ -28,6 +29,21 @@ type api struct {
 	t     *testing.T
 	h     http.Handler
 	store db.Store
+	// token is sent with every request (an unscoped admin, see adminToken);
+	// "" sends none.
+	token string
+	// auditSeen is the last audit record checkAudit has looked at.
+	auditSeen int64
+}
+
+// adminToken creates an unscoped admin token for a suite's requests.
+func adminToken(t *testing.T, reg *registry.Registry) string {
+	t.Helper()
+	_, secret, err := reg.CreateToken(context.Background(), registry.NewToken{Name: "test-admin", Role: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 // engines runs fn against the real handler on SQLite and on PostgreSQL.
@@ -42,7 +58,9 @@ func engines(t *testing.T, fn func(t *testing.T, a *api)) {
 			t.Fatal(err)
 		}
 		reg := registry.New(registry.Options{Store: s, Gates: gates})
-		fn(t, &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg}), store: s})
+		a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg}), store: s, token: adminToken(t, reg)}
+		a.skipAudit()
+		fn(t, a)
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
@@ -91,9 +109,90 @@ func (a *api) request(method, path, contentType, body string) response {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	a.sign(req)
 	rec := httptest.NewRecorder()
 	a.h.ServeHTTP(rec, req)
-	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	res := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	a.checkAudit(method, path, res)
+	return res
+}
+
+// skipAudit marks the audit records so far as seen: those of the suite's
+// setup, or of requests sent around request().
+func (a *api) skipAudit() {
+	a.t.Helper()
+	for {
+		items, next, err := audit.List(context.Background(), a.store, audit.Filter{After: a.auditSeen, Limit: audit.MaxLimit})
+		check(a.t, err)
+		if len(items) > 0 {
+			a.auditSeen = items[len(items)-1].ID
+		}
+		if next == 0 {
+			return
+		}
+	}
+}
+
+// checkAudit holds every request of the suites to the audit rule: a
+// creation (201) leaves at least one audit record of its own, with outcome
+// ok, a refused request (4xx, 5xx) and a read none with outcome ok, and no
+// request leaves records under another request's id. (A 200 or 204 may be
+// a change or an idempotent no-op; the suites check those records where
+// they know which.)
+func (a *api) checkAudit(method, path string, res response) {
+	a.t.Helper()
+	if a.store == nil {
+		return
+	}
+	id := res.header.Get("X-Request-Id")
+	var ok, other int
+	for {
+		items, next, err := audit.List(context.Background(), a.store, audit.Filter{After: a.auditSeen, Limit: audit.MaxLimit})
+		check(a.t, err)
+		for _, it := range items {
+			a.auditSeen = it.ID
+			switch {
+			case it.RequestID != id:
+				other++
+			case it.Outcome == audit.OK:
+				ok++
+			}
+		}
+		if next == 0 {
+			break
+		}
+	}
+	mutation := method != "GET" && method != "HEAD"
+	switch {
+	case other > 0:
+		a.t.Fatalf("%s %s: %d audit records under other request ids", method, path, other)
+	case mutation && res.status == 201 && ok == 0:
+		a.t.Fatalf("%s %s: %d without an audit record", method, path, res.status)
+	case res.status >= 400 && ok > 0:
+		a.t.Fatalf("%s %s: refused with %d but audited as done", method, path, res.status)
+	case !mutation && ok > 0:
+		a.t.Fatalf("%s %s: a read left an audit record", method, path)
+	}
+}
+
+// sign adds the suite's token to req.
+func (a *api) sign(req *http.Request) {
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+}
+
+// send sends a signed request over a real connection (url is absolute).
+func (a *api) send(method, url, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	a.sign(req)
+	return http.DefaultClient.Do(req)
 }
 
 // do sends body (encoded as JSON unless it is a string) and checks the
@@ -351,7 +450,7 @@ func TestVersionLifecycle(t *testing.T) {
 		for _, h := range hist {
 			m := h.(map[string]any)
 			steps = append(steps, fmt.Sprintf("%v>%v", m["from"], m["to"]))
-			if m["actor"] != "anonymous" || !isUTC(m["changed_at"]) {
+			if m["actor"] != "test-admin" || !isUTC(m["changed_at"]) {
 				t.Fatalf("history entry = %v", m)
 			}
 		}
@@ -567,7 +666,7 @@ func TestConcurrentCreate(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				res, err := http.Post(srv.URL+base+"/namespaces/canada/models/llm.sm/versions", "application/json",
+				res, err := a.send("POST", srv.URL+base+"/namespaces/canada/models/llm.sm/versions", "application/json",
 					bytes.NewReader([]byte(`{"version":"v2.0.0"}`)))
 				if err != nil {
 					t.Error(err)
@@ -580,6 +679,7 @@ func TestConcurrentCreate(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
+		a.skipAudit()
 		sort.Ints(statuses)
 		counts := map[int]int{}
 		for _, s := range statuses {

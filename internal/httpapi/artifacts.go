@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -472,6 +473,9 @@ func (s *server) handleCompatUpload(experiment bool) handlerFunc {
 			default:
 				err = newProblem(kindMalformed, `part "artifact" must name "model_version" (an id)`)
 			}
+			if err == nil {
+				err = s.authorize(w, r, o.Ref.Namespace, auth.Write)
+			}
 			return o, in, err
 		})
 	}
@@ -487,6 +491,18 @@ func (s *server) handleCompatDownload(experiment bool) handlerFunc {
 		}
 		a, err := s.registry.ArtifactByID(r.Context(), experiment, id)
 		if err != nil {
+			return err
+		}
+		var o registry.Owner
+		if experiment {
+			o, err = s.registry.OwnerOfExperiment(r.Context(), a.ExperimentID)
+		} else {
+			o, err = s.registry.OwnerOfVersion(r.Context(), a.VersionID)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.authorize(w, r, o.Ref.Namespace, auth.Read); err != nil {
 			return err
 		}
 		return s.serveArtifact(w, r, a, fmt.Sprintf("%s?artifact_id=%d", r.URL.Path, id))

@@ -73,7 +73,10 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		metrics := httpapi.NewMetrics()
 		reg := registry.New(registry.Options{Store: store, Stores: stores, MaxUploadBytes: setup.maxUpload})
 		h := httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Stores: stores, MaxUploadBytes: setup.maxUpload, Metrics: metrics, Logger: testLogger(t)})
-		fn(t, &artifactAPI{api: &api{t: t, h: h, store: s}, blobs: blobs, fsRoot: fsRoot, metrics: metrics})
+		token := adminToken(t, registry.New(registry.Options{Store: s}))
+		a := &api{t: t, h: h, store: s, token: token}
+		a.skipAudit()
+		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics})
 	}
 	t.Run("sqlite+fs", func(t *testing.T) {
 		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
@@ -197,6 +200,7 @@ func (a *artifactAPI) upload(path string, meta any, fileName string, content []b
 func (a *artifactAPI) put(path string, content []byte, headers map[string]string, want int) response {
 	a.t.Helper()
 	req := httptest.NewRequest("PUT", path, bytes.NewReader(content))
+	a.sign(req)
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
@@ -205,7 +209,9 @@ func (a *artifactAPI) put(path string, content []byte, headers map[string]string
 	if rec.Code != want {
 		a.t.Fatalf("PUT %s: status %d, want %d\n%s", path, rec.Code, want, truncate(rec.Body.Bytes()))
 	}
-	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	res := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	a.checkAudit("PUT", path, res)
+	return res
 }
 
 const vbase = base + "/namespaces/canada/models/llm.sm/versions/v1"
@@ -242,6 +248,7 @@ func TestArtifactRoundTrip(t *testing.T) {
 			t.Fatalf("HEAD = %d %v", head.status, head.header)
 		}
 		req := httptest.NewRequest("GET", vbase+"/artifacts/weights/model.safetensors", nil)
+		a.sign(req)
 		req.Header.Set("Range", "bytes=8-15")
 		rec := httptest.NewRecorder()
 		a.h.ServeHTTP(rec, req)
@@ -315,6 +322,7 @@ func TestArtifactRulesLeaveNothingBehind(t *testing.T) {
 		big := bytes.Repeat([]byte("x"), 1<<20+1)
 		a.problem(a.request("PUT", vbase+"/artifacts/big.bin", "application/octet-stream", string(big)), 413, "too-large")
 		req := httptest.NewRequest("PUT", vbase+"/artifacts/big.bin", io.MultiReader(bytes.NewReader(big)))
+		a.sign(req)
 		req.ContentLength = -1
 		rec := httptest.NewRecorder()
 		a.h.ServeHTTP(rec, req)
@@ -423,7 +431,7 @@ func TestArtifactIntegrity(t *testing.T) {
 
 		srv := httptest.NewServer(a.h)
 		defer srv.Close()
-		res, err := http.Get(srv.URL + vbase + "/artifacts/model.bin")
+		res, err := a.send("GET", srv.URL+vbase+"/artifacts/model.bin", "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -534,6 +542,7 @@ func TestConcurrentUploadsOfOneName(t *testing.T) {
 				<-start
 				body := bytes.Repeat([]byte{byte('a' + i%2)}, 256<<10) // two distinct contents
 				req, _ := http.NewRequest("PUT", srv.URL+vbase+"/artifacts/shared.bin", bytes.NewReader(body))
+				a.sign(req)
 				res, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Error(err)
@@ -546,6 +555,7 @@ func TestConcurrentUploadsOfOneName(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
+		a.skipAudit()
 		created := 0
 		for i, s := range statuses {
 			switch s {

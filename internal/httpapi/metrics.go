@@ -3,6 +3,7 @@ package httpapi
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -37,11 +38,13 @@ const (
 	refusedNotFound       = "not_found"
 	refusedInvalid        = "invalid"
 	refusedStorage        = "storage"
+	refusedBusy           = "busy"
+	refusedForbidden      = "forbidden"
 )
 
 var refusalReasons = []string{
 	refusedDigestMismatch, refusedTooLarge, refusedEmpty, refusedImmutable,
-	refusedSealed, refusedNotFound, refusedInvalid, refusedStorage,
+	refusedSealed, refusedNotFound, refusedInvalid, refusedStorage, refusedBusy, refusedForbidden,
 }
 
 // Metrics are the server's Prometheus metrics, on a registry of their own
@@ -247,6 +250,10 @@ func refusalReason(err error) string {
 			return refusedEmpty
 		case isKind(p, kindNotFound):
 			return refusedNotFound
+		case isKind(p, kindTooManyUploads):
+			return refusedBusy
+		case isKind(p, kindForbidden), isKind(p, kindUnauthorized):
+			return refusedForbidden
 		case p.Status >= 400 && p.Status < 500:
 			return refusedInvalid
 		case isKind(p, kindStore):
@@ -255,6 +262,27 @@ func refusalReason(err error) string {
 	}
 	return ""
 }
+
+// upload runs an upload handler in one of the server's upload slots,
+// counting its refusals; with every slot taken it answers 429 at once
+// (the client retries after a second) instead of queueing bodies.
+func (s *server) upload(h handlerFunc) handlerFunc {
+	h = s.countRefusals(h)
+	return func(w http.ResponseWriter, r *http.Request) error {
+		select {
+		case s.uploads <- struct{}{}:
+			defer func() { <-s.uploads }()
+			return h(w, r)
+		default:
+			w.Header().Set("Retry-After", "1")
+			err := newProblem(kindTooManyUploads, fmt.Sprintf("the server is receiving %d uploads already; retry shortly", cap(s.uploads)))
+			s.metrics.uploadRefused(err)
+			return err
+		}
+	}
+}
+
+var kindTooManyUploads = problemKind{"too-many-uploads", "Too Many Uploads", http.StatusTooManyRequests}
 
 // isKind reports whether p is a problem of that kind.
 func isKind(p *Problem, kind problemKind) bool {

@@ -133,7 +133,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		a.overwrite(key, altered)
 		srv := httptest.NewServer(a.h)
 		defer srv.Close()
-		res, err := http.Get(srv.URL + vbase + "/artifacts/model.bin")
+		res, err := a.send("GET", srv.URL+vbase+"/artifacts/model.bin", "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,13 @@ func (s *server) handleListNamespaces(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	list, err := s.registry.ListNamespaces(r.Context(), page)
+	var list registry.Page[registry.Namespace]
+	if scope := principalFrom(r.Context()).Namespaces(); scope != nil {
+		// A scoped principal sees the namespaces it reaches, no others.
+		list, err = s.registry.ListNamespacesNamed(r.Context(), scope, page)
+	} else {
+		list, err = s.registry.ListNamespaces(r.Context(), page)
+	}
 	if err != nil {
 		return err
 	}

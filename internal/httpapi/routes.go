@@ -18,14 +18,19 @@ const apiBase = "/api/v1"
 // gorilla/mux tries routes in order, so a request is matched against a
 // handful of patterns instead of all of them.
 //
+// Each route names the access it needs (auth.go): read, write or admin in
+// its {namespace}, or one of the few routes outside a namespace. Reads
+// need read; creating, uploading and moving states need write; deletes,
+// buckets, tags and namespace changes need admin.
+//
 // The upload routes go through countRefusals, which counts their refusals
-// by reason in the metrics.
+// by reason in the metrics, and take one of the upload slots.
 func (s *server) routes() {
 	const (
 		get, head, post, put, patch, del = http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
 	)
-	handle := func(r *mux.Router, path string, h handlerFunc, methods ...string) {
-		r.Handle(path, s.handle(h)).Methods(methods...)
+	handle := func(r *mux.Router, path string, need access, h handlerFunc, methods ...string) {
+		r.Handle(path, s.handle(s.guard(need, h))).Methods(methods...)
 	}
 	root := s.router
 	api := root.PathPrefix(apiBase).Subrouter()
@@ -35,65 +40,69 @@ func (s *server) routes() {
 	experiment := version.PathPrefix("/experiments/{experiment}").Subrouter()
 
 	// /api/v1/namespaces/{namespace}/models/{model}/versions/{version}/experiments/{experiment}
-	handle(experiment, "", s.handleGetExperiment, get)
-	handle(experiment, "", s.handleDeleteExperiment, del)
-	handle(experiment, "/state", s.handleSetExperimentState, put)
-	handle(experiment, "/tags", s.handleExperimentTags, get)
-	handle(experiment, "/tags/{tag}", s.handleTagExperiment, put, del)
+	handle(experiment, "", read, s.handleGetExperiment, get)
+	handle(experiment, "", admin, s.handleDeleteExperiment, del)
+	handle(experiment, "/state", write, s.handleSetExperimentState, put)
+	handle(experiment, "/tags", read, s.handleExperimentTags, get)
+	handle(experiment, "/tags/{tag}", admin, s.handleTagExperiment, put, del)
 
 	// /api/v1/namespaces/{namespace}/models/{model}/versions/{version}
-	handle(version, "", s.handleGetVersion, get)
-	handle(version, "", s.handleDeleteVersion, del)
-	handle(version, "/state", s.handleSetVersionState, put)
-	handle(version, "/history", s.handleVersionHistory, get)
-	handle(version, "/tags", s.handleVersionTags, get)
-	handle(version, "/tags/{tag}", s.handleTagVersion, put, del)
-	handle(version, "/experiments", s.handleListExperiments, get)
-	handle(version, "/experiments", s.handleCreateExperiment, post)
+	handle(version, "", read, s.handleGetVersion, get)
+	handle(version, "", admin, s.handleDeleteVersion, del)
+	handle(version, "/state", write, s.handleSetVersionState, put)
+	handle(version, "/history", read, s.handleVersionHistory, get)
+	handle(version, "/tags", read, s.handleVersionTags, get)
+	handle(version, "/tags/{tag}", admin, s.handleTagVersion, put, del)
+	handle(version, "/experiments", read, s.handleListExperiments, get)
+	handle(version, "/experiments", write, s.handleCreateExperiment, post)
 
 	// Artifacts of a version or an experiment: {name} is the rest of the
 	// path (names may hold "/").
 	for _, owner := range []*mux.Router{version, experiment} {
-		handle(owner, "/artifacts", s.handleListArtifacts, get)
-		handle(owner, "/artifacts", s.countRefusals(s.handleUploadArtifact), post)
-		handle(owner, "/artifacts/{name:.+}", s.handleGetArtifact, get, head)
-		handle(owner, "/artifacts/{name:.+}", s.countRefusals(s.handlePutArtifact), put)
+		handle(owner, "/artifacts", read, s.handleListArtifacts, get)
+		handle(owner, "/artifacts", write, s.upload(s.handleUploadArtifact), post)
+		handle(owner, "/artifacts/{name:.+}", read, s.handleGetArtifact, get, head)
+		handle(owner, "/artifacts/{name:.+}", write, s.upload(s.handlePutArtifact), put)
 	}
 
 	// /api/v1/namespaces/{namespace}/models/{model}
-	handle(model, "", s.handleGetModel, get)
-	handle(model, "", s.handleUpdateModel, patch)
-	handle(model, "", s.handleDeleteModel, del)
-	handle(model, "/tags/{tag}", s.handleTagModel, put, del)
-	handle(model, "/versions", s.handleListVersions, get)
-	handle(model, "/versions", s.handleCreateVersion, post)
+	handle(model, "", read, s.handleGetModel, get)
+	handle(model, "", write, s.handleUpdateModel, patch)
+	handle(model, "", admin, s.handleDeleteModel, del)
+	handle(model, "/tags/{tag}", admin, s.handleTagModel, put, del)
+	handle(model, "/versions", read, s.handleListVersions, get)
+	handle(model, "/versions", write, s.handleCreateVersion, post)
 
 	// /api/v1/namespaces/{namespace}
-	handle(ns, "", s.handleGetNamespace, get)
-	handle(ns, "", s.handleUpdateNamespace, patch)
-	handle(ns, "", s.handleDeleteNamespace, del)
-	handle(ns, "/buckets", s.handleListBuckets, get)
-	handle(ns, "/buckets", s.handleCreateBucket, post)
-	handle(ns, "/buckets/{id}", s.handleDeleteBucket, del)
-	handle(ns, "/tags", s.handleListTags, get)
-	handle(ns, "/tags", s.handleCreateTag, post)
-	handle(ns, "/tags/{tag}", s.handleDeleteTag, del)
-	handle(ns, "/models", s.handleListModels, get)
-	handle(ns, "/models", s.handleCreateModel, post)
+	handle(ns, "", read, s.handleGetNamespace, get)
+	handle(ns, "", admin, s.handleUpdateNamespace, patch)
+	handle(ns, "", admin, s.handleDeleteNamespace, del)
+	handle(ns, "/buckets", read, s.handleListBuckets, get)
+	handle(ns, "/buckets", admin, s.handleCreateBucket, post)
+	handle(ns, "/buckets/{id}", admin, s.handleDeleteBucket, del)
+	handle(ns, "/tags", read, s.handleListTags, get)
+	handle(ns, "/tags", admin, s.handleCreateTag, post)
+	handle(ns, "/tags/{tag}", admin, s.handleDeleteTag, del)
+	handle(ns, "/models", read, s.handleListModels, get)
+	handle(ns, "/models", write, s.handleCreateModel, post)
 
 	// /api/v1
-	handle(api, "/namespaces", s.handleListNamespaces, get)
-	handle(api, "/namespaces", s.handleCreateNamespace, post)
-	handle(api, "/openapi.json", s.handleOpenAPI, get)
+	handle(api, "/namespaces", listNamespaces, s.handleListNamespaces, get)
+	handle(api, "/namespaces", createNamespace, s.handleCreateNamespace, post)
+	handle(api, "/openapi.json", public, s.handleOpenAPI, get)
+	handle(api, "/tokens", globalAdmin, s.handleListTokens, get)
+	handle(api, "/tokens", globalAdmin, s.handleCreateToken, post)
+	handle(api, "/tokens/{token}", globalAdmin, s.handleRevokeToken, del)
+	handle(api, "/audit", globalAdmin, s.handleAudit, get)
 
 	// Probes, and the Prometheus metrics.
-	handle(root, "/healthz", s.handleHealthz, get, head)
-	handle(root, "/readyz", s.handleReadyz, get, head)
-	handle(root, "/metrics", s.handleMetrics, get)
+	handle(root, "/healthz", public, s.handleHealthz, get, head)
+	handle(root, "/readyz", public, s.handleReadyz, get, head)
+	handle(root, "/metrics", public, s.handleMetrics, get)
 
 	// The original flymodel's endpoints, so that its clients keep working.
-	handle(root, "/upload/model-version-artifact", s.countRefusals(s.handleCompatUpload(false)), post)
-	handle(root, "/upload/experiment-artifact", s.countRefusals(s.handleCompatUpload(true)), post)
-	handle(root, "/download/model-version-artifact", s.handleCompatDownload(false), get, head)
-	handle(root, "/download/experiment-artifact", s.handleCompatDownload(true), get, head)
+	handle(root, "/upload/model-version-artifact", byResource, s.upload(s.handleCompatUpload(false)), post)
+	handle(root, "/upload/experiment-artifact", byResource, s.upload(s.handleCompatUpload(true)), post)
+	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(false), get, head)
+	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(true), get, head)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -30,6 +31,13 @@ type Options struct {
 	Metrics *Metrics
 	// Stores are the blob stores /readyz checks (the registry uses its own).
 	Stores registry.Stores
+	// Auth tells who a request comes from; nil authenticates no one and
+	// gives anonymous requests the default policy of a loopback server
+	// (write while no token exists).
+	Auth *auth.Authenticator
+	// MaxConcurrentUploads caps the uploads in flight; more are answered
+	// 429. 0 means DefaultMaxConcurrentUploads.
+	MaxConcurrentUploads int
 	// StallTimeout cuts off a request body that sends nothing for this
 	// long; 0 means DefaultStallTimeout.
 	StallTimeout time.Duration
@@ -47,7 +55,13 @@ type server struct {
 	stores    registry.Stores
 	stall     time.Duration
 	router    *mux.Router
+	auth      *auth.Authenticator
+	// uploads holds a slot per upload in flight.
+	uploads chan struct{}
 }
+
+// DefaultMaxConcurrentUploads is the default cap on uploads in flight.
+const DefaultMaxConcurrentUploads = 64
 
 // NewServer returns the handler of the whole HTTP API: the routes of
 // routes.go behind panic recovery, request ids and the access log.
@@ -70,6 +84,14 @@ func NewServer(opts Options) http.Handler {
 	if s.maxUpload <= 0 {
 		s.maxUpload = registry.DefaultMaxUploadBytes
 	}
+	s.auth = opts.Auth
+	if s.auth == nil {
+		s.auth = auth.New(auth.Options{Store: opts.Store, Loopback: true})
+	}
+	if opts.MaxConcurrentUploads <= 0 {
+		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
+	}
+	s.uploads = make(chan struct{}, opts.MaxConcurrentUploads)
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}

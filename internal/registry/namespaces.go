@@ -85,6 +85,31 @@ func (r *Registry) ListNamespaces(ctx context.Context, page PageRequest) (Page[N
 	return newPage(convert(rows, toNamespace), page, total), nil
 }
 
+// ListNamespacesNamed is ListNamespaces limited to the namespaces named
+// (those of a scoped token); names that do not exist are left out.
+func (r *Registry) ListNamespacesNamed(ctx context.Context, names []string, page PageRequest) (Page[Namespace], error) {
+	var v validation
+	off, lim := page.validate(&v)
+	if err := v.err(); err != nil {
+		return Page[Namespace]{}, err
+	}
+	var found []Namespace
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(names))) {
+		ns, err := r.GetNamespace(ctx, name)
+		var nf *NotFoundError
+		if errors.As(err, &nf) {
+			continue
+		}
+		if err != nil {
+			return Page[Namespace]{}, err
+		}
+		found = append(found, ns)
+	}
+	total := int64(len(found))
+	items := found[min(off, total):min(off+lim, total)]
+	return newPage(items, page, total), nil
+}
+
 // NamespaceUpdate changes a namespace; nil fields stay as they are.
 type NamespaceUpdate struct {
 	Name        *string

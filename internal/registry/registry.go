@@ -259,6 +259,9 @@ func (r *Registry) record(ctx context.Context, q db.Queries, action, ns, target 
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
 
+// callerActor is who makes the changes of ctx.
+func callerActor(ctx context.Context) string { return audit.CallerFrom(ctx).Actor }
+
 // changes describes an update in an audit record: field → [before, after].
 type changes map[string][2]string
 

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -100,7 +99,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 				return err
 			}
 		}
-		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, ToState: in.State, Actor: audit.CallerFrom(ctx).Actor, Now: now})
+		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, ToState: in.State, Actor: callerActor(ctx), Now: now})
 		if err != nil {
 			return err
 		}
@@ -196,7 +195,7 @@ func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (
 		if err != nil {
 			return err
 		}
-		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, FromState: &from, ToState: state, Actor: audit.CallerFrom(ctx).Actor, Now: now})
+		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, FromState: &from, ToState: state, Actor: callerActor(ctx), Now: now})
 		if err != nil {
 			return err
 		}

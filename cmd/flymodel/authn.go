@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/config"
+	"github.com/flymodel/flymodel/internal/db"
+)
+
+// newAuthenticator builds serve's authentication from auth.* and refuses
+// to open a non-loopback address to no one or to anyone by accident.
+func newAuthenticator(ctx context.Context, cfg *config.Config, store db.Store, logger *slog.Logger) (*auth.Authenticator, error) {
+	var oidc *auth.OIDC
+	if o := cfg.Auth.OIDC; o.Issuer != "" {
+		var err error
+		oidc, err = auth.NewOIDC(ctx, auth.OIDCConfig{Issuer: o.Issuer, Audience: o.Audience, RoleClaim: o.RoleClaim, Roles: o.Roles}, nil)
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("OIDC bearer tokens accepted", "issuer", o.Issuer, "audience", o.Audience)
+	}
+	a := auth.New(auth.Options{Store: store, OIDC: oidc, Anonymous: cfg.Auth.Anonymous, Loopback: auth.IsLoopback(cfg.Server.Bind)})
+	if err := a.CheckStartup(ctx, net.JoinHostPort(cfg.Server.Bind, strconv.Itoa(cfg.Server.Port))); err != nil {
+		return nil, err
+	}
+	role, err := a.AnonymousRole(ctx)
+	if err != nil {
+		return nil, err
+	}
+	policy := cfg.Auth.Anonymous
+	if policy == "" {
+		policy = "default: write on a loopback address while no token exists, else none"
+	}
+	logger.Info("anonymous requests", "role", role.String(), "policy", policy)
+	return a, nil
+}

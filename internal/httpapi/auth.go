@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/flymodel/flymodel/internal/audit"
+	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/db"
+)
+
+var (
+	kindUnauthorized = problemKind{"unauthorized", "Unauthorized", http.StatusUnauthorized}
+	kindForbidden    = problemKind{"forbidden", "Forbidden", http.StatusForbidden}
+)
+
+// access is what a route requires of the principal.
+type access int
+
+const (
+	// public routes (probes, metrics, the OpenAPI document) need nothing.
+	public access = iota
+	// read, write and admin need that role in the path's {namespace}.
+	read
+	write
+	admin
+	// listNamespaces needs some grant; the list shows what it reaches.
+	listNamespaces
+	// createNamespace needs an unscoped admin, or the anonymous write
+	// policy of a laptop server.
+	createNamespace
+	// globalAdmin needs an unscoped admin: tokens and the audit log.
+	globalAdmin
+	// byResource authenticates only: the handler authorizes once it
+	// knows the namespace (the original flymodel's routes, by id).
+	byResource
+)
+
+var accessRoles = map[access]auth.Role{read: auth.Read, write: auth.Write, admin: auth.Admin}
+
+type principalKey struct{}
+
+// principalFrom returns the principal the guard authenticated.
+func principalFrom(ctx context.Context) auth.Principal {
+	p, _ := ctx.Value(principalKey{}).(auth.Principal)
+	return p
+}
+
+// guard authenticates a request and refuses it unless the principal has
+// the access the route needs: 401 with a WWW-Authenticate challenge for
+// missing or bad credentials, 403 for a principal without the role (and
+// an audit record of the refusal when it was a change).
+func (s *server) guard(need access, h handlerFunc) handlerFunc {
+	if need == public {
+		return h
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		ctx := r.Context()
+		p, err := s.auth.Authenticate(ctx, r.Header.Get("Authorization"))
+		if errors.Is(err, auth.ErrInvalidToken) {
+			s.logger.InfoContext(ctx, "authentication failed", "request_id", requestIDFrom(ctx), "err", err)
+			return unauthorized(w, `Bearer realm="flymodel", error="invalid_token"`, "the bearer token is invalid, expired or revoked")
+		}
+		if err != nil {
+			return err
+		}
+		ctx = context.WithValue(ctx, principalKey{}, p)
+		ctx = audit.WithCaller(ctx, audit.Caller{Actor: p.Name, RequestID: requestIDFrom(ctx)})
+		r = r.WithContext(ctx)
+		ns := rawNamespace(r)
+		if !allowed(p, need, ns) {
+			return s.refuse(w, r, p, ns, accessRoles[need])
+		}
+		return h(w, r)
+	}
+}
+
+// allowed reports whether p may use a route needing need in namespace ns.
+func allowed(p auth.Principal, need access, ns string) bool {
+	switch need {
+	case public:
+		return true
+	case byResource:
+		// The handler checks the namespace; without any grant there is
+		// nothing to check.
+		return len(p.Grants) > 0
+	case listNamespaces:
+		return p.RoleIn("") >= auth.Read || len(p.Namespaces()) > 0
+	case createNamespace:
+		return p.Global() >= auth.Admin || p.MayCreateNamespaces
+	case globalAdmin:
+		return p.Global() >= auth.Admin
+	}
+	return p.Allows(ns, accessRoles[need])
+}
+
+// authorize is the guard's check for byResource routes, once the handler
+// knows the namespace.
+func (s *server) authorize(w http.ResponseWriter, r *http.Request, ns string, need auth.Role) error {
+	p := principalFrom(r.Context())
+	if p.Allows(ns, need) {
+		return nil
+	}
+	return s.refuse(w, r, p, ns, need)
+}
+
+// refuse answers a principal without the role: 401 for a request without
+// credentials (they might help), 403 for one whose credentials do not.
+// A refused change by an authenticated principal is written to the audit
+// log with outcome denied.
+func (s *server) refuse(w http.ResponseWriter, r *http.Request, p auth.Principal, ns string, need auth.Role) error {
+	if p.Anonymous {
+		return unauthorized(w, `Bearer realm="flymodel"`, "this request needs a bearer token")
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		ctx := r.Context()
+		err := s.store.InTx(ctx, func(q db.Queries) error {
+			return audit.RecordDenied(ctx, q, time.Now(), audit.Entry{
+				Action: "request." + strings.ToLower(r.Method), Namespace: ns,
+				Target: strings.TrimPrefix(r.URL.EscapedPath(), apiBase), Detail: map[string]string{"needs": need.String()},
+			})
+		})
+		if err != nil {
+			s.logger.ErrorContext(ctx, "recording a refused request", "request_id", requestIDFrom(ctx), "err", err)
+		}
+	}
+	detail := "the token does not grant this"
+	if need > auth.None {
+		detail = "this needs the " + need.String() + " role"
+		if ns != "" {
+			detail += " in namespace " + ns
+		}
+	}
+	return newProblem(kindForbidden, detail)
+}
+
+func unauthorized(w http.ResponseWriter, challenge, detail string) error {
+	w.Header().Set("WWW-Authenticate", challenge)
+	return newProblem(kindUnauthorized, detail)
+}
+
+// rawNamespace is the path's {namespace}, unescaped when it can be (the
+// handler refuses a name that is not valid; a scoped grant never matches
+// one).
+func rawNamespace(r *http.Request) string {
+	raw, ok := mux.Vars(r)["namespace"]
+	if !ok {
+		return ""
+	}
+	if name, err := url.PathUnescape(raw); err == nil {
+		return name
+	}
+	return raw
+}

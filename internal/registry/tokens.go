@@ -1,0 +1,141 @@
+package registry
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flymodel/flymodel/internal/audit"
+	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/db"
+)
+
+// Token is an API token as listed: never its secret.
+type Token struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Role       string     `json:"role"`
+	Namespaces []string   `json:"namespaces"`
+	Status     string     `json:"status"` // active, expired or revoked
+	CreatedBy  string     `json:"created_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+}
+
+func (r *Registry) toToken(t db.ApiToken) Token {
+	out := Token{ID: t.ID, Name: t.Name, Role: t.Role, Namespaces: auth.SplitNamespaces(t.Namespaces),
+		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(), Status: "active"}
+	if out.Namespaces == nil {
+		out.Namespaces = []string{}
+	}
+	if t.ExpiresAt != nil {
+		e := t.ExpiresAt.UTC()
+		out.ExpiresAt = &e
+		if !r.now().Before(e) {
+			out.Status = "expired"
+		}
+	}
+	if t.RevokedAt != nil {
+		rv := t.RevokedAt.UTC()
+		out.RevokedAt, out.Status = &rv, "revoked"
+	}
+	return out
+}
+
+// TokenPath is a token's path under /api/v1.
+func TokenPath(name string) string { return "/tokens/" + url.PathEscape(name) }
+
+// NewToken is a token to create.
+type NewToken struct {
+	Name string
+	Role string // read, write or admin
+	// Namespaces limit the token; none means every namespace.
+	Namespaces []string
+	// ExpiresIn is its lifetime ("90d", "12h"); "" means it never expires.
+	ExpiresIn string
+}
+
+// CreateToken creates an API token and returns it with its secret, which
+// exists nowhere else: only its hash is stored.
+func (r *Registry) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
+	var v validation
+	validName(&v, "name", in.Name)
+	if in.Name == "anonymous" || in.Name == "system" || in.Name == "sweeper" || strings.Contains(in.Name, ":") {
+		v.addf("name", `must not be "anonymous", "system" or "sweeper" or hold ":" (those name other actors in the audit log)`)
+	}
+	oneOf(&v, "role", in.Role, []string{"read", "write", "admin"})
+	for _, ns := range in.Namespaces {
+		validName(&v, "namespaces", ns)
+	}
+	var lifetime time.Duration
+	if in.ExpiresIn != "" {
+		var err error
+		if lifetime, err = auth.ParseLifetime(in.ExpiresIn); err != nil {
+			v.add("expires_in", err)
+		}
+	}
+	if err := v.err(); err != nil {
+		return Token{}, "", err
+	}
+	namespaces := slices.Compact(slices.Sorted(slices.Values(in.Namespaces)))
+	if namespaces == nil {
+		namespaces = []string{}
+	}
+	secret := auth.NewSecret()
+	now := r.now()
+	var expires *time.Time
+	if lifetime > 0 {
+		e := now.Add(lifetime)
+		expires = &e
+	}
+	var out db.ApiToken
+	err := r.write(ctx, func(q db.Queries) error {
+		var err error
+		out, err = q.CreateToken(ctx, db.CreateTokenParams{
+			Name: in.Name, SecretHash: auth.HashSecret(secret), Role: in.Role, Namespaces: auth.JoinNamespaces(namespaces),
+			CreatedBy: callerActor(ctx), Now: now, ExpiresAt: expires,
+		})
+		if err != nil {
+			return conflict(err, "token", TokenPath(in.Name))
+		}
+		return r.record(ctx, q, "token.create", "", TokenPath(in.Name),
+			map[string]any{"role": in.Role, "namespaces": namespaces, "expires_at": expires})
+	})
+	if err != nil {
+		return Token{}, "", err
+	}
+	return r.toToken(out), secret, nil
+}
+
+// ListTokens lists every token, revoked ones too, oldest first.
+func (r *Registry) ListTokens(ctx context.Context) ([]Token, error) {
+	rows, err := r.store.ListTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return convert(rows, r.toToken), nil
+}
+
+// RevokeToken revokes the live token called name; requests carrying it
+// are refused from then on.
+func (r *Registry) RevokeToken(ctx context.Context, name string) (Token, error) {
+	var out db.ApiToken
+	err := r.write(ctx, func(q db.Queries) error {
+		now := r.now()
+		var err error
+		out, err = q.RevokeToken(ctx, db.RevokeTokenParams{Name: name, Now: &now})
+		if err != nil {
+			return notFound(err, "token", TokenPath(name))
+		}
+		return r.record(ctx, q, "token.revoke", "", TokenPath(name), nil)
+	})
+	return r.toToken(out), err
+}
+
+// Audit reads the audit log.
+func (r *Registry) Audit(ctx context.Context, f audit.Filter) ([]audit.Item, int64, error) {
+	return audit.List(ctx, r.store, f)
+}
