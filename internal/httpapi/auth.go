@@ -42,7 +42,10 @@ const (
 	byResource
 )
 
-var accessRoles = map[access]auth.Role{read: auth.Read, write: auth.Write, admin: auth.Admin}
+// accessRoles is the role each access level asks for (in the path's
+// namespace, or for the last three in every namespace).
+var accessRoles = map[access]auth.Role{read: auth.Read, write: auth.Write, admin: auth.Admin,
+	listNamespaces: auth.Read, createNamespace: auth.Admin, globalAdmin: auth.Admin}
 
 type principalKey struct{}
 
@@ -135,6 +138,8 @@ func (s *server) refuse(w http.ResponseWriter, r *http.Request, p auth.Principal
 		detail = "this needs the " + need.String() + " role"
 		if ns != "" {
 			detail += " in namespace " + ns
+		} else {
+			detail += " in every namespace (a token without --namespace)"
 		}
 	}
 	return newProblem(kindForbidden, detail)

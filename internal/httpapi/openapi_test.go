@@ -281,6 +281,7 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		kindValidation, kindConflict, kindTransition, kindGate,
 		kindDigestMismatch, kindEmptyUpload, kindMultipart, kindImmutable,
 		kindSealed, kindBlobMissing, kindStore, kindRequestTimeout,
+		kindUnauthorized, kindForbidden, kindTooManyUploads,
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {
@@ -315,6 +316,58 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		if !want[k] {
 			t.Errorf("components document problem type %s, which the server does not emit", k)
 		}
+	}
+}
+
+// openAPIPublic are the operations that need no credentials: the guard
+// lets them through (routes.go registers them as public).
+var openAPIPublic = map[string]bool{
+	"GET /healthz": true, "HEAD /healthz": true,
+	"GET /readyz": true, "HEAD /readyz": true,
+	"GET /metrics": true, "GET /api/v1/openapi.json": true,
+}
+
+// TestOpenAPISecurity asserts that the document declares the bearer scheme
+// and that every operation but the public ones documents 401 and 403 (and
+// the public ones opt out of security), and every upload 429.
+func TestOpenAPISecurity(t *testing.T) {
+	doc := loadOpenAPI(t)
+	if _, ok := lookupPointer(doc, "#/components/securitySchemes/bearerAuth"); !ok {
+		t.Error("components.securitySchemes.bearerAuth is missing")
+	}
+	if sec, _ := doc["security"].([]any); len(sec) == 0 {
+		t.Error("the document has no top-level security requirement")
+	}
+	uploads := regexp.MustCompile(`^(POST .*/artifacts|PUT .*/artifacts/\{name\}|POST /upload/.*)$`)
+	ops, _ := operations(t, doc)
+	nUploads := 0
+	for _, key := range sortedKeys(ops) {
+		op := ops[key]
+		resp, _ := op["responses"].(map[string]any)
+		sec, hasSec := op["security"].([]any)
+		if openAPIPublic[key] {
+			if !hasSec || len(sec) != 0 {
+				t.Errorf("%s is public: it needs \"security\": []", key)
+			}
+			continue
+		}
+		if hasSec {
+			t.Errorf("%s overrides the document's security", key)
+		}
+		for _, code := range []string{"401", "403"} {
+			if _, ok := resp[code]; !ok {
+				t.Errorf("%s does not document %s (if it is public, add it to openAPIPublic)", key, code)
+			}
+		}
+		if uploads.MatchString(key) {
+			nUploads++
+			if _, ok := resp["429"]; !ok {
+				t.Errorf("upload %s does not document 429", key)
+			}
+		}
+	}
+	if nUploads != 6 {
+		t.Errorf("found %d upload operations, want 6", nUploads)
 	}
 }
 

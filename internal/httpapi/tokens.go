@@ -59,6 +59,9 @@ func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) error
 func (s *server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := audit.Filter{Namespace: q.Get("namespace"), Actor: q.Get("actor"), Action: q.Get("action"), Outcome: q.Get("outcome")}
+	if f.Outcome != "" && f.Outcome != audit.OK && f.Outcome != audit.Denied {
+		return newProblem(kindMalformed, "query parameter outcome must be ok or denied").with("field", "outcome")
+	}
 	for _, t := range []struct {
 		key string
 		dst *time.Time
