@@ -12,6 +12,7 @@ import (
 	"hash"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -251,10 +252,15 @@ func (s *server) multipartUpload(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return err
 	}
-	mr, err := r.MultipartReader()
-	if err != nil {
+	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		return newProblem(kindMediaType, "the request body must be multipart/form-data with parts artifact and file")
 	}
+	// Go's multipart reader takes up to 10 MiB of part headers; the bytes
+	// read before the file part are counted to hold them to what the
+	// metadata needs.
+	head := &countingReader{r: r.Body}
+	mr := multipart.NewReader(head, params["boundary"])
 	part, err := mr.NextPart()
 	if err != nil {
 		return newProblem(kindMultipart, "missing part \"artifact\" (JSON metadata), which must come first")
@@ -286,6 +292,9 @@ func (s *server) multipartUpload(w http.ResponseWriter, r *http.Request,
 	if file.FormName() != "file" {
 		return newProblem(kindMultipart, fmt.Sprintf("the second part must be \"file\", not %q", file.FormName()))
 	}
+	if head.n > maxMultipartHead {
+		return newProblem(kindTooLarge, fmt.Sprintf("the parts before the file hold more than %d bytes", maxMultipartHead))
+	}
 	if in.FileName == "" {
 		in.FileName = file.FileName()
 	}
@@ -294,17 +303,50 @@ func (s *server) multipartUpload(w http.ResponseWriter, r *http.Request,
 			in.ContentType = ct
 		}
 	}
-	a, created, err := s.registry.PutArtifact(r.Context(), o, in, file)
+	a, created, err := s.registry.PutArtifact(r.Context(), o, in, &lastPart{part: file, mr: mr})
 	if err != nil {
 		return err
 	}
-	// Parts after "file" are ignored (the artifact is stored by then); the
-	// log says so.
-	if next, err := mr.NextPart(); err == nil {
-		s.logger.WarnContext(r.Context(), "multipart upload has parts after \"file\"; ignored",
-			"part", next.FormName(), "request_id", requestIDFrom(r.Context()))
-	}
 	return writeArtifact(w, o, a, created)
+}
+
+// maxMultipartHead bounds what an upload may send before its file part:
+// the metadata part, its headers, and the reader's look-ahead.
+const maxMultipartHead = 2*maxMetadataPart + 64<<10
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// lastPart reads the file part and, at its end, makes sure the body ends
+// there too: a second file, or any part after it, fails the upload before
+// anything is stored, instead of being silently dropped.
+type lastPart struct {
+	part *multipart.Part
+	mr   *multipart.Reader
+}
+
+func (l *lastPart) Read(p []byte) (int, error) {
+	n, err := l.part.Read(p)
+	if err != io.EOF {
+		return n, err
+	}
+	switch next, nerr := l.mr.NextPart(); {
+	case nerr == io.EOF:
+		return n, io.EOF
+	case nerr == nil:
+		return n, newProblem(kindMultipart, fmt.Sprintf("part %q after \"file\": an upload holds exactly two parts, artifact then file", next.FormName()))
+	default:
+		return n, newProblem(kindMultipart, "the multipart body does not end properly after part \"file\"")
+	}
 }
 
 // decodePart decodes a JSON metadata part strictly.
@@ -320,6 +362,10 @@ func decodePart(meta []byte, dst any) error {
 	}
 	if dec.More() {
 		return newProblem(kindMalformed, "part \"artifact\" must hold one JSON object")
+	}
+	if p := strictJSON(meta); p != nil {
+		p.Detail = "part \"artifact\": " + p.Detail
+		return p
 	}
 	return nil
 }
