@@ -73,5 +73,3 @@ func requireSubcommand(cmd *cobra.Command, _ []string) error {
 	}
 	return usageErrorf(cmd, "%q needs a command: %s", cmd.CommandPath(), strings.Join(names, ", "))
 }
-
-
