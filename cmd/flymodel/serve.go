@@ -142,7 +142,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	handler := httpapi.NewServer(httpapi.Options{
 		Store: store, Registry: reg, Stores: stores, Logger: logger, Version: buildVersion(),
 		MaxUploadBytes: cfg.Server.MaxUploadBytes, Metrics: metrics, Auth: authn,
-		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads,
+		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.

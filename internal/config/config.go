@@ -60,6 +60,8 @@ type Server struct {
 	// MaxConcurrentUploads caps the uploads in flight (429 beyond).
 	MaxConcurrentUploads int           `koanf:"max_concurrent_uploads"`
 	ShutdownTimeout      time.Duration `koanf:"shutdown_timeout"`
+	// StallTimeout cuts off a request body that sends nothing for this long.
+	StallTimeout time.Duration `koanf:"stall_timeout"`
 	// SweepInterval is how often the server applies retention.
 	SweepInterval time.Duration `koanf:"sweep_interval"`
 	// TLS: Certs enables HTTPS; CASource additionally requires clients to
@@ -207,6 +209,7 @@ func Default() *Config {
 			MaxUploadBytes:       5 << 30,
 			MaxConcurrentUploads: 64,
 			ShutdownTimeout:      30 * time.Second,
+			StallTimeout:         time.Minute,
 			SweepInterval:        time.Hour,
 		},
 		Auth: Auth{OIDC: OIDC{RoleClaim: "roles"}},

@@ -78,6 +78,9 @@ func (c *Config) problems() []problem {
 	if c.Server.MaxUploadBytes <= 0 {
 		add("server.max_upload_bytes", "invalid value %d (want more than 0)", c.Server.MaxUploadBytes)
 	}
+	if c.Server.StallTimeout <= 0 {
+		add("server.stall_timeout", "invalid value %s (want more than 0)", c.Server.StallTimeout)
+	}
 	if c.Server.ShutdownTimeout < 0 {
 		add("server.shutdown_timeout", "invalid value %s (want 0 or more)", c.Server.ShutdownTimeout)
 	}

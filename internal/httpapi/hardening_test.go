@@ -88,3 +88,80 @@ func TestStalledUploadIsCutOff(t *testing.T) {
 		t.Fatalf("a stalled upload left a record: %v", list)
 	}
 }
+
+// TestUploadSlots: with every upload slot taken, the next upload is
+// answered 429 with Retry-After at once, before its body is read, and
+// stores nothing; once the slot is free, uploads go through again.
+func TestUploadSlots(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, dbtest.SQLitePath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(t.TempDir(), "blobs")
+	fs, _ := fsblob.New(root)
+	if err := fs.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stores := registry.Stores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
+	reg := registry.New(registry.Options{Store: s, Stores: stores})
+	metrics := httpapi.NewMetrics()
+	a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Stores: stores, MaxConcurrentUploads: 1, Metrics: metrics}), store: s}
+	a.seed()
+	srv := httptest.NewServer(a.h)
+	defer srv.Close()
+
+	// The one slot: an upload whose body is still arriving.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "PUT %s/artifacts/slow.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234", vbase)
+
+	// Wait until the server holds it: the request may still be on its way.
+	inFlight := func() float64 { m, _ := scrapeMetrics(t, a.h); return m["flymodel_uploads_in_flight"] }
+	for deadline := time.Now().Add(10 * time.Second); inFlight() != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			fmt.Fprint(conn, "56789")
+			conn.SetReadDeadline(time.Now().Add(time.Second))
+			b := make([]byte, 4096)
+			n, err := conn.Read(b)
+			t.Fatalf("the first upload never started: %q %v", b[:n], err)
+		}
+	}
+	res := a.request("PUT", vbase+"/artifacts/probe.bin", "application/octet-stream", "")
+	a.problem(res, http.StatusTooManyRequests, "too-many-uploads")
+	res = a.request("PUT", vbase+"/artifacts/other.bin", "application/octet-stream", "other bytes")
+	a.problem(res, http.StatusTooManyRequests, "too-many-uploads")
+	if res.header.Get("Retry-After") != "1" {
+		t.Fatalf("Retry-After = %q", res.header.Get("Retry-After"))
+	}
+	// Reads are not uploads: they go through.
+	a.do("GET", vbase+"/artifacts", nil, 200)
+
+	// Finish the first upload: the slot frees, and the second goes through.
+	fmt.Fprint(conn, "56789")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	first, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Body.Close()
+	if first.StatusCode != http.StatusCreated {
+		t.Fatalf("first upload: %d", first.StatusCode)
+	}
+	a.skipAudit() // the first upload's record, sent around a.request
+	a.do("PUT", vbase+"/artifacts/other.bin", "other bytes", 201)
+	list := a.do("GET", vbase+"/artifacts", nil, 200).json(t)
+	if list["total_items"] != 2.0 {
+		t.Fatalf("artifacts = %v", list)
+	}
+	if m, _ := scrapeMetrics(t, a.h); m[`flymodel_uploads_refused_total{reason="busy"}`] != 2 || m["flymodel_uploads_in_flight"] != 0 {
+		t.Fatal("the refusals are not counted as busy, or the slot not given back")
+	}
+}

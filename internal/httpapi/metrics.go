@@ -61,7 +61,8 @@ type Metrics struct {
 	requestBytes   *prometheus.CounterVec   // route
 	responseBytes  *prometheus.CounterVec   // route
 	uploadsRefused *prometheus.CounterVec   // reason
-	blobErrors     *prometheus.CounterVec   // store
+	uploading      prometheus.Gauge
+	blobErrors     *prometheus.CounterVec // store
 
 	// integrity counts downloads aborted because the stored bytes did not
 	// hash to the recorded sha256 (flymodel_integrity_failures_total).
@@ -107,6 +108,10 @@ func (m *Metrics) init() {
 		for _, reason := range refusalReasons {
 			m.uploadsRefused.WithLabelValues(reason) // present from the start, at 0
 		}
+		m.uploading = prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "uploads_in_flight",
+			Help: "Artifact uploads being received (each holds one of server.max_concurrent_uploads).",
+		})
 		m.blobErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "blob_store_errors_total",
 			Help: "Requests failed by a blob store that is unavailable, failing, or missing an artifact's bytes, by store.",
@@ -117,7 +122,7 @@ func (m *Metrics) init() {
 		}, func() float64 { return float64(m.integrity.Load()) })
 		reg.MustRegister(
 			m.requests, m.duration, m.requestBytes, m.responseBytes,
-			m.uploadsRefused, m.blobErrors, integrity,
+			m.uploadsRefused, m.uploading, m.blobErrors, integrity,
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)
@@ -271,7 +276,11 @@ func (s *server) upload(h handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case s.uploads <- struct{}{}:
-			defer func() { <-s.uploads }()
+			s.metrics.uploading.Inc()
+			defer func() {
+				s.metrics.uploading.Dec()
+				<-s.uploads
+			}()
 			return h(w, r)
 		default:
 			w.Header().Set("Retry-After", "1")
