@@ -1,0 +1,306 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/flymodel/flymodel/internal/audit"
+	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/dbtest"
+	"github.com/flymodel/flymodel/internal/db/postgres"
+	"github.com/flymodel/flymodel/internal/db/sqlite"
+	"github.com/flymodel/flymodel/internal/httpapi"
+	"github.com/flymodel/flymodel/internal/registry"
+)
+
+// oidcAudience is the audience the server's OIDC configuration expects.
+const oidcAudience = "flymodel-api"
+
+// oidcIssuer is an OpenID Connect issuer for the tests: a discovery
+// document and a JWKS holding the public half of one RS256 key.
+type oidcIssuer struct {
+	srv *httptest.Server
+	key *rsa.PrivateKey
+	kid string
+}
+
+func newOIDCIssuer(t *testing.T) *oidcIssuer {
+	t.Helper()
+	iss := &oidcIssuer{key: oidcRSAKey(t), kid: "test-rs256"}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"issuer":                                iss.srv.URL,
+			"jwks_uri":                              iss.srv.URL + "/jwks",
+			"authorization_endpoint":                iss.srv.URL + "/authorize",
+			"token_endpoint":                        iss.srv.URL + "/token",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+		})
+	})
+	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+			{Key: iss.key.Public(), KeyID: iss.kid, Algorithm: string(jose.RS256), Use: "sig"},
+		}})
+	})
+	iss.srv = httptest.NewServer(mux)
+	t.Cleanup(iss.srv.Close)
+	return iss
+}
+
+func oidcRSAKey(t *testing.T) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	check(t, err)
+	return k
+}
+
+// claims are valid claims for subject sub, with extra ones merged in (a
+// nil value deletes the claim).
+func (iss *oidcIssuer) claims(sub string, extra map[string]any) map[string]any {
+	now := time.Now()
+	c := map[string]any{
+		"iss": iss.srv.URL,
+		"aud": oidcAudience,
+		"sub": sub,
+		"iat": now.Unix(),
+		"exp": now.Add(time.Hour).Unix(),
+	}
+	for k, v := range extra {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	return c
+}
+
+// token signs claims with the issuer's key.
+func (iss *oidcIssuer) token(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	return signJWT(t, iss.key, iss.kid, claims)
+}
+
+// signJWT returns a compact RS256 JWS of claims signed by key.
+func signJWT(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]any) string {
+	t.Helper()
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	check(t, err)
+	payload, err := json.Marshal(claims)
+	check(t, err)
+	jws, err := signer.Sign(payload)
+	check(t, err)
+	raw, err := jws.CompactSerialize()
+	check(t, err)
+	return raw
+}
+
+// oidcEngines runs fn against a server authenticating with authenticator
+// over a fresh, migrated store of each engine (skipping PostgreSQL as
+// engines does). newAuth builds the server's authenticator over the store.
+func oidcEngines(t *testing.T, newAuth func(db.Store) *auth.Authenticator, fn func(t *testing.T, a *api, reg *registry.Registry)) {
+	run := func(t *testing.T, s db.Store) {
+		t.Cleanup(func() { s.Close() })
+		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		reg := registry.New(registry.Options{Store: s})
+		a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Auth: newAuth(s)}), store: s}
+		a.skipAudit()
+		fn(t, a, reg)
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		if os.Getenv(dbtest.PostgresEnv) == "" && os.Getenv(dbtest.RequireServicesEnv) != "1" {
+			t.Skip(dbtest.PostgresEnv + " not set: skipping PostgreSQL")
+		}
+		s, err := postgres.Open(context.Background(), dbtest.PostgresURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, s)
+	})
+}
+
+// auditOf returns the audit records written under a response's request id.
+func auditOf(t *testing.T, s db.Store, res response) []audit.Item {
+	t.Helper()
+	id := res.header.Get("X-Request-Id")
+	if id == "" {
+		t.Fatal("response without X-Request-Id")
+	}
+	var out []audit.Item
+	var after int64
+	for {
+		items, next, err := audit.List(context.Background(), s, audit.Filter{After: after, Limit: audit.MaxLimit})
+		check(t, err)
+		for _, it := range items {
+			if it.RequestID == id {
+				out = append(out, it)
+			}
+		}
+		if next == 0 {
+			return out
+		}
+		after = next
+	}
+}
+
+// wantActor checks that a response left at least one audit record, each
+// by actor with the given outcome.
+func wantActor(t *testing.T, s db.Store, res response, actor, outcome string) {
+	t.Helper()
+	items := auditOf(t, s, res)
+	if len(items) == 0 {
+		t.Fatalf("no audit record for request %s", res.header.Get("X-Request-Id"))
+	}
+	for _, it := range items {
+		if it.Actor != actor || it.Outcome != outcome {
+			t.Fatalf("audit record %+v: want actor %q, outcome %q", it, actor, outcome)
+		}
+	}
+}
+
+// TestOIDCBearerTokens: a server configured with an OIDC issuer accepts
+// the issuer's JWTs with the grants their groups map to, refuses expired,
+// misdirected and forged ones with an invalid_token challenge, still
+// accepts API tokens, and answers anonymous requests 401 even on a
+// loopback server without tokens.
+func TestOIDCBearerTokens(t *testing.T) {
+	iss := newOIDCIssuer(t)
+	oidc, err := auth.NewOIDC(t.Context(), auth.OIDCConfig{
+		Issuer:    iss.srv.URL,
+		Audience:  oidcAudience,
+		RoleClaim: "groups",
+		Roles:     map[string]string{"ml-admins": "admin", "ml-readers": "read:canada"},
+	}, iss.srv.Client())
+	if err != nil {
+		t.Fatalf("NewOIDC: %v", err)
+	}
+	newAuth := func(s db.Store) *auth.Authenticator {
+		// Loopback, no anonymous policy: without OIDC this server would
+		// let anonymous requests write until a token exists.
+		return auth.New(auth.Options{Store: s, OIDC: oidc, Loopback: true})
+	}
+	adminJWT := iss.token(t, iss.claims("alice", map[string]any{"groups": []any{"ml-admins"}}))
+	readerJWT := iss.token(t, iss.claims("bob", map[string]any{"groups": []any{"ml-readers"}}))
+
+	oidcEngines(t, newAuth, func(t *testing.T, a *api, reg *registry.Registry) {
+		challenge := func(res response, wantInvalid bool) {
+			t.Helper()
+			a.problem(res, 401, "unauthorized")
+			h := res.header.Get("WWW-Authenticate")
+			if !strings.HasPrefix(h, "Bearer ") {
+				t.Fatalf("WWW-Authenticate = %q, want a Bearer challenge", h)
+			}
+			if got := strings.Contains(h, `error="invalid_token"`); got != wantInvalid {
+				t.Fatalf("WWW-Authenticate = %q: error=\"invalid_token\" present %v, want %v", h, got, wantInvalid)
+			}
+		}
+
+		// Anonymous: OIDC configured makes the default policy none, even
+		// on a loopback server where no API token exists yet.
+		a.token = ""
+		challenge(a.request("GET", base+"/namespaces", "", ""), false)
+		before := a.snapshot()
+		challenge(a.request("POST", base+"/namespaces", "application/json", `{"name":"canada"}`), false)
+		if after := a.snapshot(); after != before {
+			t.Fatal("an anonymous request changed the database")
+		}
+
+		// An admin by its groups claim creates namespaces; the audit log
+		// names it by its subject.
+		a.token = adminJWT
+		res := a.do("POST", base+"/namespaces", map[string]any{"name": "canada"}, 201)
+		wantActor(t, a.store, res, "oidc:alice", audit.OK)
+		a.do("POST", base+"/namespaces", map[string]any{"name": "mexico"}, 201)
+		a.do("POST", base+"/namespaces/canada/models", map[string]any{"name": "llm.sm"}, 201)
+		a.do("GET", base+"/tokens", nil, 200)
+
+		// A reader of canada reads canada, and nothing more.
+		a.token = readerJWT
+		if got := a.do("GET", base+"/namespaces/canada", nil, 200).json(t); got["name"] != "canada" {
+			t.Fatalf("namespace = %v", got)
+		}
+		a.do("GET", base+"/namespaces/canada/models/llm.sm", nil, 200)
+		if got := names(a.do("GET", base+"/namespaces", nil, 200).json(t)); got != "canada" {
+			t.Fatalf("a reader of canada lists %q", got)
+		}
+		before = a.snapshot()
+		res = a.request("POST", base+"/namespaces/canada/models", "application/json", `{"name":"vision"}`)
+		a.problem(res, 403, "forbidden")
+		wantActor(t, a.store, res, "oidc:bob", audit.Denied)
+		a.problem(a.request("GET", base+"/namespaces/mexico", "", ""), 403, "forbidden")
+		a.problem(a.request("POST", base+"/namespaces", "application/json", `{"name":"usa"}`), 403, "forbidden")
+		if after := a.snapshot(); after != before {
+			t.Fatal("a reader's refused requests changed the database")
+		}
+
+		// Tokens that fail verification: 401 with invalid_token, whatever
+		// groups they claim.
+		admins := map[string]any{"groups": []any{"ml-admins"}}
+		bad := map[string]string{
+			"expired": iss.token(t, iss.claims("alice", map[string]any{
+				"groups": []any{"ml-admins"}, "iat": time.Now().Add(-2 * time.Hour).Unix(), "exp": time.Now().Add(-time.Hour).Unix()})),
+			"other audience":            iss.token(t, iss.claims("alice", map[string]any{"groups": []any{"ml-admins"}, "aud": "another-api"})),
+			"unknown key":               signJWT(t, oidcRSAKey(t), "intruder", iss.claims("alice", admins)),
+			"unknown key, issuer's kid": signJWT(t, oidcRSAKey(t), iss.kid, iss.claims("alice", admins)),
+		}
+		for name, tok := range bad {
+			a.token = tok
+			res := a.request("GET", base+"/namespaces/canada", "", "")
+			if res.status != 401 {
+				t.Fatalf("%s JWT: status %d, want 401\n%s", name, res.status, res.body)
+			}
+			challenge(res, true)
+			challenge(a.request("POST", base+"/namespaces", "application/json", `{"name":"usa"}`), true)
+		}
+
+		// A valid JWT whose groups map to nothing is authenticated but
+		// allowed nothing: 403, not 401.
+		for _, extra := range []map[string]any{{"groups": []any{"data-science"}}, {"groups": "ml-writers"}, nil} {
+			a.token = iss.token(t, iss.claims("carol", extra))
+			a.problem(a.request("GET", base+"/namespaces/canada", "", ""), 403, "forbidden")
+			a.problem(a.request("GET", base+"/namespaces", "", ""), 403, "forbidden")
+		}
+
+		// API tokens work beside OIDC.
+		_, secret, err := reg.CreateToken(context.Background(), registry.NewToken{Name: "ci-bot", Role: "write", Namespaces: []string{"canada"}})
+		check(t, err)
+		a.skipAudit()
+		a.token = secret
+		a.do("GET", base+"/namespaces/canada", nil, 200)
+		res = a.do("POST", base+"/namespaces/canada/models", map[string]any{"name": "vision"}, 201)
+		wantActor(t, a.store, res, "ci-bot", audit.OK)
+		a.problem(a.request("GET", base+"/namespaces/mexico", "", ""), 403, "forbidden")
+		a.token = "fm_" + strings.Repeat("x", 52)
+		challenge(a.request("GET", base+"/namespaces/canada", "", ""), true)
+
+		// The JWTs still work, and anonymous requests are still refused.
+		a.token = readerJWT
+		a.do("GET", base+"/namespaces/canada/models/vision", nil, 200)
+		a.token = ""
+		challenge(a.request("GET", base+"/namespaces/canada", "", ""), false)
+	})
+}
