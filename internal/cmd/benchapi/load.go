@@ -64,6 +64,7 @@ type load struct {
 	duration    time.Duration
 	maxRequests int
 	stderr      io.Writer
+	token       string // sent as a bearer token; "" sends none
 }
 
 // result is what one operation measured.
@@ -161,6 +162,9 @@ func (l *load) do(ctx context.Context, method, path string, body []byte, want in
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if l.token != "" {
+		req.Header.Set("Authorization", "Bearer "+l.token)
 	}
 	resp, err := l.client.Do(req)
 	if err != nil {

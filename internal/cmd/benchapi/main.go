@@ -58,6 +58,7 @@ type config struct {
 	ops         []string
 	seedOnly    bool
 	cpuProfile  string
+	anonymous   bool
 }
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -73,6 +74,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	fs.IntVar(&c.maxRequests, "max-requests", 1_000_000, "requests after which an operation stops early")
 	opsFlag := fs.String("ops", strings.Join(operationNames, ","), "operations to run, comma-separated")
 	fs.BoolVar(&c.seedOnly, "seed-only", false, "seed the registry and report the time, send no requests")
+	fs.BoolVar(&c.anonymous, "anonymous", false, "send no token (a laptop server with none defined); by default every request carries a write token")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the request phases (client and server) to `file`; with several engines, one file each, the engine inserted before the extension")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -171,6 +173,13 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 		return 0, nil
 	}
 
+	reg2 := registry.New(registry.Options{Store: store})
+	var token string
+	if !c.anonymous {
+		if _, token, err = reg2.CreateToken(ctx, registry.NewToken{Name: "bench", Role: "write"}); err != nil {
+			return 0, err
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -178,7 +187,7 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 	srv := &http.Server{
 		Handler: httpapi.NewServer(httpapi.Options{
 			Store:    store,
-			Registry: registry.New(registry.Options{Store: store}),
+			Registry: reg2,
 			Logger:   slog.New(slog.DiscardHandler),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -202,6 +211,7 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 		duration:    c.duration,
 		maxRequests: c.maxRequests,
 		stderr:      stderr,
+		token:       token,
 	}
 	defer l.client.CloseIdleConnections()
 	var results []result
