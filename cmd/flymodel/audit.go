@@ -25,7 +25,13 @@ are listed with outcome "denied". Reads the database directly.`,
 			f.Actor, _ = fl.GetString("actor")
 			f.Action, _ = fl.GetString("action")
 			f.Outcome, _ = fl.GetString("outcome")
+			if f.Outcome != "" && f.Outcome != audit.OK && f.Outcome != audit.Denied {
+				return usageErrorf(cmd, "--outcome %q: want ok or denied", f.Outcome)
+			}
 			limit, _ := fl.GetInt64("limit")
+			if limit < 0 {
+				return usageErrorf(cmd, "--limit %d: want a positive number (or 0 for all)", limit)
+			}
 			if since, _ := fl.GetString("since"); since != "" {
 				at, err := parseSince(since, time.Now())
 				if err != nil {
@@ -33,7 +39,10 @@ are listed with outcome "denied". Reads the database directly.`,
 				}
 				f.Since = at
 			}
-			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			if err := a.databaseURLFlag(cmd); err != nil {
+				return err
+			}
+			reg, closeReg, empty, err := a.openTokenRegistry(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -74,6 +83,7 @@ are listed with outcome "denied". Reads the database directly.`,
 	f.String("outcome", "", "only records with this outcome: ok or denied")
 	f.String("since", "", "only records from this time on (RFC 3339) or this long ago (e.g. 24h)")
 	f.Int64("limit", 0, "print at most this many records (default: all)")
+	f.StringP("database-url", "d", "", databaseURLHelp)
 	return cmd
 }
 

@@ -160,7 +160,8 @@ func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "flymodel: %s\n", oneLine(err.Error()))
+	// The Go client's errors carry the prefix already.
+	fmt.Fprintf(stderr, "flymodel: %s\n", oneLine(strings.TrimPrefix(err.Error(), "flymodel: ")))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		path := ue.commandPath

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -23,6 +27,7 @@ can then manage tokens over /api/v1/tokens too.`,
 		Args: subcommandArgs,
 		RunE: requireSubcommand,
 	}
+	cmd.PersistentFlags().StringP("database-url", "d", "", databaseURLHelp)
 
 	create := &cobra.Command{
 		Use:   "create",
@@ -41,7 +46,20 @@ and manage tokens.`,
 			namespaces, _ := f.GetStringArray("namespace")
 			expires, _ := f.GetString("expires")
 			in := registry.NewToken{Name: name, Role: role, Namespaces: namespaces, ExpiresIn: expires}
+			if err := a.databaseURLFlag(cmd); err != nil {
+				return err
+			}
+			// The flags are checked first, for a dry run too: it must
+			// refuse what the real run would refuse.
+			if err := checkNewToken(cmd, in); err != nil {
+				return err
+			}
 			if a.dry {
+				if live, err := a.liveToken(cmd.Context(), name); err != nil {
+					return err
+				} else if live != nil {
+					return tokenExists(name)
+				}
 				scope := "every namespace"
 				if len(namespaces) > 0 {
 					scope = "namespaces " + strings.Join(namespaces, ", ")
@@ -49,12 +67,15 @@ and manage tokens.`,
 				fmt.Fprintf(a.stdout, "would create token %s: %s in %s\n", name, role, scope)
 				return nil
 			}
-			reg, closeReg, _, err := a.openRegistry(cmd.Context(), true)
+			reg, closeReg, _, err := a.openTokenRegistry(cmd.Context(), true)
 			if err != nil {
 				return err
 			}
 			defer closeReg()
 			t, secret, err := reg.CreateToken(cmd.Context(), in)
+			if ce := (*registry.ConflictError)(nil); errors.As(err, &ce) && ce.Kind == "token" {
+				return tokenExists(name)
+			}
 			if err != nil {
 				return err
 			}
@@ -80,7 +101,10 @@ and manage tokens.`,
 		Short: "List tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			if err := a.databaseURLFlag(cmd); err != nil {
+				return err
+			}
+			reg, closeReg, empty, err := a.openTokenRegistry(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
@@ -112,19 +136,33 @@ and manage tokens.`,
 		Long:  "Revoke the live token called NAME: requests carrying it are refused (401) from now on.",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := a.databaseURLFlag(cmd); err != nil {
+				return err
+			}
 			if a.dry {
-				fmt.Fprintf(a.stdout, "would revoke token %s\n", args[0])
+				live, err := a.liveToken(cmd.Context(), name)
+				if err != nil {
+					return err
+				}
+				if live == nil {
+					return noLiveToken(name)
+				}
+				fmt.Fprintf(a.stdout, "would revoke token %s (%s in %s)\n", name, live.Role, scopeOf(*live))
 				return nil
 			}
-			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			reg, closeReg, empty, err := a.openTokenRegistry(cmd.Context(), false)
 			if err != nil {
 				return err
 			}
 			if empty {
-				return fmt.Errorf("token %s not found: the database has no schema yet", args[0])
+				return noLiveToken(name)
 			}
 			defer closeReg()
-			t, err := reg.RevokeToken(cmd.Context(), args[0])
+			t, err := reg.RevokeToken(cmd.Context(), name)
+			if nf := (*registry.NotFoundError)(nil); errors.As(err, &nf) {
+				return noLiveToken(name)
+			}
 			if err != nil {
 				return err
 			}
@@ -137,10 +175,85 @@ and manage tokens.`,
 	return cmd
 }
 
+// checkNewToken refuses the flags of a token the registry would refuse,
+// as a usage error that names the flag.
+func checkNewToken(cmd *cobra.Command, in registry.NewToken) error {
+	if err := registry.ValidateTokenName(in.Name); err != nil {
+		return usageErrorf(cmd, "--name %q: %v", in.Name, err)
+	}
+	if _, err := auth.ParseRole(in.Role); err != nil || in.Role == "none" {
+		return usageErrorf(cmd, "--role %q: want read, write or admin", in.Role)
+	}
+	for _, ns := range in.Namespaces {
+		if err := registry.ValidateName(ns); err != nil {
+			return usageErrorf(cmd, "--namespace %q: %v", ns, err)
+		}
+	}
+	if in.ExpiresIn != "" {
+		if _, err := auth.ParseLifetime(in.ExpiresIn); err != nil {
+			return usageErrorf(cmd, "--expires: %v", err)
+		}
+	}
+	return nil
+}
+
+func tokenExists(name string) error {
+	return &registry.ConflictError{Kind: "token", Path: name,
+		Reason: "a token of that name exists and is not revoked; revoke it first (flymodel token revoke " + name + ") or choose another name"}
+}
+
+func noLiveToken(name string) error {
+	return fmt.Errorf("no live token named %q (see flymodel token list)", name)
+}
+
+// liveToken returns the token called name that is not revoked, or nil;
+// it changes nothing, not even by creating the database.
+func (a *app) liveToken(ctx context.Context, name string) (*registry.Token, error) {
+	reg, closeReg, empty, err := a.openTokenRegistry(ctx, false)
+	if err != nil || empty {
+		return nil, err
+	}
+	defer closeReg()
+	tokens, err := reg.ListTokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(tokens, func(t registry.Token) bool { return t.Name == name && t.RevokedAt == nil })
+	if i < 0 {
+		return nil, nil
+	}
+	return &tokens[i], nil
+}
+
+// openTokenRegistry opens the configured database as a registry for the
+// token and audit commands: they touch no blob store, so none is opened or
+// created (see openDatabase for prepare and empty).
+func (a *app) openTokenRegistry(ctx context.Context, prepare bool) (reg *registry.Registry, closeReg func(), empty bool, err error) {
+	store, empty, err := a.openDatabase(ctx, prepare)
+	if err != nil || empty {
+		return nil, nil, empty, err
+	}
+	return registry.New(registry.Options{Store: store}), func() { store.Close() }, false, nil
+}
+
 // scopeOf describes the namespaces a token reaches.
 func scopeOf(t registry.Token) string {
 	if len(t.Namespaces) == 0 {
 		return "*"
 	}
 	return strings.Join(t.Namespaces, ",")
+}
+
+// databaseURLFlag applies -d/--database-url, when cmd (or a parent) has it
+// and it was given, on top of the configuration.
+func (a *app) databaseURLFlag(cmd *cobra.Command) error {
+	f := cmd.Flags().Lookup("database-url")
+	if f == nil || !f.Changed {
+		return nil
+	}
+	if f.Value.String() == "" {
+		return usageErrorf(cmd, "--database-url is empty")
+	}
+	a.cfg.Database.URL = f.Value.String()
+	return nil
 }

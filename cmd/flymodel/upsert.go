@@ -243,8 +243,11 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 		if encErr := enc.Encode(out); encErr != nil {
 			return encErr
 		}
-	} else {
+	} else if err == nil || len(res.Items) > 0 {
 		printUpsert(a.stdout, res)
+	}
+	if errors.Is(err, client.ErrUnauthorized) {
+		err = fmt.Errorf("%w (give a token with --token, FLYMODEL_TOKEN or client.token)", err)
 	}
 	return err
 }
@@ -273,32 +276,16 @@ func (a *app) localBackend(ctx context.Context) (upsert.Backend, func(), error) 
 // openRegistry opens the configured database and blob stores as a
 // registry in this process. With prepare, it applies pending migrations
 // and creates missing filesystem roots; without, it changes nothing and
-// reports a database that was never migrated as empty.
+// reports a database that was never migrated (or a SQLite file that does
+// not exist) as empty.
 func (a *app) openRegistry(ctx context.Context, prepare bool) (reg *registry.Registry, closeReg func(), empty bool, err error) {
-	store, err := openStore(ctx, a.cfg.DatabaseURL())
-	if err != nil {
-		return nil, nil, false, err
+	store, empty, err := a.openDatabase(ctx, prepare)
+	if err != nil || empty {
+		return nil, nil, empty, err
 	}
 	fail := func(err error) (*registry.Registry, func(), bool, error) {
 		store.Close()
 		return nil, nil, false, err
-	}
-	if prepare {
-		if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
-			return fail(fmt.Errorf("migrate: %w", err))
-		}
-	} else {
-		st, err := store.MigrationStatus(ctx)
-		if err != nil {
-			return fail(err)
-		}
-		if st.Current == 0 {
-			store.Close()
-			return nil, nil, true, nil
-		}
-		if st.Pending > 0 {
-			return fail(fmt.Errorf("%d pending migrations; run \"flymodel migrate up\" first", st.Pending))
-		}
 	}
 	stores, err := openStores(a.cfg)
 	if err != nil {
@@ -313,6 +300,45 @@ func (a *app) openRegistry(ctx context.Context, prepare bool) (reg *registry.Reg
 	}
 	reg = registry.New(registry.Options{Store: store, Gates: promotionGates(a.cfg.Promotion), Stores: stores, MaxUploadBytes: a.cfg.Server.MaxUploadBytes})
 	return reg, func() { store.Close() }, false, nil
+}
+
+// openDatabase opens the configured database for a command that works on
+// it in this process. With prepare, pending migrations are applied (and a
+// SQLite file created); without, nothing changes: a SQLite file that does
+// not exist or a database never migrated is reported empty (store nil),
+// and pending migrations are an error.
+func (a *app) openDatabase(ctx context.Context, prepare bool) (store db.Store, empty bool, err error) {
+	url := a.cfg.DatabaseURL()
+	if !prepare {
+		if eng, path, err := engine.Parse(url); err == nil && eng == db.EngineSQLite {
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				return nil, true, nil
+			}
+		}
+	}
+	if store, err = openStore(ctx, url); err != nil {
+		return nil, false, err
+	}
+	if prepare {
+		if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
+			store.Close()
+			return nil, false, fmt.Errorf("migrate: %w", err)
+		}
+		return store, false, nil
+	}
+	st, err := store.MigrationStatus(ctx)
+	switch {
+	case err != nil:
+	case st.Current == 0:
+		store.Close()
+		return nil, true, nil
+	case st.Pending > 0:
+		err = fmt.Errorf("%d pending migrations; run \"flymodel migrate up\" first", st.Pending)
+	default:
+		return store, false, nil
+	}
+	store.Close()
+	return nil, false, err
 }
 
 // printUpsert writes one line per item and a summary.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/flymodel/flymodel/client"
+	"github.com/flymodel/flymodel/internal/audit"
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/blob/fsblob"
 	"github.com/flymodel/flymodel/internal/blob/s3blob"
@@ -38,6 +41,7 @@ type testServer struct {
 	writes atomic.Int64
 	blobs  blob.Store
 	fsRoot string
+	store  db.Store
 
 	mu       sync.Mutex
 	throttle bool // slow down upload bodies (to kill an upload midway)
@@ -91,7 +95,7 @@ func upsertServers(t *testing.T, fn func(t *testing.T, s *testServer)) {
 			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}
 		reg := registry.New(registry.Options{Store: store, Stores: stores})
 		h := httpapi.NewServer(httpapi.Options{Store: store, Registry: reg, Stores: stores})
-		s := &testServer{blobs: blobs, fsRoot: fsRoot, received: make(chan struct{})}
+		s := &testServer{blobs: blobs, fsRoot: fsRoot, store: store, received: make(chan struct{})}
 		s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ServeHTTP(w, r, h) }))
 		t.Cleanup(s.Close)
 		fn(t, s)
@@ -173,6 +177,54 @@ func runUpsert(t *testing.T, dir string, code int, args ...string) upsertOutput 
 	return out
 }
 
+// okRecords is the audit log's records of changes, oldest first.
+func (s *testServer) okRecords(t *testing.T) []audit.Item {
+	t.Helper()
+	items, next, err := audit.List(context.Background(), s.store, audit.Filter{Outcome: audit.OK, Limit: audit.MaxLimit})
+	if err != nil || next != 0 {
+		t.Fatalf("read the audit log: %v (next %d)", err, next)
+	}
+	return items
+}
+
+// auditAction is the audit action of a change an upsert reports.
+func auditAction(kind, action string) string {
+	switch {
+	case action == "upload":
+		return "artifact.create"
+	case action == "create":
+		return kind + ".create"
+	case action == "move" && kind == "experiment-state":
+		return "experiment.state"
+	case action == "move" && kind == "state":
+		return "version.state"
+	}
+	return kind + "." + action + "?"
+}
+
+// checkAudited checks that records (the audit log's new ok records) are
+// one per change out reports, by actor.
+func checkAudited(t *testing.T, out upsertOutput, actor string, records []audit.Item) {
+	t.Helper()
+	var want, got []string
+	for _, it := range out.Items {
+		if it.Action != "unchanged" {
+			want = append(want, auditAction(it.Kind, it.Action))
+		}
+	}
+	for _, r := range records {
+		got = append(got, r.Action)
+		if r.Actor != actor || r.Outcome != audit.OK || r.RequestID == "" && actor != "" && !strings.HasPrefix(actor, "local:") {
+			t.Errorf("record %+v: want actor %s, outcome ok and a request id", r, actor)
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if len(want) != out.Changed || !slices.Equal(got, want) {
+		t.Errorf("audit records of the run: %v\nwant one per change (%d): %v", got, out.Changed, want)
+	}
+}
+
 func actions(out upsertOutput) map[string]int {
 	m := map[string]int{}
 	for _, it := range out.Items {
@@ -200,6 +252,9 @@ func TestUpsertAgainstServer(t *testing.T) {
 			t.Fatalf("first run: %v %+v", a, first)
 		}
 		writes := s.writes.Load()
+		// One record per change, by the anonymous caller of a laptop server.
+		records := s.okRecords(t)
+		checkAudited(t, first, "anonymous", records)
 
 		second := runUpsert(t, dir, 0, args...)
 		if a := actions(second); a["unchanged"] != len(second.Items) || second.Changed != 0 {
@@ -207,6 +262,9 @@ func TestUpsertAgainstServer(t *testing.T) {
 		}
 		if s.writes.Load() != writes {
 			t.Fatalf("the rerun sent %d write requests", s.writes.Load()-writes)
+		}
+		if again := s.okRecords(t); len(again) != len(records) {
+			t.Fatalf("the rerun added %d audit records: %+v", len(again)-len(records), again[len(records):])
 		}
 
 		// The folder round-trips byte for byte, nested names with "/".
@@ -242,6 +300,9 @@ func TestUpsertAgainstServer(t *testing.T) {
 		}
 		if s.writes.Load() != writes {
 			t.Fatal("a refused upsert sent write requests")
+		}
+		if again := s.okRecords(t); len(again) != len(records) {
+			t.Fatalf("a refused upsert added %d audit records", len(again)-len(records))
 		}
 		v, err := c.GetVersion(context.Background(), client.VersionRef{Namespace: "canada", Model: "llm.sm", Version: "v0.1.0"})
 		if err != nil || v.State != "test" {
@@ -347,9 +408,20 @@ func TestUpsertLocal(t *testing.T) {
 	if a := actions(first); a["upload"] != len(files) || a["move"] != 1 {
 		t.Fatalf("first local run: %+v", first)
 	}
+	// The local runs are the local user's in the audit log; the rerun adds nothing.
+	dbURL := "sqlite:" + filepath.Join(dir, "flymodel-data", "flymodel.db")
+	local := readAudit(t, dir, dbURL)
+	var records []audit.Item
+	for _, r := range local {
+		records = append(records, audit.Item{Actor: r.actor, Action: r.action, Outcome: r.outcome})
+	}
+	checkAudited(t, first, localUser(t), records)
 	second := runUpsert(t, dir, 0, args...)
 	if second.Changed != 0 {
 		t.Fatalf("second local run: %+v", second)
+	}
+	if again := readAudit(t, dir, dbURL); len(again) != len(local) {
+		t.Fatalf("the second local run added %d audit records", len(again)-len(local))
 	}
 	// What the local run registered is what serve then serves.
 	srv := startServe(t, dir, nil, "-p", "0")
@@ -387,4 +459,85 @@ func TestUpsertUsage(t *testing.T) {
 		t.Errorf("missing file: %s", res)
 	}
 	_ = fmt.Sprint()
+}
+
+// TestUpsertAuth: against a server that has tokens, upsert needs one, from
+// --token, FLYMODEL_TOKEN or client.token (the flag first); a refused run
+// writes nothing and says why.
+func TestUpsertAuth(t *testing.T) {
+	dir := t.TempDir()
+	dbURL := "sqlite:" + filepath.Join(dir, "flymodel.db")
+	admin := createToken(t, dir, dbURL, "admin", "admin")
+	writer := createToken(t, dir, dbURL, "ci", "write", "--namespace", "canada")
+	reader := createToken(t, dir, dbURL, "reader", "read")
+	srv := startServe(t, dir, nil, "-p", "0", "-d", dbURL)
+	base := "http://" + srv.addr
+	// A write token creates no namespace: the admin makes it.
+	if r := httpCall(t, base, "POST", "/api/v1/namespaces", admin, `{"name": "canada"}`); r.status != http.StatusCreated {
+		t.Fatalf("create the namespace: %d %s", r.status, r.body)
+	}
+	writeTree(t, filepath.Join(dir, "out"))
+	config := filepath.Join(dir, "client.toml")
+	if err := os.WriteFile(config, []byte("[client]\ntoken = \""+writer+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name    string
+		env     []string
+		args    []string
+		version string
+		code    int
+		err     []string // in the error line, for a refused run
+	}{
+		{name: "no token", version: "v1", code: 1, err: []string{"401", "bearer token"}},
+		{name: "unknown token", args: []string{"--token", auth.NewSecret()}, version: "v1", code: 1, err: []string{"401", "invalid, expired or revoked"}},
+		{name: "unknown FLYMODEL_TOKEN", env: []string{"FLYMODEL_TOKEN=fm_nope"}, version: "v1", code: 1, err: []string{"401"}},
+		{name: "read token", args: []string{"--token", reader}, version: "v1", code: 1, err: []string{"403", "write role"}},
+		{name: "FLYMODEL_TOKEN", env: []string{"FLYMODEL_TOKEN=" + writer}, version: "v1"},
+		{name: "--token", args: []string{"--token", writer}, version: "v2"},
+		{name: "--token over FLYMODEL_TOKEN", env: []string{"FLYMODEL_TOKEN=fm_nope"}, args: []string{"--token", writer}, version: "v3"},
+		{name: "client.token", args: []string{"-c", config}, version: "v4"},
+		{name: "FLYMODEL_TOKEN over client.token", env: []string{"FLYMODEL_TOKEN=fm_nope"}, args: []string{"-c", config}, version: "v5", code: 1, err: []string{"401"}},
+	}
+	before := len(readAudit(t, dir, dbURL, "--outcome", "ok"))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"upsert", "--output", "json", "--server", base, "--namespace", "canada", "--model", "llm.sm",
+				"--version", tt.version, "--artifact", "model=out", "--state", "qa"}, tt.args...)
+			res := flymodel(t, dir, tt.env, args...)
+			res.expectCode(t, tt.code)
+			var out upsertOutput
+			if err := json.Unmarshal([]byte(res.stdout), &out); err != nil {
+				t.Fatalf("upsert output is not JSON: %v\n%s", err, res)
+			}
+			after := readAudit(t, dir, dbURL, "--outcome", "ok")
+			if tt.code != 0 {
+				line := strings.SplitN(res.stderr, "\n", 2)[0]
+				for _, want := range tt.err {
+					if !strings.Contains(line, want) || !strings.Contains(out.Error, want) {
+						t.Errorf("want %q in the error\n%s", want, res)
+					}
+				}
+				if out.Changed != 0 || len(after) != before {
+					t.Errorf("a refused upsert changed something: %d changed, %d audit records\n%s", out.Changed, len(after)-before, res)
+				}
+				return
+			}
+			creates := 1 // the version; the first also creates the model
+			if tt.version == "v1" {
+				creates = 2
+			}
+			if a := actions(out); a["create"] != creates || a["upload"] != 4 || a["move"] != 1 || out.Error != "" {
+				t.Fatalf("upsert: %+v\n%s", out, res)
+			}
+			var records []audit.Item
+			for _, r := range after[before:] {
+				records = append(records, audit.Item{Actor: r.actor, Action: r.action, Outcome: r.outcome, RequestID: r.request})
+			}
+			checkAudited(t, out, "ci", records)
+			before = len(after)
+		})
+	}
+	srv.stop(t, os.Interrupt)
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -48,6 +49,18 @@ func (r *Registry) toToken(t db.ApiToken) Token {
 // TokenPath is a token's path under /api/v1.
 func TokenPath(name string) string { return "/tokens/" + url.PathEscape(name) }
 
+// ValidateTokenName checks a token's name: a name by the naming rules,
+// and none of the names the audit log gives other actors.
+func ValidateTokenName(name string) error {
+	if err := ValidateName(name); err != nil {
+		return err
+	}
+	if name == "anonymous" || name == "system" || name == "sweeper" || strings.Contains(name, ":") {
+		return errors.New(`must not be "anonymous", "system" or "sweeper" or hold ":" (those name other actors in the audit log)`)
+	}
+	return nil
+}
+
 // NewToken is a token to create.
 type NewToken struct {
 	Name string
@@ -62,10 +75,7 @@ type NewToken struct {
 // exists nowhere else: only its hash is stored.
 func (r *Registry) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
 	var v validation
-	validName(&v, "name", in.Name)
-	if in.Name == "anonymous" || in.Name == "system" || in.Name == "sweeper" || strings.Contains(in.Name, ":") {
-		v.addf("name", `must not be "anonymous", "system" or "sweeper" or hold ":" (those name other actors in the audit log)`)
-	}
+	v.add("name", ValidateTokenName(in.Name))
 	oneOf(&v, "role", in.Role, []string{"read", "write", "admin"})
 	for _, ns := range in.Namespaces {
 		validName(&v, "namespaces", ns)
