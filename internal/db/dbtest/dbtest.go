@@ -42,6 +42,8 @@ func Run(t *testing.T, newStore NewStore) {
 	subtest(t, "Transactions", func(t *testing.T) { testTransactions(t, migrated(t)) })
 	subtest(t, "ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, migrated(t)) })
 	subtest(t, "Exclusive", func(t *testing.T) { testExclusive(t, migrated(t)) })
+	subtest(t, "Tokens", func(t *testing.T) { testTokens(t, migrated(t)) })
+	subtest(t, "Audit", func(t *testing.T) { testAudit(t, migrated(t)) })
 }
 
 // now is a timestamp both engines store exactly (microseconds, UTC).
