@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/flymodel/flymodel/internal/db"
@@ -31,6 +32,11 @@ type Authenticator struct {
 	anonymous string
 	loopback  bool
 	now       func() time.Time
+	// closed is set once a token has been seen to exist: from then on the
+	// default policy gives anonymous requests nothing without asking the
+	// database. It fails closed: revoking every token does not reopen a
+	// running server (a restart does).
+	closed atomic.Bool
 }
 
 // New returns an Authenticator.
@@ -78,13 +84,13 @@ func (a *Authenticator) Anonymous(ctx context.Context) (Principal, error) {
 }
 
 // AnonymousRole is what requests without credentials may do now. The
-// default policy is looked up at each call: creating the first token
-// closes a loopback server to anonymous requests at once.
+// default policy is looked up at each call until a token exists: creating
+// the first token closes a loopback server to anonymous requests at once.
 func (a *Authenticator) AnonymousRole(ctx context.Context) (Role, error) {
 	if a.anonymous != "" {
 		return ParseRole(a.anonymous)
 	}
-	if !a.loopback || a.oidc != nil {
+	if !a.loopback || a.oidc != nil || a.closed.Load() {
 		return None, nil
 	}
 	n, err := a.store.CountLiveTokens(ctx)
@@ -92,6 +98,7 @@ func (a *Authenticator) AnonymousRole(ctx context.Context) (Role, error) {
 		return None, err
 	}
 	if n > 0 {
+		a.closed.Store(true)
 		return None, nil
 	}
 	return Write, nil
