@@ -52,15 +52,23 @@ func engines(t *testing.T, fn func(t *testing.T, a *api)) {
 		"stage": {RequireAllPassed: true},
 		"prod":  {Require: []string{"eval"}},
 	}
+	eachEngine(t, func(t *testing.T, s db.Store) {
+		reg := registry.New(registry.Options{Store: s, Gates: gates})
+		a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg}), store: s, token: adminToken(t, reg)}
+		a.skipAudit()
+		fn(t, a)
+	})
+}
+
+// eachEngine runs fn over a fresh, migrated store of each engine: SQLite,
+// and PostgreSQL when it is configured (or required).
+func eachEngine(t *testing.T, fn func(t *testing.T, s db.Store)) {
 	run := func(t *testing.T, s db.Store) {
 		t.Cleanup(func() { s.Close() })
 		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		reg := registry.New(registry.Options{Store: s, Gates: gates})
-		a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg}), store: s, token: adminToken(t, reg)}
-		a.skipAudit()
-		fn(t, a)
+		fn(t, s)
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))

@@ -39,26 +39,36 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
-// TestStalledUploadIsCutOff: a body that stops arriving (slow-loris) is cut
-// off after the stall timeout with 408, and nothing is stored.
-func TestStalledUploadIsCutOff(t *testing.T) {
+// fsServer is the API over SQLite and a filesystem store, with opts'
+// other settings, anonymous (a laptop server without tokens).
+func fsServer(t *testing.T, opts httpapi.Options) (*api, blob.Store) {
+	t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, dbtest.SQLitePath(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
 	if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Join(t.TempDir(), "blobs")
-	fs, _ := fsblob.New(root)
+	fs, err := fsblob.New(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := fs.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	stores := registry.Stores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
-	reg := registry.New(registry.Options{Store: s, Stores: stores})
-	a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Stores: stores, StallTimeout: 200 * time.Millisecond}), store: s}
+	opts.Store, opts.Stores = s, registry.Stores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
+	opts.Registry = registry.New(registry.Options{Store: s, Stores: opts.Stores})
+	return &api{t: t, h: httpapi.NewServer(opts), store: s}, fs
+}
+
+// TestStalledUploadIsCutOff: a body that stops arriving (slow-loris) is cut
+// off after the stall timeout with 408, and nothing is stored.
+func TestStalledUploadIsCutOff(t *testing.T) {
+	ctx := context.Background()
+	a, fs := fsServer(t, httpapi.Options{StallTimeout: 200 * time.Millisecond})
 	a.seed()
 	srv := httptest.NewServer(a.h)
 	defer srv.Close()
@@ -93,24 +103,7 @@ func TestStalledUploadIsCutOff(t *testing.T) {
 // answered 429 with Retry-After at once, before its body is read, and
 // stores nothing; once the slot is free, uploads go through again.
 func TestUploadSlots(t *testing.T) {
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, dbtest.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Join(t.TempDir(), "blobs")
-	fs, _ := fsblob.New(root)
-	if err := fs.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stores := registry.Stores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
-	reg := registry.New(registry.Options{Store: s, Stores: stores})
-	metrics := httpapi.NewMetrics()
-	a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Stores: stores, MaxConcurrentUploads: 1, Metrics: metrics}), store: s}
+	a, _ := fsServer(t, httpapi.Options{MaxConcurrentUploads: 1})
 	a.seed()
 	srv := httptest.NewServer(a.h)
 	defer srv.Close()

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +16,6 @@ import (
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/dbtest"
-	"github.com/flymodel/flymodel/internal/db/postgres"
-	"github.com/flymodel/flymodel/internal/db/sqlite"
 	"github.com/flymodel/flymodel/internal/httpapi"
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -114,32 +110,11 @@ func signJWT(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]an
 // over a fresh, migrated store of each engine (skipping PostgreSQL as
 // engines does). newAuth builds the server's authenticator over the store.
 func oidcEngines(t *testing.T, newAuth func(db.Store) *auth.Authenticator, fn func(t *testing.T, a *api, reg *registry.Registry)) {
-	run := func(t *testing.T, s db.Store) {
-		t.Cleanup(func() { s.Close() })
-		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+	eachEngine(t, func(t *testing.T, s db.Store) {
 		reg := registry.New(registry.Options{Store: s})
 		a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Auth: newAuth(s)}), store: s}
 		a.skipAudit()
 		fn(t, a, reg)
-	}
-	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		run(t, s)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		if os.Getenv(dbtest.PostgresEnv) == "" && os.Getenv(dbtest.RequireServicesEnv) != "1" {
-			t.Skip(dbtest.PostgresEnv + " not set: skipping PostgreSQL")
-		}
-		s, err := postgres.Open(context.Background(), dbtest.PostgresURL(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		run(t, s)
 	})
 }
 
