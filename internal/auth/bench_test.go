@@ -2,20 +2,14 @@ package auth_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/auth/oidctest"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/sqlite"
 )
@@ -69,11 +63,13 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	iss := newBenchIssuer(b)
+	iss := oidctest.NewIssuer(b, "RS256")
+	key := oidctest.NewRSAKey(b, "bench")
+	iss.Serve(key)
 	o, err := auth.NewOIDC(ctx, auth.OIDCConfig{
-		Issuer: iss.srv.URL, Audience: "flymodel", RoleClaim: "groups",
+		Issuer: iss.URL, Audience: "flymodel", RoleClaim: "groups",
 		Roles: map[string]string{"ml-admins": "admin", "ml-readers": "read:canada"},
-	}, iss.srv.Client())
+	}, iss.Client())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,10 +81,9 @@ func BenchmarkAuthenticate(b *testing.B) {
 		repl = "B"
 	}
 	wrong := secret[:len(secret)-1] + repl
-	jwt := iss.sign(b, map[string]any{
-		"iss": iss.srv.URL, "aud": "flymodel", "sub": "alice", "groups": []any{"ml-admins"},
-		"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix(),
-	})
+	jwt := oidctest.Sign(b, key, iss.Claims("flymodel", "alice", map[string]any{
+		"groups": []any{"ml-admins"}, "exp": now.Add(24 * time.Hour).Unix(),
+	}))
 
 	cases := []struct {
 		name, token string
@@ -119,61 +114,4 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		})
 	}
-}
-
-// benchIssuer is an OpenID Connect issuer serving one RS256 key.
-type benchIssuer struct {
-	srv *httptest.Server
-	key *rsa.PrivateKey
-}
-
-func newBenchIssuer(tb testing.TB) *benchIssuer {
-	tb.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	iss := &benchIssuer{key: k}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
-			"issuer": iss.srv.URL, "jwks_uri": iss.srv.URL + "/jwks",
-			"authorization_endpoint": iss.srv.URL + "/authorize", "token_endpoint": iss.srv.URL + "/token",
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	})
-	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
-			{Key: iss.key.Public(), KeyID: "bench", Algorithm: string(jose.RS256), Use: "sig"},
-		}})
-	})
-	iss.srv = httptest.NewServer(mux)
-	tb.Cleanup(iss.srv.Close)
-	return iss
-}
-
-// sign returns a compact RS256 JWS of claims.
-func (iss *benchIssuer) sign(tb testing.TB, claims map[string]any) string {
-	tb.Helper()
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: iss.key, KeyID: "bench"}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	raw, err := jws.CompactSerialize()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return raw
 }

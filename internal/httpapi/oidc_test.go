@@ -2,19 +2,13 @@ package httpapi_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/auth/oidctest"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/httpapi"
 	"github.com/flymodel/flymodel/internal/registry"
@@ -22,89 +16,6 @@ import (
 
 // oidcAudience is the audience the server's OIDC configuration expects.
 const oidcAudience = "flymodel-api"
-
-// oidcIssuer is an OpenID Connect issuer for the tests: a discovery
-// document and a JWKS holding the public half of one RS256 key.
-type oidcIssuer struct {
-	srv *httptest.Server
-	key *rsa.PrivateKey
-	kid string
-}
-
-func newOIDCIssuer(t *testing.T) *oidcIssuer {
-	t.Helper()
-	iss := &oidcIssuer{key: oidcRSAKey(t), kid: "test-rs256"}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(map[string]any{
-			"issuer":                                iss.srv.URL,
-			"jwks_uri":                              iss.srv.URL + "/jwks",
-			"authorization_endpoint":                iss.srv.URL + "/authorize",
-			"token_endpoint":                        iss.srv.URL + "/token",
-			"id_token_signing_alg_values_supported": []string{"RS256"},
-		})
-	})
-	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
-			{Key: iss.key.Public(), KeyID: iss.kid, Algorithm: string(jose.RS256), Use: "sig"},
-		}})
-	})
-	iss.srv = httptest.NewServer(mux)
-	t.Cleanup(iss.srv.Close)
-	return iss
-}
-
-func oidcRSAKey(t *testing.T) *rsa.PrivateKey {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	check(t, err)
-	return k
-}
-
-// claims are valid claims for subject sub, with extra ones merged in (a
-// nil value deletes the claim).
-func (iss *oidcIssuer) claims(sub string, extra map[string]any) map[string]any {
-	now := time.Now()
-	c := map[string]any{
-		"iss": iss.srv.URL,
-		"aud": oidcAudience,
-		"sub": sub,
-		"iat": now.Unix(),
-		"exp": now.Add(time.Hour).Unix(),
-	}
-	for k, v := range extra {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
-}
-
-// token signs claims with the issuer's key.
-func (iss *oidcIssuer) token(t *testing.T, claims map[string]any) string {
-	t.Helper()
-	return signJWT(t, iss.key, iss.kid, claims)
-}
-
-// signJWT returns a compact RS256 JWS of claims signed by key.
-func signJWT(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]any) string {
-	t.Helper()
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: key, KeyID: kid}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	check(t, err)
-	payload, err := json.Marshal(claims)
-	check(t, err)
-	jws, err := signer.Sign(payload)
-	check(t, err)
-	raw, err := jws.CompactSerialize()
-	check(t, err)
-	return raw
-}
 
 // oidcEngines runs fn against a server authenticating with authenticator
 // over a fresh, migrated store of each engine (skipping PostgreSQL as
@@ -163,13 +74,21 @@ func wantActor(t *testing.T, s db.Store, res response, actor, outcome string) {
 // accepts API tokens, and answers anonymous requests 401 even on a
 // loopback server without tokens.
 func TestOIDCBearerTokens(t *testing.T) {
-	iss := newOIDCIssuer(t)
+	iss := oidctest.NewIssuer(t, "RS256")
+	key := oidctest.NewRSAKey(t, "test-rs256")
+	iss.Serve(key)
+	// jwt signs valid claims for subject sub, with extra merged in (a nil
+	// value deletes the claim), with the issuer's key.
+	jwt := func(t *testing.T, sub string, extra map[string]any) string {
+		t.Helper()
+		return oidctest.Sign(t, key, iss.Claims(oidcAudience, sub, extra))
+	}
 	oidc, err := auth.NewOIDC(t.Context(), auth.OIDCConfig{
-		Issuer:    iss.srv.URL,
+		Issuer:    iss.URL,
 		Audience:  oidcAudience,
 		RoleClaim: "groups",
 		Roles:     map[string]string{"ml-admins": "admin", "ml-readers": "read:canada"},
-	}, iss.srv.Client())
+	}, iss.Client())
 	if err != nil {
 		t.Fatalf("NewOIDC: %v", err)
 	}
@@ -178,8 +97,8 @@ func TestOIDCBearerTokens(t *testing.T) {
 		// let anonymous requests write until a token exists.
 		return auth.New(auth.Options{Store: s, OIDC: oidc, Loopback: true})
 	}
-	adminJWT := iss.token(t, iss.claims("alice", map[string]any{"groups": []any{"ml-admins"}}))
-	readerJWT := iss.token(t, iss.claims("bob", map[string]any{"groups": []any{"ml-readers"}}))
+	adminJWT := jwt(t, "alice", map[string]any{"groups": []any{"ml-admins"}})
+	readerJWT := jwt(t, "bob", map[string]any{"groups": []any{"ml-readers"}})
 
 	oidcEngines(t, newAuth, func(t *testing.T, a *api, reg *registry.Registry) {
 		challenge := func(res response, wantInvalid bool) {
@@ -236,11 +155,11 @@ func TestOIDCBearerTokens(t *testing.T) {
 		// groups they claim.
 		admins := map[string]any{"groups": []any{"ml-admins"}}
 		bad := map[string]string{
-			"expired": iss.token(t, iss.claims("alice", map[string]any{
-				"groups": []any{"ml-admins"}, "iat": time.Now().Add(-2 * time.Hour).Unix(), "exp": time.Now().Add(-time.Hour).Unix()})),
-			"other audience":            iss.token(t, iss.claims("alice", map[string]any{"groups": []any{"ml-admins"}, "aud": "another-api"})),
-			"unknown key":               signJWT(t, oidcRSAKey(t), "intruder", iss.claims("alice", admins)),
-			"unknown key, issuer's kid": signJWT(t, oidcRSAKey(t), iss.kid, iss.claims("alice", admins)),
+			"expired": jwt(t, "alice", map[string]any{
+				"groups": []any{"ml-admins"}, "iat": time.Now().Add(-2 * time.Hour).Unix(), "exp": time.Now().Add(-time.Hour).Unix()}),
+			"other audience":            jwt(t, "alice", map[string]any{"groups": []any{"ml-admins"}, "aud": "another-api"}),
+			"unknown key":               oidctest.Sign(t, oidctest.NewRSAKey(t, "intruder"), iss.Claims(oidcAudience, "alice", admins)),
+			"unknown key, issuer's kid": oidctest.Sign(t, oidctest.NewRSAKey(t, key.KID), iss.Claims(oidcAudience, "alice", admins)),
 		}
 		for name, tok := range bad {
 			a.token = tok
@@ -255,7 +174,7 @@ func TestOIDCBearerTokens(t *testing.T) {
 		// A valid JWT whose groups map to nothing is authenticated but
 		// allowed nothing: 403, not 401.
 		for _, extra := range []map[string]any{{"groups": []any{"data-science"}}, {"groups": "ml-writers"}, nil} {
-			a.token = iss.token(t, iss.claims("carol", extra))
+			a.token = jwt(t, "carol", extra)
 			a.problem(a.request("GET", base+"/namespaces/canada", "", ""), 403, "forbidden")
 			a.problem(a.request("GET", base+"/namespaces", "", ""), 403, "forbidden")
 		}
