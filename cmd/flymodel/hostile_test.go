@@ -112,20 +112,19 @@ func TestHostileInput(t *testing.T) {
 	}
 	segTargets := []struct {
 		label, method, path, body string
-		admin                     bool
 	}{
-		{"namespace-get", "GET", "/api/v1/namespaces/%s", "", false},
-		{"namespace-create-model", "POST", "/api/v1/namespaces/%s/models", `{"name":"planted"}`, false},
-		{"model-get", "GET", ns + "/models/%s", "", false},
-		{"model-create-version", "POST", ns + "/models/%s/versions", `{"version":"planted"}`, false},
-		{"version-get", "GET", model + "/versions/%s", "", false},
-		{"version-put-artifact", "PUT", model + "/versions/%s/artifacts/planted.bin", "planted", false},
-		{"version-create-experiment", "POST", model + "/versions/%s/experiments", `{"name":"planted"}`, false},
-		{"experiment-get", "GET", v1 + "/experiments/%s", "", false},
-		{"experiment-put-artifact", "PUT", v1 + "/experiments/%s/artifacts/planted.bin", "planted", false},
-		{"tag-model", "PUT", model + "/tags/%s", "", true},
-		{"tag-version", "PUT", v1 + "/tags/%s", "", true},
-		{"tag-experiment", "PUT", e1 + "/tags/%s", "", true},
+		{"namespace-get", "GET", "/api/v1/namespaces/%s", ""},
+		{"namespace-create-model", "POST", "/api/v1/namespaces/%s/models", `{"name":"planted"}`},
+		{"model-get", "GET", ns + "/models/%s", ""},
+		{"model-create-version", "POST", ns + "/models/%s/versions", `{"version":"planted"}`},
+		{"version-get", "GET", model + "/versions/%s", ""},
+		{"version-put-artifact", "PUT", model + "/versions/%s/artifacts/planted.bin", "planted"},
+		{"version-create-experiment", "POST", model + "/versions/%s/experiments", `{"name":"planted"}`},
+		{"experiment-get", "GET", v1 + "/experiments/%s", ""},
+		{"experiment-put-artifact", "PUT", v1 + "/experiments/%s/artifacts/planted.bin", "planted"},
+		{"tag-model", "PUT", model + "/tags/%s", ""},
+		{"tag-version", "PUT", v1 + "/tags/%s", ""},
+		{"tag-experiment", "PUT", e1 + "/tags/%s", ""},
 	}
 	literalBodies := map[string][]byte{} // artifact path → bytes, of the literal names accepted
 	for _, p := range payloads {
@@ -173,15 +172,14 @@ func TestHostileInput(t *testing.T) {
 		jname, _ := json.Marshal(p.name)
 		for _, tg := range []struct {
 			label, method, path, body string
-			admin                     bool
 		}{
-			{"create-namespace", "POST", "/api/v1/namespaces", `{"name":%s}`, false},
-			{"rename-namespace", "PATCH", ns, `{"name":%s}`, true},
-			{"create-model", "POST", ns + "/models", `{"name":%s}`, false},
-			{"rename-model", "PATCH", model, `{"name":%s}`, false},
-			{"create-version", "POST", model + "/versions", `{"version":%s}`, false},
-			{"create-experiment", "POST", v1 + "/experiments", `{"name":%s}`, false},
-			{"create-tag", "POST", ns + "/tags", `{"tag":%s,"color":"#ff0000"}`, true},
+			{"create-namespace", "POST", "/api/v1/namespaces", `{"name":%s}`},
+			{"rename-namespace", "PATCH", ns, `{"name":%s}`},
+			{"create-model", "POST", ns + "/models", `{"name":%s}`},
+			{"rename-model", "PATCH", model, `{"name":%s}`},
+			{"create-version", "POST", model + "/versions", `{"version":%s}`},
+			{"create-experiment", "POST", v1 + "/experiments", `{"name":%s}`},
+			{"create-tag", "POST", ns + "/tags", `{"tag":%s,"color":"#ff0000"}`},
 		} {
 			want := []int{422} // a body name breaking the rules is a validation error
 			add(hostileCase{name: "traversal/" + p.label + "/body-" + tg.label,
