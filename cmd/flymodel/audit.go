@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -16,7 +17,8 @@ func (a *app) newAuditCommand() *cobra.Command {
 		Short: "Print the audit log",
 		Long: `Print the audit log: every mutation with its time, actor, action, target,
 outcome and request id, oldest first. Requests refused for want of a role
-are listed with outcome "denied". Reads the database directly.`,
+are listed with outcome "denied". Reads the database directly. With
+--output json, one JSON object per line (as GET /api/v1/audit has them).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl := cmd.Flags()
@@ -27,6 +29,10 @@ are listed with outcome "denied". Reads the database directly.`,
 			f.Outcome, _ = fl.GetString("outcome")
 			if f.Outcome != "" && f.Outcome != audit.OK && f.Outcome != audit.Denied {
 				return usageErrorf(cmd, "--outcome %q: want ok or denied", f.Outcome)
+			}
+			output, _ := fl.GetString("output")
+			if output != "text" && output != "json" {
+				return usageErrorf(cmd, "--output %q: want text or json", output)
 			}
 			limit, _ := fl.GetInt64("limit")
 			if limit < 0 {
@@ -52,7 +58,10 @@ are listed with outcome "denied". Reads the database directly.`,
 			}
 			defer closeReg()
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET\tOUTCOME\tREQUEST ID\tDETAIL")
+			enc := json.NewEncoder(a.stdout)
+			if output == "text" {
+				fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET\tOUTCOME\tREQUEST ID\tDETAIL")
+			}
 			printed := int64(0)
 			for {
 				f.Limit = audit.MaxLimit
@@ -64,8 +73,18 @@ are listed with outcome "denied". Reads the database directly.`,
 					return err
 				}
 				for _, it := range items {
+					if output == "json" {
+						if err := enc.Encode(it); err != nil {
+							return err
+						}
+						continue
+					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.At.Format(time.RFC3339Nano), it.Actor, it.Action,
 						it.Target, it.Outcome, dash(it.RequestID), dash(string(it.Detail)))
+				}
+				// A page at a time: a long log is never held in memory.
+				if err := tw.Flush(); err != nil {
+					return err
 				}
 				printed += int64(len(items))
 				if next == 0 || (limit > 0 && printed >= limit) {
@@ -83,6 +102,7 @@ are listed with outcome "denied". Reads the database directly.`,
 	f.String("outcome", "", "only records with this outcome: ok or denied")
 	f.String("since", "", "only records from this time on (RFC 3339) or this long ago (e.g. 24h)")
 	f.Int64("limit", 0, "print at most this many records (default: all)")
+	f.String("output", "text", "text (a table) or json (one object per line)")
 	f.StringP("database-url", "d", "", databaseURLHelp)
 	return cmd
 }

@@ -602,6 +602,29 @@ func testAuthPolicy(t *testing.T, d authDB) {
 	if all.Next != nil || len(all.Items) != len(rows) {
 		t.Fatalf("GET /api/v1/audit: %d items (next %v), the CLI printed %d", len(all.Items), all.Next, len(rows))
 	}
+	// flymodel audit --output json prints the API's items, one per line.
+	jsonOut := flymodel(t, dir, nil, "audit", "-d", d.url, "--output", "json")
+	jsonOut.expectCode(t, 0)
+	var lines []string
+	for _, it := range all.Items {
+		b, err := json.Marshal(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, string(b))
+	}
+	var printed []string
+	for _, line := range strings.Split(strings.TrimSpace(jsonOut.stdout), "\n") {
+		var it apiItem
+		if err := json.Unmarshal([]byte(line), &it); err != nil {
+			t.Fatalf("audit --output json: %q: %v", line, err)
+		}
+		b, _ := json.Marshal(it)
+		printed = append(printed, string(b))
+	}
+	if strings.Join(printed, "\n") != strings.Join(lines, "\n") {
+		t.Errorf("audit --output json:\n%s\nwant the API's items:\n%s", strings.Join(printed, "\n"), strings.Join(lines, "\n"))
+	}
 	for i, it := range all.Items {
 		r := rows[i]
 		request := it.RequestID
