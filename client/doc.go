@@ -1,6 +1,7 @@
 // Package client is the Go client of flymodel's HTTP API: namespaces,
 // buckets, tags, models, versions with their lifecycle, experiments with
-// their results, and the artifacts (files) of versions and experiments.
+// their results, the artifacts (files) of versions and experiments, and,
+// for an unscoped admin token, API tokens and the audit log.
 //
 // # Overview
 //

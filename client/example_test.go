@@ -254,3 +254,49 @@ func ExampleAll() {
 	// llm.lg
 	// llm.sm
 }
+
+func ExampleClient_CreateToken() {
+	serverURL, adminToken, stop := adminExampleServer()
+	defer stop()
+	ctx := context.Background()
+	// Tokens and the audit log need an unscoped admin token.
+	admin, _ := client.New(serverURL, client.WithToken(adminToken))
+	admin.CreateNamespace(ctx, "canada", "")
+	admin.CreateNamespace(ctx, "yukon", "")
+
+	// A token for a CI job: it writes in canada only, for 90 days. The
+	// secret is shown this once.
+	tok, err := admin.CreateToken(ctx, client.NewToken{Name: "ci-canada", Role: "write", Namespaces: []string{"canada"}, ExpiresIn: "90d"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(tok.Name, tok.Role, tok.Namespaces, tok.Status, strings.HasPrefix(tok.Secret, "fm_"))
+
+	ci, _ := client.New(serverURL, client.WithToken(tok.Secret))
+	_, err = ci.CreateModel(ctx, "canada", "llm.sm")
+	fmt.Println("canada:", err)
+	_, err = ci.CreateModel(ctx, "yukon", "llm.sm")
+	fmt.Println("yukon forbidden:", errors.Is(err, client.ErrForbidden))
+
+	if err := admin.RevokeToken(ctx, "ci-canada"); err != nil {
+		panic(err)
+	}
+	_, err = ci.CreateModel(ctx, "canada", "llm.lg")
+	fmt.Println("after revoke unauthorized:", errors.Is(err, client.ErrUnauthorized))
+
+	// What the token did, and what it was refused, oldest first.
+	records, err := admin.AllAudit(ctx, client.AuditFilter{Actor: "ci-canada"})
+	if err != nil {
+		panic(err)
+	}
+	for _, r := range records {
+		fmt.Println(r.Action, r.Target, r.Outcome)
+	}
+	// Output:
+	// ci-canada write [canada] active true
+	// canada: <nil>
+	// yukon forbidden: true
+	// after revoke unauthorized: true
+	// model.create /namespaces/canada/models/llm.sm ok
+	// request.post /namespaces/yukon/models denied
+}

@@ -274,3 +274,85 @@ func namespacePath(ns string) string { return apiPrefix + "/namespaces/" + url.P
 func modelPath(ns, model string) string {
 	return namespacePath(ns) + "/models/" + url.PathEscape(model)
 }
+
+// Token statuses: whether the server accepts a token now.
+const (
+	TokenActive  = "active"
+	TokenExpired = "expired"
+	TokenRevoked = "revoked"
+)
+
+// Token is an API token as listed: never its secret.
+type Token struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Role is read, write or admin.
+	Role string `json:"role"`
+	// Namespaces are those the token is limited to, sorted; empty means
+	// every namespace (an unscoped token).
+	Namespaces []string `json:"namespaces"`
+	// Status is TokenActive, TokenExpired or TokenRevoked.
+	Status string `json:"status"`
+	// CreatedBy is the actor that created it: a token's name,
+	// "oidc:<subject>", "anonymous" or "local:<user>".
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is nil for a token that never expires.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// RevokedAt is nil unless the token was revoked.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// CreatedToken is a token just created, with its secret: the bearer token
+// to send (WithToken). The server keeps only its hash, so this is the one
+// time it can be read; keep it out of logs.
+type CreatedToken struct {
+	Token
+	Secret string `json:"secret"`
+}
+
+// Audit record outcomes.
+const (
+	// OutcomeOK is a change committed with its record.
+	OutcomeOK = "ok"
+	// OutcomeDenied is a change refused for want of a role (403); nothing
+	// changed.
+	OutcomeDenied = "denied"
+)
+
+// AuditRecord is one record of the audit log: a change, or a change
+// refused for want of a role.
+type AuditRecord struct {
+	// ID increases with each record: the log's order, and what
+	// AuditFilter.After takes.
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+	// Actor is a token's name, "oidc:<subject>", "anonymous",
+	// "local:<user>" for commands run on the server's host, or "system"
+	// for the server's own work (such as retention).
+	Actor string `json:"actor"`
+	// Action is "<resource>.<verb>", e.g. "version.create" or
+	// "token.revoke"; a refused request is "request.<method>".
+	Action string `json:"action"`
+	// Target is the resource's path under /api/v1 (for a refused request,
+	// the request's path).
+	Target string `json:"target"`
+	// Namespace is the namespace the target lies in; empty for none.
+	Namespace string `json:"namespace,omitempty"`
+	// Outcome is OutcomeOK or OutcomeDenied.
+	Outcome string `json:"outcome"`
+	// RequestID is the request's X-Request-Id; empty for changes made
+	// outside a request.
+	RequestID string `json:"request_id,omitempty"`
+	// Detail is any JSON value the action records about itself (for a
+	// refused request, the role it "needs"); empty when none.
+	Detail json.RawMessage `json:"detail,omitempty"`
+}
+
+// AuditPage is one page of the audit log, oldest first.
+type AuditPage struct {
+	Items []AuditRecord `json:"items"`
+	// Next is 0 on the last page; otherwise it goes in AuditFilter.After
+	// for the following page.
+	Next int64 `json:"next,omitempty"`
+}
