@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -176,26 +175,20 @@ and manage tokens.`,
 }
 
 // checkNewToken refuses the flags of a token the registry would refuse,
-// as a usage error that names the flag.
+// as a usage error that names the first bad flag.
 func checkNewToken(cmd *cobra.Command, in registry.NewToken) error {
-	if err := registry.ValidateTokenName(in.Name); err != nil {
-		return usageErrorf(cmd, "--name %q: %v", in.Name, err)
-	}
-	if _, err := auth.ParseRole(in.Role); err != nil || in.Role == "none" {
-		return usageErrorf(cmd, "--role %q: want read, write or admin", in.Role)
-	}
-	for _, ns := range in.Namespaces {
-		if err := registry.ValidateName(ns); err != nil {
-			return usageErrorf(cmd, "--namespace %q: %v", ns, err)
-		}
-	}
-	if in.ExpiresIn != "" {
-		if _, err := auth.ParseLifetime(in.ExpiresIn); err != nil {
-			return usageErrorf(cmd, "--expires: %v", err)
-		}
+	var invalid *registry.ValidationError
+	if err := in.Validate(); errors.As(err, &invalid) {
+		f := invalid.Fields[0]
+		return usageErrorf(cmd, "%s: %s", tokenFlags[f.Field], f.Message)
+	} else if err != nil {
+		return err
 	}
 	return nil
 }
+
+// tokenFlags names the flag of each field of registry.NewToken.
+var tokenFlags = map[string]string{"name": "--name", "role": "--role", "namespaces": "--namespace", "expires_in": "--expires"}
 
 func tokenExists(name string) error {
 	return &registry.ConflictError{Kind: "token", Path: name,

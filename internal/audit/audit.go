@@ -46,7 +46,7 @@ func CallerFrom(ctx context.Context) Caller {
 
 // Entry is what a mutation records about itself.
 type Entry struct {
-	// Action is "<resource>.<verb>", e.g. version.create, artifact.upload.
+	// Action is "<resource>.<verb>", e.g. version.create, artifact.create.
 	Action string
 	// Target is the resource's path under /api/v1.
 	Target string

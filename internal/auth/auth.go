@@ -50,7 +50,7 @@ type Principal struct {
 	// Name is the actor recorded in the audit log: a token's name,
 	// "oidc:<subject>", or "anonymous".
 	Name string
-	// Grants are what it may do.
+	// Grants are what it may do; none holds the role None.
 	Grants []Grant
 	// Anonymous is set for requests without credentials.
 	Anonymous bool
@@ -71,16 +71,9 @@ func (p Principal) RoleIn(ns string) Role {
 	return best
 }
 
-// Global is the role the principal holds in every namespace (its unscoped grants).
-func (p Principal) Global() Role {
-	best := None
-	for _, g := range p.Grants {
-		if g.Namespace == "" && g.Role > best {
-			best = g.Role
-		}
-	}
-	return best
-}
+// Global is the role the principal holds in every namespace (its unscoped
+// grants: no namespace is named "").
+func (p Principal) Global() Role { return p.RoleIn("") }
 
 // Allows reports whether the principal holds at least role need in ns.
 func (p Principal) Allows(ns string, need Role) bool { return p.RoleIn(ns) >= need }
@@ -90,9 +83,6 @@ func (p Principal) Allows(ns string, need Role) bool { return p.RoleIn(ns) >= ne
 func (p Principal) Namespaces() []string {
 	var out []string
 	for _, g := range p.Grants {
-		if g.Role == None {
-			continue
-		}
 		if g.Namespace == "" {
 			return nil
 		}
@@ -104,16 +94,9 @@ func (p Principal) Namespaces() []string {
 	return out
 }
 
-// Errors of authentication. Both map to 401; neither says which part was
-// wrong.
-var (
-	// ErrInvalidToken is a bearer token that is unknown, revoked, expired,
-	// malformed or fails verification.
-	ErrInvalidToken = errors.New("invalid or expired token")
-	// ErrNoCredentials is a request without credentials where anonymous
-	// requests are not accepted.
-	ErrNoCredentials = errors.New("credentials required")
-)
+// ErrInvalidToken is a bearer token that is unknown, revoked, expired,
+// malformed or fails verification (401); it never says which.
+var ErrInvalidToken = errors.New("invalid or expired token")
 
 // BearerToken extracts the token from an Authorization header value
 // ("Bearer <token>", scheme case-insensitive); ok is false when the header

@@ -41,8 +41,8 @@ func SplitNamespaces(s string) []string {
 	return strings.Split(s, "/")
 }
 
-// Grants are the grants of a token row.
-func Grants(role string, namespaces []string) []Grant {
+// tokenGrants are the grants of a token row.
+func tokenGrants(role string, namespaces []string) []Grant {
 	r, err := ParseRole(role)
 	if err != nil {
 		return nil
@@ -78,7 +78,7 @@ func verifyToken(ctx context.Context, q db.Queries, secret string, now time.Time
 		row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
 		return Principal{}, ErrInvalidToken
 	}
-	return Principal{Name: row.Name, Grants: Grants(row.Role, SplitNamespaces(row.Namespaces))}, nil
+	return Principal{Name: row.Name, Grants: tokenGrants(row.Role, SplitNamespaces(row.Namespaces))}, nil
 }
 
 // ParseLifetime parses a token lifetime: a Go duration ("12h", "90m") or

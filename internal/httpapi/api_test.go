@@ -249,8 +249,9 @@ func (a *api) problem(res response, status int, slug string) map[string]any {
 	return p
 }
 
-// snapshot dumps every row reachable through the store, so that a refused
-// request can be shown to have changed nothing.
+// snapshot dumps every row reachable through the store (the registry's
+// tree, artifacts included, and the tokens), so that a refused request can
+// be shown to have changed nothing.
 func (a *api) snapshot() string {
 	a.t.Helper()
 	ctx := context.Background()
@@ -280,11 +281,15 @@ func (a *api) snapshot() string {
 				check(a.t, err)
 				vt, err := s.ListVersionTags(ctx, v.ID)
 				check(a.t, err)
-				fmt.Fprintf(&b, "    version %s history %d tags %d\n", dump(v), len(hist), len(vt))
+				arts, err := s.ListVersionArtifacts(ctx, db.ListVersionArtifactsParams{VersionID: v.ID, PageLimit: all})
+				check(a.t, err)
+				fmt.Fprintf(&b, "    version %s history %d tags %d artifacts %s\n", dump(v), len(hist), len(vt), dump(arts))
 				exps, err := s.ListExperiments(ctx, db.ListExperimentsParams{VersionID: v.ID, PageLimit: all})
 				check(a.t, err)
 				for _, e := range exps {
-					fmt.Fprintf(&b, "      experiment %s\n", dump(e))
+					earts, err := s.ListExperimentArtifacts(ctx, db.ListExperimentArtifactsParams{ExperimentID: e.ID, PageLimit: all})
+					check(a.t, err)
+					fmt.Fprintf(&b, "      experiment %s artifacts %s\n", dump(e), dump(earts))
 				}
 			}
 			n, err := s.CountModelVersions(ctx, m.ID)
@@ -292,6 +297,9 @@ func (a *api) snapshot() string {
 			fmt.Fprintf(&b, "    all versions %d\n", n)
 		}
 	}
+	tokens, err := s.ListTokens(ctx)
+	check(a.t, err)
+	fmt.Fprintf(&b, "tokens %s\n", dump(tokens))
 	return b.String()
 }
 

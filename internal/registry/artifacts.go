@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -117,7 +118,7 @@ func (o Owner) path() string {
 func ArtifactPath(o Owner, name string) string {
 	segs := strings.Split(name, "/")
 	for i, s := range segs {
-		segs[i] = urlPathEscape(s)
+		segs[i] = url.PathEscape(s)
 	}
 	return o.path() + "/artifacts/" + strings.Join(segs, "/")
 }

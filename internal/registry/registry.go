@@ -120,7 +120,6 @@ func convert[S, T any](in []S, f func(S) T) []T {
 // Paths of resources, as they appear under /api/v1 (names path-escaped).
 func namespacePath(ns string) string { return "/namespaces/" + url.PathEscape(ns) }
 
-func urlPathEscape(s string) string { return url.PathEscape(s) }
 func modelPath(ns, model string) string {
 	return namespacePath(ns) + "/models/" + url.PathEscape(model)
 }

@@ -71,23 +71,35 @@ type NewToken struct {
 	ExpiresIn string
 }
 
-// CreateToken creates an API token and returns it with its secret, which
-// exists nowhere else: only its hash is stored.
-func (r *Registry) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
+// Validate checks a token to create, every field at once: a
+// *ValidationError names the fields (name, role, namespaces, expires_in).
+func (in NewToken) Validate() error {
+	_, err := in.validate()
+	return err
+}
+
+func (in NewToken) validate() (lifetime time.Duration, err error) {
 	var v validation
 	v.add("name", ValidateTokenName(in.Name))
-	oneOf(&v, "role", in.Role, []string{"read", "write", "admin"})
+	if in.Role != "read" && in.Role != "write" && in.Role != "admin" {
+		v.addf("role", "must be read, write or admin, not %q", in.Role)
+	}
 	for _, ns := range in.Namespaces {
 		validName(&v, "namespaces", ns)
 	}
-	var lifetime time.Duration
 	if in.ExpiresIn != "" {
-		var err error
 		if lifetime, err = auth.ParseLifetime(in.ExpiresIn); err != nil {
 			v.add("expires_in", err)
 		}
 	}
-	if err := v.err(); err != nil {
+	return lifetime, v.err()
+}
+
+// CreateToken creates an API token and returns it with its secret, which
+// exists nowhere else: only its hash is stored.
+func (r *Registry) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
+	lifetime, err := in.validate()
+	if err != nil {
 		return Token{}, "", err
 	}
 	namespaces := slices.Compact(slices.Sorted(slices.Values(in.Namespaces)))
@@ -102,7 +114,7 @@ func (r *Registry) CreateToken(ctx context.Context, in NewToken) (Token, string,
 		expires = &e
 	}
 	var out db.ApiToken
-	err := r.write(ctx, func(q db.Queries) error {
+	err = r.write(ctx, func(q db.Queries) error {
 		var err error
 		out, err = q.CreateToken(ctx, db.CreateTokenParams{
 			Name: in.Name, SecretHash: auth.HashSecret(secret), Role: in.Role, Namespaces: auth.JoinNamespaces(namespaces),
