@@ -8,17 +8,19 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // Lifecycles are the states of a model version, in promotion order.
-var Lifecycles = []string{"test", "qa", "stage", "prod"}
+var Lifecycles = api.Lifecycles
 
 // Experiment states.
 const (
-	StateCreated = "created"
-	StateRunning = "running"
-	StatePassed  = "passed"
-	StateFailed  = "failed"
+	StateCreated = api.ExperimentCreated
+	StateRunning = api.ExperimentRunning
+	StatePassed  = api.ExperimentPassed
+	StateFailed  = api.ExperimentFailed
 )
 
 // Namespace groups models, buckets and tags.
@@ -170,7 +172,7 @@ type ListOptions struct {
 }
 
 // MaxPageSize is the largest page the server returns.
-const MaxPageSize = 1000
+const MaxPageSize = api.MaxPageSize
 
 func (o ListOptions) values() url.Values {
 	q := url.Values{}
@@ -277,9 +279,9 @@ func modelPath(ns, model string) string {
 
 // Token statuses: whether the server accepts a token now.
 const (
-	TokenActive  = "active"
-	TokenExpired = "expired"
-	TokenRevoked = "revoked"
+	TokenActive  = api.TokenActive
+	TokenExpired = api.TokenExpired
+	TokenRevoked = api.TokenRevoked
 )
 
 // Token is an API token as listed: never its secret.
@@ -314,10 +316,10 @@ type CreatedToken struct {
 // Audit record outcomes.
 const (
 	// OutcomeOK is a change committed with its record.
-	OutcomeOK = "ok"
+	OutcomeOK = api.OutcomeOK
 	// OutcomeDenied is a change refused for want of a role (403); nothing
 	// changed.
-	OutcomeDenied = "denied"
+	OutcomeDenied = api.OutcomeDenied
 )
 
 // AuditRecord is one record of the audit log: a change, or a change

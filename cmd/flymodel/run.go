@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/config"
 )
@@ -50,7 +51,7 @@ func localActor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		name = u.Username
 	}
-	return "local:" + name
+	return api.ActorLocalPrefix + name
 }
 
 // run executes the command line args (without the program name) in the

@@ -8,15 +8,16 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Outcomes of a record.
 const (
 	// OK is a mutation that was committed with its record.
-	OK = "ok"
+	OK = api.OutcomeOK
 	// Denied is a request refused for want of a role; it changed nothing.
-	Denied = "denied"
+	Denied = api.OutcomeDenied
 )
 
 // Caller is who makes the changes of a request, and which request it is.
@@ -39,7 +40,7 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 func CallerFrom(ctx context.Context) Caller {
 	c, ok := ctx.Value(callerKey{}).(Caller)
 	if !ok || c.Actor == "" {
-		c.Actor = "system"
+		c.Actor = api.ActorSystem
 	}
 	return c
 }
@@ -79,7 +80,7 @@ func write(ctx context.Context, q db.Queries, at time.Time, e Entry, outcome str
 		detail = &s
 	}
 	_, err := q.CreateAuditRecord(ctx, db.CreateAuditRecordParams{
-		At: at.UTC().Truncate(time.Microsecond), Actor: c.Actor, Action: e.Action, Target: e.Target,
+		At: api.Timestamp(at), Actor: c.Actor, Action: e.Action, Target: e.Target,
 		Namespace: e.Namespace, Outcome: outcome, RequestID: c.RequestID, Detail: detail,
 	})
 	return err

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // Role is what a principal may do in a namespace; each role includes the
@@ -22,7 +24,8 @@ const (
 	Admin
 )
 
-var roleNames = []string{"none", "read", "write", "admin"}
+// roleNames are the names of the roles, None to Admin.
+var roleNames = append([]string{"none"}, api.Roles...)
 
 func (r Role) String() string {
 	if r < None || r > Admin {

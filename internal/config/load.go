@@ -25,6 +25,8 @@ import (
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/v2"
 	"github.com/titanous/json5"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // LoadOptions says where Load looks for configuration.
@@ -208,10 +210,7 @@ func (s sources) errorf(p problem) error {
 
 // canonicalLifecycle maps the original flymodel's "staging" to "stage".
 func canonicalLifecycle(s string) string {
-	if s == "staging" {
-		return "stage"
-	}
-	return s
+	return api.CanonicalLifecycle(s)
 }
 
 // normalizeFile rewrites a parsed file in place into the shape the structs

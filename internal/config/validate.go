@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // Validate reports every invalid value, each error naming its key. Load calls
@@ -210,7 +212,7 @@ func (c *Config) problems() []problem {
 			names[e.Name] = key
 		}
 		if e.State != "" {
-			oneOf(key+".state", e.State, "created", "running", "passed", "failed")
+			oneOf(key+".state", e.State, api.ExperimentStates...)
 		}
 	}
 

@@ -18,27 +18,10 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/db"
 )
-
-// Formats are the known artifact formats (DESIGN.md).
-var Formats = []string{"json", "jsonl", "arrow", "parquet", "msgpack", "xml", "csv", "xls", "jpeg",
-	"png", "wav", "mov", "mp4", "pdf", "html", "txt", "md"}
-
-// Encodings are the known artifact encodings; the encoding is metadata
-// only: flymodel stores and serves the bytes as they were uploaded.
-var Encodings = []string{"uncompressed", "zip", "gzip", "tar", "tgz", "snappy", "lz4", "zstd"}
-
-// formatTypes is the content type of each format, used when an upload does
-// not name one.
-var formatTypes = map[string]string{
-	"json": "application/json", "jsonl": "application/jsonl", "arrow": "application/vnd.apache.arrow.file",
-	"parquet": "application/vnd.apache.parquet", "msgpack": "application/msgpack", "xml": "application/xml",
-	"csv": "text/csv", "xls": "application/vnd.ms-excel", "jpeg": "image/jpeg", "png": "image/png",
-	"wav": "audio/wav", "mov": "video/quicktime", "mp4": "video/mp4", "pdf": "application/pdf",
-	"html": "text/html", "txt": "text/plain", "md": "text/markdown",
-}
 
 // DefaultContentType is the content type of an artifact with neither a
 // declared content type nor a known format.
@@ -188,15 +171,15 @@ func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *stri
 		v.add("file_name", err)
 	}
 	if in.Format != "" {
-		oneOf(v, "format", in.Format, Formats)
+		oneOf(v, "format", in.Format, api.Formats)
 	}
 	if in.Encoding == "" {
-		in.Encoding = "uncompressed"
+		in.Encoding = api.Uncompressed
 	}
-	oneOf(v, "encoding", in.Encoding, Encodings)
+	oneOf(v, "encoding", in.Encoding, api.Encodings)
 	if in.ContentType == "" {
 		in.ContentType = DefaultContentType
-		if t, ok := formatTypes[in.Format]; ok {
+		if t, ok := api.FormatContentType(in.Format); ok {
 			in.ContentType = t
 		}
 	} else if _, _, err := mime.ParseMediaType(in.ContentType); err != nil || len(in.ContentType) > 255 {

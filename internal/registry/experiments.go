@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -178,7 +179,7 @@ func (r *Registry) SetExperimentState(ctx context.Context, ref Ref, name string,
 	if in.DurationMs != nil && *in.DurationMs < 0 {
 		v.addf("duration_ms", "must not be negative")
 	}
-	finishing := in.State == "passed" || in.State == "failed"
+	finishing := api.Finished(in.State)
 	if !finishing && (in.DurationMs != nil || metrics != nil) {
 		v.addf("state", "duration_ms and metrics are only recorded with passed or failed")
 	}
@@ -197,13 +198,13 @@ func (r *Registry) SetExperimentState(ctx context.Context, ref Ref, name string,
 		}
 		now := r.now()
 		switch {
-		case e.State == "passed" || e.State == "failed":
+		case api.Finished(e.State):
 			return refuse("its result is already recorded")
-		case in.State == "created":
+		case in.State == api.ExperimentCreated:
 			return refuse("an experiment cannot return to created")
-		case in.State == "running":
+		case in.State == api.ExperimentRunning:
 			out, err = q.StartExperiment(ctx, db.StartExperimentParams{ID: e.ID, Now: now})
-		case e.State != "running":
+		case e.State != api.ExperimentRunning:
 			return refuse("it must be running before it records a result")
 		default:
 			duration := in.DurationMs

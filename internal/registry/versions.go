@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -65,7 +66,7 @@ type NewVersion struct {
 // ungated lifecycle does).
 func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVersion) (Version, error) {
 	if in.State == "" {
-		in.State = "test"
+		in.State = api.Test
 	}
 	var v validation
 	validName(&v, "version", in.Version)
@@ -94,7 +95,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 		if err != nil {
 			return conflict(err, "version", path)
 		}
-		if in.State != "test" {
+		if api.Seals(in.State) {
 			if out, err = q.SetVersionState(ctx, db.SetVersionStateParams{ID: out.ID, State: in.State, SealedAt: &now, Now: now}); err != nil {
 				return err
 			}
@@ -188,7 +189,7 @@ func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (
 		}
 		now := r.now()
 		var seal *time.Time
-		if state != "test" {
+		if api.Seals(state) {
 			seal = &now
 		}
 		out, err = q.SetVersionState(ctx, db.SetVersionStateParams{ID: res.version.ID, State: state, SealedAt: seal, Now: now})
@@ -228,7 +229,7 @@ func (r *Registry) checkGate(ctx context.Context, q db.Queries, id int64, path, 
 		switch {
 		case !ok:
 			ge.Missing = append(ge.Missing, name)
-		case state != "passed":
+		case state != api.ExperimentPassed:
 			ge.NotPassed = append(ge.NotPassed, name)
 		}
 	}
@@ -237,7 +238,7 @@ func (r *Registry) checkGate(ctx context.Context, q db.Queries, id int64, path, 
 			ge.NoExperiments = true
 		}
 		for _, s := range states {
-			if s.State != "passed" && !slices.Contains(ge.NotPassed, s.Name) {
+			if s.State != api.ExperimentPassed && !slices.Contains(ge.NotPassed, s.Name) {
 				ge.NotPassed = append(ge.NotPassed, s.Name)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -47,7 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 }
 
 // now is a timestamp both engines store exactly (microseconds, UTC).
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+func now() time.Time { return api.Timestamp(time.Now()) }
 
 func ptr[T any](v T) *T { return &v }
 
