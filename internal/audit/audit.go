@@ -87,17 +87,7 @@ func write(ctx context.Context, q db.Queries, at time.Time, e Entry, outcome str
 }
 
 // Item is one record of the log as it is read back.
-type Item struct {
-	ID        int64           `json:"id"`
-	At        time.Time       `json:"at"`
-	Actor     string          `json:"actor"`
-	Action    string          `json:"action"`
-	Target    string          `json:"target"`
-	Namespace string          `json:"namespace,omitempty"`
-	Outcome   string          `json:"outcome"`
-	RequestID string          `json:"request_id,omitempty"`
-	Detail    json.RawMessage `json:"detail,omitempty"`
-}
+type Item = api.AuditRecord
 
 // Filter selects records; zero fields select everything.
 type Filter struct {

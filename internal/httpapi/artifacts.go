@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/registry"
@@ -213,17 +214,6 @@ func (s *server) handlePutArtifact(w http.ResponseWriter, r *http.Request) error
 	return writeArtifact(w, o, a, created)
 }
 
-// uploadMeta is the JSON part of a multipart upload to the API.
-type uploadMeta struct {
-	Name        string          `json:"name"`
-	FileName    string          `json:"file_name"`
-	ContentType string          `json:"content_type"`
-	Format      string          `json:"format"`
-	Encoding    string          `json:"encoding"`
-	Extra       json.RawMessage `json:"extra"`
-	SHA256      string          `json:"sha256"`
-}
-
 // handleUploadArtifact stores a multipart upload: POST …/artifacts with a
 // part "artifact" (JSON metadata) followed by a part "file" (the bytes).
 func (s *server) handleUploadArtifact(w http.ResponseWriter, r *http.Request) error {
@@ -232,7 +222,7 @@ func (s *server) handleUploadArtifact(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	return s.multipartUpload(w, r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
-		var m uploadMeta
+		var m api.ArtifactUploadMetadata
 		if err := decodePart(meta, &m); err != nil {
 			return o, registry.NewArtifact{}, err
 		}

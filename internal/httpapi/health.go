@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/blob"
 )
 
@@ -16,22 +17,22 @@ const readyTimeout = 2 * time.Second
 // handleHealthz answers whether the process is alive; it checks nothing else,
 // so that a slow database never gets a healthy process restarted.
 func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
 }
 
 // handleReadyz answers whether the server can do its work: 200 when every
 // dependency answers within readyTimeout, else 503 naming the failed checks.
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
-	checks := map[string]string{}
+	checks := map[string]api.CheckResult{}
 	ready := true
 
 	if err := s.pingDatabase(r.Context()); err != nil {
 		ready = false
-		checks["database"] = "failed"
+		checks["database"] = api.CheckFailed
 		s.logger.WarnContext(r.Context(), "readiness check failed",
 			"check", "database", "request_id", requestIDFrom(r.Context()), "err", err)
 	} else {
-		checks["database"] = "ok"
+		checks["database"] = api.CheckOK
 	}
 
 	for name, st := range s.stores.ByName {
@@ -42,18 +43,18 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 		cancel()
 		if err != nil && !errors.Is(err, blob.ErrNotFound) {
 			ready = false
-			checks["storage:"+name] = "failed"
+			checks["storage:"+name] = api.CheckFailed
 			s.logger.WarnContext(r.Context(), "readiness check failed",
 				"check", "storage", "store", st.String(), "request_id", requestIDFrom(r.Context()), "err", err)
 			continue
 		}
-		checks["storage:"+name] = "ok"
+		checks["storage:"+name] = api.CheckOK
 	}
 
 	if !ready {
 		return newProblem(kindNotReady, "a dependency of the server is not available").with("checks", checks)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+	return writeJSON(w, http.StatusOK, api.Readiness{Status: "ready", Checks: checks})
 }
 
 func (s *server) pingDatabase(ctx context.Context) error {

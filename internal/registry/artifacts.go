@@ -27,21 +27,10 @@ import (
 // declared content type nor a known format.
 const DefaultContentType = "application/octet-stream"
 
-// Artifact is a stored file of a version or an experiment.
+// Artifact is a stored file of a version or an experiment: what the API
+// shows of it (encoded as api.Artifact), and where its bytes are.
 type Artifact struct {
-	ID           int64           `json:"id"`
-	VersionID    int64           `json:"version_id,omitempty"`
-	ExperimentID int64           `json:"experiment_id,omitempty"`
-	Name         string          `json:"name"`
-	FileName     string          `json:"file_name"`
-	ContentType  string          `json:"content_type"`
-	Format       *string         `json:"format"`
-	Encoding     string          `json:"encoding"`
-	Extra        json.RawMessage `json:"extra,omitempty"`
-	SHA256       string          `json:"sha256"`
-	Size         int64           `json:"size"`
-	Blob         int64           `json:"blob"`
-	CreatedAt    time.Time       `json:"created_at"`
+	api.Artifact
 
 	bucket, key string
 }
@@ -69,9 +58,12 @@ func experimentRow(r db.GetExperimentArtifactWithBlobRow) artifactRow {
 }
 
 func (r artifactRow) artifact() Artifact {
-	a := Artifact{ID: r.ID, Name: r.Name, FileName: r.FileName, ContentType: r.ContentType, Format: r.Format,
-		Encoding: r.Encoding, SHA256: r.Sha256, Size: r.Size, Blob: r.BlobID, CreatedAt: r.CreatedAt.UTC(),
+	a := Artifact{Artifact: api.Artifact{ID: r.ID, Name: r.Name, FileName: r.FileName, ContentType: r.ContentType,
+		Encoding: r.Encoding, SHA256: r.Sha256, Size: r.Size, Blob: r.BlobID, CreatedAt: r.CreatedAt.UTC()},
 		bucket: r.Bucket, key: r.Key}
+	if r.Format != nil {
+		a.Format = *r.Format
+	}
 	if r.versionArtifact {
 		a.VersionID = r.OwnerID
 		if r.Extra != nil {

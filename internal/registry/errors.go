@@ -3,13 +3,12 @@ package registry
 import (
 	"fmt"
 	"strings"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // FieldError is one invalid input field.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+type FieldError = api.FieldError
 
 // ValidationError lists every invalid field of a request (HTTP 422).
 type ValidationError struct {

@@ -5,29 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Experiment is an experiment as the API shows it.
-type Experiment struct {
-	ID         int64           `json:"id"`
-	Namespace  string          `json:"namespace"`
-	Model      string          `json:"model"`
-	Version    string          `json:"version"`
-	Name       string          `json:"name"`
-	State      string          `json:"state"`
-	Retries    int64           `json:"retries"`
-	Params     json.RawMessage `json:"params"`
-	Metrics    json.RawMessage `json:"metrics"`
-	DurationMs *int64          `json:"duration_ms"`
-	StartedAt  *time.Time      `json:"started_at"`
-	FinishedAt *time.Time      `json:"finished_at"`
-	CreatedAt  time.Time       `json:"created_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-}
+type Experiment = api.Experiment
 
 func toExperiment(ref Ref) func(db.Experiment) Experiment {
 	return func(e db.Experiment) Experiment {

@@ -3,21 +3,14 @@ package registry
 import (
 	"context"
 	"net/url"
-	"time"
 	"unicode/utf8"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Model is a model as the API shows it.
-type Model struct {
-	ID        int64     `json:"id"`
-	Namespace string    `json:"namespace"`
-	Name      string    `json:"name"`
-	Tags      []string  `json:"tags"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
+type Model = api.Model
 
 func (r *Registry) toModel(ctx context.Context, q db.Queries, ns string, m db.Model) (Model, error) {
 	tags, err := q.ListModelTags(ctx, m.ID)

@@ -16,17 +16,7 @@ import (
 )
 
 // Token is an API token as listed: never its secret.
-type Token struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Role       string     `json:"role"`
-	Namespaces []string   `json:"namespaces"`
-	Status     string     `json:"status"` // active, expired or revoked
-	CreatedBy  string     `json:"created_by"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-}
+type Token = api.Token
 
 func (r *Registry) toToken(t db.ApiToken) Token {
 	out := Token{ID: t.ID, Name: t.Name, Role: t.Role, Namespaces: auth.SplitNamespaces(t.Namespaces),

@@ -11,19 +11,7 @@ import (
 )
 
 // Version is a model version as the API shows it.
-type Version struct {
-	ID             int64      `json:"id"`
-	Namespace      string     `json:"namespace"`
-	Model          string     `json:"model"`
-	Version        string     `json:"version"`
-	State          string     `json:"state"`
-	StateChangedAt time.Time  `json:"state_changed_at"`
-	Sealed         bool       `json:"sealed"`
-	SealedAt       *time.Time `json:"sealed_at"`
-	Digest         string     `json:"digest"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-}
+type Version = api.Version
 
 func toVersion(ns, model string) func(db.ModelVersion) Version {
 	return func(v db.ModelVersion) Version {
@@ -47,12 +35,7 @@ func utc(t *time.Time) *time.Time {
 func VersionPath(ns, model, version string) string { return versionPath(ns, model, version) }
 
 // StateChange is one entry of a version's lifecycle history.
-type StateChange struct {
-	From      *string   `json:"from"`
-	To        string    `json:"to"`
-	Actor     string    `json:"actor"`
-	ChangedAt time.Time `json:"changed_at"`
-}
+type StateChange = api.StateChange
 
 // NewVersion is a version to create; State defaults to test.
 type NewVersion struct {
