@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // ProblemTypeBase prefixes the type URI of every problem the server
@@ -141,10 +143,7 @@ func (e *Error) Is(target error) bool {
 }
 
 // FieldError is one invalid field of a 422 answer.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+type FieldError = api.FieldError
 
 // FieldErrors lists the invalid fields of a 422 answer (its "errors"
 // member); nil for other answers.
