@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -93,7 +94,7 @@ and manage tokens.`,
 	f.StringArray("namespace", nil, "namespace the token is limited to; repeatable (default: all)")
 	f.String("expires", "", "lifetime, e.g. 90d or 12h (default: never)")
 	_ = create.MarkFlagRequired("name")
-	_ = create.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{"read", "write", "admin"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = create.RegisterFlagCompletionFunc("role", cobra.FixedCompletions(api.Roles, cobra.ShellCompDirectiveNoFileComp))
 
 	list := &cobra.Command{
 		Use:   "list",

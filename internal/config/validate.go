@@ -239,7 +239,7 @@ func lifecycleKey(add func(key, format string, args ...any), key, lc string) {
 // 1–255 characters without control characters, not . or ..).
 func validRoleMapping(s string) bool {
 	role, ns, scoped := strings.Cut(s, ":")
-	if !slices.Contains([]string{"read", "write", "admin"}, role) {
+	if !slices.Contains(api.Roles, role) {
 		return false
 	}
 	if !scoped {

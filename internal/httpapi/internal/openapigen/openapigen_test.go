@@ -223,3 +223,62 @@ func keys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestEnumsAreVocabularies finds every enum of the committed document,
+// hand-written ones included (a parameter, a problem's extension): one
+// whose values all belong to a vocabulary of package api must list that
+// vocabulary whole, in its order, so that a value added to the vocabulary
+// cannot be missed by a copy.
+func TestEnumsAreVocabularies(t *testing.T) {
+	raw, err := os.ReadFile(documentPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if enum, ok := v["enum"].([]any); ok {
+				checkEnum(t, path, enum)
+			}
+			for k, e := range v {
+				walk(path+"/"+k, e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(path, e)
+			}
+		}
+	}
+	walk("", doc)
+}
+
+func checkEnum(t *testing.T, path string, enum []any) {
+	var values []string
+	for _, v := range enum {
+		if s, ok := v.(string); ok {
+			values = append(values, s)
+		}
+	}
+	var candidates []string
+	for name, voc := range vocabularies {
+		subset := true
+		for _, v := range values {
+			subset = subset && slices.Contains(voc.values, v)
+		}
+		if !subset {
+			continue
+		}
+		if slices.Equal(values, voc.values) {
+			return
+		}
+		candidates = append(candidates, name)
+	}
+	if len(candidates) > 0 {
+		t.Errorf("%s: enum %v is part of the vocabulary %v of package api: list it whole (or refer to its schema)", path, values, candidates)
+	}
+}
