@@ -13,11 +13,6 @@ import (
 	"github.com/flymodel/flymodel/internal/auth"
 )
 
-var (
-	kindUnauthorized = problemKind{"unauthorized", "Unauthorized", http.StatusUnauthorized}
-	kindForbidden    = problemKind{"forbidden", "Forbidden", http.StatusForbidden}
-)
-
 // access is what a route requires of the principal.
 type access int
 
