@@ -15,7 +15,6 @@ import (
 
 	"github.com/flymodel/flymodel/client"
 	"github.com/flymodel/flymodel/internal/config"
-	"github.com/flymodel/flymodel/internal/registry"
 	"github.com/flymodel/flymodel/internal/upsert"
 )
 
