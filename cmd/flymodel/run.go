@@ -90,7 +90,8 @@ func (a *app) loadConfig(cmd *cobra.Command, _ []string) error {
 	if !needsConfig(cmd) {
 		return nil
 	}
-	cfg, err := config.Load(config.LoadOptions{File: a.configFile, Environ: a.environ})
+	cfg, err := config.Load(config.LoadOptions{File: a.configFile, Environ: a.environ,
+		Warn: func(msg string) { fmt.Fprintf(a.stderr, "flymodel: warning: %s\n", msg) }})
 	if err != nil {
 		return err
 	}
