@@ -1,8 +1,8 @@
 // Package api is flymodel's wire format: the request and response bodies
-// of the HTTP API (/api/v1) and the vocabulary they use — lifecycles,
-// experiment states, roles, artifact formats and encodings, token
-// statuses, audit outcomes, the names the audit log gives to actors, and
-// the precision of the times it shows.
+// of the HTTP API (/api/v1), the classes of its errors (errors.go), and the
+// vocabulary they use — lifecycles, experiment states, roles, artifact
+// formats and encodings, token statuses, audit outcomes, the names the
+// audit log gives to actors, and the precision of the times it shows.
 //
 // The server (internal/httpapi) writes and reads these types, the Go
 // client (package client) decodes and sends the same types, and the
