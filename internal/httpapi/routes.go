@@ -101,8 +101,8 @@ func (s *server) routes() {
 	handle(root, "/metrics", public, s.handleMetrics, get)
 
 	// The original flymodel's endpoints, so that its clients keep working.
-	handle(root, "/upload/model-version-artifact", byResource, s.upload(s.handleCompatUpload(false)), post)
-	handle(root, "/upload/experiment-artifact", byResource, s.upload(s.handleCompatUpload(true)), post)
-	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(false), get, head)
-	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(true), get, head)
+	handle(root, "/upload/model-version-artifact", byResource, s.upload(s.handleCompatUpload(compatVersion)), post)
+	handle(root, "/upload/experiment-artifact", byResource, s.upload(s.handleCompatUpload(compatExperiment)), post)
+	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(compatVersion), get, head)
+	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(compatExperiment), get, head)
 }
