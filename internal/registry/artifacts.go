@@ -683,6 +683,8 @@ var (
 	ExperimentArtifact = ArtifactKind{experimentKind{}}
 )
 
+func (k ArtifactKind) String() string { return k.kind.String() + " artifact" }
+
 // OwnerByID names the owner of kind k (a version, or an experiment) with
 // this id.
 func (r *Registry) OwnerByID(ctx context.Context, k ArtifactKind, id int64) (Owner, error) {
@@ -703,7 +705,7 @@ func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (
 			return a, o, err
 		}
 	}
-	return Artifact{}, Owner{}, &NotFoundError{Kind: k.kind.String() + " artifact", Path: fmt.Sprintf("with id %d", id)}
+	return Artifact{}, Owner{}, &NotFoundError{Kind: k.String(), Path: fmt.Sprintf("with id %d", id)}
 }
 
 // MissingBlobError is an artifact whose stored bytes are gone (HTTP 5xx).
