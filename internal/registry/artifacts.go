@@ -106,6 +106,7 @@ func (o Owner) kind() ownerKind {
 // experiment records its outputs whatever the version's lifecycle) and make
 // up its digest; and the original flymodel numbers the two kinds apart.
 type ownerKind interface {
+	path(o Owner) string
 	// extra validates an upload's extra and returns what is stored.
 	extra(v *validation, raw json.RawMessage) *string
 	resolve(ctx context.Context, r *Registry, q db.Queries, o Owner) (owner, error)
@@ -128,8 +129,7 @@ type ownerKind interface {
 // owner is a resolved Owner.
 type owner struct {
 	Owner
-	kind ownerKind
-	res  resolved
+	res resolved
 	// experimentID is the experiment's id, nil for a version's own
 	// artifacts; experimentKey is how the artifacts table keys the owner
 	// (the experiment's id, or 0).
@@ -141,13 +141,15 @@ type versionKind struct{}
 
 func (versionKind) String() string { return "model version" }
 
+func (versionKind) path(o Owner) string { return o.Ref.path() }
+
 func (versionKind) extra(v *validation, raw json.RawMessage) *string {
 	return jsonObject(v, "extra", raw)
 }
 
-func (k versionKind) resolve(ctx context.Context, r *Registry, q db.Queries, o Owner) (owner, error) {
+func (versionKind) resolve(ctx context.Context, r *Registry, q db.Queries, o Owner) (owner, error) {
 	res, err := r.version(ctx, q, o.Ref)
-	return owner{Owner: o, kind: k, res: res}, err
+	return owner{Owner: o, res: res}, err
 }
 
 func (versionKind) sealed(o owner) error {
@@ -191,6 +193,8 @@ type experimentKind struct{}
 
 func (experimentKind) String() string { return "experiment" }
 
+func (experimentKind) path(o Owner) string { return ExperimentPath(o.Ref, o.Experiment) }
+
 func (experimentKind) extra(v *validation, raw json.RawMessage) *string {
 	if len(raw) > 0 && string(raw) != "null" {
 		v.addf("extra", "only model version artifacts carry extra")
@@ -198,9 +202,9 @@ func (experimentKind) extra(v *validation, raw json.RawMessage) *string {
 	return nil
 }
 
-func (k experimentKind) resolve(ctx context.Context, r *Registry, q db.Queries, o Owner) (owner, error) {
+func (experimentKind) resolve(ctx context.Context, r *Registry, q db.Queries, o Owner) (owner, error) {
 	res, e, err := r.experiment(ctx, q, o.Ref, o.Experiment)
-	return owner{Owner: o, kind: k, res: res, experimentID: &e.ID, experimentKey: e.ID}, err
+	return owner{Owner: o, res: res, experimentID: &e.ID, experimentKey: e.ID}, err
 }
 
 func (experimentKind) sealed(owner) error { return nil }
@@ -226,12 +230,7 @@ func (experimentKind) byID(ctx context.Context, r *Registry, id int64) (Owner, e
 
 func (experimentKind) ownerID(a Artifact) int64 { return a.ExperimentID }
 
-func (o Owner) path() string {
-	if o.Experiment != "" {
-		return ExperimentPath(o.Ref, o.Experiment)
-	}
-	return o.Ref.path()
-}
+func (o Owner) path() string { return o.kind().path(o) }
 
 // ArtifactPath is the API path of an artifact.
 func ArtifactPath(o Owner, name string) string {
@@ -367,7 +366,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 	case !errors.Is(err, db.ErrNotFound):
 		return Artifact{}, false, err
 	}
-	if err := own.kind.sealed(own); err != nil {
+	if err := own.kind().sealed(own); err != nil {
 		return Artifact{}, false, err
 	}
 
@@ -417,7 +416,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 	err = r.write(ctx, func(q db.Queries) error {
 		refused, created = nil, false
 		now := r.now()
-		if err := own.kind.lock(ctx, q, own, now); err != nil {
+		if err := own.kind().lock(ctx, q, own, now); err != nil {
 			var sealed *SealedError
 			if errors.As(err, &sealed) {
 				refused = sealed
@@ -448,7 +447,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		if err != nil {
 			return err
 		}
-		if err := own.kind.added(ctx, r, q, own, now); err != nil {
+		if err := own.kind().added(ctx, r, q, own, now); err != nil {
 			return err
 		}
 		if out, err = r.artifactRow(ctx, q, own, in.Name); err != nil {
