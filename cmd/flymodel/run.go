@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/config"
 )
@@ -37,8 +38,9 @@ type app struct {
 	stderr  io.Writer
 	environ []string
 
-	configFile string // -c/--config
-	dry        bool   // --dry
+	configFile  string // -c/--config
+	dry         bool   // --dry
+	databaseURL string // -d/--database-url (see applyDatabaseURL)
 
 	// cfg is loaded once, before any command runs (see loadConfig).
 	cfg *config.Config
@@ -82,18 +84,19 @@ func run(ctx context.Context, args []string, environ []string, stdin io.Reader, 
 }
 
 // loadConfig is the root's PersistentPreRunE: it loads the configuration
-// once for whichever command runs. Commands then apply the flags that were
-// given explicitly on top of it.
+// once for whichever command runs, with -d/--database-url over it. Commands
+// then apply their own flags that were given explicitly on top of it.
 func (a *app) loadConfig(cmd *cobra.Command, _ []string) error {
 	if !needsConfig(cmd) {
 		return nil
 	}
-	cfg, err := config.Load(config.LoadOptions{File: a.configFile, Environ: a.environ})
+	cfg, err := config.Load(config.LoadOptions{File: a.configFile, Environ: a.environ,
+		Warn: func(msg string) { fmt.Fprintf(a.stderr, "flymodel: warning: %s\n", msg) }})
 	if err != nil {
 		return err
 	}
 	a.cfg = cfg
-	return nil
+	return a.applyDatabaseURL(cmd)
 }
 
 // needsConfig is false for the commands that only describe the CLI itself.
@@ -171,10 +174,7 @@ func exitCode(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		return exitUsage
 	}
-	if isConflict(err) {
-		return exitConflict
-	}
-	return exitError
+	return classExitCode(api.ClassOf(err))
 }
 
 // isCobraUsageError recognises the usage errors cobra makes where no hook

@@ -291,8 +291,6 @@ func (s *server) upload(h handlerFunc) handlerFunc {
 	}
 }
 
-var kindTooManyUploads = problemKind{"too-many-uploads", "Too Many Uploads", http.StatusTooManyRequests}
-
 // isKind reports whether p is a problem of that kind.
 func isKind(p *Problem, kind problemKind) bool {
 	return p.Type == problemTypeBase+kind.slug
@@ -321,8 +319,9 @@ func (s *server) blobStoreLabel(err error) string {
 	case errors.As(err, &store):
 		return store.Store
 	case errors.As(err, &missing):
-		for _, name := range slices.Sorted(maps.Keys(s.stores.ByName)) {
-			if st := s.stores.ByName[name]; st != nil && st.String() == missing.Store {
+		stores := s.registry.Stores()
+		for _, name := range slices.Sorted(maps.Keys(stores.ByName)) {
+			if st := stores.ByName[name]; st != nil && st.String() == missing.Store {
 				return name
 			}
 		}
