@@ -117,10 +117,10 @@ func (s *server) routes() []Route {
 	handle(root, "/metrics", public, s.handleMetrics, get)
 
 	// The original flymodel's endpoints, so that its clients keep working.
-	handleUpload(root, "/upload/model-version-artifact", byResource, s.handleCompatUpload(false), post)
-	handleUpload(root, "/upload/experiment-artifact", byResource, s.handleCompatUpload(true), post)
-	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(false), get, head)
-	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(true), get, head)
+	handleUpload(root, "/upload/model-version-artifact", byResource, s.handleCompatUpload(compatVersion), post)
+	handleUpload(root, "/upload/experiment-artifact", byResource, s.handleCompatUpload(compatExperiment), post)
+	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(compatVersion), get, head)
+	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(compatExperiment), get, head)
 	return table
 }
 

@@ -238,12 +238,7 @@ func (r *Registry) TagExperiment(ctx context.Context, ref Ref, name, tag string,
 		if err != nil {
 			return err
 		}
-		return r.setTag(ctx, q, res.ns, tag, ExperimentPath(ref, name), detach, func(tagID int64) (int64, error) {
-			if detach {
-				return q.DetachExperimentTag(ctx, db.DetachExperimentTagParams{ExperimentID: e.ID, TagID: tagID})
-			}
-			return q.AttachExperimentTag(ctx, db.AttachExperimentTagParams{ExperimentID: e.ID, TagID: tagID})
-		})
+		return r.setTag(ctx, q, res.ns, tag, ExperimentPath(ref, name), detach, tagTarget{ExperimentID: &e.ID})
 	})
 }
 
@@ -253,6 +248,6 @@ func (r *Registry) ExperimentTags(ctx context.Context, ref Ref, name string) ([]
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.ListExperimentTags(ctx, e.ID)
+	rows, err := r.store.ListLinkedTags(ctx, tagTarget{ExperimentID: &e.ID})
 	return convert(rows, toTag(ref.Namespace)), err
 }

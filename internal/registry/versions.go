@@ -276,12 +276,7 @@ func (r *Registry) TagVersion(ctx context.Context, ref Ref, tag string, detach b
 		if err != nil {
 			return err
 		}
-		return r.setTag(ctx, q, res.ns, tag, ref.path(), detach, func(tagID int64) (int64, error) {
-			if detach {
-				return q.DetachVersionTag(ctx, db.DetachVersionTagParams{VersionID: res.version.ID, TagID: tagID})
-			}
-			return q.AttachVersionTag(ctx, db.AttachVersionTagParams{VersionID: res.version.ID, TagID: tagID})
-		})
+		return r.setTag(ctx, q, res.ns, tag, ref.path(), detach, tagTarget{VersionID: &res.version.ID})
 	})
 }
 
@@ -291,6 +286,6 @@ func (r *Registry) VersionTags(ctx context.Context, ref Ref) ([]Tag, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.ListVersionTags(ctx, res.version.ID)
+	rows, err := r.store.ListLinkedTags(ctx, tagTarget{VersionID: &res.version.ID})
 	return convert(rows, toTag(ref.Namespace)), err
 }
