@@ -12,6 +12,8 @@ import (
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/structs"
 	"github.com/knadh/koanf/v2"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // envVar is what one environment variable sets.
@@ -60,7 +62,7 @@ var envVars = sync.OnceValues(func() (map[string]envVar, []string) {
 			continue
 		}
 		add(envName(key), key, false)
-		if staging := strings.Replace(key, ".stage.", ".staging.", 1); staging != key {
+		if staging := strings.Replace(key, "."+api.Stage+".", "."+api.Staging+".", 1); staging != key {
 			add(envName(staging), key, true)
 		}
 		if certs, ok := strings.CutSuffix(key, ".certs.cert_file"); ok {
