@@ -2,7 +2,6 @@ package api
 
 import (
 	"errors"
-	"maps"
 	"net/http"
 	"slices"
 )
@@ -157,41 +156,22 @@ const (
 	ProblemNotReady             = "not-ready"
 )
 
-// problemClasses is the class of every problem type.
-var problemClasses = map[string]error{
-	ProblemMalformedRequest:     ErrBadRequest,
-	ProblemMalformedMultipart:   ErrBadRequest,
-	ProblemInvalidName:          ErrBadRequest,
-	ProblemDigestMismatch:       ErrBadRequest,
-	ProblemEmptyUpload:          ErrBadRequest,
-	ProblemUnauthorized:         ErrUnauthorized,
-	ProblemForbidden:            ErrForbidden,
-	ProblemNotFound:             ErrNotFound,
-	ProblemMethodNotAllowed:     ErrMethodNotAllowed,
-	ProblemRequestTimeout:       ErrRequestTimeout,
-	ProblemConflict:             ErrConflict,
-	ProblemInvalidTransition:    ErrConflict,
-	ProblemPromotionGate:        ErrConflict,
-	ProblemImmutable:            ErrConflict,
-	ProblemSealed:               ErrConflict,
-	ProblemTooLarge:             ErrTooLarge,
-	ProblemUnsupportedMediaType: ErrUnsupportedMediaType,
-	ProblemValidation:           ErrInvalid,
-	ProblemTooManyUploads:       ErrTooManyRequests,
-	ProblemInternal:             ErrInternal,
-	ProblemBlobMissing:          ErrIntegrity,
-	ProblemStorageUnavailable:   ErrUnavailable,
-	ProblemNotReady:             ErrUnavailable,
-}
-
 // ProblemTypes returns every problem type slug, sorted.
 func ProblemTypes() []string {
-	return slices.Sorted(maps.Keys(problemClasses))
+	slugs := make([]string, len(problemKinds))
+	for i, k := range problemKinds {
+		slugs[i] = k.Slug
+	}
+	slices.Sort(slugs)
+	return slugs
 }
 
 // ProblemClass is the class of the problem type slug; nil for a slug
 // that is not one of the Problem* types.
-func ProblemClass(slug string) error { return problemClasses[slug] }
+func ProblemClass(slug string) error {
+	k, _ := ProblemKindOf(slug)
+	return k.Class
+}
 
 // NewError returns an error with the text text, of class class:
 // errors.Is(err, class) is true. For sentinels of a package's own, such

@@ -52,13 +52,13 @@ func artifactName(r *http.Request) (string, error) {
 	for i, s := range segs {
 		u, err := url.PathUnescape(s)
 		if err != nil || strings.Contains(u, "/") {
-			return "", newProblem(kindInvalidName, fmt.Sprintf("artifact name %q is not a valid path", raw)).with("field", "name")
+			return "", newProblem(kindInvalidName, fmt.Sprintf("artifact name %q is not a valid path", raw)).with(api.BadRequestProblem{Field: "name"})
 		}
 		segs[i] = u
 	}
 	name := strings.Join(segs, "/")
 	if err := registry.ValidateArtifactName(name); err != nil {
-		return "", newProblem(kindInvalidName, "artifact name "+err.Error()).with("field", "name")
+		return "", newProblem(kindInvalidName, "artifact name "+err.Error()).with(api.BadRequestProblem{Field: "name"})
 	}
 	return name, nil
 }
@@ -80,13 +80,13 @@ func expectedDigest(r *http.Request) (string, error) {
 					val = strings.Trim(val, ":")
 					raw, err := base64.StdEncoding.DecodeString(val)
 					if err != nil || len(raw) != sha256.Size {
-						return "", newProblem(kindMalformed, h+": sha-256 must be the base64 of 32 bytes").with("field", h)
+						return "", newProblem(kindMalformed, h+": sha-256 must be the base64 of 32 bytes").with(api.BadRequestProblem{Field: h})
 					}
 					found = append(found, hex.EncodeToString(raw))
 				case "sha256":
 					val = strings.ToLower(val)
 					if raw, err := hex.DecodeString(val); err != nil || len(raw) != sha256.Size {
-						return "", newProblem(kindMalformed, h+": sha256 must be 64 hexadecimal digits").with("field", h)
+						return "", newProblem(kindMalformed, h+": sha256 must be 64 hexadecimal digits").with(api.BadRequestProblem{Field: h})
 					}
 					found = append(found, val)
 				}
@@ -112,7 +112,7 @@ const multipartOverhead = maxMetadataPart + 64<<10
 // it; the file itself is measured exactly while it streams.
 func (s *server) checkLength(r *http.Request, overhead int64) error {
 	if r.ContentLength > s.maxUpload+overhead {
-		return newProblem(kindTooLarge, fmt.Sprintf("upload larger than the limit of %d bytes", s.maxUpload)).with("limit", s.maxUpload)
+		return newProblem(kindTooLarge, fmt.Sprintf("upload larger than the limit of %d bytes", s.maxUpload)).with(api.TooLargeProblem{Limit: s.maxUpload})
 	}
 	return nil
 }
@@ -476,7 +476,7 @@ func (s *server) handleCompatDownload(c compatEndpoint) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := strconv.ParseInt(r.URL.Query().Get("artifact_id"), 10, 64)
 		if err != nil || id < 1 {
-			return newProblem(kindMalformed, "query parameter artifact_id must be a positive integer").with("field", "artifact_id")
+			return newProblem(kindMalformed, "query parameter artifact_id must be a positive integer").with(api.BadRequestProblem{Field: "artifact_id"})
 		}
 		a, o, err := s.registry.ArtifactByID(r.Context(), c.kind, id)
 		if err != nil {

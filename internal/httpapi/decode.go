@@ -184,14 +184,14 @@ func decodeProblem(err error) error {
 		}
 		if literal && typeErr.Type != nil {
 			return newProblem(kindMalformed, fmt.Sprintf("field %q must be %s", field, numberRange(typeErr.Type.Kind()))).
-				with("field", field)
+				with(api.BadRequestProblem{Field: field})
 		}
 		kind := "another type"
 		if typeErr.Type != nil {
 			kind = jsonType(typeErr.Type.Kind().String())
 		}
 		return newProblem(kindMalformed, fmt.Sprintf("field %q must be %s, not %s", field, kind, value)).
-			with("field", field)
+			with(api.BadRequestProblem{Field: field})
 	case errors.Is(err, io.EOF):
 		return newProblem(kindMalformed, "the request body is empty")
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -204,7 +204,7 @@ func decodeProblem(err error) error {
 	if msg := err.Error(); len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
 		field, _ := strconv.Unquote(msg[len(unknown):])
 		field = clip(field)
-		return newProblem(kindMalformed, fmt.Sprintf("unknown field %q", field)).with("field", field)
+		return newProblem(kindMalformed, fmt.Sprintf("unknown field %q", field)).with(api.BadRequestProblem{Field: field})
 	}
 	return newProblem(kindMalformed, "malformed JSON")
 }
@@ -259,10 +259,10 @@ func pathName(r *http.Request, key string) (string, error) {
 	raw := mux.Vars(r)[key]
 	name, err := url.PathUnescape(raw)
 	if err != nil {
-		return "", newProblem(kindInvalidName, fmt.Sprintf("%s %q is not a valid path segment", key, raw)).with("field", key)
+		return "", newProblem(kindInvalidName, fmt.Sprintf("%s %q is not a valid path segment", key, raw)).with(api.BadRequestProblem{Field: key})
 	}
 	if err := registry.ValidateName(name); err != nil {
-		return "", newProblem(kindInvalidName, fmt.Sprintf("%s name %s", key, err)).with("field", key)
+		return "", newProblem(kindInvalidName, fmt.Sprintf("%s name %s", key, err)).with(api.BadRequestProblem{Field: key})
 	}
 	return name, nil
 }
@@ -299,7 +299,7 @@ func pageRequest(r *http.Request) (registry.PageRequest, error) {
 		if s := q.Get(key); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil {
-				return p, newProblem(kindMalformed, fmt.Sprintf("query parameter %s must be an integer, not %q", key, s)).with("field", key)
+				return p, newProblem(kindMalformed, fmt.Sprintf("query parameter %s must be an integer, not %q", key, s)).with(api.BadRequestProblem{Field: key})
 			}
 			*dst = n
 		}
@@ -315,7 +315,7 @@ func boolQuery(r *http.Request, key string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, newProblem(kindMalformed, fmt.Sprintf("query parameter %s must be true or false, not %q", key, s)).with("field", key)
+		return false, newProblem(kindMalformed, fmt.Sprintf("query parameter %s must be true or false, not %q", key, s)).with(api.BadRequestProblem{Field: key})
 	}
 	return b, nil
 }

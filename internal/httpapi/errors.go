@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -29,17 +30,17 @@ func registryProblem(err error) *Problem {
 	switch {
 	case errors.As(err, &mismatch):
 		return newProblem(kindDigestMismatch, mismatch.Error()).
-			with("expected_sha256", mismatch.Expected).with("actual_sha256", mismatch.Actual)
+			with(api.DigestMismatchProblem{ExpectedSHA256: mismatch.Expected, ActualSHA256: mismatch.Actual})
 	case errors.As(err, &tooLarge):
-		return newProblem(kindTooLarge, tooLarge.Error()).with("limit", tooLarge.Limit)
+		return newProblem(kindTooLarge, tooLarge.Error()).with(api.TooLargeProblem{Limit: tooLarge.Limit})
 	case errors.Is(err, registry.ErrEmptyUpload):
 		return newProblem(kindEmptyUpload, err.Error())
 	case errors.As(err, &immutable):
 		return newProblem(kindImmutable, immutable.Error()).
-			with("existing", apiBase+immutable.Path).
-			with("existing_sha256", immutable.Existing).with("actual_sha256", immutable.Actual)
+			with(api.ImmutableProblem{Existing: apiBase + immutable.Path,
+				ExistingSHA256: immutable.Existing, ActualSHA256: immutable.Actual})
 	case errors.As(err, &sealed):
-		return newProblem(kindSealed, sealed.Error()).with("version", apiBase+sealed.Path)
+		return newProblem(kindSealed, sealed.Error()).with(api.SealedProblem{Version: apiBase + sealed.Path})
 	case errors.As(err, &missing):
 		return newProblem(kindBlobMissing, missing.Error())
 	case isTimeout(err):
@@ -50,24 +51,25 @@ func registryProblem(err error) *Problem {
 		// The store's own error goes to the log (writeError), not to the client.
 		return newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
 	case errors.As(err, &validation):
-		return newProblem(kindValidation, validation.Error()).with("errors", validation.Fields)
+		return newProblem(kindValidation, validation.Error()).with(api.ValidationProblem{Errors: validation.Fields})
 	case errors.As(err, &notFound):
 		p := newProblem(kindNotFound, notFound.Error())
 		if strings.HasPrefix(notFound.Path, "/") {
-			p.with("resource", apiBase+notFound.Path)
+			p.with(api.NotFoundProblem{Resource: apiBase + notFound.Path})
 		}
 		return p
 	case errors.As(err, &conflict):
-		return newProblem(kindConflict, conflict.Error()).with("existing", apiBase+conflict.Path)
+		return newProblem(kindConflict, conflict.Error()).with(api.ConflictProblem{Existing: apiBase + conflict.Path})
 	case errors.As(err, &transition):
 		return newProblem(kindTransition, transition.Error()).
-			with("from", transition.From).with("to", transition.To)
+			with(api.TransitionProblem{From: transition.From, To: transition.To})
 	case errors.As(err, &gate):
-		return newProblem(kindGate, gate.Error()).
-			with("to", gate.To).
-			with("missing", nonNil(gate.Missing)).
-			with("not_passed", nonNil(gate.NotPassed)).
-			with("no_experiments", gate.NoExperiments)
+		return newProblem(kindGate, gate.Error()).with(api.GateProblem{
+			To:            gate.To,
+			Missing:       nonNil(gate.Missing),
+			NotPassed:     nonNil(gate.NotPassed),
+			NoExperiments: gate.NoExperiments,
+		})
 	}
 	return nil
 }

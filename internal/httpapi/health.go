@@ -37,7 +37,7 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 		checks[c.Name] = api.CheckOK
 	}
 	if !ready {
-		return newProblem(kindNotReady, "a dependency of the server is not available").with("checks", checks)
+		return newProblem(kindNotReady, "a dependency of the server is not available").with(api.ReadinessProblem{Checks: checks})
 	}
 	return writeJSON(w, http.StatusOK, api.Readiness{Status: "ready", Checks: checks})
 }

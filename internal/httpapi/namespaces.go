@@ -124,7 +124,7 @@ func (s *server) handleDeleteBucket(w http.ResponseWriter, r *http.Request) erro
 	}
 	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
 	if err != nil || id < 1 {
-		return newProblem(kindMalformed, "bucket id must be a positive integer").with("field", "id")
+		return newProblem(kindMalformed, "bucket id must be a positive integer").with(api.BadRequestProblem{Field: "id"})
 	}
 	if err := s.registry.DeleteBucket(r.Context(), ns, id); err != nil {
 		return err

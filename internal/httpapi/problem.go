@@ -17,69 +17,77 @@ const problemTypeBase = api.ProblemTypeBase
 // problemContentType is the media type of RFC 9457 error bodies.
 const problemContentType = "application/problem+json"
 
-// A problemKind is one type of problem: its type URI slug (one of the
-// api.Problem* types) and title. Every error response names one, so
-// clients can rely on the type; its status is that of the type's class.
+// A problemKind is one type of problem of package api: its type URI slug
+// (one of the api.Problem* types) and title. Every error response names
+// one, so clients can rely on the type; its status is that of the type's
+// class.
 type problemKind struct {
 	slug  string
 	title string
 }
 
+// kind is the problem type slug of package api.
+func kind(slug string) problemKind {
+	k, ok := api.ProblemKindOf(slug)
+	if !ok {
+		panic("httpapi: no problem type " + slug)
+	}
+	return problemKind{slug: k.Slug, title: k.Title}
+}
+
 // The problem types the server answers with.
 var (
-	kindMalformed      = problemKind{api.ProblemMalformedRequest, "Malformed Request"}
-	kindMultipart      = problemKind{api.ProblemMalformedMultipart, "Malformed Multipart Upload"}
-	kindInvalidName    = problemKind{api.ProblemInvalidName, "Invalid Name"}
-	kindDigestMismatch = problemKind{api.ProblemDigestMismatch, "Digest Mismatch"}
-	kindEmptyUpload    = problemKind{api.ProblemEmptyUpload, "Empty Upload"}
+	kindMalformed      = kind(api.ProblemMalformedRequest)
+	kindMultipart      = kind(api.ProblemMalformedMultipart)
+	kindInvalidName    = kind(api.ProblemInvalidName)
+	kindDigestMismatch = kind(api.ProblemDigestMismatch)
+	kindEmptyUpload    = kind(api.ProblemEmptyUpload)
 
-	kindUnauthorized = problemKind{api.ProblemUnauthorized, "Unauthorized"}
-	kindForbidden    = problemKind{api.ProblemForbidden, "Forbidden"}
+	kindUnauthorized = kind(api.ProblemUnauthorized)
+	kindForbidden    = kind(api.ProblemForbidden)
 
-	kindNotFound         = problemKind{api.ProblemNotFound, "Not Found"}
-	kindMethodNotAllowed = problemKind{api.ProblemMethodNotAllowed, "Method Not Allowed"}
-	kindRequestTimeout   = problemKind{api.ProblemRequestTimeout, "Request Timeout"}
+	kindNotFound         = kind(api.ProblemNotFound)
+	kindMethodNotAllowed = kind(api.ProblemMethodNotAllowed)
+	kindRequestTimeout   = kind(api.ProblemRequestTimeout)
 
-	kindConflict   = problemKind{api.ProblemConflict, "Conflict"}
-	kindTransition = problemKind{api.ProblemInvalidTransition, "Invalid State Transition"}
-	kindGate       = problemKind{api.ProblemPromotionGate, "Promotion Gate Not Met"}
-	kindImmutable  = problemKind{api.ProblemImmutable, "Artifact Exists With Other Bytes"}
-	kindSealed     = problemKind{api.ProblemSealed, "Version Sealed"}
+	kindConflict   = kind(api.ProblemConflict)
+	kindTransition = kind(api.ProblemInvalidTransition)
+	kindGate       = kind(api.ProblemPromotionGate)
+	kindImmutable  = kind(api.ProblemImmutable)
+	kindSealed     = kind(api.ProblemSealed)
 
-	kindTooLarge       = problemKind{api.ProblemTooLarge, "Content Too Large"}
-	kindMediaType      = problemKind{api.ProblemUnsupportedMediaType, "Unsupported Media Type"}
-	kindValidation     = problemKind{api.ProblemValidation, "Validation Failed"}
-	kindTooManyUploads = problemKind{api.ProblemTooManyUploads, "Too Many Uploads"}
+	kindTooLarge       = kind(api.ProblemTooLarge)
+	kindMediaType      = kind(api.ProblemUnsupportedMediaType)
+	kindValidation     = kind(api.ProblemValidation)
+	kindTooManyUploads = kind(api.ProblemTooManyUploads)
 
-	kindInternal    = problemKind{api.ProblemInternal, "Internal Server Error"}
-	kindBlobMissing = problemKind{api.ProblemBlobMissing, "Artifact Bytes Missing"}
-	kindStore       = problemKind{api.ProblemStorageUnavailable, "Storage Unavailable"}
-	kindNotReady    = problemKind{api.ProblemNotReady, "Service Unavailable"}
+	kindInternal    = kind(api.ProblemInternal)
+	kindBlobMissing = kind(api.ProblemBlobMissing)
+	kindStore       = kind(api.ProblemStorageUnavailable)
+	kindNotReady    = kind(api.ProblemNotReady)
 )
 
 // status is the HTTP status of the kind: the one switch on its class.
 func (k problemKind) status() int { return api.Status(api.ProblemClass(k.slug)) }
 
-// Problem is an RFC 9457 problem details object. It is also an error, so
-// handlers can return one to be written as it is.
+// Problem is an answer of problem details: its body api.Problem and the
+// members its type adds. It is also an error, so handlers can return one
+// to be written as it is.
 type Problem struct {
-	Type     string
-	Title    string
-	Status   int
-	Detail   string
-	Instance string
-	// Extensions are extra members written beside the standard ones
-	// (for example request_id, or the failed checks of /readyz).
-	Extensions map[string]any
+	api.Problem
+	// Extensions are the members the type adds beside those of
+	// api.Problem: a value of the Members of its api.ProblemKind
+	// (api.ConflictProblem, …); nil for none.
+	Extensions any
 }
 
 func newProblem(kind problemKind, detail string) *Problem {
-	return &Problem{
+	return &Problem{Problem: api.Problem{
 		Type:   problemTypeBase + kind.slug,
 		Title:  kind.title,
 		Status: kind.status(),
 		Detail: detail,
-	}
+	}}
 }
 
 func (p *Problem) Error() string {
@@ -89,56 +97,75 @@ func (p *Problem) Error() string {
 	return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail)
 }
 
-// with returns p with one more extension member.
-func (p *Problem) with(key string, value any) *Problem {
-	if p.Extensions == nil {
-		p.Extensions = make(map[string]any)
-	}
-	p.Extensions[key] = value
+// with returns p with the members its type adds: a value of the Members
+// of its api.ProblemKind.
+func (p *Problem) with(members any) *Problem {
+	p.Extensions = members
 	return p
 }
 
+// rfc9457Members are the standard members of a problem, in the RFC's
+// order.
+var rfc9457Members = []string{"type", "title", "status", "detail", "instance"}
+
 // MarshalJSON writes the standard members first, in RFC 9457 order, then
-// the extensions sorted by name; a standard member always wins over an
-// extension of the same name.
+// the others (request_id and the extensions) sorted by name; a member of
+// api.Problem always wins over an extension of the same name, and a
+// standard member even when it is absent.
 func (p *Problem) MarshalJSON() ([]byte, error) {
+	members, err := jsonMembers(p.Problem)
+	if err != nil {
+		return nil, err
+	}
+	ext, err := jsonMembers(p.Extensions)
+	if err != nil {
+		return nil, fmt.Errorf("problem extensions: %w", err)
+	}
+	for key, value := range ext {
+		if _, ok := members[key]; !ok && !slices.Contains(rfc9457Members, key) {
+			members[key] = value
+		}
+	}
 	var buf bytes.Buffer
-	member := func(key string, value any) error {
+	member := func(key string) {
 		if buf.Len() == 0 {
 			buf.WriteByte('{')
 		} else {
 			buf.WriteByte(',')
 		}
 		k, _ := json.Marshal(key)
-		v, err := json.Marshal(value)
-		if err != nil {
-			return fmt.Errorf("problem member %s: %w", key, err)
-		}
 		buf.Write(k)
 		buf.WriteByte(':')
-		buf.Write(v)
-		return nil
+		buf.Write(members[key])
+		delete(members, key)
 	}
-	_ = member("type", p.Type)
-	_ = member("title", p.Title)
-	_ = member("status", p.Status)
-	if p.Detail != "" {
-		_ = member("detail", p.Detail)
-	}
-	if p.Instance != "" {
-		_ = member("instance", p.Instance)
-	}
-	for _, key := range slices.Sorted(maps.Keys(p.Extensions)) {
-		switch key {
-		case "type", "title", "status", "detail", "instance":
-			continue
+	for _, key := range rfc9457Members {
+		if _, ok := members[key]; ok {
+			member(key)
 		}
-		if err := member(key, p.Extensions[key]); err != nil {
-			return nil, err
-		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(members)) {
+		member(key)
 	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
+}
+
+// jsonMembers returns the members of the JSON object encoding/json writes
+// for v, each as it writes it; none for nil.
+func jsonMembers(v any) (map[string]json.RawMessage, error) {
+	members := map[string]json.RawMessage{}
+	if v == nil {
+		return members, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &members); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	return members, nil
 }
 
 // writeProblem writes p as the response to r. It fills in the instance (the
@@ -147,10 +174,8 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	if p.Instance == "" {
 		p.Instance = r.URL.RequestURI()
 	}
-	if id := requestIDFrom(r.Context()); id != "" {
-		if _, ok := p.Extensions["request_id"]; !ok {
-			p.with("request_id", id)
-		}
+	if p.RequestID == "" {
+		p.RequestID = requestIDFrom(r.Context())
 	}
 	body, err := json.Marshal(p)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	flyapi "github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/httpapi"
 )
 
@@ -31,7 +32,7 @@ func FuzzProblemMarshal(f *testing.F) {
 	f.Add("t", "T", -1, "\"quoted\" \\ <script>\u2028\x00\xff", "\xc3", "detail", "x")
 	f.Add("x", "y", 500, "z", "", "\xff", "\xfe")
 	f.Fuzz(func(t *testing.T, typ, title string, status int, detail, instance, extKey, extVal string) {
-		p := &httpapi.Problem{Type: typ, Title: title, Status: status, Detail: detail, Instance: instance,
+		p := &httpapi.Problem{Problem: flyapi.Problem{Type: typ, Title: title, Status: status, Detail: detail, Instance: instance},
 			Extensions: map[string]any{extKey: extVal, "n": 1}}
 		b, err := json.Marshal(p)
 		if err != nil {

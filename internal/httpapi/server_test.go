@@ -238,7 +238,7 @@ func TestPanicAfterHeadersAbortsResponse(t *testing.T) {
 }
 
 func TestProblemMarshal(t *testing.T) {
-	p := newProblem(kindNotFound, "gone").with("type", "overridden?").with("extra", 1)
+	p := newProblem(kindNotFound, "gone").with(map[string]any{"type": "overridden?", "extra": 1})
 	got := mustJSON(t, p)
 	want := `{"type":"https://flymodel.dev/problems/not-found","title":"Not Found","status":404,"detail":"gone","extra":1}`
 	if got != want {

@@ -38,7 +38,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) error
 func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) error {
 	name, err := url.PathUnescape(mux.Vars(r)["token"])
 	if err != nil {
-		return newProblem(kindInvalidName, "token name is not a valid path segment").with("field", "token")
+		return newProblem(kindInvalidName, "token name is not a valid path segment").with(api.BadRequestProblem{Field: "token"})
 	}
 	if _, err := s.registry.RevokeToken(r.Context(), name); err != nil {
 		return err
@@ -53,7 +53,7 @@ func (s *server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := audit.Filter{Namespace: q.Get("namespace"), Actor: q.Get("actor"), Action: q.Get("action"), Outcome: q.Get("outcome")}
 	if f.Outcome != "" && f.Outcome != audit.OK && f.Outcome != audit.Denied {
-		return newProblem(kindMalformed, "query parameter outcome must be ok or denied").with("field", "outcome")
+		return newProblem(kindMalformed, "query parameter outcome must be ok or denied").with(api.BadRequestProblem{Field: "outcome"})
 	}
 	for _, t := range []struct {
 		key string
@@ -62,7 +62,7 @@ func (s *server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 		if v := q.Get(t.key); v != "" {
 			at, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
-				return newProblem(kindMalformed, "query parameter "+t.key+" must be an RFC 3339 time").with("field", t.key)
+				return newProblem(kindMalformed, "query parameter "+t.key+" must be an RFC 3339 time").with(api.BadRequestProblem{Field: t.key})
 			}
 			*t.dst = at
 		}
@@ -75,7 +75,7 @@ func (s *server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 		if v := q.Get(n.key); v != "" {
 			i, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || i < 0 || i > n.max {
-				return newProblem(kindMalformed, "query parameter "+n.key+" must be an integer from 0 to "+strconv.FormatInt(n.max, 10)).with("field", n.key)
+				return newProblem(kindMalformed, "query parameter "+n.key+" must be an integer from 0 to "+strconv.FormatInt(n.max, 10)).with(api.BadRequestProblem{Field: n.key})
 			}
 			*n.dst = i
 		}
