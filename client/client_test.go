@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/client"
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -468,6 +469,11 @@ func TestErrorSentinels(t *testing.T) {
 	errors.As(err, &apiErr)
 	if apiErr.ExtensionString("existing_sha256") != sha([]byte("first bytes")) || apiErr.ExtensionString("actual_sha256") != sha([]byte("other bytes")) {
 		t.Fatalf("immutable extensions %+v", apiErr.Extensions)
+	}
+	var immutable api.ImmutableProblem // the members, as the api type of the problem type
+	if err := apiErr.Members(&immutable); err != nil || immutable.ExistingSHA256 != sha([]byte("first bytes")) ||
+		immutable.ActualSHA256 != sha([]byte("other bytes")) || !strings.HasSuffix(immutable.Existing, "/artifacts/a.txt") {
+		t.Fatalf("immutable members %+v, %v", immutable, err)
 	}
 	_, err = c.CreateTag(ctx, "canada", "", "red")
 	errors.As(err, &apiErr)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -101,7 +102,8 @@ type Error struct {
 	// Extensions are the problem's other members, such as "existing" (the
 	// path of a conflicting resource), "errors" (the fields of a 422),
 	// "existing_sha256" and "actual_sha256" (an immutable artifact), or
-	// "missing" and "not_passed" (a promotion gate).
+	// "missing" and "not_passed" (a promotion gate). Members decodes them
+	// into the api type of the problem type.
 	Extensions map[string]any
 }
 
@@ -167,18 +169,23 @@ type FieldError = api.FieldError
 // FieldErrors lists the invalid fields of a 422 answer (its "errors"
 // member); nil for other answers.
 func (e *Error) FieldErrors() []FieldError {
-	raw, ok := e.Extensions["errors"].([]any)
-	if !ok {
+	var p api.ValidationProblem
+	if e.Members(&p) != nil || len(p.Errors) == 0 {
 		return nil
 	}
-	var out []FieldError
-	for _, item := range raw {
-		m, _ := item.(map[string]any)
-		field, _ := m["field"].(string)
-		msg, _ := m["message"].(string)
-		out = append(out, FieldError{Field: field, Message: msg})
+	return p.Errors
+}
+
+// Members decodes the members the problem type adds (Extensions) into
+// members, a pointer to the struct of package api that holds them: the
+// Members of api.ProblemKindOf(e.Slug()), such as *api.ImmutableProblem
+// or *api.GateProblem.
+func (e *Error) Members(members any) error {
+	raw, err := json.Marshal(e.Extensions)
+	if err != nil {
+		return err
 	}
-	return out
+	return json.Unmarshal(raw, members)
 }
 
 // ExtensionString returns the extension member key when it is a string,
@@ -187,6 +194,18 @@ func (e *Error) ExtensionString(key string) string {
 	s, _ := e.Extensions[key].(string)
 	return s
 }
+
+// problemMembers are the JSON names of the members of api.Problem: the
+// members of a problem that are not extensions.
+var problemMembers = func() []string {
+	var names []string
+	t := reflect.TypeFor[api.Problem]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		names = append(names, name)
+	}
+	return names
+}()
 
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 64 << 10
@@ -199,16 +218,23 @@ func readError(res *http.Response) *Error {
 	mediaType, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	var members map[string]any
 	if (mediaType == "application/problem+json" || mediaType == "application/json") && json.Unmarshal(body, &members) == nil && members != nil {
-		str := func(key string) string {
-			s, _ := members[key].(string)
-			delete(members, key)
-			return s
+		// The members of api.Problem, each when it is of its type; the
+		// answer's status is the one that counts.
+		standard := map[string]any{}
+		for _, key := range problemMembers {
+			if value, ok := members[key]; ok {
+				standard[key] = value
+				delete(members, key)
+			}
 		}
-		e.Type, e.Title, e.Detail, e.Instance = str("type"), str("title"), str("detail"), str("instance")
-		if id := str("request_id"); id != "" {
-			e.RequestID = id
+		var p api.Problem
+		if raw, err := json.Marshal(standard); err == nil {
+			_ = json.Unmarshal(raw, &p)
 		}
-		delete(members, "status") // the answer's status is the one that counts
+		e.Type, e.Title, e.Detail, e.Instance = p.Type, p.Title, p.Detail, p.Instance
+		if p.RequestID != "" {
+			e.RequestID = p.RequestID
+		}
 		if len(members) > 0 {
 			e.Extensions = members
 		}
