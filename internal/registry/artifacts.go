@@ -230,7 +230,7 @@ type NewArtifact struct {
 	SHA256 string
 }
 
-var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var sha256Hex = regexp.MustCompile(api.SHA256Pattern)
 
 // Upload errors.
 var (
@@ -305,7 +305,7 @@ func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *stri
 		if t, ok := api.FormatContentType(in.Format); ok {
 			in.ContentType = t
 		}
-	} else if _, _, err := mime.ParseMediaType(in.ContentType); err != nil || len(in.ContentType) > 255 {
+	} else if _, _, err := mime.ParseMediaType(in.ContentType); err != nil || len(in.ContentType) > api.MaxContentTypeLen {
 		v.addf("content_type", "must be a media type such as application/json")
 	}
 	if in.SHA256 != "" && !sha256Hex.MatchString(in.SHA256) {
@@ -314,10 +314,12 @@ func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *stri
 	return o.kind().extra(v, in.Extra)
 }
 
+// validateFileName checks an artifact's file name (api.FileNamePattern,
+// which a test holds it to).
 func validateFileName(name string) error {
 	switch {
-	case name == "" || len(name) > 255:
-		return fmt.Errorf("must be 1-255 bytes")
+	case name == "" || len(name) > api.MaxFileNameLen:
+		return fmt.Errorf("must be 1-%d bytes", api.MaxFileNameLen)
 	case strings.ContainsAny(name, `/\"`):
 		return fmt.Errorf(`must not contain '/', '\' or '"'`)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:

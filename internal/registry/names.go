@@ -5,18 +5,21 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // MaxNameLen is the longest namespace, model, version, experiment or tag
 // name, in characters.
-const MaxNameLen = 255
+const MaxNameLen = api.MaxNameLen
 
 // MaxArtifactNameLen is the longest artifact name, in characters.
-const MaxArtifactNameLen = 1024
+const MaxArtifactNameLen = api.MaxArtifactNameLen
 
 // ValidateName checks a namespace, model, version, experiment or tag name:
 // one path segment of 1–255 characters, no "/", no control characters, not
-// "." or "..", no surrounding whitespace. The error says which rule failed.
+// "." or "..", no surrounding whitespace (api.NamePattern, which a test
+// holds it to). The error says which rule failed.
 func ValidateName(name string) error {
 	switch {
 	case name == "":
@@ -41,7 +44,8 @@ func ValidateName(name string) error {
 
 // ValidateArtifactName checks an artifact name: a relative path of
 // segments separated by "/", none empty, "." or "..", no leading "/", no
-// backslash, no control characters, at most 1024 characters.
+// backslash, no control characters, at most 1024 characters
+// (api.ArtifactNamePattern, which a test holds it to).
 func ValidateArtifactName(name string) error {
 	switch {
 	case name == "":
