@@ -372,6 +372,58 @@ type ArtifactUploadMetadata struct {
 	SHA256 string `json:"sha256,omitempty" openapi:"ref=Sha256"`
 }
 
+// ExperimentArtifactUploadMetadata is the `artifact` part of a multipart
+// upload to an experiment: as for a version, without `extra` (experiment
+// artifacts carry none; a non-null `extra` is 422).
+//
+// The server reads both uploads as ArtifactUploadMetadata; this type
+// states what an experiment takes.
+type ExperimentArtifactUploadMetadata struct {
+	ArtifactUploadMetadata
+	// Only null: experiment artifacts carry no extra.
+	Extra json.RawMessage `json:"extra,omitempty" openapi:"type=null"`
+}
+
+// UploadMetadataPart and UploadFilePart are the names of the two parts of
+// a multipart upload, in their order: the JSON metadata, then the bytes.
+const (
+	UploadMetadataPart = "artifact"
+	UploadFilePart     = "file"
+)
+
+// CompatUploadMetadata is what both of the original flymodel's uploads
+// take in their `artifact` part beside the owner's id.
+type CompatUploadMetadata struct {
+	ArtifactName string `json:"artifact_name" openapi:"ref=ArtifactName"`
+	Format       Format `json:"format,omitempty"`
+	// The encoding.
+	Encode Encoding `json:"encode,omitempty"`
+	// Free-form metadata (a JSON object).
+	Extra json.RawMessage `json:"extra,omitempty" openapi:"type=object,nullable"`
+	// The digest the bytes must have.
+	SHA256 string `json:"sha256,omitempty" openapi:"ref=Sha256"`
+}
+
+// CompatVersionUploadMetadata is the `artifact` part of the original
+// flymodel's version upload. The file name and content type come from the
+// `file` part (else the name's last segment, and `format`).
+type CompatVersionUploadMetadata struct {
+	// The version's id.
+	ModelVersion int64 `json:"model_version" openapi:"minimum=1"`
+	CompatUploadMetadata
+}
+
+// CompatExperimentUploadMetadata is the `artifact` part of the original
+// flymodel's experiment upload. The file name and content type come from
+// the `file` part (else the name's last segment, and `format`).
+type CompatExperimentUploadMetadata struct {
+	// The experiment's id.
+	Experiment int64 `json:"experiment" openapi:"minimum=1"`
+	CompatUploadMetadata
+	// Only null: experiment artifacts carry no extra.
+	Extra json.RawMessage `json:"extra,omitempty" openapi:"type=null"`
+}
+
 // FieldError is one invalid member or query parameter of a request (the
 // "errors" of a validation problem).
 type FieldError struct {

@@ -206,7 +206,7 @@ func (s *server) multipartUpload(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return newProblem(kindMultipart, "missing part \"artifact\" (JSON metadata), which must come first")
 	}
-	if part.FormName() != "artifact" {
+	if part.FormName() != api.UploadMetadataPart {
 		return newProblem(kindMultipart, fmt.Sprintf("the first part must be \"artifact\" (JSON metadata), not %q", part.FormName()))
 	}
 	meta, err := io.ReadAll(io.LimitReader(part, maxMetadataPart+1))
@@ -230,7 +230,7 @@ func (s *server) multipartUpload(w http.ResponseWriter, r *http.Request,
 	if err != nil {
 		return newProblem(kindMultipart, "missing part \"file\" after \"artifact\"")
 	}
-	if file.FormName() != "file" {
+	if file.FormName() != api.UploadFilePart {
 		return newProblem(kindMultipart, fmt.Sprintf("the second part must be \"file\", not %q", file.FormName()))
 	}
 	if head.n > maxMultipartHead {
@@ -437,6 +437,16 @@ var (
 	compatExperiment = compatEndpoint{registry.ExperimentArtifact, "experiment"}
 )
 
+// compatMetadata reads the part "artifact" of either original upload
+// (api.CompatVersionUploadMetadata, api.CompatExperimentUploadMetadata):
+// the owner's id, which each endpoint takes under its own name and
+// refuses under the other's, and what both take.
+type compatMetadata struct {
+	ModelVersion *int64 `json:"model_version"`
+	Experiment   *int64 `json:"experiment"`
+	api.CompatUploadMetadata
+}
+
 // handleCompatUpload is the original flymodel's upload: POST
 // /upload/model-version-artifact or /upload/experiment-artifact, parts
 // "artifact" ({"model_version": id, "artifact_name", "format", "encode",
@@ -444,15 +454,7 @@ var (
 func (s *server) handleCompatUpload(c compatEndpoint) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		return s.multipartUpload(w, r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
-			var m struct {
-				ModelVersion *int64          `json:"model_version"`
-				Experiment   *int64          `json:"experiment"`
-				ArtifactName string          `json:"artifact_name"`
-				Format       string          `json:"format"`
-				Encode       string          `json:"encode"`
-				Extra        json.RawMessage `json:"extra"`
-				SHA256       string          `json:"sha256"`
-			}
+			var m compatMetadata
 			if err := decodePart(meta, &m); err != nil {
 				return registry.Owner{}, registry.NewArtifact{}, err
 			}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -73,6 +74,11 @@ func TestRegistryErrorClasses(t *testing.T) {
 		}
 		if typeClass := api.ProblemClass(strings.TrimPrefix(p.Type, problemTypeBase)); typeClass != class || p.Status != api.Status(class) {
 			t.Errorf("%v: class %v, problem %s (class %v) %d", err, class, p.Type, typeClass, p.Status)
+		}
+		// Its members are the api type of its problem type.
+		if kind, _ := api.ProblemKindOf(strings.TrimPrefix(p.Type, problemTypeBase)); p.Extensions != nil &&
+			reflect.TypeOf(p.Extensions) != reflect.TypeOf(kind.Members) {
+			t.Errorf("%v: problem %s with members %T, want %T", err, p.Type, p.Extensions, kind.Members)
 		}
 	}
 	if api.ClassOf(auth.ErrInvalidToken) != api.ProblemClass(kindUnauthorized.slug) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/httpapi"
 )
 
@@ -137,6 +138,14 @@ type builder struct {
 }
 
 func (b *builder) schema(s schema) (*object, error) {
+	switch {
+	case s.str != nil:
+		return stringSchema(s), nil
+	case s.form != "":
+		return formSchema(s), nil
+	case len(s.problems) > 0:
+		return b.problemSchema(s)
+	}
 	if s.typ == nil {
 		voc, ok := vocabularies[s.vocabulary]
 		if !ok {
@@ -184,6 +193,64 @@ func (b *builder) schema(s schema) (*object, error) {
 	return o, nil
 }
 
+// stringSchema is the schema of a string rule of package api.
+func stringSchema(s schema) *object {
+	o := newObject().set("type", "string")
+	if s.str.minLength > 0 {
+		o.set("minLength", s.str.minLength)
+	}
+	if s.str.maxLength > 0 {
+		o.set("maxLength", s.str.maxLength)
+	}
+	if s.str.pattern != "" {
+		o.set("pattern", s.str.pattern)
+	}
+	o.set("description", s.description)
+	if len(s.str.examples) > 0 {
+		o.set("examples", s.str.examples)
+	}
+	return o
+}
+
+// formSchema is the schema of a multipart upload: the metadata part, of
+// schema s.form, then the file part.
+func formSchema(s schema) *object {
+	file := newObject().set("type", "string").set("contentMediaType", "application/octet-stream").
+		set("description", "The artifact's bytes (at least one). Its `filename` is the default `file_name`, its `Content-Type` the default content type.")
+	return newObject().set("type", "object").set("description", s.description).
+		set("required", []string{api.UploadMetadataPart, api.UploadFilePart}).
+		set("properties", newObject().
+			set(api.UploadMetadataPart, newObject().set("$ref", "#/components/schemas/"+s.form)).
+			set(api.UploadFilePart, file))
+}
+
+// problemSchema is the schema of the answers of problem types s.problems:
+// Problem, of one of those types, with the members s.typ adds.
+func (b *builder) problemSchema(s schema) (*object, error) {
+	uri := newObject().set("type", "string").set("format", "uri")
+	if len(s.problems) == 1 {
+		uri.set("const", api.ProblemTypeBase+s.problems[0])
+	} else {
+		var uris []string
+		for _, slug := range s.problems {
+			uris = append(uris, api.ProblemTypeBase+slug)
+		}
+		uri.set("enum", uris)
+	}
+	props := newObject().set("type", uri)
+	required := []string{}
+	if err := b.fields(s.typ, props, &required); err != nil {
+		return nil, err
+	}
+	members := newObject().set("type", "object").set("properties", props)
+	if len(required) > 0 {
+		members.set("required", required)
+	}
+	return newObject().
+		set("description", typeDescription(goName(s.typ), b.docs.types[goName(s.typ)])).
+		set("allOf", []any{newObject().set("$ref", "#/components/schemas/Problem"), members}), nil
+}
+
 // goName is a type's name in the api source: Page for Page[api.Tag].
 func goName(t reflect.Type) string {
 	name, _, _ := strings.Cut(t.Name(), "[")
@@ -213,13 +280,14 @@ func (b *builder) fields(t reflect.Type, props *object, required *[]string) erro
 			name = f.Name
 		}
 		omitempty := strings.Contains(","+opts+",", ",omitempty,")
+		_, alwaysSent := parseTag(f.Tag.Get("openapi"))["required"]
 		key := goName(t) + "." + f.Name
 		p, err := b.property(f, omitempty, b.docs.exprs[key], firstParagraph(b.docs.fields[key]))
 		if err != nil {
 			return fmt.Errorf("%s: %w", key, err)
 		}
 		props.set(name, p)
-		if !omitempty {
+		if !omitempty || alwaysSent {
 			*required = append(*required, name)
 		}
 	}
@@ -235,6 +303,8 @@ func (b *builder) fields(t reflect.Type, props *object, required *[]string) erro
 //	format=…, pattern=…, minimum=…, maximum=…, const=…, default=…
 //	examples=a|b        example values
 //	readOnly            set by the server
+//	minItems=n          the least length of a slice
+//	required            always sent, though omitted when empty
 //
 // A value that names an api constant (MaxPageSize) is that constant.
 type tagOptions map[string]string
@@ -328,7 +398,14 @@ func (b *builder) value(t reflect.Type, alias string, opts tagOptions) (*object,
 		if err != nil {
 			return nil, err
 		}
-		return newObject().set("type", "array").set("items", items), nil
+		array := newObject().set("type", "array").set("items", items)
+		if v, ok := opts["minItems"]; ok {
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				return nil, fmt.Errorf("minItems=%s: not an integer", v)
+			}
+			array.set("minItems", json.Number(v))
+		}
+		return array, nil
 	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
 		values, err := b.value(t.Elem(), alias, tagOptions{})
 		if err != nil {

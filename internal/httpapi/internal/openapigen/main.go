@@ -2,11 +2,13 @@
 // internal/httpapi/openapi.json, from three sources, each fact in one:
 //
 //   - openapi.base.json, hand-written: the paths and their prose,
-//     parameters, request bodies, responses, headers, and the schemas no
-//     Go type describes (names and their patterns, multipart forms, the
-//     problem types);
-//   - the wire types of package api: components/schemas (the table in
-//     table.go names them), with their doc comments as descriptions;
+//     parameters, request bodies, responses, headers and the security
+//     scheme;
+//   - package api: components/schemas (the table in table.go names
+//     them): its wire types with their doc comments as descriptions, its
+//     vocabularies as enumerations, the patterns and limits of its names,
+//     the problem body and the members of each problem type
+//     (api.ProblemKinds), and the multipart forms of the uploads;
 //   - the route table of routes.go (httpapi.Routes): each operation's
 //     security and its 401, 403 and 429 answers.
 //

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/httpapi"
 )
 
@@ -65,6 +67,23 @@ func TestSchemasMatchTypes(t *testing.T) {
 			if !ok {
 				t.Fatalf("no schema %s in openapi.json", s.name)
 			}
+			switch {
+			case s.str != nil:
+				if sch["pattern"] != nilIfEmpty(s.str.pattern) || sch["minLength"] != nilIfZero(s.str.minLength) || sch["maxLength"] != nilIfZero(s.str.maxLength) {
+					t.Errorf("pattern %v, length %v to %v; want api's %+v", sch["pattern"], sch["minLength"], sch["maxLength"], *s.str)
+				}
+				return
+			case s.form != "":
+				props, _ := sch["properties"].(map[string]any)
+				meta, _ := props[api.UploadMetadataPart].(map[string]any)
+				if _, file := props[api.UploadFilePart]; !file || len(props) != 2 || meta["$ref"] != "#/components/schemas/"+s.form {
+					t.Errorf("properties %v, want parts %s (%s) and %s", props, api.UploadMetadataPart, s.form, api.UploadFilePart)
+				}
+				return
+			case len(s.problems) > 0:
+				compareProblem(t, all, sch, s)
+				return
+			}
 			if s.typ == nil {
 				var enum []string
 				for _, v := range sch["enum"].([]any) {
@@ -80,9 +99,53 @@ func TestSchemasMatchTypes(t *testing.T) {
 	}
 }
 
+// compareProblem compares the schema of a problem type's members: Problem
+// and an object of the type URIs of s.problems and the members of s.typ.
+func compareProblem(t *testing.T, all map[string]map[string]any, sch map[string]any, s schema) {
+	parts := asSlice(sch["allOf"])
+	if len(parts) != 2 || parts[0].(map[string]any)["$ref"] != "#/components/schemas/Problem" {
+		t.Fatalf("allOf %v, want Problem and the members", parts)
+	}
+	members := maps.Clone(parts[1].(map[string]any))
+	props := maps.Clone(members["properties"].(map[string]any))
+	uri, _ := props["type"].(map[string]any)
+	var uris []any
+	if c, ok := uri["const"]; ok {
+		uris = []any{c}
+	} else {
+		uris = asSlice(uri["enum"])
+	}
+	var want []any
+	for _, slug := range s.problems {
+		want = append(want, api.ProblemTypeBase+slug)
+	}
+	if !slices.Equal(uris, want) {
+		t.Errorf("type %v, want %v", uris, want)
+	}
+	delete(props, "type")
+	members["properties"] = props
+	compareStruct(t, all, members, s.typ)
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nilIfZero(n int) any {
+	if n == 0 {
+		return nil
+	}
+	return float64(n)
+}
+
 type goField struct {
 	typ       reflect.Type
 	omitempty bool
+	// required: always sent, though omitted when empty (openapi:"required").
+	required bool
 }
 
 func jsonFields(t reflect.Type, out map[string]goField) {
@@ -97,7 +160,8 @@ func jsonFields(t reflect.Type, out map[string]goField) {
 			if name == "" {
 				name = f.Name
 			}
-			out[name] = goField{f.Type, strings.Contains(","+opts+",", ",omitempty,")}
+			required := slices.Contains(strings.Split(f.Tag.Get("openapi"), ","), "required")
+			out[name] = goField{f.Type, strings.Contains(","+opts+",", ",omitempty,"), required}
 		}
 	}
 }
@@ -112,7 +176,7 @@ func compareStruct(t *testing.T, all map[string]map[string]any, sch map[string]a
 	}
 	var wantRequired []string
 	for name, f := range fields {
-		if !f.omitempty {
+		if !f.omitempty || f.required {
 			wantRequired = append(wantRequired, name)
 		}
 		if _, ok := props[name]; !ok {
@@ -127,7 +191,7 @@ func compareStruct(t *testing.T, all map[string]map[string]any, sch map[string]a
 	sort.Strings(required)
 	sort.Strings(wantRequired)
 	if !slices.Equal(required, wantRequired) {
-		t.Errorf("required %v, want %v (the members without omitempty)", required, wantRequired)
+		t.Errorf("required %v, want %v (the members without omitempty, or always sent)", required, wantRequired)
 	}
 	writesNull := typ.Implements(reflect.TypeFor[json.Marshaler]())
 	for name, f := range fields {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"reflect"
 
 	"github.com/flymodel/flymodel/api"
@@ -19,12 +20,37 @@ type schema struct {
 	description string
 	// extra is JSON merged into the schema: what the Go type cannot say.
 	extra string
+	// problems are the problem type slugs whose members typ is (see
+	// problemSchemas): its schema is Problem and those members.
+	problems []string
+	// str is the rule of a string schema (typ nil).
+	str *stringRule
+	// form names the schema of the metadata part of a multipart form
+	// schema (typ nil).
+	form string
+}
+
+// stringRule is a string schema: limits and pattern from package api.
+type stringRule struct {
+	minLength, maxLength int
+	pattern              string
+	examples             []string
 }
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
 // schemas are the generated schemas, in the document's order.
-var schemas = []schema{
+var schemas = append([]schema{
+	{name: "Name", str: &stringRule{minLength: 1, maxLength: api.MaxNameLen, pattern: api.NamePattern, examples: []string{"llm.sm"}},
+		description: fmt.Sprintf("A name: 1 to %d characters of UTF-8, no `/`, `\\` or control characters, not `.` or `..`, no leading or trailing whitespace.", api.MaxNameLen)},
+	{name: "ArtifactName", str: &stringRule{minLength: 1, maxLength: api.MaxArtifactNameLen, pattern: api.ArtifactNamePattern, examples: []string{"model.safetensors", "eval/confusion.png"}},
+		description: fmt.Sprintf("An artifact name: 1 to %d characters of valid UTF-8, a relative path whose segments are separated by `/`: no leading or trailing `/`, no empty, `.` or `..` segment, no `\\` or control characters.", api.MaxArtifactNameLen)},
+	{name: "ArtifactFileName", str: &stringRule{minLength: 1, maxLength: api.MaxFileNameLen, pattern: api.FileNamePattern},
+		description: fmt.Sprintf("The file name a download is saved under: 1 to %d bytes, no `/`, `\\`, `\"` or control characters, not `.` or `..`.", api.MaxFileNameLen)},
+	{name: "Sha256", str: &stringRule{pattern: api.SHA256Pattern},
+		description: "A sha256 digest: 64 lowercase hexadecimal digits."},
+	{name: "ContentType", str: &stringRule{maxLength: api.MaxContentTypeLen, examples: []string{"application/json"}},
+		description: "A media type, such as `application/json`."},
 	{name: "Lifecycle", vocabulary: "Lifecycle"},
 	{name: "ExperimentState", vocabulary: "ExperimentState"},
 	{name: "PageInfo", typ: typeOf[api.PageInfo]()},
@@ -59,6 +85,17 @@ var schemas = []schema{
 		extra: `{"oneOf": [{"required": ["version_id"]}, {"required": ["experiment_id"]}]}`},
 	{name: "ArtifactList", typ: typeOf[api.Page[api.Artifact]](), description: "A page of artifacts, by name."},
 	{name: "ArtifactUploadMetadata", typ: typeOf[api.ArtifactUploadMetadata]()},
+	{name: "ExperimentArtifactUploadMetadata", typ: typeOf[api.ExperimentArtifactUploadMetadata]()},
+	{name: "ArtifactUploadForm", form: "ArtifactUploadMetadata",
+		description: "The parts of a multipart upload, in this order: `artifact` (JSON metadata) first, then `file`. Parts after `file` are ignored."},
+	{name: "ExperimentArtifactUploadForm", form: "ExperimentArtifactUploadMetadata",
+		description: "The parts of a multipart upload to an experiment, in this order: `artifact` (JSON metadata) first, then `file`. Parts after `file` are ignored."},
+	{name: "CompatVersionUploadMetadata", typ: typeOf[api.CompatVersionUploadMetadata]()},
+	{name: "CompatExperimentUploadMetadata", typ: typeOf[api.CompatExperimentUploadMetadata]()},
+	{name: "CompatVersionUploadForm", form: "CompatVersionUploadMetadata",
+		description: "The parts, in this order: `artifact` (JSON metadata) first, then `file`."},
+	{name: "CompatExperimentUploadForm", form: "CompatExperimentUploadMetadata",
+		description: "The parts, in this order: `artifact` (JSON metadata) first, then `file`."},
 	{name: "Role", vocabulary: "Role"},
 	{name: "Token", typ: typeOf[api.Token]()},
 	{name: "CreatedToken", typ: typeOf[api.CreatedToken]()},
@@ -69,6 +106,26 @@ var schemas = []schema{
 	{name: "Health", typ: typeOf[api.Health](), description: "-"},
 	{name: "Readiness", typ: typeOf[api.Readiness](), description: "-"},
 	{name: "FieldError", typ: typeOf[api.FieldError](), description: "-"},
+	{name: "Problem", typ: typeOf[api.Problem](), extra: `{"additionalProperties": true}`},
+}, problemSchemas()...)
+
+// problemSchemas are the schemas of the members the problem types add to
+// Problem: one per struct of package api that is the Members of a problem
+// type, named after it, in the order of api.ProblemKinds.
+func problemSchemas() []schema {
+	var out []schema
+	index := map[reflect.Type]int{}
+	for _, k := range api.ProblemKinds() {
+		t := reflect.TypeOf(k.Members)
+		i, ok := index[t]
+		if !ok {
+			i = len(out)
+			index[t] = i
+			out = append(out, schema{name: t.Name(), typ: t})
+		}
+		out[i].problems = append(out[i].problems, k.Slug)
+	}
+	return out
 }
 
 // vocabulary is the values of an api alias, and the schema that lists
