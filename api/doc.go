@@ -1,5 +1,7 @@
 // Package api is flymodel's wire format: the request and response bodies
-// of the HTTP API (/api/v1), the classes of its errors (errors.go), and the
+// of the HTTP API (/api/v1), the classes of its errors (errors.go), the
+// problem body and the members each problem type adds (problems.go), the
+// patterns and limits of names (names.go), and the
 // vocabulary they use — lifecycles, experiment states, roles, artifact
 // formats and encodings, token statuses, audit outcomes, the names the
 // audit log gives to actors, and the precision of the times it shows.

@@ -17,16 +17,15 @@ const problemTypeBase = api.ProblemTypeBase
 // problemContentType is the media type of RFC 9457 error bodies.
 const problemContentType = "application/problem+json"
 
-// A problemKind is one type of problem of package api: its type URI slug
-// (one of the api.Problem* types) and title. Every error response names
-// one, so clients can rely on the type; its status is that of the type's
-// class.
+// A problemKind is one type of problem: its type URI slug (one of the
+// api.Problem* types) and title. Every error response names one, so
+// clients can rely on the type; its status is that of the type's class.
 type problemKind struct {
 	slug  string
 	title string
 }
 
-// kind is the problem type slug of package api.
+// kind is the problem type slug, with its title from package api.
 func kind(slug string) problemKind {
 	k, ok := api.ProblemKindOf(slug)
 	if !ok {
