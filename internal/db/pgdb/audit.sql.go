@@ -78,6 +78,7 @@ type ListAuditParams struct {
 
 // Oldest first, from after_id on, in [since, until), filtered by any of
 // the optional fields.
+// @readonly
 func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error) {
 	rows, err := q.db.Query(ctx, listAudit,
 		arg.AfterID,

@@ -15,6 +15,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions WHERE model_id = $1
 `
 
 // Counts every version, soft-deleted ones included: they still hold data.
+// @readonly
 func (q *Queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
 	row := q.db.QueryRow(ctx, countModelVersions, modelID)
 	var column_1 int64
@@ -38,6 +39,7 @@ type CountModelsParams struct {
 	Tag          *string
 }
 
+// @readonly
 func (q *Queries) CountModels(ctx context.Context, arg CountModelsParams) (int64, error) {
 	row := q.db.QueryRow(ctx, countModels, arg.NamespaceID, arg.NameContains, arg.Tag)
 	var column_1 int64
@@ -86,6 +88,7 @@ const getModel = `-- name: GetModel :one
 SELECT id, namespace_id, name, created_at, updated_at FROM models WHERE id = $1
 `
 
+// @readonly
 func (q *Queries) GetModel(ctx context.Context, id int64) (Model, error) {
 	row := q.db.QueryRow(ctx, getModel, id)
 	var i Model
@@ -108,6 +111,7 @@ type GetModelByNameParams struct {
 	Name        string
 }
 
+// @readonly
 func (q *Queries) GetModelByName(ctx context.Context, arg GetModelByNameParams) (Model, error) {
 	row := q.db.QueryRow(ctx, getModelByName, arg.NamespaceID, arg.Name)
 	var i Model
@@ -132,6 +136,7 @@ type GetModelByPathParams struct {
 	Model     string
 }
 
+// @readonly
 func (q *Queries) GetModelByPath(ctx context.Context, arg GetModelByPathParams) (Model, error) {
 	row := q.db.QueryRow(ctx, getModelByPath, arg.Namespace, arg.Model)
 	var i Model
@@ -168,6 +173,7 @@ type ListModelsParams struct {
 // name_contains matches as a plain substring, case-insensitively. replace()
 // is used rather than LIKE because it has no wildcards to escape and is the
 // same on both engines; an empty name_contains must be passed as NULL.
+// @readonly
 func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model, error) {
 	rows, err := q.db.Query(ctx, listModels,
 		arg.NamespaceID,

@@ -14,6 +14,7 @@ const listExperimentBlobIDs = `-- name: ListExperimentBlobIDs :many
 SELECT blob_id FROM experiment_artifacts WHERE experiment_id = $1
 `
 
+// @readonly
 func (q *Queries) ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error) {
 	rows, err := q.db.Query(ctx, listExperimentBlobIDs, experimentID)
 	if err != nil {
@@ -62,6 +63,7 @@ type ListExpiredExperimentsRow struct {
 }
 
 // Experiments created before a cut-off on versions in a lifecycle.
+// @readonly
 func (q *Queries) ListExpiredExperiments(ctx context.Context, arg ListExpiredExperimentsParams) ([]ListExpiredExperimentsRow, error) {
 	rows, err := q.db.Query(ctx, listExpiredExperiments,
 		arg.State,
@@ -121,6 +123,7 @@ type ListExpiredVersionsRow struct {
 
 // Versions that have been in a lifecycle since before a cut-off (soft-
 // deleted ones included), with their path names, for retention.
+// @readonly
 func (q *Queries) ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error) {
 	rows, err := q.db.Query(ctx, listExpiredVersions,
 		arg.State,
@@ -161,6 +164,7 @@ WHERE e.version_id = $1
 `
 
 // The blobs a version's artifacts and its experiments' artifacts use.
+// @readonly
 func (q *Queries) ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error) {
 	rows, err := q.db.Query(ctx, listVersionBlobIDs, versionID)
 	if err != nil {

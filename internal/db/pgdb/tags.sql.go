@@ -68,6 +68,7 @@ const countTags = `-- name: CountTags :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM tags WHERE namespace_id = $1
 `
 
+// @readonly
 func (q *Queries) CountTags(ctx context.Context, namespaceID int64) (int64, error) {
 	row := q.db.QueryRow(ctx, countTags, namespaceID)
 	var column_1 int64
@@ -178,6 +179,7 @@ type GetTagByNameParams struct {
 	Tag         string
 }
 
+// @readonly
 func (q *Queries) GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error) {
 	row := q.db.QueryRow(ctx, getTagByName, arg.NamespaceID, arg.Tag)
 	var i Tag
@@ -197,6 +199,7 @@ WHERE et.experiment_id = $1
 ORDER BY t.tag, t.id
 `
 
+// @readonly
 func (q *Queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error) {
 	rows, err := q.db.Query(ctx, listExperimentTags, experimentID)
 	if err != nil {
@@ -229,6 +232,7 @@ WHERE mt.model_id = $1
 ORDER BY t.tag, t.id
 `
 
+// @readonly
 func (q *Queries) ListModelTags(ctx context.Context, modelID int64) ([]Tag, error) {
 	rows, err := q.db.Query(ctx, listModelTags, modelID)
 	if err != nil {
@@ -268,6 +272,7 @@ type ListTagsParams struct {
 	PageLimit   int64
 }
 
+// @readonly
 func (q *Queries) ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error) {
 	rows, err := q.db.Query(ctx, listTags, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
@@ -300,6 +305,7 @@ WHERE vt.version_id = $1
 ORDER BY t.tag, t.id
 `
 
+// @readonly
 func (q *Queries) ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error) {
 	rows, err := q.db.Query(ctx, listVersionTags, versionID)
 	if err != nil {

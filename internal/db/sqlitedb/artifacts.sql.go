@@ -14,6 +14,7 @@ const countExperimentArtifacts = `-- name: CountExperimentArtifacts :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM experiment_artifacts WHERE experiment_id = ?1
 `
 
+// @readonly
 func (q *Queries) CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error) {
 	row := q.queryRow(ctx, q.countExperimentArtifactsStmt, countExperimentArtifacts, experimentID)
 	var column_1 int64
@@ -25,6 +26,7 @@ const countVersionArtifacts = `-- name: CountVersionArtifacts :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM version_artifacts WHERE version_id = ?1
 `
 
+// @readonly
 func (q *Queries) CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error) {
 	row := q.queryRow(ctx, q.countVersionArtifactsStmt, countVersionArtifacts, versionID)
 	var column_1 int64
@@ -202,6 +204,7 @@ const getBlob = `-- name: GetBlob :one
 SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs WHERE id = ?1
 `
 
+// @readonly
 func (q *Queries) GetBlob(ctx context.Context, id int64) (Blob, error) {
 	row := q.queryRow(ctx, q.getBlobStmt, getBlob, id)
 	var i Blob
@@ -226,6 +229,7 @@ type GetBlobByKeyParams struct {
 	Key    string
 }
 
+// @readonly
 func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error) {
 	row := q.queryRow(ctx, q.getBlobByKeyStmt, getBlobByKey, arg.Bucket, arg.Key)
 	var i Blob
@@ -255,6 +259,7 @@ type GetBlobByShaParams struct {
 
 // A stored blob with this content in this bucket that an artifact still
 // references, for de-duplication (an unreferenced one may be collected).
+// @readonly
 func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
 	row := q.queryRow(ctx, q.getBlobByShaStmt, getBlobBySha, arg.Bucket, arg.Sha256)
 	var i Blob
@@ -274,6 +279,7 @@ const getExperimentArtifact = `-- name: GetExperimentArtifact :one
 SELECT id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at FROM experiment_artifacts WHERE id = ?1
 `
 
+// @readonly
 func (q *Queries) GetExperimentArtifact(ctx context.Context, id int64) (ExperimentArtifact, error) {
 	row := q.queryRow(ctx, q.getExperimentArtifactStmt, getExperimentArtifact, id)
 	var i ExperimentArtifact
@@ -300,6 +306,7 @@ type GetExperimentArtifactByNameParams struct {
 	Name         string
 }
 
+// @readonly
 func (q *Queries) GetExperimentArtifactByName(ctx context.Context, arg GetExperimentArtifactByNameParams) (ExperimentArtifact, error) {
 	row := q.queryRow(ctx, q.getExperimentArtifactByNameStmt, getExperimentArtifactByName, arg.ExperimentID, arg.Name)
 	var i ExperimentArtifact
@@ -345,6 +352,7 @@ type GetExperimentArtifactWithBlobRow struct {
 	Sha256         string
 }
 
+// @readonly
 func (q *Queries) GetExperimentArtifactWithBlob(ctx context.Context, arg GetExperimentArtifactWithBlobParams) (GetExperimentArtifactWithBlobRow, error) {
 	row := q.queryRow(ctx, q.getExperimentArtifactWithBlobStmt, getExperimentArtifactWithBlob, arg.ExperimentID, arg.Name)
 	var i GetExperimentArtifactWithBlobRow
@@ -390,6 +398,7 @@ type GetExperimentArtifactWithBlobByIDRow struct {
 	Sha256         string
 }
 
+// @readonly
 func (q *Queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (GetExperimentArtifactWithBlobByIDRow, error) {
 	row := q.queryRow(ctx, q.getExperimentArtifactWithBlobByIDStmt, getExperimentArtifactWithBlobByID, id)
 	var i GetExperimentArtifactWithBlobByIDRow
@@ -416,6 +425,7 @@ const getVersionArtifact = `-- name: GetVersionArtifact :one
 SELECT id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at FROM version_artifacts WHERE id = ?1
 `
 
+// @readonly
 func (q *Queries) GetVersionArtifact(ctx context.Context, id int64) (VersionArtifact, error) {
 	row := q.queryRow(ctx, q.getVersionArtifactStmt, getVersionArtifact, id)
 	var i VersionArtifact
@@ -443,6 +453,7 @@ type GetVersionArtifactByNameParams struct {
 	Name      string
 }
 
+// @readonly
 func (q *Queries) GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error) {
 	row := q.queryRow(ctx, q.getVersionArtifactByNameStmt, getVersionArtifactByName, arg.VersionID, arg.Name)
 	var i VersionArtifact
@@ -490,6 +501,7 @@ type GetVersionArtifactWithBlobRow struct {
 	Sha256         string
 }
 
+// @readonly
 func (q *Queries) GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error) {
 	row := q.queryRow(ctx, q.getVersionArtifactWithBlobStmt, getVersionArtifactWithBlob, arg.VersionID, arg.Name)
 	var i GetVersionArtifactWithBlobRow
@@ -537,6 +549,7 @@ type GetVersionArtifactWithBlobByIDRow struct {
 	Sha256         string
 }
 
+// @readonly
 func (q *Queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error) {
 	row := q.queryRow(ctx, q.getVersionArtifactWithBlobByIDStmt, getVersionArtifactWithBlobByID, id)
 	var i GetVersionArtifactWithBlobByIDRow
@@ -593,6 +606,7 @@ type ListExperimentArtifactBlobsRow struct {
 	Experiment string
 }
 
+// @readonly
 func (q *Queries) ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error) {
 	rows, err := q.query(ctx, q.listExperimentArtifactBlobsStmt, listExperimentArtifactBlobs, arg.AfterID, arg.Namespace, arg.PageLimit)
 	if err != nil {
@@ -640,6 +654,7 @@ type ListExperimentArtifactsParams struct {
 	PageLimit    int64
 }
 
+// @readonly
 func (q *Queries) ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error) {
 	rows, err := q.query(ctx, q.listExperimentArtifactsStmt, listExperimentArtifacts, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
@@ -704,6 +719,7 @@ type ListExperimentArtifactsWithBlobRow struct {
 	Sha256         string
 }
 
+// @readonly
 func (q *Queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error) {
 	rows, err := q.query(ctx, q.listExperimentArtifactsWithBlobStmt, listExperimentArtifactsWithBlob, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
@@ -757,6 +773,7 @@ type ListUnreferencedBlobsParams struct {
 }
 
 // Blobs no artifact references and created before the grace cut-off.
+// @readonly
 func (q *Queries) ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error) {
 	rows, err := q.query(ctx, q.listUnreferencedBlobsStmt, listUnreferencedBlobs, arg.CreatedBefore, arg.PageLimit)
 	if err != nil {
@@ -821,6 +838,7 @@ type ListVersionArtifactBlobsRow struct {
 
 // Every version artifact with its blob and path names, in id order from
 // after_id, optionally in one namespace: what verify re-reads.
+// @readonly
 func (q *Queries) ListVersionArtifactBlobs(ctx context.Context, arg ListVersionArtifactBlobsParams) ([]ListVersionArtifactBlobsRow, error) {
 	rows, err := q.query(ctx, q.listVersionArtifactBlobsStmt, listVersionArtifactBlobs, arg.AfterID, arg.Namespace, arg.PageLimit)
 	if err != nil {
@@ -866,6 +884,7 @@ type ListVersionArtifactDigestsRow struct {
 }
 
 // The (name, sha256) list a version's content digest is computed over.
+// @readonly
 func (q *Queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error) {
 	rows, err := q.query(ctx, q.listVersionArtifactDigestsStmt, listVersionArtifactDigests, versionID)
 	if err != nil {
@@ -902,6 +921,7 @@ type ListVersionArtifactsParams struct {
 	PageLimit  int64
 }
 
+// @readonly
 func (q *Queries) ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error) {
 	rows, err := q.query(ctx, q.listVersionArtifactsStmt, listVersionArtifacts, arg.VersionID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
@@ -968,6 +988,7 @@ type ListVersionArtifactsWithBlobRow struct {
 	Sha256         string
 }
 
+// @readonly
 func (q *Queries) ListVersionArtifactsWithBlob(ctx context.Context, arg ListVersionArtifactsWithBlobParams) ([]ListVersionArtifactsWithBlobRow, error) {
 	rows, err := q.query(ctx, q.listVersionArtifactsWithBlobStmt, listVersionArtifactsWithBlob, arg.VersionID, arg.PageOffset, arg.PageLimit)
 	if err != nil {

@@ -12,19 +12,31 @@ type Querier interface {
 	AttachExperimentTag(ctx context.Context, arg AttachExperimentTagParams) (int64, error)
 	AttachModelTag(ctx context.Context, arg AttachModelTagParams) (int64, error)
 	AttachVersionTag(ctx context.Context, arg AttachVersionTagParams) (int64, error)
+	// @readonly
 	CountBuckets(ctx context.Context, namespaceID int64) (int64, error)
+	// @readonly
 	CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error)
+	// @readonly
 	CountExperiments(ctx context.Context, arg CountExperimentsParams) (int64, error)
 	// Tokens not revoked (expired ones count: they show that tokens are in use).
+	// @readonly
 	CountLiveTokens(ctx context.Context) (int64, error)
 	// Counts every version, soft-deleted ones included: they still hold data.
+	// @readonly
 	CountModelVersions(ctx context.Context, modelID int64) (int64, error)
+	// @readonly
 	CountModels(ctx context.Context, arg CountModelsParams) (int64, error)
+	// @readonly
 	CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error)
+	// @readonly
 	CountNamespaces(ctx context.Context) (int64, error)
+	// @readonly
 	CountTags(ctx context.Context, namespaceID int64) (int64, error)
+	// @readonly
 	CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error)
+	// @readonly
 	CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error)
+	// @readonly
 	CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error)
 	CreateAuditRecord(ctx context.Context, arg CreateAuditRecordParams) (AuditLog, error)
 	CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, error)
@@ -54,80 +66,131 @@ type Querier interface {
 	DetachVersionTag(ctx context.Context, arg DetachVersionTagParams) (int64, error)
 	// Writes the result exactly once: only a running experiment finishes.
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
+	// @readonly
 	GetBlob(ctx context.Context, id int64) (Blob, error)
+	// @readonly
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
 	// A stored blob with this content in this bucket that an artifact still
 	// references, for de-duplication (an unreferenced one may be collected).
+	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
+	// @readonly
 	GetBucket(ctx context.Context, id int64) (Bucket, error)
+	// @readonly
 	GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error)
+	// @readonly
 	GetExperiment(ctx context.Context, id int64) (Experiment, error)
+	// @readonly
 	GetExperimentArtifact(ctx context.Context, id int64) (ExperimentArtifact, error)
+	// @readonly
 	GetExperimentArtifactByName(ctx context.Context, arg GetExperimentArtifactByNameParams) (ExperimentArtifact, error)
+	// @readonly
 	GetExperimentArtifactWithBlob(ctx context.Context, arg GetExperimentArtifactWithBlobParams) (GetExperimentArtifactWithBlobRow, error)
+	// @readonly
 	GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (GetExperimentArtifactWithBlobByIDRow, error)
 	// Soft-deleted experiments are returned too: callers decide whether to hide them.
+	// @readonly
 	GetExperimentByName(ctx context.Context, arg GetExperimentByNameParams) (Experiment, error)
+	// @readonly
 	GetModel(ctx context.Context, id int64) (Model, error)
+	// @readonly
 	GetModelByName(ctx context.Context, arg GetModelByNameParams) (Model, error)
+	// @readonly
 	GetModelByPath(ctx context.Context, arg GetModelByPathParams) (Model, error)
+	// @readonly
 	GetNamespace(ctx context.Context, id int64) (Namespace, error)
+	// @readonly
 	GetNamespaceByName(ctx context.Context, name string) (Namespace, error)
+	// @readonly
 	GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error)
+	// @readonly
 	GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error)
+	// @readonly
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
+	// @readonly
 	GetVersionArtifact(ctx context.Context, id int64) (VersionArtifact, error)
+	// @readonly
 	GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error)
+	// @readonly
 	GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error)
+	// @readonly
 	GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error)
 	// Soft-deleted versions are returned too: callers decide whether to hide them.
+	// @readonly
 	GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
 	// of every version request); soft-deleted versions are returned too.
+	// @readonly
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	// Oldest first, from after_id on, in [since, until), filtered by any of
 	// the optional fields.
+	// @readonly
 	ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error)
+	// @readonly
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
+	// @readonly
 	ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error)
+	// @readonly
 	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
+	// @readonly
 	ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error)
+	// @readonly
 	ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error)
+	// @readonly
 	ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error)
+	// @readonly
 	ListExperiments(ctx context.Context, arg ListExperimentsParams) ([]Experiment, error)
 	// Experiments created before a cut-off on versions in a lifecycle.
+	// @readonly
 	ListExpiredExperiments(ctx context.Context, arg ListExpiredExperimentsParams) ([]ListExpiredExperimentsRow, error)
 	// Versions that have been in a lifecycle since before a cut-off (soft-
 	// deleted ones included), with their path names, for retention.
+	// @readonly
 	ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error)
+	// @readonly
 	ListModelTags(ctx context.Context, modelID int64) ([]Tag, error)
 	// name_contains matches as a plain substring, case-insensitively. replace()
 	// is used rather than LIKE because it has no wildcards to escape and is the
 	// same on both engines; an empty name_contains must be passed as NULL.
+	// @readonly
 	ListModels(ctx context.Context, arg ListModelsParams) ([]Model, error)
+	// @readonly
 	ListNamespaces(ctx context.Context, arg ListNamespacesParams) ([]Namespace, error)
+	// @readonly
 	ListStateChanges(ctx context.Context, versionID int64) ([]VersionStateChange, error)
+	// @readonly
 	ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error)
 	// Every token, revoked ones too, oldest first.
+	// @readonly
 	ListTokens(ctx context.Context) ([]ApiToken, error)
 	// Blobs no artifact references and created before the grace cut-off.
+	// @readonly
 	ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error)
 	// Every version artifact with its blob and path names, in id order from
 	// after_id, optionally in one namespace: what verify re-reads.
+	// @readonly
 	ListVersionArtifactBlobs(ctx context.Context, arg ListVersionArtifactBlobsParams) ([]ListVersionArtifactBlobsRow, error)
 	// The (name, sha256) list a version's content digest is computed over.
+	// @readonly
 	ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error)
+	// @readonly
 	ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error)
+	// @readonly
 	ListVersionArtifactsWithBlob(ctx context.Context, arg ListVersionArtifactsWithBlobParams) ([]ListVersionArtifactsWithBlobRow, error)
 	// The blobs a version's artifacts and its experiments' artifacts use.
+	// @readonly
 	ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error)
 	// Every live experiment of a version with its state, for promotion gates.
+	// @readonly
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
+	// @readonly
 	ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error)
+	// @readonly
 	ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error)
 	// ListVersions filtered by state only, answered from the partial index
 	// model_versions_live_state_idx.
+	// @readonly
 	ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error)
 	// Takes the version's row lock (PostgreSQL) inside an upload transaction and
 	// returns the version only while it is live and unsealed, so an artifact can

@@ -14,6 +14,7 @@ const listExperimentBlobIDs = `-- name: ListExperimentBlobIDs :many
 SELECT blob_id FROM experiment_artifacts WHERE experiment_id = ?1
 `
 
+// @readonly
 func (q *Queries) ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error) {
 	rows, err := q.query(ctx, q.listExperimentBlobIDsStmt, listExperimentBlobIDs, experimentID)
 	if err != nil {
@@ -65,6 +66,7 @@ type ListExpiredExperimentsRow struct {
 }
 
 // Experiments created before a cut-off on versions in a lifecycle.
+// @readonly
 func (q *Queries) ListExpiredExperiments(ctx context.Context, arg ListExpiredExperimentsParams) ([]ListExpiredExperimentsRow, error) {
 	rows, err := q.query(ctx, q.listExpiredExperimentsStmt, listExpiredExperiments,
 		arg.State,
@@ -127,6 +129,7 @@ type ListExpiredVersionsRow struct {
 
 // Versions that have been in a lifecycle since before a cut-off (soft-
 // deleted ones included), with their path names, for retention.
+// @readonly
 func (q *Queries) ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error) {
 	rows, err := q.query(ctx, q.listExpiredVersionsStmt, listExpiredVersions,
 		arg.State,
@@ -170,6 +173,7 @@ WHERE e.version_id = ?1
 `
 
 // The blobs a version's artifacts and its experiments' artifacts use.
+// @readonly
 func (q *Queries) ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error) {
 	rows, err := q.query(ctx, q.listVersionBlobIDsStmt, listVersionBlobIDs, versionID)
 	if err != nil {

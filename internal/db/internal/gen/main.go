@@ -134,8 +134,14 @@ func toMethod(field *ast.Field) method {
 
 var nameLine = regexp.MustCompile(`^--\s*name:\s*(\w+)\s+:\w+`)
 
-// readQueries maps each query name to whether it only reads: a SELECT runs
-// on the SQLite reader pool, anything else on the single writer connection.
+// readOnlyMark, a comment line of a query (after its "-- name:" line),
+// marks a query that only reads: on SQLite it runs on the query_only reader
+// pool, where a write fails. An unmarked query runs on the single writer
+// connection, the safe default. (sqlc takes the line for a flag it does not
+// know, and copies it into the method's doc comment.)
+const readOnlyMark = "@readonly"
+
+// readQueries maps each query name to whether it is marked read-only.
 func readQueries(dir string) (map[string]bool, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.sql"))
 	if err != nil {
@@ -153,13 +159,12 @@ func readQueries(dir string) (map[string]bool, error) {
 			line := strings.TrimSpace(sc.Text())
 			if m := nameLine.FindStringSubmatch(line); m != nil {
 				current = m[1]
+				out[current] = false
 				continue
 			}
-			if current == "" || line == "" || strings.HasPrefix(line, "--") {
-				continue
+			if comment, ok := strings.CutPrefix(line, "--"); ok && current != "" && strings.TrimSpace(comment) == readOnlyMark {
+				out[current] = true
 			}
-			out[current] = strings.HasPrefix(strings.ToUpper(line), "SELECT")
-			current = ""
 		}
 		f.Close()
 		if err := sc.Err(); err != nil {
