@@ -8,8 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
-	"regexp"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -154,9 +153,6 @@ func (s *Store) Close() error {
 	return err
 }
 
-// keyColumns reads the columns out of "Key (namespace_id, name)=(1, x) already exists."
-var keyColumns = regexp.MustCompile(`^Key \(([^)]*)\)=`)
-
 // mapError turns PostgreSQL errors into the db package's typed errors.
 func mapError(err error) error {
 	if err == nil {
@@ -171,13 +167,12 @@ func mapError(err error) error {
 	}
 	switch pe.Code {
 	case "23505": // unique_violation
-		e := &db.ConflictError{Table: pe.TableName}
-		if m := keyColumns.FindStringSubmatch(pe.Detail); m != nil {
-			for _, c := range strings.Split(m[1], ",") {
-				e.Columns = append(e.Columns, strings.TrimSpace(c))
-			}
+		// Named by the index (uniqueKeys, from the schema), not by the
+		// Detail text, which the server's locale translates.
+		if k, ok := uniqueKeys[pe.ConstraintName]; ok {
+			return &db.ConflictError{Table: k.table, Columns: slices.Clone(k.columns)}
 		}
-		return e
+		return &db.ConflictError{Table: pe.TableName}
 	case "23503": // foreign_key_violation
 		return db.ErrForeignKey
 	case "23514", "23502", "22P02": // check, not null, invalid text (enum) value
