@@ -9,10 +9,6 @@ VALUES (@namespace_id, @name, @region, @role, @now)
 ON CONFLICT (namespace_id, role) DO UPDATE SET name = excluded.name, region = excluded.region
 RETURNING *;
 
--- name: GetBucket :one
--- @readonly
-SELECT * FROM buckets WHERE id = @id;
-
 -- name: GetBucketForRole :one
 -- @readonly
 SELECT * FROM buckets WHERE namespace_id = @namespace_id AND role = @role;

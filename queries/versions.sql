@@ -7,11 +7,6 @@ RETURNING *;
 -- @readonly
 SELECT * FROM model_versions WHERE id = @id;
 
--- name: GetVersionByName :one
--- Soft-deleted versions are returned too: callers decide whether to hide them.
--- @readonly
-SELECT * FROM model_versions WHERE model_id = @model_id AND version = @version;
-
 -- name: ListVersions :many
 -- @readonly
 SELECT * FROM model_versions v

@@ -77,8 +77,6 @@ type Queries interface {
 	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
 	// @readonly
-	GetBucket(ctx context.Context, id int64) (Bucket, error)
-	// @readonly
 	GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error)
 	// @readonly
 	GetExperiment(ctx context.Context, id int64) (Experiment, error)
@@ -117,9 +115,6 @@ type Queries interface {
 	GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error)
 	// @readonly
 	GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error)
-	// Soft-deleted versions are returned too: callers decide whether to hide them.
-	// @readonly
-	GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
 	// of every version request); soft-deleted versions are returned too.
 	// @readonly
@@ -579,11 +574,6 @@ type GetVersionArtifactWithBlobRow struct {
 	StorageVersion string
 	Size           int64
 	Sha256         string
-}
-
-type GetVersionByNameParams struct {
-	ModelID int64
-	Version string
 }
 
 type GetVersionByPathParams struct {

@@ -73,25 +73,6 @@ func (q *Queries) DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int
 	return result.RowsAffected(), nil
 }
 
-const getBucket = `-- name: GetBucket :one
-SELECT id, namespace_id, name, region, role, created_at FROM buckets WHERE id = $1
-`
-
-// @readonly
-func (q *Queries) GetBucket(ctx context.Context, id int64) (Bucket, error) {
-	row := q.db.QueryRow(ctx, getBucket, id)
-	var i Bucket
-	err := row.Scan(
-		&i.ID,
-		&i.NamespaceID,
-		&i.Name,
-		&i.Region,
-		&i.Role,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const getBucketForRole = `-- name: GetBucketForRole :one
 SELECT id, namespace_id, name, region, role, created_at FROM buckets WHERE namespace_id = $1 AND role = $2
 `

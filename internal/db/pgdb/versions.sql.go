@@ -157,35 +157,6 @@ func (q *Queries) GetVersion(ctx context.Context, id int64) (ModelVersion, error
 	return i, err
 }
 
-const getVersionByName = `-- name: GetVersionByName :one
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at FROM model_versions WHERE model_id = $1 AND version = $2
-`
-
-type GetVersionByNameParams struct {
-	ModelID int64
-	Version string
-}
-
-// Soft-deleted versions are returned too: callers decide whether to hide them.
-// @readonly
-func (q *Queries) GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error) {
-	row := q.db.QueryRow(ctx, getVersionByName, arg.ModelID, arg.Version)
-	var i ModelVersion
-	err := row.Scan(
-		&i.ID,
-		&i.ModelID,
-		&i.Version,
-		&i.State,
-		&i.StateChangedAt,
-		&i.Digest,
-		&i.SealedAt,
-		&i.DeletedAt,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const getVersionByPath = `-- name: GetVersionByPath :one
 SELECT v.id, v.model_id, v.version, v.state, v.state_changed_at, v.digest, v.sealed_at, v.deleted_at, v.created_at, v.updated_at, m.namespace_id FROM model_versions v
 JOIN models m ON m.id = v.model_id

@@ -324,13 +324,6 @@ func (q queries) GetBlobBySha(ctx context.Context, arg db.GetBlobByShaParams) (d
 	return db.Blob(r), dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) GetBucket(ctx context.Context, id int64) (db.Bucket, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetBucket")
-	defer span.End()
-	r, err := q.reader().GetBucket(ctx, id)
-	return db.Bucket(r), dbtrace.Error(span, mapError(err))
-}
-
 func (q queries) GetBucketForRole(ctx context.Context, arg db.GetBucketForRoleParams) (db.Bucket, error) {
 	ctx, span := queryTrace.Start(ctx, "db.GetBucketForRole")
 	defer span.End()
@@ -462,13 +455,6 @@ func (q queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (
 	defer span.End()
 	r, err := q.reader().GetVersionArtifactWithBlobByID(ctx, id)
 	return db.GetVersionArtifactWithBlobByIDRow(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetVersionByName(ctx context.Context, arg db.GetVersionByNameParams) (db.ModelVersion, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetVersionByName")
-	defer span.End()
-	r, err := q.reader().GetVersionByName(ctx, pgdb.GetVersionByNameParams(arg))
-	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetVersionByPath(ctx context.Context, arg db.GetVersionByPathParams) (db.GetVersionByPathRow, error) {

@@ -156,9 +156,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getBlobByShaStmt, err = db.PrepareContext(ctx, getBlobBySha); err != nil {
 		return nil, fmt.Errorf("error preparing query GetBlobBySha: %w", err)
 	}
-	if q.getBucketStmt, err = db.PrepareContext(ctx, getBucket); err != nil {
-		return nil, fmt.Errorf("error preparing query GetBucket: %w", err)
-	}
 	if q.getBucketForRoleStmt, err = db.PrepareContext(ctx, getBucketForRole); err != nil {
 		return nil, fmt.Errorf("error preparing query GetBucketForRole: %w", err)
 	}
@@ -215,9 +212,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getVersionArtifactWithBlobByIDStmt, err = db.PrepareContext(ctx, getVersionArtifactWithBlobByID); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersionArtifactWithBlobByID: %w", err)
-	}
-	if q.getVersionByNameStmt, err = db.PrepareContext(ctx, getVersionByName); err != nil {
-		return nil, fmt.Errorf("error preparing query GetVersionByName: %w", err)
 	}
 	if q.getVersionByPathStmt, err = db.PrepareContext(ctx, getVersionByPath); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersionByPath: %w", err)
@@ -564,11 +558,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getBlobByShaStmt: %w", cerr)
 		}
 	}
-	if q.getBucketStmt != nil {
-		if cerr := q.getBucketStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getBucketStmt: %w", cerr)
-		}
-	}
 	if q.getBucketForRoleStmt != nil {
 		if cerr := q.getBucketForRoleStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getBucketForRoleStmt: %w", cerr)
@@ -662,11 +651,6 @@ func (q *Queries) Close() error {
 	if q.getVersionArtifactWithBlobByIDStmt != nil {
 		if cerr := q.getVersionArtifactWithBlobByIDStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getVersionArtifactWithBlobByIDStmt: %w", cerr)
-		}
-	}
-	if q.getVersionByNameStmt != nil {
-		if cerr := q.getVersionByNameStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getVersionByNameStmt: %w", cerr)
 		}
 	}
 	if q.getVersionByPathStmt != nil {
@@ -952,7 +936,6 @@ type Queries struct {
 	getBlobStmt                           *sql.Stmt
 	getBlobByKeyStmt                      *sql.Stmt
 	getBlobByShaStmt                      *sql.Stmt
-	getBucketStmt                         *sql.Stmt
 	getBucketForRoleStmt                  *sql.Stmt
 	getExperimentStmt                     *sql.Stmt
 	getExperimentArtifactStmt             *sql.Stmt
@@ -972,7 +955,6 @@ type Queries struct {
 	getVersionArtifactByNameStmt          *sql.Stmt
 	getVersionArtifactWithBlobStmt        *sql.Stmt
 	getVersionArtifactWithBlobByIDStmt    *sql.Stmt
-	getVersionByNameStmt                  *sql.Stmt
 	getVersionByPathStmt                  *sql.Stmt
 	insertVersionIfMissingStmt            *sql.Stmt
 	listAuditStmt                         *sql.Stmt
@@ -1063,7 +1045,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getBlobStmt:                           q.getBlobStmt,
 		getBlobByKeyStmt:                      q.getBlobByKeyStmt,
 		getBlobByShaStmt:                      q.getBlobByShaStmt,
-		getBucketStmt:                         q.getBucketStmt,
 		getBucketForRoleStmt:                  q.getBucketForRoleStmt,
 		getExperimentStmt:                     q.getExperimentStmt,
 		getExperimentArtifactStmt:             q.getExperimentArtifactStmt,
@@ -1083,7 +1064,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getVersionArtifactByNameStmt:          q.getVersionArtifactByNameStmt,
 		getVersionArtifactWithBlobStmt:        q.getVersionArtifactWithBlobStmt,
 		getVersionArtifactWithBlobByIDStmt:    q.getVersionArtifactWithBlobByIDStmt,
-		getVersionByNameStmt:                  q.getVersionByNameStmt,
 		getVersionByPathStmt:                  q.getVersionByPathStmt,
 		insertVersionIfMissingStmt:            q.insertVersionIfMissingStmt,
 		listAuditStmt:                         q.listAuditStmt,

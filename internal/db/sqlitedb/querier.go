@@ -75,8 +75,6 @@ type Querier interface {
 	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
 	// @readonly
-	GetBucket(ctx context.Context, id int64) (Bucket, error)
-	// @readonly
 	GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error)
 	// @readonly
 	GetExperiment(ctx context.Context, id int64) (Experiment, error)
@@ -115,9 +113,6 @@ type Querier interface {
 	GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error)
 	// @readonly
 	GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error)
-	// Soft-deleted versions are returned too: callers decide whether to hide them.
-	// @readonly
-	GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
 	// of every version request); soft-deleted versions are returned too.
 	// @readonly
