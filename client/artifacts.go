@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // ListArtifacts returns one page of an owner's artifacts, by name.
@@ -55,7 +57,7 @@ func (c *Client) GetArtifact(ctx context.Context, o Owner, name string) (Artifac
 		}
 	}
 	return Artifact{}, &Error{
-		Status: http.StatusNotFound, Type: ProblemTypeBase + "not-found", Title: "Not Found",
+		Status: http.StatusNotFound, Type: ProblemTypeBase + api.ProblemNotFound, Title: "Not Found",
 		Detail: fmt.Sprintf("artifact %s not found", o.artifactPath(name)), Instance: o.artifactPath(name),
 	}
 }

@@ -9,31 +9,43 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // ProblemTypeBase prefixes the type URI of every problem the server
-// answers with; the rest is the slug that Error.Slug returns.
-const ProblemTypeBase = "https://flymodel.dev/problems/"
+// answers with; the rest is the slug that Error.Slug returns (one of the
+// api.Problem* types).
+const ProblemTypeBase = api.ProblemTypeBase
 
 // Sentinel errors, matched with errors.Is against an *Error (from the
 // server's answer) or an *IntegrityError (from the client's own check).
+// Most are the error classes of package api: an answer matches the class
+// of its problem type, or, without a type the client knows, that of its
+// status. The others are one problem type each, finer than its class.
 var (
 	// ErrBadRequest is a 400: malformed request, invalid name in the path,
 	// digest mismatch, empty upload.
-	ErrBadRequest = errors.New("flymodel: bad request")
+	ErrBadRequest = api.ErrBadRequest
 	// ErrDigestMismatch is a 400 digest-mismatch: the uploaded bytes do not
 	// hash to the declared sha256; nothing was stored.
 	ErrDigestMismatch = errors.New("flymodel: digest mismatch")
 	// ErrUnauthorized is a 401: a token is missing or not valid.
-	ErrUnauthorized = errors.New("flymodel: unauthorized")
+	ErrUnauthorized = api.ErrUnauthorized
 	// ErrForbidden is a 403: the token does not allow the request.
-	ErrForbidden = errors.New("flymodel: forbidden")
+	ErrForbidden = api.ErrForbidden
 	// ErrNotFound is a 404: the resource (or one of its parents) does not
 	// exist.
-	ErrNotFound = errors.New("flymodel: not found")
+	ErrNotFound = api.ErrNotFound
+	// ErrMethodNotAllowed is a 405: the resource does not answer that
+	// method.
+	ErrMethodNotAllowed = api.ErrMethodNotAllowed
+	// ErrRequestTimeout is a 408: the server stopped waiting for the rest
+	// of the request body.
+	ErrRequestTimeout = api.ErrRequestTimeout
 	// ErrConflict is any 409: a duplicate name, a delete of something not
 	// empty, and the finer cases below.
-	ErrConflict = errors.New("flymodel: conflict")
+	ErrConflict = api.ErrConflict
 	// ErrImmutable is a 409 immutable: the artifact name holds other bytes;
 	// artifacts are never overwritten.
 	ErrImmutable = errors.New("flymodel: artifact exists with other bytes")
@@ -47,15 +59,26 @@ var (
 	// machine forbids the move.
 	ErrTransition = errors.New("flymodel: invalid state transition")
 	// ErrTooLarge is a 413: a body over the server's limit.
-	ErrTooLarge = errors.New("flymodel: too large")
+	ErrTooLarge = api.ErrTooLarge
+	// ErrUnsupportedMediaType is a 415: a body of a media type the request
+	// does not take.
+	ErrUnsupportedMediaType = api.ErrUnsupportedMediaType
 	// ErrValidation is a 422: invalid values, listed by Error.FieldErrors.
-	ErrValidation = errors.New("flymodel: validation failed")
+	ErrValidation = api.ErrInvalid
+	// ErrTooManyRequests is a 429: the server is busy (the client has
+	// retried already); try again later.
+	ErrTooManyRequests = api.ErrTooManyRequests
+	// ErrInternal is a 500 other than blob-missing: the server failed;
+	// Error.RequestID names the request in its log.
+	ErrInternal = api.ErrInternal
 	// ErrUnavailable is a 502, 503 or 504: the server (or a storage
 	// location behind it) is not available; try again later.
-	ErrUnavailable = errors.New("flymodel: unavailable")
+	ErrUnavailable = api.ErrUnavailable
 	// ErrIntegrity is a download whose bytes do not hash to the server's
-	// digest, that ended early, or that came without a digest to check.
-	ErrIntegrity = errors.New("flymodel: integrity check failed")
+	// digest, that ended early, or that came without a digest to check;
+	// also a 500 blob-missing, the server's own finding that an artifact's
+	// stored bytes are missing or do not match its record.
+	ErrIntegrity = api.ErrIntegrity
 )
 
 // Error is an error answer of the server: an RFC 9457 problem, or any
@@ -106,38 +129,36 @@ func (e *Error) Slug() string {
 	return strings.TrimPrefix(e.Type, ProblemTypeBase)
 }
 
-// Is matches the sentinel errors: ErrNotFound for a 404, ErrConflict for
-// any 409, ErrImmutable for a 409 of type immutable, and so on.
+// Is matches the sentinel errors: the answer's class (ErrNotFound for a
+// 404, ErrConflict for any 409, …), and the sentinel of its problem type
+// where there is one (ErrImmutable for a 409 of type immutable, …).
 func (e *Error) Is(target error) bool {
+	var slug string
 	switch target {
-	case ErrBadRequest:
-		return e.Status == http.StatusBadRequest
 	case ErrDigestMismatch:
-		return e.Status == http.StatusBadRequest && e.Slug() == "digest-mismatch"
-	case ErrUnauthorized:
-		return e.Status == http.StatusUnauthorized
-	case ErrForbidden:
-		return e.Status == http.StatusForbidden
-	case ErrNotFound:
-		return e.Status == http.StatusNotFound
-	case ErrConflict:
-		return e.Status == http.StatusConflict
+		slug = api.ProblemDigestMismatch
 	case ErrImmutable:
-		return e.Status == http.StatusConflict && e.Slug() == "immutable"
+		slug = api.ProblemImmutable
 	case ErrSealed:
-		return e.Status == http.StatusConflict && e.Slug() == "sealed"
+		slug = api.ProblemSealed
 	case ErrGate:
-		return e.Status == http.StatusConflict && e.Slug() == "promotion-gate"
+		slug = api.ProblemPromotionGate
 	case ErrTransition:
-		return e.Status == http.StatusConflict && e.Slug() == "invalid-transition"
-	case ErrTooLarge:
-		return e.Status == http.StatusRequestEntityTooLarge
-	case ErrValidation:
-		return e.Status == http.StatusUnprocessableEntity
-	case ErrUnavailable:
-		return e.Status == http.StatusBadGateway || e.Status == http.StatusServiceUnavailable || e.Status == http.StatusGatewayTimeout
+		slug = api.ProblemInvalidTransition
+	default:
+		return target != nil && target == e.class()
 	}
-	return false
+	return e.Slug() == slug && e.class() == api.ProblemClass(slug)
+}
+
+// class is the api error class of the answer: that of its problem type,
+// or for an answer without a type the client knows (or with a status
+// that type never has) that of its status; nil for a status of no class.
+func (e *Error) class() error {
+	if class := api.ProblemClass(e.Slug()); class != nil && api.Status(class) == e.Status {
+		return class
+	}
+	return api.ClassOfStatus(e.Status)
 }
 
 // FieldError is one invalid field of a 422 answer.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/config"
 )
@@ -171,10 +172,7 @@ func exitCode(stderr io.Writer, err error) int {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 		return exitUsage
 	}
-	if isConflict(err) {
-		return exitConflict
-	}
-	return exitError
+	return classExitCode(api.ClassOf(err))
 }
 
 // isCobraUsageError recognises the usage errors cobra makes where no hook

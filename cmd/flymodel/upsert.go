@@ -418,16 +418,3 @@ func progressBar(w io.Writer) func(upsert.Artifact) (func(int64), func()) {
 		return report, finish
 	}
 }
-
-// isConflict reports whether err is a conflict with the registry.
-func isConflict(err error) bool {
-	var (
-		ce *registry.ConflictError
-		ie *registry.ImmutableError
-		se *registry.SealedError
-		ge *registry.GateError
-		te *registry.StateError
-	)
-	return errors.Is(err, upsert.ErrConflict) || errors.Is(err, client.ErrConflict) ||
-		errors.As(err, &ce) || errors.As(err, &ie) || errors.As(err, &se) || errors.As(err, &ge) || errors.As(err, &te)
-}

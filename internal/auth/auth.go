@@ -4,10 +4,11 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // Role is what a principal may do in a namespace; each role includes the
@@ -95,8 +96,9 @@ func (p Principal) Namespaces() []string {
 }
 
 // ErrInvalidToken is a bearer token that is unknown, revoked, expired,
-// malformed or fails verification (401); it never says which.
-var ErrInvalidToken = errors.New("invalid or expired token")
+// malformed or fails verification (401, of class api.ErrUnauthorized); it
+// never says which.
+var ErrInvalidToken = api.NewError(api.ErrUnauthorized, "invalid or expired token")
 
 // BearerToken extracts the token from an Authorization header value
 // ("Bearer <token>", scheme case-insensitive); ok is false when the header

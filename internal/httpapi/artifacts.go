@@ -26,57 +26,8 @@ import (
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
-var (
-	kindDigestMismatch = problemKind{"digest-mismatch", "Digest Mismatch", http.StatusBadRequest}
-	kindEmptyUpload    = problemKind{"empty-upload", "Empty Upload", http.StatusBadRequest}
-	kindMultipart      = problemKind{"malformed-multipart", "Malformed Multipart Upload", http.StatusBadRequest}
-	kindImmutable      = problemKind{"immutable", "Artifact Exists With Other Bytes", http.StatusConflict}
-	kindSealed         = problemKind{"sealed", "Version Sealed", http.StatusConflict}
-	kindBlobMissing    = problemKind{"blob-missing", "Artifact Bytes Missing", http.StatusInternalServerError}
-	kindStore          = problemKind{"storage-unavailable", "Storage Unavailable", http.StatusServiceUnavailable}
-	kindRequestTimeout = problemKind{"request-timeout", "Request Timeout", http.StatusRequestTimeout}
-)
-
 // maxMetadataPart bounds the JSON part of a multipart upload.
 const maxMetadataPart = 64 << 10
-
-// artifactProblem maps the registry's upload and download errors.
-func artifactProblem(err error) *Problem {
-	var (
-		mismatch  *registry.DigestMismatchError
-		tooLarge  *registry.TooLargeError
-		immutable *registry.ImmutableError
-		sealed    *registry.SealedError
-		missing   *registry.MissingBlobError
-		store     *registry.StoreError
-		body      *registry.BodyError
-	)
-	switch {
-	case errors.As(err, &mismatch):
-		return newProblem(kindDigestMismatch, mismatch.Error()).
-			with("expected_sha256", mismatch.Expected).with("actual_sha256", mismatch.Actual)
-	case errors.As(err, &tooLarge):
-		return newProblem(kindTooLarge, tooLarge.Error()).with("limit", tooLarge.Limit)
-	case errors.Is(err, registry.ErrEmptyUpload):
-		return newProblem(kindEmptyUpload, err.Error())
-	case errors.As(err, &immutable):
-		return newProblem(kindImmutable, immutable.Error()).
-			with("existing", apiBase+immutable.Path).
-			with("existing_sha256", immutable.Existing).with("actual_sha256", immutable.Actual)
-	case errors.As(err, &sealed):
-		return newProblem(kindSealed, sealed.Error()).with("version", apiBase+sealed.Path)
-	case errors.As(err, &missing):
-		return newProblem(kindBlobMissing, missing.Error())
-	case isTimeout(err):
-		return newProblem(kindRequestTimeout, "the request body stalled; nothing was stored")
-	case errors.As(err, &body):
-		return newProblem(kindMalformed, body.Error()+"; nothing was stored")
-	case errors.As(err, &store):
-		// The store's own error goes to the log (writeError), not to the client.
-		return newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
-	}
-	return nil
-}
 
 // artifactOwner reads the version (and experiment, when the route has one).
 func artifactOwner(r *http.Request) (registry.Owner, error) {

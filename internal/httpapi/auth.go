@@ -15,11 +15,6 @@ import (
 	"github.com/flymodel/flymodel/internal/db"
 )
 
-var (
-	kindUnauthorized = problemKind{"unauthorized", "Unauthorized", http.StatusUnauthorized}
-	kindForbidden    = problemKind{"forbidden", "Forbidden", http.StatusForbidden}
-)
-
 // access is what a route requires of the principal.
 type access int
 

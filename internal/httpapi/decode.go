@@ -22,13 +22,6 @@ import (
 // maxJSONBody bounds every JSON request body; registry requests are small.
 const maxJSONBody = 1 << 20
 
-var (
-	kindMalformed   = problemKind{"malformed-request", "Malformed Request", http.StatusBadRequest}
-	kindInvalidName = problemKind{"invalid-name", "Invalid Name", http.StatusBadRequest}
-	kindTooLarge    = problemKind{"too-large", "Content Too Large", http.StatusRequestEntityTooLarge}
-	kindMediaType   = problemKind{"unsupported-media-type", "Unsupported Media Type", http.StatusUnsupportedMediaType}
-)
-
 // decodeJSON reads r's body into dst: application/json only, at most
 // maxJSONBody bytes of UTF-8, one JSON object, no unknown fields, no
 // member named twice in one object.

@@ -291,8 +291,6 @@ func (s *server) upload(h handlerFunc) handlerFunc {
 	}
 }
 
-var kindTooManyUploads = problemKind{"too-many-uploads", "Too Many Uploads", http.StatusTooManyRequests}
-
 // isKind reports whether p is a problem of that kind.
 func isKind(p *Problem, kind problemKind) bool {
 	return p.Type == problemTypeBase+kind.slug

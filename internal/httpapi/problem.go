@@ -7,29 +7,58 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+
+	"github.com/flymodel/flymodel/api"
 )
 
-// problemTypeBase prefixes every problem type URI. The URIs are identifiers
-// clients may switch on; they are stable even where nothing is served at them.
-const problemTypeBase = "https://flymodel.dev/problems/"
+// problemTypeBase prefixes every problem type URI.
+const problemTypeBase = api.ProblemTypeBase
 
 // problemContentType is the media type of RFC 9457 error bodies.
 const problemContentType = "application/problem+json"
 
-// A problemKind is one class of error: its type URI slug, title and status.
-// Every error response names one, so clients can rely on the type.
+// A problemKind is one type of problem: its type URI slug (one of the
+// api.Problem* types) and title. Every error response names one, so
+// clients can rely on the type; its status is that of the type's class.
 type problemKind struct {
-	slug   string
-	title  string
-	status int
+	slug  string
+	title string
 }
 
+// The problem types the server answers with.
 var (
-	kindNotFound         = problemKind{"not-found", "Not Found", http.StatusNotFound}
-	kindMethodNotAllowed = problemKind{"method-not-allowed", "Method Not Allowed", http.StatusMethodNotAllowed}
-	kindInternal         = problemKind{"internal", "Internal Server Error", http.StatusInternalServerError}
-	kindNotReady         = problemKind{"not-ready", "Service Unavailable", http.StatusServiceUnavailable}
+	kindMalformed      = problemKind{api.ProblemMalformedRequest, "Malformed Request"}
+	kindMultipart      = problemKind{api.ProblemMalformedMultipart, "Malformed Multipart Upload"}
+	kindInvalidName    = problemKind{api.ProblemInvalidName, "Invalid Name"}
+	kindDigestMismatch = problemKind{api.ProblemDigestMismatch, "Digest Mismatch"}
+	kindEmptyUpload    = problemKind{api.ProblemEmptyUpload, "Empty Upload"}
+
+	kindUnauthorized = problemKind{api.ProblemUnauthorized, "Unauthorized"}
+	kindForbidden    = problemKind{api.ProblemForbidden, "Forbidden"}
+
+	kindNotFound         = problemKind{api.ProblemNotFound, "Not Found"}
+	kindMethodNotAllowed = problemKind{api.ProblemMethodNotAllowed, "Method Not Allowed"}
+	kindRequestTimeout   = problemKind{api.ProblemRequestTimeout, "Request Timeout"}
+
+	kindConflict   = problemKind{api.ProblemConflict, "Conflict"}
+	kindTransition = problemKind{api.ProblemInvalidTransition, "Invalid State Transition"}
+	kindGate       = problemKind{api.ProblemPromotionGate, "Promotion Gate Not Met"}
+	kindImmutable  = problemKind{api.ProblemImmutable, "Artifact Exists With Other Bytes"}
+	kindSealed     = problemKind{api.ProblemSealed, "Version Sealed"}
+
+	kindTooLarge       = problemKind{api.ProblemTooLarge, "Content Too Large"}
+	kindMediaType      = problemKind{api.ProblemUnsupportedMediaType, "Unsupported Media Type"}
+	kindValidation     = problemKind{api.ProblemValidation, "Validation Failed"}
+	kindTooManyUploads = problemKind{api.ProblemTooManyUploads, "Too Many Uploads"}
+
+	kindInternal    = problemKind{api.ProblemInternal, "Internal Server Error"}
+	kindBlobMissing = problemKind{api.ProblemBlobMissing, "Artifact Bytes Missing"}
+	kindStore       = problemKind{api.ProblemStorageUnavailable, "Storage Unavailable"}
+	kindNotReady    = problemKind{api.ProblemNotReady, "Service Unavailable"}
 )
+
+// status is the HTTP status of the kind: the one switch on its class.
+func (k problemKind) status() int { return api.Status(api.ProblemClass(k.slug)) }
 
 // Problem is an RFC 9457 problem details object. It is also an error, so
 // handlers can return one to be written as it is.
@@ -48,7 +77,7 @@ func newProblem(kind problemKind, detail string) *Problem {
 	return &Problem{
 		Type:   problemTypeBase + kind.slug,
 		Title:  kind.title,
-		Status: kind.status,
+		Status: kind.status(),
 		Detail: detail,
 	}
 }

@@ -29,7 +29,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, p)
 		return
 	}
-	if p := artifactProblem(err); p != nil {
+	if p := registryProblem(err); p != nil {
 		if store := s.blobStoreLabel(err); store != "" {
 			s.metrics.blobStoreError(store)
 		}
@@ -38,10 +38,6 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 				"method", r.Method, "path", r.URL.Path,
 				"request_id", requestIDFrom(r.Context()), "err", err)
 		}
-		writeProblem(w, r, p)
-		return
-	}
-	if p := registryProblem(err); p != nil {
 		writeProblem(w, r, p)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/url"
 	"path"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/db"
 )
@@ -141,7 +143,7 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // Upload errors.
 var (
 	// ErrEmptyUpload refuses an upload of zero bytes.
-	ErrEmptyUpload = errors.New("empty upload: an artifact must hold at least one byte")
+	ErrEmptyUpload = api.NewError(api.ErrBadRequest, "empty upload: an artifact must hold at least one byte")
 )
 
 // DigestMismatchError is an upload whose bytes do not hash to the digest
@@ -154,12 +156,18 @@ func (e *DigestMismatchError) Error() string {
 	return fmt.Sprintf("digest mismatch: expected sha256 %s, received bytes hash to %s", e.Expected, e.Actual)
 }
 
+// Is makes errors.Is(err, api.ErrBadRequest) true.
+func (e *DigestMismatchError) Is(target error) bool { return target == api.ErrBadRequest }
+
 // TooLargeError is an upload over the size limit (HTTP 413).
 type TooLargeError struct{ Limit int64 }
 
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("upload larger than the limit of %d bytes", e.Limit)
 }
+
+// Is makes errors.Is(err, api.ErrTooLarge) true.
+func (e *TooLargeError) Is(target error) bool { return target == api.ErrTooLarge }
 
 // ImmutableError is an upload of other bytes under an existing artifact
 // name (HTTP 409): artifacts are never overwritten.
@@ -172,12 +180,18 @@ func (e *ImmutableError) Error() string {
 	return fmt.Sprintf("artifact %s exists with sha256 %s; the upload hashes to %s: artifacts are immutable, create a new version", e.Path, e.Existing, e.Actual)
 }
 
+// Is makes errors.Is(err, api.ErrConflict) true.
+func (e *ImmutableError) Is(target error) bool { return target == api.ErrConflict }
+
 // SealedError is an upload to a version that has left test (HTTP 409).
 type SealedError struct{ Path string }
 
 func (e *SealedError) Error() string {
 	return fmt.Sprintf("version %s is sealed (it has left test): no new artifacts", e.Path)
 }
+
+// Is makes errors.Is(err, api.ErrConflict) true.
+func (e *SealedError) Is(target error) bool { return target == api.ErrConflict }
 
 func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *string {
 	v.add("name", ValidateArtifactName(in.Name))
@@ -484,6 +498,17 @@ type BodyError struct{ Err error }
 func (e *BodyError) Error() string { return "the upload body could not be read: " + e.Err.Error() }
 func (e *BodyError) Unwrap() error { return e.Err }
 
+// Is makes errors.Is(err, api.ErrRequestTimeout) true for a body that
+// stalled past the read deadline (not a cancelled or expired context),
+// errors.Is(err, api.ErrBadRequest) for any other.
+func (e *BodyError) Is(target error) bool {
+	var ne net.Error
+	if errors.As(e.Err, &ne) && ne.Timeout() && !errors.Is(e.Err, context.DeadlineExceeded) {
+		return target == api.ErrRequestTimeout
+	}
+	return target == api.ErrBadRequest
+}
+
 // bodyReader remembers the error its reader returned, so that a failed
 // Put can tell a broken body from a broken store.
 type bodyReader struct {
@@ -637,6 +662,9 @@ type MissingBlobError struct {
 func (e *MissingBlobError) Error() string {
 	return fmt.Sprintf("the stored bytes of artifact %s are missing from blob store %s", e.Artifact, e.Store)
 }
+
+// Is makes errors.Is(err, api.ErrIntegrity) true.
+func (e *MissingBlobError) Is(target error) bool { return target == api.ErrIntegrity }
 
 // OpenArtifact opens the stored bytes of a; the caller verifies them
 // against a.SHA256 while it streams them.

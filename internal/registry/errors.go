@@ -3,6 +3,8 @@ package registry
 import (
 	"fmt"
 	"strings"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // FieldError is one invalid input field.
@@ -23,6 +25,9 @@ func (e *ValidationError) Error() string {
 	}
 	return "invalid input: " + strings.Join(parts, "; ")
 }
+
+// Is makes errors.Is(err, api.ErrInvalid) true.
+func (e *ValidationError) Is(target error) bool { return target == api.ErrInvalid }
 
 // validation collects field errors; err returns nil when there are none.
 type validation struct{ fields []FieldError }
@@ -52,6 +57,9 @@ type NotFoundError struct {
 
 func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %s not found", e.Kind, e.Path) }
 
+// Is makes errors.Is(err, api.ErrNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == api.ErrNotFound }
+
 // ConflictError is a create that collides with an existing resource, or a
 // delete refused because something still depends on it (HTTP 409).
 type ConflictError struct {
@@ -67,6 +75,9 @@ func (e *ConflictError) Error() string {
 	return fmt.Sprintf("%s %s already exists", e.Kind, e.Path)
 }
 
+// Is makes errors.Is(err, api.ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == api.ErrConflict }
+
 // StateError is a lifecycle or experiment transition that the rules forbid
 // (HTTP 409); nothing changed.
 type StateError struct {
@@ -79,6 +90,9 @@ type StateError struct {
 func (e *StateError) Error() string {
 	return fmt.Sprintf("%s %s: cannot move from %s to %s: %s", e.Kind, e.Path, e.From, e.To, e.Reason)
 }
+
+// Is makes errors.Is(err, api.ErrConflict) true.
+func (e *StateError) Is(target error) bool { return target == api.ErrConflict }
 
 // GateError is a promotion refused by a promotion gate (HTTP 409): the
 // experiments that are required and missing, or present and not passed.
@@ -104,3 +118,6 @@ func (e *GateError) Error() string {
 	}
 	return fmt.Sprintf("version %s cannot enter %s: %s", e.Path, e.To, strings.Join(why, "; "))
 }
+
+// Is makes errors.Is(err, api.ErrConflict) true.
+func (e *GateError) Is(target error) bool { return target == api.ErrConflict }

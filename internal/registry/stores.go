@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/blob"
 )
 
@@ -41,3 +42,6 @@ func (e *StoreError) Error() string {
 }
 
 func (e *StoreError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, api.ErrUnavailable) true.
+func (e *StoreError) Is(target error) bool { return target == api.ErrUnavailable }

@@ -22,6 +22,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // Spec is what to register.
@@ -155,7 +157,8 @@ type Result struct {
 // ErrConflict is returned when the registry holds something the inputs
 // contradict (other bytes under an artifact name, a sealed version, an
 // experiment with another result, a promotion gate); nothing was written.
-var ErrConflict = errors.New("conflict with what the registry holds")
+// It is of class api.ErrConflict.
+var ErrConflict = api.NewError(api.ErrConflict, "conflict with what the registry holds")
 
 // VersionInfo is what the backend knows of the version.
 type VersionInfo struct {
