@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/flymodel/flymodel/client"
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/blob/fsblob"
 	"github.com/flymodel/flymodel/internal/db"
@@ -77,7 +78,7 @@ func startServer(cfg serverConfig) (*testServer, error) {
 			return nil, err
 		}
 	}
-	h := httpapi.NewServer(httpapi.Options{Store: store, Registry: reg, Stores: stores, MaxUploadBytes: cfg.maxUpload, Logger: cfg.logger})
+	h := httpapi.NewServer(reg, auth.New(auth.Options{Store: store, Loopback: true}), httpapi.Options{Logger: cfg.logger})
 	srv := httptest.NewServer(h)
 	return &testServer{URL: srv.URL, BlobRoot: root, Token: token, srv: srv, store: store}, nil
 }

@@ -45,18 +45,15 @@ are listed with outcome "denied". Reads the database directly. With
 				}
 				f.Since = at
 			}
-			if err := a.databaseURLFlag(cmd); err != nil {
-				return err
-			}
-			reg, closeReg, empty, err := a.openTokenRegistry(cmd.Context(), false)
+			l, err := a.openRegistry(cmd.Context(), openOptions{schema: schemaAsIs, blobs: blobsNone})
 			if err != nil {
 				return err
 			}
-			if empty {
+			defer l.Close()
+			if l.empty() {
 				fmt.Fprintln(a.stdout, "no audit records: the database has no schema yet")
 				return nil
 			}
-			defer closeReg()
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			enc := json.NewEncoder(a.stdout)
 			if output == "text" {
@@ -68,7 +65,7 @@ are listed with outcome "denied". Reads the database directly. With
 				if limit > 0 {
 					f.Limit = min(f.Limit, limit-printed)
 				}
-				items, next, err := reg.Audit(cmd.Context(), f)
+				items, next, err := l.reg.Audit(cmd.Context(), f)
 				if err != nil {
 					return err
 				}
@@ -103,7 +100,6 @@ are listed with outcome "denied". Reads the database directly. With
 	f.String("since", "", "only records from this time on (RFC 3339) or this long ago (e.g. 24h)")
 	f.Int64("limit", 0, "print at most this many records (default: all)")
 	f.String("output", "text", "text (a table) or json (one object per line)")
-	f.StringP("database-url", "d", "", databaseURLHelp)
 	return cmd
 }
 

@@ -24,16 +24,16 @@ what would be removed.`,
 			if grace < time.Minute {
 				return usageErrorf(cmd, "--grace %s: at least 1m, longer than an upload can stall", grace)
 			}
-			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			l, err := a.openRegistry(cmd.Context(), openOptions{schema: schemaAsIs, blobs: blobsOpen})
 			if err != nil {
 				return err
 			}
-			if empty {
+			defer l.Close()
+			if l.empty() {
 				fmt.Fprintln(a.stdout, "nothing to collect: the database has no schema yet")
 				return nil
 			}
-			defer closeReg()
-			rep, err := reg.GC(cmd.Context(), registry.GCOptions{Grace: grace, Dry: a.dry})
+			rep, err := l.reg.GC(cmd.Context(), registry.GCOptions{Grace: grace, Dry: a.dry})
 			verb := "removed"
 			if a.dry {
 				verb = "would remove"

@@ -16,14 +16,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/engine"
 )
 
 // migrateFlags are the flags of migrate up and migrate down.
 type migrateFlags struct {
-	databaseURL string
-	testData    string
-	steps       int
+	testData string
+	steps    int
 }
 
 func (a *app) newMigrateCommand() *cobra.Command {
@@ -64,7 +62,6 @@ unless --steps is given. Without it, roll back --steps migrations (default 1).`,
 // of the two commands runs, so they can share the variables.
 func addMigrateFlags(cmd *cobra.Command, flags *migrateFlags, stepsHelp string) {
 	f := cmd.Flags()
-	f.StringVarP(&flags.databaseURL, "database-url", "d", "", databaseURLHelp)
 	f.StringVar(&flags.testData, "test-data", "",
 		"test data set to load (up) or remove (down): "+strings.Join(db.FixtureSets, " or "))
 	f.IntVar(&flags.steps, "steps", 0, stepsHelp)
@@ -83,12 +80,6 @@ type migratePlan struct {
 
 func (a *app) migrate(cmd *cobra.Command, flags migrateFlags, down bool) error {
 	plan := migratePlan{down: down, url: a.cfg.DatabaseURL(), testData: flags.testData, migrate: true, steps: flags.steps}
-	if cmd.Flags().Changed("database-url") {
-		if flags.databaseURL == "" {
-			return usageErrorf(cmd, "--database-url is empty")
-		}
-		plan.url = flags.databaseURL
-	}
 	if plan.testData != "" && !slices.Contains(db.FixtureSets, plan.testData) {
 		return usageErrorf(cmd, "unknown --test-data %q: want one of %s", plan.testData, strings.Join(db.FixtureSets, ", "))
 	}
@@ -224,15 +215,6 @@ func peekMigrationStatus(ctx context.Context, url string) (status db.MigrationSt
 		return status, exists, fmt.Errorf("read migration status: %w", err)
 	}
 	return status, exists, nil
-}
-
-// sqliteFile returns the file of a SQLite database URL.
-func sqliteFile(url string) (string, bool) {
-	name, target, err := engine.Parse(url)
-	if err != nil || name != db.EngineSQLite || target == ":memory:" {
-		return "", false
-	}
-	return target, true
 }
 
 func direction(down bool) string {

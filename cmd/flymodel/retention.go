@@ -25,16 +25,16 @@ removed.`,
 				fmt.Fprintln(a.stdout, "no retention configured: everything is kept")
 				return nil
 			}
-			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			l, err := a.openRegistry(cmd.Context(), openOptions{schema: schemaAsIs, blobs: blobsOpen})
 			if err != nil {
 				return err
 			}
-			if empty {
+			defer l.Close()
+			if l.empty() {
 				fmt.Fprintln(a.stdout, "nothing to remove: the database has no schema yet")
 				return nil
 			}
-			defer closeReg()
-			rep, err := reg.Retention(cmd.Context(), rules, a.dry)
+			rep, err := l.reg.Retention(cmd.Context(), rules, a.dry)
 			verb := "removed"
 			if a.dry {
 				verb = "would remove"

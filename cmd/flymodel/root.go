@@ -30,6 +30,7 @@ With no configuration, flymodel keeps everything in ./flymodel-data.`,
 	pf.StringVarP(&a.configFile, "config", "c", "",
 		"configuration file (default: config/flymodel.{toml,yaml,yml,json,json5}, else ./flymodel.toml)")
 	pf.BoolVar(&a.dry, "dry", false, "print what a mutating command would change and change nothing")
+	pf.StringVarP(&a.databaseURL, "database-url", "d", "", databaseURLHelp)
 	root.Flags().BoolP("version", "V", false, "print the version and exit")
 
 	root.AddCommand(

@@ -38,8 +38,9 @@ type app struct {
 	stderr  io.Writer
 	environ []string
 
-	configFile string // -c/--config
-	dry        bool   // --dry
+	configFile  string // -c/--config
+	dry         bool   // --dry
+	databaseURL string // -d/--database-url (see applyDatabaseURL)
 
 	// cfg is loaded once, before any command runs (see loadConfig).
 	cfg *config.Config
@@ -83,8 +84,8 @@ func run(ctx context.Context, args []string, environ []string, stdin io.Reader, 
 }
 
 // loadConfig is the root's PersistentPreRunE: it loads the configuration
-// once for whichever command runs. Commands then apply the flags that were
-// given explicitly on top of it.
+// once for whichever command runs, with -d/--database-url over it. Commands
+// then apply their own flags that were given explicitly on top of it.
 func (a *app) loadConfig(cmd *cobra.Command, _ []string) error {
 	if !needsConfig(cmd) {
 		return nil
@@ -94,7 +95,7 @@ func (a *app) loadConfig(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	a.cfg = cfg
-	return nil
+	return a.applyDatabaseURL(cmd)
 }
 
 // needsConfig is false for the commands that only describe the CLI itself.

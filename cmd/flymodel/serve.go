@@ -8,28 +8,23 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/flymodel/flymodel/internal/config"
-	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/engine"
 	"github.com/flymodel/flymodel/internal/httpapi"
-	"github.com/flymodel/flymodel/internal/registry"
 	"github.com/flymodel/flymodel/internal/tracing"
 )
 
 func (a *app) newServeCommand() *cobra.Command {
 	defaults := config.Default()
 	var (
-		port        int
-		bind        string
-		databaseURL string
-		noMigrate   bool
-		logFormat   string
+		port      int
+		bind      string
+		noMigrate bool
+		logFormat string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -52,12 +47,6 @@ given: then they are an error, and "flymodel migrate up" applies them.`,
 			if flags.Changed("log-format") {
 				cfg.Log.Format = logFormat
 			}
-			if flags.Changed("database-url") {
-				if databaseURL == "" {
-					return usageErrorf(cmd, "--database-url is empty")
-				}
-				cfg.Database.URL = databaseURL
-			}
 			if cfg.Server.Port < 0 || cfg.Server.Port > 65535 {
 				return usageErrorf(cmd, "port %d is out of range 0-65535", cfg.Server.Port)
 			}
@@ -67,15 +56,10 @@ given: then they are an error, and "flymodel migrate up" applies them.`,
 	f := cmd.Flags()
 	f.IntVarP(&port, "port", "p", defaults.Server.Port, "TCP port to listen on; 0 picks a free one (config server.port)")
 	f.StringVarP(&bind, "bind", "b", defaults.Server.Bind, "address to listen on (config server.bind)")
-	f.StringVarP(&databaseURL, "database-url", "d", "", databaseURLHelp)
 	f.BoolVar(&noMigrate, "no-migrate", false, "refuse to start when migrations are pending instead of applying them")
 	f.StringVar(&logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json (config log.format)")
 	return cmd
 }
-
-// databaseURLHelp documents -d/--database-url wherever it is a flag.
-const databaseURLHelp = `database: postgres://…, postgresql://…, sqlite:PATH or a file path
-(env DB_URL, config database.url; default: the SQLite file in the data folder)`
 
 // serve runs the server until ctx is cancelled, then shuts it down.
 func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (err error) {
@@ -104,64 +88,59 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		}
 	}()
 
-	store, err := openStore(ctx, cfg.DatabaseURL())
+	schema := schemaMigrate
+	if noMigrate {
+		schema = schemaCurrent
+	}
+	l, err := a.openRegistry(ctx, openOptions{schema: schema, blobs: blobsServe, logger: logger})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := store.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close database: %w", cerr)
+		if cerr := l.Close(); cerr != nil && err == nil {
+			err = cerr
 		}
 	}()
-	logger.Info("database opened", "engine", store.Engine(), "url", engine.Redact(cfg.DatabaseURL()))
-
-	if err := prepareSchema(ctx, store, noMigrate, logger); err != nil {
-		return err
-	}
-
-	stores, err := openStores(cfg)
-	if err != nil {
-		return err
-	}
-	if err := checkStores(ctx, stores, logger); err != nil {
-		return err
-	}
-	if cfg.Tracing.OTLP.Target != "" {
-		for name, st := range stores.ByName {
-			stores.ByName[name] = tracing.Blob(name, st)
-		}
-	}
-	reg := registry.New(registry.Options{
-		Store: store, Gates: promotionGates(cfg.Promotion), Stores: stores, MaxUploadBytes: cfg.Server.MaxUploadBytes,
-	})
-	authn, err := newAuthenticator(ctx, cfg, store, logger)
+	authn, err := newAuthenticator(ctx, cfg, l.store, logger)
 	if err != nil {
 		return err
 	}
 	metrics := httpapi.NewMetrics()
-	handler := httpapi.NewServer(httpapi.Options{
-		Store: store, Registry: reg, Stores: stores, Logger: logger, Version: buildVersion(),
-		MaxUploadBytes: cfg.Server.MaxUploadBytes, Metrics: metrics, Auth: authn,
+	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
+		Logger: logger, Version: buildVersion(), Metrics: metrics,
 		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
-	waitSweep := startSweeper(sweepCtx, store, reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger, newSweepMetrics(metrics.Registerer()))
+	waitSweep := startSweeper(sweepCtx, l.store, l.reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger, newSweepMetrics(metrics.Registerer()))
 	defer func() {
 		stopSweep()
 		waitSweep()
 	}()
 
-	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Server.Bind, strconv.Itoa(cfg.Server.Port)))
+	ln, scheme, err := listen(cfg.Server, tlsConfig)
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return err
 	}
-	scheme := "http"
+	return serveUntilDone(ctx, newHTTPServer(handler, logger), ln, scheme, cfg.Server.ShutdownTimeout, logger)
+}
+
+// listen opens the server's listener, with TLS when tlsConfig is set.
+func listen(cfg config.Server, tlsConfig *tls.Config) (ln net.Listener, scheme string, err error) {
+	ln, err = net.Listen("tcp", net.JoinHostPort(cfg.Bind, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return nil, "", fmt.Errorf("listen: %w", err)
+	}
 	if tlsConfig != nil {
-		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
+		return tls.NewListener(ln, tlsConfig), "https", nil
 	}
-	srv := &http.Server{
+	return ln, "http", nil
+}
+
+// newHTTPServer is the http.Server of handler.
+func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
 		Handler: handler,
 		// Headers must arrive promptly and stay small; bodies have no overall
 		// deadline (a 5 GiB upload takes a while) but one that stalls for
@@ -171,6 +150,11 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+}
+
+// serveUntilDone serves srv on ln until ctx is cancelled, then shuts it
+// down, waiting up to timeout (0: forever) for the requests in flight.
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, scheme string, timeout time.Duration, logger *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	// Tests find the address in this line: keep the message and the key.
@@ -182,16 +166,16 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	case <-ctx.Done():
 	}
 
-	logger.Info("shutting down", "timeout", cfg.Server.ShutdownTimeout)
+	logger.Info("shutting down", "timeout", timeout)
 	shutdownCtx := context.WithoutCancel(ctx)
-	if cfg.Server.ShutdownTimeout > 0 {
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		shutdownCtx, cancel = context.WithTimeout(shutdownCtx, cfg.Server.ShutdownTimeout)
+		shutdownCtx, cancel = context.WithTimeout(shutdownCtx, timeout)
 		defer cancel()
 	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
-		return fmt.Errorf("shut down: requests still running after %s: %w", cfg.Server.ShutdownTimeout, err)
+		return fmt.Errorf("shut down: requests still running after %s: %w", timeout, err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
@@ -200,58 +184,9 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	return nil
 }
 
-// prepareSchema brings the schema up to date at start, or with noMigrate
-// refuses to run on an outdated one.
-func prepareSchema(ctx context.Context, store db.Store, noMigrate bool, logger *slog.Logger) error {
-	if noMigrate {
-		status, err := store.MigrationStatus(ctx)
-		if err != nil {
-			return fmt.Errorf("read migration status: %w", err)
-		}
-		if status.Pending > 0 {
-			return fmt.Errorf("%d pending %s; run \"flymodel migrate up\"", status.Pending, plural(status.Pending, "migration", "migrations"))
-		}
-		logger.Info("schema up to date", "version", status.Current)
-		return nil
-	}
-
-	applied, err := store.Migrate(ctx, db.MigrateOptions{})
-	for _, m := range applied {
-		logger.Info("migration applied", "version", m.Version, "source", path.Base(m.Source), "duration", m.Duration)
-	}
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	status, err := store.MigrationStatus(ctx)
-	if err != nil {
-		return fmt.Errorf("read migration status: %w", err)
-	}
-	logger.Info("schema up to date", "version", status.Current, "applied", len(applied))
-	return nil
-}
-
-// openStore opens the database at url.
-func openStore(ctx context.Context, url string) (db.Store, error) {
-	store, err := engine.Open(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	return store, nil
-}
-
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
 	return many
-}
-
-// promotionGates turns the promotion.<lifecycle> configuration into the
-// registry's gates.
-func promotionGates(promotion map[string]config.Promotion) map[string]registry.Gate {
-	gates := make(map[string]registry.Gate, len(promotion))
-	for lifecycle, p := range promotion {
-		gates[lifecycle] = registry.Gate{Require: p.Require, RequireAllPassed: p.RequireAllPassed}
-	}
-	return gates
 }

@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/config"
+	"github.com/flymodel/flymodel/internal/registry"
 )
 
 func (a *app) newSetupStorageCommand() *cobra.Command {
-	var (
-		namespaces  []string
-		databaseURL string
-	)
+	var namespaces []string
 	cmd := &cobra.Command{
 		Use:   "setup-storage",
 		Short: "Create and verify the configured buckets (versioning on) and record them",
@@ -29,15 +28,10 @@ recorded as NS's buckets, one per lifecycle role, so that NS's uploads
 route to them whatever the defaults become. With --dry, only report.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := a.cfg
-			if cmd.Flags().Changed("database-url") {
-				cfg.Database.URL = databaseURL
-			}
 			return a.setupStorage(cmd.Context(), namespaces)
 		},
 	}
 	cmd.Flags().StringArrayVar(&namespaces, "namespace", nil, "record the configured S3 buckets as this namespace's buckets (repeatable)")
-	cmd.Flags().StringVarP(&databaseURL, "database-url", "d", "", databaseURLHelp)
 	return cmd
 }
 
@@ -77,34 +71,68 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 	return nil
 }
 
+// rolesOf lists the lifecycles a store serves by default.
+func rolesOf(stores registry.Stores, name string) string {
+	var roles []string
+	for _, role := range config.Lifecycles {
+		if stores.ForRole[role] == name {
+			roles = append(roles, role)
+		}
+	}
+	if len(roles) == 0 {
+		return "no default role"
+	}
+	return strings.Join(roles, ", ")
+}
+
 // recordBuckets records the configured S3 buckets as the buckets of each
-// namespace, one per role.
+// namespace, one per role, through the registry: validated, and audited
+// where they change something. Every namespace is checked before any is
+// changed.
 func (a *app) recordBuckets(ctx context.Context, namespaces []string) error {
 	if len(a.cfg.Storage.S3) == 0 {
 		return errors.New("--namespace: no storage.s3 buckets are configured to record")
 	}
-	store, err := openStore(ctx, a.cfg.DatabaseURL())
+	// Checked first, for a dry run too: it must refuse what the real run
+	// would refuse.
+	buckets := make([]registry.NewBucket, len(a.cfg.Storage.S3))
+	for i, e := range a.cfg.Storage.S3 {
+		buckets[i] = registry.NewBucket{Name: e.Bucket, Region: e.Region, Role: e.Role}
+		if err := buckets[i].Validate(); err != nil {
+			return fmt.Errorf("storage.s3 bucket %s: %w", e.Bucket, err)
+		}
+	}
+	l, err := a.openRegistry(ctx, openOptions{schema: schemaAsIs, blobs: blobsNone})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	return store.InTx(ctx, func(q db.Queries) error {
-		for _, nsName := range namespaces {
-			ns, err := q.GetNamespaceByName(ctx, nsName)
-			if err != nil {
-				return fmt.Errorf("namespace %s: %w", nsName, err)
-			}
-			for _, e := range a.cfg.Storage.S3 {
-				if a.dry {
-					fmt.Fprintf(a.stdout, "would record bucket %s (%s) for role %s in namespace %s\n", e.Bucket, e.Region, e.Role, nsName)
-					continue
-				}
-				if _, err := q.UpsertBucket(ctx, db.UpsertBucketParams{NamespaceID: ns.ID, Name: e.Bucket, Region: e.Region, Role: e.Role, Now: time.Now().UTC().Truncate(time.Microsecond)}); err != nil {
-					return fmt.Errorf("record bucket %s in %s: %w", e.Bucket, nsName, err)
-				}
-				fmt.Fprintf(a.stdout, "recorded bucket %s (%s) for role %s in namespace %s\n", e.Bucket, e.Region, e.Role, nsName)
-			}
+	defer l.Close()
+	if l.empty() {
+		return fmt.Errorf("namespace %s: the database has no schema yet", namespaces[0])
+	}
+	for _, ns := range namespaces {
+		if _, err := l.reg.GetNamespace(ctx, ns); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	for _, ns := range namespaces {
+		if a.dry {
+			for _, b := range buckets {
+				fmt.Fprintf(a.stdout, "would record bucket %s (%s) for role %s in namespace %s\n", b.Name, b.Region, b.Role, ns)
+			}
+			continue
+		}
+		changed, err := l.reg.RecordBuckets(ctx, ns, buckets)
+		if err != nil {
+			return fmt.Errorf("record buckets in %s: %w", ns, err)
+		}
+		for i, b := range buckets {
+			verb := "recorded"
+			if !changed[i] {
+				verb = "unchanged"
+			}
+			fmt.Fprintf(a.stdout, "%s bucket %s (%s) for role %s in namespace %s\n", verb, b.Name, b.Region, b.Role, ns)
+		}
+	}
+	return nil
 }

@@ -80,6 +80,10 @@ func TestSetupStorageS3(t *testing.T) {
 	if !strings.Contains(rec.stdout, "recorded bucket cli-prod-"+suffix) {
 		t.Fatalf("setup-storage --namespace: %s", rec)
 	}
+	// A rerun records nothing new.
+	if again := flymodel(t, dir, nil, "setup-storage", "--namespace", "canada"); !strings.Contains(again.stdout, "unchanged bucket cli-prod-"+suffix) {
+		t.Fatalf("setup-storage --namespace again: %s", again)
+	}
 	flymodel(t, dir, nil, "setup-storage", "--namespace", "nowhere").expectCode(t, 1)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -26,9 +27,12 @@ can then manage tokens over /api/v1/tokens too.`,
 		Args: subcommandArgs,
 		RunE: requireSubcommand,
 	}
-	cmd.PersistentFlags().StringP("database-url", "d", "", databaseURLHelp)
+	cmd.AddCommand(a.newTokenCreateCommand(), a.newTokenListCommand(), a.newTokenRevokeCommand())
+	return cmd
+}
 
-	create := &cobra.Command{
+func (a *app) newTokenCreateCommand() *cobra.Command {
+	cmd := &cobra.Command{
 		Use:   "create",
 		Short: "Create a token; its secret is printed once",
 		Long: `Create a token and print its secret on standard output, once: only a
@@ -45,133 +49,147 @@ and manage tokens.`,
 			namespaces, _ := f.GetStringArray("namespace")
 			expires, _ := f.GetString("expires")
 			in := registry.NewToken{Name: name, Role: role, Namespaces: namespaces, ExpiresIn: expires}
-			if err := a.databaseURLFlag(cmd); err != nil {
-				return err
-			}
 			// The flags are checked first, for a dry run too: it must
 			// refuse what the real run would refuse.
 			if err := checkNewToken(cmd, in); err != nil {
 				return err
 			}
 			if a.dry {
-				if live, err := a.liveToken(cmd.Context(), name); err != nil {
-					return err
-				} else if live != nil {
-					return tokenExists(name)
-				}
-				scope := "every namespace"
-				if len(namespaces) > 0 {
-					scope = "namespaces " + strings.Join(namespaces, ", ")
-				}
-				fmt.Fprintf(a.stdout, "would create token %s: %s in %s\n", name, role, scope)
-				return nil
+				return a.dryCreateToken(cmd.Context(), in)
 			}
-			reg, closeReg, _, err := a.openTokenRegistry(cmd.Context(), true)
-			if err != nil {
-				return err
-			}
-			defer closeReg()
-			t, secret, err := reg.CreateToken(cmd.Context(), in)
-			if ce := (*registry.ConflictError)(nil); errors.As(err, &ce) && ce.Kind == "token" {
-				return tokenExists(name)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(a.stdout, secret)
-			expiry := "never expires"
-			if t.ExpiresAt != nil {
-				expiry = "expires " + t.ExpiresAt.Format(time.RFC3339)
-			}
-			fmt.Fprintf(a.stderr, "created token %s (%s in %s, %s); the secret above is shown only now\n", t.Name, t.Role, scopeOf(t), expiry)
-			return nil
+			return a.createToken(cmd.Context(), in)
 		},
 	}
-	f := create.Flags()
+	f := cmd.Flags()
 	f.String("name", "", "token name (required)")
 	f.String("role", "read", "role: read, write or admin")
 	f.StringArray("namespace", nil, "namespace the token is limited to; repeatable (default: all)")
 	f.String("expires", "", "lifetime, e.g. 90d or 12h (default: never)")
-	_ = create.MarkFlagRequired("name")
-	_ = create.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{"read", "write", "admin"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{"read", "write", "admin"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
 
-	list := &cobra.Command{
+func (a *app) dryCreateToken(ctx context.Context, in registry.NewToken) error {
+	if live, err := a.liveToken(ctx, in.Name); err != nil {
+		return err
+	} else if live != nil {
+		return tokenExists(in.Name)
+	}
+	scope := "every namespace"
+	if len(in.Namespaces) > 0 {
+		scope = "namespaces " + strings.Join(in.Namespaces, ", ")
+	}
+	fmt.Fprintf(a.stdout, "would create token %s: %s in %s\n", in.Name, in.Role, scope)
+	return nil
+}
+
+func (a *app) createToken(ctx context.Context, in registry.NewToken) error {
+	l, err := a.openRegistry(ctx, openOptions{schema: schemaMigrate, blobs: blobsNone})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	t, secret, err := l.reg.CreateToken(ctx, in)
+	if ce := (*registry.ConflictError)(nil); errors.As(err, &ce) && ce.Kind == "token" {
+		return tokenExists(in.Name)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, secret)
+	expiry := "never expires"
+	if t.ExpiresAt != nil {
+		expiry = "expires " + t.ExpiresAt.Format(time.RFC3339)
+	}
+	fmt.Fprintf(a.stderr, "created token %s (%s in %s, %s); the secret above is shown only now\n", t.Name, t.Role, scopeOf(t), expiry)
+	return nil
+}
+
+func (a *app) newTokenListCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
 		Short: "List tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := a.databaseURLFlag(cmd); err != nil {
-				return err
-			}
-			reg, closeReg, empty, err := a.openTokenRegistry(cmd.Context(), false)
+			l, err := a.openRegistry(cmd.Context(), openOptions{schema: schemaAsIs, blobs: blobsNone})
 			if err != nil {
 				return err
 			}
-			if empty {
+			defer l.Close()
+			if l.empty() {
 				fmt.Fprintln(a.stdout, "no tokens: the database has no schema yet")
 				return nil
 			}
-			defer closeReg()
-			tokens, err := reg.ListTokens(cmd.Context())
+			tokens, err := l.reg.ListTokens(cmd.Context())
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLE\tNAMESPACES\tSTATUS\tCREATED\tEXPIRES\tCREATED BY")
-			for _, t := range tokens {
-				expires := "never"
-				if t.ExpiresAt != nil {
-					expires = t.ExpiresAt.Format(time.RFC3339)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, scopeOf(t), t.Status,
-					t.CreatedAt.Format(time.RFC3339), expires, t.CreatedBy)
-			}
-			return tw.Flush()
+			return printTokens(a.stdout, tokens)
 		},
 	}
-	revoke := &cobra.Command{
+}
+
+// printTokens writes tokens as a table.
+func printTokens(w io.Writer, tokens []registry.Token) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tNAMESPACES\tSTATUS\tCREATED\tEXPIRES\tCREATED BY")
+	for _, t := range tokens {
+		expires := "never"
+		if t.ExpiresAt != nil {
+			expires = t.ExpiresAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, scopeOf(t), t.Status,
+			t.CreatedAt.Format(time.RFC3339), expires, t.CreatedBy)
+	}
+	return tw.Flush()
+}
+
+func (a *app) newTokenRevokeCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "revoke NAME",
 		Short: "Revoke a token",
 		Long:  "Revoke the live token called NAME: requests carrying it are refused (401) from now on.",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := a.databaseURLFlag(cmd); err != nil {
-				return err
-			}
 			if a.dry {
-				live, err := a.liveToken(cmd.Context(), name)
-				if err != nil {
-					return err
-				}
-				if live == nil {
-					return noLiveToken(name)
-				}
-				fmt.Fprintf(a.stdout, "would revoke token %s (%s in %s)\n", name, live.Role, scopeOf(*live))
-				return nil
+				return a.dryRevokeToken(cmd.Context(), args[0])
 			}
-			reg, closeReg, empty, err := a.openTokenRegistry(cmd.Context(), false)
-			if err != nil {
-				return err
-			}
-			if empty {
-				return noLiveToken(name)
-			}
-			defer closeReg()
-			t, err := reg.RevokeToken(cmd.Context(), name)
-			if nf := (*registry.NotFoundError)(nil); errors.As(err, &nf) {
-				return noLiveToken(name)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "revoked token %s\n", t.Name)
-			return nil
+			return a.revokeToken(cmd.Context(), args[0])
 		},
 	}
+}
 
-	cmd.AddCommand(create, list, revoke)
-	return cmd
+func (a *app) dryRevokeToken(ctx context.Context, name string) error {
+	live, err := a.liveToken(ctx, name)
+	if err != nil {
+		return err
+	}
+	if live == nil {
+		return noLiveToken(name)
+	}
+	fmt.Fprintf(a.stdout, "would revoke token %s (%s in %s)\n", name, live.Role, scopeOf(*live))
+	return nil
+}
+
+func (a *app) revokeToken(ctx context.Context, name string) error {
+	l, err := a.openRegistry(ctx, openOptions{schema: schemaAsIs, blobs: blobsNone})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	if l.empty() {
+		return noLiveToken(name)
+	}
+	t, err := l.reg.RevokeToken(ctx, name)
+	if nf := (*registry.NotFoundError)(nil); errors.As(err, &nf) {
+		return noLiveToken(name)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "revoked token %s\n", t.Name)
+	return nil
 }
 
 // checkNewToken refuses the flags of a token the registry would refuse,
@@ -202,12 +220,15 @@ func noLiveToken(name string) error {
 // liveToken returns the token called name that is not revoked, or nil;
 // it changes nothing, not even by creating the database.
 func (a *app) liveToken(ctx context.Context, name string) (*registry.Token, error) {
-	reg, closeReg, empty, err := a.openTokenRegistry(ctx, false)
-	if err != nil || empty {
+	l, err := a.openRegistry(ctx, openOptions{schema: schemaAsIs, blobs: blobsNone})
+	if err != nil {
 		return nil, err
 	}
-	defer closeReg()
-	tokens, err := reg.ListTokens(ctx)
+	defer l.Close()
+	if l.empty() {
+		return nil, nil
+	}
+	tokens, err := l.reg.ListTokens(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -218,35 +239,10 @@ func (a *app) liveToken(ctx context.Context, name string) (*registry.Token, erro
 	return &tokens[i], nil
 }
 
-// openTokenRegistry opens the configured database as a registry for the
-// token and audit commands: they touch no blob store, so none is opened or
-// created (see openDatabase for prepare and empty).
-func (a *app) openTokenRegistry(ctx context.Context, prepare bool) (reg *registry.Registry, closeReg func(), empty bool, err error) {
-	store, empty, err := a.openDatabase(ctx, prepare)
-	if err != nil || empty {
-		return nil, nil, empty, err
-	}
-	return registry.New(registry.Options{Store: store}), func() { store.Close() }, false, nil
-}
-
 // scopeOf describes the namespaces a token reaches.
 func scopeOf(t registry.Token) string {
 	if len(t.Namespaces) == 0 {
 		return "*"
 	}
 	return strings.Join(t.Namespaces, ",")
-}
-
-// databaseURLFlag applies -d/--database-url, when cmd (or a parent) has it
-// and it was given, on top of the configuration.
-func (a *app) databaseURLFlag(cmd *cobra.Command) error {
-	f := cmd.Flags().Lookup("database-url")
-	if f == nil || !f.Changed {
-		return nil
-	}
-	if f.Value.String() == "" {
-		return usageErrorf(cmd, "--database-url is empty")
-	}
-	a.cfg.Database.URL = f.Value.String()
-	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -16,9 +15,6 @@ import (
 
 	"github.com/flymodel/flymodel/client"
 	"github.com/flymodel/flymodel/internal/config"
-	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/engine"
-	"github.com/flymodel/flymodel/internal/registry"
 	"github.com/flymodel/flymodel/internal/upsert"
 )
 
@@ -254,91 +250,19 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 
 // localBackend registers into the local registry: the configured database
 // (by default the data folder's SQLite file), migrated like serve does, and
-// the configured blob stores.
+// the configured blob stores. A dry run creates nothing, not even the
+// database file: without one, the registry is empty and everything would
+// be created.
 func (a *app) localBackend(ctx context.Context) (upsert.Backend, func(), error) {
-	url := a.cfg.DatabaseURL()
+	opts := openOptions{schema: schemaMigrate, blobs: blobsEnsure}
 	if a.dry {
-		// A dry run creates nothing, not even the database file: without
-		// one, the registry is empty and everything would be created.
-		if eng, path, err := engine.Parse(url); err == nil && eng == db.EngineSQLite {
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				return upsert.Empty{}, func() {}, nil
-			}
-		}
+		opts = openOptions{schema: schemaAsIs, blobs: blobsOpen}
 	}
-	reg, closeReg, empty, err := a.openRegistry(ctx, !a.dry)
-	if err != nil || empty {
+	l, err := a.openRegistry(ctx, opts)
+	if err != nil || l.empty() {
 		return upsert.Empty{}, func() {}, err
 	}
-	return upsert.Local{R: reg}, closeReg, nil
-}
-
-// openRegistry opens the configured database and blob stores as a
-// registry in this process. With prepare, it applies pending migrations
-// and creates missing filesystem roots; without, it changes nothing and
-// reports a database that was never migrated (or a SQLite file that does
-// not exist) as empty.
-func (a *app) openRegistry(ctx context.Context, prepare bool) (reg *registry.Registry, closeReg func(), empty bool, err error) {
-	store, empty, err := a.openDatabase(ctx, prepare)
-	if err != nil || empty {
-		return nil, nil, empty, err
-	}
-	fail := func(err error) (*registry.Registry, func(), bool, error) {
-		store.Close()
-		return nil, nil, false, err
-	}
-	stores, err := openStores(a.cfg)
-	if err != nil {
-		return fail(err)
-	}
-	if prepare {
-		for _, name := range storeNames(stores) {
-			if err := stores.ByName[name].Ensure(ctx); err != nil {
-				return fail(fmt.Errorf("blob store %s: %w", stores.ByName[name], err))
-			}
-		}
-	}
-	reg = registry.New(registry.Options{Store: store, Gates: promotionGates(a.cfg.Promotion), Stores: stores, MaxUploadBytes: a.cfg.Server.MaxUploadBytes})
-	return reg, func() { store.Close() }, false, nil
-}
-
-// openDatabase opens the configured database for a command that works on
-// it in this process. With prepare, pending migrations are applied (and a
-// SQLite file created); without, nothing changes: a SQLite file that does
-// not exist or a database never migrated is reported empty (store nil),
-// and pending migrations are an error.
-func (a *app) openDatabase(ctx context.Context, prepare bool) (store db.Store, empty bool, err error) {
-	url := a.cfg.DatabaseURL()
-	if !prepare {
-		if eng, path, err := engine.Parse(url); err == nil && eng == db.EngineSQLite {
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				return nil, true, nil
-			}
-		}
-	}
-	if store, err = openStore(ctx, url); err != nil {
-		return nil, false, err
-	}
-	if prepare {
-		if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
-			store.Close()
-			return nil, false, fmt.Errorf("migrate: %w", err)
-		}
-		return store, false, nil
-	}
-	st, err := store.MigrationStatus(ctx)
-	switch {
-	case err != nil:
-	case st.Current == 0:
-		store.Close()
-		return nil, true, nil
-	case st.Pending > 0:
-		err = fmt.Errorf("%d pending migrations; run \"flymodel migrate up\" first", st.Pending)
-	default:
-		return store, false, nil
-	}
-	store.Close()
-	return nil, false, err
+	return upsert.Local{R: l.reg}, func() { l.Close() }, nil
 }
 
 // printUpsert writes one line per item and a summary.

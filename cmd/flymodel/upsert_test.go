@@ -94,7 +94,7 @@ func upsertServers(t *testing.T, fn func(t *testing.T, s *testServer)) {
 		stores := registry.Stores{ByName: map[string]blob.Store{"main": blobs},
 			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}
 		reg := registry.New(registry.Options{Store: store, Stores: stores})
-		h := httpapi.NewServer(httpapi.Options{Store: store, Registry: reg, Stores: stores})
+		h := httpapi.NewServer(reg, auth.New(auth.Options{Store: store, Loopback: true}), httpapi.Options{})
 		s := &testServer{blobs: blobs, fsRoot: fsRoot, store: store, received: make(chan struct{})}
 		s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ServeHTTP(w, r, h) }))
 		t.Cleanup(s.Close)

@@ -21,15 +21,15 @@ or whose sha256 differs from the recorded one. Exits 1 if any is.`,
 			if output != "text" && output != "json" {
 				return usageErrorf(cmd, "--output %q: want text or json", output)
 			}
-			reg, closeReg, empty, err := a.openRegistry(cmd.Context(), false)
+			l, err := a.openRegistry(cmd.Context(), openOptions{schema: schemaAsIs, blobs: blobsOpen})
 			if err != nil {
 				return err
 			}
-			if empty {
+			defer l.Close()
+			if l.empty() {
 				fmt.Fprintln(a.stdout, "nothing to verify: the database has no schema yet")
 				return nil
 			}
-			defer closeReg()
 			var progress func(int64)
 			if output == "text" && isTerminal(a.stderr) {
 				var (
@@ -45,7 +45,7 @@ or whose sha256 differs from the recorded one. Exits 1 if any is.`,
 					}
 				}
 			}
-			rep, err := reg.Verify(cmd.Context(), namespace, progress)
+			rep, err := l.reg.Verify(cmd.Context(), namespace, progress)
 			if progress != nil {
 				fmt.Fprint(a.stderr, "\r\033[K")
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flymodel/flymodel/internal/audit"
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/dbtest"
 	"github.com/flymodel/flymodel/internal/db/postgres"
@@ -46,6 +47,12 @@ func adminToken(t *testing.T, reg *registry.Registry) string {
 	return secret
 }
 
+// newServer is the server of reg, authenticating with the tokens of s and
+// otherwise as a laptop server does (anonymous write while no token exists).
+func newServer(reg *registry.Registry, s db.Store, opts httpapi.Options) http.Handler {
+	return httpapi.NewServer(reg, auth.New(auth.Options{Store: s, Loopback: true}), opts)
+}
+
 // engines runs fn against the real handler on SQLite and on PostgreSQL.
 func engines(t *testing.T, fn func(t *testing.T, a *api)) {
 	gates := map[string]registry.Gate{
@@ -54,7 +61,7 @@ func engines(t *testing.T, fn func(t *testing.T, a *api)) {
 	}
 	eachEngine(t, func(t *testing.T, s db.Store) {
 		reg := registry.New(registry.Options{Store: s, Gates: gates})
-		a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg}), store: s, token: adminToken(t, reg)}
+		a := &api{t: t, h: newServer(reg, s, httpapi.Options{}), store: s, token: adminToken(t, reg)}
 		a.skipAudit()
 		fn(t, a)
 	})

@@ -68,10 +68,7 @@ func FuzzMultipartUpload(f *testing.F) {
 	}
 	const maxUpload = 1 << 20
 	reg := registry.New(registry.Options{Store: s, Stores: stores, MaxUploadBytes: maxUpload})
-	h := httpapi.NewServer(httpapi.Options{
-		Store: s, Registry: reg, Stores: stores, MaxUploadBytes: maxUpload,
-		Logger: slog.New(slog.DiscardHandler),
-	})
+	h := newServer(reg, s, httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
 	for _, c := range []struct{ path, body string }{
 		{base + "/namespaces", `{"name":"canada"}`},
 		{base + "/namespaces/canada/models", `{"name":"llm.sm"}`},

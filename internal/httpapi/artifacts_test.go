@@ -72,7 +72,7 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		}
 		metrics := httpapi.NewMetrics()
 		reg := registry.New(registry.Options{Store: store, Stores: stores, MaxUploadBytes: setup.maxUpload})
-		h := httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Stores: stores, MaxUploadBytes: setup.maxUpload, Metrics: metrics, Logger: testLogger(t)})
+		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t)})
 		token := adminToken(t, registry.New(registry.Options{Store: s}))
 		a := &api{t: t, h: h, store: s, token: token}
 		a.skipAudit()

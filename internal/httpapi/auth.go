@@ -6,13 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gorilla/mux"
 
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/auth"
-	"github.com/flymodel/flymodel/internal/db"
 )
 
 // access is what a route requires of the principal.
@@ -116,12 +114,8 @@ func (s *server) refuse(w http.ResponseWriter, r *http.Request, p auth.Principal
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		ctx := r.Context()
-		err := s.store.InTx(ctx, func(q db.Queries) error {
-			return audit.RecordDenied(ctx, q, time.Now(), audit.Entry{
-				Action: "request." + strings.ToLower(r.Method), Namespace: ns,
-				Target: strings.TrimPrefix(r.URL.EscapedPath(), apiBase), Detail: map[string]string{"needs": need.String()},
-			})
-		})
+		err := s.registry.RecordDenied(ctx, "request."+strings.ToLower(r.Method), ns,
+			strings.TrimPrefix(r.URL.EscapedPath(), apiBase), map[string]string{"needs": need.String()})
 		if err != nil {
 			s.logger.ErrorContext(ctx, "recording a refused request", "request_id", requestIDFrom(ctx), "err", err)
 		}

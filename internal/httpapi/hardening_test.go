@@ -22,7 +22,7 @@ import (
 )
 
 func TestSecurityHeaders(t *testing.T) {
-	h := httpapi.NewServer(httpapi.Options{})
+	h := newServer(registry.New(registry.Options{}), nil, httpapi.Options{})
 	for _, path := range []string{"/healthz", "/nowhere", "/api/v1/openapi.json"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
@@ -59,9 +59,9 @@ func fsServer(t *testing.T, opts httpapi.Options) (*api, blob.Store) {
 	if err := fs.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	opts.Store, opts.Stores = s, registry.Stores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
-	opts.Registry = registry.New(registry.Options{Store: s, Stores: opts.Stores})
-	return &api{t: t, h: httpapi.NewServer(opts), store: s}, fs
+	stores := registry.Stores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
+	reg := registry.New(registry.Options{Store: s, Stores: stores})
+	return &api{t: t, h: newServer(reg, s, opts), store: s}, fs
 }
 
 // TestStalledUploadIsCutOff: a body that stops arriving (slow-loris) is cut

@@ -2,15 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
-
-	"github.com/flymodel/flymodel/internal/blob"
 )
 
-// readyTimeout bounds each readiness check, so that a hung database makes
-// /readyz answer 503 rather than hang the prober.
+// readyTimeout bounds the readiness checks, which run at once, so that a
+// hung database makes /readyz answer 503 rather than hang the prober.
 const readyTimeout = 2 * time.Second
 
 // handleHealthz answers whether the process is alive; it checks nothing else,
@@ -19,48 +16,26 @@ func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReadyz answers whether the server can do its work: 200 when every
-// dependency answers within readyTimeout, else 503 naming the failed checks.
+// handleReadyz answers whether the server can do its work: 200 when the
+// registry's database and every blob store answer within readyTimeout, else
+// 503 naming the failed checks.
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
 	checks := map[string]string{}
 	ready := true
-
-	if err := s.pingDatabase(r.Context()); err != nil {
-		ready = false
-		checks["database"] = "failed"
-		s.logger.WarnContext(r.Context(), "readiness check failed",
-			"check", "database", "request_id", requestIDFrom(r.Context()), "err", err)
-	} else {
-		checks["database"] = "ok"
-	}
-
-	for name, st := range s.stores.ByName {
-		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-		// A stat of a key that is never written: any answer but "not
-		// found" (or found) means the store cannot be reached.
-		_, err := st.Stat(ctx, "probe/readyz")
-		cancel()
-		if err != nil && !errors.Is(err, blob.ErrNotFound) {
+	for _, c := range s.registry.Ready(ctx) {
+		if c.Err != nil {
 			ready = false
-			checks["storage:"+name] = "failed"
+			checks[c.Name] = "failed"
 			s.logger.WarnContext(r.Context(), "readiness check failed",
-				"check", "storage", "store", st.String(), "request_id", requestIDFrom(r.Context()), "err", err)
+				"check", c.Name, "request_id", requestIDFrom(r.Context()), "err", c.Err)
 			continue
 		}
-		checks["storage:"+name] = "ok"
+		checks[c.Name] = "ok"
 	}
-
 	if !ready {
 		return newProblem(kindNotReady, "a dependency of the server is not available").with("checks", checks)
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
-}
-
-func (s *server) pingDatabase(ctx context.Context) error {
-	if s.store == nil {
-		return errors.New("no database configured")
-	}
-	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-	defer cancel()
-	return s.store.Ping(ctx)
 }

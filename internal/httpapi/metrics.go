@@ -319,8 +319,9 @@ func (s *server) blobStoreLabel(err error) string {
 	case errors.As(err, &store):
 		return store.Store
 	case errors.As(err, &missing):
-		for _, name := range slices.Sorted(maps.Keys(s.stores.ByName)) {
-			if st := s.stores.ByName[name]; st != nil && st.String() == missing.Store {
+		stores := s.registry.Stores()
+		for _, name := range slices.Sorted(maps.Keys(stores.ByName)) {
+			if st := stores.ByName[name]; st != nil && st.String() == missing.Store {
 				return name
 			}
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/httpapi"
+	"github.com/flymodel/flymodel/internal/registry"
 )
 
 // scrape is one read of GET /metrics: every sample, keyed by its name and
@@ -263,7 +264,7 @@ func (s statsStore) Stats() sql.DBStats { return s.stats }
 func TestMetricsDatabasePool(t *testing.T) {
 	m := httpapi.NewMetrics()
 	store := statsStore{stats: sql.DBStats{MaxOpenConnections: 10, OpenConnections: 3, InUse: 2, Idle: 1, WaitCount: 7, WaitDuration: 1500 * time.Millisecond}}
-	h := httpapi.NewServer(httpapi.Options{Store: store, Metrics: m})
+	h := newServer(registry.New(registry.Options{Store: store}), store, httpapi.Options{Metrics: m})
 	s, _ := scrapeMetrics(t, h)
 	for key, want := range map[string]float64{
 		"flymodel_db_pool_max_open_connections":        10,
@@ -279,7 +280,7 @@ func TestMetricsDatabasePool(t *testing.T) {
 	}
 
 	// A second server on the same metrics adds to the same counters.
-	h2 := httpapi.NewServer(httpapi.Options{Store: store, Metrics: m})
+	h2 := newServer(registry.New(registry.Options{Store: store}), store, httpapi.Options{Metrics: m})
 	h2.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
 	// Other packages publish on the same registry.
@@ -296,7 +297,7 @@ func TestMetricsDatabasePool(t *testing.T) {
 
 	// Without metrics, NewServer makes its own; a zero Metrics works too.
 	for _, opts := range []httpapi.Options{{}, {Metrics: &httpapi.Metrics{}}} {
-		s, _ := scrapeMetrics(t, httpapi.NewServer(opts))
+		s, _ := scrapeMetrics(t, newServer(registry.New(registry.Options{}), nil, opts))
 		if !s.has("flymodel_integrity_failures_total") || s.has("flymodel_db_pool_open_connections") {
 			t.Errorf("metrics of a server without a pool: %v", s)
 		}

@@ -23,7 +23,7 @@ const oidcAudience = "flymodel-api"
 func oidcEngines(t *testing.T, newAuth func(db.Store) *auth.Authenticator, fn func(t *testing.T, a *api, reg *registry.Registry)) {
 	eachEngine(t, func(t *testing.T, s db.Store) {
 		reg := registry.New(registry.Options{Store: s})
-		a := &api{t: t, h: httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Auth: newAuth(s)}), store: s}
+		a := &api{t: t, h: httpapi.NewServer(reg, newAuth(s), httpapi.Options{}), store: s}
 		a.skipAudit()
 		fn(t, a, reg)
 	})

@@ -377,7 +377,7 @@ func TestOpenAPIServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := do(t, NewServer(Options{}), http.MethodGet, "/api/v1/openapi.json", nil)
+	rec := do(t, serverOver(nil, Options{}), http.MethodGet, "/api/v1/openapi.json", nil)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d, want 200; body: %s", rec.Code, rec.Body)
 	}

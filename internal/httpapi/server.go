@@ -10,31 +10,18 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/flymodel/flymodel/internal/auth"
-	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
-// Options are the dependencies of the HTTP server.
+// Options are the server's settings beyond its two dependencies.
 type Options struct {
-	// Store is the metadata store; /readyz pings it.
-	Store db.Store
-	// Registry applies the rules; nil builds one over Store with no gates.
-	Registry *registry.Registry
 	// Logger receives the access log and the errors; nil discards them.
 	Logger *slog.Logger
 	// Version is the flymodel version the server reports.
 	Version string
-	// MaxUploadBytes refuses larger uploads up front; 0 means 5 GiB.
-	MaxUploadBytes int64
 	// Metrics receive the server's counters and are served at GET
-	// /metrics; nil makes new ones.
+	// /metrics; nil makes new ones, for this server alone.
 	Metrics *Metrics
-	// Stores are the blob stores /readyz checks (the registry uses its own).
-	Stores registry.Stores
-	// Auth tells who a request comes from; nil authenticates no one and
-	// gives anonymous requests the default policy of a loopback server
-	// (write while no token exists).
-	Auth *auth.Authenticator
 	// MaxConcurrentUploads caps the uploads in flight; more are answered
 	// 429. 0 means DefaultMaxConcurrentUploads.
 	MaxConcurrentUploads int
@@ -45,14 +32,14 @@ type Options struct {
 
 // server holds the dependencies the handlers share.
 type server struct {
-	store    db.Store
 	registry *registry.Registry
 	logger   *slog.Logger
 	version  string
 
+	// maxUpload is the registry's limit, checked against Content-Length
+	// before a body is read.
 	maxUpload int64
 	metrics   *Metrics
-	stores    registry.Stores
 	stall     time.Duration
 	router    *mux.Router
 	auth      *auth.Authenticator
@@ -64,29 +51,29 @@ type server struct {
 const DefaultMaxConcurrentUploads = 64
 
 // NewServer returns the handler of the whole HTTP API: the routes of
-// routes.go behind panic recovery, request ids and the access log.
-func NewServer(opts Options) http.Handler {
+// routes.go behind panic recovery, request ids and the access log. reg
+// applies the rules and owns the database, the blob stores and the upload
+// limit; authn tells who a request comes from. Both are required.
+func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) http.Handler {
+	if reg == nil || authn == nil {
+		panic("httpapi.NewServer: a registry and an authenticator are required")
+	}
 	s := &server{
-		store:    opts.Store,
-		registry: opts.Registry,
-		logger:   opts.Logger,
-		version:  opts.Version,
+		registry:  reg,
+		auth:      authn,
+		logger:    opts.Logger,
+		version:   opts.Version,
+		maxUpload: reg.MaxUploadBytes(),
+		metrics:   opts.Metrics,
+		stall:     opts.StallTimeout,
 		// Routes match the escaped path, so that an escaped "/" in a name
 		// stays inside its segment (and is then refused by the naming
 		// rules), and paths are never cleaned into a redirect: "..", "."
 		// and "//" reach the handlers, which refuse them.
 		router: mux.NewRouter().UseEncodedPath().SkipClean(true),
 	}
-	s.maxUpload, s.metrics, s.stores, s.stall = opts.MaxUploadBytes, opts.Metrics, opts.Stores, opts.StallTimeout
 	if s.stall <= 0 {
 		s.stall = DefaultStallTimeout
-	}
-	if s.maxUpload <= 0 {
-		s.maxUpload = registry.DefaultMaxUploadBytes
-	}
-	s.auth = opts.Auth
-	if s.auth == nil {
-		s.auth = auth.New(auth.Options{Store: opts.Store, Loopback: true})
 	}
 	if opts.MaxConcurrentUploads <= 0 {
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
@@ -96,15 +83,12 @@ func NewServer(opts Options) http.Handler {
 		s.metrics = NewMetrics()
 	}
 	s.metrics.init()
-	if s.registry == nil {
-		s.registry = registry.New(registry.Options{Store: opts.Store})
-	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
-	// A store that reports its connection pool has it published as
+	// A database that reports its connection pool has it published as
 	// flymodel_db_pool_*.
-	if pool, ok := opts.Store.(dbStatser); ok {
+	if pool, ok := reg.DBPool(); ok {
 		if err := s.metrics.observeDB(pool); err != nil {
 			s.logger.Warn("database pool metrics not published", "err", err)
 		}

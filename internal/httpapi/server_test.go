@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/registry"
 )
 
 // pingStore is a db.Store whose only working method is Ping: enough for the
@@ -23,6 +25,12 @@ type pingStore struct {
 }
 
 func (s pingStore) Ping(ctx context.Context) error { return s.err }
+
+// serverOver is the server of a registry over store (nil: none) and no
+// blob store, to anonymous requests as on a laptop.
+func serverOver(store db.Store, opts Options) http.Handler {
+	return NewServer(registry.New(registry.Options{Store: store}), auth.New(auth.Options{Store: store, Loopback: true}), opts)
+}
 
 // do sends a request to h and returns the recorded response.
 func do(t *testing.T, h http.Handler, method, target string, header http.Header) *httptest.ResponseRecorder {
@@ -78,7 +86,7 @@ func expectProblem(t *testing.T, rec *httptest.ResponseRecorder, status int, slu
 
 func TestHealthz(t *testing.T) {
 	// A failing database must not make the process look dead.
-	h := NewServer(Options{Store: pingStore{err: errors.New("down")}})
+	h := serverOver(pingStore{err: errors.New("down")}, Options{})
 	body := expect(t, do(t, h, http.MethodGet, "/healthz", nil), http.StatusOK, "application/json")
 	if body["status"] != "ok" {
 		t.Errorf("body %v, want status ok", body)
@@ -92,7 +100,7 @@ func TestHealthz(t *testing.T) {
 
 func TestReadyz(t *testing.T) {
 	t.Run("database answers", func(t *testing.T) {
-		h := NewServer(Options{Store: pingStore{}})
+		h := serverOver(pingStore{}, Options{})
 		body := expect(t, do(t, h, http.MethodGet, "/readyz", nil), http.StatusOK, "application/json")
 		want := map[string]any{"status": "ready", "checks": map[string]any{"database": "ok"}}
 		if got, _ := json.Marshal(body); string(got) != mustJSON(t, want) {
@@ -103,7 +111,7 @@ func TestReadyz(t *testing.T) {
 	t.Run("database fails", func(t *testing.T) {
 		var logs bytes.Buffer
 		logger := slog.New(slog.NewTextHandler(&logs, nil))
-		h := NewServer(Options{Store: pingStore{err: errors.New("connection refused: secret-host")}, Logger: logger})
+		h := serverOver(pingStore{err: errors.New("connection refused: secret-host")}, Options{Logger: logger})
 		rec := do(t, h, http.MethodGet, "/readyz", nil)
 		body := expectProblem(t, rec, http.StatusServiceUnavailable, "not-ready", "/readyz")
 		checks, _ := body["checks"].(map[string]any)
@@ -119,13 +127,13 @@ func TestReadyz(t *testing.T) {
 	})
 
 	t.Run("no store", func(t *testing.T) {
-		h := NewServer(Options{})
+		h := serverOver(nil, Options{})
 		expectProblem(t, do(t, h, http.MethodGet, "/readyz", nil), http.StatusServiceUnavailable, "not-ready", "/readyz")
 	})
 }
 
 func TestNotFound(t *testing.T) {
-	h := NewServer(Options{Store: pingStore{}})
+	h := serverOver(pingStore{}, Options{})
 	for _, target := range []string{"/", "/nope", "/api/v1/nope?x=1", "/healthz/extra"} {
 		t.Run(target, func(t *testing.T) {
 			expectProblem(t, do(t, h, http.MethodGet, target, nil), http.StatusNotFound, "not-found", target)
@@ -134,7 +142,7 @@ func TestNotFound(t *testing.T) {
 }
 
 func TestMethodNotAllowed(t *testing.T) {
-	h := NewServer(Options{Store: pingStore{}})
+	h := serverOver(pingStore{}, Options{})
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		t.Run(method, func(t *testing.T) {
 			rec := do(t, h, method, "/healthz", nil)
@@ -147,7 +155,7 @@ func TestMethodNotAllowed(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
-	h := NewServer(Options{Store: pingStore{}})
+	h := serverOver(pingStore{}, Options{})
 
 	rec := do(t, h, http.MethodGet, "/healthz", http.Header{requestIDHeader: {"proxy-id-42"}})
 	if got := rec.Header().Get(requestIDHeader); got != "proxy-id-42" {
@@ -170,7 +178,7 @@ func TestRequestID(t *testing.T) {
 func TestAccessLog(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h := NewServer(Options{Store: pingStore{}, Logger: logger})
+	h := serverOver(pingStore{}, Options{Logger: logger})
 	do(t, h, http.MethodGet, "/readyz", http.Header{requestIDHeader: {"abc"}})
 	do(t, h, http.MethodGet, "/missing", nil)
 

@@ -113,7 +113,7 @@ func TestTracingUpload(t *testing.T) {
 		ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"},
 	}
 	reg := registry.New(registry.Options{Store: s, Stores: stores})
-	h := httpapi.NewServer(httpapi.Options{Store: s, Registry: reg, Stores: stores, Logger: testLogger(t)})
+	h := newServer(reg, s, httpapi.Options{Logger: testLogger(t)})
 	(&api{t: t, h: h, store: s}).seed()
 
 	srv := httptest.NewServer(h)

@@ -222,15 +222,7 @@ var regionName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
 // namespace has at most one bucket per role: it is where that lifecycle's
 // artifacts go.
 func (r *Registry) CreateBucket(ctx context.Context, ns string, in NewBucket) (Bucket, error) {
-	var v validation
-	if !bucketName.MatchString(in.Name) {
-		v.addf("name", "must be a bucket name: 3-63 lowercase letters, digits, '.' and '-'")
-	}
-	if !regionName.MatchString(in.Region) {
-		v.addf("region", "must be 1-63 letters, digits, '_' and '-'")
-	}
-	oneOf(&v, "role", in.Role, Lifecycles)
-	if err := v.err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return Bucket{}, err
 	}
 	var out db.Bucket
@@ -240,22 +232,90 @@ func (r *Registry) CreateBucket(ctx context.Context, ns string, in NewBucket) (B
 			return err
 		}
 		out, err = q.CreateBucket(ctx, db.CreateBucketParams{NamespaceID: n.ID, Name: in.Name, Region: in.Region, Role: in.Role, Now: r.now()})
-		var ce *db.ConflictError
-		if errors.As(err, &ce) {
-			if slices.Contains(ce.Columns, "role") {
-				return &ConflictError{Kind: "bucket", Path: namespacePath(ns) + "/buckets",
-					Reason: "the namespace already has a bucket for role " + in.Role}
-			}
-			return &ConflictError{Kind: "bucket", Path: namespacePath(ns) + "/buckets",
-				Reason: "bucket " + in.Name + " in region " + in.Region + " is already recorded"}
-		}
 		if err != nil {
-			return err
+			return bucketConflict(err, ns, in)
 		}
 		return r.record(ctx, q, "bucket.create", ns, errorf("%s/buckets/%d", namespacePath(ns), out.ID).Error(),
 			map[string]string{"name": in.Name, "region": in.Region, "role": in.Role})
 	})
 	return toBucket(ns)(out), err
+}
+
+// Validate checks a bucket as CreateBucket and RecordBuckets do.
+func (in NewBucket) Validate() error {
+	var v validation
+	if !bucketName.MatchString(in.Name) {
+		v.addf("name", "must be a bucket name: 3-63 lowercase letters, digits, '.' and '-'")
+	}
+	if !regionName.MatchString(in.Region) {
+		v.addf("region", "must be 1-63 letters, digits, '_' and '-'")
+	}
+	oneOf(&v, "role", in.Role, Lifecycles)
+	return v.err()
+}
+
+// bucketConflict names what a bucket conflicted with: the bucket of its
+// role, or the same bucket recorded for another role.
+func bucketConflict(err error, ns string, in NewBucket) error {
+	var ce *db.ConflictError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	if slices.Contains(ce.Columns, "role") {
+		return &ConflictError{Kind: "bucket", Path: namespacePath(ns) + "/buckets",
+			Reason: "the namespace already has a bucket for role " + in.Role}
+	}
+	return &ConflictError{Kind: "bucket", Path: namespacePath(ns) + "/buckets",
+		Reason: "bucket " + in.Name + " in region " + in.Region + " is already recorded"}
+}
+
+// RecordBuckets records buckets as the buckets of their roles in ns, in
+// one transaction, replacing the bucket a role had (setup-storage
+// --namespace). Each is validated as CreateBucket does; a bucket recorded
+// already changes nothing and writes no audit record. changed tells, for
+// each of in, whether it was recorded now.
+func (r *Registry) RecordBuckets(ctx context.Context, ns string, in []NewBucket) (changed []bool, err error) {
+	for _, b := range in {
+		if err := b.Validate(); err != nil {
+			return nil, errorf("bucket %s: %w", b.Name, err)
+		}
+	}
+	changed = make([]bool, len(in))
+	err = r.write(ctx, func(q db.Queries) error {
+		n, err := r.namespace(ctx, q, ns)
+		if err != nil {
+			return err
+		}
+		for i, b := range in {
+			old, err := q.GetBucketForRole(ctx, db.GetBucketForRoleParams{NamespaceID: n.ID, Role: b.Role})
+			replaced := err == nil
+			switch {
+			case replaced && old.Name == b.Name && old.Region == b.Region:
+				continue
+			case err != nil && !errors.Is(err, db.ErrNotFound):
+				return err
+			}
+			row, err := q.UpsertBucket(ctx, db.UpsertBucketParams{NamespaceID: n.ID, Name: b.Name, Region: b.Region, Role: b.Role, Now: r.now()})
+			if err != nil {
+				return bucketConflict(err, ns, b)
+			}
+			target := errorf("%s/buckets/%d", namespacePath(ns), row.ID).Error()
+			if replaced {
+				err = r.record(ctx, q, "bucket.update", ns, target, diff("name", old.Name, b.Name, "region", old.Region, b.Region))
+			} else {
+				err = r.record(ctx, q, "bucket.create", ns, target, map[string]string{"name": b.Name, "region": b.Region, "role": b.Role})
+			}
+			if err != nil {
+				return err
+			}
+			changed[i] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return changed, nil
 }
 
 // ListBuckets lists a namespace's buckets.

@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/engine"
 	"github.com/flymodel/flymodel/internal/httpapi"
@@ -185,10 +186,8 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 		return 0, err
 	}
 	srv := &http.Server{
-		Handler: httpapi.NewServer(httpapi.Options{
-			Store:    store,
-			Registry: reg2,
-			Logger:   slog.New(slog.DiscardHandler),
+		Handler: httpapi.NewServer(reg2, auth.New(auth.Options{Store: store, Loopback: true}), httpapi.Options{
+			Logger: slog.New(slog.DiscardHandler),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

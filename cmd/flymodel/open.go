@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path"
+	"slices"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flymodel/flymodel/internal/blob"
+	"github.com/flymodel/flymodel/internal/blob/fsblob"
+	"github.com/flymodel/flymodel/internal/blob/s3blob"
+	"github.com/flymodel/flymodel/internal/config"
+	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/db/engine"
+	"github.com/flymodel/flymodel/internal/registry"
+	"github.com/flymodel/flymodel/internal/tracing"
+)
+
+// This file is the composition root of the commands: the one place that
+// opens the database, the blob stores and the registry over them, from the
+// configuration and -d/--database-url.
+
+// applyDatabaseURL puts -d/--database-url, when given, over the
+// configuration (and DB_URL). Every command has the flag (it is the
+// root's); the root applies it once, after loading the configuration.
+func (a *app) applyDatabaseURL(cmd *cobra.Command) error {
+	if !cmd.Flags().Changed("database-url") {
+		return nil
+	}
+	if a.databaseURL == "" {
+		return usageErrorf(cmd, "--database-url is empty")
+	}
+	a.cfg.Database.URL = a.databaseURL
+	return nil
+}
+
+// databaseURLHelp documents -d/--database-url.
+const databaseURLHelp = `database: postgres://…, postgresql://…, sqlite:PATH or a file path
+(env DB_URL, config database.url; default: the SQLite file in the data folder)`
+
+// schemaPolicy is what opening the registry does about the database schema.
+type schemaPolicy int
+
+const (
+	// schemaAsIs changes nothing, not even by creating a SQLite file: a
+	// database that does not exist or was never migrated opens empty, and
+	// pending migrations are an error.
+	schemaAsIs schemaPolicy = iota
+	// schemaMigrate applies pending migrations first (creating a SQLite
+	// file).
+	schemaMigrate
+	// schemaCurrent refuses pending migrations (serve --no-migrate).
+	schemaCurrent
+)
+
+// blobPolicy is what opening the registry does about the blob stores.
+type blobPolicy int
+
+const (
+	// blobsNone opens none: the token and audit commands touch no store.
+	blobsNone blobPolicy = iota
+	// blobsOpen opens the configured stores and changes nothing.
+	blobsOpen
+	// blobsEnsure also creates the stores that are missing.
+	blobsEnsure
+	// blobsServe readies the stores for serving: filesystem roots created,
+	// interrupted uploads removed, every store probed (a failure is logged
+	// and left to /readyz), and traced when tracing is on.
+	blobsServe
+)
+
+// openOptions say what a command opens and what opening may change.
+type openOptions struct {
+	schema schemaPolicy
+	blobs  blobPolicy
+	// logger is told each step (serve); nil logs nothing.
+	logger *slog.Logger
+}
+
+// local is the registry a command works on in this process, over the
+// configured database and blob stores.
+type local struct {
+	// store is nil when the registry is empty (see schemaAsIs).
+	store db.Store
+	reg   *registry.Registry
+}
+
+// empty reports a database that does not exist or was never migrated.
+func (l *local) empty() bool { return l.store == nil }
+
+// Close closes the database.
+func (l *local) Close() error {
+	if l.store == nil {
+		return nil
+	}
+	if err := l.store.Close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return nil
+}
+
+// openRegistry opens the configured database and blob stores as a
+// registry in this process: every command that works on the registry
+// itself opens it here.
+func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err error) {
+	logger := opts.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	url := a.cfg.DatabaseURL()
+	if file, ok := sqliteFile(url); ok && opts.schema == schemaAsIs {
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			return &local{}, nil
+		}
+	}
+	store, err := openStore(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
+	logger.Info("database opened", "engine", store.Engine(), "url", engine.Redact(url))
+	if empty, err := prepareSchema(ctx, store, opts.schema, logger); err != nil {
+		return nil, err
+	} else if empty {
+		store.Close()
+		return &local{}, nil
+	}
+
+	var stores registry.Stores
+	if opts.blobs != blobsNone {
+		if stores, err = openStores(a.cfg); err != nil {
+			return nil, err
+		}
+		if err := prepareStores(ctx, stores, opts.blobs, logger); err != nil {
+			return nil, err
+		}
+		if opts.blobs == blobsServe && a.cfg.Tracing.OTLP.Target != "" {
+			for name, st := range stores.ByName {
+				stores.ByName[name] = tracing.Blob(name, st)
+			}
+		}
+	}
+	reg := registry.New(registry.Options{
+		Store: store, Gates: promotionGates(a.cfg.Promotion), Stores: stores, MaxUploadBytes: a.cfg.Server.MaxUploadBytes,
+	})
+	return &local{store: store, reg: reg}, nil
+}
+
+// openStore opens the database at url, as it is.
+func openStore(ctx context.Context, url string) (db.Store, error) {
+	store, err := engine.Open(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return store, nil
+}
+
+// sqliteFile returns the file of a SQLite database URL.
+func sqliteFile(url string) (string, bool) {
+	name, target, err := engine.Parse(url)
+	if err != nil || name != db.EngineSQLite || target == ":memory:" {
+		return "", false
+	}
+	return target, true
+}
+
+// prepareSchema applies policy to the schema of store; empty reports a
+// database never migrated, under schemaAsIs.
+func prepareSchema(ctx context.Context, store db.Store, policy schemaPolicy, logger *slog.Logger) (empty bool, err error) {
+	var applied []db.MigrationResult
+	if policy == schemaMigrate {
+		applied, err = store.Migrate(ctx, db.MigrateOptions{})
+		for _, m := range applied {
+			logger.Info("migration applied", "version", m.Version, "source", path.Base(m.Source), "duration", m.Duration)
+		}
+		if err != nil {
+			return false, fmt.Errorf("migrate: %w", err)
+		}
+	}
+	status, err := store.MigrationStatus(ctx)
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("read migration status: %w", err)
+	case policy == schemaAsIs && status.Current == 0:
+		return true, nil
+	case status.Pending > 0:
+		return false, fmt.Errorf("%d pending %s; run \"flymodel migrate up\"", status.Pending, plural(status.Pending, "migration", "migrations"))
+	}
+	logger.Info("schema up to date", "version", status.Current, "applied", len(applied))
+	return false, nil
+}
+
+// promotionGates turns the promotion.<lifecycle> configuration into the
+// registry's gates.
+func promotionGates(promotion map[string]config.Promotion) map[string]registry.Gate {
+	gates := make(map[string]registry.Gate, len(promotion))
+	for lifecycle, p := range promotion {
+		gates[lifecycle] = registry.Gate{Require: p.Require, RequireAllPassed: p.RequireAllPassed}
+	}
+	return gates
+}
+
+// openStores builds the blob stores of the configuration: each S3 entry
+// under its bucket name, each filesystem root under "local" (every role)
+// or "local-<role>"; with no storage configured, one root in the data
+// folder serves every lifecycle.
+func openStores(cfg *config.Config) (registry.Stores, error) {
+	stores := registry.Stores{ByName: map[string]blob.Store{}, ForRole: map[string]string{}}
+	for _, e := range cfg.Storage.S3 {
+		st, err := s3blob.New(s3blob.Config{
+			Bucket: e.Bucket, Endpoint: e.Endpoint, Region: e.Region, PathStyle: e.PathStyle,
+			AccessKeyID: e.AccessKeyID, SecretAccessKey: e.SecretAccessKey,
+		})
+		if err != nil {
+			return stores, fmt.Errorf("storage.s3 bucket %s: %w", e.Bucket, err)
+		}
+		stores.ByName[e.Bucket] = st
+		stores.ForRole[e.Role] = e.Bucket
+	}
+	var catchAll string
+	for _, e := range cfg.EffectiveFS() {
+		name := "local"
+		if e.Role != "" {
+			name = "local-" + e.Role
+		}
+		st, err := fsblob.New(e.Path)
+		if err != nil {
+			return stores, fmt.Errorf("storage.fs %s: %w", e.Path, err)
+		}
+		stores.ByName[name] = st
+		if e.Role == "" {
+			catchAll = name
+		} else {
+			stores.ForRole[e.Role] = name
+		}
+	}
+	if catchAll != "" {
+		for _, role := range config.Lifecycles {
+			if _, ok := stores.ForRole[role]; !ok {
+				stores.ForRole[role] = catchAll
+			}
+		}
+	}
+	return stores, nil
+}
+
+// storeNames lists the stores in a stable order.
+func storeNames(stores registry.Stores) []string {
+	names := make([]string, 0, len(stores.ByName))
+	for name := range stores.ByName {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// prepareStores applies policy to stores.
+func prepareStores(ctx context.Context, stores registry.Stores, policy blobPolicy, logger *slog.Logger) error {
+	switch policy {
+	case blobsEnsure:
+		for _, name := range storeNames(stores) {
+			if err := stores.ByName[name].Ensure(ctx); err != nil {
+				return fmt.Errorf("blob store %s: %w", stores.ByName[name], err)
+			}
+		}
+	case blobsServe:
+		return checkStores(ctx, stores, logger)
+	}
+	return nil
+}
+
+// staleUploadAge is how long a temporary upload file must have been left
+// untouched before start-up removes it: an upload in progress writes to its
+// file continuously, an interrupted one (a crash) stops.
+const staleUploadAge = time.Minute
+
+// checkStores runs at serve start: filesystem roots are created when
+// missing (the zero-config case) and cleared of interrupted uploads; every
+// store is probed. A failing probe is logged and left to /readyz, so that
+// the server can start while a remote store is briefly down.
+func checkStores(ctx context.Context, stores registry.Stores, logger *slog.Logger) error {
+	for _, name := range storeNames(stores) {
+		st := stores.ByName[name]
+		if _, ok := st.(*fsblob.Store); ok {
+			if err := st.Ensure(ctx); err != nil {
+				return fmt.Errorf("blob store %s: %w", st, err)
+			}
+		}
+		if n, err := st.RemoveStale(ctx, staleUploadAge); err != nil {
+			logger.Warn("removing interrupted uploads failed", "store", st.String(), "err", err)
+		} else if n > 0 {
+			logger.Info("removed interrupted uploads", "store", st.String(), "count", n)
+		}
+		probeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := st.Probe(probeCtx)
+		cancel()
+		if err != nil {
+			logger.Error("blob store not usable", "store", st.String(), "err", err)
+			continue
+		}
+		logger.Info("blob store ready", "name", name, "store", st.String())
+	}
+	return nil
+}
