@@ -10,7 +10,7 @@ GO ?= go
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test generate check-generated vet fmt ci bench-api bench-artifacts
+.PHONY: build run test generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-artifacts
 
 ## build: the binary, bin/flymodel, stamped with the version
 build:
@@ -48,6 +48,20 @@ check-generated: $(SQLC)
 		exit 1; \
 	fi
 
+## generate-openapi: internal/httpapi/openapi.json from openapi.base.json, package api and routes.go
+generate-openapi:
+	$(GO) generate ./internal/httpapi
+
+## check-openapi: fail when the committed OpenAPI document is stale
+check-openapi:
+	@before="$$(sha256sum internal/httpapi/openapi.json)"; \
+	$(MAKE) --no-print-directory generate-openapi || exit 1; \
+	if [ "$$before" != "$$(sha256sum internal/httpapi/openapi.json)" ]; then \
+		echo "check-openapi: 'make generate-openapi' changed internal/httpapi/openapi.json: run it and commit the result" >&2; \
+		git diff --stat -- internal/httpapi/openapi.json >&2; \
+		exit 1; \
+	fi
+
 ## vet: go vet, and gofmt on every file
 vet:
 	$(GO) vet ./...
@@ -61,7 +75,7 @@ fmt:
 	gofmt -w .
 
 ## ci: what .ci/run checks
-ci: check-generated vet test
+ci: check-generated check-openapi vet test
 
 $(SQLC):
 	@echo "installing sqlc $(SQLC_VERSION) into $(dir $(SQLC)) (once; needs cgo)"

@@ -6,24 +6,19 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // The methods of this file manage API tokens and read the audit log; each
 // needs an unscoped admin token (ErrForbidden otherwise).
 
-// NewToken is an API token to create.
-type NewToken struct {
-	// Name is unique among live tokens (neither revoked nor expired); it
-	// must not be "anonymous", "system" or "sweeper" nor hold ":".
-	Name string `json:"name"`
-	// Role is read, write or admin.
-	Role string `json:"role"`
-	// Namespaces limit the token; none means every namespace.
-	Namespaces []string `json:"namespaces,omitempty"`
-	// ExpiresIn is the token's lifetime from now: days ("90d") or a Go
-	// duration ("12h"); empty means it never expires.
-	ExpiresIn string `json:"expires_in,omitempty"`
-}
+// NewToken is an API token to create: a Name unique among live tokens
+// (neither revoked nor expired), its Role (read, write or admin), the
+// Namespaces it is limited to (none: every namespace), and its lifetime
+// from now, ExpiresIn: days ("90d") or a Go duration ("12h"); empty means
+// it never expires.
+type NewToken = api.TokenCreate
 
 // CreateToken creates an API token and returns it with its secret, which
 // the server shows this once. A name taken by a live token is ErrConflict,
@@ -38,9 +33,7 @@ func (c *Client) CreateToken(ctx context.Context, t NewToken) (CreatedToken, err
 // ListTokens returns every API token, oldest first, revoked and expired
 // ones included; never their secrets.
 func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
-	var out struct {
-		Items []Token `json:"items"`
-	}
+	var out api.TokenList
 	err := c.doJSON(ctx, http.MethodGet, apiPrefix+"/tokens", nil, nil, &out)
 	return out.Items, err
 }

@@ -162,10 +162,7 @@ func (e *Error) class() error {
 }
 
 // FieldError is one invalid field of a 422 answer.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+type FieldError = api.FieldError
 
 // FieldErrors lists the invalid fields of a 422 answer (its "errors"
 // member); nil for other answers.

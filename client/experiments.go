@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // CreateExperiment creates an experiment of a version, once per name (a
@@ -14,10 +16,7 @@ import (
 // encodes as a JSON object (a struct, a map), JSON text as a
 // json.RawMessage or []byte, or nil; it never changes afterwards.
 func (c *Client) CreateExperiment(ctx context.Context, v VersionRef, name string, params any) (Experiment, error) {
-	in := struct {
-		Name   string          `json:"name"`
-		Params json.RawMessage `json:"params,omitempty"`
-	}{Name: name}
+	in := api.ExperimentCreate{Name: name}
 	var err error
 	if in.Params, err = rawObject(params); err != nil {
 		return Experiment{}, fmt.Errorf("flymodel client: experiment %s params: %w", name, err)
@@ -52,17 +51,11 @@ func (c *Client) DeleteExperiment(ctx context.Context, v VersionRef, name string
 	return c.doJSON(ctx, http.MethodDelete, v.experimentPath(name), flag("hard", hard), nil, nil)
 }
 
-// ExperimentUpdate is a move of an experiment's state machine.
-type ExperimentUpdate struct {
-	// State is running, passed or failed.
-	State string `json:"state"`
-	// DurationMs is the run's duration in milliseconds (passed or failed
-	// only); nil lets the server measure it from the first start.
-	DurationMs *int64 `json:"duration_ms,omitempty"`
-	// Metrics is a JSON object recorded with the result (passed or failed
-	// only), or empty.
-	Metrics json.RawMessage `json:"metrics,omitempty"`
-}
+// ExperimentUpdate is a move of an experiment's state machine: State
+// running, passed or failed; with passed or failed, DurationMs (nil lets
+// the server measure it from the first start) and Metrics (a JSON object,
+// or empty).
+type ExperimentUpdate = api.ExperimentStateUpdate
 
 // SetExperimentState moves an experiment: created → running → passed or
 // failed. Running again while running counts a retry; the result is written
@@ -115,9 +108,7 @@ func (c *Client) FinishExperiment(ctx context.Context, v VersionRef, name string
 
 // ExperimentTags returns the tags attached to an experiment.
 func (c *Client) ExperimentTags(ctx context.Context, v VersionRef, name string) ([]Tag, error) {
-	var out struct {
-		Data []Tag `json:"data"`
-	}
+	var out api.List[Tag]
 	err := c.doJSON(ctx, http.MethodGet, v.experimentPath(name)+"/tags", nil, nil, &out)
 	return out.Data, err
 }

@@ -4,15 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // CreateModel creates a model in a namespace; ErrConflict when the name is
 // taken there.
 func (c *Client) CreateModel(ctx context.Context, ns, name string) (Model, error) {
 	var m Model
-	in := struct {
-		Name string `json:"name"`
-	}{name}
+	in := api.ModelCreate{Name: name}
 	err := c.doJSON(ctx, http.MethodPost, namespacePath(ns)+"/models", nil, in, &m)
 	return m, err
 }
@@ -49,9 +49,7 @@ func (c *Client) ListModels(ctx context.Context, ns string, f ModelFilter, opts 
 // RenameModel renames a model; its versions follow.
 func (c *Client) RenameModel(ctx context.Context, ns, name, newName string) (Model, error) {
 	var m Model
-	in := struct {
-		Name string `json:"name"`
-	}{newName}
+	in := api.ModelUpdate{Name: &newName}
 	err := c.doJSON(ctx, http.MethodPatch, modelPath(ns, name), nil, in, &m)
 	return m, err
 }

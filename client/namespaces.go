@@ -5,15 +5,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // CreateNamespace creates a namespace; ErrConflict when the name is taken.
 func (c *Client) CreateNamespace(ctx context.Context, name, description string) (Namespace, error) {
 	var ns Namespace
-	in := struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	}{name, description}
+	in := api.NamespaceCreate{Name: name, Description: description}
 	err := c.doJSON(ctx, http.MethodPost, apiPrefix+"/namespaces", nil, in, &ns)
 	return ns, err
 }
@@ -33,10 +32,7 @@ func (c *Client) ListNamespaces(ctx context.Context, opts ListOptions) (Page[Nam
 }
 
 // NamespaceUpdate changes a namespace; nil fields stay as they are.
-type NamespaceUpdate struct {
-	Name        *string `json:"name,omitempty"`
-	Description *string `json:"description,omitempty"`
-}
+type NamespaceUpdate = api.NamespaceUpdate
 
 // UpdateNamespace renames a namespace or changes its description.
 func (c *Client) UpdateNamespace(ctx context.Context, name string, u NamespaceUpdate) (Namespace, error) {
@@ -53,11 +49,7 @@ func (c *Client) DeleteNamespace(ctx context.Context, name string, cascade bool)
 }
 
 // NewBucket is a bucket to record: one per namespace and role (lifecycle).
-type NewBucket struct {
-	Name   string `json:"name"`
-	Region string `json:"region"`
-	Role   string `json:"role"`
-}
+type NewBucket = api.BucketCreate
 
 // CreateBucket records a storage bucket of a namespace.
 func (c *Client) CreateBucket(ctx context.Context, ns string, b NewBucket) (Bucket, error) {
@@ -81,10 +73,7 @@ func (c *Client) DeleteBucket(ctx context.Context, ns string, id int64) error {
 // CreateTag creates a tag of a namespace; color is "#rrggbb" (lowercase).
 func (c *Client) CreateTag(ctx context.Context, ns, tag, color string) (Tag, error) {
 	var out Tag
-	in := struct {
-		Tag   string `json:"tag"`
-		Color string `json:"color"`
-	}{tag, color}
+	in := api.TagCreate{Tag: tag, Color: color}
 	err := c.doJSON(ctx, http.MethodPost, namespacePath(ns)+"/tags", nil, in, &out)
 	return out, err
 }

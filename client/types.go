@@ -2,115 +2,60 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"iter"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // Lifecycles are the states of a model version, in promotion order.
-var Lifecycles = []string{"test", "qa", "stage", "prod"}
+var Lifecycles = api.Lifecycles
 
 // Experiment states.
 const (
-	StateCreated = "created"
-	StateRunning = "running"
-	StatePassed  = "passed"
-	StateFailed  = "failed"
+	StateCreated = api.ExperimentCreated
+	StateRunning = api.ExperimentRunning
+	StatePassed  = api.ExperimentPassed
+	StateFailed  = api.ExperimentFailed
 )
 
-// Namespace groups models, buckets and tags.
-type Namespace struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
+// The resources of the API, as the server sends them: the types of
+// package api (their documentation is the API's).
+type (
+	// Namespace groups models, buckets and tags.
+	Namespace = api.Namespace
+	// Bucket is a storage location of a namespace for one lifecycle (Role).
+	Bucket = api.Bucket
+	// Tag is a namespace's tag, attachable to models, versions and
+	// experiments.
+	Tag = api.Tag
+	// Model is the "repository" of a model's versions.
+	Model = api.Model
+	// StateChange is one entry of a version's lifecycle history; From is
+	// nil for the version's creation.
+	StateChange = api.StateChange
+	// Artifact is the record of a stored file of a version or an
+	// experiment. Its Format is one of the known formats, or empty (null
+	// on the wire).
+	Artifact = api.Artifact
+	// PageInfo is the page a list answered with.
+	PageInfo = api.PageInfo
+)
 
-// Bucket is a storage location of a namespace for one lifecycle (Role).
-type Bucket struct {
-	ID        int64     `json:"id"`
-	Namespace string    `json:"namespace"`
-	Name      string    `json:"name"`
-	Region    string    `json:"region"`
-	Role      string    `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// Tag is a namespace's tag, attachable to models, versions and experiments.
-type Tag struct {
-	ID        int64     `json:"id"`
-	Namespace string    `json:"namespace"`
-	Tag       string    `json:"tag"`
-	Color     string    `json:"color"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// Model is the "repository" of a model's versions.
-type Model struct {
-	ID        int64     `json:"id"`
-	Namespace string    `json:"namespace"`
-	Name      string    `json:"name"`
-	Tags      []string  `json:"tags"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// Version is a model version: immutable content in one lifecycle state.
-type Version struct {
-	ID             int64     `json:"id"`
-	Namespace      string    `json:"namespace"`
-	Model          string    `json:"model"`
-	Version        string    `json:"version"`
-	State          string    `json:"state"`
-	StateChangedAt time.Time `json:"state_changed_at"`
-	// Sealed is set once the version has left test: no new artifacts.
-	Sealed   bool       `json:"sealed"`
-	SealedAt *time.Time `json:"sealed_at"`
-	// Digest names the version's content: "sha256:<hex>" over its sorted
-	// (sha256, name) list; empty while it has no artifacts.
-	Digest    string    `json:"digest"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
+// Version is a model version: immutable content in one lifecycle state
+// (api.Version, with the client's methods).
+type Version api.Version
 
 // Ref returns the reference of v.
 func (v Version) Ref() VersionRef {
 	return VersionRef{Namespace: v.Namespace, Model: v.Model, Version: v.Version}
 }
 
-// StateChange is one entry of a version's lifecycle history; From is nil
-// for the version's creation.
-type StateChange struct {
-	From      *string   `json:"from"`
-	To        string    `json:"to"`
-	Actor     string    `json:"actor"`
-	ChangedAt time.Time `json:"changed_at"`
-}
-
-// Experiment is a test run against a model version, recorded once.
-type Experiment struct {
-	ID        int64  `json:"id"`
-	Namespace string `json:"namespace"`
-	Model     string `json:"model"`
-	Version   string `json:"version"`
-	Name      string `json:"name"`
-	// State is created, running, passed or failed.
-	State string `json:"state"`
-	// Retries counts the starts after the first.
-	Retries int64 `json:"retries"`
-	// Params and Metrics are JSON objects, or null.
-	Params     json.RawMessage `json:"params"`
-	Metrics    json.RawMessage `json:"metrics"`
-	DurationMs *int64          `json:"duration_ms"`
-	StartedAt  *time.Time      `json:"started_at"`
-	FinishedAt *time.Time      `json:"finished_at"`
-	CreatedAt  time.Time       `json:"created_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-}
+// Experiment is a test run against a model version, recorded once
+// (api.Experiment, with the client's methods).
+type Experiment api.Experiment
 
 // Ref returns the reference of the experiment's version.
 func (e Experiment) Ref() VersionRef {
@@ -120,38 +65,9 @@ func (e Experiment) Ref() VersionRef {
 // Owner returns the owner of the experiment's artifacts.
 func (e Experiment) Owner() Owner { return e.Ref().ExperimentOwner(e.Name) }
 
-// Artifact is the record of a stored file of a version or an experiment.
-type Artifact struct {
-	ID           int64  `json:"id"`
-	VersionID    int64  `json:"version_id,omitempty"`
-	ExperimentID int64  `json:"experiment_id,omitempty"`
-	Name         string `json:"name"`
-	FileName     string `json:"file_name"`
-	ContentType  string `json:"content_type"`
-	// Format is one of the known formats, or empty (null on the wire).
-	Format   string `json:"format"`
-	Encoding string `json:"encoding"`
-	// Extra is a JSON object (version artifacts only), or empty.
-	Extra     json.RawMessage `json:"extra,omitempty"`
-	SHA256    string          `json:"sha256"`
-	Size      int64           `json:"size"`
-	Blob      int64           `json:"blob"`
-	CreatedAt time.Time       `json:"created_at"`
-}
-
-// Page is one page of a list, with the totals.
-type Page[T any] struct {
-	Data       []T      `json:"data"`
-	Page       PageInfo `json:"page"`
-	TotalItems int64    `json:"total_items"`
-	TotalPages int64    `json:"total_pages"`
-}
-
-// PageInfo is the page a list answered with.
-type PageInfo struct {
-	Page int64 `json:"page"`
-	Size int64 `json:"size"`
-}
+// Page is one page of a list, with the totals (api.Page, with the
+// client's methods).
+type Page[T any] api.Page[T]
 
 // Next returns the options of the following page, and false on the last
 // page.
@@ -170,7 +86,7 @@ type ListOptions struct {
 }
 
 // MaxPageSize is the largest page the server returns.
-const MaxPageSize = 1000
+const MaxPageSize = api.MaxPageSize
 
 func (o ListOptions) values() url.Values {
 	q := url.Values{}
@@ -277,82 +193,34 @@ func modelPath(ns, model string) string {
 
 // Token statuses: whether the server accepts a token now.
 const (
-	TokenActive  = "active"
-	TokenExpired = "expired"
-	TokenRevoked = "revoked"
+	TokenActive  = api.TokenActive
+	TokenExpired = api.TokenExpired
+	TokenRevoked = api.TokenRevoked
 )
 
 // Token is an API token as listed: never its secret.
-type Token struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-	// Role is read, write or admin.
-	Role string `json:"role"`
-	// Namespaces are those the token is limited to, sorted; empty means
-	// every namespace (an unscoped token).
-	Namespaces []string `json:"namespaces"`
-	// Status is TokenActive, TokenExpired or TokenRevoked.
-	Status string `json:"status"`
-	// CreatedBy is the actor that created it: a token's name,
-	// "oidc:<subject>", "anonymous" or "local:<user>".
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-	// ExpiresAt is nil for a token that never expires.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	// RevokedAt is nil unless the token was revoked.
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-}
+type Token = api.Token
 
 // CreatedToken is a token just created, with its secret: the bearer token
 // to send (WithToken). The server keeps only its hash, so this is the one
 // time it can be read; keep it out of logs.
-type CreatedToken struct {
-	Token
-	Secret string `json:"secret"`
-}
+type CreatedToken = api.CreatedToken
 
 // Audit record outcomes.
 const (
 	// OutcomeOK is a change committed with its record.
-	OutcomeOK = "ok"
+	OutcomeOK = api.OutcomeOK
 	// OutcomeDenied is a change refused for want of a role (403); nothing
 	// changed.
-	OutcomeDenied = "denied"
+	OutcomeDenied = api.OutcomeDenied
 )
 
 // AuditRecord is one record of the audit log: a change, or a change
-// refused for want of a role.
-type AuditRecord struct {
-	// ID increases with each record: the log's order, and what
-	// AuditFilter.After takes.
-	ID int64     `json:"id"`
-	At time.Time `json:"at"`
-	// Actor is a token's name, "oidc:<subject>", "anonymous",
-	// "local:<user>" for commands run on the server's host, or "system"
-	// for the server's own work (such as retention).
-	Actor string `json:"actor"`
-	// Action is "<resource>.<verb>", e.g. "version.create" or
-	// "token.revoke"; a refused request is "request.<method>".
-	Action string `json:"action"`
-	// Target is the resource's path under /api/v1 (for a refused request,
-	// the request's path).
-	Target string `json:"target"`
-	// Namespace is the namespace the target lies in; empty for none.
-	Namespace string `json:"namespace,omitempty"`
-	// Outcome is OutcomeOK or OutcomeDenied.
-	Outcome string `json:"outcome"`
-	// RequestID is the request's X-Request-Id; empty for changes made
-	// outside a request.
-	RequestID string `json:"request_id,omitempty"`
-	// Detail is any JSON value the action records about itself (for a
-	// refused request, the role it "needs"); empty when none.
-	Detail json.RawMessage `json:"detail,omitempty"`
-}
+// refused for want of a role. Its ID increases with each record: the
+// log's order, and what AuditFilter.After takes.
+type AuditRecord = api.AuditRecord
 
-// AuditPage is one page of the audit log, oldest first.
-type AuditPage struct {
-	Items []AuditRecord `json:"items"`
-	// Next is 0 on the last page; otherwise it goes in AuditFilter.After
-	// for the following page.
-	Next int64 `json:"next,omitempty"`
-}
+// AuditPage is one page of the audit log, oldest first; its Next is 0 on
+// the last page, otherwise it goes in AuditFilter.After for the following
+// page.
+type AuditPage = api.AuditPage

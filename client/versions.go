@@ -4,16 +4,14 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/flymodel/flymodel/api"
 )
 
-// NewVersion is a version to create.
-type NewVersion struct {
-	// Version is the version's name, e.g. "v0.1.0".
-	Version string `json:"version"`
-	// State is the lifecycle to start in; empty means test. Starting
-	// outside test is subject to the promotion gates (ErrGate).
-	State string `json:"state,omitempty"`
-}
+// NewVersion is a version to create: its name (e.g. "v0.1.0") and the
+// lifecycle to start in; empty means test. Starting outside test is
+// subject to the promotion gates (ErrGate).
+type NewVersion = api.VersionCreate
 
 // CreateVersion creates a version of a model; ErrConflict when the name is
 // taken (soft-deleted versions keep theirs).
@@ -61,27 +59,21 @@ func (c *Client) DeleteVersion(ctx context.Context, v VersionRef, hard bool) err
 // passed (ErrGate); moving to the current state changes nothing.
 func (c *Client) SetVersionState(ctx context.Context, v VersionRef, state string) (Version, error) {
 	var out Version
-	in := struct {
-		State string `json:"state"`
-	}{state}
+	in := api.VersionStateUpdate{State: state}
 	err := c.doJSON(ctx, http.MethodPut, v.path()+"/state", nil, in, &out)
 	return out, err
 }
 
 // VersionHistory returns a version's lifecycle changes, oldest first.
 func (c *Client) VersionHistory(ctx context.Context, v VersionRef) ([]StateChange, error) {
-	var out struct {
-		Data []StateChange `json:"data"`
-	}
+	var out api.List[StateChange]
 	err := c.doJSON(ctx, http.MethodGet, v.path()+"/history", nil, nil, &out)
 	return out.Data, err
 }
 
 // VersionTags returns the tags attached to a version.
 func (c *Client) VersionTags(ctx context.Context, v VersionRef) ([]Tag, error) {
-	var out struct {
-		Data []Tag `json:"data"`
-	}
+	var out api.List[Tag]
 	err := c.doJSON(ctx, http.MethodGet, v.path()+"/tags", nil, nil, &out)
 	return out.Data, err
 }

@@ -21,8 +21,8 @@ WHERE m.namespace_id = @namespace_id
   AND (CAST(sqlc.narg(name_contains) AS TEXT) IS NULL
        OR replace(lower(m.name), lower(CAST(sqlc.narg(name_contains) AS TEXT)), '') <> lower(m.name))
   AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
-       SELECT 1 FROM model_tags mt JOIN tags t ON t.id = mt.tag_id
-       WHERE mt.model_id = m.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.model_id = m.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
 ORDER BY m.name, m.id
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
@@ -33,8 +33,8 @@ WHERE m.namespace_id = @namespace_id
   AND (CAST(sqlc.narg(name_contains) AS TEXT) IS NULL
        OR replace(lower(m.name), lower(CAST(sqlc.narg(name_contains) AS TEXT)), '') <> lower(m.name))
   AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
-       SELECT 1 FROM model_tags mt JOIN tags t ON t.id = mt.tag_id
-       WHERE mt.model_id = m.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)));
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.model_id = m.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)));
 
 -- name: RenameModel :one
 UPDATE models SET name = @name, updated_at = @now

@@ -13,7 +13,7 @@ LIMIT CAST(@page_limit AS BIGINT);
 -- name: ListExpiredExperiments :many
 -- Experiments created before a cut-off on versions in a lifecycle.
 -- @readonly
-SELECT e.id, e.name, e.created_at, v.version, m.name AS model, n.name AS namespace
+SELECT e.id, e.version_id, e.name, e.created_at, v.version, m.name AS model, n.name AS namespace
 FROM experiments e
 JOIN model_versions v ON v.id = e.version_id
 JOIN models m ON m.id = v.model_id
@@ -22,15 +22,11 @@ WHERE v.state = @state AND e.created_at < @before AND e.id > @after_id
 ORDER BY e.id
 LIMIT CAST(@page_limit AS BIGINT);
 
--- name: ListVersionBlobIDs :many
--- The blobs a version's artifacts and its experiments' artifacts use.
+-- name: ListArtifactBlobIDs :many
+-- The blobs the artifacts of a version (its own and its experiments') use,
+-- or with experiment_id those of that experiment of the version.
 -- @readonly
-SELECT va.blob_id FROM version_artifacts va WHERE va.version_id = @version_id
-UNION
-SELECT ea.blob_id FROM experiment_artifacts ea
-JOIN experiments e ON e.id = ea.experiment_id
-WHERE e.version_id = @version_id;
-
--- name: ListExperimentBlobIDs :many
--- @readonly
-SELECT blob_id FROM experiment_artifacts WHERE experiment_id = @experiment_id;
+SELECT DISTINCT a.blob_id FROM artifacts a
+WHERE a.version_id = @version_id
+  AND (CAST(sqlc.narg(experiment_id) AS BIGINT) IS NULL OR a.experiment_id = CAST(sqlc.narg(experiment_id) AS BIGINT))
+ORDER BY a.blob_id;

@@ -21,41 +21,22 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM tags WHERE namespace_id = @namespace_id;
 -- name: DeleteTag :execrows
 DELETE FROM tags WHERE id = @id;
 
--- name: AttachModelTag :execrows
-INSERT INTO model_tags (model_id, tag_id) VALUES (@model_id, @tag_id)
+-- name: AttachTag :execrows
+-- Links a tag to one target: exactly one of model_id, version_id and
+-- experiment_id is set. Attaching twice changes nothing.
+INSERT INTO tag_links (tag_id, model_id, version_id, experiment_id)
+VALUES (@tag_id, sqlc.narg(model_id), sqlc.narg(version_id), sqlc.narg(experiment_id))
 ON CONFLICT DO NOTHING;
 
--- name: DetachModelTag :execrows
-DELETE FROM model_tags WHERE model_id = @model_id AND tag_id = @tag_id;
+-- name: DetachTag :execrows
+-- The ids left NULL match nothing, so only the one target set is unlinked.
+DELETE FROM tag_links
+WHERE tag_id = @tag_id
+  AND (model_id = sqlc.narg(model_id) OR version_id = sqlc.narg(version_id) OR experiment_id = sqlc.narg(experiment_id));
 
--- name: ListModelTags :many
+-- name: ListLinkedTags :many
+-- The tags linked to one target (exactly one id set, as for AttachTag).
 -- @readonly
-SELECT t.* FROM tags t JOIN model_tags mt ON mt.tag_id = t.id
-WHERE mt.model_id = @model_id
-ORDER BY t.tag, t.id;
-
--- name: AttachVersionTag :execrows
-INSERT INTO version_tags (version_id, tag_id) VALUES (@version_id, @tag_id)
-ON CONFLICT DO NOTHING;
-
--- name: DetachVersionTag :execrows
-DELETE FROM version_tags WHERE version_id = @version_id AND tag_id = @tag_id;
-
--- name: ListVersionTags :many
--- @readonly
-SELECT t.* FROM tags t JOIN version_tags vt ON vt.tag_id = t.id
-WHERE vt.version_id = @version_id
-ORDER BY t.tag, t.id;
-
--- name: AttachExperimentTag :execrows
-INSERT INTO experiment_tags (experiment_id, tag_id) VALUES (@experiment_id, @tag_id)
-ON CONFLICT DO NOTHING;
-
--- name: DetachExperimentTag :execrows
-DELETE FROM experiment_tags WHERE experiment_id = @experiment_id AND tag_id = @tag_id;
-
--- name: ListExperimentTags :many
--- @readonly
-SELECT t.* FROM tags t JOIN experiment_tags et ON et.tag_id = t.id
-WHERE et.experiment_id = @experiment_id
+SELECT t.* FROM tags t JOIN tag_links l ON l.tag_id = t.id
+WHERE l.model_id = sqlc.narg(model_id) OR l.version_id = sqlc.narg(version_id) OR l.experiment_id = sqlc.narg(experiment_id)
 ORDER BY t.tag, t.id;

@@ -14,8 +14,8 @@ WHERE v.model_id = @model_id
   AND v.deleted_at IS NULL
   AND (CAST(sqlc.narg(state) AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(sqlc.narg(state) AS TEXT))
   AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
-       SELECT 1 FROM version_tags vt JOIN tags t ON t.id = vt.tag_id
-       WHERE vt.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
 ORDER BY v.created_at DESC, v.id DESC
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
@@ -26,8 +26,8 @@ WHERE v.model_id = @model_id
   AND v.deleted_at IS NULL
   AND (CAST(sqlc.narg(state) AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(sqlc.narg(state) AS TEXT))
   AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
-       SELECT 1 FROM version_tags vt JOIN tags t ON t.id = vt.tag_id
-       WHERE vt.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)));
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)));
 
 -- name: SetVersionState :one
 -- Moves a version to another lifecycle; sealed_at is kept once set.

@@ -52,7 +52,7 @@ func localActor() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		name = u.Username
 	}
-	return "local:" + name
+	return api.ActorLocalPrefix + name
 }
 
 // run executes the command line args (without the program name) in the
@@ -90,7 +90,8 @@ func (a *app) loadConfig(cmd *cobra.Command, _ []string) error {
 	if !needsConfig(cmd) {
 		return nil
 	}
-	cfg, err := config.Load(config.LoadOptions{File: a.configFile, Environ: a.environ})
+	cfg, err := config.Load(config.LoadOptions{File: a.configFile, Environ: a.environ,
+		Warn: func(msg string) { fmt.Fprintf(a.stderr, "flymodel: warning: %s\n", msg) }})
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/registry"
@@ -34,7 +35,7 @@ func startSweeper(ctx context.Context, store db.Store, reg *registry.Registry, r
 				return
 			case <-tick.C:
 			}
-			ctx := audit.WithCaller(ctx, audit.Caller{Actor: "sweeper"})
+			ctx := audit.WithCaller(ctx, audit.Caller{Actor: api.ActorSweeper})
 			ran, err := store.Exclusive(ctx, "sweeper", func(ctx context.Context) error {
 				if len(rules) > 0 {
 					rep, err := reg.Retention(ctx, rules, false)

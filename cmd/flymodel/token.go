@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -66,7 +67,7 @@ and manage tokens.`,
 	f.StringArray("namespace", nil, "namespace the token is limited to; repeatable (default: all)")
 	f.String("expires", "", "lifetime, e.g. 90d or 12h (default: never)")
 	_ = cmd.MarkFlagRequired("name")
-	_ = cmd.RegisterFlagCompletionFunc("role", cobra.FixedCompletions([]string{"read", "write", "admin"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("role", cobra.FixedCompletions(api.Roles, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/client"
 	"github.com/flymodel/flymodel/internal/config"
 	"github.com/flymodel/flymodel/internal/upsert"
@@ -100,9 +101,7 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 		slices.Sort(missing)
 		return spec, usageErrorf(cmd, "upsert needs %s (flags or the [upsert] configuration)", strings.Join(missing, ", "))
 	}
-	if spec.State == "staging" {
-		spec.State = "stage"
-	}
+	spec.State = api.CanonicalLifecycle(spec.State)
 	if spec.State != "" && !slices.Contains(config.Lifecycles, spec.State) {
 		return spec, usageErrorf(cmd, "--state %q: want one of %s", spec.State, strings.Join(config.Lifecycles, ", "))
 	}
@@ -180,7 +179,7 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 		}
 		spec.Experiments = append(spec.Experiments, x)
 	}
-	if fl.experimentState != "" && !slices.Contains([]string{"created", "running", "passed", "failed"}, fl.experimentState) {
+	if fl.experimentState != "" && !slices.Contains(api.ExperimentStates, fl.experimentState) {
 		return spec, usageErrorf(cmd, "--experiment-state %q: want running, passed or failed", fl.experimentState)
 	}
 	if len(fl.experiments) == 0 && (fl.experimentState != "" || fl.metrics != "") {

@@ -8,15 +8,16 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Outcomes of a record.
 const (
 	// OK is a mutation that was committed with its record.
-	OK = "ok"
+	OK = api.OutcomeOK
 	// Denied is a request refused for want of a role; it changed nothing.
-	Denied = "denied"
+	Denied = api.OutcomeDenied
 )
 
 // Caller is who makes the changes of a request, and which request it is.
@@ -39,7 +40,7 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 func CallerFrom(ctx context.Context) Caller {
 	c, ok := ctx.Value(callerKey{}).(Caller)
 	if !ok || c.Actor == "" {
-		c.Actor = "system"
+		c.Actor = api.ActorSystem
 	}
 	return c
 }
@@ -79,24 +80,14 @@ func write(ctx context.Context, q db.Queries, at time.Time, e Entry, outcome str
 		detail = &s
 	}
 	_, err := q.CreateAuditRecord(ctx, db.CreateAuditRecordParams{
-		At: at.UTC().Truncate(time.Microsecond), Actor: c.Actor, Action: e.Action, Target: e.Target,
+		At: api.Timestamp(at), Actor: c.Actor, Action: e.Action, Target: e.Target,
 		Namespace: e.Namespace, Outcome: outcome, RequestID: c.RequestID, Detail: detail,
 	})
 	return err
 }
 
 // Item is one record of the log as it is read back.
-type Item struct {
-	ID        int64           `json:"id"`
-	At        time.Time       `json:"at"`
-	Actor     string          `json:"actor"`
-	Action    string          `json:"action"`
-	Target    string          `json:"target"`
-	Namespace string          `json:"namespace,omitempty"`
-	Outcome   string          `json:"outcome"`
-	RequestID string          `json:"request_id,omitempty"`
-	Detail    json.RawMessage `json:"detail,omitempty"`
-}
+type Item = api.AuditRecord
 
 // Filter selects records; zero fields select everything.
 type Filter struct {

@@ -23,7 +23,8 @@ const (
 	Admin
 )
 
-var roleNames = []string{"none", "read", "write", "admin"}
+// roleNames are the names of the roles, None to Admin.
+var roleNames = append([]string{"none"}, api.Roles...)
 
 func (r Role) String() string {
 	if r < None || r > Admin {

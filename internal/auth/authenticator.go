@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -75,7 +76,7 @@ func (a *Authenticator) Anonymous(ctx context.Context) (Principal, error) {
 	if err != nil {
 		return Principal{}, err
 	}
-	p := Principal{Name: "anonymous", Anonymous: true}
+	p := Principal{Name: api.ActorAnonymous, Anonymous: true}
 	if role > None {
 		p.Grants = []Grant{{Role: role}}
 		p.MayCreateNamespaces = role >= Write

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // OIDCConfig configures verification of JWT bearer tokens issued by an
@@ -163,7 +165,7 @@ func (o *OIDC) Verify(ctx context.Context, raw string) (Principal, error) {
 	if err := tok.Claims(&claims); err != nil {
 		return Principal{}, fmt.Errorf("%w: oidc: claims: %v", ErrInvalidToken, err)
 	}
-	p := Principal{Name: "oidc:" + tok.Subject}
+	p := Principal{Name: api.ActorOIDCPrefix + tok.Subject}
 	for _, v := range claimValues(claims[o.roleClaim]) {
 		if g, ok := o.roles[v]; ok && !slices.Contains(p.Grants, g) {
 			p.Grants = append(p.Grants, g)

@@ -7,12 +7,14 @@ package config
 import (
 	"path/filepath"
 	"time"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // Lifecycles are the lifecycle states of a model version, in promotion order. They
 // are also the roles of storage locations. "staging" is accepted in configuration
 // as an alias of "stage" (the original flymodel used it) and normalised on load.
-var Lifecycles = []string{"test", "qa", "stage", "prod"}
+var Lifecycles = api.Lifecycles
 
 // Config is the whole configuration. Its koanf tags are the dotted keys of
 // DESIGN.md's configuration table.

@@ -744,3 +744,64 @@ func TestSamples(t *testing.T) {
 		}
 	}
 }
+
+func TestEnvWarnings(t *testing.T) {
+	tests := []struct {
+		env  string
+		want string // "" = no warning
+	}{
+		{"FLYMODEL_LOG_LEVL=debug", "FLYMODEL_LOG_LEVL is not a configuration key; did you mean FLYMODEL_LOG_LEVEL (log.level)?"},
+		{"FLYMODEL_SERVER_TEMPDIR=/t", "FLYMODEL_SERVER_TEMPDIR is not a configuration key; did you mean FLYMODEL_SERVER_TEMP_DIR (server.temp_dir)?"},
+		{"FLYMODEL_server_port=1", "FLYMODEL_server_port is not a configuration key; did you mean FLYMODEL_SERVER_PORT (server.port)?"},
+		{"FLYMODEL_RETENTION_STAGING_MODEL=1", "FLYMODEL_RETENTION_STAGING_MODEL is not a configuration key; did you mean FLYMODEL_RETENTION_STAGING_MODELS (retention.stage.models)?"},
+		{"FLYMODEL_STORAGE_S3=x", "FLYMODEL_STORAGE_S3 is not a configuration key: storage.s3 is set in a configuration file only"},
+		{"FLYMODEL_UPSERT_ARTIFACTS_0_PATH=x", "FLYMODEL_UPSERT_ARTIFACTS_0_PATH is not a configuration key: upsert.artifacts is set in a configuration file only"},
+		{"FLYMODEL_AUTH_OIDC_ROLES_OPS=admin", "FLYMODEL_AUTH_OIDC_ROLES_OPS is not a configuration key: auth.oidc.roles is set in a configuration file only"},
+		{"FLYMODEL_LOG_LEVL=", ""}, // empty is unset
+		{"FLYMODEL_LOG_LEVEL=debug", ""},
+		{"FLYMODEL_SERVER=http://h:1", ""},
+		{"FLYMODEL_TOKEN=t", ""},
+		{"FLYMODEL_RETENTION_STAGING_MODELS=1", ""},
+		{"FLYMODEL_SERVER_TLS_CERTS=a.pem", ""},
+		{"FLYMODEL_TEST_POSTGRES_URL=postgres://x", ""},
+		{"FLYMODEL_TEST_S3_ENDPOINT=http://x", ""},
+		{"FLYMODEL_REQUIRE_SERVICES=1", ""},
+		{"DB_URL=sqlite:x.db", ""},
+		{"FLYMODELX=1", ""},
+		{"PATH=/bin", ""},
+	}
+	for _, tt := range tests {
+		var warnings []string
+		_, err := Load(LoadOptions{Dir: t.TempDir(), Environ: []string{tt.env}, Warn: func(msg string) { warnings = append(warnings, msg) }})
+		if err != nil {
+			t.Errorf("env %s: Load = %v, want success", tt.env, err)
+		}
+		var want []string
+		if tt.want != "" {
+			want = []string{tt.want}
+		}
+		if !reflect.DeepEqual(warnings, want) {
+			t.Errorf("env %s: warnings %q, want %q", tt.env, warnings, want)
+		}
+	}
+	// A warning does not hide errors, nor do errors hide it.
+	var warnings []string
+	_, err := Load(LoadOptions{Dir: t.TempDir(), Environ: []string{"FLYMODEL_LOG_LEVEL=loud", "FLYMODEL_SERVR_PORT=1"}, Warn: func(msg string) { warnings = append(warnings, msg) }})
+	if err == nil || !strings.Contains(err.Error(), "FLYMODEL_LOG_LEVEL: log.level") {
+		t.Errorf("Load = %v, want the log.level error", err)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "did you mean FLYMODEL_SERVER_PORT (server.port)?") {
+		t.Errorf("warnings = %q", warnings)
+	}
+}
+
+// mapstructure lists a table's unknown keys only when all its values decode;
+// Load lists them anyway.
+func TestUnknownKeysBesideBadValues(t *testing.T) {
+	_, err := loadTOML(t, "membership = 1\n[server]\nport = \"x\"\nprot = 1\n[[storage.s3]]\nbucket = 1\nbuckt = \"b\"\n[retention.test]\nmodels = 1.5\ndays = 1\n")
+	for _, want := range []string{`unknown key "membership"`, `unknown key "server.prot"`, `unknown key "storage.s3[0].buckt"`, `unknown key "retention.test.days"`, "server.port: expected type 'int'", "retention.test.models: want an integer"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load = %v\nwant an error containing %q", err, want)
+		}
+	}
+}

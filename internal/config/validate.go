@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // Validate reports every invalid value, each error naming its key. Load calls
@@ -37,84 +39,123 @@ func want(allowed []string) string {
 	return strings.Join(quoted[:len(quoted)-1], ", ") + " or " + quoted[len(quoted)-1]
 }
 
+// checker collects problems; its methods check one section each, and the
+// small rules the sections share.
+type checker struct{ probs []problem }
+
+// problems lists every invalid value, section by section.
 func (c *Config) problems() []problem {
-	var probs []problem
-	add := func(key, format string, args ...any) {
-		probs = append(probs, problem{key, fmt.Sprintf(format, args...)})
-	}
-	oneOf := func(key, value string, allowed ...string) {
-		if !slices.Contains(allowed, value) {
-			add(key, "invalid value %q (want %s)", value, want(allowed))
-		}
-	}
-	lifecycle := func(key, value string) { oneOf(key, value, Lifecycles...) }
-	httpURL := func(key, value string) {
-		u, err := url.Parse(value)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add(key, "invalid URL %q (want http://host[:port] or https://…)", value)
-		}
-	}
-	certs := func(key string, tls TLS) {
-		if tls.Certs.PEMFile != "" && (tls.Certs.CertFile != "" || tls.Certs.KeyFile != "") {
-			add(key+".certs", "give either one PEM file or cert_file and key_file, not both")
-		}
-		if (tls.Certs.CertFile == "") != (tls.Certs.KeyFile == "") {
-			add(key+".certs", "cert_file and key_file go together")
-		}
-	}
+	var ch checker
+	ch.general(c)
+	ch.server(c.Server)
+	ch.promotion(c.Promotion)
+	ch.retention(c.Retention)
+	ch.storage(c.Storage)
+	ch.auth(c.Auth)
+	ch.client(c.Client)
+	ch.upsert(c.Upsert)
+	ch.tracing(c.Tracing)
+	return ch.probs
+}
 
+func (ch *checker) add(key, format string, args ...any) {
+	ch.probs = append(ch.probs, problem{key, fmt.Sprintf(format, args...)})
+}
+
+func (ch *checker) oneOf(key, value string, allowed ...string) {
+	if !slices.Contains(allowed, value) {
+		ch.add(key, "invalid value %q (want %s)", value, want(allowed))
+	}
+}
+
+func (ch *checker) lifecycle(key, value string) { ch.oneOf(key, value, Lifecycles...) }
+
+// lifecycleKey checks a map key that must be a lifecycle.
+func (ch *checker) lifecycleKey(key, lc string) {
+	if !slices.Contains(Lifecycles, lc) {
+		ch.add(key, "unknown lifecycle %q (want %s)", lc, want(Lifecycles))
+	}
+}
+
+func (ch *checker) httpURL(key, value string) {
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ch.add(key, "invalid URL %q (want http://host[:port] or https://…)", value)
+	}
+}
+
+func (ch *checker) certs(key string, tls TLS) {
+	if tls.Certs.PEMFile != "" && (tls.Certs.CertFile != "" || tls.Certs.KeyFile != "") {
+		ch.add(key+".certs", "give either one PEM file or cert_file and key_file, not both")
+	}
+	if (tls.Certs.CertFile == "") != (tls.Certs.KeyFile == "") {
+		ch.add(key+".certs", "cert_file and key_file go together")
+	}
+}
+
+// general checks the top-level keys and log.
+func (ch *checker) general(c *Config) {
 	if c.DataDir == "" {
-		add("data_dir", "must not be empty")
+		ch.add("data_dir", "must not be empty")
 	}
-	oneOf("log.level", c.Log.Level, "error", "info", "debug", "trace")
-	oneOf("log.format", c.Log.Format, "auto", "text", "json")
+	ch.oneOf("log.level", c.Log.Level, "error", "info", "debug", "trace")
+	ch.oneOf("log.format", c.Log.Format, "auto", "text", "json")
+}
 
-	if c.Server.Port < 0 || c.Server.Port > 65535 {
-		add("server.port", "invalid value %d (want 0 to 65535; 0 picks a free port)", c.Server.Port)
+func (ch *checker) server(s Server) {
+	if s.Port < 0 || s.Port > 65535 {
+		ch.add("server.port", "invalid value %d (want 0 to 65535; 0 picks a free port)", s.Port)
 	}
-	if c.Server.MaxConcurrentUploads <= 0 {
-		add("server.max_concurrent_uploads", "invalid value %d (want more than 0)", c.Server.MaxConcurrentUploads)
+	if s.MaxConcurrentUploads <= 0 {
+		ch.add("server.max_concurrent_uploads", "invalid value %d (want more than 0)", s.MaxConcurrentUploads)
 	}
-	if c.Server.MaxUploadBytes <= 0 {
-		add("server.max_upload_bytes", "invalid value %d (want more than 0)", c.Server.MaxUploadBytes)
+	if s.MaxUploadBytes <= 0 {
+		ch.add("server.max_upload_bytes", "invalid value %d (want more than 0)", s.MaxUploadBytes)
 	}
-	if c.Server.StallTimeout <= 0 {
-		add("server.stall_timeout", "invalid value %s (want more than 0)", c.Server.StallTimeout)
+	if s.StallTimeout <= 0 {
+		ch.add("server.stall_timeout", "invalid value %s (want more than 0)", s.StallTimeout)
 	}
-	if c.Server.ShutdownTimeout < 0 {
-		add("server.shutdown_timeout", "invalid value %s (want 0 or more)", c.Server.ShutdownTimeout)
+	if s.ShutdownTimeout < 0 {
+		ch.add("server.shutdown_timeout", "invalid value %s (want 0 or more)", s.ShutdownTimeout)
 	}
-	if c.Server.SweepInterval <= 0 {
-		add("server.sweep_interval", "invalid value %s (want more than 0)", c.Server.SweepInterval)
+	if s.SweepInterval <= 0 {
+		ch.add("server.sweep_interval", "invalid value %s (want more than 0)", s.SweepInterval)
 	}
-	certs("server.tls", c.Server.TLS)
-	if c.Server.TLS.CASource != "" && !c.Server.TLS.Certs.IsSet() {
-		add("server.tls.ca_source", "client certificates (mTLS) need server.tls.certs")
+	ch.certs("server.tls", s.TLS)
+	if s.TLS.CASource != "" && !s.TLS.Certs.IsSet() {
+		ch.add("server.tls.ca_source", "client certificates (mTLS) need server.tls.certs")
 	}
+}
 
-	for _, lc := range slices.Sorted(maps.Keys(c.Promotion)) {
+func (ch *checker) promotion(promotion map[string]Promotion) {
+	for _, lc := range slices.Sorted(maps.Keys(promotion)) {
 		key := "promotion." + lc
-		lifecycleKey(add, key, lc)
-		for i, name := range c.Promotion[lc].Require {
+		ch.lifecycleKey(key, lc)
+		for i, name := range promotion[lc].Require {
 			if name == "" {
-				add(fmt.Sprintf("%s.require[%d]", key, i), "empty experiment name")
+				ch.add(fmt.Sprintf("%s.require[%d]", key, i), "empty experiment name")
 			}
 		}
 	}
-	for _, lc := range slices.Sorted(maps.Keys(c.Retention)) {
+}
+
+func (ch *checker) retention(retention map[string]Retention) {
+	for _, lc := range slices.Sorted(maps.Keys(retention)) {
 		key := "retention." + lc
-		lifecycleKey(add, key, lc)
-		r := c.Retention[lc]
+		ch.lifecycleKey(key, lc)
+		r := retention[lc]
 		if r.Models != nil && *r.Models <= 0 {
-			add(key+".models", "invalid value %d (want days, more than 0; leave out to keep forever)", *r.Models)
+			ch.add(key+".models", "invalid value %d (want days, more than 0; leave out to keep forever)", *r.Models)
 		}
 		if r.Runs != nil && *r.Runs <= 0 {
-			add(key+".runs", "invalid value %d (want days, more than 0; leave out to keep forever)", *r.Runs)
+			ch.add(key+".runs", "invalid value %d (want days, more than 0; leave out to keep forever)", *r.Runs)
 		}
 	}
+}
 
-	// Each role has at most one configured location; an fs root with role ""
-	// serves the roles no other entry does.
+// storage checks each location, and that each role has at most one; an fs
+// root with role "" serves the roles no other entry does.
+func (ch *checker) storage(s Storage) {
 	servedBy := map[string]string{}
 	serve := func(key, role string) {
 		if other, dup := servedBy[role]; dup {
@@ -122,113 +163,113 @@ func (c *Config) problems() []problem {
 			if role == "" {
 				what = "every role"
 			}
-			add(key, "%s is already served by %s", what, other)
+			ch.add(key, "%s is already served by %s", what, other)
 			return
 		}
 		servedBy[role] = key
 	}
-	for i, s := range c.Storage.S3 {
+	for i, s := range s.S3 {
 		key := fmt.Sprintf("storage.s3[%d]", i)
 		if s.Bucket == "" {
-			add(key+".bucket", "required")
+			ch.add(key+".bucket", "required")
 		}
 		if s.Role == "" {
-			add(key+".role", "required (want %s)", want(Lifecycles))
+			ch.add(key+".role", "required (want %s)", want(Lifecycles))
 		} else if slices.Contains(Lifecycles, s.Role) {
 			serve(key+".role", s.Role)
 		} else {
-			lifecycle(key+".role", s.Role)
+			ch.lifecycle(key+".role", s.Role)
 		}
 		if s.Endpoint != "" {
-			httpURL(key+".endpoint", s.Endpoint)
+			ch.httpURL(key+".endpoint", s.Endpoint)
 		}
 		if (s.AccessKeyID == "") != (s.SecretAccessKey == "") {
-			add(key+".access_key_id", "access_key_id and secret_access_key go together")
+			ch.add(key+".access_key_id", "access_key_id and secret_access_key go together")
 		}
 	}
-	for i, f := range c.Storage.FS {
+	for i, f := range s.FS {
 		key := fmt.Sprintf("storage.fs[%d]", i)
 		if f.Path == "" {
-			add(key+".path", "required")
+			ch.add(key+".path", "required")
 		}
 		if f.Role != "" && !slices.Contains(Lifecycles, f.Role) {
-			oneOf(key+".role", f.Role, append([]string{"*"}, Lifecycles...)...)
+			ch.oneOf(key+".role", f.Role, append([]string{"*"}, Lifecycles...)...)
 			continue
 		}
 		serve(key+".role", f.Role)
 	}
+}
 
-	oneOf("auth.anonymous", c.Auth.Anonymous, "", "none", "read", "write")
-	oidc := c.Auth.OIDC
+func (ch *checker) auth(a Auth) {
+	ch.oneOf("auth.anonymous", a.Anonymous, "", "none", "read", "write")
+	oidc := a.OIDC
 	if oidc.Issuer != "" {
 		if u, err := url.Parse(oidc.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			add("auth.oidc.issuer", "invalid URL %q", oidc.Issuer)
+			ch.add("auth.oidc.issuer", "invalid URL %q", oidc.Issuer)
 		}
 		if oidc.Audience == "" {
-			add("auth.oidc.audience", "required with auth.oidc.issuer")
+			ch.add("auth.oidc.audience", "required with auth.oidc.issuer")
 		}
 		if oidc.RoleClaim == "" {
-			add("auth.oidc.role_claim", "required with auth.oidc.issuer")
+			ch.add("auth.oidc.role_claim", "required with auth.oidc.issuer")
 		}
 	} else if oidc.Audience != "" || len(oidc.Roles) > 0 {
-		add("auth.oidc.issuer", "required when auth.oidc is configured")
+		ch.add("auth.oidc.issuer", "required when auth.oidc is configured")
 	}
 	for _, claim := range slices.Sorted(maps.Keys(oidc.Roles)) {
 		if v := oidc.Roles[claim]; !validRoleMapping(v) {
-			add("auth.oidc.roles."+claim, "invalid value %q (want read, write or admin, or <role>:<namespace> such as write:ml-team)", v)
+			ch.add("auth.oidc.roles."+claim, "invalid value %q (want read, write or admin, or <role>:<namespace> such as write:ml-team)", v)
 		}
 	}
+}
 
-	if c.Client.Server != "" {
-		httpURL("client.server", c.Client.Server)
+func (ch *checker) client(c Client) {
+	if c.Server != "" {
+		ch.httpURL("client.server", c.Server)
 	}
+}
 
-	if c.Upsert.State != "" {
-		lifecycle("upsert.state", c.Upsert.State)
+func (ch *checker) upsert(u Upsert) {
+	if u.State != "" {
+		ch.lifecycle("upsert.state", u.State)
 	}
 	names := map[string]string{}
-	for i, a := range c.Upsert.Artifacts {
+	for i, a := range u.Artifacts {
 		key := fmt.Sprintf("upsert.artifacts[%d]", i)
 		if a.Path == "" {
-			add(key+".path", "required")
+			ch.add(key+".path", "required")
 		}
 		if a.Name != "" {
 			if other, dup := names[a.Name]; dup {
-				add(key+".name", "%q is also the name of %s", a.Name, other)
+				ch.add(key+".name", "%q is also the name of %s", a.Name, other)
 			}
 			names[a.Name] = key
 		}
 	}
 	names = map[string]string{}
-	for i, e := range c.Upsert.Experiments {
+	for i, e := range u.Experiments {
 		key := fmt.Sprintf("upsert.experiments[%d]", i)
 		if e.Name == "" {
-			add(key+".name", "required")
+			ch.add(key+".name", "required")
 		} else if other, dup := names[e.Name]; dup {
-			add(key+".name", "%q is also the name of %s", e.Name, other)
+			ch.add(key+".name", "%q is also the name of %s", e.Name, other)
 		} else {
 			names[e.Name] = key
 		}
 		if e.State != "" {
-			oneOf(key+".state", e.State, "created", "running", "passed", "failed")
+			ch.oneOf(key+".state", e.State, api.ExperimentStates...)
 		}
 	}
-
-	otlp := c.Tracing.OTLP
-	if otlp.Target != "" && !validTarget(otlp.Target) {
-		add("tracing.otlp.target", "invalid value %q (want host:port or a URL)", otlp.Target)
-	}
-	certs("tracing.otlp.tls", otlp.TLS)
-	if otlp.Target == "" && (otlp.TLS.CASource != "" || otlp.TLS.Certs.IsSet()) {
-		add("tracing.otlp.tls", "set without tracing.otlp.target")
-	}
-	return probs
 }
 
-// lifecycleKey checks a map key that must be a lifecycle.
-func lifecycleKey(add func(key, format string, args ...any), key, lc string) {
-	if !slices.Contains(Lifecycles, lc) {
-		add(key, "unknown lifecycle %q (want %s)", lc, want(Lifecycles))
+func (ch *checker) tracing(t Tracing) {
+	otlp := t.OTLP
+	if otlp.Target != "" && !validTarget(otlp.Target) {
+		ch.add("tracing.otlp.target", "invalid value %q (want host:port or a URL)", otlp.Target)
+	}
+	ch.certs("tracing.otlp.tls", otlp.TLS)
+	if otlp.Target == "" && (otlp.TLS.CASource != "" || otlp.TLS.Certs.IsSet()) {
+		ch.add("tracing.otlp.tls", "set without tracing.otlp.target")
 	}
 }
 
@@ -237,7 +278,7 @@ func lifecycleKey(add func(key, format string, args ...any), key, lc string) {
 // 1–255 characters without control characters, not . or ..).
 func validRoleMapping(s string) bool {
 	role, ns, scoped := strings.Cut(s, ":")
-	if !slices.Contains([]string{"read", "write", "admin"}, role) {
+	if !slices.Contains(api.Roles, role) {
 		return false
 	}
 	if !scoped {

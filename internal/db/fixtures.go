@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // FixtureSets are the names accepted by LoadFixtures and UnloadFixtures:
@@ -47,7 +49,7 @@ func LoadFixtures(ctx context.Context, s Store, set string) error {
 	if err := checkFixtureSet(set); err != nil {
 		return err
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := api.Timestamp(time.Now())
 	return s.InTx(ctx, func(q Queries) error {
 		for _, f := range fixtures[set] {
 			ns, err := q.UpsertNamespace(ctx, UpsertNamespaceParams{Name: f.name, Description: f.description, Now: now})

@@ -11,13 +11,15 @@ var _ time.Time // some generations use no time type
 
 // Queries are the typed queries of queries/*.sql, the same on every engine.
 type Queries interface {
-	AttachExperimentTag(ctx context.Context, arg AttachExperimentTagParams) (int64, error)
-	AttachModelTag(ctx context.Context, arg AttachModelTagParams) (int64, error)
-	AttachVersionTag(ctx context.Context, arg AttachVersionTagParams) (int64, error)
+	// Links a tag to one target: exactly one of model_id, version_id and
+	// experiment_id is set. Attaching twice changes nothing.
+	AttachTag(ctx context.Context, arg AttachTagParams) (int64, error)
+	// An owner's artifacts: experiment_key is the experiment's id, or 0 for the
+	// version's own.
+	// @readonly
+	CountArtifacts(ctx context.Context, arg CountArtifactsParams) (int64, error)
 	// @readonly
 	CountBuckets(ctx context.Context, namespaceID int64) (int64, error)
-	// @readonly
-	CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error)
 	// @readonly
 	CountExperiments(ctx context.Context, arg CountExperimentsParams) (int64, error)
 	// Tokens not revoked (expired ones count: they show that tokens are in use).
@@ -35,39 +37,40 @@ type Queries interface {
 	// @readonly
 	CountTags(ctx context.Context, namespaceID int64) (int64, error)
 	// @readonly
-	CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error)
-	// @readonly
 	CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error)
 	// @readonly
 	CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error)
+	// An artifact of a version (experiment_id NULL) or of one of its
+	// experiments; only a version's own artifacts carry extra.
+	CreateArtifact(ctx context.Context, arg CreateArtifactParams) (Artifact, error)
 	CreateAuditRecord(ctx context.Context, arg CreateAuditRecordParams) (AuditLog, error)
 	CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, error)
 	CreateBucket(ctx context.Context, arg CreateBucketParams) (Bucket, error)
 	CreateExperiment(ctx context.Context, arg CreateExperimentParams) (Experiment, error)
-	CreateExperimentArtifact(ctx context.Context, arg CreateExperimentArtifactParams) (ExperimentArtifact, error)
 	CreateModel(ctx context.Context, arg CreateModelParams) (Model, error)
 	CreateNamespace(ctx context.Context, arg CreateNamespaceParams) (Namespace, error)
 	CreateStateChange(ctx context.Context, arg CreateStateChangeParams) (VersionStateChange, error)
 	CreateTag(ctx context.Context, arg CreateTagParams) (Tag, error)
 	CreateToken(ctx context.Context, arg CreateTokenParams) (ApiToken, error)
 	CreateVersion(ctx context.Context, arg CreateVersionParams) (ModelVersion, error)
-	CreateVersionArtifact(ctx context.Context, arg CreateVersionArtifactParams) (VersionArtifact, error)
+	DeleteArtifact(ctx context.Context, id int64) (int64, error)
 	// Deletes the row only while nothing references it (a racing insert wins).
 	DeleteBlob(ctx context.Context, id int64) (int64, error)
 	DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int64, error)
 	DeleteExperiment(ctx context.Context, id int64) (int64, error)
-	DeleteExperimentArtifact(ctx context.Context, id int64) (int64, error)
 	DeleteModel(ctx context.Context, id int64) (int64, error)
 	DeleteNamespace(ctx context.Context, id int64) (int64, error)
 	DeleteNamespaceByName(ctx context.Context, name string) (int64, error)
 	DeleteTag(ctx context.Context, id int64) (int64, error)
 	DeleteVersion(ctx context.Context, id int64) (int64, error)
-	DeleteVersionArtifact(ctx context.Context, id int64) (int64, error)
-	DetachExperimentTag(ctx context.Context, arg DetachExperimentTagParams) (int64, error)
-	DetachModelTag(ctx context.Context, arg DetachModelTagParams) (int64, error)
-	DetachVersionTag(ctx context.Context, arg DetachVersionTagParams) (int64, error)
+	// The ids left NULL match nothing, so only the one target set is unlinked.
+	DetachTag(ctx context.Context, arg DetachTagParams) (int64, error)
 	// Writes the result exactly once: only a running experiment finishes.
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
+	// @readonly
+	GetArtifact(ctx context.Context, id int64) (Artifact, error)
+	// @readonly
+	GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error)
 	// @readonly
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	// @readonly
@@ -80,14 +83,6 @@ type Queries interface {
 	GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error)
 	// @readonly
 	GetExperiment(ctx context.Context, id int64) (Experiment, error)
-	// @readonly
-	GetExperimentArtifact(ctx context.Context, id int64) (ExperimentArtifact, error)
-	// @readonly
-	GetExperimentArtifactByName(ctx context.Context, arg GetExperimentArtifactByNameParams) (ExperimentArtifact, error)
-	// @readonly
-	GetExperimentArtifactWithBlob(ctx context.Context, arg GetExperimentArtifactWithBlobParams) (GetExperimentArtifactWithBlobRow, error)
-	// @readonly
-	GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (GetExperimentArtifactWithBlobByIDRow, error)
 	// Soft-deleted experiments are returned too: callers decide whether to hide them.
 	// @readonly
 	GetExperimentByName(ctx context.Context, arg GetExperimentByNameParams) (Experiment, error)
@@ -107,35 +102,33 @@ type Queries interface {
 	GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error)
 	// @readonly
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
-	// @readonly
-	GetVersionArtifact(ctx context.Context, id int64) (VersionArtifact, error)
-	// @readonly
-	GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error)
-	// @readonly
-	GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error)
-	// @readonly
-	GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
 	// of every version request); soft-deleted versions are returned too.
 	// @readonly
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
+	// The blobs the artifacts of a version (its own and its experiments') use,
+	// or with experiment_id those of that experiment of the version.
+	// @readonly
+	ListArtifactBlobIDs(ctx context.Context, arg ListArtifactBlobIDsParams) ([]int64, error)
+	// Every artifact with its blob and path names (experiment NULL for a
+	// version's own), in id order from after_id, optionally in one namespace:
+	// what verify re-reads.
+	// @readonly
+	ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsParams) ([]ListArtifactBlobsRow, error)
+	// @readonly
+	ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWithBlobParams) ([]ListArtifactsWithBlobRow, error)
+	// The artifacts the original flymodel's endpoints know by this id: at most
+	// one of a version and one of an experiment, which it numbers apart (an
+	// experiment artifact older than the artifacts table answers to legacy_id).
+	// @readonly
+	ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]ListArtifactsWithBlobByIDRow, error)
 	// Oldest first, from after_id on, in [since, until), filtered by any of
 	// the optional fields.
 	// @readonly
 	ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error)
 	// @readonly
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
-	// @readonly
-	ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error)
-	// @readonly
-	ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error)
-	// @readonly
-	ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error)
-	// @readonly
-	ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error)
-	// @readonly
-	ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error)
 	// @readonly
 	ListExperiments(ctx context.Context, arg ListExperimentsParams) ([]Experiment, error)
 	// Experiments created before a cut-off on versions in a lifecycle.
@@ -145,8 +138,9 @@ type Queries interface {
 	// deleted ones included), with their path names, for retention.
 	// @readonly
 	ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error)
+	// The tags linked to one target (exactly one id set, as for AttachTag).
 	// @readonly
-	ListModelTags(ctx context.Context, modelID int64) ([]Tag, error)
+	ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) ([]Tag, error)
 	// name_contains matches as a plain substring, case-insensitively. replace()
 	// is used rather than LIKE because it has no wildcards to escape and is the
 	// same on both engines; an empty name_contains must be passed as NULL.
@@ -164,25 +158,13 @@ type Queries interface {
 	// Blobs no artifact references and created before the grace cut-off.
 	// @readonly
 	ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error)
-	// Every version artifact with its blob and path names, in id order from
-	// after_id, optionally in one namespace: what verify re-reads.
-	// @readonly
-	ListVersionArtifactBlobs(ctx context.Context, arg ListVersionArtifactBlobsParams) ([]ListVersionArtifactBlobsRow, error)
-	// The (name, sha256) list a version's content digest is computed over.
+	// The (name, sha256) list a version's content digest is computed over: its
+	// own artifacts, not its experiments'.
 	// @readonly
 	ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error)
-	// @readonly
-	ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error)
-	// @readonly
-	ListVersionArtifactsWithBlob(ctx context.Context, arg ListVersionArtifactsWithBlobParams) ([]ListVersionArtifactsWithBlobRow, error)
-	// The blobs a version's artifacts and its experiments' artifacts use.
-	// @readonly
-	ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error)
 	// Every live experiment of a version with its state, for promotion gates.
 	// @readonly
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
-	// @readonly
-	ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error)
 	// @readonly
 	ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error)
 	// ListVersions filtered by state only, answered from the partial index
@@ -220,19 +202,27 @@ type ApiToken struct {
 	RevokedAt  *time.Time
 }
 
-type AttachExperimentTagParams struct {
-	ExperimentID int64
+type Artifact struct {
+	ID            int64
+	VersionID     int64
+	ExperimentID  *int64
+	ExperimentKey int64
+	Name          string
+	FileName      string
+	BlobID        int64
+	ContentType   string
+	Format        *string
+	Encoding      string
+	Extra         *string
+	LegacyID      *int64
+	CreatedAt     time.Time
+}
+
+type AttachTagParams struct {
 	TagID        int64
-}
-
-type AttachModelTagParams struct {
-	ModelID int64
-	TagID   int64
-}
-
-type AttachVersionTagParams struct {
-	VersionID int64
-	TagID     int64
+	ModelID      *int64
+	VersionID    *int64
+	ExperimentID *int64
 }
 
 type AuditLog struct {
@@ -266,6 +256,11 @@ type Bucket struct {
 	CreatedAt   time.Time
 }
 
+type CountArtifactsParams struct {
+	VersionID     int64
+	ExperimentKey int64
+}
+
 type CountExperimentsParams struct {
 	VersionID int64
 	State     *string
@@ -286,6 +281,19 @@ type CountVersionsParams struct {
 	ModelID int64
 	State   *string
 	Tag     *string
+}
+
+type CreateArtifactParams struct {
+	VersionID    int64
+	ExperimentID *int64
+	Name         string
+	FileName     string
+	BlobID       int64
+	ContentType  string
+	Format       *string
+	Encoding     string
+	Extra        *string
+	Now          time.Time
 }
 
 type CreateAuditRecordParams struct {
@@ -314,17 +322,6 @@ type CreateBucketParams struct {
 	Region      string
 	Role        string
 	Now         time.Time
-}
-
-type CreateExperimentArtifactParams struct {
-	ExperimentID int64
-	Name         string
-	FileName     string
-	BlobID       int64
-	ContentType  string
-	Format       *string
-	Encoding     string
-	Now          time.Time
 }
 
 type CreateExperimentParams struct {
@@ -371,18 +368,6 @@ type CreateTokenParams struct {
 	ExpiresAt  *time.Time
 }
 
-type CreateVersionArtifactParams struct {
-	VersionID   int64
-	Name        string
-	FileName    string
-	BlobID      int64
-	ContentType string
-	Format      *string
-	Encoding    string
-	Extra       *string
-	Now         time.Time
-}
-
 type CreateVersionParams struct {
 	ModelID int64
 	Version string
@@ -395,19 +380,11 @@ type DeleteBucketParams struct {
 	NamespaceID int64
 }
 
-type DetachExperimentTagParams struct {
-	ExperimentID int64
+type DetachTagParams struct {
 	TagID        int64
-}
-
-type DetachModelTagParams struct {
-	ModelID int64
-	TagID   int64
-}
-
-type DetachVersionTagParams struct {
-	VersionID int64
-	TagID     int64
+	ModelID      *int64
+	VersionID    *int64
+	ExperimentID *int64
 }
 
 type Experiment struct {
@@ -426,29 +403,39 @@ type Experiment struct {
 	UpdatedAt  time.Time
 }
 
-type ExperimentArtifact struct {
-	ID           int64
-	ExperimentID int64
-	Name         string
-	FileName     string
-	BlobID       int64
-	ContentType  string
-	Format       *string
-	Encoding     string
-	CreatedAt    time.Time
-}
-
-type ExperimentTag struct {
-	ExperimentID int64
-	TagID        int64
-}
-
 type FinishExperimentParams struct {
 	Now        time.Time
 	State      string
 	Metrics    *string
 	DurationMs int64
 	ID         int64
+}
+
+type GetArtifactWithBlobParams struct {
+	VersionID     int64
+	ExperimentKey int64
+	Name          string
+}
+
+type GetArtifactWithBlobRow struct {
+	ID             int64
+	VersionID      int64
+	ExperimentID   *int64
+	ExperimentKey  int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	LegacyID       *int64
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
 }
 
 type GetBlobByKeyParams struct {
@@ -464,50 +451,6 @@ type GetBlobByShaParams struct {
 type GetBucketForRoleParams struct {
 	NamespaceID int64
 	Role        string
-}
-
-type GetExperimentArtifactByNameParams struct {
-	ExperimentID int64
-	Name         string
-}
-
-type GetExperimentArtifactWithBlobByIDRow struct {
-	ID             int64
-	ExperimentID   int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
-type GetExperimentArtifactWithBlobParams struct {
-	ExperimentID int64
-	Name         string
-}
-
-type GetExperimentArtifactWithBlobRow struct {
-	ID             int64
-	ExperimentID   int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
 }
 
 type GetExperimentByNameParams struct {
@@ -528,52 +471,6 @@ type GetModelByPathParams struct {
 type GetTagByNameParams struct {
 	NamespaceID int64
 	Tag         string
-}
-
-type GetVersionArtifactByNameParams struct {
-	VersionID int64
-	Name      string
-}
-
-type GetVersionArtifactWithBlobByIDRow struct {
-	ID             int64
-	VersionID      int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	Extra          *string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
-type GetVersionArtifactWithBlobParams struct {
-	VersionID int64
-	Name      string
-}
-
-type GetVersionArtifactWithBlobRow struct {
-	ID             int64
-	VersionID      int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	Extra          *string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
 }
 
 type GetVersionByPathParams struct {
@@ -603,6 +500,79 @@ type InsertVersionIfMissingParams struct {
 	Now     time.Time
 }
 
+type ListArtifactBlobIDsParams struct {
+	VersionID    int64
+	ExperimentID *int64
+}
+
+type ListArtifactBlobsParams struct {
+	AfterID   int64
+	Namespace *string
+	PageLimit int64
+}
+
+type ListArtifactBlobsRow struct {
+	ID         int64
+	Name       string
+	Bucket     string
+	Key        string
+	Size       int64
+	Sha256     string
+	Namespace  string
+	Model      string
+	Version    string
+	Experiment *string
+}
+
+type ListArtifactsWithBlobByIDRow struct {
+	ID             int64
+	VersionID      int64
+	ExperimentID   *int64
+	ExperimentKey  int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	LegacyID       *int64
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+type ListArtifactsWithBlobParams struct {
+	VersionID     int64
+	ExperimentKey int64
+	PageOffset    int64
+	PageLimit     int64
+}
+
+type ListArtifactsWithBlobRow struct {
+	ID             int64
+	VersionID      int64
+	ExperimentID   *int64
+	ExperimentKey  int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	LegacyID       *int64
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
 type ListAuditParams struct {
 	AfterID   int64
 	Namespace *string
@@ -618,54 +588,6 @@ type ListBucketsParams struct {
 	NamespaceID int64
 	PageOffset  int64
 	PageLimit   int64
-}
-
-type ListExperimentArtifactBlobsParams struct {
-	AfterID   int64
-	Namespace *string
-	PageLimit int64
-}
-
-type ListExperimentArtifactBlobsRow struct {
-	ID         int64
-	Name       string
-	Bucket     string
-	Key        string
-	Size       int64
-	Sha256     string
-	Namespace  string
-	Model      string
-	Version    string
-	Experiment string
-}
-
-type ListExperimentArtifactsParams struct {
-	ExperimentID int64
-	PageOffset   int64
-	PageLimit    int64
-}
-
-type ListExperimentArtifactsWithBlobParams struct {
-	ExperimentID int64
-	PageOffset   int64
-	PageLimit    int64
-}
-
-type ListExperimentArtifactsWithBlobRow struct {
-	ID             int64
-	ExperimentID   int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
 }
 
 type ListExperimentsParams struct {
@@ -684,6 +606,7 @@ type ListExpiredExperimentsParams struct {
 
 type ListExpiredExperimentsRow struct {
 	ID        int64
+	VersionID int64
 	Name      string
 	CreatedAt time.Time
 	Version   string
@@ -704,6 +627,12 @@ type ListExpiredVersionsRow struct {
 	StateChangedAt time.Time
 	Model          string
 	Namespace      string
+}
+
+type ListLinkedTagsParams struct {
+	ModelID      *int64
+	VersionID    *int64
+	ExperimentID *int64
 }
 
 type ListModelsParams struct {
@@ -730,57 +659,9 @@ type ListUnreferencedBlobsParams struct {
 	PageLimit     int64
 }
 
-type ListVersionArtifactBlobsParams struct {
-	AfterID   int64
-	Namespace *string
-	PageLimit int64
-}
-
-type ListVersionArtifactBlobsRow struct {
-	ID        int64
-	Name      string
-	Bucket    string
-	Key       string
-	Size      int64
-	Sha256    string
-	Namespace string
-	Model     string
-	Version   string
-}
-
 type ListVersionArtifactDigestsRow struct {
 	Name   string
 	Sha256 string
-}
-
-type ListVersionArtifactsParams struct {
-	VersionID  int64
-	PageOffset int64
-	PageLimit  int64
-}
-
-type ListVersionArtifactsWithBlobParams struct {
-	VersionID  int64
-	PageOffset int64
-	PageLimit  int64
-}
-
-type ListVersionArtifactsWithBlobRow struct {
-	ID             int64
-	VersionID      int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	Extra          *string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
 }
 
 type ListVersionExperimentStatesRow struct {
@@ -814,11 +695,6 @@ type Model struct {
 	Name        string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
-}
-
-type ModelTag struct {
-	ModelID int64
-	TagID   int64
 }
 
 type ModelVersion struct {
@@ -889,6 +765,13 @@ type Tag struct {
 	CreatedAt   time.Time
 }
 
+type TagLink struct {
+	TagID        int64
+	ModelID      *int64
+	VersionID    *int64
+	ExperimentID *int64
+}
+
 type UpdateNamespaceParams struct {
 	Name        string
 	Description string
@@ -916,19 +799,6 @@ type UpsertNamespaceParams struct {
 	Now         time.Time
 }
 
-type VersionArtifact struct {
-	ID          int64
-	VersionID   int64
-	Name        string
-	FileName    string
-	BlobID      int64
-	ContentType string
-	Format      *string
-	Encoding    string
-	Extra       *string
-	CreatedAt   time.Time
-}
-
 type VersionStateChange struct {
 	ID        int64
 	VersionID int64
@@ -936,9 +806,4 @@ type VersionStateChange struct {
 	ToState   string
 	Actor     string
 	ChangedAt time.Time
-}
-
-type VersionTag struct {
-	VersionID int64
-	TagID     int64
 }

@@ -278,7 +278,7 @@ func (a *api) snapshot() string {
 		models, err := s.ListModels(ctx, db.ListModelsParams{NamespaceID: ns.ID, PageLimit: all})
 		check(a.t, err)
 		for _, m := range models {
-			mt, err := s.ListModelTags(ctx, m.ID)
+			mt, err := s.ListLinkedTags(ctx, db.ListLinkedTagsParams{ModelID: &m.ID})
 			check(a.t, err)
 			fmt.Fprintf(&b, "  model %s tags %d\n", dump(m), len(mt))
 			versions, err := s.ListVersions(ctx, db.ListVersionsParams{ModelID: m.ID, PageLimit: all})
@@ -286,15 +286,15 @@ func (a *api) snapshot() string {
 			for _, v := range versions {
 				hist, err := s.ListStateChanges(ctx, v.ID)
 				check(a.t, err)
-				vt, err := s.ListVersionTags(ctx, v.ID)
+				vt, err := s.ListLinkedTags(ctx, db.ListLinkedTagsParams{VersionID: &v.ID})
 				check(a.t, err)
-				arts, err := s.ListVersionArtifacts(ctx, db.ListVersionArtifactsParams{VersionID: v.ID, PageLimit: all})
+				arts, err := s.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: v.ID, PageLimit: all})
 				check(a.t, err)
 				fmt.Fprintf(&b, "    version %s history %d tags %d artifacts %s\n", dump(v), len(hist), len(vt), dump(arts))
 				exps, err := s.ListExperiments(ctx, db.ListExperimentsParams{VersionID: v.ID, PageLimit: all})
 				check(a.t, err)
 				for _, e := range exps {
-					earts, err := s.ListExperimentArtifacts(ctx, db.ListExperimentArtifactsParams{ExperimentID: e.ID, PageLimit: all})
+					earts, err := s.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: v.ID, ExperimentKey: e.ID, PageLimit: all})
 					check(a.t, err)
 					fmt.Fprintf(&b, "      experiment %s artifacts %s\n", dump(e), dump(earts))
 				}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/registry"
@@ -164,17 +165,6 @@ func (s *server) handlePutArtifact(w http.ResponseWriter, r *http.Request) error
 	return writeArtifact(w, o, a, created)
 }
 
-// uploadMeta is the JSON part of a multipart upload to the API.
-type uploadMeta struct {
-	Name        string          `json:"name"`
-	FileName    string          `json:"file_name"`
-	ContentType string          `json:"content_type"`
-	Format      string          `json:"format"`
-	Encoding    string          `json:"encoding"`
-	Extra       json.RawMessage `json:"extra"`
-	SHA256      string          `json:"sha256"`
-}
-
 // handleUploadArtifact stores a multipart upload: POST …/artifacts with a
 // part "artifact" (JSON metadata) followed by a part "file" (the bytes).
 func (s *server) handleUploadArtifact(w http.ResponseWriter, r *http.Request) error {
@@ -183,7 +173,7 @@ func (s *server) handleUploadArtifact(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	return s.multipartUpload(w, r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
-		var m uploadMeta
+		var m api.ArtifactUploadMetadata
 		if err := decodePart(meta, &m); err != nil {
 			return o, registry.NewArtifact{}, err
 		}
@@ -435,12 +425,23 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// compatEndpoint is one of the original flymodel's pairs of artifact
+// endpoints, which address an owner and its artifacts by id.
+type compatEndpoint struct {
+	kind  registry.ArtifactKind
+	field string // the upload's JSON field naming the owner's id
+}
+
+var (
+	compatVersion    = compatEndpoint{registry.VersionArtifact, "model_version"}
+	compatExperiment = compatEndpoint{registry.ExperimentArtifact, "experiment"}
+)
+
 // handleCompatUpload is the original flymodel's upload: POST
-// /upload/model-version-artifact (experiment false) or
-// /upload/experiment-artifact, parts "artifact" ({"model_version": id,
-// "artifact_name", "format", "encode", "extra"} or {"experiment": id, …})
-// and "file".
-func (s *server) handleCompatUpload(experiment bool) handlerFunc {
+// /upload/model-version-artifact or /upload/experiment-artifact, parts
+// "artifact" ({"model_version": id, "artifact_name", "format", "encode",
+// "extra"} or {"experiment": id, …}) and "file".
+func (s *server) handleCompatUpload(c compatEndpoint) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		return s.multipartUpload(w, r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
 			var m struct {
@@ -456,20 +457,11 @@ func (s *server) handleCompatUpload(experiment bool) handlerFunc {
 				return registry.Owner{}, registry.NewArtifact{}, err
 			}
 			in := registry.NewArtifact{Name: m.ArtifactName, Format: m.Format, Encoding: m.Encode, Extra: m.Extra, SHA256: m.SHA256}
-			var (
-				o   registry.Owner
-				err error
-			)
-			switch {
-			case experiment && m.Experiment != nil && m.ModelVersion == nil:
-				o, err = s.registry.OwnerOfExperiment(r.Context(), *m.Experiment)
-			case !experiment && m.ModelVersion != nil && m.Experiment == nil:
-				o, err = s.registry.OwnerOfVersion(r.Context(), *m.ModelVersion)
-			case experiment:
-				err = newProblem(kindMalformed, `part "artifact" must name "experiment" (an id)`)
-			default:
-				err = newProblem(kindMalformed, `part "artifact" must name "model_version" (an id)`)
+			id := map[string]*int64{"model_version": m.ModelVersion, "experiment": m.Experiment}[c.field]
+			if id == nil || (m.ModelVersion != nil && m.Experiment != nil) {
+				return registry.Owner{}, in, newProblem(kindMalformed, fmt.Sprintf(`part "artifact" must name %q (an id)`, c.field))
 			}
+			o, err := s.registry.OwnerByID(r.Context(), c.kind, *id)
 			if err == nil {
 				err = s.authorize(w, r, o.Ref.Namespace, auth.Write)
 			}
@@ -480,22 +472,13 @@ func (s *server) handleCompatUpload(experiment bool) handlerFunc {
 
 // handleCompatDownload is the original flymodel's download: GET
 // /download/model-version-artifact?artifact_id=N (or experiment-artifact).
-func (s *server) handleCompatDownload(experiment bool) handlerFunc {
+func (s *server) handleCompatDownload(c compatEndpoint) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		id, err := strconv.ParseInt(r.URL.Query().Get("artifact_id"), 10, 64)
 		if err != nil || id < 1 {
 			return newProblem(kindMalformed, "query parameter artifact_id must be a positive integer").with("field", "artifact_id")
 		}
-		a, err := s.registry.ArtifactByID(r.Context(), experiment, id)
-		if err != nil {
-			return err
-		}
-		var o registry.Owner
-		if experiment {
-			o, err = s.registry.OwnerOfExperiment(r.Context(), a.ExperimentID)
-		} else {
-			o, err = s.registry.OwnerOfVersion(r.Context(), a.VersionID)
-		}
+		a, o, err := s.registry.ArtifactByID(r.Context(), c.kind, id)
 		if err != nil {
 			return err
 		}

@@ -467,7 +467,7 @@ func (a *artifactAPI) storeArtifact(name string) (string, error) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	art, err := a.store.GetVersionArtifactWithBlob(ctx, db.GetVersionArtifactWithBlobParams{VersionID: row.ID, Name: name})
+	art, err := a.store.GetArtifactWithBlob(ctx, db.GetArtifactWithBlobParams{VersionID: row.ID, Name: name})
 	if err != nil {
 		a.t.Fatal(err)
 	}

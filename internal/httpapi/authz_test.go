@@ -100,7 +100,7 @@ func TestAuthorizationTable(t *testing.T) {
 		_ = artifact
 		versionRow, err := a.store.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: "canada", Model: "llm.sm", Version: "v1"})
 		check(t, err)
-		arts, err := a.store.ListVersionArtifacts(ctx, db.ListVersionArtifactsParams{VersionID: versionRow.ID, PageLimit: 10})
+		arts, err := a.store.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: versionRow.ID, PageLimit: 10})
 		check(t, err)
 
 		json := func(s string) func() (string, string) {
@@ -194,7 +194,7 @@ func TestAuthorizationTable(t *testing.T) {
 		// The experiment's ids, for the original flymodel's routes.
 		expRow, err := a.store.GetExperimentByName(ctx, db.GetExperimentByNameParams{VersionID: versionRow.ID, Name: "eval"})
 		check(t, err)
-		earts, err := a.store.ListExperimentArtifacts(ctx, db.ListExperimentArtifactsParams{ExperimentID: expRow.ID, PageLimit: 10})
+		earts, err := a.store.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: versionRow.ID, ExperimentKey: expRow.ID, PageLimit: 10})
 		check(t, err)
 		for i := range routes {
 			routes[i].path = strings.ReplaceAll(routes[i].path, "{eartifact}", fmt.Sprint(earts[0].ID))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -319,22 +320,11 @@ func boolQuery(r *http.Request, key string) (bool, error) {
 	return b, nil
 }
 
-// listResponse is the envelope of every list.
-type listResponse[T any] struct {
-	Data       []T       `json:"data"`
-	Page       pageState `json:"page"`
-	TotalItems int64     `json:"total_items"`
-	TotalPages int64     `json:"total_pages"`
-}
-
-type pageState struct {
-	Page int64 `json:"page"`
-	Size int64 `json:"size"`
-}
-
+// writeList answers a page of a list (the registry's page, as the API
+// shows it).
 func writeList[T any](w http.ResponseWriter, p registry.Page[T]) error {
-	return writeJSON(w, http.StatusOK, listResponse[T]{
-		Data: p.Items, Page: pageState{Page: p.Page, Size: p.Size}, TotalItems: p.TotalItems, TotalPages: p.TotalPages,
+	return writeJSON(w, http.StatusOK, api.Page[T]{
+		Data: p.Items, Page: api.PageInfo{Page: p.Page, Size: p.Size}, TotalItems: p.TotalItems, TotalPages: p.TotalPages,
 	})
 }
 

@@ -1,9 +1,9 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -28,10 +28,7 @@ func (s *server) handleCreateExperiment(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Name   string          `json:"name"`
-		Params json.RawMessage `json:"params"`
-	}
+	var in api.ExperimentCreate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -87,11 +84,7 @@ func (s *server) handleSetExperimentState(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	var in struct {
-		State      string          `json:"state"`
-		DurationMs *int64          `json:"duration_ms"`
-		Metrics    json.RawMessage `json:"metrics"`
-	}
+	var in api.ExperimentStateUpdate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -111,7 +104,7 @@ func (s *server) handleExperimentTags(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": tags})
+	return writeJSON(w, http.StatusOK, api.List[api.Tag]{Data: tags})
 }
 
 func (s *server) handleTagExperiment(w http.ResponseWriter, r *http.Request) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 // readyTimeout bounds the readiness checks, which run at once, so that a
@@ -13,7 +15,7 @@ const readyTimeout = 2 * time.Second
 // handleHealthz answers whether the process is alive; it checks nothing else,
 // so that a slow database never gets a healthy process restarted.
 func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
 }
 
 // handleReadyz answers whether the server can do its work: 200 when the
@@ -22,20 +24,20 @@ func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	checks := map[string]string{}
+	checks := map[string]api.CheckResult{}
 	ready := true
 	for _, c := range s.registry.Ready(ctx) {
 		if c.Err != nil {
 			ready = false
-			checks[c.Name] = "failed"
+			checks[c.Name] = api.CheckFailed
 			s.logger.WarnContext(r.Context(), "readiness check failed",
 				"check", c.Name, "request_id", requestIDFrom(r.Context()), "err", c.Err)
 			continue
 		}
-		checks[c.Name] = "ok"
+		checks[c.Name] = api.CheckOK
 	}
 	if !ready {
 		return newProblem(kindNotReady, "a dependency of the server is not available").with("checks", checks)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+	return writeJSON(w, http.StatusOK, api.Readiness{Status: "ready", Checks: checks})
 }

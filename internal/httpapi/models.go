@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -28,9 +29,7 @@ func (s *server) handleCreateModel(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Name string `json:"name"`
-	}
+	var in api.ModelCreate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -59,9 +58,7 @@ func (s *server) handleUpdateModel(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Name *string `json:"name"`
-	}
+	var in api.ModelUpdate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -29,10 +30,7 @@ func (s *server) handleListNamespaces(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *server) handleCreateNamespace(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Name        string `json:"name"`
-		Description string `json:"description"`
-	}
+	var in api.NamespaceCreate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -60,10 +58,7 @@ func (s *server) handleUpdateNamespace(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Name        *string `json:"name"`
-		Description *string `json:"description"`
-	}
+	var in api.NamespaceUpdate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -111,11 +106,7 @@ func (s *server) handleCreateBucket(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Name   string `json:"name"`
-		Region string `json:"region"`
-		Role   string `json:"role"`
-	}
+	var in api.BucketCreate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -163,10 +154,7 @@ func (s *server) handleCreateTag(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Tag   string `json:"tag"`
-		Color string `json:"color"`
-	}
+	var in api.TagCreate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}

@@ -5,6 +5,11 @@ import (
 	"net/http"
 )
 
+// openapi.json is generated: edit openapi.base.json (paths, prose), the
+// types of package api (schemas) or routes.go (access), then run go
+// generate (make generate-openapi).
+//go:generate go run ./internal/openapigen -base openapi.base.json -api ../../api -out openapi.json
+
 // openAPIDocument is the OpenAPI 3.1 description of every route in
 // routes.go; TestOpenAPIMatchesRoutes keeps the two in step.
 //

@@ -388,3 +388,71 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Error("the served document differs from openapi.json")
 	}
 }
+
+// TestOpenAPIEquivalentToReference compares the served document with the
+// one served before its schemas and access answers were generated
+// (testdata/openapi-96c2bdb.json, the hand-written document of commit
+// 96c2bdb), as parsed JSON: members may move, nothing may change.
+// An intended change of the API updates the reference with it.
+func TestOpenAPIEquivalentToReference(t *testing.T) {
+	reference, err := os.ReadFile("testdata/openapi-96c2bdb.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := do(t, serverOver(nil, Options{}), http.MethodGet, "/api/v1/openapi.json", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200; body: %s", rec.Code, rec.Body)
+	}
+	var served, want any
+	if err := json.Unmarshal(rec.Body.Bytes(), &served); err != nil {
+		t.Fatalf("served document: %v", err)
+	}
+	if err := json.Unmarshal(reference, &want); err != nil {
+		t.Fatalf("reference: %v", err)
+	}
+	for _, d := range jsonDiff("", served, want) {
+		t.Error(d)
+	}
+}
+
+// jsonDiff lists where two parsed JSON values differ (object member order
+// is not a difference: encoding/json parses objects into maps).
+func jsonDiff(path string, got, want any) []string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: %T, want an object", path, got)}
+		}
+		var out []string
+		for k, wv := range w {
+			gv, ok := g[k]
+			if !ok {
+				out = append(out, fmt.Sprintf("%s/%s: missing", path, k))
+				continue
+			}
+			out = append(out, jsonDiff(path+"/"+k, gv, wv)...)
+		}
+		for k := range g {
+			if _, ok := w[k]; !ok {
+				out = append(out, fmt.Sprintf("%s/%s: not in the reference", path, k))
+			}
+		}
+		slices.Sort(out)
+		return out
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return []string{fmt.Sprintf("%s: %v, want %v", path, got, want)}
+		}
+		var out []string
+		for i := range w {
+			out = append(out, jsonDiff(fmt.Sprintf("%s[%d]", path, i), g[i], w[i])...)
+		}
+		return out
+	}
+	if got != want {
+		return []string{fmt.Sprintf("%s: %v, want %v", path, got, want)}
+	}
+	return nil
+}

@@ -23,14 +23,30 @@ const apiBase = "/api/v1"
 // need read; creating, uploading and moving states need write; deletes,
 // buckets, tags and namespace changes need admin.
 //
-// The upload routes go through countRefusals, which counts their refusals
-// by reason in the metrics, and take one of the upload slots.
-func (s *server) routes() {
+// The upload routes (handleUpload) go through countRefusals, which counts
+// their refusals by reason in the metrics, and take one of the upload
+// slots.
+//
+// It returns the table it registered (Routes), from which the OpenAPI
+// document's security and 401/403/429 answers are generated.
+func (s *server) routes() []Route {
 	const (
 		get, head, post, put, patch, del = http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
 	)
+	var table []Route
+	register := func(r *mux.Router, path string, need access, upload bool, h handlerFunc, methods ...string) {
+		if upload {
+			h = s.upload(h)
+		}
+		rt := r.Handle(path, s.handle(s.guard(need, h))).Methods(methods...)
+		tpl, _ := rt.GetPathTemplate()
+		table = append(table, Route{Path: tpl, Methods: methods, Public: need == public, Upload: upload})
+	}
 	handle := func(r *mux.Router, path string, need access, h handlerFunc, methods ...string) {
-		r.Handle(path, s.handle(s.guard(need, h))).Methods(methods...)
+		register(r, path, need, false, h, methods...)
+	}
+	handleUpload := func(r *mux.Router, path string, need access, h handlerFunc, methods ...string) {
+		register(r, path, need, true, h, methods...)
 	}
 	root := s.router
 	api := root.PathPrefix(apiBase).Subrouter()
@@ -60,9 +76,9 @@ func (s *server) routes() {
 	// path (names may hold "/").
 	for _, owner := range []*mux.Router{version, experiment} {
 		handle(owner, "/artifacts", read, s.handleListArtifacts, get)
-		handle(owner, "/artifacts", write, s.upload(s.handleUploadArtifact), post)
+		handleUpload(owner, "/artifacts", write, s.handleUploadArtifact, post)
 		handle(owner, "/artifacts/{name:.+}", read, s.handleGetArtifact, get, head)
-		handle(owner, "/artifacts/{name:.+}", write, s.upload(s.handlePutArtifact), put)
+		handleUpload(owner, "/artifacts/{name:.+}", write, s.handlePutArtifact, put)
 	}
 
 	// /api/v1/namespaces/{namespace}/models/{model}
@@ -101,8 +117,27 @@ func (s *server) routes() {
 	handle(root, "/metrics", public, s.handleMetrics, get)
 
 	// The original flymodel's endpoints, so that its clients keep working.
-	handle(root, "/upload/model-version-artifact", byResource, s.upload(s.handleCompatUpload(false)), post)
-	handle(root, "/upload/experiment-artifact", byResource, s.upload(s.handleCompatUpload(true)), post)
-	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(false), get, head)
-	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(true), get, head)
+	handleUpload(root, "/upload/model-version-artifact", byResource, s.handleCompatUpload(compatVersion), post)
+	handleUpload(root, "/upload/experiment-artifact", byResource, s.handleCompatUpload(compatExperiment), post)
+	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(compatVersion), get, head)
+	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(compatExperiment), get, head)
+	return table
+}
+
+// Route is one entry of the route table: a path template as gorilla/mux
+// writes it (variables may carry a pattern, {name:.+}), its methods,
+// whether it is public (needs no credentials), and whether it takes an
+// upload slot (and may be refused with 429).
+type Route struct {
+	Path    string
+	Methods []string
+	Public  bool
+	Upload  bool
+}
+
+// Routes returns the route table of routes.go, for the OpenAPI generator
+// (internal/openapigen), which derives each operation's security and its
+// 401, 403 and 429 answers from it.
+func Routes() []Route {
+	return (&server{router: mux.NewRouter()}).routes()
 }

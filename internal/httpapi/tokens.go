@@ -8,6 +8,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -17,16 +18,11 @@ func (s *server) handleListTokens(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": tokens})
+	return writeJSON(w, http.StatusOK, api.TokenList{Items: tokens})
 }
 
 func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Name       string   `json:"name"`
-		Role       string   `json:"role"`
-		Namespaces []string `json:"namespaces"`
-		ExpiresIn  string   `json:"expires_in"`
-	}
+	var in api.TokenCreate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -36,10 +32,7 @@ func (s *server) handleCreateToken(w http.ResponseWriter, r *http.Request) error
 	}
 	// The secret is in this response and nowhere else: keep it out of caches.
 	w.Header().Set("Cache-Control", "no-store")
-	return writeCreated(w, registry.TokenPath(t.Name), struct {
-		registry.Token
-		Secret string `json:"secret"`
-	}{t, secret})
+	return writeCreated(w, registry.TokenPath(t.Name), api.CreatedToken{Token: t, Secret: secret})
 }
 
 func (s *server) handleRevokeToken(w http.ResponseWriter, r *http.Request) error {
@@ -91,9 +84,5 @@ func (s *server) handleAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"items": items}
-	if next != 0 {
-		out["next"] = next
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, api.AuditPage{Items: items, Next: next})
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -28,10 +29,7 @@ func (s *server) handleCreateVersion(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	var in struct {
-		Version string `json:"version"`
-		State   string `json:"state"`
-	}
+	var in api.VersionCreate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -75,9 +73,7 @@ func (s *server) handleSetVersionState(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	var in struct {
-		State string `json:"state"`
-	}
+	var in api.VersionStateUpdate
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
@@ -97,7 +93,7 @@ func (s *server) handleVersionHistory(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": h})
+	return writeJSON(w, http.StatusOK, api.List[api.StateChange]{Data: h})
 }
 
 func (s *server) handleVersionTags(w http.ResponseWriter, r *http.Request) error {
@@ -109,7 +105,7 @@ func (s *server) handleVersionTags(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"data": tags})
+	return writeJSON(w, http.StatusOK, api.List[api.Tag]{Data: tags})
 }
 
 func (s *server) handleTagVersion(w http.ResponseWriter, r *http.Request) error {

@@ -24,80 +24,39 @@ import (
 	"github.com/flymodel/flymodel/internal/db"
 )
 
-// Formats are the known artifact formats (DESIGN.md).
-var Formats = []string{"json", "jsonl", "arrow", "parquet", "msgpack", "xml", "csv", "xls", "jpeg",
-	"png", "wav", "mov", "mp4", "pdf", "html", "txt", "md"}
-
-// Encodings are the known artifact encodings; the encoding is metadata
-// only: flymodel stores and serves the bytes as they were uploaded.
-var Encodings = []string{"uncompressed", "zip", "gzip", "tar", "tgz", "snappy", "lz4", "zstd"}
-
-// formatTypes is the content type of each format, used when an upload does
-// not name one.
-var formatTypes = map[string]string{
-	"json": "application/json", "jsonl": "application/jsonl", "arrow": "application/vnd.apache.arrow.file",
-	"parquet": "application/vnd.apache.parquet", "msgpack": "application/msgpack", "xml": "application/xml",
-	"csv": "text/csv", "xls": "application/vnd.ms-excel", "jpeg": "image/jpeg", "png": "image/png",
-	"wav": "audio/wav", "mov": "video/quicktime", "mp4": "video/mp4", "pdf": "application/pdf",
-	"html": "text/html", "txt": "text/plain", "md": "text/markdown",
-}
-
 // DefaultContentType is the content type of an artifact with neither a
 // declared content type nor a known format.
 const DefaultContentType = "application/octet-stream"
 
-// Artifact is a stored file of a version or an experiment.
+// Artifact is a stored file of a version or an experiment: what the API
+// shows of it (encoded as api.Artifact), and where its bytes are.
 type Artifact struct {
-	ID           int64           `json:"id"`
-	VersionID    int64           `json:"version_id,omitempty"`
-	ExperimentID int64           `json:"experiment_id,omitempty"`
-	Name         string          `json:"name"`
-	FileName     string          `json:"file_name"`
-	ContentType  string          `json:"content_type"`
-	Format       *string         `json:"format"`
-	Encoding     string          `json:"encoding"`
-	Extra        json.RawMessage `json:"extra,omitempty"`
-	SHA256       string          `json:"sha256"`
-	Size         int64           `json:"size"`
-	Blob         int64           `json:"blob"`
-	CreatedAt    time.Time       `json:"created_at"`
+	api.Artifact
 
 	bucket, key string
 }
 
 // artifactRow is the shape every "artifact with blob" query returns.
-type artifactRow struct {
-	ID, OwnerID, BlobID, Size     int64
-	Name, FileName, ContentType   string
-	Format, Extra                 *string
-	Encoding, Bucket, Key, Sha256 string
-	CreatedAt                     time.Time
-	versionArtifact               bool
-}
-
-func versionRow(r db.GetVersionArtifactWithBlobRow) artifactRow {
-	return artifactRow{ID: r.ID, OwnerID: r.VersionID, BlobID: r.BlobID, Size: r.Size, Name: r.Name, FileName: r.FileName,
-		ContentType: r.ContentType, Format: r.Format, Extra: r.Extra, Encoding: r.Encoding, Bucket: r.Bucket,
-		Key: r.Key, Sha256: r.Sha256, CreatedAt: r.CreatedAt, versionArtifact: true}
-}
-
-func experimentRow(r db.GetExperimentArtifactWithBlobRow) artifactRow {
-	return artifactRow{ID: r.ID, OwnerID: r.ExperimentID, BlobID: r.BlobID, Size: r.Size, Name: r.Name, FileName: r.FileName,
-		ContentType: r.ContentType, Format: r.Format, Encoding: r.Encoding, Bucket: r.Bucket,
-		Key: r.Key, Sha256: r.Sha256, CreatedAt: r.CreatedAt}
-}
+type artifactRow db.GetArtifactWithBlobRow
 
 func (r artifactRow) artifact() Artifact {
-	a := Artifact{ID: r.ID, Name: r.Name, FileName: r.FileName, ContentType: r.ContentType, Format: r.Format,
-		Encoding: r.Encoding, SHA256: r.Sha256, Size: r.Size, Blob: r.BlobID, CreatedAt: r.CreatedAt.UTC(),
-		bucket: r.Bucket, key: r.Key}
-	if r.versionArtifact {
-		a.VersionID = r.OwnerID
-		if r.Extra != nil {
-			a.Extra = json.RawMessage(*r.Extra)
-		}
-	} else {
-		a.ExperimentID = r.OwnerID
+	a := Artifact{Artifact: api.Artifact{ID: r.ID, VersionID: r.VersionID, Name: r.Name, FileName: r.FileName,
+		ContentType: r.ContentType, Encoding: r.Encoding, SHA256: r.Sha256, Size: r.Size, Blob: r.BlobID,
+		CreatedAt: r.CreatedAt.UTC()}, bucket: r.Bucket, key: r.Key}
+	if r.Format != nil {
+		a.Format = *r.Format
+	}
+	if r.Extra != nil {
+		a.Extra = json.RawMessage(*r.Extra)
+	}
+	// The wire names an artifact's owner: its version, or its experiment.
+	if r.ExperimentID != nil {
+		a.VersionID, a.ExperimentID = 0, *r.ExperimentID
+	}
+	// An experiment artifact older than the artifacts table keeps the id
+	// the original flymodel's endpoints know it by (schema 00004).
+	if r.LegacyID != nil {
+		a.ID = *r.LegacyID
 	}
 	return a
 }
@@ -109,12 +68,145 @@ type Owner struct {
 	Experiment string
 }
 
-func (o Owner) path() string {
+// kind is the one place that tells a version's own artifacts from an
+// experiment's; everything that differs between them is a method of it.
+func (o Owner) kind() ownerKind {
 	if o.Experiment != "" {
-		return ExperimentPath(o.Ref, o.Experiment)
+		return experimentKind{}
 	}
-	return o.Ref.path()
+	return versionKind{}
 }
+
+// ownerKind holds what differs between a version's own artifacts and an
+// experiment's: only a version's carry extra, are sealed with it (an
+// experiment records its outputs whatever the version's lifecycle) and make
+// up its digest; and the original flymodel numbers the two kinds apart.
+type ownerKind interface {
+	path(o Owner) string
+	// extra validates an upload's extra and returns what is stored.
+	extra(v *validation, raw json.RawMessage) *string
+	resolve(ctx context.Context, r *Registry, q db.Queries, o Owner) (owner, error)
+	// sealed refuses a new artifact of a sealed owner before its bytes
+	// are stored.
+	sealed(o owner) error
+	// lock refuses it again in the transaction that adds it, and holds
+	// the lock that keeps a promotion from sealing the owner meanwhile.
+	lock(ctx context.Context, q db.Queries, o owner, now time.Time) error
+	// added runs in the transaction that added an artifact to o.
+	added(ctx context.Context, r *Registry, q db.Queries, o owner, now time.Time) error
+	// byID names the owner with this id (the original flymodel's
+	// endpoints address owners by id).
+	byID(ctx context.Context, r *Registry, id int64) (Owner, error)
+	// ownerID is the id of a's owner when a is of this kind, else 0.
+	ownerID(a Artifact) int64
+	String() string
+}
+
+// owner is a resolved Owner.
+type owner struct {
+	Owner
+	res resolved
+	// experimentID is the experiment's id, nil for a version's own
+	// artifacts; experimentKey is how the artifacts table keys the owner
+	// (the experiment's id, or 0).
+	experimentID  *int64
+	experimentKey int64
+}
+
+type versionKind struct{}
+
+func (versionKind) String() string { return "model version" }
+
+func (versionKind) path(o Owner) string { return o.Ref.path() }
+
+func (versionKind) extra(v *validation, raw json.RawMessage) *string {
+	return jsonObject(v, "extra", raw)
+}
+
+func (versionKind) resolve(ctx context.Context, r *Registry, q db.Queries, o Owner) (owner, error) {
+	res, err := r.version(ctx, q, o.Ref)
+	return owner{Owner: o, res: res}, err
+}
+
+func (versionKind) sealed(o owner) error {
+	if o.res.version.SealedAt != nil {
+		return &SealedError{Path: o.Ref.path()}
+	}
+	return nil
+}
+
+func (versionKind) lock(ctx context.Context, q db.Queries, o owner, now time.Time) error {
+	_, err := q.LockUnsealedVersion(ctx, db.LockUnsealedVersionParams{ID: o.res.version.ID, Now: now})
+	if errors.Is(err, db.ErrNotFound) {
+		return &SealedError{Path: o.Ref.path()}
+	}
+	return err
+}
+
+func (versionKind) added(ctx context.Context, r *Registry, q db.Queries, o owner, now time.Time) error {
+	return r.updateDigest(ctx, q, o.res.version.ID, now)
+}
+
+func (versionKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
+	v, err := r.store.GetVersion(ctx, id)
+	if err != nil || v.DeletedAt != nil {
+		return Owner{}, notFoundOr(err, "model version", fmt.Sprintf("with id %d", id))
+	}
+	m, err := r.store.GetModel(ctx, v.ModelID)
+	if err != nil {
+		return Owner{}, err
+	}
+	ns, err := r.store.GetNamespace(ctx, m.NamespaceID)
+	if err != nil {
+		return Owner{}, err
+	}
+	return Owner{Ref: Ref{Namespace: ns.Name, Model: m.Name, Version: v.Version}}, nil
+}
+
+func (versionKind) ownerID(a Artifact) int64 { return a.VersionID }
+
+type experimentKind struct{}
+
+func (experimentKind) String() string { return "experiment" }
+
+func (experimentKind) path(o Owner) string { return ExperimentPath(o.Ref, o.Experiment) }
+
+func (experimentKind) extra(v *validation, raw json.RawMessage) *string {
+	if len(raw) > 0 && string(raw) != "null" {
+		v.addf("extra", "only model version artifacts carry extra")
+	}
+	return nil
+}
+
+func (experimentKind) resolve(ctx context.Context, r *Registry, q db.Queries, o Owner) (owner, error) {
+	res, e, err := r.experiment(ctx, q, o.Ref, o.Experiment)
+	return owner{Owner: o, res: res, experimentID: &e.ID, experimentKey: e.ID}, err
+}
+
+func (experimentKind) sealed(owner) error { return nil }
+
+func (experimentKind) lock(context.Context, db.Queries, owner, time.Time) error { return nil }
+
+func (experimentKind) added(context.Context, *Registry, db.Queries, owner, time.Time) error {
+	return nil
+}
+
+func (experimentKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
+	e, err := r.store.GetExperiment(ctx, id)
+	if err != nil || e.DeletedAt != nil {
+		return Owner{}, notFoundOr(err, "experiment", fmt.Sprintf("with id %d", id))
+	}
+	o, err := versionKind{}.byID(ctx, r, e.VersionID)
+	if err != nil {
+		return Owner{}, err
+	}
+	o.Experiment = e.Name
+	return o, nil
+}
+
+func (experimentKind) ownerID(a Artifact) int64 { return a.ExperimentID }
+
+func (o Owner) path() string { return o.kind().path(o) }
 
 // ArtifactPath is the API path of an artifact.
 func ArtifactPath(o Owner, name string) string {
@@ -202,15 +294,15 @@ func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *stri
 		v.add("file_name", err)
 	}
 	if in.Format != "" {
-		oneOf(v, "format", in.Format, Formats)
+		oneOf(v, "format", in.Format, api.Formats)
 	}
 	if in.Encoding == "" {
-		in.Encoding = "uncompressed"
+		in.Encoding = api.Uncompressed
 	}
-	oneOf(v, "encoding", in.Encoding, Encodings)
+	oneOf(v, "encoding", in.Encoding, api.Encodings)
 	if in.ContentType == "" {
 		in.ContentType = DefaultContentType
-		if t, ok := formatTypes[in.Format]; ok {
+		if t, ok := api.FormatContentType(in.Format); ok {
 			in.ContentType = t
 		}
 	} else if _, _, err := mime.ParseMediaType(in.ContentType); err != nil || len(in.ContentType) > 255 {
@@ -219,13 +311,7 @@ func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *stri
 	if in.SHA256 != "" && !sha256Hex.MatchString(in.SHA256) {
 		v.addf("sha256", "must be 64 lowercase hexadecimal digits")
 	}
-	if o.Experiment != "" {
-		if len(in.Extra) > 0 && string(in.Extra) != "null" {
-			v.addf("extra", "only model version artifacts carry extra")
-		}
-		return nil
-	}
-	return jsonObject(v, "extra", in.Extra)
+	return o.kind().extra(v, in.Extra)
 }
 
 func validateFileName(name string) error {
@@ -255,24 +341,24 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		return Artifact{}, false, err
 	}
 	apath := ArtifactPath(o, in.Name)
-	res, expID, err := r.owner(ctx, r.store, o)
+	own, err := o.kind().resolve(ctx, r, r.store, o)
 	if err != nil {
 		return Artifact{}, false, err
 	}
 	// The same bytes again are a success even on a sealed version: a rerun
 	// of an upload that already happened changes nothing.
-	existing, err := r.artifactRow(ctx, r.store, res.version.ID, expID, in.Name)
+	existing, err := r.artifactRow(ctx, r.store, own, in.Name)
 	switch {
 	case err == nil:
 		return r.compareExisting(existing, apath, in.SHA256, body)
 	case !errors.Is(err, db.ErrNotFound):
 		return Artifact{}, false, err
 	}
-	if o.Experiment == "" && res.version.SealedAt != nil {
-		return Artifact{}, false, &SealedError{Path: o.Ref.path()}
+	if err := own.kind().sealed(own); err != nil {
+		return Artifact{}, false, err
 	}
 
-	storeName, store, err := r.route(ctx, res)
+	storeName, store, err := r.route(ctx, own.res)
 	if err != nil {
 		return Artifact{}, false, err
 	}
@@ -318,17 +404,16 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 	err = r.write(ctx, func(q db.Queries) error {
 		refused, created = nil, false
 		now := r.now()
-		if o.Experiment == "" {
-			if _, err := q.LockUnsealedVersion(ctx, db.LockUnsealedVersionParams{ID: res.version.ID, Now: now}); err != nil {
-				if errors.Is(err, db.ErrNotFound) {
-					refused = &SealedError{Path: o.Ref.path()}
-					return nil
-				}
-				return err
+		if err := own.kind().lock(ctx, q, own, now); err != nil {
+			var sealed *SealedError
+			if errors.As(err, &sealed) {
+				refused = sealed
+				return nil
 			}
+			return err
 		}
 		// Another upload of the same name may have committed meanwhile.
-		if prior, err := r.artifactRow(ctx, q, res.version.ID, expID, in.Name); err == nil {
+		if prior, err := r.artifactRow(ctx, q, own, in.Name); err == nil {
 			out = prior
 			if prior.Sha256 != info.SHA256 {
 				refused = &ImmutableError{Path: apath, Existing: prior.Sha256, Actual: info.SHA256}
@@ -342,32 +427,18 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 			return err
 		}
 		keep = !reused
-		format := optional(in.Format)
-		if o.Experiment == "" {
-			a, err := q.CreateVersionArtifact(ctx, db.CreateVersionArtifactParams{
-				VersionID: res.version.ID, Name: in.Name, FileName: in.FileName, BlobID: blobID,
-				ContentType: in.ContentType, Format: format, Encoding: in.Encoding, Extra: extra, Now: now,
-			})
-			if err != nil {
-				return err
-			}
-			if err := r.updateDigest(ctx, q, res.version.ID, now); err != nil {
-				return err
-			}
-			if out, err = r.artifactRow(ctx, q, a.VersionID, 0, a.Name); err != nil {
-				return err
-			}
-			created = true
-			return r.record(ctx, q, "artifact.create", o.Ref.Namespace, apath, map[string]any{"sha256": info.SHA256, "size": info.Size})
-		}
-		a, err := q.CreateExperimentArtifact(ctx, db.CreateExperimentArtifactParams{
-			ExperimentID: expID, Name: in.Name, FileName: in.FileName, BlobID: blobID,
-			ContentType: in.ContentType, Format: format, Encoding: in.Encoding, Now: now,
+		_, err = q.CreateArtifact(ctx, db.CreateArtifactParams{
+			VersionID: own.res.version.ID, ExperimentID: own.experimentID, Name: in.Name, FileName: in.FileName,
+			BlobID: blobID, ContentType: in.ContentType, Format: optional(in.Format), Encoding: in.Encoding,
+			Extra: extra, Now: now,
 		})
 		if err != nil {
 			return err
 		}
-		if out, err = r.artifactRow(ctx, q, 0, a.ExperimentID, a.Name); err != nil {
+		if err := own.kind().added(ctx, r, q, own, now); err != nil {
+			return err
+		}
+		if out, err = r.artifactRow(ctx, q, own, in.Name); err != nil {
 			return err
 		}
 		created = true
@@ -378,7 +449,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		if errors.Is(err, db.ErrConflict) {
 			// Lost a race on the name to a transaction that committed after
 			// our check: answer as if it had come first.
-			if prior, perr := r.artifactRow(ctx, r.store, res.version.ID, expID, in.Name); perr == nil {
+			if prior, perr := r.artifactRow(ctx, r.store, own, in.Name); perr == nil {
 				return r.sameOrImmutable(prior, apath, info.SHA256)
 			}
 		}
@@ -550,24 +621,10 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// owner resolves a version, and the experiment's id when o names one.
-func (r *Registry) owner(ctx context.Context, q db.Queries, o Owner) (resolved, int64, error) {
-	if o.Experiment == "" {
-		res, err := r.version(ctx, q, o.Ref)
-		return res, 0, err
-	}
-	res, e, err := r.experiment(ctx, q, o.Ref, o.Experiment)
-	return res, e.ID, err
-}
-
-// artifactRow reads a version's (expID 0) or an experiment's artifact.
-func (r *Registry) artifactRow(ctx context.Context, q db.Queries, versionID, expID int64, name string) (artifactRow, error) {
-	if expID == 0 {
-		row, err := q.GetVersionArtifactWithBlob(ctx, db.GetVersionArtifactWithBlobParams{VersionID: versionID, Name: name})
-		return versionRow(row), err
-	}
-	row, err := q.GetExperimentArtifactWithBlob(ctx, db.GetExperimentArtifactWithBlobParams{ExperimentID: expID, Name: name})
-	return experimentRow(row), err
+// artifactRow reads one of o's artifacts.
+func (r *Registry) artifactRow(ctx context.Context, q db.Queries, o owner, name string) (artifactRow, error) {
+	row, err := q.GetArtifactWithBlob(ctx, db.GetArtifactWithBlobParams{VersionID: o.res.version.ID, ExperimentKey: o.experimentKey, Name: name})
+	return artifactRow(row), err
 }
 
 // ListArtifacts returns one page of o's artifacts, by name.
@@ -577,38 +634,22 @@ func (r *Registry) ListArtifacts(ctx context.Context, o Owner, page PageRequest)
 	if err := v.err(); err != nil {
 		return Page[Artifact]{}, err
 	}
-	res, expID, err := r.owner(ctx, r.store, o)
+	own, err := o.kind().resolve(ctx, r, r.store, o)
 	if err != nil {
 		return Page[Artifact]{}, err
 	}
-	var (
-		items []Artifact
-		total int64
-	)
-	if expID == 0 {
-		rows, err := r.store.ListVersionArtifactsWithBlob(ctx, db.ListVersionArtifactsWithBlobParams{VersionID: res.version.ID, PageOffset: off, PageLimit: lim})
-		if err != nil {
-			return Page[Artifact]{}, err
-		}
-		for _, row := range rows {
-			items = append(items, versionRow(db.GetVersionArtifactWithBlobRow(row)).artifact())
-		}
-		total, err = r.store.CountVersionArtifacts(ctx, res.version.ID)
-		if err != nil {
-			return Page[Artifact]{}, err
-		}
-	} else {
-		rows, err := r.store.ListExperimentArtifactsWithBlob(ctx, db.ListExperimentArtifactsWithBlobParams{ExperimentID: expID, PageOffset: off, PageLimit: lim})
-		if err != nil {
-			return Page[Artifact]{}, err
-		}
-		for _, row := range rows {
-			items = append(items, experimentRow(db.GetExperimentArtifactWithBlobRow(row)).artifact())
-		}
-		total, err = r.store.CountExperimentArtifacts(ctx, expID)
-		if err != nil {
-			return Page[Artifact]{}, err
-		}
+	rows, err := r.store.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{
+		VersionID: own.res.version.ID, ExperimentKey: own.experimentKey, PageOffset: off, PageLimit: lim})
+	if err != nil {
+		return Page[Artifact]{}, err
+	}
+	var items []Artifact
+	for _, row := range rows {
+		items = append(items, artifactRow(row).artifact())
+	}
+	total, err := r.store.CountArtifacts(ctx, db.CountArtifactsParams{VersionID: own.res.version.ID, ExperimentKey: own.experimentKey})
+	if err != nil {
+		return Page[Artifact]{}, err
 	}
 	return newPage(items, page, total), nil
 }
@@ -618,39 +659,51 @@ func (r *Registry) GetArtifact(ctx context.Context, o Owner, name string) (Artif
 	if ValidateArtifactName(name) != nil {
 		return Artifact{}, &NotFoundError{Kind: "artifact", Path: ArtifactPath(o, name)}
 	}
-	res, expID, err := r.owner(ctx, r.store, o)
+	own, err := o.kind().resolve(ctx, r, r.store, o)
 	if err != nil {
 		return Artifact{}, err
 	}
-	row, err := r.artifactRow(ctx, r.store, res.version.ID, expID, name)
+	row, err := r.artifactRow(ctx, r.store, own, name)
 	if err != nil {
 		return Artifact{}, notFound(err, "artifact", ArtifactPath(o, name))
 	}
 	return row.artifact(), nil
 }
 
-// ArtifactByID returns a version's (experiment false) or an experiment's
-// artifact by id, for the original flymodel's download endpoints.
-func (r *Registry) ArtifactByID(ctx context.Context, experiment bool, id int64) (Artifact, error) {
-	kind := "model version artifact"
-	var (
-		row artifactRow
-		err error
-	)
-	if experiment {
-		kind = "experiment artifact"
-		var e db.GetExperimentArtifactWithBlobByIDRow
-		e, err = r.store.GetExperimentArtifactWithBlobByID(ctx, id)
-		row = experimentRow(db.GetExperimentArtifactWithBlobRow(e))
-	} else {
-		var v db.GetVersionArtifactWithBlobByIDRow
-		v, err = r.store.GetVersionArtifactWithBlobByID(ctx, id)
-		row = versionRow(db.GetVersionArtifactWithBlobRow(v))
-	}
+// ArtifactKind is one of the original flymodel's two artifact numberings:
+// its endpoints address model version artifacts and experiment artifacts,
+// and their owners, by id, each kind numbered apart.
+type ArtifactKind struct{ kind ownerKind }
+
+// The original flymodel's artifact kinds.
+var (
+	VersionArtifact    = ArtifactKind{versionKind{}}
+	ExperimentArtifact = ArtifactKind{experimentKind{}}
+)
+
+func (k ArtifactKind) String() string { return k.kind.String() + " artifact" }
+
+// OwnerByID names the owner of kind k (a version, or an experiment) with
+// this id.
+func (r *Registry) OwnerByID(ctx context.Context, k ArtifactKind, id int64) (Owner, error) {
+	return k.kind.byID(ctx, r, id)
+}
+
+// ArtifactByID returns the artifact of kind k with this id and its owner,
+// for the original flymodel's download endpoints.
+func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (Artifact, Owner, error) {
+	rows, err := r.store.ListArtifactsWithBlobByID(ctx, id)
 	if err != nil {
-		return Artifact{}, notFound(err, kind, fmt.Sprintf("with id %d", id))
+		return Artifact{}, Owner{}, err
 	}
-	return row.artifact(), nil
+	for _, row := range rows {
+		a := artifactRow(row).artifact()
+		if owner := k.kind.ownerID(a); owner != 0 {
+			o, err := k.kind.byID(ctx, r, owner)
+			return a, o, err
+		}
+	}
+	return Artifact{}, Owner{}, &NotFoundError{Kind: k.String(), Path: fmt.Sprintf("with id %d", id)}
 }
 
 // MissingBlobError is an artifact whose stored bytes are gone (HTTP 5xx).
@@ -686,38 +739,6 @@ func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string
 // BlobLocation is where an artifact's bytes are stored (for tests and
 // operations tools).
 func (a Artifact) BlobLocation() (store, key string) { return a.bucket, a.key }
-
-// OwnerOfVersion names the version with this id (for the original
-// flymodel's endpoints, which address versions by id).
-func (r *Registry) OwnerOfVersion(ctx context.Context, id int64) (Owner, error) {
-	v, err := r.store.GetVersion(ctx, id)
-	if err != nil || v.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, "model version", fmt.Sprintf("with id %d", id))
-	}
-	m, err := r.store.GetModel(ctx, v.ModelID)
-	if err != nil {
-		return Owner{}, err
-	}
-	ns, err := r.store.GetNamespace(ctx, m.NamespaceID)
-	if err != nil {
-		return Owner{}, err
-	}
-	return Owner{Ref: Ref{Namespace: ns.Name, Model: m.Name, Version: v.Version}}, nil
-}
-
-// OwnerOfExperiment names the experiment with this id.
-func (r *Registry) OwnerOfExperiment(ctx context.Context, id int64) (Owner, error) {
-	e, err := r.store.GetExperiment(ctx, id)
-	if err != nil || e.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, "experiment", fmt.Sprintf("with id %d", id))
-	}
-	o, err := r.OwnerOfVersion(ctx, e.VersionID)
-	if err != nil {
-		return Owner{}, err
-	}
-	o.Experiment = e.Name
-	return o, nil
-}
 
 func notFoundOr(err error, kind, path string) error {
 	if err == nil || errors.Is(err, db.ErrNotFound) {

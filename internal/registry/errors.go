@@ -8,10 +8,7 @@ import (
 )
 
 // FieldError is one invalid input field.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+type FieldError = api.FieldError
 
 // ValidationError lists every invalid field of a request (HTTP 422).
 type ValidationError struct {

@@ -5,28 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Experiment is an experiment as the API shows it.
-type Experiment struct {
-	ID         int64           `json:"id"`
-	Namespace  string          `json:"namespace"`
-	Model      string          `json:"model"`
-	Version    string          `json:"version"`
-	Name       string          `json:"name"`
-	State      string          `json:"state"`
-	Retries    int64           `json:"retries"`
-	Params     json.RawMessage `json:"params"`
-	Metrics    json.RawMessage `json:"metrics"`
-	DurationMs *int64          `json:"duration_ms"`
-	StartedAt  *time.Time      `json:"started_at"`
-	FinishedAt *time.Time      `json:"finished_at"`
-	CreatedAt  time.Time       `json:"created_at"`
-	UpdatedAt  time.Time       `json:"updated_at"`
-}
+type Experiment = api.Experiment
 
 func toExperiment(ref Ref) func(db.Experiment) Experiment {
 	return func(e db.Experiment) Experiment {
@@ -178,7 +163,7 @@ func (r *Registry) SetExperimentState(ctx context.Context, ref Ref, name string,
 	if in.DurationMs != nil && *in.DurationMs < 0 {
 		v.addf("duration_ms", "must not be negative")
 	}
-	finishing := in.State == "passed" || in.State == "failed"
+	finishing := api.Finished(in.State)
 	if !finishing && (in.DurationMs != nil || metrics != nil) {
 		v.addf("state", "duration_ms and metrics are only recorded with passed or failed")
 	}
@@ -197,13 +182,13 @@ func (r *Registry) SetExperimentState(ctx context.Context, ref Ref, name string,
 		}
 		now := r.now()
 		switch {
-		case e.State == "passed" || e.State == "failed":
+		case api.Finished(e.State):
 			return refuse("its result is already recorded")
-		case in.State == "created":
+		case in.State == api.ExperimentCreated:
 			return refuse("an experiment cannot return to created")
-		case in.State == "running":
+		case in.State == api.ExperimentRunning:
 			out, err = q.StartExperiment(ctx, db.StartExperimentParams{ID: e.ID, Now: now})
-		case e.State != "running":
+		case e.State != api.ExperimentRunning:
 			return refuse("it must be running before it records a result")
 		default:
 			duration := in.DurationMs
@@ -253,12 +238,7 @@ func (r *Registry) TagExperiment(ctx context.Context, ref Ref, name, tag string,
 		if err != nil {
 			return err
 		}
-		return r.setTag(ctx, q, res.ns, tag, ExperimentPath(ref, name), detach, func(tagID int64) (int64, error) {
-			if detach {
-				return q.DetachExperimentTag(ctx, db.DetachExperimentTagParams{ExperimentID: e.ID, TagID: tagID})
-			}
-			return q.AttachExperimentTag(ctx, db.AttachExperimentTagParams{ExperimentID: e.ID, TagID: tagID})
-		})
+		return r.setTag(ctx, q, res.ns, tag, ExperimentPath(ref, name), detach, tagTarget{ExperimentID: &e.ID})
 	})
 }
 
@@ -268,6 +248,6 @@ func (r *Registry) ExperimentTags(ctx context.Context, ref Ref, name string) ([]
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.ListExperimentTags(ctx, e.ID)
+	rows, err := r.store.ListLinkedTags(ctx, tagTarget{ExperimentID: &e.ID})
 	return convert(rows, toTag(ref.Namespace)), err
 }

@@ -196,28 +196,15 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 		return nil
 	}
 	for after := int64(0); ; {
-		rows, err := r.store.ListVersionArtifactBlobs(ctx, db.ListVersionArtifactBlobsParams{AfterID: after, Namespace: ns, PageLimit: 500})
+		rows, err := r.store.ListArtifactBlobs(ctx, db.ListArtifactBlobsParams{AfterID: after, Namespace: ns, PageLimit: 500})
 		if err != nil {
 			return rep, err
 		}
 		for _, a := range rows {
 			o := Owner{Ref: Ref{Namespace: a.Namespace, Model: a.Model, Version: a.Version}}
-			if err := check(ArtifactPath(o, a.Name), a.Bucket, a.Key, a.Size, a.Sha256); err != nil {
-				return rep, err
+			if a.Experiment != nil {
+				o.Experiment = *a.Experiment
 			}
-			after = a.ID
-		}
-		if len(rows) < 500 {
-			break
-		}
-	}
-	for after := int64(0); ; {
-		rows, err := r.store.ListExperimentArtifactBlobs(ctx, db.ListExperimentArtifactBlobsParams{AfterID: after, Namespace: ns, PageLimit: 500})
-		if err != nil {
-			return rep, err
-		}
-		for _, a := range rows {
-			o := Owner{Ref: Ref{Namespace: a.Namespace, Model: a.Model, Version: a.Version}, Experiment: a.Experiment}
 			if err := check(ArtifactPath(o, a.Name), a.Bucket, a.Key, a.Size, a.Sha256); err != nil {
 				return rep, err
 			}

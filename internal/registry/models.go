@@ -3,24 +3,17 @@ package registry
 import (
 	"context"
 	"net/url"
-	"time"
 	"unicode/utf8"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Model is a model as the API shows it.
-type Model struct {
-	ID        int64     `json:"id"`
-	Namespace string    `json:"namespace"`
-	Name      string    `json:"name"`
-	Tags      []string  `json:"tags"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
+type Model = api.Model
 
 func (r *Registry) toModel(ctx context.Context, q db.Queries, ns string, m db.Model) (Model, error) {
-	tags, err := q.ListModelTags(ctx, m.ID)
+	tags, err := q.ListLinkedTags(ctx, tagTarget{ModelID: &m.ID})
 	if err != nil {
 		return Model{}, err
 	}
@@ -178,30 +171,33 @@ func (r *Registry) TagModel(ctx context.Context, ns, name, tag string, detach bo
 		if err != nil {
 			return err
 		}
-		return r.setTag(ctx, q, res.ns, tag, modelPath(ns, name), detach, func(tagID int64) (int64, error) {
-			if detach {
-				return q.DetachModelTag(ctx, db.DetachModelTagParams{ModelID: res.model.ID, TagID: tagID})
-			}
-			return q.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: res.model.ID, TagID: tagID})
-		})
+		return r.setTag(ctx, q, res.ns, tag, modelPath(ns, name), detach, tagTarget{ModelID: &res.model.ID})
 	})
 }
 
-// setTag resolves a namespace tag and applies link (an attach or a detach
-// of it) to whatever the caller resolved.
-// The change is recorded against the tagged resource's path.
-func (r *Registry) setTag(ctx context.Context, q db.Queries, ns db.Namespace, tag, target string, detach bool, link func(tagID int64) (int64, error)) error {
+// tagTarget is what a tag link points at: a model, a version or an
+// experiment (exactly one id set).
+type tagTarget = db.ListLinkedTagsParams
+
+// setTag resolves a namespace tag and attaches it to (or with detach,
+// removes it from) to. The change is recorded against the tagged
+// resource's path.
+func (r *Registry) setTag(ctx context.Context, q db.Queries, ns db.Namespace, tag, target string, detach bool, to tagTarget) error {
 	t, err := r.tag(ctx, q, ns, tag)
 	if err != nil {
 		return err
 	}
-	n, err := link(t.ID)
-	if err != nil || n == 0 {
-		return err
-	}
+	link := db.AttachTagParams{TagID: t.ID, ModelID: to.ModelID, VersionID: to.VersionID, ExperimentID: to.ExperimentID}
 	action := "tag.attach"
+	var n int64
 	if detach {
 		action = "tag.detach"
+		n, err = q.DetachTag(ctx, db.DetachTagParams(link))
+	} else {
+		n, err = q.AttachTag(ctx, link)
+	}
+	if err != nil || n == 0 {
+		return err
 	}
 	return r.record(ctx, q, action, ns.Name, target+"/tags/"+url.PathEscape(tag), nil)
 }

@@ -7,19 +7,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Namespace is a namespace as the API shows it.
-type Namespace struct {
-	ID          int64     `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
-}
+type Namespace = api.Namespace
 
 func toNamespace(n db.Namespace) Namespace {
 	return Namespace{ID: n.ID, Name: n.Name, Description: n.Description, CreatedAt: n.CreatedAt.UTC(), UpdatedAt: n.UpdatedAt.UTC()}
@@ -190,14 +184,7 @@ func (r *Registry) DeleteNamespace(ctx context.Context, name string, cascade boo
 }
 
 // Bucket is a namespace's storage location for one lifecycle.
-type Bucket struct {
-	ID        int64     `json:"id"`
-	Namespace string    `json:"namespace"`
-	Name      string    `json:"name"`
-	Region    string    `json:"region"`
-	Role      string    `json:"role"`
-	CreatedAt time.Time `json:"created_at"`
-}
+type Bucket = api.Bucket
 
 func toBucket(ns string) func(db.Bucket) Bucket {
 	return func(b db.Bucket) Bucket {
@@ -213,10 +200,10 @@ type NewBucket struct {
 }
 
 // S3 bucket names: 3–63 lowercase letters, digits, dots and hyphens.
-var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+var bucketName = regexp.MustCompile(api.BucketNamePattern)
 
 // region: a short identifier such as us-east-1 or ca-local.
-var regionName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`)
+var regionName = regexp.MustCompile(api.RegionPattern)
 
 // CreateBucket records a namespace's bucket for a lifecycle role. A
 // namespace has at most one bucket per role: it is where that lifecycle's
@@ -360,13 +347,7 @@ func (r *Registry) DeleteBucket(ctx context.Context, ns string, id int64) error 
 }
 
 // Tag is a namespace tag.
-type Tag struct {
-	ID        int64     `json:"id"`
-	Namespace string    `json:"namespace"`
-	Tag       string    `json:"tag"`
-	Color     string    `json:"color"`
-	CreatedAt time.Time `json:"created_at"`
-}
+type Tag = api.Tag
 
 func toTag(ns string) func(db.Tag) Tag {
 	return func(t db.Tag) Tag {
@@ -374,7 +355,7 @@ func toTag(ns string) func(db.Tag) Tag {
 	}
 }
 
-var tagColor = regexp.MustCompile(`^#[0-9a-f]{6}$`)
+var tagColor = regexp.MustCompile(api.TagColorPattern)
 
 // NewTag is a tag to create; Color is #rrggbb (lowercase hex).
 type NewTag struct {

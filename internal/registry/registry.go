@@ -12,15 +12,16 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Lifecycles are the version states in promotion order.
-var Lifecycles = []string{"test", "qa", "stage", "prod"}
+var Lifecycles = api.Lifecycles
 
 // ExperimentStates are the experiment states.
-var ExperimentStates = []string{"created", "running", "passed", "failed"}
+var ExperimentStates = api.ExperimentStates
 
 // Gate is the promotion rule for entering one lifecycle.
 type Gate struct {
@@ -69,7 +70,7 @@ func New(opts Options) *Registry {
 }
 
 // now is the current time as both engines store it (UTC, microseconds).
-func (r *Registry) now() time.Time { return r.clock().UTC().Truncate(time.Microsecond) }
+func (r *Registry) now() time.Time { return api.Timestamp(r.clock()) }
 
 // PageRequest selects one page of a list: Page from 1, Size up to MaxPageSize.
 type PageRequest struct {
@@ -79,8 +80,8 @@ type PageRequest struct {
 
 // Page sizes.
 const (
-	DefaultPageSize = 25
-	MaxPageSize     = 1000
+	DefaultPageSize = api.DefaultPageSize
+	MaxPageSize     = api.MaxPageSize
 )
 
 // Page is one page of a list with the totals.

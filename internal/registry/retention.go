@@ -26,6 +26,49 @@ type RetentionReport struct {
 // retentionBatch bounds the rows read per query.
 const retentionBatch = 200
 
+// expiry is what retention removes of one kind: versions that entered a
+// lifecycle more than Models days ago, or experiments (of versions in it)
+// created more than Runs days ago, each with its artifacts.
+type expiry struct {
+	days   func(RetentionRule) *int
+	action string
+	list   func(ctx context.Context, q db.Queries, state string, before time.Time, after int64) ([]expired, error)
+	remove func(ctx context.Context, q db.Queries, id int64) (int64, error)
+	report func(*RetentionReport) *[]string
+}
+
+// expired is a version or an experiment past its retention.
+type expired struct {
+	id, versionID   int64
+	experimentID    *int64 // set for an experiment
+	namespace, path string
+}
+
+var expiries = []expiry{{
+	days:   func(rule RetentionRule) *int { return rule.Models },
+	action: "version.expire",
+	list: func(ctx context.Context, q db.Queries, state string, before time.Time, after int64) ([]expired, error) {
+		rows, err := q.ListExpiredVersions(ctx, db.ListExpiredVersionsParams{State: state, Before: before, AfterID: after, PageLimit: retentionBatch})
+		return convert(rows, func(v db.ListExpiredVersionsRow) expired {
+			return expired{id: v.ID, versionID: v.ID, namespace: v.Namespace, path: versionPath(v.Namespace, v.Model, v.Version)}
+		}), err
+	},
+	remove: func(ctx context.Context, q db.Queries, id int64) (int64, error) { return q.DeleteVersion(ctx, id) },
+	report: func(rep *RetentionReport) *[]string { return &rep.Versions },
+}, {
+	days:   func(rule RetentionRule) *int { return rule.Runs },
+	action: "experiment.expire",
+	list: func(ctx context.Context, q db.Queries, state string, before time.Time, after int64) ([]expired, error) {
+		rows, err := q.ListExpiredExperiments(ctx, db.ListExpiredExperimentsParams{State: state, Before: before, AfterID: after, PageLimit: retentionBatch})
+		return convert(rows, func(e db.ListExpiredExperimentsRow) expired {
+			return expired{id: e.ID, versionID: e.VersionID, experimentID: &e.ID, namespace: e.Namespace,
+				path: experimentPath(e.Namespace, e.Model, e.Version, e.Name)}
+		}), err
+	},
+	remove: func(ctx context.Context, q db.Queries, id int64) (int64, error) { return q.DeleteExperiment(ctx, id) },
+	report: func(rep *RetentionReport) *[]string { return &rep.Experiments },
+}}
+
 // Retention removes, per lifecycle, the versions that entered it more than
 // Models days ago and the experiments (of versions in it) created more than
 // Runs days ago, with their artifacts and the blobs no one else uses.
@@ -33,83 +76,42 @@ func (r *Registry) Retention(ctx context.Context, rules map[string]RetentionRule
 	rep := RetentionReport{Versions: []string{}, Experiments: []string{}}
 	now := r.now()
 	for _, state := range Lifecycles {
-		rule := rules[state]
-		if rule.Models != nil {
-			before := now.Add(-time.Duration(*rule.Models) * 24 * time.Hour)
-			if err := r.expireVersions(ctx, state, before, dry, &rep); err != nil {
-				return rep, err
-			}
-		}
-		if rule.Runs != nil {
-			before := now.Add(-time.Duration(*rule.Runs) * 24 * time.Hour)
-			if err := r.expireExperiments(ctx, state, before, dry, &rep); err != nil {
-				return rep, err
+		for _, x := range expiries {
+			if days := x.days(rules[state]); days != nil {
+				before := now.Add(-time.Duration(*days) * 24 * time.Hour)
+				if err := r.expire(ctx, x, state, before, dry, &rep); err != nil {
+					return rep, err
+				}
 			}
 		}
 	}
 	return rep, nil
 }
 
-func (r *Registry) expireVersions(ctx context.Context, state string, before time.Time, dry bool, rep *RetentionReport) error {
+func (r *Registry) expire(ctx context.Context, x expiry, state string, before time.Time, dry bool, rep *RetentionReport) error {
 	for after := int64(0); ; {
-		rows, err := r.store.ListExpiredVersions(ctx, db.ListExpiredVersionsParams{State: state, Before: before, AfterID: after, PageLimit: retentionBatch})
-		if err != nil {
-			return err
-		}
-		for _, v := range rows {
-			after = v.ID
-			rep.Versions = append(rep.Versions, versionPath(v.Namespace, v.Model, v.Version))
-			if dry {
-				continue
-			}
-			var blobs []int64
-			err := r.write(ctx, func(q db.Queries) error {
-				var err error
-				if blobs, err = q.ListVersionBlobIDs(ctx, v.ID); err != nil {
-					return err
-				}
-				if _, err = q.DeleteVersion(ctx, v.ID); err != nil {
-					return err
-				}
-				return r.record(ctx, q, "version.expire", v.Namespace, versionPath(v.Namespace, v.Model, v.Version),
-					map[string]any{"state": state, "before": before})
-			})
-			if err != nil {
-				return err
-			}
-			if err := r.purgeBlobs(ctx, blobs, rep); err != nil {
-				return err
-			}
-		}
-		if len(rows) < retentionBatch {
-			return nil
-		}
-	}
-}
-
-func (r *Registry) expireExperiments(ctx context.Context, state string, before time.Time, dry bool, rep *RetentionReport) error {
-	for after := int64(0); ; {
-		rows, err := r.store.ListExpiredExperiments(ctx, db.ListExpiredExperimentsParams{State: state, Before: before, AfterID: after, PageLimit: retentionBatch})
+		rows, err := x.list(ctx, r.store, state, before, after)
 		if err != nil {
 			return err
 		}
 		for _, e := range rows {
-			after = e.ID
-			rep.Experiments = append(rep.Experiments, experimentPath(e.Namespace, e.Model, e.Version, e.Name))
+			after = e.id
+			paths := x.report(rep)
+			*paths = append(*paths, e.path)
 			if dry {
 				continue
 			}
 			var blobs []int64
 			err := r.write(ctx, func(q db.Queries) error {
 				var err error
-				if blobs, err = q.ListExperimentBlobIDs(ctx, e.ID); err != nil {
+				blobs, err = q.ListArtifactBlobIDs(ctx, db.ListArtifactBlobIDsParams{VersionID: e.versionID, ExperimentID: e.experimentID})
+				if err != nil {
 					return err
 				}
-				if _, err = q.DeleteExperiment(ctx, e.ID); err != nil {
+				if _, err = x.remove(ctx, q, e.id); err != nil {
 					return err
 				}
-				return r.record(ctx, q, "experiment.expire", e.Namespace, experimentPath(e.Namespace, e.Model, e.Version, e.Name),
-					map[string]any{"state": state, "before": before})
+				return r.record(ctx, q, x.action, e.namespace, e.path, map[string]any{"state": state, "before": before})
 			})
 			if err != nil {
 				return err

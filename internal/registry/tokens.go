@@ -5,30 +5,22 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Token is an API token as listed: never its secret.
-type Token struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Role       string     `json:"role"`
-	Namespaces []string   `json:"namespaces"`
-	Status     string     `json:"status"` // active, expired or revoked
-	CreatedBy  string     `json:"created_by"`
-	CreatedAt  time.Time  `json:"created_at"`
-	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
-}
+type Token = api.Token
 
 func (r *Registry) toToken(t db.ApiToken) Token {
 	out := Token{ID: t.ID, Name: t.Name, Role: t.Role, Namespaces: auth.SplitNamespaces(t.Namespaces),
-		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(), Status: "active"}
+		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(), Status: api.TokenActive}
 	if out.Namespaces == nil {
 		out.Namespaces = []string{}
 	}
@@ -36,12 +28,12 @@ func (r *Registry) toToken(t db.ApiToken) Token {
 		e := t.ExpiresAt.UTC()
 		out.ExpiresAt = &e
 		if !r.now().Before(e) {
-			out.Status = "expired"
+			out.Status = api.TokenExpired
 		}
 	}
 	if t.RevokedAt != nil {
 		rv := t.RevokedAt.UTC()
-		out.RevokedAt, out.Status = &rv, "revoked"
+		out.RevokedAt, out.Status = &rv, api.TokenRevoked
 	}
 	return out
 }
@@ -55,10 +47,31 @@ func ValidateTokenName(name string) error {
 	if err := ValidateName(name); err != nil {
 		return err
 	}
-	if name == "anonymous" || name == "system" || name == "sweeper" || strings.Contains(name, ":") {
-		return errors.New(`must not be "anonymous", "system" or "sweeper" or hold ":" (those name other actors in the audit log)`)
+	if api.IsReservedActor(name) {
+		return errors.New(reservedNameRule)
 	}
 	return nil
+}
+
+// reservedNameRule reads `must not be "anonymous", "system" or "sweeper"
+// or hold ":" (…)`.
+var reservedNameRule = "must not be " + orList(quoted(api.ReservedActors)) +
+	` or hold ":" (those name other actors in the audit log)`
+
+func quoted(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = strconv.Quote(v)
+	}
+	return out
+}
+
+// orList joins s as "a, b or c".
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
 // NewToken is a token to create.
@@ -81,8 +94,8 @@ func (in NewToken) Validate() error {
 func (in NewToken) validate() (lifetime time.Duration, err error) {
 	var v validation
 	v.add("name", ValidateTokenName(in.Name))
-	if in.Role != "read" && in.Role != "write" && in.Role != "admin" {
-		v.addf("role", "must be read, write or admin, not %q", in.Role)
+	if !slices.Contains(api.Roles, in.Role) {
+		v.addf("role", "must be %s, not %q", orList(api.Roles), in.Role)
 	}
 	for _, ns := range in.Namespaces {
 		validName(&v, "namespaces", ns)

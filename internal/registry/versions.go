@@ -6,23 +6,12 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
 // Version is a model version as the API shows it.
-type Version struct {
-	ID             int64      `json:"id"`
-	Namespace      string     `json:"namespace"`
-	Model          string     `json:"model"`
-	Version        string     `json:"version"`
-	State          string     `json:"state"`
-	StateChangedAt time.Time  `json:"state_changed_at"`
-	Sealed         bool       `json:"sealed"`
-	SealedAt       *time.Time `json:"sealed_at"`
-	Digest         string     `json:"digest"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-}
+type Version = api.Version
 
 func toVersion(ns, model string) func(db.ModelVersion) Version {
 	return func(v db.ModelVersion) Version {
@@ -46,12 +35,7 @@ func utc(t *time.Time) *time.Time {
 func VersionPath(ns, model, version string) string { return versionPath(ns, model, version) }
 
 // StateChange is one entry of a version's lifecycle history.
-type StateChange struct {
-	From      *string   `json:"from"`
-	To        string    `json:"to"`
-	Actor     string    `json:"actor"`
-	ChangedAt time.Time `json:"changed_at"`
-}
+type StateChange = api.StateChange
 
 // NewVersion is a version to create; State defaults to test.
 type NewVersion struct {
@@ -65,7 +49,7 @@ type NewVersion struct {
 // ungated lifecycle does).
 func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVersion) (Version, error) {
 	if in.State == "" {
-		in.State = "test"
+		in.State = api.Test
 	}
 	var v validation
 	validName(&v, "version", in.Version)
@@ -94,7 +78,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 		if err != nil {
 			return conflict(err, "version", path)
 		}
-		if in.State != "test" {
+		if api.Seals(in.State) {
 			if out, err = q.SetVersionState(ctx, db.SetVersionStateParams{ID: out.ID, State: in.State, SealedAt: &now, Now: now}); err != nil {
 				return err
 			}
@@ -188,7 +172,7 @@ func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (
 		}
 		now := r.now()
 		var seal *time.Time
-		if state != "test" {
+		if api.Seals(state) {
 			seal = &now
 		}
 		out, err = q.SetVersionState(ctx, db.SetVersionStateParams{ID: res.version.ID, State: state, SealedAt: seal, Now: now})
@@ -228,7 +212,7 @@ func (r *Registry) checkGate(ctx context.Context, q db.Queries, id int64, path, 
 		switch {
 		case !ok:
 			ge.Missing = append(ge.Missing, name)
-		case state != "passed":
+		case state != api.ExperimentPassed:
 			ge.NotPassed = append(ge.NotPassed, name)
 		}
 	}
@@ -237,7 +221,7 @@ func (r *Registry) checkGate(ctx context.Context, q db.Queries, id int64, path, 
 			ge.NoExperiments = true
 		}
 		for _, s := range states {
-			if s.State != "passed" && !slices.Contains(ge.NotPassed, s.Name) {
+			if s.State != api.ExperimentPassed && !slices.Contains(ge.NotPassed, s.Name) {
 				ge.NotPassed = append(ge.NotPassed, s.Name)
 			}
 		}
@@ -292,12 +276,7 @@ func (r *Registry) TagVersion(ctx context.Context, ref Ref, tag string, detach b
 		if err != nil {
 			return err
 		}
-		return r.setTag(ctx, q, res.ns, tag, ref.path(), detach, func(tagID int64) (int64, error) {
-			if detach {
-				return q.DetachVersionTag(ctx, db.DetachVersionTagParams{VersionID: res.version.ID, TagID: tagID})
-			}
-			return q.AttachVersionTag(ctx, db.AttachVersionTagParams{VersionID: res.version.ID, TagID: tagID})
-		})
+		return r.setTag(ctx, q, res.ns, tag, ref.path(), detach, tagTarget{VersionID: &res.version.ID})
 	})
 }
 
@@ -307,6 +286,6 @@ func (r *Registry) VersionTags(ctx context.Context, ref Ref) ([]Tag, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.ListVersionTags(ctx, res.version.ID)
+	rows, err := r.store.ListLinkedTags(ctx, tagTarget{VersionID: &res.version.ID})
 	return convert(rows, toTag(ref.Namespace)), err
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -55,7 +56,7 @@ func lifecycleOf(i, models int) string {
 // test, qa, stage and prod within each model, so one version in four is in
 // qa. Creation times are a millisecond apart, oldest first.
 func seed(ctx context.Context, store db.Store, versions, models int) (seeded, error) {
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := api.Timestamp(time.Now())
 	s := seeded{versions: versions, qaPages: make([]int, models)}
 	modelIDs := make([]int64, models)
 	err := store.InTx(ctx, func(q db.Queries) error {

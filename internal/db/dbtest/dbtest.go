@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -47,7 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 }
 
 // now is a timestamp both engines store exactly (microseconds, UTC).
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+func now() time.Time { return api.Timestamp(time.Now()) }
 
 func ptr[T any](v T) *T { return &v }
 
@@ -327,7 +328,7 @@ func testModels(t *testing.T, s db.Store) {
 	tag := must(s.CreateTag(ctx, db.CreateTagParams{NamespaceID: ns.ID, Tag: "nlp", Color: "#00ff00", Now: now()}))
 	for _, name := range []string{"llm.sm", "llm.lg"} {
 		m := must(s.GetModelByName(ctx, db.GetModelByNameParams{NamespaceID: ns.ID, Name: name}))
-		must(s.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: m.ID, TagID: tag.ID}))
+		must(s.AttachTag(ctx, db.AttachTagParams{TagID: tag.ID, ModelID: &m.ID}))
 	}
 	if got, n := list(nil, ptr("nlp"), 0, 10); !slices.Equal(got, []string{"llm.lg", "llm.sm"}) || n != 2 {
 		t.Fatalf("tag filter = %v (%d)", got, n)
@@ -451,7 +452,7 @@ func testVersions(t *testing.T, s db.Store) {
 
 	tag := must(s.CreateTag(ctx, db.CreateTagParams{NamespaceID: ns.ID, Tag: "candidate", Color: "#123abc", Now: now()}))
 	v3 := must(s.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: ns.Name, Model: m.Name, Version: "v0.3.0"}))
-	must(s.AttachVersionTag(ctx, db.AttachVersionTagParams{VersionID: v3.ID, TagID: tag.ID}))
+	must(s.AttachTag(ctx, db.AttachTagParams{TagID: tag.ID, VersionID: &v3.ID}))
 	if got, n := list(nil, ptr("candidate"), 0, 10); !slices.Equal(got, []string{"v0.3.0"}) || n != 1 {
 		t.Fatalf("tag filter = %v (%d)", got, n)
 	}
@@ -581,64 +582,105 @@ func testArtifacts(t *testing.T, s db.Store) {
 	}
 
 	extra := `{"framework": "torch"}`
-	a := must(s.CreateVersionArtifact(ctx, db.CreateVersionArtifactParams{
+	a := must(s.CreateArtifact(ctx, db.CreateArtifactParams{
 		VersionID: v.ID, Name: "weights/model.safetensors", FileName: "model.safetensors", BlobID: b.ID,
 		ContentType: "application/octet-stream", Encoding: "uncompressed", Extra: &extra, Now: now(),
 	}))
-	if a.Format != nil || a.Extra == nil || !jsonEqual(*a.Extra, extra) {
+	if a.Format != nil || a.Extra == nil || !jsonEqual(*a.Extra, extra) || a.ExperimentID != nil || a.ExperimentKey != 0 || a.LegacyID != nil {
 		t.Fatalf("artifact = %+v", a)
 	}
 	// Identical content under another name shares the blob.
-	must(s.CreateVersionArtifact(ctx, db.CreateVersionArtifactParams{
+	must(s.CreateArtifact(ctx, db.CreateArtifactParams{
 		VersionID: v.ID, Name: "config.json", FileName: "config.json", BlobID: b.ID,
 		ContentType: "application/json", Format: ptr("json"), Encoding: "gzip", Now: now(),
 	}))
-	_, err = s.CreateVersionArtifact(ctx, db.CreateVersionArtifactParams{
+	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
 		VersionID: v.ID, Name: "config.json", FileName: "c", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
 	})
-	wantConflict(t, err, "version_artifacts", "version_id", "name")
-	for _, bad := range []db.CreateVersionArtifactParams{
+	wantConflict(t, err, "artifacts", "version_id", "experiment_key", "name")
+	for _, bad := range []db.CreateArtifactParams{
 		{VersionID: v.ID, Name: "f1", FileName: "f", BlobID: b.ID, ContentType: "x", Format: ptr("safetensors"), Encoding: "uncompressed", Now: now()},
 		{VersionID: v.ID, Name: "f2", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "rar", Now: now()},
 		{VersionID: v.ID, Name: "f3", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Extra: ptr("[oops"), Now: now()},
+		// Only a version's own artifacts carry extra.
+		{VersionID: v.ID, ExperimentID: &e.ID, Name: "f5", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Extra: &extra, Now: now()},
 	} {
-		_, err = s.CreateVersionArtifact(ctx, bad)
+		_, err = s.CreateArtifact(ctx, bad)
 		wantErr(t, err, db.ErrInvalid)
 	}
-	_, err = s.CreateVersionArtifact(ctx, db.CreateVersionArtifactParams{
+	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
 		VersionID: v.ID, Name: "f4", FileName: "f", BlobID: 999999, ContentType: "x", Encoding: "uncompressed", Now: now(),
 	})
 	wantErr(t, err, db.ErrForeignKey)
+	// An experiment's artifact lies on that experiment's version.
+	other := version(t, s, model(t, s, ns, "llm.lg"), "v1")
+	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
+		VersionID: other.ID, ExperimentID: &e.ID, Name: "f6", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
+	})
+	wantErr(t, err, db.ErrForeignKey)
 
-	if n := must(s.CountVersionArtifacts(ctx, v.ID)); n != 2 {
+	own := db.CountArtifactsParams{VersionID: v.ID}
+	if n := must(s.CountArtifacts(ctx, own)); n != 2 {
 		t.Fatalf("count = %d", n)
 	}
-	arts := must(s.ListVersionArtifacts(ctx, db.ListVersionArtifactsParams{VersionID: v.ID, PageOffset: 0, PageLimit: 1}))
-	if len(arts) != 1 || arts[0].Name != "config.json" {
+	arts := must(s.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: v.ID, PageOffset: 0, PageLimit: 1}))
+	if len(arts) != 1 || arts[0].Name != "config.json" || arts[0].Sha256 != b.Sha256 || arts[0].Key != b.Key {
 		t.Fatalf("first page = %+v", arts)
 	}
 	digests := must(s.ListVersionArtifactDigests(ctx, v.ID))
 	if len(digests) != 2 || digests[0].Name != "config.json" || digests[1].Sha256 != b.Sha256 {
 		t.Fatalf("digests = %+v", digests)
 	}
-	byName := must(s.GetVersionArtifactByName(ctx, db.GetVersionArtifactByNameParams{VersionID: v.ID, Name: "weights/model.safetensors"}))
-	if byName.ID != a.ID {
+	byName := must(s.GetArtifactWithBlob(ctx, db.GetArtifactWithBlobParams{VersionID: v.ID, Name: "weights/model.safetensors"}))
+	if byName.ID != a.ID || byName.Extra == nil {
 		t.Fatalf("by name = %+v", byName)
 	}
 
+	// An experiment's artifacts are keyed apart from the version's: the
+	// same name may exist in both.
 	eb := blob(t, s, "sha256/cd/cdcd")
-	ea := must(s.CreateExperimentArtifact(ctx, db.CreateExperimentArtifactParams{
-		ExperimentID: e.ID, Name: "report.html", FileName: "report.html", BlobID: eb.ID, ContentType: "text/html", Format: ptr("html"), Encoding: "uncompressed", Now: now(),
+	ea := must(s.CreateArtifact(ctx, db.CreateArtifactParams{
+		VersionID: v.ID, ExperimentID: &e.ID, Name: "config.json", FileName: "config.json", BlobID: eb.ID, ContentType: "text/html", Format: ptr("html"), Encoding: "uncompressed", Now: now(),
 	}))
-	_, err = s.CreateExperimentArtifact(ctx, db.CreateExperimentArtifactParams{
-		ExperimentID: e.ID, Name: "report.html", FileName: "r", BlobID: eb.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
+	if ea.ExperimentID == nil || *ea.ExperimentID != e.ID || ea.ExperimentKey != e.ID {
+		t.Fatalf("experiment artifact = %+v", ea)
+	}
+	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
+		VersionID: v.ID, ExperimentID: &e.ID, Name: "config.json", FileName: "r", BlobID: eb.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
 	})
-	wantConflict(t, err, "experiment_artifacts", "experiment_id", "name")
-	if n := must(s.CountExperimentArtifacts(ctx, e.ID)); n != 1 {
+	wantConflict(t, err, "artifacts", "version_id", "experiment_key", "name")
+	mine := db.CountArtifactsParams{VersionID: v.ID, ExperimentKey: e.ID}
+	if n := must(s.CountArtifacts(ctx, mine)); n != 1 {
 		t.Fatalf("experiment artifacts = %d", n)
 	}
-	if got := must(s.ListExperimentArtifacts(ctx, db.ListExperimentArtifactsParams{ExperimentID: e.ID, PageLimit: 10})); len(got) != 1 || got[0].ID != ea.ID {
+	if n := must(s.CountArtifacts(ctx, own)); n != 2 {
+		t.Fatalf("version artifacts after an experiment's = %d", n)
+	}
+	if got := must(s.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: v.ID, ExperimentKey: e.ID, PageLimit: 10})); len(got) != 1 || got[0].ID != ea.ID {
 		t.Fatalf("experiment artifacts = %+v", got)
+	}
+	if got := must(s.ListVersionArtifactDigests(ctx, v.ID)); len(got) != 2 {
+		t.Fatalf("digests cover an experiment's artifact: %+v", got)
+	}
+	byID := must(s.ListArtifactsWithBlobByID(ctx, ea.ID))
+	if len(byID) != 1 || byID[0].ID != ea.ID {
+		t.Fatalf("by id = %+v", byID)
+	}
+	blobs := func(experiment *int64) []int64 {
+		return must(s.ListArtifactBlobIDs(ctx, db.ListArtifactBlobIDsParams{VersionID: v.ID, ExperimentID: experiment}))
+	}
+	if got := blobs(nil); !slices.Equal(got, []int64{b.ID, eb.ID}) {
+		t.Fatalf("version's blobs = %v", got)
+	}
+	if got := blobs(&e.ID); !slices.Equal(got, []int64{eb.ID}) {
+		t.Fatalf("experiment's blobs = %v", got)
+	}
+	var paths []string
+	for _, r := range must(s.ListArtifactBlobs(ctx, db.ListArtifactBlobsParams{Namespace: ptr("canada"), PageLimit: 10})) {
+		paths = append(paths, fmt.Sprintf("%s/%s/%s/%v/%s", r.Namespace, r.Model, r.Version, r.Experiment != nil, r.Name))
+	}
+	if want := []string{"canada/llm.sm/v1/false/weights/model.safetensors", "canada/llm.sm/v1/false/config.json", "canada/llm.sm/v1/true/config.json"}; !slices.Equal(paths, want) {
+		t.Fatalf("artifact blobs = %v, want %v", paths, want)
 	}
 
 	// Garbage collection sees only blobs nothing references.
@@ -657,9 +699,9 @@ func testArtifacts(t *testing.T, s db.Store) {
 	if n := must(s.DeleteBlob(ctx, orphan.ID)); n != 1 {
 		t.Fatal("did not delete an unreferenced blob")
 	}
-	must(s.DeleteVersionArtifact(ctx, a.ID))
-	must(s.DeleteExperimentArtifact(ctx, ea.ID))
-	if n := must(s.CountVersionArtifacts(ctx, v.ID)); n != 1 {
+	must(s.DeleteArtifact(ctx, a.ID))
+	must(s.DeleteArtifact(ctx, ea.ID))
+	if n := must(s.CountArtifacts(ctx, own)); n != 1 {
 		t.Fatalf("after delete = %d", n)
 	}
 }
@@ -689,34 +731,46 @@ func testTags(t *testing.T, s db.Store) {
 		t.Fatalf("page = %+v", page)
 	}
 	nlp := must(s.GetTagByName(ctx, db.GetTagByNameParams{NamespaceID: ns.ID, Tag: "nlp"}))
-	if n := must(s.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: m.ID, TagID: nlp.ID})); n != 1 {
+	model, ver, exp := db.ListLinkedTagsParams{ModelID: &m.ID}, db.ListLinkedTagsParams{VersionID: &v.ID}, db.ListLinkedTagsParams{ExperimentID: &e.ID}
+	attach := func(target db.ListLinkedTagsParams, tag int64) (int64, error) {
+		return s.AttachTag(ctx, db.AttachTagParams{TagID: tag, ModelID: target.ModelID, VersionID: target.VersionID, ExperimentID: target.ExperimentID})
+	}
+	detach := func(target db.ListLinkedTagsParams, tag int64) (int64, error) {
+		return s.DetachTag(ctx, db.DetachTagParams{TagID: tag, ModelID: target.ModelID, VersionID: target.VersionID, ExperimentID: target.ExperimentID})
+	}
+	if n := must(attach(model, nlp.ID)); n != 1 {
 		t.Fatalf("attach affected %d", n)
 	}
-	if n := must(s.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: m.ID, TagID: nlp.ID})); n != 0 {
+	if n := must(attach(model, nlp.ID)); n != 0 {
 		t.Fatalf("second attach affected %d, want 0 (idempotent)", n)
 	}
-	must(s.AttachVersionTag(ctx, db.AttachVersionTagParams{VersionID: v.ID, TagID: nlp.ID}))
-	must(s.AttachExperimentTag(ctx, db.AttachExperimentTagParams{ExperimentID: e.ID, TagID: nlp.ID}))
-	_, err = s.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: m.ID, TagID: 999999})
+	must(attach(ver, nlp.ID))
+	must(attach(exp, nlp.ID))
+	_, err = attach(model, 999999)
 	wantErr(t, err, db.ErrForeignKey)
-	for what, tags := range map[string][]db.Tag{
-		"model":      must(s.ListModelTags(ctx, m.ID)),
-		"version":    must(s.ListVersionTags(ctx, v.ID)),
-		"experiment": must(s.ListExperimentTags(ctx, e.ID)),
-	} {
-		if len(tags) != 1 || tags[0].ID != nlp.ID {
+	// A link names exactly one target.
+	_, err = s.AttachTag(ctx, db.AttachTagParams{TagID: nlp.ID, ModelID: &m.ID, VersionID: &v.ID})
+	wantErr(t, err, db.ErrInvalid)
+	_, err = s.AttachTag(ctx, db.AttachTagParams{TagID: nlp.ID})
+	wantErr(t, err, db.ErrInvalid)
+	for what, target := range map[string]db.ListLinkedTagsParams{"model": model, "version": ver, "experiment": exp} {
+		if tags := must(s.ListLinkedTags(ctx, target)); len(tags) != 1 || tags[0].ID != nlp.ID {
 			t.Fatalf("%s tags = %+v", what, tags)
 		}
 	}
-	if n := must(s.DetachModelTag(ctx, db.DetachModelTagParams{ModelID: m.ID, TagID: nlp.ID})); n != 1 {
+	if n := must(detach(model, nlp.ID)); n != 1 {
 		t.Fatalf("detach affected %d", n)
 	}
-	must(s.DetachVersionTag(ctx, db.DetachVersionTagParams{VersionID: v.ID, TagID: nlp.ID}))
+	// Ids are per kind: detaching from the model left the others linked.
+	if tags := must(s.ListLinkedTags(ctx, ver)); len(tags) != 1 {
+		t.Fatalf("version tags after the model's detach = %+v", tags)
+	}
+	must(detach(ver, nlp.ID))
 	must(s.DeleteTag(ctx, nlp.ID)) // cascades to the experiment link
-	if tags := must(s.ListExperimentTags(ctx, e.ID)); len(tags) != 0 {
+	if tags := must(s.ListLinkedTags(ctx, exp)); len(tags) != 0 {
 		t.Fatalf("experiment tags after tag delete = %+v", tags)
 	}
-	if n := must(s.DetachExperimentTag(ctx, db.DetachExperimentTagParams{ExperimentID: e.ID, TagID: nlp.ID})); n != 0 {
+	if n := must(detach(exp, nlp.ID)); n != 0 {
 		t.Fatalf("detach of a deleted tag affected %d", n)
 	}
 }
@@ -729,11 +783,11 @@ func testCascades(t *testing.T, s db.Store) {
 	v := version(t, s, m, "v1")
 	e := experiment(t, s, v, "eval")
 	b := blob(t, s, "k1")
-	a := must(s.CreateVersionArtifact(ctx, db.CreateVersionArtifactParams{VersionID: v.ID, Name: "w", FileName: "w", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()}))
-	ea := must(s.CreateExperimentArtifact(ctx, db.CreateExperimentArtifactParams{ExperimentID: e.ID, Name: "r", FileName: "r", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()}))
+	a := must(s.CreateArtifact(ctx, db.CreateArtifactParams{VersionID: v.ID, Name: "w", FileName: "w", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()}))
+	ea := must(s.CreateArtifact(ctx, db.CreateArtifactParams{VersionID: v.ID, ExperimentID: &e.ID, Name: "r", FileName: "r", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()}))
 	must(s.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: v.ID, ToState: "test", Actor: "a", Now: now()}))
 	tag := must(s.CreateTag(ctx, db.CreateTagParams{NamespaceID: ns.ID, Tag: "t", Color: "#000000", Now: now()}))
-	must(s.AttachModelTag(ctx, db.AttachModelTagParams{ModelID: m.ID, TagID: tag.ID}))
+	must(s.AttachTag(ctx, db.AttachTagParams{TagID: tag.ID, ModelID: &m.ID}))
 	must(s.CreateBucket(ctx, db.CreateBucketParams{NamespaceID: ns.ID, Name: "b", Region: "r", Role: "test", Now: now()}))
 	km := model(t, s, keep, "llm.sm")
 
@@ -747,8 +801,8 @@ func testCascades(t *testing.T, s db.Store) {
 		{"model", second(s.GetModel(ctx, m.ID))},
 		{"version", second(s.GetVersion(ctx, v.ID))},
 		{"experiment", second(s.GetExperiment(ctx, e.ID))},
-		{"version artifact", second(s.GetVersionArtifact(ctx, a.ID))},
-		{"experiment artifact", second(s.GetExperimentArtifact(ctx, ea.ID))},
+		{"version artifact", second(s.GetArtifact(ctx, a.ID))},
+		{"experiment artifact", second(s.GetArtifact(ctx, ea.ID))},
 	}
 	for _, c := range checks {
 		if !errors.Is(c.err, db.ErrNotFound) {

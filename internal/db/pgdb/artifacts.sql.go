@@ -10,28 +10,76 @@ import (
 	"time"
 )
 
-const countExperimentArtifacts = `-- name: CountExperimentArtifacts :one
-SELECT CAST(COUNT(*) AS BIGINT) FROM experiment_artifacts WHERE experiment_id = $1
+const countArtifacts = `-- name: CountArtifacts :one
+SELECT CAST(COUNT(*) AS BIGINT) FROM artifacts WHERE version_id = $1 AND experiment_key = $2
 `
 
+type CountArtifactsParams struct {
+	VersionID     int64
+	ExperimentKey int64
+}
+
+// An owner's artifacts: experiment_key is the experiment's id, or 0 for the
+// version's own.
 // @readonly
-func (q *Queries) CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, countExperimentArtifacts, experimentID)
+func (q *Queries) CountArtifacts(ctx context.Context, arg CountArtifactsParams) (int64, error) {
+	row := q.db.QueryRow(ctx, countArtifacts, arg.VersionID, arg.ExperimentKey)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
 }
 
-const countVersionArtifacts = `-- name: CountVersionArtifacts :one
-SELECT CAST(COUNT(*) AS BIGINT) FROM version_artifacts WHERE version_id = $1
+const createArtifact = `-- name: CreateArtifact :one
+INSERT INTO artifacts (version_id, experiment_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING id, version_id, experiment_id, experiment_key, name, file_name, blob_id, content_type, format, encoding, extra, legacy_id, created_at
 `
 
-// @readonly
-func (q *Queries) CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, countVersionArtifacts, versionID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
+type CreateArtifactParams struct {
+	VersionID    int64
+	ExperimentID *int64
+	Name         string
+	FileName     string
+	BlobID       int64
+	ContentType  string
+	Format       *string
+	Encoding     string
+	Extra        *string
+	Now          time.Time
+}
+
+// An artifact of a version (experiment_id NULL) or of one of its
+// experiments; only a version's own artifacts carry extra.
+func (q *Queries) CreateArtifact(ctx context.Context, arg CreateArtifactParams) (Artifact, error) {
+	row := q.db.QueryRow(ctx, createArtifact,
+		arg.VersionID,
+		arg.ExperimentID,
+		arg.Name,
+		arg.FileName,
+		arg.BlobID,
+		arg.ContentType,
+		arg.Format,
+		arg.Encoding,
+		arg.Extra,
+		arg.Now,
+	)
+	var i Artifact
+	err := row.Scan(
+		&i.ID,
+		&i.VersionID,
+		&i.ExperimentID,
+		&i.ExperimentKey,
+		&i.Name,
+		&i.FileName,
+		&i.BlobID,
+		&i.ContentType,
+		&i.Format,
+		&i.Encoding,
+		&i.Extra,
+		&i.LegacyID,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const createBlob = `-- name: CreateBlob :one
@@ -71,100 +119,22 @@ func (q *Queries) CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, e
 	return i, err
 }
 
-const createExperimentArtifact = `-- name: CreateExperimentArtifact :one
-INSERT INTO experiment_artifacts (experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at
+const deleteArtifact = `-- name: DeleteArtifact :execrows
+DELETE FROM artifacts WHERE id = $1
 `
 
-type CreateExperimentArtifactParams struct {
-	ExperimentID int64
-	Name         string
-	FileName     string
-	BlobID       int64
-	ContentType  string
-	Format       *string
-	Encoding     string
-	Now          time.Time
-}
-
-func (q *Queries) CreateExperimentArtifact(ctx context.Context, arg CreateExperimentArtifactParams) (ExperimentArtifact, error) {
-	row := q.db.QueryRow(ctx, createExperimentArtifact,
-		arg.ExperimentID,
-		arg.Name,
-		arg.FileName,
-		arg.BlobID,
-		arg.ContentType,
-		arg.Format,
-		arg.Encoding,
-		arg.Now,
-	)
-	var i ExperimentArtifact
-	err := row.Scan(
-		&i.ID,
-		&i.ExperimentID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const createVersionArtifact = `-- name: CreateVersionArtifact :one
-INSERT INTO version_artifacts (version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at
-`
-
-type CreateVersionArtifactParams struct {
-	VersionID   int64
-	Name        string
-	FileName    string
-	BlobID      int64
-	ContentType string
-	Format      *string
-	Encoding    string
-	Extra       *string
-	Now         time.Time
-}
-
-func (q *Queries) CreateVersionArtifact(ctx context.Context, arg CreateVersionArtifactParams) (VersionArtifact, error) {
-	row := q.db.QueryRow(ctx, createVersionArtifact,
-		arg.VersionID,
-		arg.Name,
-		arg.FileName,
-		arg.BlobID,
-		arg.ContentType,
-		arg.Format,
-		arg.Encoding,
-		arg.Extra,
-		arg.Now,
-	)
-	var i VersionArtifact
-	err := row.Scan(
-		&i.ID,
-		&i.VersionID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.Extra,
-		&i.CreatedAt,
-	)
-	return i, err
+func (q *Queries) DeleteArtifact(ctx context.Context, id int64) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteArtifact, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const deleteBlob = `-- name: DeleteBlob :execrows
 DELETE FROM blobs
 WHERE blobs.id = $1
-  AND NOT EXISTS (SELECT 1 FROM version_artifacts va WHERE va.blob_id = blobs.id)
-  AND NOT EXISTS (SELECT 1 FROM experiment_artifacts ea WHERE ea.blob_id = blobs.id)
+  AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = blobs.id)
 `
 
 // Deletes the row only while nothing references it (a racing insert wins).
@@ -176,28 +146,90 @@ func (q *Queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
 	return result.RowsAffected(), nil
 }
 
-const deleteExperimentArtifact = `-- name: DeleteExperimentArtifact :execrows
-DELETE FROM experiment_artifacts WHERE id = $1
+const getArtifact = `-- name: GetArtifact :one
+SELECT id, version_id, experiment_id, experiment_key, name, file_name, blob_id, content_type, format, encoding, extra, legacy_id, created_at FROM artifacts WHERE id = $1
 `
 
-func (q *Queries) DeleteExperimentArtifact(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteExperimentArtifact, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+// @readonly
+func (q *Queries) GetArtifact(ctx context.Context, id int64) (Artifact, error) {
+	row := q.db.QueryRow(ctx, getArtifact, id)
+	var i Artifact
+	err := row.Scan(
+		&i.ID,
+		&i.VersionID,
+		&i.ExperimentID,
+		&i.ExperimentKey,
+		&i.Name,
+		&i.FileName,
+		&i.BlobID,
+		&i.ContentType,
+		&i.Format,
+		&i.Encoding,
+		&i.Extra,
+		&i.LegacyID,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
-const deleteVersionArtifact = `-- name: DeleteVersionArtifact :execrows
-DELETE FROM version_artifacts WHERE id = $1
+const getArtifactWithBlob = `-- name: GetArtifactWithBlob :one
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.legacy_id, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM artifacts a JOIN blobs b ON b.id = a.blob_id
+WHERE a.version_id = $1 AND a.experiment_key = $2 AND a.name = $3
 `
 
-func (q *Queries) DeleteVersionArtifact(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteVersionArtifact, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+type GetArtifactWithBlobParams struct {
+	VersionID     int64
+	ExperimentKey int64
+	Name          string
+}
+
+type GetArtifactWithBlobRow struct {
+	ID             int64
+	VersionID      int64
+	ExperimentID   *int64
+	ExperimentKey  int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	LegacyID       *int64
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+// @readonly
+func (q *Queries) GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error) {
+	row := q.db.QueryRow(ctx, getArtifactWithBlob, arg.VersionID, arg.ExperimentKey, arg.Name)
+	var i GetArtifactWithBlobRow
+	err := row.Scan(
+		&i.ID,
+		&i.VersionID,
+		&i.ExperimentID,
+		&i.ExperimentKey,
+		&i.Name,
+		&i.FileName,
+		&i.BlobID,
+		&i.ContentType,
+		&i.Format,
+		&i.Encoding,
+		&i.Extra,
+		&i.LegacyID,
+		&i.CreatedAt,
+		&i.Bucket,
+		&i.Key,
+		&i.StorageVersion,
+		&i.Size,
+		&i.Sha256,
+	)
+	return i, err
 }
 
 const getBlob = `-- name: GetBlob :one
@@ -247,8 +279,7 @@ func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blo
 
 const getBlobBySha = `-- name: GetBlobBySha :one
 SELECT id, bucket, key, storage_version, size, sha256, created_at FROM blobs b WHERE b.bucket = $1 AND b.sha256 = $2
-  AND (EXISTS (SELECT 1 FROM version_artifacts va WHERE va.blob_id = b.id)
-       OR EXISTS (SELECT 1 FROM experiment_artifacts ea WHERE ea.blob_id = b.id))
+  AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
 ORDER BY b.id LIMIT 1
 `
 
@@ -275,325 +306,27 @@ func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blo
 	return i, err
 }
 
-const getExperimentArtifact = `-- name: GetExperimentArtifact :one
-SELECT id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at FROM experiment_artifacts WHERE id = $1
-`
-
-// @readonly
-func (q *Queries) GetExperimentArtifact(ctx context.Context, id int64) (ExperimentArtifact, error) {
-	row := q.db.QueryRow(ctx, getExperimentArtifact, id)
-	var i ExperimentArtifact
-	err := row.Scan(
-		&i.ID,
-		&i.ExperimentID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const getExperimentArtifactByName = `-- name: GetExperimentArtifactByName :one
-SELECT id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at FROM experiment_artifacts WHERE experiment_id = $1 AND name = $2
-`
-
-type GetExperimentArtifactByNameParams struct {
-	ExperimentID int64
-	Name         string
-}
-
-// @readonly
-func (q *Queries) GetExperimentArtifactByName(ctx context.Context, arg GetExperimentArtifactByNameParams) (ExperimentArtifact, error) {
-	row := q.db.QueryRow(ctx, getExperimentArtifactByName, arg.ExperimentID, arg.Name)
-	var i ExperimentArtifact
-	err := row.Scan(
-		&i.ID,
-		&i.ExperimentID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const getExperimentArtifactWithBlob = `-- name: GetExperimentArtifactWithBlob :one
-SELECT ea.id, ea.experiment_id, ea.name, ea.file_name, ea.blob_id, ea.content_type, ea.format, ea.encoding, ea.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
-FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
-WHERE ea.experiment_id = $1 AND ea.name = $2
-`
-
-type GetExperimentArtifactWithBlobParams struct {
-	ExperimentID int64
-	Name         string
-}
-
-type GetExperimentArtifactWithBlobRow struct {
-	ID             int64
-	ExperimentID   int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
-// @readonly
-func (q *Queries) GetExperimentArtifactWithBlob(ctx context.Context, arg GetExperimentArtifactWithBlobParams) (GetExperimentArtifactWithBlobRow, error) {
-	row := q.db.QueryRow(ctx, getExperimentArtifactWithBlob, arg.ExperimentID, arg.Name)
-	var i GetExperimentArtifactWithBlobRow
-	err := row.Scan(
-		&i.ID,
-		&i.ExperimentID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.CreatedAt,
-		&i.Bucket,
-		&i.Key,
-		&i.StorageVersion,
-		&i.Size,
-		&i.Sha256,
-	)
-	return i, err
-}
-
-const getExperimentArtifactWithBlobByID = `-- name: GetExperimentArtifactWithBlobByID :one
-SELECT ea.id, ea.experiment_id, ea.name, ea.file_name, ea.blob_id, ea.content_type, ea.format, ea.encoding, ea.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
-FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
-WHERE ea.id = $1
-`
-
-type GetExperimentArtifactWithBlobByIDRow struct {
-	ID             int64
-	ExperimentID   int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
-// @readonly
-func (q *Queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (GetExperimentArtifactWithBlobByIDRow, error) {
-	row := q.db.QueryRow(ctx, getExperimentArtifactWithBlobByID, id)
-	var i GetExperimentArtifactWithBlobByIDRow
-	err := row.Scan(
-		&i.ID,
-		&i.ExperimentID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.CreatedAt,
-		&i.Bucket,
-		&i.Key,
-		&i.StorageVersion,
-		&i.Size,
-		&i.Sha256,
-	)
-	return i, err
-}
-
-const getVersionArtifact = `-- name: GetVersionArtifact :one
-SELECT id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at FROM version_artifacts WHERE id = $1
-`
-
-// @readonly
-func (q *Queries) GetVersionArtifact(ctx context.Context, id int64) (VersionArtifact, error) {
-	row := q.db.QueryRow(ctx, getVersionArtifact, id)
-	var i VersionArtifact
-	err := row.Scan(
-		&i.ID,
-		&i.VersionID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.Extra,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const getVersionArtifactByName = `-- name: GetVersionArtifactByName :one
-SELECT id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at FROM version_artifacts WHERE version_id = $1 AND name = $2
-`
-
-type GetVersionArtifactByNameParams struct {
-	VersionID int64
-	Name      string
-}
-
-// @readonly
-func (q *Queries) GetVersionArtifactByName(ctx context.Context, arg GetVersionArtifactByNameParams) (VersionArtifact, error) {
-	row := q.db.QueryRow(ctx, getVersionArtifactByName, arg.VersionID, arg.Name)
-	var i VersionArtifact
-	err := row.Scan(
-		&i.ID,
-		&i.VersionID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.Extra,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
-const getVersionArtifactWithBlob = `-- name: GetVersionArtifactWithBlob :one
-SELECT va.id, va.version_id, va.name, va.file_name, va.blob_id, va.content_type, va.format, va.encoding, va.extra, va.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
-FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
-WHERE va.version_id = $1 AND va.name = $2
-`
-
-type GetVersionArtifactWithBlobParams struct {
-	VersionID int64
-	Name      string
-}
-
-type GetVersionArtifactWithBlobRow struct {
-	ID             int64
-	VersionID      int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	Extra          *string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
-// @readonly
-func (q *Queries) GetVersionArtifactWithBlob(ctx context.Context, arg GetVersionArtifactWithBlobParams) (GetVersionArtifactWithBlobRow, error) {
-	row := q.db.QueryRow(ctx, getVersionArtifactWithBlob, arg.VersionID, arg.Name)
-	var i GetVersionArtifactWithBlobRow
-	err := row.Scan(
-		&i.ID,
-		&i.VersionID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.Extra,
-		&i.CreatedAt,
-		&i.Bucket,
-		&i.Key,
-		&i.StorageVersion,
-		&i.Size,
-		&i.Sha256,
-	)
-	return i, err
-}
-
-const getVersionArtifactWithBlobByID = `-- name: GetVersionArtifactWithBlobByID :one
-SELECT va.id, va.version_id, va.name, va.file_name, va.blob_id, va.content_type, va.format, va.encoding, va.extra, va.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
-FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
-WHERE va.id = $1
-`
-
-type GetVersionArtifactWithBlobByIDRow struct {
-	ID             int64
-	VersionID      int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	Extra          *string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
-// @readonly
-func (q *Queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (GetVersionArtifactWithBlobByIDRow, error) {
-	row := q.db.QueryRow(ctx, getVersionArtifactWithBlobByID, id)
-	var i GetVersionArtifactWithBlobByIDRow
-	err := row.Scan(
-		&i.ID,
-		&i.VersionID,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.Extra,
-		&i.CreatedAt,
-		&i.Bucket,
-		&i.Key,
-		&i.StorageVersion,
-		&i.Size,
-		&i.Sha256,
-	)
-	return i, err
-}
-
-const listExperimentArtifactBlobs = `-- name: ListExperimentArtifactBlobs :many
-SELECT ea.id, ea.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
-FROM experiment_artifacts ea
-JOIN blobs b ON b.id = ea.blob_id
-JOIN experiments e ON e.id = ea.experiment_id
-JOIN model_versions v ON v.id = e.version_id
+const listArtifactBlobs = `-- name: ListArtifactBlobs :many
+SELECT a.id, a.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
+FROM artifacts a
+JOIN blobs b ON b.id = a.blob_id
+JOIN model_versions v ON v.id = a.version_id
 JOIN models m ON m.id = v.model_id
 JOIN namespaces n ON n.id = m.namespace_id
-WHERE ea.id > $1
+LEFT JOIN experiments e ON e.id = a.experiment_id
+WHERE a.id > $1
   AND (CAST($2 AS TEXT) IS NULL OR n.name = CAST($2 AS TEXT))
-ORDER BY ea.id
+ORDER BY a.id
 LIMIT CAST($3 AS BIGINT)
 `
 
-type ListExperimentArtifactBlobsParams struct {
+type ListArtifactBlobsParams struct {
 	AfterID   int64
 	Namespace *string
 	PageLimit int64
 }
 
-type ListExperimentArtifactBlobsRow struct {
+type ListArtifactBlobsRow struct {
 	ID         int64
 	Name       string
 	Bucket     string
@@ -603,19 +336,22 @@ type ListExperimentArtifactBlobsRow struct {
 	Namespace  string
 	Model      string
 	Version    string
-	Experiment string
+	Experiment *string
 }
 
+// Every artifact with its blob and path names (experiment NULL for a
+// version's own), in id order from after_id, optionally in one namespace:
+// what verify re-reads.
 // @readonly
-func (q *Queries) ListExperimentArtifactBlobs(ctx context.Context, arg ListExperimentArtifactBlobsParams) ([]ListExperimentArtifactBlobsRow, error) {
-	rows, err := q.db.Query(ctx, listExperimentArtifactBlobs, arg.AfterID, arg.Namespace, arg.PageLimit)
+func (q *Queries) ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsParams) ([]ListArtifactBlobsRow, error) {
+	rows, err := q.db.Query(ctx, listArtifactBlobs, arg.AfterID, arg.Namespace, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ListExperimentArtifactBlobsRow
+	var items []ListArtifactBlobsRow
 	for rows.Next() {
-		var i ListExperimentArtifactBlobsRow
+		var i ListArtifactBlobsRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Name,
@@ -638,39 +374,76 @@ func (q *Queries) ListExperimentArtifactBlobs(ctx context.Context, arg ListExper
 	return items, nil
 }
 
-const listExperimentArtifacts = `-- name: ListExperimentArtifacts :many
-SELECT id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at FROM experiment_artifacts
-WHERE experiment_id = $1
-ORDER BY name, id
-LIMIT CAST($3 AS BIGINT) OFFSET CAST($2 AS BIGINT)
+const listArtifactsWithBlob = `-- name: ListArtifactsWithBlob :many
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.legacy_id, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM artifacts a JOIN blobs b ON b.id = a.blob_id
+WHERE a.version_id = $1 AND a.experiment_key = $2
+ORDER BY a.name, a.id
+LIMIT CAST($4 AS BIGINT) OFFSET CAST($3 AS BIGINT)
 `
 
-type ListExperimentArtifactsParams struct {
-	ExperimentID int64
-	PageOffset   int64
-	PageLimit    int64
+type ListArtifactsWithBlobParams struct {
+	VersionID     int64
+	ExperimentKey int64
+	PageOffset    int64
+	PageLimit     int64
+}
+
+type ListArtifactsWithBlobRow struct {
+	ID             int64
+	VersionID      int64
+	ExperimentID   *int64
+	ExperimentKey  int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	LegacyID       *int64
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
 }
 
 // @readonly
-func (q *Queries) ListExperimentArtifacts(ctx context.Context, arg ListExperimentArtifactsParams) ([]ExperimentArtifact, error) {
-	rows, err := q.db.Query(ctx, listExperimentArtifacts, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
+func (q *Queries) ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWithBlobParams) ([]ListArtifactsWithBlobRow, error) {
+	rows, err := q.db.Query(ctx, listArtifactsWithBlob,
+		arg.VersionID,
+		arg.ExperimentKey,
+		arg.PageOffset,
+		arg.PageLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ExperimentArtifact
+	var items []ListArtifactsWithBlobRow
 	for rows.Next() {
-		var i ExperimentArtifact
+		var i ListArtifactsWithBlobRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.VersionID,
 			&i.ExperimentID,
+			&i.ExperimentKey,
 			&i.Name,
 			&i.FileName,
 			&i.BlobID,
 			&i.ContentType,
 			&i.Format,
 			&i.Encoding,
+			&i.Extra,
+			&i.LegacyID,
 			&i.CreatedAt,
+			&i.Bucket,
+			&i.Key,
+			&i.StorageVersion,
+			&i.Size,
+			&i.Sha256,
 		); err != nil {
 			return nil, err
 		}
@@ -682,29 +455,26 @@ func (q *Queries) ListExperimentArtifacts(ctx context.Context, arg ListExperimen
 	return items, nil
 }
 
-const listExperimentArtifactsWithBlob = `-- name: ListExperimentArtifactsWithBlob :many
-SELECT ea.id, ea.experiment_id, ea.name, ea.file_name, ea.blob_id, ea.content_type, ea.format, ea.encoding, ea.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
-FROM experiment_artifacts ea JOIN blobs b ON b.id = ea.blob_id
-WHERE ea.experiment_id = $1
-ORDER BY ea.name, ea.id
-LIMIT CAST($3 AS BIGINT) OFFSET CAST($2 AS BIGINT)
+const listArtifactsWithBlobByID = `-- name: ListArtifactsWithBlobByID :many
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.legacy_id, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM artifacts a JOIN blobs b ON b.id = a.blob_id
+WHERE (a.id = $1 AND a.legacy_id IS NULL) OR a.legacy_id = $1
+ORDER BY a.id
 `
 
-type ListExperimentArtifactsWithBlobParams struct {
-	ExperimentID int64
-	PageOffset   int64
-	PageLimit    int64
-}
-
-type ListExperimentArtifactsWithBlobRow struct {
+type ListArtifactsWithBlobByIDRow struct {
 	ID             int64
-	ExperimentID   int64
+	VersionID      int64
+	ExperimentID   *int64
+	ExperimentKey  int64
 	Name           string
 	FileName       string
 	BlobID         int64
 	ContentType    string
 	Format         *string
 	Encoding       string
+	Extra          *string
+	LegacyID       *int64
 	CreatedAt      time.Time
 	Bucket         string
 	Key            string
@@ -713,25 +483,32 @@ type ListExperimentArtifactsWithBlobRow struct {
 	Sha256         string
 }
 
+// The artifacts the original flymodel's endpoints know by this id: at most
+// one of a version and one of an experiment, which it numbers apart (an
+// experiment artifact older than the artifacts table answers to legacy_id).
 // @readonly
-func (q *Queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg ListExperimentArtifactsWithBlobParams) ([]ListExperimentArtifactsWithBlobRow, error) {
-	rows, err := q.db.Query(ctx, listExperimentArtifactsWithBlob, arg.ExperimentID, arg.PageOffset, arg.PageLimit)
+func (q *Queries) ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]ListArtifactsWithBlobByIDRow, error) {
+	rows, err := q.db.Query(ctx, listArtifactsWithBlobByID, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ListExperimentArtifactsWithBlobRow
+	var items []ListArtifactsWithBlobByIDRow
 	for rows.Next() {
-		var i ListExperimentArtifactsWithBlobRow
+		var i ListArtifactsWithBlobByIDRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.VersionID,
 			&i.ExperimentID,
+			&i.ExperimentKey,
 			&i.Name,
 			&i.FileName,
 			&i.BlobID,
 			&i.ContentType,
 			&i.Format,
 			&i.Encoding,
+			&i.Extra,
+			&i.LegacyID,
 			&i.CreatedAt,
 			&i.Bucket,
 			&i.Key,
@@ -752,8 +529,7 @@ func (q *Queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg ListE
 const listUnreferencedBlobs = `-- name: ListUnreferencedBlobs :many
 SELECT id, bucket, key, storage_version, size, sha256, created_at FROM blobs b
 WHERE b.created_at < $1
-  AND NOT EXISTS (SELECT 1 FROM version_artifacts va WHERE va.blob_id = b.id)
-  AND NOT EXISTS (SELECT 1 FROM experiment_artifacts ea WHERE ea.blob_id = b.id)
+  AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
 ORDER BY b.id
 LIMIT CAST($2 AS BIGINT)
 `
@@ -793,74 +569,10 @@ func (q *Queries) ListUnreferencedBlobs(ctx context.Context, arg ListUnreference
 	return items, nil
 }
 
-const listVersionArtifactBlobs = `-- name: ListVersionArtifactBlobs :many
-SELECT va.id, va.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version
-FROM version_artifacts va
-JOIN blobs b ON b.id = va.blob_id
-JOIN model_versions v ON v.id = va.version_id
-JOIN models m ON m.id = v.model_id
-JOIN namespaces n ON n.id = m.namespace_id
-WHERE va.id > $1
-  AND (CAST($2 AS TEXT) IS NULL OR n.name = CAST($2 AS TEXT))
-ORDER BY va.id
-LIMIT CAST($3 AS BIGINT)
-`
-
-type ListVersionArtifactBlobsParams struct {
-	AfterID   int64
-	Namespace *string
-	PageLimit int64
-}
-
-type ListVersionArtifactBlobsRow struct {
-	ID        int64
-	Name      string
-	Bucket    string
-	Key       string
-	Size      int64
-	Sha256    string
-	Namespace string
-	Model     string
-	Version   string
-}
-
-// Every version artifact with its blob and path names, in id order from
-// after_id, optionally in one namespace: what verify re-reads.
-// @readonly
-func (q *Queries) ListVersionArtifactBlobs(ctx context.Context, arg ListVersionArtifactBlobsParams) ([]ListVersionArtifactBlobsRow, error) {
-	rows, err := q.db.Query(ctx, listVersionArtifactBlobs, arg.AfterID, arg.Namespace, arg.PageLimit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListVersionArtifactBlobsRow
-	for rows.Next() {
-		var i ListVersionArtifactBlobsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Bucket,
-			&i.Key,
-			&i.Size,
-			&i.Sha256,
-			&i.Namespace,
-			&i.Model,
-			&i.Version,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listVersionArtifactDigests = `-- name: ListVersionArtifactDigests :many
-SELECT va.name, b.sha256 FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
-WHERE va.version_id = $1
-ORDER BY va.name
+SELECT a.name, b.sha256 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
+WHERE a.version_id = $1 AND a.experiment_key = 0
+ORDER BY a.name
 `
 
 type ListVersionArtifactDigestsRow struct {
@@ -868,7 +580,8 @@ type ListVersionArtifactDigestsRow struct {
 	Sha256 string
 }
 
-// The (name, sha256) list a version's content digest is computed over.
+// The (name, sha256) list a version's content digest is computed over: its
+// own artifacts, not its experiments'.
 // @readonly
 func (q *Queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error) {
 	rows, err := q.db.Query(ctx, listVersionArtifactDigests, versionID)
@@ -880,120 +593,6 @@ func (q *Queries) ListVersionArtifactDigests(ctx context.Context, versionID int6
 	for rows.Next() {
 		var i ListVersionArtifactDigestsRow
 		if err := rows.Scan(&i.Name, &i.Sha256); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listVersionArtifacts = `-- name: ListVersionArtifacts :many
-SELECT id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at FROM version_artifacts
-WHERE version_id = $1
-ORDER BY name, id
-LIMIT CAST($3 AS BIGINT) OFFSET CAST($2 AS BIGINT)
-`
-
-type ListVersionArtifactsParams struct {
-	VersionID  int64
-	PageOffset int64
-	PageLimit  int64
-}
-
-// @readonly
-func (q *Queries) ListVersionArtifacts(ctx context.Context, arg ListVersionArtifactsParams) ([]VersionArtifact, error) {
-	rows, err := q.db.Query(ctx, listVersionArtifacts, arg.VersionID, arg.PageOffset, arg.PageLimit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []VersionArtifact
-	for rows.Next() {
-		var i VersionArtifact
-		if err := rows.Scan(
-			&i.ID,
-			&i.VersionID,
-			&i.Name,
-			&i.FileName,
-			&i.BlobID,
-			&i.ContentType,
-			&i.Format,
-			&i.Encoding,
-			&i.Extra,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listVersionArtifactsWithBlob = `-- name: ListVersionArtifactsWithBlob :many
-SELECT va.id, va.version_id, va.name, va.file_name, va.blob_id, va.content_type, va.format, va.encoding, va.extra, va.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
-FROM version_artifacts va JOIN blobs b ON b.id = va.blob_id
-WHERE va.version_id = $1
-ORDER BY va.name, va.id
-LIMIT CAST($3 AS BIGINT) OFFSET CAST($2 AS BIGINT)
-`
-
-type ListVersionArtifactsWithBlobParams struct {
-	VersionID  int64
-	PageOffset int64
-	PageLimit  int64
-}
-
-type ListVersionArtifactsWithBlobRow struct {
-	ID             int64
-	VersionID      int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	Extra          *string
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
-// @readonly
-func (q *Queries) ListVersionArtifactsWithBlob(ctx context.Context, arg ListVersionArtifactsWithBlobParams) ([]ListVersionArtifactsWithBlobRow, error) {
-	rows, err := q.db.Query(ctx, listVersionArtifactsWithBlob, arg.VersionID, arg.PageOffset, arg.PageLimit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListVersionArtifactsWithBlobRow
-	for rows.Next() {
-		var i ListVersionArtifactsWithBlobRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.VersionID,
-			&i.Name,
-			&i.FileName,
-			&i.BlobID,
-			&i.ContentType,
-			&i.Format,
-			&i.Encoding,
-			&i.Extra,
-			&i.CreatedAt,
-			&i.Bucket,
-			&i.Key,
-			&i.StorageVersion,
-			&i.Size,
-			&i.Sha256,
-		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

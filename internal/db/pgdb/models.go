@@ -215,6 +215,22 @@ type ApiToken struct {
 	RevokedAt  *time.Time
 }
 
+type Artifact struct {
+	ID            int64
+	VersionID     int64
+	ExperimentID  *int64
+	ExperimentKey int64
+	Name          string
+	FileName      string
+	BlobID        int64
+	ContentType   string
+	Format        *string
+	Encoding      string
+	Extra         *string
+	LegacyID      *int64
+	CreatedAt     time.Time
+}
+
 type AuditLog struct {
 	ID        int64
 	At        time.Time
@@ -262,34 +278,12 @@ type Experiment struct {
 	UpdatedAt  time.Time
 }
 
-type ExperimentArtifact struct {
-	ID           int64
-	ExperimentID int64
-	Name         string
-	FileName     string
-	BlobID       int64
-	ContentType  string
-	Format       *string
-	Encoding     string
-	CreatedAt    time.Time
-}
-
-type ExperimentTag struct {
-	ExperimentID int64
-	TagID        int64
-}
-
 type Model struct {
 	ID          int64
 	NamespaceID int64
 	Name        string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
-}
-
-type ModelTag struct {
-	ModelID int64
-	TagID   int64
 }
 
 type ModelVersion struct {
@@ -321,17 +315,11 @@ type Tag struct {
 	CreatedAt   time.Time
 }
 
-type VersionArtifact struct {
-	ID          int64
-	VersionID   int64
-	Name        string
-	FileName    string
-	BlobID      int64
-	ContentType string
-	Format      *string
-	Encoding    string
-	Extra       *string
-	CreatedAt   time.Time
+type TagLink struct {
+	TagID        int64
+	ModelID      *int64
+	VersionID    *int64
+	ExperimentID *int64
 }
 
 type VersionStateChange struct {
@@ -341,9 +329,4 @@ type VersionStateChange struct {
 	ToState   string
 	Actor     string
 	ChangedAt time.Time
-}
-
-type VersionTag struct {
-	VersionID int64
-	TagID     int64
 }

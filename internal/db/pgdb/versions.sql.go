@@ -16,8 +16,8 @@ WHERE v.model_id = $1
   AND v.deleted_at IS NULL
   AND (CAST($2 AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST($2 AS TEXT))
   AND (CAST($3 AS TEXT) IS NULL OR EXISTS (
-       SELECT 1 FROM version_tags vt JOIN tags t ON t.id = vt.tag_id
-       WHERE vt.version_id = v.id AND t.tag = CAST($3 AS TEXT)))
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.version_id = v.id AND t.tag = CAST($3 AS TEXT)))
 `
 
 type CountVersionsParams struct {
@@ -246,8 +246,8 @@ WHERE v.model_id = $1
   AND v.deleted_at IS NULL
   AND (CAST($2 AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST($2 AS TEXT))
   AND (CAST($3 AS TEXT) IS NULL OR EXISTS (
-       SELECT 1 FROM version_tags vt JOIN tags t ON t.id = vt.tag_id
-       WHERE vt.version_id = v.id AND t.tag = CAST($3 AS TEXT)))
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.version_id = v.id AND t.tag = CAST($3 AS TEXT)))
 ORDER BY v.created_at DESC, v.id DESC
 LIMIT CAST($5 AS BIGINT) OFFSET CAST($4 AS BIGINT)
 `

@@ -16,24 +16,17 @@ var _ time.Time // some generations use no time type
 // queryTrace makes the span "db.<Method>" of every query below.
 var queryTrace = dbtrace.For("sqlite")
 
-func (q queries) AttachExperimentTag(ctx context.Context, arg db.AttachExperimentTagParams) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.AttachExperimentTag")
+func (q queries) AttachTag(ctx context.Context, arg db.AttachTagParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.AttachTag")
 	defer span.End()
-	r, err := q.writer().AttachExperimentTag(ctx, sqlitedb.AttachExperimentTagParams(arg))
+	r, err := q.writer().AttachTag(ctx, sqlitedb.AttachTagParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) AttachModelTag(ctx context.Context, arg db.AttachModelTagParams) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.AttachModelTag")
+func (q queries) CountArtifacts(ctx context.Context, arg db.CountArtifactsParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CountArtifacts")
 	defer span.End()
-	r, err := q.writer().AttachModelTag(ctx, sqlitedb.AttachModelTagParams(arg))
-	return r, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) AttachVersionTag(ctx context.Context, arg db.AttachVersionTagParams) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.AttachVersionTag")
-	defer span.End()
-	r, err := q.writer().AttachVersionTag(ctx, sqlitedb.AttachVersionTagParams(arg))
+	r, err := q.reader().CountArtifacts(ctx, sqlitedb.CountArtifactsParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
 }
 
@@ -41,13 +34,6 @@ func (q queries) CountBuckets(ctx context.Context, namespaceID int64) (int64, er
 	ctx, span := queryTrace.Start(ctx, "db.CountBuckets")
 	defer span.End()
 	r, err := q.reader().CountBuckets(ctx, namespaceID)
-	return r, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) CountExperimentArtifacts(ctx context.Context, experimentID int64) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.CountExperimentArtifacts")
-	defer span.End()
-	r, err := q.reader().CountExperimentArtifacts(ctx, experimentID)
 	return r, dbtrace.Error(span, mapError(err))
 }
 
@@ -100,13 +86,6 @@ func (q queries) CountTags(ctx context.Context, namespaceID int64) (int64, error
 	return r, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) CountVersionArtifacts(ctx context.Context, versionID int64) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.CountVersionArtifacts")
-	defer span.End()
-	r, err := q.reader().CountVersionArtifacts(ctx, versionID)
-	return r, dbtrace.Error(span, mapError(err))
-}
-
 func (q queries) CountVersions(ctx context.Context, arg db.CountVersionsParams) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.CountVersions")
 	defer span.End()
@@ -119,6 +98,13 @@ func (q queries) CountVersionsInState(ctx context.Context, arg db.CountVersionsI
 	defer span.End()
 	r, err := q.reader().CountVersionsInState(ctx, sqlitedb.CountVersionsInStateParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) CreateArtifact(ctx context.Context, arg db.CreateArtifactParams) (db.Artifact, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CreateArtifact")
+	defer span.End()
+	r, err := q.writer().CreateArtifact(ctx, sqlitedb.CreateArtifactParams(arg))
+	return db.Artifact(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateAuditRecord(ctx context.Context, arg db.CreateAuditRecordParams) (db.AuditLog, error) {
@@ -147,13 +133,6 @@ func (q queries) CreateExperiment(ctx context.Context, arg db.CreateExperimentPa
 	defer span.End()
 	r, err := q.writer().CreateExperiment(ctx, sqlitedb.CreateExperimentParams(arg))
 	return db.Experiment(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) CreateExperimentArtifact(ctx context.Context, arg db.CreateExperimentArtifactParams) (db.ExperimentArtifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.CreateExperimentArtifact")
-	defer span.End()
-	r, err := q.writer().CreateExperimentArtifact(ctx, sqlitedb.CreateExperimentArtifactParams(arg))
-	return db.ExperimentArtifact(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateModel(ctx context.Context, arg db.CreateModelParams) (db.Model, error) {
@@ -198,11 +177,11 @@ func (q queries) CreateVersion(ctx context.Context, arg db.CreateVersionParams) 
 	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) CreateVersionArtifact(ctx context.Context, arg db.CreateVersionArtifactParams) (db.VersionArtifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.CreateVersionArtifact")
+func (q queries) DeleteArtifact(ctx context.Context, id int64) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DeleteArtifact")
 	defer span.End()
-	r, err := q.writer().CreateVersionArtifact(ctx, sqlitedb.CreateVersionArtifactParams(arg))
-	return db.VersionArtifact(r), dbtrace.Error(span, mapError(err))
+	r, err := q.writer().DeleteArtifact(ctx, id)
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
@@ -223,13 +202,6 @@ func (q queries) DeleteExperiment(ctx context.Context, id int64) (int64, error) 
 	ctx, span := queryTrace.Start(ctx, "db.DeleteExperiment")
 	defer span.End()
 	r, err := q.writer().DeleteExperiment(ctx, id)
-	return r, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) DeleteExperimentArtifact(ctx context.Context, id int64) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.DeleteExperimentArtifact")
-	defer span.End()
-	r, err := q.writer().DeleteExperimentArtifact(ctx, id)
 	return r, dbtrace.Error(span, mapError(err))
 }
 
@@ -268,31 +240,10 @@ func (q queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
 	return r, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) DeleteVersionArtifact(ctx context.Context, id int64) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.DeleteVersionArtifact")
+func (q queries) DetachTag(ctx context.Context, arg db.DetachTagParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DetachTag")
 	defer span.End()
-	r, err := q.writer().DeleteVersionArtifact(ctx, id)
-	return r, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) DetachExperimentTag(ctx context.Context, arg db.DetachExperimentTagParams) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.DetachExperimentTag")
-	defer span.End()
-	r, err := q.writer().DetachExperimentTag(ctx, sqlitedb.DetachExperimentTagParams(arg))
-	return r, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) DetachModelTag(ctx context.Context, arg db.DetachModelTagParams) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.DetachModelTag")
-	defer span.End()
-	r, err := q.writer().DetachModelTag(ctx, sqlitedb.DetachModelTagParams(arg))
-	return r, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) DetachVersionTag(ctx context.Context, arg db.DetachVersionTagParams) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.DetachVersionTag")
-	defer span.End()
-	r, err := q.writer().DetachVersionTag(ctx, sqlitedb.DetachVersionTagParams(arg))
+	r, err := q.writer().DetachTag(ctx, sqlitedb.DetachTagParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
 }
 
@@ -301,6 +252,20 @@ func (q queries) FinishExperiment(ctx context.Context, arg db.FinishExperimentPa
 	defer span.End()
 	r, err := q.writer().FinishExperiment(ctx, sqlitedb.FinishExperimentParams(arg))
 	return db.Experiment(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) GetArtifact(ctx context.Context, id int64) (db.Artifact, error) {
+	ctx, span := queryTrace.Start(ctx, "db.GetArtifact")
+	defer span.End()
+	r, err := q.reader().GetArtifact(ctx, id)
+	return db.Artifact(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) GetArtifactWithBlob(ctx context.Context, arg db.GetArtifactWithBlobParams) (db.GetArtifactWithBlobRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.GetArtifactWithBlob")
+	defer span.End()
+	r, err := q.reader().GetArtifactWithBlob(ctx, sqlitedb.GetArtifactWithBlobParams(arg))
+	return db.GetArtifactWithBlobRow(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetBlob(ctx context.Context, id int64) (db.Blob, error) {
@@ -336,34 +301,6 @@ func (q queries) GetExperiment(ctx context.Context, id int64) (db.Experiment, er
 	defer span.End()
 	r, err := q.reader().GetExperiment(ctx, id)
 	return db.Experiment(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetExperimentArtifact(ctx context.Context, id int64) (db.ExperimentArtifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetExperimentArtifact")
-	defer span.End()
-	r, err := q.reader().GetExperimentArtifact(ctx, id)
-	return db.ExperimentArtifact(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetExperimentArtifactByName(ctx context.Context, arg db.GetExperimentArtifactByNameParams) (db.ExperimentArtifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetExperimentArtifactByName")
-	defer span.End()
-	r, err := q.reader().GetExperimentArtifactByName(ctx, sqlitedb.GetExperimentArtifactByNameParams(arg))
-	return db.ExperimentArtifact(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetExperimentArtifactWithBlob(ctx context.Context, arg db.GetExperimentArtifactWithBlobParams) (db.GetExperimentArtifactWithBlobRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetExperimentArtifactWithBlob")
-	defer span.End()
-	r, err := q.reader().GetExperimentArtifactWithBlob(ctx, sqlitedb.GetExperimentArtifactWithBlobParams(arg))
-	return db.GetExperimentArtifactWithBlobRow(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetExperimentArtifactWithBlobByID(ctx context.Context, id int64) (db.GetExperimentArtifactWithBlobByIDRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetExperimentArtifactWithBlobByID")
-	defer span.End()
-	r, err := q.reader().GetExperimentArtifactWithBlobByID(ctx, id)
-	return db.GetExperimentArtifactWithBlobByIDRow(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetExperimentByName(ctx context.Context, arg db.GetExperimentByNameParams) (db.Experiment, error) {
@@ -429,34 +366,6 @@ func (q queries) GetVersion(ctx context.Context, id int64) (db.ModelVersion, err
 	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) GetVersionArtifact(ctx context.Context, id int64) (db.VersionArtifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetVersionArtifact")
-	defer span.End()
-	r, err := q.reader().GetVersionArtifact(ctx, id)
-	return db.VersionArtifact(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetVersionArtifactByName(ctx context.Context, arg db.GetVersionArtifactByNameParams) (db.VersionArtifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetVersionArtifactByName")
-	defer span.End()
-	r, err := q.reader().GetVersionArtifactByName(ctx, sqlitedb.GetVersionArtifactByNameParams(arg))
-	return db.VersionArtifact(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetVersionArtifactWithBlob(ctx context.Context, arg db.GetVersionArtifactWithBlobParams) (db.GetVersionArtifactWithBlobRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetVersionArtifactWithBlob")
-	defer span.End()
-	r, err := q.reader().GetVersionArtifactWithBlob(ctx, sqlitedb.GetVersionArtifactWithBlobParams(arg))
-	return db.GetVersionArtifactWithBlobRow(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetVersionArtifactWithBlobByID(ctx context.Context, id int64) (db.GetVersionArtifactWithBlobByIDRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetVersionArtifactWithBlobByID")
-	defer span.End()
-	r, err := q.reader().GetVersionArtifactWithBlobByID(ctx, id)
-	return db.GetVersionArtifactWithBlobByIDRow(r), dbtrace.Error(span, mapError(err))
-}
-
 func (q queries) GetVersionByPath(ctx context.Context, arg db.GetVersionByPathParams) (db.GetVersionByPathRow, error) {
 	ctx, span := queryTrace.Start(ctx, "db.GetVersionByPath")
 	defer span.End()
@@ -469,6 +378,46 @@ func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersio
 	defer span.End()
 	r, err := q.writer().InsertVersionIfMissing(ctx, sqlitedb.InsertVersionIfMissingParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListArtifactBlobIDs(ctx context.Context, arg db.ListArtifactBlobIDsParams) ([]int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListArtifactBlobIDs")
+	defer span.End()
+	r, err := q.reader().ListArtifactBlobIDs(ctx, sqlitedb.ListArtifactBlobIDsParams(arg))
+	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListArtifactBlobs(ctx context.Context, arg db.ListArtifactBlobsParams) ([]db.ListArtifactBlobsRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListArtifactBlobs")
+	defer span.End()
+	r, err := q.reader().ListArtifactBlobs(ctx, sqlitedb.ListArtifactBlobsParams(arg))
+	out := make([]db.ListArtifactBlobsRow, len(r))
+	for i := range r {
+		out[i] = db.ListArtifactBlobsRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListArtifactsWithBlob(ctx context.Context, arg db.ListArtifactsWithBlobParams) ([]db.ListArtifactsWithBlobRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListArtifactsWithBlob")
+	defer span.End()
+	r, err := q.reader().ListArtifactsWithBlob(ctx, sqlitedb.ListArtifactsWithBlobParams(arg))
+	out := make([]db.ListArtifactsWithBlobRow, len(r))
+	for i := range r {
+		out[i] = db.ListArtifactsWithBlobRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]db.ListArtifactsWithBlobByIDRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListArtifactsWithBlobByID")
+	defer span.End()
+	r, err := q.reader().ListArtifactsWithBlobByID(ctx, id)
+	out := make([]db.ListArtifactsWithBlobByIDRow, len(r))
+	for i := range r {
+		out[i] = db.ListArtifactsWithBlobByIDRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListAudit(ctx context.Context, arg db.ListAuditParams) ([]db.AuditLog, error) {
@@ -489,57 +438,6 @@ func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]d
 	out := make([]db.Bucket, len(r))
 	for i := range r {
 		out[i] = db.Bucket(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListExperimentArtifactBlobs(ctx context.Context, arg db.ListExperimentArtifactBlobsParams) ([]db.ListExperimentArtifactBlobsRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListExperimentArtifactBlobs")
-	defer span.End()
-	r, err := q.reader().ListExperimentArtifactBlobs(ctx, sqlitedb.ListExperimentArtifactBlobsParams(arg))
-	out := make([]db.ListExperimentArtifactBlobsRow, len(r))
-	for i := range r {
-		out[i] = db.ListExperimentArtifactBlobsRow(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListExperimentArtifacts(ctx context.Context, arg db.ListExperimentArtifactsParams) ([]db.ExperimentArtifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListExperimentArtifacts")
-	defer span.End()
-	r, err := q.reader().ListExperimentArtifacts(ctx, sqlitedb.ListExperimentArtifactsParams(arg))
-	out := make([]db.ExperimentArtifact, len(r))
-	for i := range r {
-		out[i] = db.ExperimentArtifact(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListExperimentArtifactsWithBlob(ctx context.Context, arg db.ListExperimentArtifactsWithBlobParams) ([]db.ListExperimentArtifactsWithBlobRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListExperimentArtifactsWithBlob")
-	defer span.End()
-	r, err := q.reader().ListExperimentArtifactsWithBlob(ctx, sqlitedb.ListExperimentArtifactsWithBlobParams(arg))
-	out := make([]db.ListExperimentArtifactsWithBlobRow, len(r))
-	for i := range r {
-		out[i] = db.ListExperimentArtifactsWithBlobRow(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListExperimentBlobIDs")
-	defer span.End()
-	r, err := q.reader().ListExperimentBlobIDs(ctx, experimentID)
-	return r, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]db.Tag, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListExperimentTags")
-	defer span.End()
-	r, err := q.reader().ListExperimentTags(ctx, experimentID)
-	out := make([]db.Tag, len(r))
-	for i := range r {
-		out[i] = db.Tag(r[i])
 	}
 	return out, dbtrace.Error(span, mapError(err))
 }
@@ -577,10 +475,10 @@ func (q queries) ListExpiredVersions(ctx context.Context, arg db.ListExpiredVers
 	return out, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) ListModelTags(ctx context.Context, modelID int64) ([]db.Tag, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListModelTags")
+func (q queries) ListLinkedTags(ctx context.Context, arg db.ListLinkedTagsParams) ([]db.Tag, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListLinkedTags")
 	defer span.End()
-	r, err := q.reader().ListModelTags(ctx, modelID)
+	r, err := q.reader().ListLinkedTags(ctx, sqlitedb.ListLinkedTagsParams(arg))
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
@@ -654,17 +552,6 @@ func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferen
 	return out, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) ListVersionArtifactBlobs(ctx context.Context, arg db.ListVersionArtifactBlobsParams) ([]db.ListVersionArtifactBlobsRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListVersionArtifactBlobs")
-	defer span.End()
-	r, err := q.reader().ListVersionArtifactBlobs(ctx, sqlitedb.ListVersionArtifactBlobsParams(arg))
-	out := make([]db.ListVersionArtifactBlobsRow, len(r))
-	for i := range r {
-		out[i] = db.ListVersionArtifactBlobsRow(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
 func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]db.ListVersionArtifactDigestsRow, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListVersionArtifactDigests")
 	defer span.End()
@@ -676,35 +563,6 @@ func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64
 	return out, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) ListVersionArtifacts(ctx context.Context, arg db.ListVersionArtifactsParams) ([]db.VersionArtifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListVersionArtifacts")
-	defer span.End()
-	r, err := q.reader().ListVersionArtifacts(ctx, sqlitedb.ListVersionArtifactsParams(arg))
-	out := make([]db.VersionArtifact, len(r))
-	for i := range r {
-		out[i] = db.VersionArtifact(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListVersionArtifactsWithBlob(ctx context.Context, arg db.ListVersionArtifactsWithBlobParams) ([]db.ListVersionArtifactsWithBlobRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListVersionArtifactsWithBlob")
-	defer span.End()
-	r, err := q.reader().ListVersionArtifactsWithBlob(ctx, sqlitedb.ListVersionArtifactsWithBlobParams(arg))
-	out := make([]db.ListVersionArtifactsWithBlobRow, len(r))
-	for i := range r {
-		out[i] = db.ListVersionArtifactsWithBlobRow(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListVersionBlobIDs")
-	defer span.End()
-	r, err := q.reader().ListVersionBlobIDs(ctx, versionID)
-	return r, dbtrace.Error(span, mapError(err))
-}
-
 func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]db.ListVersionExperimentStatesRow, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListVersionExperimentStates")
 	defer span.End()
@@ -712,17 +570,6 @@ func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int6
 	out := make([]db.ListVersionExperimentStatesRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionExperimentStatesRow(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListVersionTags(ctx context.Context, versionID int64) ([]db.Tag, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListVersionTags")
-	defer span.End()
-	r, err := q.reader().ListVersionTags(ctx, versionID)
-	out := make([]db.Tag, len(r))
-	for i := range r {
-		out[i] = db.Tag(r[i])
 	}
 	return out, dbtrace.Error(span, mapError(err))
 }

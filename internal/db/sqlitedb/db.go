@@ -24,20 +24,14 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
-	if q.attachExperimentTagStmt, err = db.PrepareContext(ctx, attachExperimentTag); err != nil {
-		return nil, fmt.Errorf("error preparing query AttachExperimentTag: %w", err)
+	if q.attachTagStmt, err = db.PrepareContext(ctx, attachTag); err != nil {
+		return nil, fmt.Errorf("error preparing query AttachTag: %w", err)
 	}
-	if q.attachModelTagStmt, err = db.PrepareContext(ctx, attachModelTag); err != nil {
-		return nil, fmt.Errorf("error preparing query AttachModelTag: %w", err)
-	}
-	if q.attachVersionTagStmt, err = db.PrepareContext(ctx, attachVersionTag); err != nil {
-		return nil, fmt.Errorf("error preparing query AttachVersionTag: %w", err)
+	if q.countArtifactsStmt, err = db.PrepareContext(ctx, countArtifacts); err != nil {
+		return nil, fmt.Errorf("error preparing query CountArtifacts: %w", err)
 	}
 	if q.countBucketsStmt, err = db.PrepareContext(ctx, countBuckets); err != nil {
 		return nil, fmt.Errorf("error preparing query CountBuckets: %w", err)
-	}
-	if q.countExperimentArtifactsStmt, err = db.PrepareContext(ctx, countExperimentArtifacts); err != nil {
-		return nil, fmt.Errorf("error preparing query CountExperimentArtifacts: %w", err)
 	}
 	if q.countExperimentsStmt, err = db.PrepareContext(ctx, countExperiments); err != nil {
 		return nil, fmt.Errorf("error preparing query CountExperiments: %w", err)
@@ -60,14 +54,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countTagsStmt, err = db.PrepareContext(ctx, countTags); err != nil {
 		return nil, fmt.Errorf("error preparing query CountTags: %w", err)
 	}
-	if q.countVersionArtifactsStmt, err = db.PrepareContext(ctx, countVersionArtifacts); err != nil {
-		return nil, fmt.Errorf("error preparing query CountVersionArtifacts: %w", err)
-	}
 	if q.countVersionsStmt, err = db.PrepareContext(ctx, countVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query CountVersions: %w", err)
 	}
 	if q.countVersionsInStateStmt, err = db.PrepareContext(ctx, countVersionsInState); err != nil {
 		return nil, fmt.Errorf("error preparing query CountVersionsInState: %w", err)
+	}
+	if q.createArtifactStmt, err = db.PrepareContext(ctx, createArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateArtifact: %w", err)
 	}
 	if q.createAuditRecordStmt, err = db.PrepareContext(ctx, createAuditRecord); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateAuditRecord: %w", err)
@@ -80,9 +74,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createExperimentStmt, err = db.PrepareContext(ctx, createExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateExperiment: %w", err)
-	}
-	if q.createExperimentArtifactStmt, err = db.PrepareContext(ctx, createExperimentArtifact); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateExperimentArtifact: %w", err)
 	}
 	if q.createModelStmt, err = db.PrepareContext(ctx, createModel); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateModel: %w", err)
@@ -102,8 +93,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createVersionStmt, err = db.PrepareContext(ctx, createVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateVersion: %w", err)
 	}
-	if q.createVersionArtifactStmt, err = db.PrepareContext(ctx, createVersionArtifact); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateVersionArtifact: %w", err)
+	if q.deleteArtifactStmt, err = db.PrepareContext(ctx, deleteArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteArtifact: %w", err)
 	}
 	if q.deleteBlobStmt, err = db.PrepareContext(ctx, deleteBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteBlob: %w", err)
@@ -113,9 +104,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteExperimentStmt, err = db.PrepareContext(ctx, deleteExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExperiment: %w", err)
-	}
-	if q.deleteExperimentArtifactStmt, err = db.PrepareContext(ctx, deleteExperimentArtifact); err != nil {
-		return nil, fmt.Errorf("error preparing query DeleteExperimentArtifact: %w", err)
 	}
 	if q.deleteModelStmt, err = db.PrepareContext(ctx, deleteModel); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteModel: %w", err)
@@ -132,20 +120,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteVersionStmt, err = db.PrepareContext(ctx, deleteVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteVersion: %w", err)
 	}
-	if q.deleteVersionArtifactStmt, err = db.PrepareContext(ctx, deleteVersionArtifact); err != nil {
-		return nil, fmt.Errorf("error preparing query DeleteVersionArtifact: %w", err)
-	}
-	if q.detachExperimentTagStmt, err = db.PrepareContext(ctx, detachExperimentTag); err != nil {
-		return nil, fmt.Errorf("error preparing query DetachExperimentTag: %w", err)
-	}
-	if q.detachModelTagStmt, err = db.PrepareContext(ctx, detachModelTag); err != nil {
-		return nil, fmt.Errorf("error preparing query DetachModelTag: %w", err)
-	}
-	if q.detachVersionTagStmt, err = db.PrepareContext(ctx, detachVersionTag); err != nil {
-		return nil, fmt.Errorf("error preparing query DetachVersionTag: %w", err)
+	if q.detachTagStmt, err = db.PrepareContext(ctx, detachTag); err != nil {
+		return nil, fmt.Errorf("error preparing query DetachTag: %w", err)
 	}
 	if q.finishExperimentStmt, err = db.PrepareContext(ctx, finishExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query FinishExperiment: %w", err)
+	}
+	if q.getArtifactStmt, err = db.PrepareContext(ctx, getArtifact); err != nil {
+		return nil, fmt.Errorf("error preparing query GetArtifact: %w", err)
+	}
+	if q.getArtifactWithBlobStmt, err = db.PrepareContext(ctx, getArtifactWithBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query GetArtifactWithBlob: %w", err)
 	}
 	if q.getBlobStmt, err = db.PrepareContext(ctx, getBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query GetBlob: %w", err)
@@ -161,18 +146,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getExperimentStmt, err = db.PrepareContext(ctx, getExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query GetExperiment: %w", err)
-	}
-	if q.getExperimentArtifactStmt, err = db.PrepareContext(ctx, getExperimentArtifact); err != nil {
-		return nil, fmt.Errorf("error preparing query GetExperimentArtifact: %w", err)
-	}
-	if q.getExperimentArtifactByNameStmt, err = db.PrepareContext(ctx, getExperimentArtifactByName); err != nil {
-		return nil, fmt.Errorf("error preparing query GetExperimentArtifactByName: %w", err)
-	}
-	if q.getExperimentArtifactWithBlobStmt, err = db.PrepareContext(ctx, getExperimentArtifactWithBlob); err != nil {
-		return nil, fmt.Errorf("error preparing query GetExperimentArtifactWithBlob: %w", err)
-	}
-	if q.getExperimentArtifactWithBlobByIDStmt, err = db.PrepareContext(ctx, getExperimentArtifactWithBlobByID); err != nil {
-		return nil, fmt.Errorf("error preparing query GetExperimentArtifactWithBlobByID: %w", err)
 	}
 	if q.getExperimentByNameStmt, err = db.PrepareContext(ctx, getExperimentByName); err != nil {
 		return nil, fmt.Errorf("error preparing query GetExperimentByName: %w", err)
@@ -201,44 +174,29 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getVersionStmt, err = db.PrepareContext(ctx, getVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersion: %w", err)
 	}
-	if q.getVersionArtifactStmt, err = db.PrepareContext(ctx, getVersionArtifact); err != nil {
-		return nil, fmt.Errorf("error preparing query GetVersionArtifact: %w", err)
-	}
-	if q.getVersionArtifactByNameStmt, err = db.PrepareContext(ctx, getVersionArtifactByName); err != nil {
-		return nil, fmt.Errorf("error preparing query GetVersionArtifactByName: %w", err)
-	}
-	if q.getVersionArtifactWithBlobStmt, err = db.PrepareContext(ctx, getVersionArtifactWithBlob); err != nil {
-		return nil, fmt.Errorf("error preparing query GetVersionArtifactWithBlob: %w", err)
-	}
-	if q.getVersionArtifactWithBlobByIDStmt, err = db.PrepareContext(ctx, getVersionArtifactWithBlobByID); err != nil {
-		return nil, fmt.Errorf("error preparing query GetVersionArtifactWithBlobByID: %w", err)
-	}
 	if q.getVersionByPathStmt, err = db.PrepareContext(ctx, getVersionByPath); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersionByPath: %w", err)
 	}
 	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
 	}
+	if q.listArtifactBlobIDsStmt, err = db.PrepareContext(ctx, listArtifactBlobIDs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListArtifactBlobIDs: %w", err)
+	}
+	if q.listArtifactBlobsStmt, err = db.PrepareContext(ctx, listArtifactBlobs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListArtifactBlobs: %w", err)
+	}
+	if q.listArtifactsWithBlobStmt, err = db.PrepareContext(ctx, listArtifactsWithBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query ListArtifactsWithBlob: %w", err)
+	}
+	if q.listArtifactsWithBlobByIDStmt, err = db.PrepareContext(ctx, listArtifactsWithBlobByID); err != nil {
+		return nil, fmt.Errorf("error preparing query ListArtifactsWithBlobByID: %w", err)
+	}
 	if q.listAuditStmt, err = db.PrepareContext(ctx, listAudit); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAudit: %w", err)
 	}
 	if q.listBucketsStmt, err = db.PrepareContext(ctx, listBuckets); err != nil {
 		return nil, fmt.Errorf("error preparing query ListBuckets: %w", err)
-	}
-	if q.listExperimentArtifactBlobsStmt, err = db.PrepareContext(ctx, listExperimentArtifactBlobs); err != nil {
-		return nil, fmt.Errorf("error preparing query ListExperimentArtifactBlobs: %w", err)
-	}
-	if q.listExperimentArtifactsStmt, err = db.PrepareContext(ctx, listExperimentArtifacts); err != nil {
-		return nil, fmt.Errorf("error preparing query ListExperimentArtifacts: %w", err)
-	}
-	if q.listExperimentArtifactsWithBlobStmt, err = db.PrepareContext(ctx, listExperimentArtifactsWithBlob); err != nil {
-		return nil, fmt.Errorf("error preparing query ListExperimentArtifactsWithBlob: %w", err)
-	}
-	if q.listExperimentBlobIDsStmt, err = db.PrepareContext(ctx, listExperimentBlobIDs); err != nil {
-		return nil, fmt.Errorf("error preparing query ListExperimentBlobIDs: %w", err)
-	}
-	if q.listExperimentTagsStmt, err = db.PrepareContext(ctx, listExperimentTags); err != nil {
-		return nil, fmt.Errorf("error preparing query ListExperimentTags: %w", err)
 	}
 	if q.listExperimentsStmt, err = db.PrepareContext(ctx, listExperiments); err != nil {
 		return nil, fmt.Errorf("error preparing query ListExperiments: %w", err)
@@ -249,8 +207,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listExpiredVersionsStmt, err = db.PrepareContext(ctx, listExpiredVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListExpiredVersions: %w", err)
 	}
-	if q.listModelTagsStmt, err = db.PrepareContext(ctx, listModelTags); err != nil {
-		return nil, fmt.Errorf("error preparing query ListModelTags: %w", err)
+	if q.listLinkedTagsStmt, err = db.PrepareContext(ctx, listLinkedTags); err != nil {
+		return nil, fmt.Errorf("error preparing query ListLinkedTags: %w", err)
 	}
 	if q.listModelsStmt, err = db.PrepareContext(ctx, listModels); err != nil {
 		return nil, fmt.Errorf("error preparing query ListModels: %w", err)
@@ -270,26 +228,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listUnreferencedBlobsStmt, err = db.PrepareContext(ctx, listUnreferencedBlobs); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUnreferencedBlobs: %w", err)
 	}
-	if q.listVersionArtifactBlobsStmt, err = db.PrepareContext(ctx, listVersionArtifactBlobs); err != nil {
-		return nil, fmt.Errorf("error preparing query ListVersionArtifactBlobs: %w", err)
-	}
 	if q.listVersionArtifactDigestsStmt, err = db.PrepareContext(ctx, listVersionArtifactDigests); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionArtifactDigests: %w", err)
 	}
-	if q.listVersionArtifactsStmt, err = db.PrepareContext(ctx, listVersionArtifacts); err != nil {
-		return nil, fmt.Errorf("error preparing query ListVersionArtifacts: %w", err)
-	}
-	if q.listVersionArtifactsWithBlobStmt, err = db.PrepareContext(ctx, listVersionArtifactsWithBlob); err != nil {
-		return nil, fmt.Errorf("error preparing query ListVersionArtifactsWithBlob: %w", err)
-	}
-	if q.listVersionBlobIDsStmt, err = db.PrepareContext(ctx, listVersionBlobIDs); err != nil {
-		return nil, fmt.Errorf("error preparing query ListVersionBlobIDs: %w", err)
-	}
 	if q.listVersionExperimentStatesStmt, err = db.PrepareContext(ctx, listVersionExperimentStates); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionExperimentStates: %w", err)
-	}
-	if q.listVersionTagsStmt, err = db.PrepareContext(ctx, listVersionTags); err != nil {
-		return nil, fmt.Errorf("error preparing query ListVersionTags: %w", err)
 	}
 	if q.listVersionsStmt, err = db.PrepareContext(ctx, listVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersions: %w", err)
@@ -338,29 +281,19 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
-	if q.attachExperimentTagStmt != nil {
-		if cerr := q.attachExperimentTagStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing attachExperimentTagStmt: %w", cerr)
+	if q.attachTagStmt != nil {
+		if cerr := q.attachTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing attachTagStmt: %w", cerr)
 		}
 	}
-	if q.attachModelTagStmt != nil {
-		if cerr := q.attachModelTagStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing attachModelTagStmt: %w", cerr)
-		}
-	}
-	if q.attachVersionTagStmt != nil {
-		if cerr := q.attachVersionTagStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing attachVersionTagStmt: %w", cerr)
+	if q.countArtifactsStmt != nil {
+		if cerr := q.countArtifactsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countArtifactsStmt: %w", cerr)
 		}
 	}
 	if q.countBucketsStmt != nil {
 		if cerr := q.countBucketsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countBucketsStmt: %w", cerr)
-		}
-	}
-	if q.countExperimentArtifactsStmt != nil {
-		if cerr := q.countExperimentArtifactsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing countExperimentArtifactsStmt: %w", cerr)
 		}
 	}
 	if q.countExperimentsStmt != nil {
@@ -398,11 +331,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countTagsStmt: %w", cerr)
 		}
 	}
-	if q.countVersionArtifactsStmt != nil {
-		if cerr := q.countVersionArtifactsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing countVersionArtifactsStmt: %w", cerr)
-		}
-	}
 	if q.countVersionsStmt != nil {
 		if cerr := q.countVersionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countVersionsStmt: %w", cerr)
@@ -411,6 +339,11 @@ func (q *Queries) Close() error {
 	if q.countVersionsInStateStmt != nil {
 		if cerr := q.countVersionsInStateStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countVersionsInStateStmt: %w", cerr)
+		}
+	}
+	if q.createArtifactStmt != nil {
+		if cerr := q.createArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createArtifactStmt: %w", cerr)
 		}
 	}
 	if q.createAuditRecordStmt != nil {
@@ -431,11 +364,6 @@ func (q *Queries) Close() error {
 	if q.createExperimentStmt != nil {
 		if cerr := q.createExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createExperimentStmt: %w", cerr)
-		}
-	}
-	if q.createExperimentArtifactStmt != nil {
-		if cerr := q.createExperimentArtifactStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createExperimentArtifactStmt: %w", cerr)
 		}
 	}
 	if q.createModelStmt != nil {
@@ -468,9 +396,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createVersionStmt: %w", cerr)
 		}
 	}
-	if q.createVersionArtifactStmt != nil {
-		if cerr := q.createVersionArtifactStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createVersionArtifactStmt: %w", cerr)
+	if q.deleteArtifactStmt != nil {
+		if cerr := q.deleteArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteArtifactStmt: %w", cerr)
 		}
 	}
 	if q.deleteBlobStmt != nil {
@@ -486,11 +414,6 @@ func (q *Queries) Close() error {
 	if q.deleteExperimentStmt != nil {
 		if cerr := q.deleteExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteExperimentStmt: %w", cerr)
-		}
-	}
-	if q.deleteExperimentArtifactStmt != nil {
-		if cerr := q.deleteExperimentArtifactStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing deleteExperimentArtifactStmt: %w", cerr)
 		}
 	}
 	if q.deleteModelStmt != nil {
@@ -518,29 +441,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteVersionStmt: %w", cerr)
 		}
 	}
-	if q.deleteVersionArtifactStmt != nil {
-		if cerr := q.deleteVersionArtifactStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing deleteVersionArtifactStmt: %w", cerr)
-		}
-	}
-	if q.detachExperimentTagStmt != nil {
-		if cerr := q.detachExperimentTagStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing detachExperimentTagStmt: %w", cerr)
-		}
-	}
-	if q.detachModelTagStmt != nil {
-		if cerr := q.detachModelTagStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing detachModelTagStmt: %w", cerr)
-		}
-	}
-	if q.detachVersionTagStmt != nil {
-		if cerr := q.detachVersionTagStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing detachVersionTagStmt: %w", cerr)
+	if q.detachTagStmt != nil {
+		if cerr := q.detachTagStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing detachTagStmt: %w", cerr)
 		}
 	}
 	if q.finishExperimentStmt != nil {
 		if cerr := q.finishExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing finishExperimentStmt: %w", cerr)
+		}
+	}
+	if q.getArtifactStmt != nil {
+		if cerr := q.getArtifactStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getArtifactStmt: %w", cerr)
+		}
+	}
+	if q.getArtifactWithBlobStmt != nil {
+		if cerr := q.getArtifactWithBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getArtifactWithBlobStmt: %w", cerr)
 		}
 	}
 	if q.getBlobStmt != nil {
@@ -566,26 +484,6 @@ func (q *Queries) Close() error {
 	if q.getExperimentStmt != nil {
 		if cerr := q.getExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getExperimentStmt: %w", cerr)
-		}
-	}
-	if q.getExperimentArtifactStmt != nil {
-		if cerr := q.getExperimentArtifactStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getExperimentArtifactStmt: %w", cerr)
-		}
-	}
-	if q.getExperimentArtifactByNameStmt != nil {
-		if cerr := q.getExperimentArtifactByNameStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getExperimentArtifactByNameStmt: %w", cerr)
-		}
-	}
-	if q.getExperimentArtifactWithBlobStmt != nil {
-		if cerr := q.getExperimentArtifactWithBlobStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getExperimentArtifactWithBlobStmt: %w", cerr)
-		}
-	}
-	if q.getExperimentArtifactWithBlobByIDStmt != nil {
-		if cerr := q.getExperimentArtifactWithBlobByIDStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getExperimentArtifactWithBlobByIDStmt: %w", cerr)
 		}
 	}
 	if q.getExperimentByNameStmt != nil {
@@ -633,26 +531,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getVersionStmt: %w", cerr)
 		}
 	}
-	if q.getVersionArtifactStmt != nil {
-		if cerr := q.getVersionArtifactStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getVersionArtifactStmt: %w", cerr)
-		}
-	}
-	if q.getVersionArtifactByNameStmt != nil {
-		if cerr := q.getVersionArtifactByNameStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getVersionArtifactByNameStmt: %w", cerr)
-		}
-	}
-	if q.getVersionArtifactWithBlobStmt != nil {
-		if cerr := q.getVersionArtifactWithBlobStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getVersionArtifactWithBlobStmt: %w", cerr)
-		}
-	}
-	if q.getVersionArtifactWithBlobByIDStmt != nil {
-		if cerr := q.getVersionArtifactWithBlobByIDStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getVersionArtifactWithBlobByIDStmt: %w", cerr)
-		}
-	}
 	if q.getVersionByPathStmt != nil {
 		if cerr := q.getVersionByPathStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getVersionByPathStmt: %w", cerr)
@@ -663,6 +541,26 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertVersionIfMissingStmt: %w", cerr)
 		}
 	}
+	if q.listArtifactBlobIDsStmt != nil {
+		if cerr := q.listArtifactBlobIDsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listArtifactBlobIDsStmt: %w", cerr)
+		}
+	}
+	if q.listArtifactBlobsStmt != nil {
+		if cerr := q.listArtifactBlobsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listArtifactBlobsStmt: %w", cerr)
+		}
+	}
+	if q.listArtifactsWithBlobStmt != nil {
+		if cerr := q.listArtifactsWithBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listArtifactsWithBlobStmt: %w", cerr)
+		}
+	}
+	if q.listArtifactsWithBlobByIDStmt != nil {
+		if cerr := q.listArtifactsWithBlobByIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listArtifactsWithBlobByIDStmt: %w", cerr)
+		}
+	}
 	if q.listAuditStmt != nil {
 		if cerr := q.listAuditStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listAuditStmt: %w", cerr)
@@ -671,31 +569,6 @@ func (q *Queries) Close() error {
 	if q.listBucketsStmt != nil {
 		if cerr := q.listBucketsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listBucketsStmt: %w", cerr)
-		}
-	}
-	if q.listExperimentArtifactBlobsStmt != nil {
-		if cerr := q.listExperimentArtifactBlobsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listExperimentArtifactBlobsStmt: %w", cerr)
-		}
-	}
-	if q.listExperimentArtifactsStmt != nil {
-		if cerr := q.listExperimentArtifactsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listExperimentArtifactsStmt: %w", cerr)
-		}
-	}
-	if q.listExperimentArtifactsWithBlobStmt != nil {
-		if cerr := q.listExperimentArtifactsWithBlobStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listExperimentArtifactsWithBlobStmt: %w", cerr)
-		}
-	}
-	if q.listExperimentBlobIDsStmt != nil {
-		if cerr := q.listExperimentBlobIDsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listExperimentBlobIDsStmt: %w", cerr)
-		}
-	}
-	if q.listExperimentTagsStmt != nil {
-		if cerr := q.listExperimentTagsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listExperimentTagsStmt: %w", cerr)
 		}
 	}
 	if q.listExperimentsStmt != nil {
@@ -713,9 +586,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listExpiredVersionsStmt: %w", cerr)
 		}
 	}
-	if q.listModelTagsStmt != nil {
-		if cerr := q.listModelTagsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listModelTagsStmt: %w", cerr)
+	if q.listLinkedTagsStmt != nil {
+		if cerr := q.listLinkedTagsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listLinkedTagsStmt: %w", cerr)
 		}
 	}
 	if q.listModelsStmt != nil {
@@ -748,39 +621,14 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listUnreferencedBlobsStmt: %w", cerr)
 		}
 	}
-	if q.listVersionArtifactBlobsStmt != nil {
-		if cerr := q.listVersionArtifactBlobsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listVersionArtifactBlobsStmt: %w", cerr)
-		}
-	}
 	if q.listVersionArtifactDigestsStmt != nil {
 		if cerr := q.listVersionArtifactDigestsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionArtifactDigestsStmt: %w", cerr)
 		}
 	}
-	if q.listVersionArtifactsStmt != nil {
-		if cerr := q.listVersionArtifactsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listVersionArtifactsStmt: %w", cerr)
-		}
-	}
-	if q.listVersionArtifactsWithBlobStmt != nil {
-		if cerr := q.listVersionArtifactsWithBlobStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listVersionArtifactsWithBlobStmt: %w", cerr)
-		}
-	}
-	if q.listVersionBlobIDsStmt != nil {
-		if cerr := q.listVersionBlobIDsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listVersionBlobIDsStmt: %w", cerr)
-		}
-	}
 	if q.listVersionExperimentStatesStmt != nil {
 		if cerr := q.listVersionExperimentStatesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionExperimentStatesStmt: %w", cerr)
-		}
-	}
-	if q.listVersionTagsStmt != nil {
-		if cerr := q.listVersionTagsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listVersionTagsStmt: %w", cerr)
 		}
 	}
 	if q.listVersionsStmt != nil {
@@ -890,219 +738,181 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                                    DBTX
-	tx                                    *sql.Tx
-	attachExperimentTagStmt               *sql.Stmt
-	attachModelTagStmt                    *sql.Stmt
-	attachVersionTagStmt                  *sql.Stmt
-	countBucketsStmt                      *sql.Stmt
-	countExperimentArtifactsStmt          *sql.Stmt
-	countExperimentsStmt                  *sql.Stmt
-	countLiveTokensStmt                   *sql.Stmt
-	countModelVersionsStmt                *sql.Stmt
-	countModelsStmt                       *sql.Stmt
-	countNamespaceModelsStmt              *sql.Stmt
-	countNamespacesStmt                   *sql.Stmt
-	countTagsStmt                         *sql.Stmt
-	countVersionArtifactsStmt             *sql.Stmt
-	countVersionsStmt                     *sql.Stmt
-	countVersionsInStateStmt              *sql.Stmt
-	createAuditRecordStmt                 *sql.Stmt
-	createBlobStmt                        *sql.Stmt
-	createBucketStmt                      *sql.Stmt
-	createExperimentStmt                  *sql.Stmt
-	createExperimentArtifactStmt          *sql.Stmt
-	createModelStmt                       *sql.Stmt
-	createNamespaceStmt                   *sql.Stmt
-	createStateChangeStmt                 *sql.Stmt
-	createTagStmt                         *sql.Stmt
-	createTokenStmt                       *sql.Stmt
-	createVersionStmt                     *sql.Stmt
-	createVersionArtifactStmt             *sql.Stmt
-	deleteBlobStmt                        *sql.Stmt
-	deleteBucketStmt                      *sql.Stmt
-	deleteExperimentStmt                  *sql.Stmt
-	deleteExperimentArtifactStmt          *sql.Stmt
-	deleteModelStmt                       *sql.Stmt
-	deleteNamespaceStmt                   *sql.Stmt
-	deleteNamespaceByNameStmt             *sql.Stmt
-	deleteTagStmt                         *sql.Stmt
-	deleteVersionStmt                     *sql.Stmt
-	deleteVersionArtifactStmt             *sql.Stmt
-	detachExperimentTagStmt               *sql.Stmt
-	detachModelTagStmt                    *sql.Stmt
-	detachVersionTagStmt                  *sql.Stmt
-	finishExperimentStmt                  *sql.Stmt
-	getBlobStmt                           *sql.Stmt
-	getBlobByKeyStmt                      *sql.Stmt
-	getBlobByShaStmt                      *sql.Stmt
-	getBucketForRoleStmt                  *sql.Stmt
-	getExperimentStmt                     *sql.Stmt
-	getExperimentArtifactStmt             *sql.Stmt
-	getExperimentArtifactByNameStmt       *sql.Stmt
-	getExperimentArtifactWithBlobStmt     *sql.Stmt
-	getExperimentArtifactWithBlobByIDStmt *sql.Stmt
-	getExperimentByNameStmt               *sql.Stmt
-	getModelStmt                          *sql.Stmt
-	getModelByNameStmt                    *sql.Stmt
-	getModelByPathStmt                    *sql.Stmt
-	getNamespaceStmt                      *sql.Stmt
-	getNamespaceByNameStmt                *sql.Stmt
-	getTagByNameStmt                      *sql.Stmt
-	getTokenByHashStmt                    *sql.Stmt
-	getVersionStmt                        *sql.Stmt
-	getVersionArtifactStmt                *sql.Stmt
-	getVersionArtifactByNameStmt          *sql.Stmt
-	getVersionArtifactWithBlobStmt        *sql.Stmt
-	getVersionArtifactWithBlobByIDStmt    *sql.Stmt
-	getVersionByPathStmt                  *sql.Stmt
-	insertVersionIfMissingStmt            *sql.Stmt
-	listAuditStmt                         *sql.Stmt
-	listBucketsStmt                       *sql.Stmt
-	listExperimentArtifactBlobsStmt       *sql.Stmt
-	listExperimentArtifactsStmt           *sql.Stmt
-	listExperimentArtifactsWithBlobStmt   *sql.Stmt
-	listExperimentBlobIDsStmt             *sql.Stmt
-	listExperimentTagsStmt                *sql.Stmt
-	listExperimentsStmt                   *sql.Stmt
-	listExpiredExperimentsStmt            *sql.Stmt
-	listExpiredVersionsStmt               *sql.Stmt
-	listModelTagsStmt                     *sql.Stmt
-	listModelsStmt                        *sql.Stmt
-	listNamespacesStmt                    *sql.Stmt
-	listStateChangesStmt                  *sql.Stmt
-	listTagsStmt                          *sql.Stmt
-	listTokensStmt                        *sql.Stmt
-	listUnreferencedBlobsStmt             *sql.Stmt
-	listVersionArtifactBlobsStmt          *sql.Stmt
-	listVersionArtifactDigestsStmt        *sql.Stmt
-	listVersionArtifactsStmt              *sql.Stmt
-	listVersionArtifactsWithBlobStmt      *sql.Stmt
-	listVersionBlobIDsStmt                *sql.Stmt
-	listVersionExperimentStatesStmt       *sql.Stmt
-	listVersionTagsStmt                   *sql.Stmt
-	listVersionsStmt                      *sql.Stmt
-	listVersionsInStateStmt               *sql.Stmt
-	lockUnsealedVersionStmt               *sql.Stmt
-	renameModelStmt                       *sql.Stmt
-	revokeTokenStmt                       *sql.Stmt
-	setVersionDigestStmt                  *sql.Stmt
-	setVersionStateStmt                   *sql.Stmt
-	softDeleteExperimentStmt              *sql.Stmt
-	softDeleteVersionStmt                 *sql.Stmt
-	startExperimentStmt                   *sql.Stmt
-	updateNamespaceStmt                   *sql.Stmt
-	upsertBucketStmt                      *sql.Stmt
-	upsertModelStmt                       *sql.Stmt
-	upsertNamespaceStmt                   *sql.Stmt
+	db                              DBTX
+	tx                              *sql.Tx
+	attachTagStmt                   *sql.Stmt
+	countArtifactsStmt              *sql.Stmt
+	countBucketsStmt                *sql.Stmt
+	countExperimentsStmt            *sql.Stmt
+	countLiveTokensStmt             *sql.Stmt
+	countModelVersionsStmt          *sql.Stmt
+	countModelsStmt                 *sql.Stmt
+	countNamespaceModelsStmt        *sql.Stmt
+	countNamespacesStmt             *sql.Stmt
+	countTagsStmt                   *sql.Stmt
+	countVersionsStmt               *sql.Stmt
+	countVersionsInStateStmt        *sql.Stmt
+	createArtifactStmt              *sql.Stmt
+	createAuditRecordStmt           *sql.Stmt
+	createBlobStmt                  *sql.Stmt
+	createBucketStmt                *sql.Stmt
+	createExperimentStmt            *sql.Stmt
+	createModelStmt                 *sql.Stmt
+	createNamespaceStmt             *sql.Stmt
+	createStateChangeStmt           *sql.Stmt
+	createTagStmt                   *sql.Stmt
+	createTokenStmt                 *sql.Stmt
+	createVersionStmt               *sql.Stmt
+	deleteArtifactStmt              *sql.Stmt
+	deleteBlobStmt                  *sql.Stmt
+	deleteBucketStmt                *sql.Stmt
+	deleteExperimentStmt            *sql.Stmt
+	deleteModelStmt                 *sql.Stmt
+	deleteNamespaceStmt             *sql.Stmt
+	deleteNamespaceByNameStmt       *sql.Stmt
+	deleteTagStmt                   *sql.Stmt
+	deleteVersionStmt               *sql.Stmt
+	detachTagStmt                   *sql.Stmt
+	finishExperimentStmt            *sql.Stmt
+	getArtifactStmt                 *sql.Stmt
+	getArtifactWithBlobStmt         *sql.Stmt
+	getBlobStmt                     *sql.Stmt
+	getBlobByKeyStmt                *sql.Stmt
+	getBlobByShaStmt                *sql.Stmt
+	getBucketForRoleStmt            *sql.Stmt
+	getExperimentStmt               *sql.Stmt
+	getExperimentByNameStmt         *sql.Stmt
+	getModelStmt                    *sql.Stmt
+	getModelByNameStmt              *sql.Stmt
+	getModelByPathStmt              *sql.Stmt
+	getNamespaceStmt                *sql.Stmt
+	getNamespaceByNameStmt          *sql.Stmt
+	getTagByNameStmt                *sql.Stmt
+	getTokenByHashStmt              *sql.Stmt
+	getVersionStmt                  *sql.Stmt
+	getVersionByPathStmt            *sql.Stmt
+	insertVersionIfMissingStmt      *sql.Stmt
+	listArtifactBlobIDsStmt         *sql.Stmt
+	listArtifactBlobsStmt           *sql.Stmt
+	listArtifactsWithBlobStmt       *sql.Stmt
+	listArtifactsWithBlobByIDStmt   *sql.Stmt
+	listAuditStmt                   *sql.Stmt
+	listBucketsStmt                 *sql.Stmt
+	listExperimentsStmt             *sql.Stmt
+	listExpiredExperimentsStmt      *sql.Stmt
+	listExpiredVersionsStmt         *sql.Stmt
+	listLinkedTagsStmt              *sql.Stmt
+	listModelsStmt                  *sql.Stmt
+	listNamespacesStmt              *sql.Stmt
+	listStateChangesStmt            *sql.Stmt
+	listTagsStmt                    *sql.Stmt
+	listTokensStmt                  *sql.Stmt
+	listUnreferencedBlobsStmt       *sql.Stmt
+	listVersionArtifactDigestsStmt  *sql.Stmt
+	listVersionExperimentStatesStmt *sql.Stmt
+	listVersionsStmt                *sql.Stmt
+	listVersionsInStateStmt         *sql.Stmt
+	lockUnsealedVersionStmt         *sql.Stmt
+	renameModelStmt                 *sql.Stmt
+	revokeTokenStmt                 *sql.Stmt
+	setVersionDigestStmt            *sql.Stmt
+	setVersionStateStmt             *sql.Stmt
+	softDeleteExperimentStmt        *sql.Stmt
+	softDeleteVersionStmt           *sql.Stmt
+	startExperimentStmt             *sql.Stmt
+	updateNamespaceStmt             *sql.Stmt
+	upsertBucketStmt                *sql.Stmt
+	upsertModelStmt                 *sql.Stmt
+	upsertNamespaceStmt             *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                                    tx,
-		tx:                                    tx,
-		attachExperimentTagStmt:               q.attachExperimentTagStmt,
-		attachModelTagStmt:                    q.attachModelTagStmt,
-		attachVersionTagStmt:                  q.attachVersionTagStmt,
-		countBucketsStmt:                      q.countBucketsStmt,
-		countExperimentArtifactsStmt:          q.countExperimentArtifactsStmt,
-		countExperimentsStmt:                  q.countExperimentsStmt,
-		countLiveTokensStmt:                   q.countLiveTokensStmt,
-		countModelVersionsStmt:                q.countModelVersionsStmt,
-		countModelsStmt:                       q.countModelsStmt,
-		countNamespaceModelsStmt:              q.countNamespaceModelsStmt,
-		countNamespacesStmt:                   q.countNamespacesStmt,
-		countTagsStmt:                         q.countTagsStmt,
-		countVersionArtifactsStmt:             q.countVersionArtifactsStmt,
-		countVersionsStmt:                     q.countVersionsStmt,
-		countVersionsInStateStmt:              q.countVersionsInStateStmt,
-		createAuditRecordStmt:                 q.createAuditRecordStmt,
-		createBlobStmt:                        q.createBlobStmt,
-		createBucketStmt:                      q.createBucketStmt,
-		createExperimentStmt:                  q.createExperimentStmt,
-		createExperimentArtifactStmt:          q.createExperimentArtifactStmt,
-		createModelStmt:                       q.createModelStmt,
-		createNamespaceStmt:                   q.createNamespaceStmt,
-		createStateChangeStmt:                 q.createStateChangeStmt,
-		createTagStmt:                         q.createTagStmt,
-		createTokenStmt:                       q.createTokenStmt,
-		createVersionStmt:                     q.createVersionStmt,
-		createVersionArtifactStmt:             q.createVersionArtifactStmt,
-		deleteBlobStmt:                        q.deleteBlobStmt,
-		deleteBucketStmt:                      q.deleteBucketStmt,
-		deleteExperimentStmt:                  q.deleteExperimentStmt,
-		deleteExperimentArtifactStmt:          q.deleteExperimentArtifactStmt,
-		deleteModelStmt:                       q.deleteModelStmt,
-		deleteNamespaceStmt:                   q.deleteNamespaceStmt,
-		deleteNamespaceByNameStmt:             q.deleteNamespaceByNameStmt,
-		deleteTagStmt:                         q.deleteTagStmt,
-		deleteVersionStmt:                     q.deleteVersionStmt,
-		deleteVersionArtifactStmt:             q.deleteVersionArtifactStmt,
-		detachExperimentTagStmt:               q.detachExperimentTagStmt,
-		detachModelTagStmt:                    q.detachModelTagStmt,
-		detachVersionTagStmt:                  q.detachVersionTagStmt,
-		finishExperimentStmt:                  q.finishExperimentStmt,
-		getBlobStmt:                           q.getBlobStmt,
-		getBlobByKeyStmt:                      q.getBlobByKeyStmt,
-		getBlobByShaStmt:                      q.getBlobByShaStmt,
-		getBucketForRoleStmt:                  q.getBucketForRoleStmt,
-		getExperimentStmt:                     q.getExperimentStmt,
-		getExperimentArtifactStmt:             q.getExperimentArtifactStmt,
-		getExperimentArtifactByNameStmt:       q.getExperimentArtifactByNameStmt,
-		getExperimentArtifactWithBlobStmt:     q.getExperimentArtifactWithBlobStmt,
-		getExperimentArtifactWithBlobByIDStmt: q.getExperimentArtifactWithBlobByIDStmt,
-		getExperimentByNameStmt:               q.getExperimentByNameStmt,
-		getModelStmt:                          q.getModelStmt,
-		getModelByNameStmt:                    q.getModelByNameStmt,
-		getModelByPathStmt:                    q.getModelByPathStmt,
-		getNamespaceStmt:                      q.getNamespaceStmt,
-		getNamespaceByNameStmt:                q.getNamespaceByNameStmt,
-		getTagByNameStmt:                      q.getTagByNameStmt,
-		getTokenByHashStmt:                    q.getTokenByHashStmt,
-		getVersionStmt:                        q.getVersionStmt,
-		getVersionArtifactStmt:                q.getVersionArtifactStmt,
-		getVersionArtifactByNameStmt:          q.getVersionArtifactByNameStmt,
-		getVersionArtifactWithBlobStmt:        q.getVersionArtifactWithBlobStmt,
-		getVersionArtifactWithBlobByIDStmt:    q.getVersionArtifactWithBlobByIDStmt,
-		getVersionByPathStmt:                  q.getVersionByPathStmt,
-		insertVersionIfMissingStmt:            q.insertVersionIfMissingStmt,
-		listAuditStmt:                         q.listAuditStmt,
-		listBucketsStmt:                       q.listBucketsStmt,
-		listExperimentArtifactBlobsStmt:       q.listExperimentArtifactBlobsStmt,
-		listExperimentArtifactsStmt:           q.listExperimentArtifactsStmt,
-		listExperimentArtifactsWithBlobStmt:   q.listExperimentArtifactsWithBlobStmt,
-		listExperimentBlobIDsStmt:             q.listExperimentBlobIDsStmt,
-		listExperimentTagsStmt:                q.listExperimentTagsStmt,
-		listExperimentsStmt:                   q.listExperimentsStmt,
-		listExpiredExperimentsStmt:            q.listExpiredExperimentsStmt,
-		listExpiredVersionsStmt:               q.listExpiredVersionsStmt,
-		listModelTagsStmt:                     q.listModelTagsStmt,
-		listModelsStmt:                        q.listModelsStmt,
-		listNamespacesStmt:                    q.listNamespacesStmt,
-		listStateChangesStmt:                  q.listStateChangesStmt,
-		listTagsStmt:                          q.listTagsStmt,
-		listTokensStmt:                        q.listTokensStmt,
-		listUnreferencedBlobsStmt:             q.listUnreferencedBlobsStmt,
-		listVersionArtifactBlobsStmt:          q.listVersionArtifactBlobsStmt,
-		listVersionArtifactDigestsStmt:        q.listVersionArtifactDigestsStmt,
-		listVersionArtifactsStmt:              q.listVersionArtifactsStmt,
-		listVersionArtifactsWithBlobStmt:      q.listVersionArtifactsWithBlobStmt,
-		listVersionBlobIDsStmt:                q.listVersionBlobIDsStmt,
-		listVersionExperimentStatesStmt:       q.listVersionExperimentStatesStmt,
-		listVersionTagsStmt:                   q.listVersionTagsStmt,
-		listVersionsStmt:                      q.listVersionsStmt,
-		listVersionsInStateStmt:               q.listVersionsInStateStmt,
-		lockUnsealedVersionStmt:               q.lockUnsealedVersionStmt,
-		renameModelStmt:                       q.renameModelStmt,
-		revokeTokenStmt:                       q.revokeTokenStmt,
-		setVersionDigestStmt:                  q.setVersionDigestStmt,
-		setVersionStateStmt:                   q.setVersionStateStmt,
-		softDeleteExperimentStmt:              q.softDeleteExperimentStmt,
-		softDeleteVersionStmt:                 q.softDeleteVersionStmt,
-		startExperimentStmt:                   q.startExperimentStmt,
-		updateNamespaceStmt:                   q.updateNamespaceStmt,
-		upsertBucketStmt:                      q.upsertBucketStmt,
-		upsertModelStmt:                       q.upsertModelStmt,
-		upsertNamespaceStmt:                   q.upsertNamespaceStmt,
+		db:                              tx,
+		tx:                              tx,
+		attachTagStmt:                   q.attachTagStmt,
+		countArtifactsStmt:              q.countArtifactsStmt,
+		countBucketsStmt:                q.countBucketsStmt,
+		countExperimentsStmt:            q.countExperimentsStmt,
+		countLiveTokensStmt:             q.countLiveTokensStmt,
+		countModelVersionsStmt:          q.countModelVersionsStmt,
+		countModelsStmt:                 q.countModelsStmt,
+		countNamespaceModelsStmt:        q.countNamespaceModelsStmt,
+		countNamespacesStmt:             q.countNamespacesStmt,
+		countTagsStmt:                   q.countTagsStmt,
+		countVersionsStmt:               q.countVersionsStmt,
+		countVersionsInStateStmt:        q.countVersionsInStateStmt,
+		createArtifactStmt:              q.createArtifactStmt,
+		createAuditRecordStmt:           q.createAuditRecordStmt,
+		createBlobStmt:                  q.createBlobStmt,
+		createBucketStmt:                q.createBucketStmt,
+		createExperimentStmt:            q.createExperimentStmt,
+		createModelStmt:                 q.createModelStmt,
+		createNamespaceStmt:             q.createNamespaceStmt,
+		createStateChangeStmt:           q.createStateChangeStmt,
+		createTagStmt:                   q.createTagStmt,
+		createTokenStmt:                 q.createTokenStmt,
+		createVersionStmt:               q.createVersionStmt,
+		deleteArtifactStmt:              q.deleteArtifactStmt,
+		deleteBlobStmt:                  q.deleteBlobStmt,
+		deleteBucketStmt:                q.deleteBucketStmt,
+		deleteExperimentStmt:            q.deleteExperimentStmt,
+		deleteModelStmt:                 q.deleteModelStmt,
+		deleteNamespaceStmt:             q.deleteNamespaceStmt,
+		deleteNamespaceByNameStmt:       q.deleteNamespaceByNameStmt,
+		deleteTagStmt:                   q.deleteTagStmt,
+		deleteVersionStmt:               q.deleteVersionStmt,
+		detachTagStmt:                   q.detachTagStmt,
+		finishExperimentStmt:            q.finishExperimentStmt,
+		getArtifactStmt:                 q.getArtifactStmt,
+		getArtifactWithBlobStmt:         q.getArtifactWithBlobStmt,
+		getBlobStmt:                     q.getBlobStmt,
+		getBlobByKeyStmt:                q.getBlobByKeyStmt,
+		getBlobByShaStmt:                q.getBlobByShaStmt,
+		getBucketForRoleStmt:            q.getBucketForRoleStmt,
+		getExperimentStmt:               q.getExperimentStmt,
+		getExperimentByNameStmt:         q.getExperimentByNameStmt,
+		getModelStmt:                    q.getModelStmt,
+		getModelByNameStmt:              q.getModelByNameStmt,
+		getModelByPathStmt:              q.getModelByPathStmt,
+		getNamespaceStmt:                q.getNamespaceStmt,
+		getNamespaceByNameStmt:          q.getNamespaceByNameStmt,
+		getTagByNameStmt:                q.getTagByNameStmt,
+		getTokenByHashStmt:              q.getTokenByHashStmt,
+		getVersionStmt:                  q.getVersionStmt,
+		getVersionByPathStmt:            q.getVersionByPathStmt,
+		insertVersionIfMissingStmt:      q.insertVersionIfMissingStmt,
+		listArtifactBlobIDsStmt:         q.listArtifactBlobIDsStmt,
+		listArtifactBlobsStmt:           q.listArtifactBlobsStmt,
+		listArtifactsWithBlobStmt:       q.listArtifactsWithBlobStmt,
+		listArtifactsWithBlobByIDStmt:   q.listArtifactsWithBlobByIDStmt,
+		listAuditStmt:                   q.listAuditStmt,
+		listBucketsStmt:                 q.listBucketsStmt,
+		listExperimentsStmt:             q.listExperimentsStmt,
+		listExpiredExperimentsStmt:      q.listExpiredExperimentsStmt,
+		listExpiredVersionsStmt:         q.listExpiredVersionsStmt,
+		listLinkedTagsStmt:              q.listLinkedTagsStmt,
+		listModelsStmt:                  q.listModelsStmt,
+		listNamespacesStmt:              q.listNamespacesStmt,
+		listStateChangesStmt:            q.listStateChangesStmt,
+		listTagsStmt:                    q.listTagsStmt,
+		listTokensStmt:                  q.listTokensStmt,
+		listUnreferencedBlobsStmt:       q.listUnreferencedBlobsStmt,
+		listVersionArtifactDigestsStmt:  q.listVersionArtifactDigestsStmt,
+		listVersionExperimentStatesStmt: q.listVersionExperimentStatesStmt,
+		listVersionsStmt:                q.listVersionsStmt,
+		listVersionsInStateStmt:         q.listVersionsInStateStmt,
+		lockUnsealedVersionStmt:         q.lockUnsealedVersionStmt,
+		renameModelStmt:                 q.renameModelStmt,
+		revokeTokenStmt:                 q.revokeTokenStmt,
+		setVersionDigestStmt:            q.setVersionDigestStmt,
+		setVersionStateStmt:             q.setVersionStateStmt,
+		softDeleteExperimentStmt:        q.softDeleteExperimentStmt,
+		softDeleteVersionStmt:           q.softDeleteVersionStmt,
+		startExperimentStmt:             q.startExperimentStmt,
+		updateNamespaceStmt:             q.updateNamespaceStmt,
+		upsertBucketStmt:                q.upsertBucketStmt,
+		upsertModelStmt:                 q.upsertModelStmt,
+		upsertNamespaceStmt:             q.upsertNamespaceStmt,
 	}
 }

@@ -29,8 +29,8 @@ WHERE m.namespace_id = ?1
   AND (CAST(?2 AS TEXT) IS NULL
        OR replace(lower(m.name), lower(CAST(?2 AS TEXT)), '') <> lower(m.name))
   AND (CAST(?3 AS TEXT) IS NULL OR EXISTS (
-       SELECT 1 FROM model_tags mt JOIN tags t ON t.id = mt.tag_id
-       WHERE mt.model_id = m.id AND t.tag = CAST(?3 AS TEXT)))
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.model_id = m.id AND t.tag = CAST(?3 AS TEXT)))
 `
 
 type CountModelsParams struct {
@@ -156,8 +156,8 @@ WHERE m.namespace_id = ?1
   AND (CAST(?2 AS TEXT) IS NULL
        OR replace(lower(m.name), lower(CAST(?2 AS TEXT)), '') <> lower(m.name))
   AND (CAST(?3 AS TEXT) IS NULL OR EXISTS (
-       SELECT 1 FROM model_tags mt JOIN tags t ON t.id = mt.tag_id
-       WHERE mt.model_id = m.id AND t.tag = CAST(?3 AS TEXT)))
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.model_id = m.id AND t.tag = CAST(?3 AS TEXT)))
 ORDER BY m.name, m.id
 LIMIT CAST(?5 AS BIGINT) OFFSET CAST(?4 AS BIGINT)
 `

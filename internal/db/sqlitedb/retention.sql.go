@@ -10,13 +10,23 @@ import (
 	"time"
 )
 
-const listExperimentBlobIDs = `-- name: ListExperimentBlobIDs :many
-SELECT blob_id FROM experiment_artifacts WHERE experiment_id = ?1
+const listArtifactBlobIDs = `-- name: ListArtifactBlobIDs :many
+SELECT DISTINCT a.blob_id FROM artifacts a
+WHERE a.version_id = ?1
+  AND (CAST(?2 AS BIGINT) IS NULL OR a.experiment_id = CAST(?2 AS BIGINT))
+ORDER BY a.blob_id
 `
 
+type ListArtifactBlobIDsParams struct {
+	VersionID    int64
+	ExperimentID *int64
+}
+
+// The blobs the artifacts of a version (its own and its experiments') use,
+// or with experiment_id those of that experiment of the version.
 // @readonly
-func (q *Queries) ListExperimentBlobIDs(ctx context.Context, experimentID int64) ([]int64, error) {
-	rows, err := q.query(ctx, q.listExperimentBlobIDsStmt, listExperimentBlobIDs, experimentID)
+func (q *Queries) ListArtifactBlobIDs(ctx context.Context, arg ListArtifactBlobIDsParams) ([]int64, error) {
+	rows, err := q.query(ctx, q.listArtifactBlobIDsStmt, listArtifactBlobIDs, arg.VersionID, arg.ExperimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +49,7 @@ func (q *Queries) ListExperimentBlobIDs(ctx context.Context, experimentID int64)
 }
 
 const listExpiredExperiments = `-- name: ListExpiredExperiments :many
-SELECT e.id, e.name, e.created_at, v.version, m.name AS model, n.name AS namespace
+SELECT e.id, e.version_id, e.name, e.created_at, v.version, m.name AS model, n.name AS namespace
 FROM experiments e
 JOIN model_versions v ON v.id = e.version_id
 JOIN models m ON m.id = v.model_id
@@ -58,6 +68,7 @@ type ListExpiredExperimentsParams struct {
 
 type ListExpiredExperimentsRow struct {
 	ID        int64
+	VersionID int64
 	Name      string
 	CreatedAt time.Time
 	Version   string
@@ -83,6 +94,7 @@ func (q *Queries) ListExpiredExperiments(ctx context.Context, arg ListExpiredExp
 		var i ListExpiredExperimentsRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.VersionID,
 			&i.Name,
 			&i.CreatedAt,
 			&i.Version,
@@ -154,39 +166,6 @@ func (q *Queries) ListExpiredVersions(ctx context.Context, arg ListExpiredVersio
 			return nil, err
 		}
 		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listVersionBlobIDs = `-- name: ListVersionBlobIDs :many
-SELECT va.blob_id FROM version_artifacts va WHERE va.version_id = ?1
-UNION
-SELECT ea.blob_id FROM experiment_artifacts ea
-JOIN experiments e ON e.id = ea.experiment_id
-WHERE e.version_id = ?1
-`
-
-// The blobs a version's artifacts and its experiments' artifacts use.
-// @readonly
-func (q *Queries) ListVersionBlobIDs(ctx context.Context, versionID int64) ([]int64, error) {
-	rows, err := q.query(ctx, q.listVersionBlobIDsStmt, listVersionBlobIDs, versionID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []int64
-	for rows.Next() {
-		var blob_id int64
-		if err := rows.Scan(&blob_id); err != nil {
-			return nil, err
-		}
-		items = append(items, blob_id)
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err

@@ -10,54 +10,28 @@ import (
 	"time"
 )
 
-const attachExperimentTag = `-- name: AttachExperimentTag :execrows
-INSERT INTO experiment_tags (experiment_id, tag_id) VALUES (?1, ?2)
+const attachTag = `-- name: AttachTag :execrows
+INSERT INTO tag_links (tag_id, model_id, version_id, experiment_id)
+VALUES (?1, ?2, ?3, ?4)
 ON CONFLICT DO NOTHING
 `
 
-type AttachExperimentTagParams struct {
-	ExperimentID int64
+type AttachTagParams struct {
 	TagID        int64
+	ModelID      *int64
+	VersionID    *int64
+	ExperimentID *int64
 }
 
-func (q *Queries) AttachExperimentTag(ctx context.Context, arg AttachExperimentTagParams) (int64, error) {
-	result, err := q.exec(ctx, q.attachExperimentTagStmt, attachExperimentTag, arg.ExperimentID, arg.TagID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const attachModelTag = `-- name: AttachModelTag :execrows
-INSERT INTO model_tags (model_id, tag_id) VALUES (?1, ?2)
-ON CONFLICT DO NOTHING
-`
-
-type AttachModelTagParams struct {
-	ModelID int64
-	TagID   int64
-}
-
-func (q *Queries) AttachModelTag(ctx context.Context, arg AttachModelTagParams) (int64, error) {
-	result, err := q.exec(ctx, q.attachModelTagStmt, attachModelTag, arg.ModelID, arg.TagID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const attachVersionTag = `-- name: AttachVersionTag :execrows
-INSERT INTO version_tags (version_id, tag_id) VALUES (?1, ?2)
-ON CONFLICT DO NOTHING
-`
-
-type AttachVersionTagParams struct {
-	VersionID int64
-	TagID     int64
-}
-
-func (q *Queries) AttachVersionTag(ctx context.Context, arg AttachVersionTagParams) (int64, error) {
-	result, err := q.exec(ctx, q.attachVersionTagStmt, attachVersionTag, arg.VersionID, arg.TagID)
+// Links a tag to one target: exactly one of model_id, version_id and
+// experiment_id is set. Attaching twice changes nothing.
+func (q *Queries) AttachTag(ctx context.Context, arg AttachTagParams) (int64, error) {
+	result, err := q.exec(ctx, q.attachTagStmt, attachTag,
+		arg.TagID,
+		arg.ModelID,
+		arg.VersionID,
+		arg.ExperimentID,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -119,51 +93,27 @@ func (q *Queries) DeleteTag(ctx context.Context, id int64) (int64, error) {
 	return result.RowsAffected()
 }
 
-const detachExperimentTag = `-- name: DetachExperimentTag :execrows
-DELETE FROM experiment_tags WHERE experiment_id = ?1 AND tag_id = ?2
+const detachTag = `-- name: DetachTag :execrows
+DELETE FROM tag_links
+WHERE tag_id = ?1
+  AND (model_id = ?2 OR version_id = ?3 OR experiment_id = ?4)
 `
 
-type DetachExperimentTagParams struct {
-	ExperimentID int64
+type DetachTagParams struct {
 	TagID        int64
+	ModelID      *int64
+	VersionID    *int64
+	ExperimentID *int64
 }
 
-func (q *Queries) DetachExperimentTag(ctx context.Context, arg DetachExperimentTagParams) (int64, error) {
-	result, err := q.exec(ctx, q.detachExperimentTagStmt, detachExperimentTag, arg.ExperimentID, arg.TagID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const detachModelTag = `-- name: DetachModelTag :execrows
-DELETE FROM model_tags WHERE model_id = ?1 AND tag_id = ?2
-`
-
-type DetachModelTagParams struct {
-	ModelID int64
-	TagID   int64
-}
-
-func (q *Queries) DetachModelTag(ctx context.Context, arg DetachModelTagParams) (int64, error) {
-	result, err := q.exec(ctx, q.detachModelTagStmt, detachModelTag, arg.ModelID, arg.TagID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const detachVersionTag = `-- name: DetachVersionTag :execrows
-DELETE FROM version_tags WHERE version_id = ?1 AND tag_id = ?2
-`
-
-type DetachVersionTagParams struct {
-	VersionID int64
-	TagID     int64
-}
-
-func (q *Queries) DetachVersionTag(ctx context.Context, arg DetachVersionTagParams) (int64, error) {
-	result, err := q.exec(ctx, q.detachVersionTagStmt, detachVersionTag, arg.VersionID, arg.TagID)
+// The ids left NULL match nothing, so only the one target set is unlinked.
+func (q *Queries) DetachTag(ctx context.Context, arg DetachTagParams) (int64, error) {
+	result, err := q.exec(ctx, q.detachTagStmt, detachTag,
+		arg.TagID,
+		arg.ModelID,
+		arg.VersionID,
+		arg.ExperimentID,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -193,51 +143,22 @@ func (q *Queries) GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag
 	return i, err
 }
 
-const listExperimentTags = `-- name: ListExperimentTags :many
-SELECT t.id, t.namespace_id, t.tag, t.color, t.created_at FROM tags t JOIN experiment_tags et ON et.tag_id = t.id
-WHERE et.experiment_id = ?1
+const listLinkedTags = `-- name: ListLinkedTags :many
+SELECT t.id, t.namespace_id, t.tag, t.color, t.created_at FROM tags t JOIN tag_links l ON l.tag_id = t.id
+WHERE l.model_id = ?1 OR l.version_id = ?2 OR l.experiment_id = ?3
 ORDER BY t.tag, t.id
 `
 
-// @readonly
-func (q *Queries) ListExperimentTags(ctx context.Context, experimentID int64) ([]Tag, error) {
-	rows, err := q.query(ctx, q.listExperimentTagsStmt, listExperimentTags, experimentID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []Tag
-	for rows.Next() {
-		var i Tag
-		if err := rows.Scan(
-			&i.ID,
-			&i.NamespaceID,
-			&i.Tag,
-			&i.Color,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
+type ListLinkedTagsParams struct {
+	ModelID      *int64
+	VersionID    *int64
+	ExperimentID *int64
 }
 
-const listModelTags = `-- name: ListModelTags :many
-SELECT t.id, t.namespace_id, t.tag, t.color, t.created_at FROM tags t JOIN model_tags mt ON mt.tag_id = t.id
-WHERE mt.model_id = ?1
-ORDER BY t.tag, t.id
-`
-
+// The tags linked to one target (exactly one id set, as for AttachTag).
 // @readonly
-func (q *Queries) ListModelTags(ctx context.Context, modelID int64) ([]Tag, error) {
-	rows, err := q.query(ctx, q.listModelTagsStmt, listModelTags, modelID)
+func (q *Queries) ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) ([]Tag, error) {
+	rows, err := q.query(ctx, q.listLinkedTagsStmt, listLinkedTags, arg.ModelID, arg.VersionID, arg.ExperimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -281,42 +202,6 @@ type ListTagsParams struct {
 // @readonly
 func (q *Queries) ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error) {
 	rows, err := q.query(ctx, q.listTagsStmt, listTags, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []Tag
-	for rows.Next() {
-		var i Tag
-		if err := rows.Scan(
-			&i.ID,
-			&i.NamespaceID,
-			&i.Tag,
-			&i.Color,
-			&i.CreatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listVersionTags = `-- name: ListVersionTags :many
-SELECT t.id, t.namespace_id, t.tag, t.color, t.created_at FROM tags t JOIN version_tags vt ON vt.tag_id = t.id
-WHERE vt.version_id = ?1
-ORDER BY t.tag, t.id
-`
-
-// @readonly
-func (q *Queries) ListVersionTags(ctx context.Context, versionID int64) ([]Tag, error) {
-	rows, err := q.query(ctx, q.listVersionTagsStmt, listVersionTags, versionID)
 	if err != nil {
 		return nil, err
 	}

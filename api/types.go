@@ -1,0 +1,394 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Patterns of the names and values the API checks; the registry validates
+// with them and the OpenAPI schemas show them.
+const (
+	// BucketNamePattern: 3 to 63 lowercase letters, digits, '.' and '-'.
+	BucketNamePattern = `^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`
+	// RegionPattern: a short identifier such as us-east-1 or ca-local.
+	RegionPattern = `^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$`
+	// TagColorPattern: #rrggbb in lowercase hex.
+	TagColorPattern = `^#[0-9a-f]{6}$`
+)
+
+// CheckResult is the result of one readiness check.
+type CheckResult = string
+
+// The readiness check results.
+const (
+	CheckOK     CheckResult = "ok"
+	CheckFailed CheckResult = "failed"
+)
+
+// CheckResults are the readiness check results.
+var CheckResults = []CheckResult{CheckOK, CheckFailed}
+
+// PageInfo is the page that was asked for.
+type PageInfo struct {
+	Page int64 `json:"page" openapi:"minimum=1"`
+	Size int64 `json:"size" openapi:"minimum=1,maximum=MaxPageSize"`
+}
+
+// Page is one page of a list, with the totals. (Each list's schema has its
+// own description; see the OpenAPI generator's table.)
+type Page[T any] struct {
+	Data []T      `json:"data"`
+	Page PageInfo `json:"page"`
+	// Items matching the filters, over all pages.
+	TotalItems int64 `json:"total_items" openapi:"minimum=0"`
+	// Pages of `size` items needed for `total_items`.
+	TotalPages int64 `json:"total_pages" openapi:"minimum=0"`
+}
+
+// List is a whole list, not paginated. (Each list's schema has its own
+// description; see the OpenAPI generator's table.)
+type List[T any] struct {
+	Data []T `json:"data"`
+}
+
+// Namespace is a namespace: the top of the hierarchy, holding models, buckets
+// and tags.
+type Namespace struct {
+	ID   int64  `json:"id" openapi:"minimum=1,readOnly"`
+	Name string `json:"name" openapi:"ref=Name"`
+	// Free text, possibly empty.
+	Description string    `json:"description"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Bucket is an object-storage bucket of a namespace; the bucket of a role is
+// where artifacts of versions in that lifecycle are stored.
+type Bucket struct {
+	ID        int64     `json:"id" openapi:"minimum=1,readOnly"`
+	Namespace string    `json:"namespace" openapi:"ref=Name"`
+	Name      string    `json:"name" openapi:"pattern=BucketNamePattern"`
+	Region    string    `json:"region" openapi:"pattern=RegionPattern"`
+	Role      Lifecycle `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Tag is a tag of a namespace, attachable to its models, versions and
+// experiments.
+type Tag struct {
+	ID        int64     `json:"id" openapi:"minimum=1,readOnly"`
+	Namespace string    `json:"namespace" openapi:"ref=Name"`
+	Tag       string    `json:"tag" openapi:"ref=Name"`
+	Color     string    `json:"color" openapi:"pattern=TagColorPattern,examples=#1f77b4"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Model is a model of a namespace.
+type Model struct {
+	ID        int64  `json:"id" openapi:"minimum=1,readOnly"`
+	Namespace string `json:"namespace" openapi:"ref=Name"`
+	Name      string `json:"name" openapi:"ref=Name"`
+	// The names of the tags attached to the model.
+	Tags      []string  `json:"tags" openapi:"ref=Name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Version is a version of a model.
+type Version struct {
+	ID             int64     `json:"id" openapi:"minimum=1,readOnly"`
+	Namespace      string    `json:"namespace" openapi:"ref=Name"`
+	Model          string    `json:"model" openapi:"ref=Name"`
+	Version        string    `json:"version" openapi:"ref=Name"`
+	State          Lifecycle `json:"state"`
+	StateChangedAt time.Time `json:"state_changed_at"`
+	// Whether the version has left `test`; a sealed version's artifacts are fixed.
+	Sealed bool `json:"sealed"`
+	// When the version was sealed (RFC 3339, UTC), or null.
+	SealedAt *time.Time `json:"sealed_at"`
+	// Content digest of the version's artifacts: `sha256:` and the hex sha256 of
+	// the lines `<sha256>  <name>\n` of its artifacts sorted by name; empty until
+	// it has artifacts.
+	Digest    string    `json:"digest" openapi:"pattern=^(sha256:[0-9a-f]{64})?$"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// StateChange is one entry of a version's lifecycle history.
+type StateChange struct {
+	// The state left; null for the entry that creates the version.
+	From *Lifecycle `json:"from" openapi:"inline"`
+	To   Lifecycle  `json:"to"`
+	// Who made the change (`anonymous` until authentication exists).
+	Actor     string    `json:"actor"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// Experiment is an experiment run against a version.
+type Experiment struct {
+	ID        int64           `json:"id" openapi:"minimum=1,readOnly"`
+	Namespace string          `json:"namespace" openapi:"ref=Name"`
+	Model     string          `json:"model" openapi:"ref=Name"`
+	Version   string          `json:"version" openapi:"ref=Name"`
+	Name      string          `json:"name" openapi:"ref=Name"`
+	State     ExperimentState `json:"state"`
+	// How many times `running` was set again while running.
+	Retries int64 `json:"retries" openapi:"minimum=0"`
+	// The parameters given at creation, or null.
+	Params json.RawMessage `json:"params" openapi:"type=object,nullable"`
+	// The metrics recorded with the result, or null.
+	Metrics json.RawMessage `json:"metrics" openapi:"type=object,nullable"`
+	// Run time in milliseconds, recorded with the result; null before.
+	DurationMs *int64 `json:"duration_ms" openapi:"minimum=0"`
+	// When it first went `running` (RFC 3339, UTC), or null.
+	StartedAt *time.Time `json:"started_at"`
+	// When its result was recorded (RFC 3339, UTC), or null.
+	FinishedAt *time.Time `json:"finished_at"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Artifact is an artifact of a version (with `version_id`) or of an experiment
+// (with `experiment_id`).
+type Artifact struct {
+	// The artifact's id (the `artifact_id` of the original flymodel's download
+	// endpoints).
+	ID int64 `json:"id" openapi:"minimum=1,readOnly"`
+	// The version's id; only on version artifacts.
+	VersionID int64 `json:"version_id,omitempty" openapi:"minimum=1"`
+	// The experiment's id; only on experiment artifacts.
+	ExperimentID int64  `json:"experiment_id,omitempty" openapi:"minimum=1"`
+	Name         string `json:"name" openapi:"ref=ArtifactName"`
+	FileName     string `json:"file_name" openapi:"ref=ArtifactFileName"`
+	ContentType  string `json:"content_type" openapi:"ref=ContentType"`
+	// The format, or null when none was given.
+	//
+	// An empty Format is written as null (see MarshalJSON).
+	Format   Format   `json:"format" openapi:"nullable"`
+	Encoding Encoding `json:"encoding"`
+	// Free-form metadata of a version artifact; absent when none was given (and on
+	// experiment artifacts).
+	Extra  json.RawMessage `json:"extra,omitempty" openapi:"type=object"`
+	SHA256 string          `json:"sha256" openapi:"ref=Sha256"`
+	// Size in bytes.
+	Size int64 `json:"size" openapi:"minimum=1"`
+	// The id of the stored object holding the bytes (shared by artifacts with the
+	// same bytes in the same store).
+	Blob      int64     `json:"blob" openapi:"minimum=1"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// MarshalJSON writes a, with an empty Format as null.
+func (a Artifact) MarshalJSON() ([]byte, error) {
+	type plain Artifact
+	var format *Format
+	if a.Format != "" {
+		format = &a.Format
+	}
+	return json.Marshal(struct {
+		plain
+		Format *Format `json:"format"`
+	}{plain(a), format})
+}
+
+// Token is an API token as listed: never its secret.
+type Token struct {
+	ID   int64  `json:"id" openapi:"minimum=1,readOnly"`
+	Name string `json:"name" openapi:"ref=Name"`
+	Role Role   `json:"role"`
+	// The namespaces the token is limited to, sorted; empty: every namespace (an
+	// unscoped token).
+	Namespaces []string `json:"namespaces" openapi:"ref=Name"`
+	// Whether the token is accepted now.
+	Status TokenStatus `json:"status"`
+	// The actor that created it: a token's name, `oidc:<subject>`, `anonymous`, or
+	// `local:<user>` for `flymodel token create` on the server's host.
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	// When it stops being accepted (RFC 3339, UTC); absent: never.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// When it was revoked (RFC 3339, UTC); absent unless revoked.
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// CreatedToken is a token just created: the token as listed, and its secret.
+//
+// The server keeps only the secret's hash, so this is the one time it can
+// be read; keep it out of logs.
+type CreatedToken struct {
+	Token
+	// The bearer token to send: `fm_` and 256 random bits. Shown in this response
+	// only: the server keeps just its hash.
+	Secret string `json:"secret" openapi:"pattern=^fm_"`
+}
+
+// TokenList is every API token, oldest first (not paginated).
+type TokenList struct {
+	Items []Token `json:"items"`
+}
+
+// AuditRecord is one record of the audit log: a change, or a change refused for
+// want of a role.
+type AuditRecord struct {
+	// Increasing with each record: the log's order, and what `after` takes.
+	ID int64 `json:"id" openapi:"minimum=1"`
+	// When it happened (RFC 3339, UTC).
+	At time.Time `json:"at"`
+	// Who: a token's name, `oidc:<subject>`, `anonymous`, `local:<user>` for
+	// commands run on the server's host, or `system` for the server's own work
+	// (such as retention).
+	Actor string `json:"actor"`
+	// `<resource>.<verb>`, e.g. `version.create`, `artifact.upload`,
+	// `token.revoke`; a refused request is `request.<method>`.
+	Action string `json:"action" openapi:"examples=version.create"`
+	// The resource's path under /api/v1 (for a refused request, the request path).
+	Target string `json:"target" openapi:"format=uri-reference,examples=/namespaces/nlp/models/llm.sm/versions/v1"`
+	// The namespace the target lies in; absent for none.
+	Namespace string `json:"namespace,omitempty"`
+	// `ok`: committed with the change; `denied`: refused for want of a role,
+	// nothing changed.
+	Outcome Outcome `json:"outcome"`
+	// The request's id (`X-Request-Id`); absent for changes made outside a
+	// request.
+	RequestID string `json:"request_id,omitempty"`
+	// Any JSON value the action records about itself (for a refused request, the
+	// role it `needs`); absent when none.
+	Detail json.RawMessage `json:"detail,omitempty"`
+}
+
+// AuditPage is a page of the audit log, oldest first.
+type AuditPage struct {
+	Items []AuditRecord `json:"items"`
+	// Present only when more records match: pass it as `after` for the next page.
+	Next int64 `json:"next,omitempty" openapi:"minimum=1"`
+}
+
+// NamespaceCreate is a new namespace.
+type NamespaceCreate struct {
+	Name string `json:"name" openapi:"ref=Name"`
+	// Free text, at most 4096 bytes.
+	Description string `json:"description,omitempty"`
+}
+
+// NamespaceUpdate: changes to a namespace; absent members are unchanged.
+type NamespaceUpdate struct {
+	// A new name (see Name); absent or null keeps it.
+	Name *string `json:"name,omitempty" openapi:"nullable"`
+	// A new description, at most 4096 bytes; absent or null keeps it.
+	Description *string `json:"description,omitempty" openapi:"nullable"`
+}
+
+// BucketCreate is a new bucket. A namespace has at most one bucket per role,
+// and a (name, region) is recorded once.
+type BucketCreate struct {
+	// 3 to 63 lowercase letters, digits, `.` and `-`, starting and ending with a
+	// letter or digit.
+	Name string `json:"name" openapi:"pattern=BucketNamePattern"`
+	// 1 to 63 letters, digits, `_` and `-`, starting with a letter or digit.
+	Region string    `json:"region" openapi:"pattern=RegionPattern"`
+	Role   Lifecycle `json:"role"`
+}
+
+// TagCreate is a new tag.
+type TagCreate struct {
+	Tag string `json:"tag" openapi:"ref=Name"`
+	// `#rrggbb` in lowercase hex.
+	Color string `json:"color" openapi:"pattern=TagColorPattern,examples=#1f77b4"`
+}
+
+// ModelCreate is a new model.
+type ModelCreate struct {
+	Name string `json:"name" openapi:"ref=Name"`
+}
+
+// ModelUpdate renames a model.
+type ModelUpdate struct {
+	// A new name (see Name); absent or null changes nothing and answers the model
+	// as it is.
+	Name *string `json:"name,omitempty" openapi:"nullable"`
+}
+
+// VersionCreate is a new version.
+type VersionCreate struct {
+	Version string `json:"version" openapi:"ref=Name"`
+	// The initial lifecycle state; absent or empty means `test`. Any other state
+	// seals the version and must meet its promotion gate.
+	State Lifecycle `json:"state,omitempty" openapi:"inline,default=Test"`
+}
+
+// VersionStateUpdate moves a version to a lifecycle state. Setting the
+// current state changes nothing.
+type VersionStateUpdate struct {
+	State Lifecycle `json:"state"`
+}
+
+// ExperimentCreate is a new experiment, in state `created`.
+type ExperimentCreate struct {
+	Name string `json:"name" openapi:"ref=Name"`
+	// Parameters of the run; never changed afterwards.
+	Params json.RawMessage `json:"params,omitempty" openapi:"type=object,nullable"`
+}
+
+// ExperimentStateUpdate: `running` to start (again: a retry), or
+// `passed`/`failed` to record the result. `created` is never accepted.
+type ExperimentStateUpdate struct {
+	State ExperimentState `json:"state"`
+	// Only with `passed` or `failed`: the run time; absent means the time since it
+	// started.
+	DurationMs *int64 `json:"duration_ms,omitempty" openapi:"minimum=0,nullable"`
+	// Only with `passed` or `failed`: the run's metrics.
+	Metrics json.RawMessage `json:"metrics,omitempty" openapi:"type=object,nullable"`
+}
+
+// TokenCreate is a new API token.
+type TokenCreate struct {
+	// Unique among live tokens; not `anonymous`, `system` or `sweeper`, and
+	// without `:` (those name other actors in the audit log).
+	Name string `json:"name" openapi:"ref=Name"`
+	Role Role   `json:"role"`
+	// Limit the token to these namespaces; absent or empty: every namespace.
+	Namespaces []string `json:"namespaces,omitempty" openapi:"ref=Name"`
+	// Its lifetime from now: a number of days from 1 to 36500 (`90d`) or a Go
+	// duration (`12h`, `30m`); absent: it never expires.
+	ExpiresIn string `json:"expires_in,omitempty" openapi:"examples=90d|12h"`
+}
+
+// ArtifactUploadMetadata is the `artifact` part of a multipart upload to a
+// version: one JSON object, at most 64 KiB, no unknown members.
+type ArtifactUploadMetadata struct {
+	Name string `json:"name" openapi:"ref=ArtifactName"`
+	// Default: the file name of the `file` part, else the name's last segment.
+	FileName string `json:"file_name,omitempty" openapi:"ref=ArtifactFileName"`
+	// Default: the `Content-Type` of the `file` part unless
+	// `application/octet-stream`, else from `format`, else
+	// `application/octet-stream`.
+	ContentType string   `json:"content_type,omitempty" openapi:"ref=ContentType"`
+	Format      Format   `json:"format,omitempty"`
+	Encoding    Encoding `json:"encoding,omitempty"`
+	// Free-form metadata (a JSON object); anything else is 422.
+	Extra json.RawMessage `json:"extra,omitempty" openapi:"type=object,nullable"`
+	// The digest the bytes must have; also accepted in the `Digest` or
+	// `Repr-Digest` header.
+	SHA256 string `json:"sha256,omitempty" openapi:"ref=Sha256"`
+}
+
+// FieldError is one invalid member or query parameter of a request (the
+// "errors" of a validation problem).
+type FieldError struct {
+	// The request member or query parameter at fault.
+	Field string `json:"field"`
+	// The rule it breaks.
+	Message string `json:"message"`
+}
+
+// Health is the answer of /healthz: the process is alive.
+type Health struct {
+	Status string `json:"status" openapi:"const=ok"`
+}
+
+// Readiness is the answer of /readyz when the server can do its work.
+type Readiness struct {
+	Status string `json:"status" openapi:"const=ready"`
+	// Each dependency checked (today `database`) and its result.
+	Checks map[string]CheckResult `json:"checks"`
+}

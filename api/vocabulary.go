@@ -1,0 +1,170 @@
+package api
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Lifecycle is the lifecycle state of a version; also a bucket's role.
+type Lifecycle = string
+
+// The lifecycles, in promotion order.
+const (
+	Test  Lifecycle = "test"
+	QA    Lifecycle = "qa"
+	Stage Lifecycle = "stage"
+	Prod  Lifecycle = "prod"
+)
+
+// Lifecycles are the lifecycle states, in promotion order.
+var Lifecycles = []Lifecycle{Test, QA, Stage, Prod}
+
+// Staging is the original flymodel's name of Stage, accepted where the
+// original's configuration and command line are (not by the HTTP API).
+const Staging = "staging"
+
+// CanonicalLifecycle returns Stage for Staging and any other s unchanged.
+func CanonicalLifecycle(s string) Lifecycle {
+	if s == Staging {
+		return Stage
+	}
+	return s
+}
+
+// Seals reports whether a version entering lifecycle l is sealed: leaving
+// Test seals a version for good, so that its artifacts never change again.
+func Seals(l Lifecycle) bool { return l != Test }
+
+// ExperimentState is the run state of an experiment.
+type ExperimentState = string
+
+// The experiment states: created → running → passed or failed.
+const (
+	ExperimentCreated ExperimentState = "created"
+	ExperimentRunning ExperimentState = "running"
+	ExperimentPassed  ExperimentState = "passed"
+	ExperimentFailed  ExperimentState = "failed"
+)
+
+// ExperimentStates are the experiment states, in the order of a run.
+var ExperimentStates = []ExperimentState{ExperimentCreated, ExperimentRunning, ExperimentPassed, ExperimentFailed}
+
+// Finished reports whether an experiment in state s has its result
+// recorded (passed or failed).
+func Finished(s ExperimentState) bool { return s == ExperimentPassed || s == ExperimentFailed }
+
+// Role is a role: `read` reads; `write` also creates, uploads and changes
+// states; `admin` also deletes and manages buckets, tags and namespaces
+// (and, unscoped, tokens and the audit log).
+type Role = string
+
+// The roles of API tokens and OIDC grants, weakest first.
+const (
+	RoleRead  Role = "read"
+	RoleWrite Role = "write"
+	RoleAdmin Role = "admin"
+)
+
+// Roles are the roles, weakest first.
+var Roles = []Role{RoleRead, RoleWrite, RoleAdmin}
+
+// Format is a known artifact format; it gives the content type when none
+// is declared.
+type Format = string
+
+// Formats are the known artifact formats (DESIGN.md), each with the
+// content type an upload of that format gets when it declares none.
+var Formats = []Format{"json", "jsonl", "arrow", "parquet", "msgpack", "xml", "csv", "xls", "jpeg",
+	"png", "wav", "mov", "mp4", "pdf", "html", "txt", "md"}
+
+var formatTypes = map[Format]string{
+	"json": "application/json", "jsonl": "application/jsonl", "arrow": "application/vnd.apache.arrow.file",
+	"parquet": "application/vnd.apache.parquet", "msgpack": "application/msgpack", "xml": "application/xml",
+	"csv": "text/csv", "xls": "application/vnd.ms-excel", "jpeg": "image/jpeg", "png": "image/png",
+	"wav": "audio/wav", "mov": "video/quicktime", "mp4": "video/mp4", "pdf": "application/pdf",
+	"html": "text/html", "txt": "text/plain", "md": "text/markdown",
+}
+
+// FormatContentType returns the content type of a known format, and
+// false for any other.
+func FormatContentType(f Format) (string, bool) {
+	t, ok := formatTypes[f]
+	return t, ok
+}
+
+// Encoding is how the bytes are packed. Metadata only: the bytes are
+// stored and served as uploaded, never with a `Content-Encoding`.
+type Encoding = string
+
+// Uncompressed is the default encoding.
+const Uncompressed Encoding = "uncompressed"
+
+// Encodings are the known artifact encodings.
+var Encodings = []Encoding{Uncompressed, "zip", "gzip", "tar", "tgz", "snappy", "lz4", "zstd"}
+
+// TokenStatus says whether the server accepts a token now.
+type TokenStatus = string
+
+// The token statuses.
+const (
+	TokenActive  TokenStatus = "active"
+	TokenExpired TokenStatus = "expired"
+	TokenRevoked TokenStatus = "revoked"
+)
+
+// TokenStatuses are the token statuses.
+var TokenStatuses = []TokenStatus{TokenActive, TokenExpired, TokenRevoked}
+
+// Outcome is what became of the change an audit record describes.
+type Outcome = string
+
+// The audit outcomes.
+const (
+	// OutcomeOK is a change committed with its record.
+	OutcomeOK Outcome = "ok"
+	// OutcomeDenied is a change refused for want of a role; nothing
+	// changed.
+	OutcomeDenied Outcome = "denied"
+)
+
+// Outcomes are the audit outcomes.
+var Outcomes = []Outcome{OutcomeOK, OutcomeDenied}
+
+// Actors the audit log names, besides tokens (by their name).
+const (
+	// ActorAnonymous makes the requests that carry no credentials.
+	ActorAnonymous = "anonymous"
+	// ActorSystem is the server's own work outside a request (such as
+	// retention).
+	ActorSystem = "system"
+	// ActorSweeper is the server's background sweeper.
+	ActorSweeper = "sweeper"
+	// ActorLocalPrefix prefixes the user running a command on the
+	// server's host: "local:<user>".
+	ActorLocalPrefix = "local:"
+	// ActorOIDCPrefix prefixes the subject of an OIDC token:
+	// "oidc:<subject>".
+	ActorOIDCPrefix = "oidc:"
+)
+
+// ReservedActors are the actor names no token may take. Token names must
+// not hold ':' either, the separator of ActorLocalPrefix and
+// ActorOIDCPrefix.
+var ReservedActors = []string{ActorAnonymous, ActorSystem, ActorSweeper}
+
+// IsReservedActor reports whether name is an actor name no token may take:
+// one of ReservedActors, or any name with a ':'.
+func IsReservedActor(name string) bool {
+	return slices.Contains(ReservedActors, name) || strings.Contains(name, ":")
+}
+
+// Timestamp returns t as the API shows times and both database engines
+// store them: in UTC, truncated to microseconds.
+func Timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Page sizes of the lists.
+const (
+	DefaultPageSize = 25
+	MaxPageSize     = 1000
+)
