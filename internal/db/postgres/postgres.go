@@ -19,7 +19,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/pgdb"
+	"github.com/flymodel/flymodel/internal/db/postgres/internal/pgdb"
 	"github.com/flymodel/flymodel/schema"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/internal/dbtrace"
-	"github.com/flymodel/flymodel/internal/db/pgdb"
+	"github.com/flymodel/flymodel/internal/db/postgres/internal/pgdb"
 )
 
 var _ time.Time // some generations use no time type

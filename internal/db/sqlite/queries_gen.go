@@ -8,7 +8,7 @@ import (
 
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/internal/dbtrace"
-	"github.com/flymodel/flymodel/internal/db/sqlitedb"
+	"github.com/flymodel/flymodel/internal/db/sqlite/internal/sqlitedb"
 )
 
 var _ time.Time // some generations use no time type

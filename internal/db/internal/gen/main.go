@@ -24,6 +24,7 @@ import (
 	"go/token"
 	"log"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -49,7 +50,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("gen: ")
 	fset := token.NewFileSet()
-	pkgDir := "internal/db/sqlitedb"
+	pkgDir := "internal/db/sqlite/internal/sqlitedb"
 	files, err := filepath.Glob(filepath.Join(pkgDir, "*.go"))
 	if err != nil {
 		log.Fatal(err)
@@ -109,8 +110,8 @@ func main() {
 	sort.Strings(structOrder)
 
 	write("internal/db/queries_gen.go", neutral(fset, structs, structOrder, methods))
-	write("internal/db/sqlite/queries_gen.go", adapter(fset, "sqlite", "sqlitedb", "sqlite", structs, methods))
-	write("internal/db/postgres/queries_gen.go", adapter(fset, "postgres", "pgdb", "postgresql", structs, methods))
+	write("internal/db/sqlite/queries_gen.go", adapter(fset, "sqlite", "sqlite/internal/sqlitedb", "sqlite", structs, methods))
+	write("internal/db/postgres/queries_gen.go", adapter(fset, "postgres", "postgres/internal/pgdb", "postgresql", structs, methods))
 
 	keys, err := uniqueKeys("schema/postgres")
 	if err != nil {
@@ -252,13 +253,14 @@ func isLocal(e ast.Expr, structs map[string]*ast.TypeSpec) (string, bool) {
 	return id.Name, ok
 }
 
-// adapter writes engine pkg's adapter over the generated package gen; its
-// spans carry db.system.name = system.
-func adapter(fset *token.FileSet, pkg, gen, system string, structs map[string]*ast.TypeSpec, methods []method) []byte {
+// adapter writes engine pkg's adapter over the generated package at
+// internal/db/<genPath>; its spans carry db.system.name = system.
+func adapter(fset *token.FileSet, pkg, genPath, system string, structs map[string]*ast.TypeSpec, methods []method) []byte {
+	gen := path.Base(genPath)
 	var b bytes.Buffer
 	b.WriteString(header)
 	fmt.Fprintf(&b, "package %s\n\nimport (\n\t\"context\"\n\t\"time\"\n\n", pkg)
-	fmt.Fprintf(&b, "\t\"github.com/flymodel/flymodel/internal/db\"\n\t\"github.com/flymodel/flymodel/internal/db/internal/dbtrace\"\n\t\"github.com/flymodel/flymodel/internal/db/%s\"\n)\n\n", gen)
+	fmt.Fprintf(&b, "\t\"github.com/flymodel/flymodel/internal/db\"\n\t\"github.com/flymodel/flymodel/internal/db/internal/dbtrace\"\n\t\"github.com/flymodel/flymodel/internal/db/%s\"\n)\n\n", genPath)
 	b.WriteString("var _ time.Time // some generations use no time type\n\n")
 	b.WriteString("// queryTrace makes the span \"db.<Method>\" of every query below.\n")
 	fmt.Fprintf(&b, "var queryTrace = dbtrace.For(%q)\n\n", system)
