@@ -153,6 +153,29 @@ func (s *Store) Close() error {
 	return err
 }
 
+// uniqueKeys are the unique indexes of schema/postgres by name, with what
+// they cover: a unique violation names its index (PgError.ConstraintName),
+// while its Detail text is translated by the server's locale.
+// TestUniqueKeysMatchTheCatalogue keeps this list equal to the schema.
+var uniqueKeys = map[string]db.ConflictError{
+	"api_tokens_live_name_key":          {Table: "api_tokens", Columns: []string{"name"}},
+	"api_tokens_secret_hash_key":        {Table: "api_tokens", Columns: []string{"secret_hash"}},
+	"artifacts_legacy_id_key":           {Table: "artifacts", Columns: []string{"legacy_id"}},
+	"artifacts_owner_name_key":          {Table: "artifacts", Columns: []string{"version_id", "experiment_key", "name"}},
+	"blobs_bucket_key_key":              {Table: "blobs", Columns: []string{"bucket", "key"}},
+	"buckets_namespace_name_region_key": {Table: "buckets", Columns: []string{"namespace_id", "name", "region"}},
+	"buckets_namespace_role_key":        {Table: "buckets", Columns: []string{"namespace_id", "role"}},
+	"experiments_id_version_key":        {Table: "experiments", Columns: []string{"id", "version_id"}},
+	"experiments_version_name_key":      {Table: "experiments", Columns: []string{"version_id", "name"}},
+	"model_versions_model_version_key":  {Table: "model_versions", Columns: []string{"model_id", "version"}},
+	"models_namespace_name_key":         {Table: "models", Columns: []string{"namespace_id", "name"}},
+	"namespaces_name_key":               {Table: "namespaces", Columns: []string{"name"}},
+	"tag_links_experiment_key":          {Table: "tag_links", Columns: []string{"experiment_id", "tag_id"}},
+	"tag_links_model_key":               {Table: "tag_links", Columns: []string{"model_id", "tag_id"}},
+	"tag_links_version_key":             {Table: "tag_links", Columns: []string{"version_id", "tag_id"}},
+	"tags_namespace_tag_key":            {Table: "tags", Columns: []string{"namespace_id", "tag"}},
+}
+
 // mapError turns PostgreSQL errors into the db package's typed errors.
 func mapError(err error) error {
 	if err == nil {
@@ -167,10 +190,8 @@ func mapError(err error) error {
 	}
 	switch pe.Code {
 	case "23505": // unique_violation
-		// Named by the index (uniqueKeys, from the schema), not by the
-		// Detail text, which the server's locale translates.
 		if k, ok := uniqueKeys[pe.ConstraintName]; ok {
-			return &db.ConflictError{Table: k.table, Columns: slices.Clone(k.columns)}
+			return &db.ConflictError{Table: k.Table, Columns: slices.Clone(k.Columns)}
 		}
 		return &db.ConflictError{Table: pe.TableName}
 	case "23503": // foreign_key_violation

@@ -7,9 +7,6 @@
 // Every adapter method is an OpenTelemetry span "db.<Method>", made by
 // internal/db/internal/dbtrace (one helper for both engines).
 //
-// It also writes the PostgreSQL engine's map from a unique index's name to
-// its table and columns, read from schema/postgres (constraints.go).
-//
 // Run from the repository root after sqlc generate (make generate).
 package main
 
@@ -112,12 +109,6 @@ func main() {
 	write("internal/db/queries_gen.go", neutral(fset, structs, structOrder, methods))
 	write("internal/db/sqlite/queries_gen.go", adapter(fset, "sqlite", "sqlite/internal/sqlitedb", "sqlite", structs, methods))
 	write("internal/db/postgres/queries_gen.go", adapter(fset, "postgres", "postgres/internal/pgdb", "postgresql", structs, methods))
-
-	keys, err := uniqueKeys("schema/postgres")
-	if err != nil {
-		log.Fatal(err)
-	}
-	write("internal/db/postgres/constraints_gen.go", constraints(keys))
 }
 
 func toMethod(field *ast.Field) method {
