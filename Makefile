@@ -1,8 +1,9 @@
 # flymodel. Quick start: `make run` starts the server, `make test` runs every test.
 
-# sqlc generates internal/db/pgdb and internal/db/sqlitedb from queries/ and
-# schema/. Its version is pinned here and nowhere else; it is installed once
-# into a cache outside the repository (it needs cgo: a few minutes the first time).
+# sqlc generates internal/db/postgres/internal/pgdb and
+# internal/db/sqlite/internal/sqlitedb from queries/ and schema/. Its version
+# is pinned here and nowhere else; it is installed once into a cache outside
+# the repository (it needs cgo: a few minutes the first time).
 SQLC_VERSION := v1.31.1
 SQLC := $(HOME)/.cache/flymodel/sqlc-$(SQLC_VERSION)/sqlc
 

@@ -4,13 +4,16 @@ VALUES (@bucket, @key, @storage_version, @size, @sha256, @now)
 RETURNING *;
 
 -- name: GetBlob :one
+-- @readonly
 SELECT * FROM blobs WHERE id = @id;
 
 -- name: GetBlobByKey :one
+-- @readonly
 SELECT * FROM blobs WHERE bucket = @bucket AND key = @key;
 
 -- name: ListUnreferencedBlobs :many
 -- Blobs no artifact references and created before the grace cut-off.
+-- @readonly
 SELECT * FROM blobs b
 WHERE b.created_at < @created_before
   AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
@@ -31,16 +34,19 @@ VALUES (@version_id, sqlc.narg(experiment_id), @name, @file_name, @blob_id, @con
 RETURNING *;
 
 -- name: GetArtifact :one
+-- @readonly
 SELECT * FROM artifacts WHERE id = @id;
 
 -- name: CountArtifacts :one
 -- An owner's artifacts: experiment_key is the experiment's id, or 0 for the
 -- version's own.
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM artifacts WHERE version_id = @version_id AND experiment_key = @experiment_key;
 
 -- name: ListVersionArtifactDigests :many
 -- The (name, sha256) list a version's content digest is computed over: its
 -- own artifacts, not its experiments'.
+-- @readonly
 SELECT a.name, b.sha256 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = @version_id AND a.experiment_key = 0
 ORDER BY a.name;
@@ -51,6 +57,7 @@ DELETE FROM artifacts WHERE id = @id;
 -- name: GetBlobBySha :one
 -- A stored blob with this content in this bucket that an artifact still
 -- references, for de-duplication (an unreferenced one may be collected).
+-- @readonly
 SELECT * FROM blobs b WHERE b.bucket = @bucket AND b.sha256 = @sha256
   AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
 ORDER BY b.id LIMIT 1;
@@ -64,11 +71,13 @@ WHERE id = @id AND sealed_at IS NULL AND deleted_at IS NULL
 RETURNING *;
 
 -- name: GetArtifactWithBlob :one
+-- @readonly
 SELECT a.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = @version_id AND a.experiment_key = @experiment_key AND a.name = @name;
 
 -- name: ListArtifactsWithBlob :many
+-- @readonly
 SELECT a.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = @version_id AND a.experiment_key = @experiment_key
@@ -79,6 +88,7 @@ LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 -- The artifacts the original flymodel's endpoints know by this id: at most
 -- one of a version and one of an experiment, which it numbers apart (an
 -- experiment artifact older than the artifacts table answers to legacy_id).
+-- @readonly
 SELECT a.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE (a.id = @id AND a.legacy_id IS NULL) OR a.legacy_id = @id
@@ -88,6 +98,7 @@ ORDER BY a.id;
 -- Every artifact with its blob and path names (experiment NULL for a
 -- version's own), in id order from after_id, optionally in one namespace:
 -- what verify re-reads.
+-- @readonly
 SELECT a.id, a.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
 FROM artifacts a
 JOIN blobs b ON b.id = a.blob_id

@@ -6,6 +6,7 @@ RETURNING *;
 -- name: ListAudit :many
 -- Oldest first, from after_id on, in [since, until), filtered by any of
 -- the optional fields.
+-- @readonly
 SELECT * FROM audit_log
 WHERE id > CAST(@after_id AS BIGINT)
   AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR namespace = CAST(sqlc.narg(namespace) AS TEXT))

@@ -9,19 +9,19 @@ VALUES (@namespace_id, @name, @region, @role, @now)
 ON CONFLICT (namespace_id, role) DO UPDATE SET name = excluded.name, region = excluded.region
 RETURNING *;
 
--- name: GetBucket :one
-SELECT * FROM buckets WHERE id = @id;
-
 -- name: GetBucketForRole :one
+-- @readonly
 SELECT * FROM buckets WHERE namespace_id = @namespace_id AND role = @role;
 
 -- name: ListBuckets :many
+-- @readonly
 SELECT * FROM buckets
 WHERE namespace_id = @namespace_id
 ORDER BY name, region, id
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
 -- name: CountBuckets :one
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM buckets WHERE namespace_id = @namespace_id;
 
 -- name: DeleteBucket :execrows

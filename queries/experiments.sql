@@ -4,13 +4,16 @@ VALUES (@version_id, @name, sqlc.narg(params), @now, @now)
 RETURNING *;
 
 -- name: GetExperiment :one
+-- @readonly
 SELECT * FROM experiments WHERE id = @id;
 
 -- name: GetExperimentByName :one
 -- Soft-deleted experiments are returned too: callers decide whether to hide them.
+-- @readonly
 SELECT * FROM experiments WHERE version_id = @version_id AND name = @name;
 
 -- name: ListExperiments :many
+-- @readonly
 SELECT * FROM experiments
 WHERE version_id = @version_id
   AND deleted_at IS NULL
@@ -19,6 +22,7 @@ ORDER BY created_at, id
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
 -- name: CountExperiments :one
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM experiments
 WHERE version_id = @version_id
   AND deleted_at IS NULL
@@ -55,6 +59,7 @@ DELETE FROM experiments WHERE id = @id;
 
 -- name: ListVersionExperimentStates :many
 -- Every live experiment of a version with its state, for promotion gates.
+-- @readonly
 SELECT name, state FROM experiments
 WHERE version_id = @version_id AND deleted_at IS NULL
 ORDER BY name, id;

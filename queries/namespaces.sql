@@ -4,17 +4,21 @@ VALUES (@name, @description, @now, @now)
 RETURNING *;
 
 -- name: GetNamespace :one
+-- @readonly
 SELECT * FROM namespaces WHERE id = @id;
 
 -- name: GetNamespaceByName :one
+-- @readonly
 SELECT * FROM namespaces WHERE name = @name;
 
 -- name: ListNamespaces :many
+-- @readonly
 SELECT * FROM namespaces
 ORDER BY name, id
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
 -- name: CountNamespaces :one
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM namespaces;
 
 -- name: UpdateNamespace :one
@@ -33,4 +37,5 @@ RETURNING *;
 DELETE FROM namespaces WHERE id = @id;
 
 -- name: CountNamespaceModels :one
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM models WHERE namespace_id = @namespace_id;

@@ -4,15 +4,18 @@ VALUES (@namespace_id, @tag, @color, @now)
 RETURNING *;
 
 -- name: GetTagByName :one
+-- @readonly
 SELECT * FROM tags WHERE namespace_id = @namespace_id AND tag = @tag;
 
 -- name: ListTags :many
+-- @readonly
 SELECT * FROM tags
 WHERE namespace_id = @namespace_id
 ORDER BY tag, id
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
 -- name: CountTags :one
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM tags WHERE namespace_id = @namespace_id;
 
 -- name: DeleteTag :execrows
@@ -33,6 +36,7 @@ WHERE tag_id = @tag_id
 
 -- name: ListLinkedTags :many
 -- The tags linked to one target (exactly one id set, as for AttachTag).
+-- @readonly
 SELECT t.* FROM tags t JOIN tag_links l ON l.tag_id = t.id
 WHERE l.model_id = sqlc.narg(model_id) OR l.version_id = sqlc.narg(version_id) OR l.experiment_id = sqlc.narg(experiment_id)
 ORDER BY t.tag, t.id;

@@ -4,10 +4,12 @@ VALUES (@name, @secret_hash, @role, @namespaces, @created_by, @now, sqlc.narg(ex
 RETURNING *;
 
 -- name: GetTokenByHash :one
+-- @readonly
 SELECT * FROM api_tokens WHERE secret_hash = @secret_hash;
 
 -- name: ListTokens :many
 -- Every token, revoked ones too, oldest first.
+-- @readonly
 SELECT * FROM api_tokens ORDER BY id;
 
 -- name: RevokeToken :one
@@ -17,4 +19,5 @@ RETURNING *;
 
 -- name: CountLiveTokens :one
 -- Tokens not revoked (expired ones count: they show that tokens are in use).
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM api_tokens WHERE revoked_at IS NULL;

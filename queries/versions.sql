@@ -4,13 +4,11 @@ VALUES (@model_id, @version, @state, @now, @now, @now)
 RETURNING *;
 
 -- name: GetVersion :one
+-- @readonly
 SELECT * FROM model_versions WHERE id = @id;
 
--- name: GetVersionByName :one
--- Soft-deleted versions are returned too: callers decide whether to hide them.
-SELECT * FROM model_versions WHERE model_id = @model_id AND version = @version;
-
 -- name: ListVersions :many
+-- @readonly
 SELECT * FROM model_versions v
 WHERE v.model_id = @model_id
   AND v.deleted_at IS NULL
@@ -22,6 +20,7 @@ ORDER BY v.created_at DESC, v.id DESC
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
 -- name: CountVersions :one
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions v
 WHERE v.model_id = @model_id
   AND v.deleted_at IS NULL
@@ -59,6 +58,7 @@ VALUES (@version_id, sqlc.narg(from_state), @to_state, @actor, @now)
 RETURNING *;
 
 -- name: ListStateChanges :many
+-- @readonly
 SELECT * FROM version_state_changes
 WHERE version_id = @version_id
 ORDER BY id;
@@ -66,6 +66,7 @@ ORDER BY id;
 -- name: GetVersionByPath :one
 -- Resolves namespace, model and version names in one lookup (the hot path
 -- of every version request); soft-deleted versions are returned too.
+-- @readonly
 SELECT v.*, m.namespace_id FROM model_versions v
 JOIN models m ON m.id = v.model_id
 JOIN namespaces n ON n.id = m.namespace_id
@@ -74,11 +75,13 @@ WHERE n.name = @namespace AND m.name = @model AND v.version = @version;
 -- name: ListVersionsInState :many
 -- ListVersions filtered by state only, answered from the partial index
 -- model_versions_live_state_idx.
+-- @readonly
 SELECT * FROM model_versions
 WHERE model_id = @model_id AND state = @state AND deleted_at IS NULL
 ORDER BY created_at DESC, id DESC
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
 -- name: CountVersionsInState :one
+-- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions
 WHERE model_id = @model_id AND state = @state AND deleted_at IS NULL;

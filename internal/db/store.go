@@ -3,7 +3,8 @@
 // errors their constraint violations map to, migrations and fixtures.
 //
 // The queries live in queries/*.sql and are compiled by sqlc once per
-// engine (internal/db/pgdb, internal/db/sqlitedb). queries_gen.go holds the
+// engine (internal/db/postgres/internal/pgdb,
+// internal/db/sqlite/internal/sqlitedb). queries_gen.go holds the
 // engine-neutral copy of the generated interface and row types; the engine
 // adapters (internal/db/postgres, internal/db/sqlite) convert between them.
 package db

@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/flymodel/flymodel/internal/tracing"
+	"github.com/flymodel/flymodel/internal/tracing/spans"
 )
 
 // requestIDHeader carries the request id in both directions: an incoming
@@ -106,7 +106,7 @@ const tracerName = "github.com/flymodel/flymodel/internal/httpapi"
 // startSpan starts the server span of a request, a child of the trace
 // context the request carries (W3C traceparent, with the propagator that
 // tracing.Setup installs). It is named after the method until recordRoute
-// renames it after the route template. Callers check tracing.Enabled
+// renames it after the route template. Callers check spans.Enabled
 // first: without tracing a request costs nothing here.
 func startSpan(r *http.Request) (context.Context, trace.Span) {
 	ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
@@ -142,7 +142,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		body := &countingBody{ReadCloser: r.Body, rc: http.NewResponseController(w), stall: s.stall}
 		inner := r
 		var span trace.Span
-		if tracing.Enabled() {
+		if spans.Enabled() {
 			var ctx context.Context
 			ctx, span = startSpan(r)
 			inner = r.WithContext(ctx)

@@ -3,9 +3,10 @@
 // no target is configured nothing is set up: the global TracerProvider
 // stays OpenTelemetry's no-op one, so spans cost next to nothing.
 //
-// Request spans are made in internal/httpapi, database spans in the engine
-// adapters (internal/db/sqlite, internal/db/postgres) and blob spans by the
-// store wrapper Blob.
+// Request spans are made in internal/httpapi, database spans by the engine
+// adapters (internal/db/sqlite, internal/db/postgres, through
+// internal/db/internal/dbtrace) and blob spans by the store wrapper Blob.
+// Hot paths ask the leaf package spans whether spans are exported.
 package tracing
 
 import (
@@ -14,7 +15,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/flymodel/flymodel/internal/config"
+	"github.com/flymodel/flymodel/internal/tracing/spans"
 )
 
 // ServiceName is the service.name resource attribute of every span.
@@ -66,20 +67,12 @@ func Setup(ctx context.Context, cfg config.Tracing) (shutdown func(context.Conte
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.TraceContext{})
-	enabled.Store(true)
+	spans.SetEnabled(true)
 	return func(ctx context.Context) error {
-		enabled.Store(false)
+		spans.SetEnabled(false)
 		return tp.Shutdown(ctx)
 	}, nil
 }
-
-// enabled is set while Setup's provider is installed.
-var enabled atomic.Bool
-
-// Enabled reports whether spans are exported. Hot paths check it first:
-// even a no-op span costs an allocation and a context per call, about a
-// tenth of a version GET.
-func Enabled() bool { return enabled.Load() }
 
 // clientTLS builds the exporter's TLS configuration from tracing.otlp.tls,
 // or returns nil (plaintext) when neither ca_source nor certs is set.

@@ -451,7 +451,7 @@ func testVersions(t *testing.T, s db.Store) {
 	wantErr(t, err, db.ErrNotFound)
 
 	tag := must(s.CreateTag(ctx, db.CreateTagParams{NamespaceID: ns.ID, Tag: "candidate", Color: "#123abc", Now: now()}))
-	v3 := must(s.GetVersionByName(ctx, db.GetVersionByNameParams{ModelID: m.ID, Version: "v0.3.0"}))
+	v3 := must(s.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: ns.Name, Model: m.Name, Version: "v0.3.0"}))
 	must(s.AttachTag(ctx, db.AttachTagParams{TagID: tag.ID, VersionID: &v3.ID}))
 	if got, n := list(nil, ptr("candidate"), 0, 10); !slices.Equal(got, []string{"v0.3.0"}) || n != 1 {
 		t.Fatalf("tag filter = %v (%d)", got, n)
@@ -467,9 +467,9 @@ func testVersions(t *testing.T, s db.Store) {
 	if got, n := list(nil, nil, 0, 10); slices.Contains(got, "v0.3.0") || n != 3 {
 		t.Fatalf("after soft delete: %v (%d)", got, n)
 	}
-	still := must(s.GetVersionByName(ctx, db.GetVersionByNameParams{ModelID: m.ID, Version: "v0.3.0"}))
+	still := must(s.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: ns.Name, Model: m.Name, Version: "v0.3.0"}))
 	if still.DeletedAt == nil {
-		t.Fatal("get by name lost the soft-delete mark")
+		t.Fatal("get by path lost the soft-delete mark")
 	}
 	_, err = s.CreateVersion(ctx, db.CreateVersionParams{ModelID: m.ID, Version: "v0.3.0", State: "test", Now: now()})
 	wantConflict(t, err, "model_versions", "model_id", "version")
@@ -866,7 +866,7 @@ func testFixtures(t *testing.T, s db.Store) {
 		}
 	}
 	lg := must(s.GetModelByName(ctx, db.GetModelByNameParams{NamespaceID: canada.ID, Name: "llm.lg"}))
-	v := must(s.GetVersionByName(ctx, db.GetVersionByNameParams{ModelID: lg.ID, Version: "v1.0.0"}))
+	v := must(s.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: canada.Name, Model: lg.Name, Version: "v1.0.0"}))
 	if v.State != "test" {
 		t.Fatalf("fixture version = %+v", v)
 	}

@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/flymodel/flymodel/internal/db"
@@ -76,5 +78,23 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 	// Port 1 on loopback: nothing listens there.
 	if _, err := Open(ctx, "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"); err == nil {
 		t.Fatal("Open succeeded against a closed port")
+	}
+}
+
+// The database layer reaches tracing only through its leaf, internal/tracing/spans:
+// not the configuration (tracing.Setup) nor the blob stores (tracing.Blob).
+func TestDatabaseLayerImportsNoConfigOrBlob(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/flymodel/flymodel/"
+	for _, pkg := range strings.Fields(string(out)) {
+		switch {
+		case pkg == module+"internal/tracing/spans":
+		case strings.HasPrefix(pkg, module+"internal/config"), strings.HasPrefix(pkg, module+"internal/blob"),
+			strings.HasPrefix(pkg, module+"internal/tracing"):
+			t.Errorf("internal/db/engine imports %s", pkg)
+		}
 	}
 }

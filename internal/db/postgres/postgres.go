@@ -8,8 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
-	"regexp"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,7 +19,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/pgdb"
+	"github.com/flymodel/flymodel/internal/db/postgres/internal/pgdb"
 	"github.com/flymodel/flymodel/schema"
 )
 
@@ -154,8 +153,28 @@ func (s *Store) Close() error {
 	return err
 }
 
-// keyColumns reads the columns out of "Key (namespace_id, name)=(1, x) already exists."
-var keyColumns = regexp.MustCompile(`^Key \(([^)]*)\)=`)
+// uniqueKeys are the unique indexes of schema/postgres by name, with what
+// they cover: a unique violation names its index (PgError.ConstraintName),
+// while its Detail text is translated by the server's locale.
+// TestUniqueKeysMatchTheCatalogue keeps this list equal to the schema.
+var uniqueKeys = map[string]db.ConflictError{
+	"api_tokens_live_name_key":          {Table: "api_tokens", Columns: []string{"name"}},
+	"api_tokens_secret_hash_key":        {Table: "api_tokens", Columns: []string{"secret_hash"}},
+	"artifacts_legacy_id_key":           {Table: "artifacts", Columns: []string{"legacy_id"}},
+	"artifacts_owner_name_key":          {Table: "artifacts", Columns: []string{"version_id", "experiment_key", "name"}},
+	"blobs_bucket_key_key":              {Table: "blobs", Columns: []string{"bucket", "key"}},
+	"buckets_namespace_name_region_key": {Table: "buckets", Columns: []string{"namespace_id", "name", "region"}},
+	"buckets_namespace_role_key":        {Table: "buckets", Columns: []string{"namespace_id", "role"}},
+	"experiments_id_version_key":        {Table: "experiments", Columns: []string{"id", "version_id"}},
+	"experiments_version_name_key":      {Table: "experiments", Columns: []string{"version_id", "name"}},
+	"model_versions_model_version_key":  {Table: "model_versions", Columns: []string{"model_id", "version"}},
+	"models_namespace_name_key":         {Table: "models", Columns: []string{"namespace_id", "name"}},
+	"namespaces_name_key":               {Table: "namespaces", Columns: []string{"name"}},
+	"tag_links_experiment_key":          {Table: "tag_links", Columns: []string{"experiment_id", "tag_id"}},
+	"tag_links_model_key":               {Table: "tag_links", Columns: []string{"model_id", "tag_id"}},
+	"tag_links_version_key":             {Table: "tag_links", Columns: []string{"version_id", "tag_id"}},
+	"tags_namespace_tag_key":            {Table: "tags", Columns: []string{"namespace_id", "tag"}},
+}
 
 // mapError turns PostgreSQL errors into the db package's typed errors.
 func mapError(err error) error {
@@ -171,13 +190,10 @@ func mapError(err error) error {
 	}
 	switch pe.Code {
 	case "23505": // unique_violation
-		e := &db.ConflictError{Table: pe.TableName}
-		if m := keyColumns.FindStringSubmatch(pe.Detail); m != nil {
-			for _, c := range strings.Split(m[1], ",") {
-				e.Columns = append(e.Columns, strings.TrimSpace(c))
-			}
+		if k, ok := uniqueKeys[pe.ConstraintName]; ok {
+			return &db.ConflictError{Table: k.Table, Columns: slices.Clone(k.Columns)}
 		}
-		return e
+		return &db.ConflictError{Table: pe.TableName}
 	case "23503": // foreign_key_violation
 		return db.ErrForeignKey
 	case "23514", "23502", "22P02": // check, not null, invalid text (enum) value

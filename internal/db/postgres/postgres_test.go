@@ -19,3 +19,12 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+func BenchmarkRead(b *testing.B) {
+	s, err := postgres.Open(context.Background(), dbtest.PostgresURL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	dbtest.BenchmarkRead(b, s)
+}

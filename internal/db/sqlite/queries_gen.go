@@ -7,685 +7,675 @@ import (
 	"time"
 
 	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/sqlitedb"
+	"github.com/flymodel/flymodel/internal/db/internal/dbtrace"
+	"github.com/flymodel/flymodel/internal/db/sqlite/internal/sqlitedb"
 )
 
 var _ time.Time // some generations use no time type
 
+// queryTrace makes the span "db.<Method>" of every query below.
+var queryTrace = dbtrace.For("sqlite")
+
 func (q queries) AttachTag(ctx context.Context, arg db.AttachTagParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.AttachTag")
+	ctx, span := queryTrace.Start(ctx, "db.AttachTag")
 	defer span.End()
 	r, err := q.writer().AttachTag(ctx, sqlitedb.AttachTagParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountArtifacts(ctx context.Context, arg db.CountArtifactsParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountArtifacts")
+	ctx, span := queryTrace.Start(ctx, "db.CountArtifacts")
 	defer span.End()
 	r, err := q.reader().CountArtifacts(ctx, sqlitedb.CountArtifactsParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountBuckets(ctx context.Context, namespaceID int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountBuckets")
+	ctx, span := queryTrace.Start(ctx, "db.CountBuckets")
 	defer span.End()
 	r, err := q.reader().CountBuckets(ctx, namespaceID)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountExperiments(ctx context.Context, arg db.CountExperimentsParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountExperiments")
+	ctx, span := queryTrace.Start(ctx, "db.CountExperiments")
 	defer span.End()
 	r, err := q.reader().CountExperiments(ctx, sqlitedb.CountExperimentsParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountLiveTokens(ctx context.Context) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountLiveTokens")
+	ctx, span := queryTrace.Start(ctx, "db.CountLiveTokens")
 	defer span.End()
 	r, err := q.reader().CountLiveTokens(ctx)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountModelVersions")
+	ctx, span := queryTrace.Start(ctx, "db.CountModelVersions")
 	defer span.End()
 	r, err := q.reader().CountModelVersions(ctx, modelID)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountModels(ctx context.Context, arg db.CountModelsParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountModels")
+	ctx, span := queryTrace.Start(ctx, "db.CountModels")
 	defer span.End()
 	r, err := q.reader().CountModels(ctx, sqlitedb.CountModelsParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountNamespaceModels")
+	ctx, span := queryTrace.Start(ctx, "db.CountNamespaceModels")
 	defer span.End()
 	r, err := q.reader().CountNamespaceModels(ctx, namespaceID)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountNamespaces(ctx context.Context) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountNamespaces")
+	ctx, span := queryTrace.Start(ctx, "db.CountNamespaces")
 	defer span.End()
 	r, err := q.reader().CountNamespaces(ctx)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountTags(ctx context.Context, namespaceID int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountTags")
+	ctx, span := queryTrace.Start(ctx, "db.CountTags")
 	defer span.End()
 	r, err := q.reader().CountTags(ctx, namespaceID)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountVersions(ctx context.Context, arg db.CountVersionsParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountVersions")
+	ctx, span := queryTrace.Start(ctx, "db.CountVersions")
 	defer span.End()
 	r, err := q.reader().CountVersions(ctx, sqlitedb.CountVersionsParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CountVersionsInState(ctx context.Context, arg db.CountVersionsInStateParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.CountVersionsInState")
+	ctx, span := queryTrace.Start(ctx, "db.CountVersionsInState")
 	defer span.End()
 	r, err := q.reader().CountVersionsInState(ctx, sqlitedb.CountVersionsInStateParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateArtifact(ctx context.Context, arg db.CreateArtifactParams) (db.Artifact, error) {
-	ctx, span := startSpan(ctx, "db.CreateArtifact")
+	ctx, span := queryTrace.Start(ctx, "db.CreateArtifact")
 	defer span.End()
 	r, err := q.writer().CreateArtifact(ctx, sqlitedb.CreateArtifactParams(arg))
-	return db.Artifact(r), spanError(span, mapError(err))
+	return db.Artifact(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateAuditRecord(ctx context.Context, arg db.CreateAuditRecordParams) (db.AuditLog, error) {
-	ctx, span := startSpan(ctx, "db.CreateAuditRecord")
+	ctx, span := queryTrace.Start(ctx, "db.CreateAuditRecord")
 	defer span.End()
 	r, err := q.writer().CreateAuditRecord(ctx, sqlitedb.CreateAuditRecordParams(arg))
-	return db.AuditLog(r), spanError(span, mapError(err))
+	return db.AuditLog(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateBlob(ctx context.Context, arg db.CreateBlobParams) (db.Blob, error) {
-	ctx, span := startSpan(ctx, "db.CreateBlob")
+	ctx, span := queryTrace.Start(ctx, "db.CreateBlob")
 	defer span.End()
 	r, err := q.writer().CreateBlob(ctx, sqlitedb.CreateBlobParams(arg))
-	return db.Blob(r), spanError(span, mapError(err))
+	return db.Blob(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateBucket(ctx context.Context, arg db.CreateBucketParams) (db.Bucket, error) {
-	ctx, span := startSpan(ctx, "db.CreateBucket")
+	ctx, span := queryTrace.Start(ctx, "db.CreateBucket")
 	defer span.End()
 	r, err := q.writer().CreateBucket(ctx, sqlitedb.CreateBucketParams(arg))
-	return db.Bucket(r), spanError(span, mapError(err))
+	return db.Bucket(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateExperiment(ctx context.Context, arg db.CreateExperimentParams) (db.Experiment, error) {
-	ctx, span := startSpan(ctx, "db.CreateExperiment")
+	ctx, span := queryTrace.Start(ctx, "db.CreateExperiment")
 	defer span.End()
 	r, err := q.writer().CreateExperiment(ctx, sqlitedb.CreateExperimentParams(arg))
-	return db.Experiment(r), spanError(span, mapError(err))
+	return db.Experiment(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateModel(ctx context.Context, arg db.CreateModelParams) (db.Model, error) {
-	ctx, span := startSpan(ctx, "db.CreateModel")
+	ctx, span := queryTrace.Start(ctx, "db.CreateModel")
 	defer span.End()
 	r, err := q.writer().CreateModel(ctx, sqlitedb.CreateModelParams(arg))
-	return db.Model(r), spanError(span, mapError(err))
+	return db.Model(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateNamespace(ctx context.Context, arg db.CreateNamespaceParams) (db.Namespace, error) {
-	ctx, span := startSpan(ctx, "db.CreateNamespace")
+	ctx, span := queryTrace.Start(ctx, "db.CreateNamespace")
 	defer span.End()
 	r, err := q.writer().CreateNamespace(ctx, sqlitedb.CreateNamespaceParams(arg))
-	return db.Namespace(r), spanError(span, mapError(err))
+	return db.Namespace(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateStateChange(ctx context.Context, arg db.CreateStateChangeParams) (db.VersionStateChange, error) {
-	ctx, span := startSpan(ctx, "db.CreateStateChange")
+	ctx, span := queryTrace.Start(ctx, "db.CreateStateChange")
 	defer span.End()
 	r, err := q.writer().CreateStateChange(ctx, sqlitedb.CreateStateChangeParams(arg))
-	return db.VersionStateChange(r), spanError(span, mapError(err))
+	return db.VersionStateChange(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateTag(ctx context.Context, arg db.CreateTagParams) (db.Tag, error) {
-	ctx, span := startSpan(ctx, "db.CreateTag")
+	ctx, span := queryTrace.Start(ctx, "db.CreateTag")
 	defer span.End()
 	r, err := q.writer().CreateTag(ctx, sqlitedb.CreateTagParams(arg))
-	return db.Tag(r), spanError(span, mapError(err))
+	return db.Tag(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateToken(ctx context.Context, arg db.CreateTokenParams) (db.ApiToken, error) {
-	ctx, span := startSpan(ctx, "db.CreateToken")
+	ctx, span := queryTrace.Start(ctx, "db.CreateToken")
 	defer span.End()
 	r, err := q.writer().CreateToken(ctx, sqlitedb.CreateTokenParams(arg))
-	return db.ApiToken(r), spanError(span, mapError(err))
+	return db.ApiToken(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) CreateVersion(ctx context.Context, arg db.CreateVersionParams) (db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.CreateVersion")
+	ctx, span := queryTrace.Start(ctx, "db.CreateVersion")
 	defer span.End()
 	r, err := q.writer().CreateVersion(ctx, sqlitedb.CreateVersionParams(arg))
-	return db.ModelVersion(r), spanError(span, mapError(err))
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteArtifact(ctx context.Context, id int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteArtifact")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteArtifact")
 	defer span.End()
 	r, err := q.writer().DeleteArtifact(ctx, id)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteBlob")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteBlob")
 	defer span.End()
 	r, err := q.writer().DeleteBlob(ctx, id)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteBucket(ctx context.Context, arg db.DeleteBucketParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteBucket")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteBucket")
 	defer span.End()
 	r, err := q.writer().DeleteBucket(ctx, sqlitedb.DeleteBucketParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteExperiment(ctx context.Context, id int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteExperiment")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteExperiment")
 	defer span.End()
 	r, err := q.writer().DeleteExperiment(ctx, id)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteModel")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteModel")
 	defer span.End()
 	r, err := q.writer().DeleteModel(ctx, id)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteNamespace(ctx context.Context, id int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteNamespace")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteNamespace")
 	defer span.End()
 	r, err := q.writer().DeleteNamespace(ctx, id)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteNamespaceByName(ctx context.Context, name string) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteNamespaceByName")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteNamespaceByName")
 	defer span.End()
 	r, err := q.writer().DeleteNamespaceByName(ctx, name)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteTag(ctx context.Context, id int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteTag")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteTag")
 	defer span.End()
 	r, err := q.writer().DeleteTag(ctx, id)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DeleteVersion")
+	ctx, span := queryTrace.Start(ctx, "db.DeleteVersion")
 	defer span.End()
 	r, err := q.writer().DeleteVersion(ctx, id)
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DetachTag(ctx context.Context, arg db.DetachTagParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.DetachTag")
+	ctx, span := queryTrace.Start(ctx, "db.DetachTag")
 	defer span.End()
 	r, err := q.writer().DetachTag(ctx, sqlitedb.DetachTagParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) FinishExperiment(ctx context.Context, arg db.FinishExperimentParams) (db.Experiment, error) {
-	ctx, span := startSpan(ctx, "db.FinishExperiment")
+	ctx, span := queryTrace.Start(ctx, "db.FinishExperiment")
 	defer span.End()
 	r, err := q.writer().FinishExperiment(ctx, sqlitedb.FinishExperimentParams(arg))
-	return db.Experiment(r), spanError(span, mapError(err))
+	return db.Experiment(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetArtifact(ctx context.Context, id int64) (db.Artifact, error) {
-	ctx, span := startSpan(ctx, "db.GetArtifact")
+	ctx, span := queryTrace.Start(ctx, "db.GetArtifact")
 	defer span.End()
 	r, err := q.reader().GetArtifact(ctx, id)
-	return db.Artifact(r), spanError(span, mapError(err))
+	return db.Artifact(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetArtifactWithBlob(ctx context.Context, arg db.GetArtifactWithBlobParams) (db.GetArtifactWithBlobRow, error) {
-	ctx, span := startSpan(ctx, "db.GetArtifactWithBlob")
+	ctx, span := queryTrace.Start(ctx, "db.GetArtifactWithBlob")
 	defer span.End()
 	r, err := q.reader().GetArtifactWithBlob(ctx, sqlitedb.GetArtifactWithBlobParams(arg))
-	return db.GetArtifactWithBlobRow(r), spanError(span, mapError(err))
+	return db.GetArtifactWithBlobRow(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetBlob(ctx context.Context, id int64) (db.Blob, error) {
-	ctx, span := startSpan(ctx, "db.GetBlob")
+	ctx, span := queryTrace.Start(ctx, "db.GetBlob")
 	defer span.End()
 	r, err := q.reader().GetBlob(ctx, id)
-	return db.Blob(r), spanError(span, mapError(err))
+	return db.Blob(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetBlobByKey(ctx context.Context, arg db.GetBlobByKeyParams) (db.Blob, error) {
-	ctx, span := startSpan(ctx, "db.GetBlobByKey")
+	ctx, span := queryTrace.Start(ctx, "db.GetBlobByKey")
 	defer span.End()
 	r, err := q.reader().GetBlobByKey(ctx, sqlitedb.GetBlobByKeyParams(arg))
-	return db.Blob(r), spanError(span, mapError(err))
+	return db.Blob(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetBlobBySha(ctx context.Context, arg db.GetBlobByShaParams) (db.Blob, error) {
-	ctx, span := startSpan(ctx, "db.GetBlobBySha")
+	ctx, span := queryTrace.Start(ctx, "db.GetBlobBySha")
 	defer span.End()
 	r, err := q.reader().GetBlobBySha(ctx, sqlitedb.GetBlobByShaParams(arg))
-	return db.Blob(r), spanError(span, mapError(err))
-}
-
-func (q queries) GetBucket(ctx context.Context, id int64) (db.Bucket, error) {
-	ctx, span := startSpan(ctx, "db.GetBucket")
-	defer span.End()
-	r, err := q.reader().GetBucket(ctx, id)
-	return db.Bucket(r), spanError(span, mapError(err))
+	return db.Blob(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetBucketForRole(ctx context.Context, arg db.GetBucketForRoleParams) (db.Bucket, error) {
-	ctx, span := startSpan(ctx, "db.GetBucketForRole")
+	ctx, span := queryTrace.Start(ctx, "db.GetBucketForRole")
 	defer span.End()
 	r, err := q.reader().GetBucketForRole(ctx, sqlitedb.GetBucketForRoleParams(arg))
-	return db.Bucket(r), spanError(span, mapError(err))
+	return db.Bucket(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetExperiment(ctx context.Context, id int64) (db.Experiment, error) {
-	ctx, span := startSpan(ctx, "db.GetExperiment")
+	ctx, span := queryTrace.Start(ctx, "db.GetExperiment")
 	defer span.End()
 	r, err := q.reader().GetExperiment(ctx, id)
-	return db.Experiment(r), spanError(span, mapError(err))
+	return db.Experiment(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetExperimentByName(ctx context.Context, arg db.GetExperimentByNameParams) (db.Experiment, error) {
-	ctx, span := startSpan(ctx, "db.GetExperimentByName")
+	ctx, span := queryTrace.Start(ctx, "db.GetExperimentByName")
 	defer span.End()
 	r, err := q.reader().GetExperimentByName(ctx, sqlitedb.GetExperimentByNameParams(arg))
-	return db.Experiment(r), spanError(span, mapError(err))
+	return db.Experiment(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetModel(ctx context.Context, id int64) (db.Model, error) {
-	ctx, span := startSpan(ctx, "db.GetModel")
+	ctx, span := queryTrace.Start(ctx, "db.GetModel")
 	defer span.End()
 	r, err := q.reader().GetModel(ctx, id)
-	return db.Model(r), spanError(span, mapError(err))
+	return db.Model(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetModelByName(ctx context.Context, arg db.GetModelByNameParams) (db.Model, error) {
-	ctx, span := startSpan(ctx, "db.GetModelByName")
+	ctx, span := queryTrace.Start(ctx, "db.GetModelByName")
 	defer span.End()
 	r, err := q.reader().GetModelByName(ctx, sqlitedb.GetModelByNameParams(arg))
-	return db.Model(r), spanError(span, mapError(err))
+	return db.Model(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetModelByPath(ctx context.Context, arg db.GetModelByPathParams) (db.Model, error) {
-	ctx, span := startSpan(ctx, "db.GetModelByPath")
+	ctx, span := queryTrace.Start(ctx, "db.GetModelByPath")
 	defer span.End()
 	r, err := q.reader().GetModelByPath(ctx, sqlitedb.GetModelByPathParams(arg))
-	return db.Model(r), spanError(span, mapError(err))
+	return db.Model(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetNamespace(ctx context.Context, id int64) (db.Namespace, error) {
-	ctx, span := startSpan(ctx, "db.GetNamespace")
+	ctx, span := queryTrace.Start(ctx, "db.GetNamespace")
 	defer span.End()
 	r, err := q.reader().GetNamespace(ctx, id)
-	return db.Namespace(r), spanError(span, mapError(err))
+	return db.Namespace(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetNamespaceByName(ctx context.Context, name string) (db.Namespace, error) {
-	ctx, span := startSpan(ctx, "db.GetNamespaceByName")
+	ctx, span := queryTrace.Start(ctx, "db.GetNamespaceByName")
 	defer span.End()
 	r, err := q.reader().GetNamespaceByName(ctx, name)
-	return db.Namespace(r), spanError(span, mapError(err))
+	return db.Namespace(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetTagByName(ctx context.Context, arg db.GetTagByNameParams) (db.Tag, error) {
-	ctx, span := startSpan(ctx, "db.GetTagByName")
+	ctx, span := queryTrace.Start(ctx, "db.GetTagByName")
 	defer span.End()
 	r, err := q.reader().GetTagByName(ctx, sqlitedb.GetTagByNameParams(arg))
-	return db.Tag(r), spanError(span, mapError(err))
+	return db.Tag(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetTokenByHash(ctx context.Context, secretHash string) (db.ApiToken, error) {
-	ctx, span := startSpan(ctx, "db.GetTokenByHash")
+	ctx, span := queryTrace.Start(ctx, "db.GetTokenByHash")
 	defer span.End()
 	r, err := q.reader().GetTokenByHash(ctx, secretHash)
-	return db.ApiToken(r), spanError(span, mapError(err))
+	return db.ApiToken(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetVersion(ctx context.Context, id int64) (db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.GetVersion")
+	ctx, span := queryTrace.Start(ctx, "db.GetVersion")
 	defer span.End()
 	r, err := q.reader().GetVersion(ctx, id)
-	return db.ModelVersion(r), spanError(span, mapError(err))
-}
-
-func (q queries) GetVersionByName(ctx context.Context, arg db.GetVersionByNameParams) (db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.GetVersionByName")
-	defer span.End()
-	r, err := q.reader().GetVersionByName(ctx, sqlitedb.GetVersionByNameParams(arg))
-	return db.ModelVersion(r), spanError(span, mapError(err))
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetVersionByPath(ctx context.Context, arg db.GetVersionByPathParams) (db.GetVersionByPathRow, error) {
-	ctx, span := startSpan(ctx, "db.GetVersionByPath")
+	ctx, span := queryTrace.Start(ctx, "db.GetVersionByPath")
 	defer span.End()
 	r, err := q.reader().GetVersionByPath(ctx, sqlitedb.GetVersionByPathParams(arg))
-	return db.GetVersionByPathRow(r), spanError(span, mapError(err))
+	return db.GetVersionByPathRow(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersionIfMissingParams) (int64, error) {
-	ctx, span := startSpan(ctx, "db.InsertVersionIfMissing")
+	ctx, span := queryTrace.Start(ctx, "db.InsertVersionIfMissing")
 	defer span.End()
 	r, err := q.writer().InsertVersionIfMissing(ctx, sqlitedb.InsertVersionIfMissingParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListArtifactBlobIDs(ctx context.Context, arg db.ListArtifactBlobIDsParams) ([]int64, error) {
-	ctx, span := startSpan(ctx, "db.ListArtifactBlobIDs")
+	ctx, span := queryTrace.Start(ctx, "db.ListArtifactBlobIDs")
 	defer span.End()
 	r, err := q.reader().ListArtifactBlobIDs(ctx, sqlitedb.ListArtifactBlobIDsParams(arg))
-	return r, spanError(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListArtifactBlobs(ctx context.Context, arg db.ListArtifactBlobsParams) ([]db.ListArtifactBlobsRow, error) {
-	ctx, span := startSpan(ctx, "db.ListArtifactBlobs")
+	ctx, span := queryTrace.Start(ctx, "db.ListArtifactBlobs")
 	defer span.End()
 	r, err := q.reader().ListArtifactBlobs(ctx, sqlitedb.ListArtifactBlobsParams(arg))
 	out := make([]db.ListArtifactBlobsRow, len(r))
 	for i := range r {
 		out[i] = db.ListArtifactBlobsRow(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListArtifactsWithBlob(ctx context.Context, arg db.ListArtifactsWithBlobParams) ([]db.ListArtifactsWithBlobRow, error) {
-	ctx, span := startSpan(ctx, "db.ListArtifactsWithBlob")
+	ctx, span := queryTrace.Start(ctx, "db.ListArtifactsWithBlob")
 	defer span.End()
 	r, err := q.reader().ListArtifactsWithBlob(ctx, sqlitedb.ListArtifactsWithBlobParams(arg))
 	out := make([]db.ListArtifactsWithBlobRow, len(r))
 	for i := range r {
 		out[i] = db.ListArtifactsWithBlobRow(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]db.ListArtifactsWithBlobByIDRow, error) {
-	ctx, span := startSpan(ctx, "db.ListArtifactsWithBlobByID")
+	ctx, span := queryTrace.Start(ctx, "db.ListArtifactsWithBlobByID")
 	defer span.End()
 	r, err := q.reader().ListArtifactsWithBlobByID(ctx, id)
 	out := make([]db.ListArtifactsWithBlobByIDRow, len(r))
 	for i := range r {
 		out[i] = db.ListArtifactsWithBlobByIDRow(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListAudit(ctx context.Context, arg db.ListAuditParams) ([]db.AuditLog, error) {
-	ctx, span := startSpan(ctx, "db.ListAudit")
+	ctx, span := queryTrace.Start(ctx, "db.ListAudit")
 	defer span.End()
 	r, err := q.reader().ListAudit(ctx, sqlitedb.ListAuditParams(arg))
 	out := make([]db.AuditLog, len(r))
 	for i := range r {
 		out[i] = db.AuditLog(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]db.Bucket, error) {
-	ctx, span := startSpan(ctx, "db.ListBuckets")
+	ctx, span := queryTrace.Start(ctx, "db.ListBuckets")
 	defer span.End()
 	r, err := q.reader().ListBuckets(ctx, sqlitedb.ListBucketsParams(arg))
 	out := make([]db.Bucket, len(r))
 	for i := range r {
 		out[i] = db.Bucket(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListExperiments(ctx context.Context, arg db.ListExperimentsParams) ([]db.Experiment, error) {
-	ctx, span := startSpan(ctx, "db.ListExperiments")
+	ctx, span := queryTrace.Start(ctx, "db.ListExperiments")
 	defer span.End()
 	r, err := q.reader().ListExperiments(ctx, sqlitedb.ListExperimentsParams(arg))
 	out := make([]db.Experiment, len(r))
 	for i := range r {
 		out[i] = db.Experiment(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListExpiredExperiments(ctx context.Context, arg db.ListExpiredExperimentsParams) ([]db.ListExpiredExperimentsRow, error) {
-	ctx, span := startSpan(ctx, "db.ListExpiredExperiments")
+	ctx, span := queryTrace.Start(ctx, "db.ListExpiredExperiments")
 	defer span.End()
 	r, err := q.reader().ListExpiredExperiments(ctx, sqlitedb.ListExpiredExperimentsParams(arg))
 	out := make([]db.ListExpiredExperimentsRow, len(r))
 	for i := range r {
 		out[i] = db.ListExpiredExperimentsRow(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListExpiredVersions(ctx context.Context, arg db.ListExpiredVersionsParams) ([]db.ListExpiredVersionsRow, error) {
-	ctx, span := startSpan(ctx, "db.ListExpiredVersions")
+	ctx, span := queryTrace.Start(ctx, "db.ListExpiredVersions")
 	defer span.End()
 	r, err := q.reader().ListExpiredVersions(ctx, sqlitedb.ListExpiredVersionsParams(arg))
 	out := make([]db.ListExpiredVersionsRow, len(r))
 	for i := range r {
 		out[i] = db.ListExpiredVersionsRow(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListLinkedTags(ctx context.Context, arg db.ListLinkedTagsParams) ([]db.Tag, error) {
-	ctx, span := startSpan(ctx, "db.ListLinkedTags")
+	ctx, span := queryTrace.Start(ctx, "db.ListLinkedTags")
 	defer span.End()
 	r, err := q.reader().ListLinkedTags(ctx, sqlitedb.ListLinkedTagsParams(arg))
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListModels(ctx context.Context, arg db.ListModelsParams) ([]db.Model, error) {
-	ctx, span := startSpan(ctx, "db.ListModels")
+	ctx, span := queryTrace.Start(ctx, "db.ListModels")
 	defer span.End()
 	r, err := q.reader().ListModels(ctx, sqlitedb.ListModelsParams(arg))
 	out := make([]db.Model, len(r))
 	for i := range r {
 		out[i] = db.Model(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListNamespaces(ctx context.Context, arg db.ListNamespacesParams) ([]db.Namespace, error) {
-	ctx, span := startSpan(ctx, "db.ListNamespaces")
+	ctx, span := queryTrace.Start(ctx, "db.ListNamespaces")
 	defer span.End()
 	r, err := q.reader().ListNamespaces(ctx, sqlitedb.ListNamespacesParams(arg))
 	out := make([]db.Namespace, len(r))
 	for i := range r {
 		out[i] = db.Namespace(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListStateChanges(ctx context.Context, versionID int64) ([]db.VersionStateChange, error) {
-	ctx, span := startSpan(ctx, "db.ListStateChanges")
+	ctx, span := queryTrace.Start(ctx, "db.ListStateChanges")
 	defer span.End()
 	r, err := q.reader().ListStateChanges(ctx, versionID)
 	out := make([]db.VersionStateChange, len(r))
 	for i := range r {
 		out[i] = db.VersionStateChange(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListTags(ctx context.Context, arg db.ListTagsParams) ([]db.Tag, error) {
-	ctx, span := startSpan(ctx, "db.ListTags")
+	ctx, span := queryTrace.Start(ctx, "db.ListTags")
 	defer span.End()
 	r, err := q.reader().ListTags(ctx, sqlitedb.ListTagsParams(arg))
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListTokens(ctx context.Context) ([]db.ApiToken, error) {
-	ctx, span := startSpan(ctx, "db.ListTokens")
+	ctx, span := queryTrace.Start(ctx, "db.ListTokens")
 	defer span.End()
 	r, err := q.reader().ListTokens(ctx)
 	out := make([]db.ApiToken, len(r))
 	for i := range r {
 		out[i] = db.ApiToken(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferencedBlobsParams) ([]db.Blob, error) {
-	ctx, span := startSpan(ctx, "db.ListUnreferencedBlobs")
+	ctx, span := queryTrace.Start(ctx, "db.ListUnreferencedBlobs")
 	defer span.End()
 	r, err := q.reader().ListUnreferencedBlobs(ctx, sqlitedb.ListUnreferencedBlobsParams(arg))
 	out := make([]db.Blob, len(r))
 	for i := range r {
 		out[i] = db.Blob(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]db.ListVersionArtifactDigestsRow, error) {
-	ctx, span := startSpan(ctx, "db.ListVersionArtifactDigests")
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionArtifactDigests")
 	defer span.End()
 	r, err := q.reader().ListVersionArtifactDigests(ctx, versionID)
 	out := make([]db.ListVersionArtifactDigestsRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionArtifactDigestsRow(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]db.ListVersionExperimentStatesRow, error) {
-	ctx, span := startSpan(ctx, "db.ListVersionExperimentStates")
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionExperimentStates")
 	defer span.End()
 	r, err := q.reader().ListVersionExperimentStates(ctx, versionID)
 	out := make([]db.ListVersionExperimentStatesRow, len(r))
 	for i := range r {
 		out[i] = db.ListVersionExperimentStatesRow(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([]db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.ListVersions")
+	ctx, span := queryTrace.Start(ctx, "db.ListVersions")
 	defer span.End()
 	r, err := q.reader().ListVersions(ctx, sqlitedb.ListVersionsParams(arg))
 	out := make([]db.ModelVersion, len(r))
 	for i := range r {
 		out[i] = db.ModelVersion(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInStateParams) ([]db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.ListVersionsInState")
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionsInState")
 	defer span.End()
 	r, err := q.reader().ListVersionsInState(ctx, sqlitedb.ListVersionsInStateParams(arg))
 	out := make([]db.ModelVersion, len(r))
 	for i := range r {
 		out[i] = db.ModelVersion(r[i])
 	}
-	return out, spanError(span, mapError(err))
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) LockUnsealedVersion(ctx context.Context, arg db.LockUnsealedVersionParams) (db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.LockUnsealedVersion")
+	ctx, span := queryTrace.Start(ctx, "db.LockUnsealedVersion")
 	defer span.End()
 	r, err := q.writer().LockUnsealedVersion(ctx, sqlitedb.LockUnsealedVersionParams(arg))
-	return db.ModelVersion(r), spanError(span, mapError(err))
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.Model, error) {
-	ctx, span := startSpan(ctx, "db.RenameModel")
+	ctx, span := queryTrace.Start(ctx, "db.RenameModel")
 	defer span.End()
 	r, err := q.writer().RenameModel(ctx, sqlitedb.RenameModelParams(arg))
-	return db.Model(r), spanError(span, mapError(err))
+	return db.Model(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) RevokeToken(ctx context.Context, arg db.RevokeTokenParams) (db.ApiToken, error) {
-	ctx, span := startSpan(ctx, "db.RevokeToken")
+	ctx, span := queryTrace.Start(ctx, "db.RevokeToken")
 	defer span.End()
 	r, err := q.writer().RevokeToken(ctx, sqlitedb.RevokeTokenParams(arg))
-	return db.ApiToken(r), spanError(span, mapError(err))
+	return db.ApiToken(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) SetVersionDigest(ctx context.Context, arg db.SetVersionDigestParams) (db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.SetVersionDigest")
+	ctx, span := queryTrace.Start(ctx, "db.SetVersionDigest")
 	defer span.End()
 	r, err := q.writer().SetVersionDigest(ctx, sqlitedb.SetVersionDigestParams(arg))
-	return db.ModelVersion(r), spanError(span, mapError(err))
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) SetVersionState(ctx context.Context, arg db.SetVersionStateParams) (db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.SetVersionState")
+	ctx, span := queryTrace.Start(ctx, "db.SetVersionState")
 	defer span.End()
 	r, err := q.writer().SetVersionState(ctx, sqlitedb.SetVersionStateParams(arg))
-	return db.ModelVersion(r), spanError(span, mapError(err))
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) SoftDeleteExperiment(ctx context.Context, arg db.SoftDeleteExperimentParams) (db.Experiment, error) {
-	ctx, span := startSpan(ctx, "db.SoftDeleteExperiment")
+	ctx, span := queryTrace.Start(ctx, "db.SoftDeleteExperiment")
 	defer span.End()
 	r, err := q.writer().SoftDeleteExperiment(ctx, sqlitedb.SoftDeleteExperimentParams(arg))
-	return db.Experiment(r), spanError(span, mapError(err))
+	return db.Experiment(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) SoftDeleteVersion(ctx context.Context, arg db.SoftDeleteVersionParams) (db.ModelVersion, error) {
-	ctx, span := startSpan(ctx, "db.SoftDeleteVersion")
+	ctx, span := queryTrace.Start(ctx, "db.SoftDeleteVersion")
 	defer span.End()
 	r, err := q.writer().SoftDeleteVersion(ctx, sqlitedb.SoftDeleteVersionParams(arg))
-	return db.ModelVersion(r), spanError(span, mapError(err))
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) StartExperiment(ctx context.Context, arg db.StartExperimentParams) (db.Experiment, error) {
-	ctx, span := startSpan(ctx, "db.StartExperiment")
+	ctx, span := queryTrace.Start(ctx, "db.StartExperiment")
 	defer span.End()
 	r, err := q.writer().StartExperiment(ctx, sqlitedb.StartExperimentParams(arg))
-	return db.Experiment(r), spanError(span, mapError(err))
+	return db.Experiment(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) UpdateNamespace(ctx context.Context, arg db.UpdateNamespaceParams) (db.Namespace, error) {
-	ctx, span := startSpan(ctx, "db.UpdateNamespace")
+	ctx, span := queryTrace.Start(ctx, "db.UpdateNamespace")
 	defer span.End()
 	r, err := q.writer().UpdateNamespace(ctx, sqlitedb.UpdateNamespaceParams(arg))
-	return db.Namespace(r), spanError(span, mapError(err))
+	return db.Namespace(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) UpsertBucket(ctx context.Context, arg db.UpsertBucketParams) (db.Bucket, error) {
-	ctx, span := startSpan(ctx, "db.UpsertBucket")
+	ctx, span := queryTrace.Start(ctx, "db.UpsertBucket")
 	defer span.End()
 	r, err := q.writer().UpsertBucket(ctx, sqlitedb.UpsertBucketParams(arg))
-	return db.Bucket(r), spanError(span, mapError(err))
+	return db.Bucket(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) UpsertModel(ctx context.Context, arg db.UpsertModelParams) (db.Model, error) {
-	ctx, span := startSpan(ctx, "db.UpsertModel")
+	ctx, span := queryTrace.Start(ctx, "db.UpsertModel")
 	defer span.End()
 	r, err := q.writer().UpsertModel(ctx, sqlitedb.UpsertModelParams(arg))
-	return db.Model(r), spanError(span, mapError(err))
+	return db.Model(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) UpsertNamespace(ctx context.Context, arg db.UpsertNamespaceParams) (db.Namespace, error) {
-	ctx, span := startSpan(ctx, "db.UpsertNamespace")
+	ctx, span := queryTrace.Start(ctx, "db.UpsertNamespace")
 	defer span.End()
 	r, err := q.writer().UpsertNamespace(ctx, sqlitedb.UpsertNamespaceParams(arg))
-	return db.Namespace(r), spanError(span, mapError(err))
+	return db.Namespace(r), dbtrace.Error(span, mapError(err))
 }

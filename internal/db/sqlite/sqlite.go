@@ -25,7 +25,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/sqlitedb"
+	"github.com/flymodel/flymodel/internal/db/sqlite/internal/sqlitedb"
 	"github.com/flymodel/flymodel/schema"
 )
 

@@ -47,3 +47,12 @@ func TestOpenRejectsBadPath(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkRead(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	dbtest.BenchmarkRead(b, s)
+}

@@ -4,9 +4,8 @@
 // converts between db's types and the engine's with plain conversions T(x).
 // A conversion that stops compiling means the two engines' generated code
 // drifted apart: fix the schema or the overrides in sqlc.yaml, not this.
-// Every adapter method is an OpenTelemetry span "db.<Method>", made with the
-// tracer, spanOptions and spanError that each engine declares by hand in its
-// tracing.go.
+// Every adapter method is an OpenTelemetry span "db.<Method>", made by
+// internal/db/internal/dbtrace (one helper for both engines).
 //
 // Run from the repository root after sqlc generate (make generate).
 package main
@@ -22,6 +21,7 @@ import (
 	"go/token"
 	"log"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -47,7 +47,7 @@ func main() {
 	log.SetFlags(0)
 	log.SetPrefix("gen: ")
 	fset := token.NewFileSet()
-	pkgDir := "internal/db/sqlitedb"
+	pkgDir := "internal/db/sqlite/internal/sqlitedb"
 	files, err := filepath.Glob(filepath.Join(pkgDir, "*.go"))
 	if err != nil {
 		log.Fatal(err)
@@ -107,8 +107,8 @@ func main() {
 	sort.Strings(structOrder)
 
 	write("internal/db/queries_gen.go", neutral(fset, structs, structOrder, methods))
-	write("internal/db/sqlite/queries_gen.go", adapter(fset, "sqlite", "sqlitedb", structs, methods))
-	write("internal/db/postgres/queries_gen.go", adapter(fset, "postgres", "pgdb", structs, methods))
+	write("internal/db/sqlite/queries_gen.go", adapter(fset, "sqlite", "sqlite/internal/sqlitedb", "sqlite", structs, methods))
+	write("internal/db/postgres/queries_gen.go", adapter(fset, "postgres", "postgres/internal/pgdb", "postgresql", structs, methods))
 }
 
 func toMethod(field *ast.Field) method {
@@ -135,8 +135,14 @@ func toMethod(field *ast.Field) method {
 
 var nameLine = regexp.MustCompile(`^--\s*name:\s*(\w+)\s+:\w+`)
 
-// readQueries maps each query name to whether it only reads: a SELECT runs
-// on the SQLite reader pool, anything else on the single writer connection.
+// readOnlyMark, a comment line of a query (after its "-- name:" line),
+// marks a query that only reads: on SQLite it runs on the query_only reader
+// pool, where a write fails. An unmarked query runs on the single writer
+// connection, the safe default. (sqlc takes the line for a flag it does not
+// know, and copies it into the method's doc comment.)
+const readOnlyMark = "@readonly"
+
+// readQueries maps each query name to whether it is marked read-only.
 func readQueries(dir string) (map[string]bool, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.sql"))
 	if err != nil {
@@ -154,13 +160,12 @@ func readQueries(dir string) (map[string]bool, error) {
 			line := strings.TrimSpace(sc.Text())
 			if m := nameLine.FindStringSubmatch(line); m != nil {
 				current = m[1]
+				out[current] = false
 				continue
 			}
-			if current == "" || line == "" || strings.HasPrefix(line, "--") {
-				continue
+			if comment, ok := strings.CutPrefix(line, "--"); ok && current != "" && strings.TrimSpace(comment) == readOnlyMark {
+				out[current] = true
 			}
-			out[current] = strings.HasPrefix(strings.ToUpper(line), "SELECT")
-			current = ""
 		}
 		f.Close()
 		if err := sc.Err(); err != nil {
@@ -239,12 +244,17 @@ func isLocal(e ast.Expr, structs map[string]*ast.TypeSpec) (string, bool) {
 	return id.Name, ok
 }
 
-func adapter(fset *token.FileSet, pkg, gen string, structs map[string]*ast.TypeSpec, methods []method) []byte {
+// adapter writes engine pkg's adapter over the generated package at
+// internal/db/<genPath>; its spans carry db.system.name = system.
+func adapter(fset *token.FileSet, pkg, genPath, system string, structs map[string]*ast.TypeSpec, methods []method) []byte {
+	gen := path.Base(genPath)
 	var b bytes.Buffer
 	b.WriteString(header)
 	fmt.Fprintf(&b, "package %s\n\nimport (\n\t\"context\"\n\t\"time\"\n\n", pkg)
-	fmt.Fprintf(&b, "\t\"github.com/flymodel/flymodel/internal/db\"\n\t\"github.com/flymodel/flymodel/internal/db/%s\"\n)\n\n", gen)
+	fmt.Fprintf(&b, "\t\"github.com/flymodel/flymodel/internal/db\"\n\t\"github.com/flymodel/flymodel/internal/db/internal/dbtrace\"\n\t\"github.com/flymodel/flymodel/internal/db/%s\"\n)\n\n", genPath)
 	b.WriteString("var _ time.Time // some generations use no time type\n\n")
+	b.WriteString("// queryTrace makes the span \"db.<Method>\" of every query below.\n")
+	fmt.Fprintf(&b, "var queryTrace = dbtrace.For(%q)\n\n", system)
 	for _, m := range methods {
 		conn := "writer()"
 		if m.read {
@@ -261,12 +271,10 @@ func adapter(fset *token.FileSet, pkg, gen string, structs map[string]*ast.TypeS
 			}
 		}
 		fmt.Fprintf(&b, ") %s {\n", results(fset, m.results, "db"))
-		// Every query is a span "db.<Method>" (tracer, spanOptions and
-		// spanError are hand-written in each engine's tracing.go).
-		fmt.Fprintf(&b, "\tctx, span := startSpan(ctx, %q)\n\tdefer span.End()\n", "db."+m.name)
+		fmt.Fprintf(&b, "\tctx, span := queryTrace.Start(ctx, %q)\n\tdefer span.End()\n", "db."+m.name)
 		call := fmt.Sprintf("q.%s.%s(%s)", conn, m.name, strings.Join(append([]string{"ctx"}, args...), ", "))
 		if len(m.results) == 1 {
-			fmt.Fprintf(&b, "\treturn spanError(span, mapError(%s))\n}\n\n", call)
+			fmt.Fprintf(&b, "\treturn dbtrace.Error(span, mapError(%s))\n}\n\n", call)
 			continue
 		}
 		fmt.Fprintf(&b, "\tr, err := %s\n", call)
@@ -274,13 +282,13 @@ func adapter(fset *token.FileSet, pkg, gen string, structs map[string]*ast.TypeS
 		switch {
 		case isLocalType(res, structs):
 			name, _ := isLocal(res, structs)
-			fmt.Fprintf(&b, "\treturn db.%s(r), spanError(span, mapError(err))\n}\n\n", name)
+			fmt.Fprintf(&b, "\treturn db.%s(r), dbtrace.Error(span, mapError(err))\n}\n\n", name)
 		case isLocalSlice(res, structs):
 			name, _ := isLocal(res.(*ast.ArrayType).Elt, structs)
 			fmt.Fprintf(&b, "\tout := make([]db.%s, len(r))\n\tfor i := range r {\n\t\tout[i] = db.%s(r[i])\n\t}\n", name, name)
-			b.WriteString("\treturn out, spanError(span, mapError(err))\n}\n\n")
+			b.WriteString("\treturn out, dbtrace.Error(span, mapError(err))\n}\n\n")
 		default:
-			b.WriteString("\treturn r, spanError(span, mapError(err))\n}\n\n")
+			b.WriteString("\treturn r, dbtrace.Error(span, mapError(err))\n}\n\n")
 		}
 	}
 	return b.Bytes()

@@ -2,7 +2,7 @@
 // versions:
 //   sqlc v1.31.1
 
-package pgdb
+package sqlitedb
 
 import (
 	"context"
@@ -14,18 +14,29 @@ type Querier interface {
 	AttachTag(ctx context.Context, arg AttachTagParams) (int64, error)
 	// An owner's artifacts: experiment_key is the experiment's id, or 0 for the
 	// version's own.
+	// @readonly
 	CountArtifacts(ctx context.Context, arg CountArtifactsParams) (int64, error)
+	// @readonly
 	CountBuckets(ctx context.Context, namespaceID int64) (int64, error)
+	// @readonly
 	CountExperiments(ctx context.Context, arg CountExperimentsParams) (int64, error)
 	// Tokens not revoked (expired ones count: they show that tokens are in use).
+	// @readonly
 	CountLiveTokens(ctx context.Context) (int64, error)
 	// Counts every version, soft-deleted ones included: they still hold data.
+	// @readonly
 	CountModelVersions(ctx context.Context, modelID int64) (int64, error)
+	// @readonly
 	CountModels(ctx context.Context, arg CountModelsParams) (int64, error)
+	// @readonly
 	CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error)
+	// @readonly
 	CountNamespaces(ctx context.Context) (int64, error)
+	// @readonly
 	CountTags(ctx context.Context, namespaceID int64) (int64, error)
+	// @readonly
 	CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error)
+	// @readonly
 	CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error)
 	// An artifact of a version (experiment_id NULL) or of one of its
 	// experiments; only a version's own artifacts carry extra.
@@ -54,75 +65,109 @@ type Querier interface {
 	DetachTag(ctx context.Context, arg DetachTagParams) (int64, error)
 	// Writes the result exactly once: only a running experiment finishes.
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
+	// @readonly
 	GetArtifact(ctx context.Context, id int64) (Artifact, error)
+	// @readonly
 	GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error)
+	// @readonly
 	GetBlob(ctx context.Context, id int64) (Blob, error)
+	// @readonly
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
 	// A stored blob with this content in this bucket that an artifact still
 	// references, for de-duplication (an unreferenced one may be collected).
+	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
-	GetBucket(ctx context.Context, id int64) (Bucket, error)
+	// @readonly
 	GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error)
+	// @readonly
 	GetExperiment(ctx context.Context, id int64) (Experiment, error)
 	// Soft-deleted experiments are returned too: callers decide whether to hide them.
+	// @readonly
 	GetExperimentByName(ctx context.Context, arg GetExperimentByNameParams) (Experiment, error)
+	// @readonly
 	GetModel(ctx context.Context, id int64) (Model, error)
+	// @readonly
 	GetModelByName(ctx context.Context, arg GetModelByNameParams) (Model, error)
+	// @readonly
 	GetModelByPath(ctx context.Context, arg GetModelByPathParams) (Model, error)
+	// @readonly
 	GetNamespace(ctx context.Context, id int64) (Namespace, error)
+	// @readonly
 	GetNamespaceByName(ctx context.Context, name string) (Namespace, error)
+	// @readonly
 	GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error)
+	// @readonly
 	GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error)
+	// @readonly
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
-	// Soft-deleted versions are returned too: callers decide whether to hide them.
-	GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
 	// of every version request); soft-deleted versions are returned too.
+	// @readonly
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	// The blobs the artifacts of a version (its own and its experiments') use,
 	// or with experiment_id those of that experiment of the version.
+	// @readonly
 	ListArtifactBlobIDs(ctx context.Context, arg ListArtifactBlobIDsParams) ([]int64, error)
 	// Every artifact with its blob and path names (experiment NULL for a
 	// version's own), in id order from after_id, optionally in one namespace:
 	// what verify re-reads.
+	// @readonly
 	ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsParams) ([]ListArtifactBlobsRow, error)
+	// @readonly
 	ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWithBlobParams) ([]ListArtifactsWithBlobRow, error)
 	// The artifacts the original flymodel's endpoints know by this id: at most
 	// one of a version and one of an experiment, which it numbers apart (an
 	// experiment artifact older than the artifacts table answers to legacy_id).
+	// @readonly
 	ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]ListArtifactsWithBlobByIDRow, error)
 	// Oldest first, from after_id on, in [since, until), filtered by any of
 	// the optional fields.
+	// @readonly
 	ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error)
+	// @readonly
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
+	// @readonly
 	ListExperiments(ctx context.Context, arg ListExperimentsParams) ([]Experiment, error)
 	// Experiments created before a cut-off on versions in a lifecycle.
+	// @readonly
 	ListExpiredExperiments(ctx context.Context, arg ListExpiredExperimentsParams) ([]ListExpiredExperimentsRow, error)
 	// Versions that have been in a lifecycle since before a cut-off (soft-
 	// deleted ones included), with their path names, for retention.
+	// @readonly
 	ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error)
 	// The tags linked to one target (exactly one id set, as for AttachTag).
+	// @readonly
 	ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) ([]Tag, error)
 	// name_contains matches as a plain substring, case-insensitively. replace()
 	// is used rather than LIKE because it has no wildcards to escape and is the
 	// same on both engines; an empty name_contains must be passed as NULL.
+	// @readonly
 	ListModels(ctx context.Context, arg ListModelsParams) ([]Model, error)
+	// @readonly
 	ListNamespaces(ctx context.Context, arg ListNamespacesParams) ([]Namespace, error)
+	// @readonly
 	ListStateChanges(ctx context.Context, versionID int64) ([]VersionStateChange, error)
+	// @readonly
 	ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error)
 	// Every token, revoked ones too, oldest first.
+	// @readonly
 	ListTokens(ctx context.Context) ([]ApiToken, error)
 	// Blobs no artifact references and created before the grace cut-off.
+	// @readonly
 	ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error)
 	// The (name, sha256) list a version's content digest is computed over: its
 	// own artifacts, not its experiments'.
+	// @readonly
 	ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error)
 	// Every live experiment of a version with its state, for promotion gates.
+	// @readonly
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
+	// @readonly
 	ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error)
 	// ListVersions filtered by state only, answered from the partial index
 	// model_versions_live_state_idx.
+	// @readonly
 	ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error)
 	// Takes the version's row lock (PostgreSQL) inside an upload transaction and
 	// returns the version only while it is live and unsealed, so an artifact can

@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: audit.sql
 
-package pgdb
+package sqlitedb
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 
 const createAuditRecord = `-- name: CreateAuditRecord :one
 INSERT INTO audit_log (at, actor, action, target, namespace, outcome, request_id, detail)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, at, actor, action, target, namespace, outcome, request_id, detail
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+RETURNING id, at, actor, "action", target, namespace, outcome, request_id, detail
 `
 
 type CreateAuditRecordParams struct {
@@ -28,7 +28,7 @@ type CreateAuditRecordParams struct {
 }
 
 func (q *Queries) CreateAuditRecord(ctx context.Context, arg CreateAuditRecordParams) (AuditLog, error) {
-	row := q.db.QueryRow(ctx, createAuditRecord,
+	row := q.queryRow(ctx, q.createAuditRecordStmt, createAuditRecord,
 		arg.At,
 		arg.Actor,
 		arg.Action,
@@ -54,15 +54,15 @@ func (q *Queries) CreateAuditRecord(ctx context.Context, arg CreateAuditRecordPa
 }
 
 const listAudit = `-- name: ListAudit :many
-SELECT id, at, actor, action, target, namespace, outcome, request_id, detail FROM audit_log
-WHERE id > CAST($1 AS BIGINT)
-  AND (CAST($2 AS TEXT) IS NULL OR namespace = CAST($2 AS TEXT))
-  AND (CAST($3 AS TEXT) IS NULL OR actor = CAST($3 AS TEXT))
-  AND (CAST($4 AS TEXT) IS NULL OR action = CAST($4 AS TEXT))
-  AND (CAST($5 AS TEXT) IS NULL OR outcome = CAST($5 AS TEXT))
-  AND at >= $6 AND at < $7
+SELECT id, at, actor, "action", target, namespace, outcome, request_id, detail FROM audit_log
+WHERE id > CAST(?1 AS BIGINT)
+  AND (CAST(?2 AS TEXT) IS NULL OR namespace = CAST(?2 AS TEXT))
+  AND (CAST(?3 AS TEXT) IS NULL OR actor = CAST(?3 AS TEXT))
+  AND (CAST(?4 AS TEXT) IS NULL OR action = CAST(?4 AS TEXT))
+  AND (CAST(?5 AS TEXT) IS NULL OR outcome = CAST(?5 AS TEXT))
+  AND at >= ?6 AND at < ?7
 ORDER BY id
-LIMIT CAST($8 AS BIGINT)
+LIMIT CAST(?8 AS BIGINT)
 `
 
 type ListAuditParams struct {
@@ -78,8 +78,9 @@ type ListAuditParams struct {
 
 // Oldest first, from after_id on, in [since, until), filtered by any of
 // the optional fields.
+// @readonly
 func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error) {
-	rows, err := q.db.Query(ctx, listAudit,
+	rows, err := q.query(ctx, q.listAuditStmt, listAudit,
 		arg.AfterID,
 		arg.Namespace,
 		arg.Actor,
@@ -110,6 +111,9 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLo
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

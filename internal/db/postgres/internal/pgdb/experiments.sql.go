@@ -22,6 +22,7 @@ type CountExperimentsParams struct {
 	State     *string
 }
 
+// @readonly
 func (q *Queries) CountExperiments(ctx context.Context, arg CountExperimentsParams) (int64, error) {
 	row := q.db.QueryRow(ctx, countExperiments, arg.VersionID, arg.State)
 	var column_1 int64
@@ -131,6 +132,7 @@ const getExperiment = `-- name: GetExperiment :one
 SELECT id, version_id, name, state, retries, params, metrics, started_at, finished_at, duration_ms, deleted_at, created_at, updated_at FROM experiments WHERE id = $1
 `
 
+// @readonly
 func (q *Queries) GetExperiment(ctx context.Context, id int64) (Experiment, error) {
 	row := q.db.QueryRow(ctx, getExperiment, id)
 	var i Experiment
@@ -162,6 +164,7 @@ type GetExperimentByNameParams struct {
 }
 
 // Soft-deleted experiments are returned too: callers decide whether to hide them.
+// @readonly
 func (q *Queries) GetExperimentByName(ctx context.Context, arg GetExperimentByNameParams) (Experiment, error) {
 	row := q.db.QueryRow(ctx, getExperimentByName, arg.VersionID, arg.Name)
 	var i Experiment
@@ -199,6 +202,7 @@ type ListExperimentsParams struct {
 	PageLimit  int64
 }
 
+// @readonly
 func (q *Queries) ListExperiments(ctx context.Context, arg ListExperimentsParams) ([]Experiment, error) {
 	rows, err := q.db.Query(ctx, listExperiments,
 		arg.VersionID,
@@ -250,6 +254,7 @@ type ListVersionExperimentStatesRow struct {
 }
 
 // Every live experiment of a version with its state, for promotion gates.
+// @readonly
 func (q *Queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error) {
 	rows, err := q.db.Query(ctx, listVersionExperimentStates, versionID)
 	if err != nil {

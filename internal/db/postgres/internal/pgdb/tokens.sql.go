@@ -15,6 +15,7 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM api_tokens WHERE revoked_at IS NULL
 `
 
 // Tokens not revoked (expired ones count: they show that tokens are in use).
+// @readonly
 func (q *Queries) CountLiveTokens(ctx context.Context) (int64, error) {
 	row := q.db.QueryRow(ctx, countLiveTokens)
 	var column_1 int64
@@ -67,6 +68,7 @@ const getTokenByHash = `-- name: GetTokenByHash :one
 SELECT id, name, secret_hash, role, namespaces, created_by, created_at, expires_at, revoked_at FROM api_tokens WHERE secret_hash = $1
 `
 
+// @readonly
 func (q *Queries) GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error) {
 	row := q.db.QueryRow(ctx, getTokenByHash, secretHash)
 	var i ApiToken
@@ -89,6 +91,7 @@ SELECT id, name, secret_hash, role, namespaces, created_by, created_at, expires_
 `
 
 // Every token, revoked ones too, oldest first.
+// @readonly
 func (q *Queries) ListTokens(ctx context.Context) ([]ApiToken, error) {
 	rows, err := q.db.Query(ctx, listTokens)
 	if err != nil {

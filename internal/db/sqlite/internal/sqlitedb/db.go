@@ -141,9 +141,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getBlobByShaStmt, err = db.PrepareContext(ctx, getBlobBySha); err != nil {
 		return nil, fmt.Errorf("error preparing query GetBlobBySha: %w", err)
 	}
-	if q.getBucketStmt, err = db.PrepareContext(ctx, getBucket); err != nil {
-		return nil, fmt.Errorf("error preparing query GetBucket: %w", err)
-	}
 	if q.getBucketForRoleStmt, err = db.PrepareContext(ctx, getBucketForRole); err != nil {
 		return nil, fmt.Errorf("error preparing query GetBucketForRole: %w", err)
 	}
@@ -176,9 +173,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getVersionStmt, err = db.PrepareContext(ctx, getVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersion: %w", err)
-	}
-	if q.getVersionByNameStmt, err = db.PrepareContext(ctx, getVersionByName); err != nil {
-		return nil, fmt.Errorf("error preparing query GetVersionByName: %w", err)
 	}
 	if q.getVersionByPathStmt, err = db.PrepareContext(ctx, getVersionByPath); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersionByPath: %w", err)
@@ -482,11 +476,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getBlobByShaStmt: %w", cerr)
 		}
 	}
-	if q.getBucketStmt != nil {
-		if cerr := q.getBucketStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getBucketStmt: %w", cerr)
-		}
-	}
 	if q.getBucketForRoleStmt != nil {
 		if cerr := q.getBucketForRoleStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getBucketForRoleStmt: %w", cerr)
@@ -540,11 +529,6 @@ func (q *Queries) Close() error {
 	if q.getVersionStmt != nil {
 		if cerr := q.getVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getVersionStmt: %w", cerr)
-		}
-	}
-	if q.getVersionByNameStmt != nil {
-		if cerr := q.getVersionByNameStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getVersionByNameStmt: %w", cerr)
 		}
 	}
 	if q.getVersionByPathStmt != nil {
@@ -795,7 +779,6 @@ type Queries struct {
 	getBlobStmt                     *sql.Stmt
 	getBlobByKeyStmt                *sql.Stmt
 	getBlobByShaStmt                *sql.Stmt
-	getBucketStmt                   *sql.Stmt
 	getBucketForRoleStmt            *sql.Stmt
 	getExperimentStmt               *sql.Stmt
 	getExperimentByNameStmt         *sql.Stmt
@@ -807,7 +790,6 @@ type Queries struct {
 	getTagByNameStmt                *sql.Stmt
 	getTokenByHashStmt              *sql.Stmt
 	getVersionStmt                  *sql.Stmt
-	getVersionByNameStmt            *sql.Stmt
 	getVersionByPathStmt            *sql.Stmt
 	insertVersionIfMissingStmt      *sql.Stmt
 	listArtifactBlobIDsStmt         *sql.Stmt
@@ -887,7 +869,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getBlobStmt:                     q.getBlobStmt,
 		getBlobByKeyStmt:                q.getBlobByKeyStmt,
 		getBlobByShaStmt:                q.getBlobByShaStmt,
-		getBucketStmt:                   q.getBucketStmt,
 		getBucketForRoleStmt:            q.getBucketForRoleStmt,
 		getExperimentStmt:               q.getExperimentStmt,
 		getExperimentByNameStmt:         q.getExperimentByNameStmt,
@@ -899,7 +880,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getTagByNameStmt:                q.getTagByNameStmt,
 		getTokenByHashStmt:              q.getTokenByHashStmt,
 		getVersionStmt:                  q.getVersionStmt,
-		getVersionByNameStmt:            q.getVersionByNameStmt,
 		getVersionByPathStmt:            q.getVersionByPathStmt,
 		insertVersionIfMissingStmt:      q.insertVersionIfMissingStmt,
 		listArtifactBlobIDsStmt:         q.listArtifactBlobIDsStmt,

@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: retention.sql
 
-package sqlitedb
+package pgdb
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 
 const listArtifactBlobIDs = `-- name: ListArtifactBlobIDs :many
 SELECT DISTINCT a.blob_id FROM artifacts a
-WHERE a.version_id = ?1
-  AND (CAST(?2 AS BIGINT) IS NULL OR a.experiment_id = CAST(?2 AS BIGINT))
+WHERE a.version_id = $1
+  AND (CAST($2 AS BIGINT) IS NULL OR a.experiment_id = CAST($2 AS BIGINT))
 ORDER BY a.blob_id
 `
 
@@ -24,8 +24,9 @@ type ListArtifactBlobIDsParams struct {
 
 // The blobs the artifacts of a version (its own and its experiments') use,
 // or with experiment_id those of that experiment of the version.
+// @readonly
 func (q *Queries) ListArtifactBlobIDs(ctx context.Context, arg ListArtifactBlobIDsParams) ([]int64, error) {
-	rows, err := q.query(ctx, q.listArtifactBlobIDsStmt, listArtifactBlobIDs, arg.VersionID, arg.ExperimentID)
+	rows, err := q.db.Query(ctx, listArtifactBlobIDs, arg.VersionID, arg.ExperimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -37,9 +38,6 @@ func (q *Queries) ListArtifactBlobIDs(ctx context.Context, arg ListArtifactBlobI
 			return nil, err
 		}
 		items = append(items, blob_id)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -53,9 +51,9 @@ FROM experiments e
 JOIN model_versions v ON v.id = e.version_id
 JOIN models m ON m.id = v.model_id
 JOIN namespaces n ON n.id = m.namespace_id
-WHERE v.state = ?1 AND e.created_at < ?2 AND e.id > ?3
+WHERE v.state = $1 AND e.created_at < $2 AND e.id > $3
 ORDER BY e.id
-LIMIT CAST(?4 AS BIGINT)
+LIMIT CAST($4 AS BIGINT)
 `
 
 type ListExpiredExperimentsParams struct {
@@ -76,8 +74,9 @@ type ListExpiredExperimentsRow struct {
 }
 
 // Experiments created before a cut-off on versions in a lifecycle.
+// @readonly
 func (q *Queries) ListExpiredExperiments(ctx context.Context, arg ListExpiredExperimentsParams) ([]ListExpiredExperimentsRow, error) {
-	rows, err := q.query(ctx, q.listExpiredExperimentsStmt, listExpiredExperiments,
+	rows, err := q.db.Query(ctx, listExpiredExperiments,
 		arg.State,
 		arg.Before,
 		arg.AfterID,
@@ -103,9 +102,6 @@ func (q *Queries) ListExpiredExperiments(ctx context.Context, arg ListExpiredExp
 		}
 		items = append(items, i)
 	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
@@ -117,9 +113,9 @@ SELECT v.id, v.version, v.state_changed_at, m.name AS model, n.name AS namespace
 FROM model_versions v
 JOIN models m ON m.id = v.model_id
 JOIN namespaces n ON n.id = m.namespace_id
-WHERE v.state = ?1 AND v.state_changed_at < ?2 AND v.id > ?3
+WHERE v.state = $1 AND v.state_changed_at < $2 AND v.id > $3
 ORDER BY v.id
-LIMIT CAST(?4 AS BIGINT)
+LIMIT CAST($4 AS BIGINT)
 `
 
 type ListExpiredVersionsParams struct {
@@ -139,8 +135,9 @@ type ListExpiredVersionsRow struct {
 
 // Versions that have been in a lifecycle since before a cut-off (soft-
 // deleted ones included), with their path names, for retention.
+// @readonly
 func (q *Queries) ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error) {
-	rows, err := q.query(ctx, q.listExpiredVersionsStmt, listExpiredVersions,
+	rows, err := q.db.Query(ctx, listExpiredVersions,
 		arg.State,
 		arg.Before,
 		arg.AfterID,
@@ -163,9 +160,6 @@ func (q *Queries) ListExpiredVersions(ctx context.Context, arg ListExpiredVersio
 			return nil, err
 		}
 		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

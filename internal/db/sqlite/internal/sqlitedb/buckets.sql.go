@@ -14,6 +14,7 @@ const countBuckets = `-- name: CountBuckets :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM buckets WHERE namespace_id = ?1
 `
 
+// @readonly
 func (q *Queries) CountBuckets(ctx context.Context, namespaceID int64) (int64, error) {
 	row := q.queryRow(ctx, q.countBucketsStmt, countBuckets, namespaceID)
 	var column_1 int64
@@ -72,24 +73,6 @@ func (q *Queries) DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int
 	return result.RowsAffected()
 }
 
-const getBucket = `-- name: GetBucket :one
-SELECT id, namespace_id, name, region, role, created_at FROM buckets WHERE id = ?1
-`
-
-func (q *Queries) GetBucket(ctx context.Context, id int64) (Bucket, error) {
-	row := q.queryRow(ctx, q.getBucketStmt, getBucket, id)
-	var i Bucket
-	err := row.Scan(
-		&i.ID,
-		&i.NamespaceID,
-		&i.Name,
-		&i.Region,
-		&i.Role,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const getBucketForRole = `-- name: GetBucketForRole :one
 SELECT id, namespace_id, name, region, role, created_at FROM buckets WHERE namespace_id = ?1 AND role = ?2
 `
@@ -99,6 +82,7 @@ type GetBucketForRoleParams struct {
 	Role        string
 }
 
+// @readonly
 func (q *Queries) GetBucketForRole(ctx context.Context, arg GetBucketForRoleParams) (Bucket, error) {
 	row := q.queryRow(ctx, q.getBucketForRoleStmt, getBucketForRole, arg.NamespaceID, arg.Role)
 	var i Bucket
@@ -126,6 +110,7 @@ type ListBucketsParams struct {
 	PageLimit   int64
 }
 
+// @readonly
 func (q *Queries) ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error) {
 	rows, err := q.query(ctx, q.listBucketsStmt, listBuckets, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
 	if err != nil {

@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: tags.sql
 
-package pgdb
+package sqlitedb
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 const attachTag = `-- name: AttachTag :execrows
 INSERT INTO tag_links (tag_id, model_id, version_id, experiment_id)
-VALUES ($1, $2, $3, $4)
+VALUES (?1, ?2, ?3, ?4)
 ON CONFLICT DO NOTHING
 `
 
@@ -26,7 +26,7 @@ type AttachTagParams struct {
 // Links a tag to one target: exactly one of model_id, version_id and
 // experiment_id is set. Attaching twice changes nothing.
 func (q *Queries) AttachTag(ctx context.Context, arg AttachTagParams) (int64, error) {
-	result, err := q.db.Exec(ctx, attachTag,
+	result, err := q.exec(ctx, q.attachTagStmt, attachTag,
 		arg.TagID,
 		arg.ModelID,
 		arg.VersionID,
@@ -35,15 +35,16 @@ func (q *Queries) AttachTag(ctx context.Context, arg AttachTagParams) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	return result.RowsAffected(), nil
+	return result.RowsAffected()
 }
 
 const countTags = `-- name: CountTags :one
-SELECT CAST(COUNT(*) AS BIGINT) FROM tags WHERE namespace_id = $1
+SELECT CAST(COUNT(*) AS BIGINT) FROM tags WHERE namespace_id = ?1
 `
 
+// @readonly
 func (q *Queries) CountTags(ctx context.Context, namespaceID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, countTags, namespaceID)
+	row := q.queryRow(ctx, q.countTagsStmt, countTags, namespaceID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -51,7 +52,7 @@ func (q *Queries) CountTags(ctx context.Context, namespaceID int64) (int64, erro
 
 const createTag = `-- name: CreateTag :one
 INSERT INTO tags (namespace_id, tag, color, created_at)
-VALUES ($1, $2, $3, $4)
+VALUES (?1, ?2, ?3, ?4)
 RETURNING id, namespace_id, tag, color, created_at
 `
 
@@ -63,7 +64,7 @@ type CreateTagParams struct {
 }
 
 func (q *Queries) CreateTag(ctx context.Context, arg CreateTagParams) (Tag, error) {
-	row := q.db.QueryRow(ctx, createTag,
+	row := q.queryRow(ctx, q.createTagStmt, createTag,
 		arg.NamespaceID,
 		arg.Tag,
 		arg.Color,
@@ -81,21 +82,21 @@ func (q *Queries) CreateTag(ctx context.Context, arg CreateTagParams) (Tag, erro
 }
 
 const deleteTag = `-- name: DeleteTag :execrows
-DELETE FROM tags WHERE id = $1
+DELETE FROM tags WHERE id = ?1
 `
 
 func (q *Queries) DeleteTag(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteTag, id)
+	result, err := q.exec(ctx, q.deleteTagStmt, deleteTag, id)
 	if err != nil {
 		return 0, err
 	}
-	return result.RowsAffected(), nil
+	return result.RowsAffected()
 }
 
 const detachTag = `-- name: DetachTag :execrows
 DELETE FROM tag_links
-WHERE tag_id = $1
-  AND (model_id = $2 OR version_id = $3 OR experiment_id = $4)
+WHERE tag_id = ?1
+  AND (model_id = ?2 OR version_id = ?3 OR experiment_id = ?4)
 `
 
 type DetachTagParams struct {
@@ -107,7 +108,7 @@ type DetachTagParams struct {
 
 // The ids left NULL match nothing, so only the one target set is unlinked.
 func (q *Queries) DetachTag(ctx context.Context, arg DetachTagParams) (int64, error) {
-	result, err := q.db.Exec(ctx, detachTag,
+	result, err := q.exec(ctx, q.detachTagStmt, detachTag,
 		arg.TagID,
 		arg.ModelID,
 		arg.VersionID,
@@ -116,11 +117,11 @@ func (q *Queries) DetachTag(ctx context.Context, arg DetachTagParams) (int64, er
 	if err != nil {
 		return 0, err
 	}
-	return result.RowsAffected(), nil
+	return result.RowsAffected()
 }
 
 const getTagByName = `-- name: GetTagByName :one
-SELECT id, namespace_id, tag, color, created_at FROM tags WHERE namespace_id = $1 AND tag = $2
+SELECT id, namespace_id, tag, color, created_at FROM tags WHERE namespace_id = ?1 AND tag = ?2
 `
 
 type GetTagByNameParams struct {
@@ -128,8 +129,9 @@ type GetTagByNameParams struct {
 	Tag         string
 }
 
+// @readonly
 func (q *Queries) GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error) {
-	row := q.db.QueryRow(ctx, getTagByName, arg.NamespaceID, arg.Tag)
+	row := q.queryRow(ctx, q.getTagByNameStmt, getTagByName, arg.NamespaceID, arg.Tag)
 	var i Tag
 	err := row.Scan(
 		&i.ID,
@@ -143,7 +145,7 @@ func (q *Queries) GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag
 
 const listLinkedTags = `-- name: ListLinkedTags :many
 SELECT t.id, t.namespace_id, t.tag, t.color, t.created_at FROM tags t JOIN tag_links l ON l.tag_id = t.id
-WHERE l.model_id = $1 OR l.version_id = $2 OR l.experiment_id = $3
+WHERE l.model_id = ?1 OR l.version_id = ?2 OR l.experiment_id = ?3
 ORDER BY t.tag, t.id
 `
 
@@ -154,8 +156,9 @@ type ListLinkedTagsParams struct {
 }
 
 // The tags linked to one target (exactly one id set, as for AttachTag).
+// @readonly
 func (q *Queries) ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) ([]Tag, error) {
-	rows, err := q.db.Query(ctx, listLinkedTags, arg.ModelID, arg.VersionID, arg.ExperimentID)
+	rows, err := q.query(ctx, q.listLinkedTagsStmt, listLinkedTags, arg.ModelID, arg.VersionID, arg.ExperimentID)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +176,9 @@ func (q *Queries) ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) 
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -182,9 +188,9 @@ func (q *Queries) ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) 
 
 const listTags = `-- name: ListTags :many
 SELECT id, namespace_id, tag, color, created_at FROM tags
-WHERE namespace_id = $1
+WHERE namespace_id = ?1
 ORDER BY tag, id
-LIMIT CAST($3 AS BIGINT) OFFSET CAST($2 AS BIGINT)
+LIMIT CAST(?3 AS BIGINT) OFFSET CAST(?2 AS BIGINT)
 `
 
 type ListTagsParams struct {
@@ -193,8 +199,9 @@ type ListTagsParams struct {
 	PageLimit   int64
 }
 
+// @readonly
 func (q *Queries) ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error) {
-	rows, err := q.db.Query(ctx, listTags, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
+	rows, err := q.query(ctx, q.listTagsStmt, listTags, arg.NamespaceID, arg.PageOffset, arg.PageLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +219,9 @@ func (q *Queries) ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, erro
 			return nil, err
 		}
 		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

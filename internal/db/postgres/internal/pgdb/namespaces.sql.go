@@ -14,6 +14,7 @@ const countNamespaceModels = `-- name: CountNamespaceModels :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM models WHERE namespace_id = $1
 `
 
+// @readonly
 func (q *Queries) CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error) {
 	row := q.db.QueryRow(ctx, countNamespaceModels, namespaceID)
 	var column_1 int64
@@ -25,6 +26,7 @@ const countNamespaces = `-- name: CountNamespaces :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM namespaces
 `
 
+// @readonly
 func (q *Queries) CountNamespaces(ctx context.Context) (int64, error) {
 	row := q.db.QueryRow(ctx, countNamespaces)
 	var column_1 int64
@@ -73,6 +75,7 @@ const getNamespace = `-- name: GetNamespace :one
 SELECT id, name, description, created_at, updated_at FROM namespaces WHERE id = $1
 `
 
+// @readonly
 func (q *Queries) GetNamespace(ctx context.Context, id int64) (Namespace, error) {
 	row := q.db.QueryRow(ctx, getNamespace, id)
 	var i Namespace
@@ -90,6 +93,7 @@ const getNamespaceByName = `-- name: GetNamespaceByName :one
 SELECT id, name, description, created_at, updated_at FROM namespaces WHERE name = $1
 `
 
+// @readonly
 func (q *Queries) GetNamespaceByName(ctx context.Context, name string) (Namespace, error) {
 	row := q.db.QueryRow(ctx, getNamespaceByName, name)
 	var i Namespace
@@ -114,6 +118,7 @@ type ListNamespacesParams struct {
 	PageLimit  int64
 }
 
+// @readonly
 func (q *Queries) ListNamespaces(ctx context.Context, arg ListNamespacesParams) ([]Namespace, error) {
 	rows, err := q.db.Query(ctx, listNamespaces, arg.PageOffset, arg.PageLimit)
 	if err != nil {

@@ -26,6 +26,7 @@ type CountVersionsParams struct {
 	Tag     *string
 }
 
+// @readonly
 func (q *Queries) CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error) {
 	row := q.queryRow(ctx, q.countVersionsStmt, countVersions, arg.ModelID, arg.State, arg.Tag)
 	var column_1 int64
@@ -43,6 +44,7 @@ type CountVersionsInStateParams struct {
 	State   string
 }
 
+// @readonly
 func (q *Queries) CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error) {
 	row := q.queryRow(ctx, q.countVersionsInStateStmt, countVersionsInState, arg.ModelID, arg.State)
 	var column_1 int64
@@ -136,36 +138,9 @@ const getVersion = `-- name: GetVersion :one
 SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at FROM model_versions WHERE id = ?1
 `
 
+// @readonly
 func (q *Queries) GetVersion(ctx context.Context, id int64) (ModelVersion, error) {
 	row := q.queryRow(ctx, q.getVersionStmt, getVersion, id)
-	var i ModelVersion
-	err := row.Scan(
-		&i.ID,
-		&i.ModelID,
-		&i.Version,
-		&i.State,
-		&i.StateChangedAt,
-		&i.Digest,
-		&i.SealedAt,
-		&i.DeletedAt,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
-const getVersionByName = `-- name: GetVersionByName :one
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at FROM model_versions WHERE model_id = ?1 AND version = ?2
-`
-
-type GetVersionByNameParams struct {
-	ModelID int64
-	Version string
-}
-
-// Soft-deleted versions are returned too: callers decide whether to hide them.
-func (q *Queries) GetVersionByName(ctx context.Context, arg GetVersionByNameParams) (ModelVersion, error) {
-	row := q.queryRow(ctx, q.getVersionByNameStmt, getVersionByName, arg.ModelID, arg.Version)
 	var i ModelVersion
 	err := row.Scan(
 		&i.ID,
@@ -211,6 +186,7 @@ type GetVersionByPathRow struct {
 
 // Resolves namespace, model and version names in one lookup (the hot path
 // of every version request); soft-deleted versions are returned too.
+// @readonly
 func (q *Queries) GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error) {
 	row := q.queryRow(ctx, q.getVersionByPathStmt, getVersionByPath, arg.Namespace, arg.Model, arg.Version)
 	var i GetVersionByPathRow
@@ -236,6 +212,7 @@ WHERE version_id = ?1
 ORDER BY id
 `
 
+// @readonly
 func (q *Queries) ListStateChanges(ctx context.Context, versionID int64) ([]VersionStateChange, error) {
 	rows, err := q.query(ctx, q.listStateChangesStmt, listStateChanges, versionID)
 	if err != nil {
@@ -286,6 +263,7 @@ type ListVersionsParams struct {
 	PageLimit  int64
 }
 
+// @readonly
 func (q *Queries) ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error) {
 	rows, err := q.query(ctx, q.listVersionsStmt, listVersions,
 		arg.ModelID,
@@ -342,6 +320,7 @@ type ListVersionsInStateParams struct {
 
 // ListVersions filtered by state only, answered from the partial index
 // model_versions_live_state_idx.
+// @readonly
 func (q *Queries) ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error) {
 	rows, err := q.query(ctx, q.listVersionsInStateStmt, listVersionsInState,
 		arg.ModelID,

@@ -21,6 +21,7 @@ type CountArtifactsParams struct {
 
 // An owner's artifacts: experiment_key is the experiment's id, or 0 for the
 // version's own.
+// @readonly
 func (q *Queries) CountArtifacts(ctx context.Context, arg CountArtifactsParams) (int64, error) {
 	row := q.db.QueryRow(ctx, countArtifacts, arg.VersionID, arg.ExperimentKey)
 	var column_1 int64
@@ -149,6 +150,7 @@ const getArtifact = `-- name: GetArtifact :one
 SELECT id, version_id, experiment_id, experiment_key, name, file_name, blob_id, content_type, format, encoding, extra, legacy_id, created_at FROM artifacts WHERE id = $1
 `
 
+// @readonly
 func (q *Queries) GetArtifact(ctx context.Context, id int64) (Artifact, error) {
 	row := q.db.QueryRow(ctx, getArtifact, id)
 	var i Artifact
@@ -203,6 +205,7 @@ type GetArtifactWithBlobRow struct {
 	Sha256         string
 }
 
+// @readonly
 func (q *Queries) GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error) {
 	row := q.db.QueryRow(ctx, getArtifactWithBlob, arg.VersionID, arg.ExperimentKey, arg.Name)
 	var i GetArtifactWithBlobRow
@@ -233,6 +236,7 @@ const getBlob = `-- name: GetBlob :one
 SELECT id, bucket, key, storage_version, size, sha256, created_at FROM blobs WHERE id = $1
 `
 
+// @readonly
 func (q *Queries) GetBlob(ctx context.Context, id int64) (Blob, error) {
 	row := q.db.QueryRow(ctx, getBlob, id)
 	var i Blob
@@ -257,6 +261,7 @@ type GetBlobByKeyParams struct {
 	Key    string
 }
 
+// @readonly
 func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error) {
 	row := q.db.QueryRow(ctx, getBlobByKey, arg.Bucket, arg.Key)
 	var i Blob
@@ -285,6 +290,7 @@ type GetBlobByShaParams struct {
 
 // A stored blob with this content in this bucket that an artifact still
 // references, for de-duplication (an unreferenced one may be collected).
+// @readonly
 func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
 	row := q.db.QueryRow(ctx, getBlobBySha, arg.Bucket, arg.Sha256)
 	var i Blob
@@ -336,6 +342,7 @@ type ListArtifactBlobsRow struct {
 // Every artifact with its blob and path names (experiment NULL for a
 // version's own), in id order from after_id, optionally in one namespace:
 // what verify re-reads.
+// @readonly
 func (q *Queries) ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsParams) ([]ListArtifactBlobsRow, error) {
 	rows, err := q.db.Query(ctx, listArtifactBlobs, arg.AfterID, arg.Namespace, arg.PageLimit)
 	if err != nil {
@@ -403,6 +410,7 @@ type ListArtifactsWithBlobRow struct {
 	Sha256         string
 }
 
+// @readonly
 func (q *Queries) ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWithBlobParams) ([]ListArtifactsWithBlobRow, error) {
 	rows, err := q.db.Query(ctx, listArtifactsWithBlob,
 		arg.VersionID,
@@ -478,6 +486,7 @@ type ListArtifactsWithBlobByIDRow struct {
 // The artifacts the original flymodel's endpoints know by this id: at most
 // one of a version and one of an experiment, which it numbers apart (an
 // experiment artifact older than the artifacts table answers to legacy_id).
+// @readonly
 func (q *Queries) ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]ListArtifactsWithBlobByIDRow, error) {
 	rows, err := q.db.Query(ctx, listArtifactsWithBlobByID, id)
 	if err != nil {
@@ -531,6 +540,7 @@ type ListUnreferencedBlobsParams struct {
 }
 
 // Blobs no artifact references and created before the grace cut-off.
+// @readonly
 func (q *Queries) ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error) {
 	rows, err := q.db.Query(ctx, listUnreferencedBlobs, arg.CreatedBefore, arg.PageLimit)
 	if err != nil {
@@ -572,6 +582,7 @@ type ListVersionArtifactDigestsRow struct {
 
 // The (name, sha256) list a version's content digest is computed over: its
 // own artifacts, not its experiments'.
+// @readonly
 func (q *Queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error) {
 	rows, err := q.db.Query(ctx, listVersionArtifactDigests, versionID)
 	if err != nil {

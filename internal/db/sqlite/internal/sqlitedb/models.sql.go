@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: models.sql
 
-package pgdb
+package sqlitedb
 
 import (
 	"context"
@@ -11,12 +11,13 @@ import (
 )
 
 const countModelVersions = `-- name: CountModelVersions :one
-SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions WHERE model_id = $1
+SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions WHERE model_id = ?1
 `
 
 // Counts every version, soft-deleted ones included: they still hold data.
+// @readonly
 func (q *Queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
-	row := q.db.QueryRow(ctx, countModelVersions, modelID)
+	row := q.queryRow(ctx, q.countModelVersionsStmt, countModelVersions, modelID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -24,12 +25,12 @@ func (q *Queries) CountModelVersions(ctx context.Context, modelID int64) (int64,
 
 const countModels = `-- name: CountModels :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM models m
-WHERE m.namespace_id = $1
-  AND (CAST($2 AS TEXT) IS NULL
-       OR replace(lower(m.name), lower(CAST($2 AS TEXT)), '') <> lower(m.name))
-  AND (CAST($3 AS TEXT) IS NULL OR EXISTS (
+WHERE m.namespace_id = ?1
+  AND (CAST(?2 AS TEXT) IS NULL
+       OR replace(lower(m.name), lower(CAST(?2 AS TEXT)), '') <> lower(m.name))
+  AND (CAST(?3 AS TEXT) IS NULL OR EXISTS (
        SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
-       WHERE l.model_id = m.id AND t.tag = CAST($3 AS TEXT)))
+       WHERE l.model_id = m.id AND t.tag = CAST(?3 AS TEXT)))
 `
 
 type CountModelsParams struct {
@@ -38,8 +39,9 @@ type CountModelsParams struct {
 	Tag          *string
 }
 
+// @readonly
 func (q *Queries) CountModels(ctx context.Context, arg CountModelsParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countModels, arg.NamespaceID, arg.NameContains, arg.Tag)
+	row := q.queryRow(ctx, q.countModelsStmt, countModels, arg.NamespaceID, arg.NameContains, arg.Tag)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
@@ -47,7 +49,7 @@ func (q *Queries) CountModels(ctx context.Context, arg CountModelsParams) (int64
 
 const createModel = `-- name: CreateModel :one
 INSERT INTO models (namespace_id, name, created_at, updated_at)
-VALUES ($1, $2, $3, $3)
+VALUES (?1, ?2, ?3, ?3)
 RETURNING id, namespace_id, name, created_at, updated_at
 `
 
@@ -58,7 +60,7 @@ type CreateModelParams struct {
 }
 
 func (q *Queries) CreateModel(ctx context.Context, arg CreateModelParams) (Model, error) {
-	row := q.db.QueryRow(ctx, createModel, arg.NamespaceID, arg.Name, arg.Now)
+	row := q.queryRow(ctx, q.createModelStmt, createModel, arg.NamespaceID, arg.Name, arg.Now)
 	var i Model
 	err := row.Scan(
 		&i.ID,
@@ -71,23 +73,24 @@ func (q *Queries) CreateModel(ctx context.Context, arg CreateModelParams) (Model
 }
 
 const deleteModel = `-- name: DeleteModel :execrows
-DELETE FROM models WHERE id = $1
+DELETE FROM models WHERE id = ?1
 `
 
 func (q *Queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteModel, id)
+	result, err := q.exec(ctx, q.deleteModelStmt, deleteModel, id)
 	if err != nil {
 		return 0, err
 	}
-	return result.RowsAffected(), nil
+	return result.RowsAffected()
 }
 
 const getModel = `-- name: GetModel :one
-SELECT id, namespace_id, name, created_at, updated_at FROM models WHERE id = $1
+SELECT id, namespace_id, name, created_at, updated_at FROM models WHERE id = ?1
 `
 
+// @readonly
 func (q *Queries) GetModel(ctx context.Context, id int64) (Model, error) {
-	row := q.db.QueryRow(ctx, getModel, id)
+	row := q.queryRow(ctx, q.getModelStmt, getModel, id)
 	var i Model
 	err := row.Scan(
 		&i.ID,
@@ -100,7 +103,7 @@ func (q *Queries) GetModel(ctx context.Context, id int64) (Model, error) {
 }
 
 const getModelByName = `-- name: GetModelByName :one
-SELECT id, namespace_id, name, created_at, updated_at FROM models WHERE namespace_id = $1 AND name = $2
+SELECT id, namespace_id, name, created_at, updated_at FROM models WHERE namespace_id = ?1 AND name = ?2
 `
 
 type GetModelByNameParams struct {
@@ -108,8 +111,9 @@ type GetModelByNameParams struct {
 	Name        string
 }
 
+// @readonly
 func (q *Queries) GetModelByName(ctx context.Context, arg GetModelByNameParams) (Model, error) {
-	row := q.db.QueryRow(ctx, getModelByName, arg.NamespaceID, arg.Name)
+	row := q.queryRow(ctx, q.getModelByNameStmt, getModelByName, arg.NamespaceID, arg.Name)
 	var i Model
 	err := row.Scan(
 		&i.ID,
@@ -124,7 +128,7 @@ func (q *Queries) GetModelByName(ctx context.Context, arg GetModelByNameParams) 
 const getModelByPath = `-- name: GetModelByPath :one
 SELECT m.id, m.namespace_id, m.name, m.created_at, m.updated_at FROM models m
 JOIN namespaces n ON n.id = m.namespace_id
-WHERE n.name = $1 AND m.name = $2
+WHERE n.name = ?1 AND m.name = ?2
 `
 
 type GetModelByPathParams struct {
@@ -132,8 +136,9 @@ type GetModelByPathParams struct {
 	Model     string
 }
 
+// @readonly
 func (q *Queries) GetModelByPath(ctx context.Context, arg GetModelByPathParams) (Model, error) {
-	row := q.db.QueryRow(ctx, getModelByPath, arg.Namespace, arg.Model)
+	row := q.queryRow(ctx, q.getModelByPathStmt, getModelByPath, arg.Namespace, arg.Model)
 	var i Model
 	err := row.Scan(
 		&i.ID,
@@ -147,14 +152,14 @@ func (q *Queries) GetModelByPath(ctx context.Context, arg GetModelByPathParams) 
 
 const listModels = `-- name: ListModels :many
 SELECT id, namespace_id, name, created_at, updated_at FROM models m
-WHERE m.namespace_id = $1
-  AND (CAST($2 AS TEXT) IS NULL
-       OR replace(lower(m.name), lower(CAST($2 AS TEXT)), '') <> lower(m.name))
-  AND (CAST($3 AS TEXT) IS NULL OR EXISTS (
+WHERE m.namespace_id = ?1
+  AND (CAST(?2 AS TEXT) IS NULL
+       OR replace(lower(m.name), lower(CAST(?2 AS TEXT)), '') <> lower(m.name))
+  AND (CAST(?3 AS TEXT) IS NULL OR EXISTS (
        SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
-       WHERE l.model_id = m.id AND t.tag = CAST($3 AS TEXT)))
+       WHERE l.model_id = m.id AND t.tag = CAST(?3 AS TEXT)))
 ORDER BY m.name, m.id
-LIMIT CAST($5 AS BIGINT) OFFSET CAST($4 AS BIGINT)
+LIMIT CAST(?5 AS BIGINT) OFFSET CAST(?4 AS BIGINT)
 `
 
 type ListModelsParams struct {
@@ -168,8 +173,9 @@ type ListModelsParams struct {
 // name_contains matches as a plain substring, case-insensitively. replace()
 // is used rather than LIKE because it has no wildcards to escape and is the
 // same on both engines; an empty name_contains must be passed as NULL.
+// @readonly
 func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model, error) {
-	rows, err := q.db.Query(ctx, listModels,
+	rows, err := q.query(ctx, q.listModelsStmt, listModels,
 		arg.NamespaceID,
 		arg.NameContains,
 		arg.Tag,
@@ -194,6 +200,9 @@ func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model
 		}
 		items = append(items, i)
 	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
@@ -201,8 +210,8 @@ func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model
 }
 
 const renameModel = `-- name: RenameModel :one
-UPDATE models SET name = $1, updated_at = $2
-WHERE id = $3
+UPDATE models SET name = ?1, updated_at = ?2
+WHERE id = ?3
 RETURNING id, namespace_id, name, created_at, updated_at
 `
 
@@ -213,7 +222,7 @@ type RenameModelParams struct {
 }
 
 func (q *Queries) RenameModel(ctx context.Context, arg RenameModelParams) (Model, error) {
-	row := q.db.QueryRow(ctx, renameModel, arg.Name, arg.Now, arg.ID)
+	row := q.queryRow(ctx, q.renameModelStmt, renameModel, arg.Name, arg.Now, arg.ID)
 	var i Model
 	err := row.Scan(
 		&i.ID,
