@@ -524,6 +524,67 @@ func TestCompatArtifactRoundTrip(t *testing.T) {
 	})
 }
 
+// TestCompatArtifactIDsPerKind is the original flymodel's own scenario:
+// version artifacts and experiment artifacts are numbered apart, each from
+// 1, on the compat endpoints and in the API's JSON alike.
+func TestCompatArtifactIDsPerKind(t *testing.T) {
+	artifactEngines(t, artifactSetup{}, func(t *testing.T, a *artifactAPI) {
+		if err := db.LoadFixtures(context.Background(), a.store, "basic"); err != nil {
+			t.Fatal(err)
+		}
+		a.do("POST", base+"/namespaces/canada/models", map[string]any{"name": "test_model"}, 201)
+		vpath := base + "/namespaces/canada/models/test_model/versions/v0.0.1"
+		v := a.do("POST", base+"/namespaces/canada/models/test_model/versions", map[string]any{"version": "v0.0.1"}, 201).json(t)
+		e := a.do("POST", vpath+"/experiments", map[string]any{"name": "eval"}, 201).json(t)
+
+		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt"}, "log.txt", []byte("log"), 201).json(t)
+		vr := a.upload("/upload/model-version-artifact", map[string]any{"model_version": v["id"], "artifact_name": "weights.bin"}, "weights.bin", []byte("weights"), 201).json(t)
+		if er["id"] != 1.0 || vr["id"] != 1.0 {
+			t.Fatalf("experiment artifact id %v, version artifact id %v: want 1 and 1", er["id"], vr["id"])
+		}
+		er2 := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log2.txt"}, "log2.txt", []byte("log2"), 201).json(t)
+		if er2["id"] != 2.0 {
+			t.Fatalf("second experiment artifact id %v, want 2", er2["id"])
+		}
+		// The API's JSON: the answer to the same bytes again (200), and the
+		// owner's list.
+		for _, c := range []struct {
+			path, content string
+			want          float64
+		}{
+			{vpath + "/artifacts/weights.bin", "weights", 1},
+			{vpath + "/experiments/eval/artifacts/log.txt", "log", 1},
+			{vpath + "/experiments/eval/artifacts/log2.txt", "log2", 2},
+		} {
+			if got := a.put(c.path, []byte(c.content), nil, 200).json(t)["id"]; got != c.want {
+				t.Fatalf("PUT %s: id %v, want %v", c.path, got, c.want)
+			}
+		}
+		for path, want := range map[string]string{
+			vpath + "/artifacts":                  "[1]",
+			vpath + "/experiments/eval/artifacts": "[1 2]",
+		} {
+			var ids []any
+			for _, it := range a.do("GET", path, nil, 200).json(t)["items"].([]any) {
+				ids = append(ids, it.(map[string]any)["id"])
+			}
+			if got := fmt.Sprint(ids); got != want {
+				t.Fatalf("%s: ids %s, want %s", path, got, want)
+			}
+		}
+		for path, want := range map[string]string{
+			"/download/model-version-artifact?artifact_id=1": "weights",
+			"/download/experiment-artifact?artifact_id=1":    "log",
+			"/download/experiment-artifact?artifact_id=2":    "log2",
+		} {
+			if got := string(a.do("GET", path, nil, 200).body); got != want {
+				t.Fatalf("%s = %q, want %q", path, got, want)
+			}
+		}
+		a.problem(a.request("GET", "/download/model-version-artifact?artifact_id=2", "", ""), 404, "not-found")
+	})
+}
+
 // TestConcurrentUploadsOfOneName: one record, never two; losers get 409
 // (other bytes) or 200 (same bytes); no orphaned object.
 func TestConcurrentUploadsOfOneName(t *testing.T) {
