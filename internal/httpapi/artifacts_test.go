@@ -565,7 +565,7 @@ func TestCompatArtifactIDsPerKind(t *testing.T) {
 			vpath + "/experiments/eval/artifacts": "[1 2]",
 		} {
 			var ids []any
-			for _, it := range a.do("GET", path, nil, 200).json(t)["items"].([]any) {
+			for _, it := range a.do("GET", path, nil, 200).json(t)["data"].([]any) {
 				ids = append(ids, it.(map[string]any)["id"])
 			}
 			if got := fmt.Sprint(ids); got != want {
