@@ -26,11 +26,21 @@ DELETE FROM blobs
 WHERE blobs.id = @id
   AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = blobs.id);
 
+-- name: NextArtifactNumber :one
+-- The next number (API id) of an artifact of this kind ('version' or
+-- 'experiment', artifacts.kind), for CreateArtifact in the same
+-- transaction: the counter's row stays locked until it ends (PostgreSQL),
+-- so two uploads never take one number, and once it commits the number is
+-- never handed out again (deleting its artifact does not free it).
+UPDATE artifact_counters SET last_number = last_number + 1
+WHERE kind = @kind
+RETURNING last_number;
+
 -- name: CreateArtifact :one
 -- An artifact of a version (experiment_id NULL) or of one of its
 -- experiments; only a version's own artifacts carry extra.
-INSERT INTO artifacts (version_id, experiment_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
-VALUES (@version_id, sqlc.narg(experiment_id), @name, @file_name, @blob_id, @content_type, sqlc.narg(format), @encoding, sqlc.narg(extra), @now)
+INSERT INTO artifacts (version_id, experiment_id, number, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
+VALUES (@version_id, sqlc.narg(experiment_id), @number, @name, @file_name, @blob_id, @content_type, sqlc.narg(format), @encoding, sqlc.narg(extra), @now)
 RETURNING *;
 
 -- name: GetArtifact :one
@@ -84,15 +94,13 @@ WHERE a.version_id = @version_id AND a.experiment_key = @experiment_key
 ORDER BY a.name, a.id
 LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 
--- name: ListArtifactsWithBlobByID :many
--- The artifacts the original flymodel's endpoints know by this id: at most
--- one of a version and one of an experiment, which it numbers apart (an
--- experiment artifact older than the artifacts table answers to legacy_id).
+-- name: GetArtifactWithBlobByNumber :one
+-- The artifact the original flymodel's endpoints know by this id: each
+-- kind is numbered apart.
 -- @readonly
 SELECT a.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
-WHERE (a.id = @id AND a.legacy_id IS NULL) OR a.legacy_id = @id
-ORDER BY a.id;
+WHERE a.kind = @kind AND a.number = @number;
 
 -- name: ListArtifactBlobs :many
 -- Every artifact with its blob and path names (experiment NULL for a

@@ -71,6 +71,10 @@ type Queries interface {
 	GetArtifact(ctx context.Context, id int64) (Artifact, error)
 	// @readonly
 	GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error)
+	// The artifact the original flymodel's endpoints know by this id: each
+	// kind is numbered apart.
+	// @readonly
+	GetArtifactWithBlobByNumber(ctx context.Context, arg GetArtifactWithBlobByNumberParams) (GetArtifactWithBlobByNumberRow, error)
 	// @readonly
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	// @readonly
@@ -118,11 +122,6 @@ type Queries interface {
 	ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsParams) ([]ListArtifactBlobsRow, error)
 	// @readonly
 	ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWithBlobParams) ([]ListArtifactsWithBlobRow, error)
-	// The artifacts the original flymodel's endpoints know by this id: at most
-	// one of a version and one of an experiment, which it numbers apart (an
-	// experiment artifact older than the artifacts table answers to legacy_id).
-	// @readonly
-	ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]ListArtifactsWithBlobByIDRow, error)
 	// Oldest first, from after_id on, in [since, until), filtered by any of
 	// the optional fields.
 	// @readonly
@@ -175,6 +174,12 @@ type Queries interface {
 	// returns the version only while it is live and unsealed, so an artifact can
 	// never be added after a concurrent promotion sealed the version.
 	LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersionParams) (ModelVersion, error)
+	// The next number (API id) of an artifact of this kind ('version' or
+	// 'experiment', artifacts.kind), for CreateArtifact in the same
+	// transaction: the counter's row stays locked until it ends (PostgreSQL),
+	// so two uploads never take one number, and once it commits the number is
+	// never handed out again (deleting its artifact does not free it).
+	NextArtifactNumber(ctx context.Context, kind string) (int64, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
 	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
@@ -214,8 +219,14 @@ type Artifact struct {
 	Format        *string
 	Encoding      string
 	Extra         *string
-	LegacyID      *int64
+	Kind          string
+	Number        int64
 	CreatedAt     time.Time
+}
+
+type ArtifactCounter struct {
+	Kind       string
+	LastNumber int64
 }
 
 type AttachTagParams struct {
@@ -286,6 +297,7 @@ type CountVersionsParams struct {
 type CreateArtifactParams struct {
 	VersionID    int64
 	ExperimentID *int64
+	Number       int64
 	Name         string
 	FileName     string
 	BlobID       int64
@@ -411,6 +423,33 @@ type FinishExperimentParams struct {
 	ID         int64
 }
 
+type GetArtifactWithBlobByNumberParams struct {
+	Kind   string
+	Number int64
+}
+
+type GetArtifactWithBlobByNumberRow struct {
+	ID             int64
+	VersionID      int64
+	ExperimentID   *int64
+	ExperimentKey  int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	Kind           string
+	Number         int64
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
 type GetArtifactWithBlobParams struct {
 	VersionID     int64
 	ExperimentKey int64
@@ -429,7 +468,8 @@ type GetArtifactWithBlobRow struct {
 	Format         *string
 	Encoding       string
 	Extra          *string
-	LegacyID       *int64
+	Kind           string
+	Number         int64
 	CreatedAt      time.Time
 	Bucket         string
 	Key            string
@@ -524,27 +564,6 @@ type ListArtifactBlobsRow struct {
 	Experiment *string
 }
 
-type ListArtifactsWithBlobByIDRow struct {
-	ID             int64
-	VersionID      int64
-	ExperimentID   *int64
-	ExperimentKey  int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	Extra          *string
-	LegacyID       *int64
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
 type ListArtifactsWithBlobParams struct {
 	VersionID     int64
 	ExperimentKey int64
@@ -564,7 +583,8 @@ type ListArtifactsWithBlobRow struct {
 	Format         *string
 	Encoding       string
 	Extra          *string
-	LegacyID       *int64
+	Kind           string
+	Number         int64
 	CreatedAt      time.Time
 	Bucket         string
 	Key            string

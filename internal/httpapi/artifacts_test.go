@@ -585,6 +585,62 @@ func TestCompatArtifactIDsPerKind(t *testing.T) {
 	})
 }
 
+// TestConcurrentUploadsAreNumberedApart: uploads of different names racing
+// in their own transactions each get a number of their kind, never one
+// another took.
+func TestConcurrentUploadsAreNumberedApart(t *testing.T) {
+	artifactEngines(t, artifactSetup{}, func(t *testing.T, a *artifactAPI) {
+		a.seed()
+		srv := httptest.NewServer(a.h)
+		defer srv.Close()
+		const n = 6
+		owners := []string{vbase, vbase + "/experiments/eval"}
+		ids := make([][]any, len(owners))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for o, owner := range owners {
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					req, _ := http.NewRequest("PUT", fmt.Sprintf("%s%s/artifacts/f%d.bin", srv.URL, owner, i), strings.NewReader(fmt.Sprintf("%d-%d", o, i)))
+					a.sign(req)
+					res, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					defer res.Body.Close()
+					var body map[string]any
+					if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != 201 {
+						t.Errorf("%s f%d.bin: status %d, %v", owner, i, res.StatusCode, err)
+						return
+					}
+					mu.Lock()
+					ids[o] = append(ids[o], body["id"])
+					mu.Unlock()
+				}()
+			}
+		}
+		close(start)
+		wg.Wait()
+		a.skipAudit()
+		for o, owner := range owners {
+			seen := map[any]bool{}
+			for _, id := range ids[o] {
+				seen[id] = true
+			}
+			for i := 1; i <= n; i++ {
+				if !seen[float64(i)] {
+					t.Fatalf("%s: ids %v, want 1 to %d", owner, ids[o], n)
+				}
+			}
+		}
+	})
+}
+
 // TestConcurrentUploadsOfOneName: one record, never two; losers get 409
 // (other bytes) or 200 (same bytes); no orphaned object.
 func TestConcurrentUploadsOfOneName(t *testing.T) {

@@ -40,7 +40,9 @@ type Artifact struct {
 type artifactRow db.GetArtifactWithBlobRow
 
 func (r artifactRow) artifact() Artifact {
-	a := Artifact{Artifact: api.Artifact{ID: r.ID, VersionID: r.VersionID, Name: r.Name, FileName: r.FileName,
+	// An artifact's id on the API is its number, counted per kind (schema
+	// 00004): the original flymodel numbers each kind apart.
+	a := Artifact{Artifact: api.Artifact{ID: r.Number, VersionID: r.VersionID, Name: r.Name, FileName: r.FileName,
 		ContentType: r.ContentType, Encoding: r.Encoding, SHA256: r.Sha256, Size: r.Size, Blob: r.BlobID,
 		CreatedAt: r.CreatedAt.UTC()}, bucket: r.Bucket, key: r.Key}
 	if r.Format != nil {
@@ -52,11 +54,6 @@ func (r artifactRow) artifact() Artifact {
 	// The wire names an artifact's owner: its version, or its experiment.
 	if r.ExperimentID != nil {
 		a.VersionID, a.ExperimentID = 0, *r.ExperimentID
-	}
-	// An experiment artifact older than the artifacts table keeps the id
-	// the original flymodel's endpoints know it by (schema 00004).
-	if r.LegacyID != nil {
-		a.ID = *r.LegacyID
 	}
 	return a
 }
@@ -99,6 +96,9 @@ type ownerKind interface {
 	byID(ctx context.Context, r *Registry, id int64) (Owner, error)
 	// ownerID is the id of a's owner when a is of this kind, else 0.
 	ownerID(a Artifact) int64
+	// dbName is how the database names the kind: artifacts.kind, and the
+	// row of artifact_counters that numbers its artifacts.
+	dbName() string
 	String() string
 }
 
@@ -165,6 +165,8 @@ func (versionKind) byID(ctx context.Context, r *Registry, id int64) (Owner, erro
 
 func (versionKind) ownerID(a Artifact) int64 { return a.VersionID }
 
+func (versionKind) dbName() string { return "version" }
+
 type experimentKind struct{}
 
 func (experimentKind) String() string { return "experiment" }
@@ -205,6 +207,8 @@ func (experimentKind) byID(ctx context.Context, r *Registry, id int64) (Owner, e
 }
 
 func (experimentKind) ownerID(a Artifact) int64 { return a.ExperimentID }
+
+func (experimentKind) dbName() string { return "experiment" }
 
 func (o Owner) path() string { return o.kind().path(o) }
 
@@ -429,8 +433,14 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 			return err
 		}
 		keep = !reused
+		// Last before the insert: on PostgreSQL the counter stays locked
+		// until the transaction ends.
+		number, err := q.NextArtifactNumber(ctx, own.kind().dbName())
+		if err != nil {
+			return err
+		}
 		_, err = q.CreateArtifact(ctx, db.CreateArtifactParams{
-			VersionID: own.res.version.ID, ExperimentID: own.experimentID, Name: in.Name, FileName: in.FileName,
+			VersionID: own.res.version.ID, ExperimentID: own.experimentID, Number: number, Name: in.Name, FileName: in.FileName,
 			BlobID: blobID, ContentType: in.ContentType, Format: optional(in.Format), Encoding: in.Encoding,
 			Extra: extra, Now: now,
 		})
@@ -694,18 +704,13 @@ func (r *Registry) OwnerByID(ctx context.Context, k ArtifactKind, id int64) (Own
 // ArtifactByID returns the artifact of kind k with this id and its owner,
 // for the original flymodel's download endpoints.
 func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (Artifact, Owner, error) {
-	rows, err := r.store.ListArtifactsWithBlobByID(ctx, id)
+	row, err := r.store.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: k.kind.dbName(), Number: id})
 	if err != nil {
-		return Artifact{}, Owner{}, err
+		return Artifact{}, Owner{}, notFoundOr(err, k.String(), fmt.Sprintf("with id %d", id))
 	}
-	for _, row := range rows {
-		a := artifactRow(row).artifact()
-		if owner := k.kind.ownerID(a); owner != 0 {
-			o, err := k.kind.byID(ctx, r, owner)
-			return a, o, err
-		}
-	}
-	return Artifact{}, Owner{}, &NotFoundError{Kind: k.String(), Path: fmt.Sprintf("with id %d", id)}
+	a := artifactRow(row).artifact()
+	o, err := k.kind.byID(ctx, r, k.kind.ownerID(a))
+	return a, o, err
 }
 
 // MissingBlobError is an artifact whose stored bytes are gone (HTTP 5xx).

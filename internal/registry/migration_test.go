@@ -208,8 +208,8 @@ func apiView(t *testing.T, r *registry.Registry, maxID int64) string {
 // data, version and experiment artifacts with colliding ids, and tags on a
 // model, versions and an experiment, into the one artifacts table and the
 // one tag link table, down again and up again: every row is kept, the API
-// shows the same, and the original flymodel's ids still name the same
-// artifacts.
+// shows the same, the original flymodel's ids still name the same
+// artifacts, and new artifacts continue each kind's own numbering.
 func TestMigration00004(t *testing.T) {
 	legacyEngines(t, func(t *testing.T, s db.Store, raw *sql.DB) {
 		if _, err := s.Migrate(ctx, db.MigrateOptions{Steps: 3}); err != nil {
@@ -285,6 +285,13 @@ func TestMigration00004(t *testing.T) {
 		rawExec(t, raw, `INSERT INTO version_tags (version_id, tag_id) VALUES (%d, %d), (%d, %d), (%d, %d)`, sm, nlp, sm, ready, lg, ready)
 		rawExec(t, raw, `INSERT INTO experiment_tags (experiment_id, tag_id) VALUES (%d, %d)`, smEval, nlp)
 		legacy := legacyTables(t, raw)
+		// PostgreSQL's sequence handed out experiment artifacts 5 and 6,
+		// deleted since: their ids are not handed out again. (The version
+		// sequence was never called: the rows above carry their ids.)
+		sqliteDB := s.Engine() == db.EngineSQLite
+		if !sqliteDB {
+			rawExec(t, raw, `SELECT setval(pg_get_serial_sequence('experiment_artifacts', 'id'), 6)`)
+		}
 
 		if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
 			t.Fatalf("migrate up: %v", err)
@@ -330,8 +337,8 @@ func TestMigration00004(t *testing.T) {
 		if string(weights.Extra) != `{"framework":"torch"}` && string(weights.Extra) != `{"framework": "torch"}` {
 			t.Fatalf("extra = %s", weights.Extra)
 		}
-		// Ids of one kind only, and the new table's own ids of migrated
-		// experiment artifacts, answer nothing for the other kind.
+		// An id only the other kind holds answers nothing, nor do the row
+		// ids the table gave migrated experiment artifacts (4 to 7).
 		for _, c := range []struct {
 			kind registry.ArtifactKind
 			id   int64
@@ -360,11 +367,32 @@ func TestMigration00004(t *testing.T) {
 		}
 		upView := apiView(t, r, 10)
 
-		// Artifacts and tags added after the migration are numbered after
-		// every existing row, and go down and up again with the others.
-		ok[registry.Artifact](t)(putOwned(r, registry.Owner{Ref: smRef, Experiment: "eval"}, "late.txt", "late"))
+		// Artifacts added after the migration continue their kind's
+		// numbering (after the last id the old sequence handed out on
+		// PostgreSQL, after the largest row on SQLite, which kept no
+		// sequence); they and new tags go down and up again with the others.
+		late := ok[registry.Artifact](t)(putOwned(r, registry.Owner{Ref: smRef, Experiment: "eval"}, "late.txt", "late"))
 		medRef := registry.Ref{Namespace: "canada", Model: "llm.med", Version: "v1.0.0"}
-		ok[registry.Artifact](t)(putOwned(r, registry.Owner{Ref: medRef}, "med.bin", "med"))
+		med := ok[registry.Artifact](t)(putOwned(r, registry.Owner{Ref: medRef}, "med.bin", "med"))
+		wantNumbers := func(what string, version, experiment registry.Artifact, v, e int64) {
+			t.Helper()
+			if version.ID != v || experiment.ID != e {
+				t.Fatalf("%s: new version artifact %d, experiment artifact %d; want %d and %d", what, version.ID, experiment.ID, v, e)
+			}
+			for _, c := range []struct {
+				kind registry.ArtifactKind
+				a    registry.Artifact
+			}{{registry.VersionArtifact, version}, {registry.ExperimentArtifact, experiment}} {
+				if got, _, err := r.ArtifactByID(ctx, c.kind, c.a.ID); err != nil || got.Name != c.a.Name {
+					t.Fatalf("%s: %v %d = %+v, %v; want %s", what, c.kind, c.a.ID, got, err, c.a.Name)
+				}
+			}
+		}
+		if sqliteDB {
+			wantNumbers("after up", med, late, 4, 5)
+		} else {
+			wantNumbers("after up", med, late, 4, 7)
+		}
 		if err := r.TagVersion(ctx, medRef, "nlp", false); err != nil {
 			t.Fatal(err)
 		}
@@ -404,6 +432,17 @@ func TestMigration00004(t *testing.T) {
 		}
 		if again := apiView(t, r, 10); again != view {
 			t.Fatalf("after down and up the API shows:\n%s\nwant:\n%s", again, view)
+		}
+		// And continue their numbering again: on PostgreSQL after the
+		// 'seq' rows the sequences numbered while down; SQLite's tables
+		// numbered those after their largest row and, once deleted, so do
+		// the counters.
+		again := ok[registry.Artifact](t)(putOwned(r, registry.Owner{Ref: smRef}, "again.bin", "again"))
+		againE := ok[registry.Artifact](t)(putOwned(r, registry.Owner{Ref: smRef, Experiment: "eval"}, "again.txt", "again"))
+		if sqliteDB {
+			wantNumbers("after down and up", again, againE, 5, 6)
+		} else {
+			wantNumbers("after down and up", again, againE, 6, 9)
 		}
 	})
 }

@@ -8,11 +8,13 @@
 -- would not keep a version's own names unique.
 --
 -- The original flymodel's endpoints address artifacts by id, version
--- artifacts and experiment artifacts each numbered apart; the two old
--- tables' ids collide. A version artifact keeps its id. An experiment
--- artifact is moved above them and keeps its old id in legacy_id, which
--- stays its id on the API. New artifacts (of either owner) are numbered
--- after every existing row, so they never take an id that legacy_id holds.
+-- artifacts and experiment artifacts each numbered apart (two tables, two
+-- sequences). Here id is the row's own key; number is the artifact's id on
+-- the API, unique within its kind. Each kind's counter in artifact_counters
+-- hands out the next number (never one handed out before, as the old
+-- sequences did); it starts after the old sequence's last value, so that
+-- an id deleted before this migration is not reused either. An old row
+-- keeps its id as its number.
 --
 -- The composite foreign key keeps an experiment's artifact on that
 -- experiment's version (and cascades with the experiment).
@@ -30,24 +32,41 @@ CREATE TABLE artifacts (
     format         artifact_format,
     encoding       artifact_encoding NOT NULL DEFAULT 'uncompressed',
     extra          JSONB CHECK (extra IS NULL OR experiment_id IS NULL),
-    legacy_id      BIGINT CHECK (legacy_id IS NULL OR experiment_id IS NOT NULL),
+    kind           TEXT NOT NULL GENERATED ALWAYS AS (CASE WHEN experiment_id IS NULL THEN 'version' ELSE 'experiment' END) STORED,
+    number         BIGINT NOT NULL CHECK (number > 0),
     created_at     TIMESTAMPTZ NOT NULL,
     FOREIGN KEY (experiment_id, version_id) REFERENCES experiments (id, version_id) ON DELETE CASCADE
 );
 CREATE UNIQUE INDEX artifacts_owner_name_key ON artifacts (version_id, experiment_key, name);
-CREATE UNIQUE INDEX artifacts_legacy_id_key ON artifacts (legacy_id) WHERE legacy_id IS NOT NULL;
+CREATE UNIQUE INDEX artifacts_kind_number_key ON artifacts (kind, number);
 CREATE INDEX artifacts_blob_idx ON artifacts (blob_id);
 
-INSERT INTO artifacts (id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
-SELECT id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at
+INSERT INTO artifacts (id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, number, created_at)
+SELECT id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, id, created_at
 FROM version_artifacts;
 
-INSERT INTO artifacts (id, version_id, experiment_id, name, file_name, blob_id, content_type, format, encoding, legacy_id, created_at)
+INSERT INTO artifacts (id, version_id, experiment_id, name, file_name, blob_id, content_type, format, encoding, number, created_at)
 SELECT ea.id + (SELECT COALESCE(MAX(va.id), 0) FROM version_artifacts va), e.version_id, ea.experiment_id,
        ea.name, ea.file_name, ea.blob_id, ea.content_type, ea.format, ea.encoding, ea.id, ea.created_at
 FROM experiment_artifacts ea JOIN experiments e ON e.id = ea.experiment_id;
 
 SELECT setval(pg_get_serial_sequence('artifacts', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM artifacts;
+
+-- A counter starts at the last value its kind's sequence handed out
+-- (is_called false: none since it was set to last_value), or at a larger id
+-- inserted without it.
+CREATE TABLE artifact_counters (
+    kind        TEXT PRIMARY KEY,
+    last_number BIGINT NOT NULL CHECK (last_number >= 0)
+);
+INSERT INTO artifact_counters (kind, last_number)
+SELECT 'version', GREATEST(
+    (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM version_artifacts_id_seq),
+    (SELECT COALESCE(MAX(id), 0) FROM version_artifacts));
+INSERT INTO artifact_counters (kind, last_number)
+SELECT 'experiment', GREATEST(
+    (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM experiment_artifacts_id_seq),
+    (SELECT COALESCE(MAX(id), 0) FROM experiment_artifacts));
 
 DROP TABLE experiment_artifacts;
 DROP TABLE version_artifacts;
@@ -75,9 +94,8 @@ DROP TABLE version_tags;
 DROP TABLE model_tags;
 
 -- +goose Down
--- The tables of 00001_init.sql, refilled. An experiment artifact gets its
--- API id back (legacy_id, else its id: those created since are numbered
--- above every legacy_id).
+-- The tables of 00001_init.sql, refilled. An artifact's number is its id
+-- again, and each sequence continues after its kind's counter.
 CREATE TABLE model_tags (
     model_id BIGINT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
     tag_id   BIGINT NOT NULL REFERENCES tags (id) ON DELETE CASCADE,
@@ -134,12 +152,13 @@ CREATE UNIQUE INDEX experiment_artifacts_experiment_name_key ON experiment_artif
 CREATE INDEX experiment_artifacts_blob_idx ON experiment_artifacts (blob_id);
 
 INSERT INTO version_artifacts (id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
-SELECT id, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at
+SELECT number, version_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at
 FROM artifacts WHERE experiment_id IS NULL;
 INSERT INTO experiment_artifacts (id, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at)
-SELECT COALESCE(legacy_id, id), experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at
+SELECT number, experiment_id, name, file_name, blob_id, content_type, format, encoding, created_at
 FROM artifacts WHERE experiment_id IS NOT NULL;
-SELECT setval(pg_get_serial_sequence('version_artifacts', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM version_artifacts;
-SELECT setval(pg_get_serial_sequence('experiment_artifacts', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM experiment_artifacts;
+SELECT setval(pg_get_serial_sequence('version_artifacts', 'id'), last_number + 1, false) FROM artifact_counters WHERE kind = 'version';
+SELECT setval(pg_get_serial_sequence('experiment_artifacts', 'id'), last_number + 1, false) FROM artifact_counters WHERE kind = 'experiment';
+DROP TABLE artifact_counters;
 DROP TABLE artifacts;
 DROP INDEX experiments_id_version_key;

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewStore) {
 	subtest(t, "Versions", func(t *testing.T) { testVersions(t, migrated(t)) })
 	subtest(t, "Experiments", func(t *testing.T) { testExperiments(t, migrated(t)) })
 	subtest(t, "Artifacts", func(t *testing.T) { testArtifacts(t, migrated(t)) })
+	subtest(t, "ArtifactNumbers", func(t *testing.T) { testArtifactNumbers(t, migrated(t)) })
 	subtest(t, "Tags", func(t *testing.T) { testTags(t, migrated(t)) })
 	subtest(t, "Cascades", func(t *testing.T) { testCascades(t, migrated(t)) })
 	subtest(t, "Fixtures", func(t *testing.T) { testFixtures(t, migrated(t)) })
@@ -583,39 +584,46 @@ func testArtifacts(t *testing.T, s db.Store) {
 
 	extra := `{"framework": "torch"}`
 	a := must(s.CreateArtifact(ctx, db.CreateArtifactParams{
-		VersionID: v.ID, Name: "weights/model.safetensors", FileName: "model.safetensors", BlobID: b.ID,
+		VersionID: v.ID, Number: 1, Name: "weights/model.safetensors", FileName: "model.safetensors", BlobID: b.ID,
 		ContentType: "application/octet-stream", Encoding: "uncompressed", Extra: &extra, Now: now(),
 	}))
-	if a.Format != nil || a.Extra == nil || !jsonEqual(*a.Extra, extra) || a.ExperimentID != nil || a.ExperimentKey != 0 || a.LegacyID != nil {
+	if a.Format != nil || a.Extra == nil || !jsonEqual(*a.Extra, extra) || a.ExperimentID != nil || a.ExperimentKey != 0 || a.Kind != "version" || a.Number != 1 {
 		t.Fatalf("artifact = %+v", a)
 	}
 	// Identical content under another name shares the blob.
 	must(s.CreateArtifact(ctx, db.CreateArtifactParams{
-		VersionID: v.ID, Name: "config.json", FileName: "config.json", BlobID: b.ID,
+		VersionID: v.ID, Number: 2, Name: "config.json", FileName: "config.json", BlobID: b.ID,
 		ContentType: "application/json", Format: ptr("json"), Encoding: "gzip", Now: now(),
 	}))
 	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
-		VersionID: v.ID, Name: "config.json", FileName: "c", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
+		VersionID: v.ID, Number: 3, Name: "config.json", FileName: "c", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
 	})
 	wantConflict(t, err, "artifacts", "version_id", "experiment_key", "name")
+	// Two artifacts of one kind never share a number.
+	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
+		VersionID: v.ID, Number: 2, Name: "other.json", FileName: "c", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
+	})
+	wantConflict(t, err, "artifacts", "kind", "number")
 	for _, bad := range []db.CreateArtifactParams{
-		{VersionID: v.ID, Name: "f1", FileName: "f", BlobID: b.ID, ContentType: "x", Format: ptr("safetensors"), Encoding: "uncompressed", Now: now()},
-		{VersionID: v.ID, Name: "f2", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "rar", Now: now()},
-		{VersionID: v.ID, Name: "f3", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Extra: ptr("[oops"), Now: now()},
+		{VersionID: v.ID, Number: 9, Name: "f1", FileName: "f", BlobID: b.ID, ContentType: "x", Format: ptr("safetensors"), Encoding: "uncompressed", Now: now()},
+		{VersionID: v.ID, Number: 9, Name: "f2", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "rar", Now: now()},
+		{VersionID: v.ID, Number: 9, Name: "f3", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Extra: ptr("[oops"), Now: now()},
 		// Only a version's own artifacts carry extra.
-		{VersionID: v.ID, ExperimentID: &e.ID, Name: "f5", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Extra: &extra, Now: now()},
+		{VersionID: v.ID, ExperimentID: &e.ID, Number: 9, Name: "f5", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Extra: &extra, Now: now()},
+		// Numbers start at 1.
+		{VersionID: v.ID, Number: 0, Name: "f7", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()},
 	} {
 		_, err = s.CreateArtifact(ctx, bad)
 		wantErr(t, err, db.ErrInvalid)
 	}
 	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
-		VersionID: v.ID, Name: "f4", FileName: "f", BlobID: 999999, ContentType: "x", Encoding: "uncompressed", Now: now(),
+		VersionID: v.ID, Number: 9, Name: "f4", FileName: "f", BlobID: 999999, ContentType: "x", Encoding: "uncompressed", Now: now(),
 	})
 	wantErr(t, err, db.ErrForeignKey)
 	// An experiment's artifact lies on that experiment's version.
 	other := version(t, s, model(t, s, ns, "llm.lg"), "v1")
 	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
-		VersionID: other.ID, ExperimentID: &e.ID, Name: "f6", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
+		VersionID: other.ID, ExperimentID: &e.ID, Number: 9, Name: "f6", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
 	})
 	wantErr(t, err, db.ErrForeignKey)
 
@@ -636,17 +644,17 @@ func testArtifacts(t *testing.T, s db.Store) {
 		t.Fatalf("by name = %+v", byName)
 	}
 
-	// An experiment's artifacts are keyed apart from the version's: the
-	// same name may exist in both.
+	// An experiment's artifacts are keyed and numbered apart from the
+	// version's: the same name and the same number may exist in both.
 	eb := blob(t, s, "sha256/cd/cdcd")
 	ea := must(s.CreateArtifact(ctx, db.CreateArtifactParams{
-		VersionID: v.ID, ExperimentID: &e.ID, Name: "config.json", FileName: "config.json", BlobID: eb.ID, ContentType: "text/html", Format: ptr("html"), Encoding: "uncompressed", Now: now(),
+		VersionID: v.ID, ExperimentID: &e.ID, Number: 1, Name: "config.json", FileName: "config.json", BlobID: eb.ID, ContentType: "text/html", Format: ptr("html"), Encoding: "uncompressed", Now: now(),
 	}))
-	if ea.ExperimentID == nil || *ea.ExperimentID != e.ID || ea.ExperimentKey != e.ID {
+	if ea.ExperimentID == nil || *ea.ExperimentID != e.ID || ea.ExperimentKey != e.ID || ea.Kind != "experiment" || ea.Number != 1 {
 		t.Fatalf("experiment artifact = %+v", ea)
 	}
 	_, err = s.CreateArtifact(ctx, db.CreateArtifactParams{
-		VersionID: v.ID, ExperimentID: &e.ID, Name: "config.json", FileName: "r", BlobID: eb.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
+		VersionID: v.ID, ExperimentID: &e.ID, Number: 2, Name: "config.json", FileName: "r", BlobID: eb.ID, ContentType: "x", Encoding: "uncompressed", Now: now(),
 	})
 	wantConflict(t, err, "artifacts", "version_id", "experiment_key", "name")
 	mine := db.CountArtifactsParams{VersionID: v.ID, ExperimentKey: e.ID}
@@ -662,10 +670,14 @@ func testArtifacts(t *testing.T, s db.Store) {
 	if got := must(s.ListVersionArtifactDigests(ctx, v.ID)); len(got) != 2 {
 		t.Fatalf("digests cover an experiment's artifact: %+v", got)
 	}
-	byID := must(s.ListArtifactsWithBlobByID(ctx, ea.ID))
-	if len(byID) != 1 || byID[0].ID != ea.ID {
-		t.Fatalf("by id = %+v", byID)
+	for kind, want := range map[string]int64{"version": a.ID, "experiment": ea.ID} {
+		byNumber := must(s.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: kind, Number: 1}))
+		if byNumber.ID != want || byNumber.Kind != kind || byNumber.Sha256 == "" {
+			t.Fatalf("%s artifact 1 = %+v, want row %d", kind, byNumber, want)
+		}
 	}
+	_, err = s.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: "experiment", Number: 2})
+	wantErr(t, err, db.ErrNotFound)
 	blobs := func(experiment *int64) []int64 {
 		return must(s.ListArtifactBlobIDs(ctx, db.ListArtifactBlobIDsParams{VersionID: v.ID, ExperimentID: experiment}))
 	}
@@ -703,6 +715,83 @@ func testArtifacts(t *testing.T, s db.Store) {
 	must(s.DeleteArtifact(ctx, ea.ID))
 	if n := must(s.CountArtifacts(ctx, own)); n != 1 {
 		t.Fatalf("after delete = %d", n)
+	}
+}
+
+// testArtifactNumbers: each kind's counter numbers its artifacts from 1,
+// apart from the other kind's; a number whose artifact was deleted is not
+// handed out again; concurrent transactions (8 × 25) never take one number.
+func testArtifactNumbers(t *testing.T, s db.Store) {
+	ctx := context.Background()
+	v := version(t, s, model(t, s, namespace(t, s, "canada"), "llm.sm"), "v1")
+	e, gone := experiment(t, s, v, "eval"), experiment(t, s, v, "gone")
+	b := blob(t, s, "sha256/ab/abab")
+	create := func(q db.Queries, experiment *int64, name string) (db.Artifact, error) {
+		kind := "version"
+		if experiment != nil {
+			kind = "experiment"
+		}
+		n, err := q.NextArtifactNumber(ctx, kind)
+		if err != nil {
+			return db.Artifact{}, err
+		}
+		return q.CreateArtifact(ctx, db.CreateArtifactParams{
+			VersionID: v.ID, ExperimentID: experiment, Number: n, Name: name, FileName: "f", BlobID: b.ID,
+			ContentType: "x", Encoding: "uncompressed", Now: now(),
+		})
+	}
+	var got []string
+	for _, c := range []struct {
+		experiment *int64
+		name       string
+	}{{&e.ID, "e1"}, {nil, "v1"}, {nil, "v2"}, {&gone.ID, "e2"}} {
+		a := must(create(s, c.experiment, c.name))
+		got = append(got, fmt.Sprintf("%s=%s %d", c.name, a.Kind, a.Number))
+	}
+	if want := "[e1=experiment 1 v1=version 1 v2=version 2 e2=experiment 2]"; fmt.Sprint(got) != want {
+		t.Fatalf("numbers = %v, want %s", got, want)
+	}
+	_, err := s.NextArtifactNumber(ctx, "model")
+	wantErr(t, err, db.ErrNotFound)
+
+	if n := must(s.DeleteExperiment(ctx, gone.ID)); n != 1 {
+		t.Fatalf("delete affected %d", n)
+	}
+	if a := must(create(s, &e.ID, "e3")); a.Number != 3 {
+		t.Fatalf("after deleting experiment artifact 2, the next is %d, want 3", a.Number)
+	}
+
+	const writers, perWriter = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*perWriter)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perWriter {
+				err := s.InTx(ctx, func(q db.Queries) error {
+					_, err := create(q, &e.ID, fmt.Sprintf("w%d-%03d", w, i))
+					return err
+				})
+				if err != nil {
+					errs <- fmt.Errorf("writer %d artifact %d: %w", w, i, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	numbers := map[int64]bool{}
+	for _, a := range must(s.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: v.ID, ExperimentKey: e.ID, PageLimit: 1000})) {
+		numbers[a.Number] = true
+	}
+	for n := int64(1); n <= 3+writers*perWriter; n++ {
+		if numbers[n] == (n == 2) {
+			t.Fatalf("experiment artifact %d: present %v; numbers: %v", n, numbers[n], numbers)
+		}
 	}
 }
 
@@ -783,8 +872,8 @@ func testCascades(t *testing.T, s db.Store) {
 	v := version(t, s, m, "v1")
 	e := experiment(t, s, v, "eval")
 	b := blob(t, s, "k1")
-	a := must(s.CreateArtifact(ctx, db.CreateArtifactParams{VersionID: v.ID, Name: "w", FileName: "w", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()}))
-	ea := must(s.CreateArtifact(ctx, db.CreateArtifactParams{VersionID: v.ID, ExperimentID: &e.ID, Name: "r", FileName: "r", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()}))
+	a := must(s.CreateArtifact(ctx, db.CreateArtifactParams{VersionID: v.ID, Number: 1, Name: "w", FileName: "w", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()}))
+	ea := must(s.CreateArtifact(ctx, db.CreateArtifactParams{VersionID: v.ID, ExperimentID: &e.ID, Number: 1, Name: "r", FileName: "r", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Now: now()}))
 	must(s.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: v.ID, ToState: "test", Actor: "a", Now: now()}))
 	tag := must(s.CreateTag(ctx, db.CreateTagParams{NamespaceID: ns.ID, Tag: "t", Color: "#000000", Now: now()}))
 	must(s.AttachTag(ctx, db.AttachTagParams{TagID: tag.ID, ModelID: &m.ID}))

@@ -160,7 +160,7 @@ func (s *Store) Close() error {
 var uniqueKeys = map[string]db.ConflictError{
 	"api_tokens_live_name_key":          {Table: "api_tokens", Columns: []string{"name"}},
 	"api_tokens_secret_hash_key":        {Table: "api_tokens", Columns: []string{"secret_hash"}},
-	"artifacts_legacy_id_key":           {Table: "artifacts", Columns: []string{"legacy_id"}},
+	"artifacts_kind_number_key":         {Table: "artifacts", Columns: []string{"kind", "number"}},
 	"artifacts_owner_name_key":          {Table: "artifacts", Columns: []string{"version_id", "experiment_key", "name"}},
 	"blobs_bucket_key_key":              {Table: "blobs", Columns: []string{"bucket", "key"}},
 	"buckets_namespace_name_region_key": {Table: "buckets", Columns: []string{"namespace_id", "name", "region"}},

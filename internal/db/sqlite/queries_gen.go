@@ -268,6 +268,13 @@ func (q queries) GetArtifactWithBlob(ctx context.Context, arg db.GetArtifactWith
 	return db.GetArtifactWithBlobRow(r), dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) GetArtifactWithBlobByNumber(ctx context.Context, arg db.GetArtifactWithBlobByNumberParams) (db.GetArtifactWithBlobByNumberRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.GetArtifactWithBlobByNumber")
+	defer span.End()
+	r, err := q.reader().GetArtifactWithBlobByNumber(ctx, sqlitedb.GetArtifactWithBlobByNumberParams(arg))
+	return db.GetArtifactWithBlobByNumberRow(r), dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) GetBlob(ctx context.Context, id int64) (db.Blob, error) {
 	ctx, span := queryTrace.Start(ctx, "db.GetBlob")
 	defer span.End()
@@ -405,17 +412,6 @@ func (q queries) ListArtifactsWithBlob(ctx context.Context, arg db.ListArtifacts
 	out := make([]db.ListArtifactsWithBlobRow, len(r))
 	for i := range r {
 		out[i] = db.ListArtifactsWithBlobRow(r[i])
-	}
-	return out, dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]db.ListArtifactsWithBlobByIDRow, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListArtifactsWithBlobByID")
-	defer span.End()
-	r, err := q.reader().ListArtifactsWithBlobByID(ctx, id)
-	out := make([]db.ListArtifactsWithBlobByIDRow, len(r))
-	for i := range r {
-		out[i] = db.ListArtifactsWithBlobByIDRow(r[i])
 	}
 	return out, dbtrace.Error(span, mapError(err))
 }
@@ -601,6 +597,13 @@ func (q queries) LockUnsealedVersion(ctx context.Context, arg db.LockUnsealedVer
 	defer span.End()
 	r, err := q.writer().LockUnsealedVersion(ctx, sqlitedb.LockUnsealedVersionParams(arg))
 	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) NextArtifactNumber(ctx context.Context, kind string) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.NextArtifactNumber")
+	defer span.End()
+	r, err := q.writer().NextArtifactNumber(ctx, kind)
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.Model, error) {

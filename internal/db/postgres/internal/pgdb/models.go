@@ -227,8 +227,14 @@ type Artifact struct {
 	Format        *string
 	Encoding      string
 	Extra         *string
-	LegacyID      *int64
+	Kind          string
+	Number        int64
 	CreatedAt     time.Time
+}
+
+type ArtifactCounter struct {
+	Kind       string
+	LastNumber int64
 }
 
 type AuditLog struct {

@@ -69,6 +69,10 @@ type Querier interface {
 	GetArtifact(ctx context.Context, id int64) (Artifact, error)
 	// @readonly
 	GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error)
+	// The artifact the original flymodel's endpoints know by this id: each
+	// kind is numbered apart.
+	// @readonly
+	GetArtifactWithBlobByNumber(ctx context.Context, arg GetArtifactWithBlobByNumberParams) (GetArtifactWithBlobByNumberRow, error)
 	// @readonly
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	// @readonly
@@ -116,11 +120,6 @@ type Querier interface {
 	ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsParams) ([]ListArtifactBlobsRow, error)
 	// @readonly
 	ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWithBlobParams) ([]ListArtifactsWithBlobRow, error)
-	// The artifacts the original flymodel's endpoints know by this id: at most
-	// one of a version and one of an experiment, which it numbers apart (an
-	// experiment artifact older than the artifacts table answers to legacy_id).
-	// @readonly
-	ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]ListArtifactsWithBlobByIDRow, error)
 	// Oldest first, from after_id on, in [since, until), filtered by any of
 	// the optional fields.
 	// @readonly
@@ -173,6 +172,12 @@ type Querier interface {
 	// returns the version only while it is live and unsealed, so an artifact can
 	// never be added after a concurrent promotion sealed the version.
 	LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersionParams) (ModelVersion, error)
+	// The next number (API id) of an artifact of this kind ('version' or
+	// 'experiment', artifacts.kind), for CreateArtifact in the same
+	// transaction: the counter's row stays locked until it ends (PostgreSQL),
+	// so two uploads never take one number, and once it commits the number is
+	// never handed out again (deleting its artifact does not free it).
+	NextArtifactNumber(ctx context.Context, kind string) (int64, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
 	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)

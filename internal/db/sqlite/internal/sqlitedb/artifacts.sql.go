@@ -30,14 +30,15 @@ func (q *Queries) CountArtifacts(ctx context.Context, arg CountArtifactsParams) 
 }
 
 const createArtifact = `-- name: CreateArtifact :one
-INSERT INTO artifacts (version_id, experiment_id, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-RETURNING id, version_id, experiment_id, experiment_key, name, file_name, blob_id, content_type, format, encoding, extra, legacy_id, created_at
+INSERT INTO artifacts (version_id, experiment_id, number, name, file_name, blob_id, content_type, format, encoding, extra, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+RETURNING id, version_id, experiment_id, experiment_key, name, file_name, blob_id, content_type, format, encoding, extra, kind, number, created_at
 `
 
 type CreateArtifactParams struct {
 	VersionID    int64
 	ExperimentID *int64
+	Number       int64
 	Name         string
 	FileName     string
 	BlobID       int64
@@ -54,6 +55,7 @@ func (q *Queries) CreateArtifact(ctx context.Context, arg CreateArtifactParams) 
 	row := q.queryRow(ctx, q.createArtifactStmt, createArtifact,
 		arg.VersionID,
 		arg.ExperimentID,
+		arg.Number,
 		arg.Name,
 		arg.FileName,
 		arg.BlobID,
@@ -76,7 +78,8 @@ func (q *Queries) CreateArtifact(ctx context.Context, arg CreateArtifactParams) 
 		&i.Format,
 		&i.Encoding,
 		&i.Extra,
-		&i.LegacyID,
+		&i.Kind,
+		&i.Number,
 		&i.CreatedAt,
 	)
 	return i, err
@@ -147,7 +150,7 @@ func (q *Queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
 }
 
 const getArtifact = `-- name: GetArtifact :one
-SELECT id, version_id, experiment_id, experiment_key, name, file_name, blob_id, content_type, format, encoding, extra, legacy_id, created_at FROM artifacts WHERE id = ?1
+SELECT id, version_id, experiment_id, experiment_key, name, file_name, blob_id, content_type, format, encoding, extra, kind, number, created_at FROM artifacts WHERE id = ?1
 `
 
 // @readonly
@@ -166,14 +169,15 @@ func (q *Queries) GetArtifact(ctx context.Context, id int64) (Artifact, error) {
 		&i.Format,
 		&i.Encoding,
 		&i.Extra,
-		&i.LegacyID,
+		&i.Kind,
+		&i.Number,
 		&i.CreatedAt,
 	)
 	return i, err
 }
 
 const getArtifactWithBlob = `-- name: GetArtifactWithBlob :one
-SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.legacy_id, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = ?1 AND a.experiment_key = ?2 AND a.name = ?3
 `
@@ -196,7 +200,8 @@ type GetArtifactWithBlobRow struct {
 	Format         *string
 	Encoding       string
 	Extra          *string
-	LegacyID       *int64
+	Kind           string
+	Number         int64
 	CreatedAt      time.Time
 	Bucket         string
 	Key            string
@@ -221,7 +226,71 @@ func (q *Queries) GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBl
 		&i.Format,
 		&i.Encoding,
 		&i.Extra,
-		&i.LegacyID,
+		&i.Kind,
+		&i.Number,
+		&i.CreatedAt,
+		&i.Bucket,
+		&i.Key,
+		&i.StorageVersion,
+		&i.Size,
+		&i.Sha256,
+	)
+	return i, err
+}
+
+const getArtifactWithBlobByNumber = `-- name: GetArtifactWithBlobByNumber :one
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+FROM artifacts a JOIN blobs b ON b.id = a.blob_id
+WHERE a.kind = ?1 AND a.number = ?2
+`
+
+type GetArtifactWithBlobByNumberParams struct {
+	Kind   string
+	Number int64
+}
+
+type GetArtifactWithBlobByNumberRow struct {
+	ID             int64
+	VersionID      int64
+	ExperimentID   *int64
+	ExperimentKey  int64
+	Name           string
+	FileName       string
+	BlobID         int64
+	ContentType    string
+	Format         *string
+	Encoding       string
+	Extra          *string
+	Kind           string
+	Number         int64
+	CreatedAt      time.Time
+	Bucket         string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+// The artifact the original flymodel's endpoints know by this id: each
+// kind is numbered apart.
+// @readonly
+func (q *Queries) GetArtifactWithBlobByNumber(ctx context.Context, arg GetArtifactWithBlobByNumberParams) (GetArtifactWithBlobByNumberRow, error) {
+	row := q.queryRow(ctx, q.getArtifactWithBlobByNumberStmt, getArtifactWithBlobByNumber, arg.Kind, arg.Number)
+	var i GetArtifactWithBlobByNumberRow
+	err := row.Scan(
+		&i.ID,
+		&i.VersionID,
+		&i.ExperimentID,
+		&i.ExperimentKey,
+		&i.Name,
+		&i.FileName,
+		&i.BlobID,
+		&i.ContentType,
+		&i.Format,
+		&i.Encoding,
+		&i.Extra,
+		&i.Kind,
+		&i.Number,
 		&i.CreatedAt,
 		&i.Bucket,
 		&i.Key,
@@ -378,7 +447,7 @@ func (q *Queries) ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsPa
 }
 
 const listArtifactsWithBlob = `-- name: ListArtifactsWithBlob :many
-SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.legacy_id, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = ?1 AND a.experiment_key = ?2
 ORDER BY a.name, a.id
@@ -404,7 +473,8 @@ type ListArtifactsWithBlobRow struct {
 	Format         *string
 	Encoding       string
 	Extra          *string
-	LegacyID       *int64
+	Kind           string
+	Number         int64
 	CreatedAt      time.Time
 	Bucket         string
 	Key            string
@@ -440,81 +510,8 @@ func (q *Queries) ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWi
 			&i.Format,
 			&i.Encoding,
 			&i.Extra,
-			&i.LegacyID,
-			&i.CreatedAt,
-			&i.Bucket,
-			&i.Key,
-			&i.StorageVersion,
-			&i.Size,
-			&i.Sha256,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listArtifactsWithBlobByID = `-- name: ListArtifactsWithBlobByID :many
-SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.legacy_id, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
-FROM artifacts a JOIN blobs b ON b.id = a.blob_id
-WHERE (a.id = ?1 AND a.legacy_id IS NULL) OR a.legacy_id = ?1
-ORDER BY a.id
-`
-
-type ListArtifactsWithBlobByIDRow struct {
-	ID             int64
-	VersionID      int64
-	ExperimentID   *int64
-	ExperimentKey  int64
-	Name           string
-	FileName       string
-	BlobID         int64
-	ContentType    string
-	Format         *string
-	Encoding       string
-	Extra          *string
-	LegacyID       *int64
-	CreatedAt      time.Time
-	Bucket         string
-	Key            string
-	StorageVersion string
-	Size           int64
-	Sha256         string
-}
-
-// The artifacts the original flymodel's endpoints know by this id: at most
-// one of a version and one of an experiment, which it numbers apart (an
-// experiment artifact older than the artifacts table answers to legacy_id).
-// @readonly
-func (q *Queries) ListArtifactsWithBlobByID(ctx context.Context, id int64) ([]ListArtifactsWithBlobByIDRow, error) {
-	rows, err := q.query(ctx, q.listArtifactsWithBlobByIDStmt, listArtifactsWithBlobByID, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ListArtifactsWithBlobByIDRow
-	for rows.Next() {
-		var i ListArtifactsWithBlobByIDRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.VersionID,
-			&i.ExperimentID,
-			&i.ExperimentKey,
-			&i.Name,
-			&i.FileName,
-			&i.BlobID,
-			&i.ContentType,
-			&i.Format,
-			&i.Encoding,
-			&i.Extra,
-			&i.LegacyID,
+			&i.Kind,
+			&i.Number,
 			&i.CreatedAt,
 			&i.Bucket,
 			&i.Key,
@@ -648,4 +645,22 @@ func (q *Queries) LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersi
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const nextArtifactNumber = `-- name: NextArtifactNumber :one
+UPDATE artifact_counters SET last_number = last_number + 1
+WHERE kind = ?1
+RETURNING last_number
+`
+
+// The next number (API id) of an artifact of this kind ('version' or
+// 'experiment', artifacts.kind), for CreateArtifact in the same
+// transaction: the counter's row stays locked until it ends (PostgreSQL),
+// so two uploads never take one number, and once it commits the number is
+// never handed out again (deleting its artifact does not free it).
+func (q *Queries) NextArtifactNumber(ctx context.Context, kind string) (int64, error) {
+	row := q.queryRow(ctx, q.nextArtifactNumberStmt, nextArtifactNumber, kind)
+	var last_number int64
+	err := row.Scan(&last_number)
+	return last_number, err
 }

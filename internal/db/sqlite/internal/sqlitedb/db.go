@@ -132,6 +132,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getArtifactWithBlobStmt, err = db.PrepareContext(ctx, getArtifactWithBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query GetArtifactWithBlob: %w", err)
 	}
+	if q.getArtifactWithBlobByNumberStmt, err = db.PrepareContext(ctx, getArtifactWithBlobByNumber); err != nil {
+		return nil, fmt.Errorf("error preparing query GetArtifactWithBlobByNumber: %w", err)
+	}
 	if q.getBlobStmt, err = db.PrepareContext(ctx, getBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query GetBlob: %w", err)
 	}
@@ -189,9 +192,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listArtifactsWithBlobStmt, err = db.PrepareContext(ctx, listArtifactsWithBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query ListArtifactsWithBlob: %w", err)
 	}
-	if q.listArtifactsWithBlobByIDStmt, err = db.PrepareContext(ctx, listArtifactsWithBlobByID); err != nil {
-		return nil, fmt.Errorf("error preparing query ListArtifactsWithBlobByID: %w", err)
-	}
 	if q.listAuditStmt, err = db.PrepareContext(ctx, listAudit); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAudit: %w", err)
 	}
@@ -242,6 +242,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.lockUnsealedVersionStmt, err = db.PrepareContext(ctx, lockUnsealedVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query LockUnsealedVersion: %w", err)
+	}
+	if q.nextArtifactNumberStmt, err = db.PrepareContext(ctx, nextArtifactNumber); err != nil {
+		return nil, fmt.Errorf("error preparing query NextArtifactNumber: %w", err)
 	}
 	if q.renameModelStmt, err = db.PrepareContext(ctx, renameModel); err != nil {
 		return nil, fmt.Errorf("error preparing query RenameModel: %w", err)
@@ -461,6 +464,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getArtifactWithBlobStmt: %w", cerr)
 		}
 	}
+	if q.getArtifactWithBlobByNumberStmt != nil {
+		if cerr := q.getArtifactWithBlobByNumberStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getArtifactWithBlobByNumberStmt: %w", cerr)
+		}
+	}
 	if q.getBlobStmt != nil {
 		if cerr := q.getBlobStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getBlobStmt: %w", cerr)
@@ -556,11 +564,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listArtifactsWithBlobStmt: %w", cerr)
 		}
 	}
-	if q.listArtifactsWithBlobByIDStmt != nil {
-		if cerr := q.listArtifactsWithBlobByIDStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listArtifactsWithBlobByIDStmt: %w", cerr)
-		}
-	}
 	if q.listAuditStmt != nil {
 		if cerr := q.listAuditStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listAuditStmt: %w", cerr)
@@ -644,6 +647,11 @@ func (q *Queries) Close() error {
 	if q.lockUnsealedVersionStmt != nil {
 		if cerr := q.lockUnsealedVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockUnsealedVersionStmt: %w", cerr)
+		}
+	}
+	if q.nextArtifactNumberStmt != nil {
+		if cerr := q.nextArtifactNumberStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing nextArtifactNumberStmt: %w", cerr)
 		}
 	}
 	if q.renameModelStmt != nil {
@@ -776,6 +784,7 @@ type Queries struct {
 	finishExperimentStmt            *sql.Stmt
 	getArtifactStmt                 *sql.Stmt
 	getArtifactWithBlobStmt         *sql.Stmt
+	getArtifactWithBlobByNumberStmt *sql.Stmt
 	getBlobStmt                     *sql.Stmt
 	getBlobByKeyStmt                *sql.Stmt
 	getBlobByShaStmt                *sql.Stmt
@@ -795,7 +804,6 @@ type Queries struct {
 	listArtifactBlobIDsStmt         *sql.Stmt
 	listArtifactBlobsStmt           *sql.Stmt
 	listArtifactsWithBlobStmt       *sql.Stmt
-	listArtifactsWithBlobByIDStmt   *sql.Stmt
 	listAuditStmt                   *sql.Stmt
 	listBucketsStmt                 *sql.Stmt
 	listExperimentsStmt             *sql.Stmt
@@ -813,6 +821,7 @@ type Queries struct {
 	listVersionsStmt                *sql.Stmt
 	listVersionsInStateStmt         *sql.Stmt
 	lockUnsealedVersionStmt         *sql.Stmt
+	nextArtifactNumberStmt          *sql.Stmt
 	renameModelStmt                 *sql.Stmt
 	revokeTokenStmt                 *sql.Stmt
 	setVersionDigestStmt            *sql.Stmt
@@ -866,6 +875,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		finishExperimentStmt:            q.finishExperimentStmt,
 		getArtifactStmt:                 q.getArtifactStmt,
 		getArtifactWithBlobStmt:         q.getArtifactWithBlobStmt,
+		getArtifactWithBlobByNumberStmt: q.getArtifactWithBlobByNumberStmt,
 		getBlobStmt:                     q.getBlobStmt,
 		getBlobByKeyStmt:                q.getBlobByKeyStmt,
 		getBlobByShaStmt:                q.getBlobByShaStmt,
@@ -885,7 +895,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listArtifactBlobIDsStmt:         q.listArtifactBlobIDsStmt,
 		listArtifactBlobsStmt:           q.listArtifactBlobsStmt,
 		listArtifactsWithBlobStmt:       q.listArtifactsWithBlobStmt,
-		listArtifactsWithBlobByIDStmt:   q.listArtifactsWithBlobByIDStmt,
 		listAuditStmt:                   q.listAuditStmt,
 		listBucketsStmt:                 q.listBucketsStmt,
 		listExperimentsStmt:             q.listExperimentsStmt,
@@ -903,6 +912,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listVersionsStmt:                q.listVersionsStmt,
 		listVersionsInStateStmt:         q.listVersionsInStateStmt,
 		lockUnsealedVersionStmt:         q.lockUnsealedVersionStmt,
+		nextArtifactNumberStmt:          q.nextArtifactNumberStmt,
 		renameModelStmt:                 q.renameModelStmt,
 		revokeTokenStmt:                 q.revokeTokenStmt,
 		setVersionDigestStmt:            q.setVersionDigestStmt,
