@@ -33,7 +33,7 @@ const DefaultContentType = "application/octet-stream"
 type Artifact struct {
 	api.Artifact
 
-	bucket, key string
+	store, key string
 }
 
 // artifactRow is the shape every "artifact with blob" query returns.
@@ -42,7 +42,7 @@ type artifactRow db.GetArtifactWithBlobRow
 func (r artifactRow) artifact() Artifact {
 	a := Artifact{Artifact: api.Artifact{ID: r.ID, VersionID: r.VersionID, Name: r.Name, FileName: r.FileName,
 		ContentType: r.ContentType, Encoding: r.Encoding, SHA256: r.Sha256, Size: r.Size, Blob: r.BlobID,
-		CreatedAt: r.CreatedAt.UTC()}, bucket: r.Bucket, key: r.Key}
+		CreatedAt: r.CreatedAt.UTC()}, store: r.Store, key: r.Key}
 	if r.Format != nil {
 		a.Format = *r.Format
 	}
@@ -495,12 +495,12 @@ func (r *Registry) sameOrImmutable(existing artifactRow, apath, actual string) (
 // blobRow records the stored object, or reuses a blob with the same
 // content in the same store (reused: the new object is then not needed).
 func (r *Registry) blobRow(ctx context.Context, q db.Queries, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
-	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Bucket: store, Sha256: info.SHA256}); err == nil && b.Size == info.Size {
+	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: store, Sha256: info.SHA256}); err == nil && b.Size == info.Size {
 		return b.ID, true, nil
 	} else if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return 0, false, err
 	}
-	b, err := q.CreateBlob(ctx, db.CreateBlobParams{Bucket: store, Key: key, StorageVersion: info.VersionID, Size: info.Size, Sha256: info.SHA256, Now: now})
+	b, err := q.CreateBlob(ctx, db.CreateBlobParams{Store: store, Key: key, StorageVersion: info.VersionID, Size: info.Size, Sha256: info.SHA256, Now: now})
 	return b.ID, false, err
 }
 
@@ -724,7 +724,7 @@ func (e *MissingBlobError) Is(target error) bool { return target == api.ErrInteg
 // OpenArtifact opens the stored bytes of a; the caller verifies them
 // against a.SHA256 while it streams them.
 func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string) (blob.Object, error) {
-	st, err := r.stores.store(a.bucket)
+	st, err := r.stores.store(a.store)
 	if err != nil {
 		return nil, err
 	}
@@ -733,14 +733,14 @@ func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string
 		return nil, &MissingBlobError{Artifact: describe, Store: st.String()}
 	}
 	if err != nil {
-		return nil, &StoreError{Store: a.bucket, Reason: "failed to open " + describe, Err: err}
+		return nil, &StoreError{Store: a.store, Reason: "failed to open " + describe, Err: err}
 	}
 	return obj, nil
 }
 
 // BlobLocation is where an artifact's bytes are stored (for tests and
 // operations tools).
-func (a Artifact) BlobLocation() (store, key string) { return a.bucket, a.key }
+func (a Artifact) BlobLocation() (store, key string) { return a.store, a.key }
 
 func notFoundOr(err error, kind, path string) error {
 	if err == nil || errors.Is(err, db.ErrNotFound) {

@@ -52,7 +52,7 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		}
 		removed := 0
 		for _, b := range rows {
-			where := b.Bucket + ":" + b.Key
+			where := b.Store + ":" + b.Key
 			if opts.Dry {
 				rep.Blobs, rep.Bytes = append(rep.Blobs, where), rep.Bytes+b.Size
 				continue
@@ -77,7 +77,7 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			if !info.Modified.Before(cutoff) {
 				return nil
 			}
-			_, err := r.store.GetBlobByKey(ctx, db.GetBlobByKeyParams{Bucket: name, Key: info.Key})
+			_, err := r.store.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: name, Key: info.Key})
 			if !errors.Is(err, db.ErrNotFound) {
 				return err
 			}
@@ -109,7 +109,7 @@ func (r *Registry) dropBlob(ctx context.Context, b db.Blob) (dropped bool, err e
 	if err != nil || n == 0 {
 		return false, err
 	}
-	if st, err := r.stores.store(b.Bucket); err == nil {
+	if st, err := r.stores.store(b.Store); err == nil {
 		if err := st.Delete(ctx, b.Key); err != nil {
 			return true, err
 		}
@@ -163,10 +163,10 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 			return rep, err
 		}
 	}
-	check := func(path, bucket, key string, size int64, sum string) error {
+	check := func(path, store, key string, size int64, sum string) error {
 		rep.Checked++
-		p := VerifyProblem{Artifact: path, Store: bucket, Key: key}
-		st, err := r.stores.store(bucket)
+		p := VerifyProblem{Artifact: path, Store: store, Key: key}
+		st, err := r.stores.store(store)
 		if err != nil {
 			p.Problem, p.Detail = "missing", err.Error()
 			rep.Problems = append(rep.Problems, p)
@@ -205,7 +205,7 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 			if a.Experiment != nil {
 				o.Experiment = *a.Experiment
 			}
-			if err := check(ArtifactPath(o, a.Name), a.Bucket, a.Key, a.Size, a.Sha256); err != nil {
+			if err := check(ArtifactPath(o, a.Name), a.Store, a.Key, a.Size, a.Sha256); err != nil {
 				return rep, err
 			}
 			after = a.ID

@@ -235,7 +235,7 @@ func experiment(t *testing.T, s db.Store, v db.ModelVersion, name string) db.Exp
 func blob(t *testing.T, s db.Store, key string) db.Blob {
 	t.Helper()
 	return must(s.CreateBlob(context.Background(), db.CreateBlobParams{
-		Bucket: "fs", Key: key, Size: 3, Sha256: strings.Repeat("ab", 32), Now: now(),
+		Store: "fs", Key: key, Size: 3, Sha256: strings.Repeat("ab", 32), Now: now(),
 	}))
 }
 
@@ -572,11 +572,11 @@ func testArtifacts(t *testing.T, s db.Store) {
 	e := experiment(t, s, v, "eval")
 
 	b := blob(t, s, "sha256/ab/abab")
-	_, err := s.CreateBlob(ctx, db.CreateBlobParams{Bucket: "fs", Key: "sha256/ab/abab", Size: 3, Sha256: strings.Repeat("ab", 32), Now: now()})
-	wantConflict(t, err, "blobs", "bucket", "key")
-	_, err = s.CreateBlob(ctx, db.CreateBlobParams{Bucket: "fs", Key: "short", Size: 3, Sha256: "abc", Now: now()})
+	_, err := s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "sha256/ab/abab", Size: 3, Sha256: strings.Repeat("ab", 32), Now: now()})
+	wantConflict(t, err, "blobs", "store", "key")
+	_, err = s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "short", Size: 3, Sha256: "abc", Now: now()})
 	wantErr(t, err, db.ErrInvalid)
-	got := must(s.GetBlobByKey(ctx, db.GetBlobByKeyParams{Bucket: "fs", Key: "sha256/ab/abab"}))
+	got := must(s.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: "fs", Key: "sha256/ab/abab"}))
 	if got.ID != b.ID || got.Size != 3 {
 		t.Fatalf("blob by key = %+v", got)
 	}
@@ -699,10 +699,14 @@ func testArtifacts(t *testing.T, s db.Store) {
 	if n := must(s.DeleteBlob(ctx, orphan.ID)); n != 1 {
 		t.Fatal("did not delete an unreferenced blob")
 	}
-	must(s.DeleteArtifact(ctx, a.ID))
-	must(s.DeleteArtifact(ctx, ea.ID))
-	if n := must(s.CountArtifacts(ctx, own)); n != 1 {
-		t.Fatalf("after delete = %d", n)
+	// Artifacts go with their owner: deleting the experiment removes its
+	// artifacts and leaves the version's.
+	must(s.DeleteExperiment(ctx, e.ID))
+	if n := must(s.CountArtifacts(ctx, mine)); n != 0 {
+		t.Fatalf("experiment artifacts after its delete = %d", n)
+	}
+	if n := must(s.CountArtifacts(ctx, own)); n != 2 {
+		t.Fatalf("version artifacts after an experiment's delete = %d", n)
 	}
 }
 
@@ -801,12 +805,15 @@ func testCascades(t *testing.T, s db.Store) {
 		{"model", second(s.GetModel(ctx, m.ID))},
 		{"version", second(s.GetVersion(ctx, v.ID))},
 		{"experiment", second(s.GetExperiment(ctx, e.ID))},
-		{"version artifact", second(s.GetArtifact(ctx, a.ID))},
-		{"experiment artifact", second(s.GetArtifact(ctx, ea.ID))},
 	}
 	for _, c := range checks {
 		if !errors.Is(c.err, db.ErrNotFound) {
 			t.Errorf("%s after namespace delete: %v, want not found", c.what, c.err)
+		}
+	}
+	for what, id := range map[string]int64{"version artifact": a.ID, "experiment artifact": ea.ID} {
+		if rows := must(s.ListArtifactsWithBlobByID(ctx, id)); len(rows) != 0 {
+			t.Errorf("%s after namespace delete: %+v", what, rows)
 		}
 	}
 	if hist := must(s.ListStateChanges(ctx, v.ID)); len(hist) != 0 {

@@ -162,7 +162,7 @@ var uniqueKeys = map[string]db.ConflictError{
 	"api_tokens_secret_hash_key":        {Table: "api_tokens", Columns: []string{"secret_hash"}},
 	"artifacts_legacy_id_key":           {Table: "artifacts", Columns: []string{"legacy_id"}},
 	"artifacts_owner_name_key":          {Table: "artifacts", Columns: []string{"version_id", "experiment_key", "name"}},
-	"blobs_bucket_key_key":              {Table: "blobs", Columns: []string{"bucket", "key"}},
+	"blobs_store_key_key":               {Table: "blobs", Columns: []string{"store", "key"}},
 	"buckets_namespace_name_region_key": {Table: "buckets", Columns: []string{"namespace_id", "name", "region"}},
 	"buckets_namespace_role_key":        {Table: "buckets", Columns: []string{"namespace_id", "role"}},
 	"experiments_id_version_key":        {Table: "experiments", Columns: []string{"id", "version_id"}},
