@@ -26,11 +26,11 @@ import (
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
-// legacyEngines runs fn per engine on a fresh database with a store (no
+// legacyEngines runs fn per engine on a fresh database opened as a db.DB (no
 // migration applied) and a plain connection for SQL the queries of this
 // tree no longer hold (the tables before migration 00004).
-func legacyEngines(t *testing.T, fn func(t *testing.T, s db.Store, raw *sql.DB)) {
-	run := func(t *testing.T, s db.Store, driver, dsn string) {
+func legacyEngines(t *testing.T, fn func(t *testing.T, s db.DB, raw *sql.DB)) {
+	run := func(t *testing.T, s db.DB, driver, dsn string) {
 		t.Cleanup(func() { s.Close() })
 		raw, err := sql.Open(driver, dsn)
 		if err != nil {
@@ -110,7 +110,7 @@ func rawExec(t *testing.T, raw *sql.DB, format string, args ...any) {
 }
 
 // schemaOf describes the tables, columns, indexes and constraints.
-func schemaOf(t *testing.T, s db.Store, raw *sql.DB) []string {
+func schemaOf(t *testing.T, s db.DB, raw *sql.DB) []string {
 	if s.Engine() == db.EngineSQLite {
 		return rawRows(t, raw, `SELECT type, name, COALESCE(sql, '') FROM sqlite_master
 			WHERE name NOT LIKE 'goose%' ORDER BY type, name`)
@@ -212,7 +212,7 @@ func apiView(t *testing.T, r *registry.Registry, maxID int64) string {
 // shows the same, and the original flymodel's ids still name the same
 // artifacts.
 func TestMigration00004(t *testing.T) {
-	legacyEngines(t, func(t *testing.T, s db.Store, raw *sql.DB) {
+	legacyEngines(t, func(t *testing.T, s db.DB, raw *sql.DB) {
 		if _, err := s.Migrate(ctx, db.MigrateOptions{Steps: 3}); err != nil {
 			t.Fatal(err)
 		}
@@ -297,12 +297,12 @@ func TestMigration00004(t *testing.T) {
 		if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
 			t.Fatalf("migrate up: %v", err)
 		}
-		stores := registry.Stores{ByName: map[string]blob.Store{"local": fs}, ForRole: map[string]string{}}
+		stores := registry.BlobStores{ByName: map[string]blob.Store{"local": fs}, ForRole: map[string]string{}}
 		for _, role := range registry.Lifecycles {
 			stores.ByName["ml-"+role] = fs // the multi_region namespaces' buckets
 			stores.ForRole[role] = "local"
 		}
-		r := registry.New(registry.Options{Store: s, Stores: stores})
+		r := registry.New(registry.Options{DB: s, Blobs: stores})
 		smRef := registry.Ref{Namespace: "canada", Model: "llm.sm", Version: "v1.0.0"}
 
 		// Each old id still names its artifact, of its own kind only.

@@ -16,21 +16,21 @@ import (
 	"github.com/flymodel/flymodel/internal/db"
 )
 
-// NewStore opens a store on a fresh, empty database (no migrations applied).
-type NewStore func(t *testing.T) db.Store
+// NewDB opens a fresh, empty database (no migrations applied).
+type NewDB func(t *testing.T) db.DB
 
 // Run is the conformance suite every engine's tests call: the same
 // behaviour, constraints and error mapping on every database.
-func Run(t *testing.T, newStore NewStore) {
-	migrated := func(t *testing.T) db.Store {
+func Run(t *testing.T, newDB NewDB) {
+	migrated := func(t *testing.T) db.DB {
 		t.Helper()
-		s := newStore(t)
+		s := newDB(t)
 		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
 			t.Fatalf("migrate up: %v", err)
 		}
 		return s
 	}
-	subtest(t, "Migrations", func(t *testing.T) { testMigrations(t, newStore(t)) })
+	subtest(t, "Migrations", func(t *testing.T) { testMigrations(t, newDB(t)) })
 	subtest(t, "Namespaces", func(t *testing.T) { testNamespaces(t, migrated(t)) })
 	subtest(t, "Buckets", func(t *testing.T) { testBuckets(t, migrated(t)) })
 	subtest(t, "Models", func(t *testing.T) { testModels(t, migrated(t)) })
@@ -119,7 +119,7 @@ func wantTime(t *testing.T, what string, got, want time.Time) {
 	}
 }
 
-func testMigrations(t *testing.T, s db.Store) {
+func testMigrations(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	st := must(s.MigrationStatus(ctx))
 	if st.Current != 0 || st.Pending == 0 || st.Latest == 0 {
@@ -157,7 +157,7 @@ func testMigrations(t *testing.T, s db.Store) {
 	}
 }
 
-func testNamespaces(t *testing.T, s db.Store) {
+func testNamespaces(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ts := now()
 	ns := must(s.CreateNamespace(ctx, db.CreateNamespaceParams{Name: "ns-c", Description: "third", Now: ts}))
@@ -212,34 +212,34 @@ func testNamespaces(t *testing.T, s db.Store) {
 	}
 }
 
-func namespace(t *testing.T, s db.Store, name string) db.Namespace {
+func namespace(t *testing.T, s db.DB, name string) db.Namespace {
 	t.Helper()
 	return must(s.CreateNamespace(context.Background(), db.CreateNamespaceParams{Name: name, Now: now()}))
 }
 
-func model(t *testing.T, s db.Store, ns db.Namespace, name string) db.Model {
+func model(t *testing.T, s db.DB, ns db.Namespace, name string) db.Model {
 	t.Helper()
 	return must(s.CreateModel(context.Background(), db.CreateModelParams{NamespaceID: ns.ID, Name: name, Now: now()}))
 }
 
-func version(t *testing.T, s db.Store, m db.Model, name string) db.ModelVersion {
+func version(t *testing.T, s db.DB, m db.Model, name string) db.ModelVersion {
 	t.Helper()
 	return must(s.CreateVersion(context.Background(), db.CreateVersionParams{ModelID: m.ID, Version: name, State: "test", Now: now()}))
 }
 
-func experiment(t *testing.T, s db.Store, v db.ModelVersion, name string) db.Experiment {
+func experiment(t *testing.T, s db.DB, v db.ModelVersion, name string) db.Experiment {
 	t.Helper()
 	return must(s.CreateExperiment(context.Background(), db.CreateExperimentParams{VersionID: v.ID, Name: name, Now: now()}))
 }
 
-func blob(t *testing.T, s db.Store, key string) db.Blob {
+func blob(t *testing.T, s db.DB, key string) db.Blob {
 	t.Helper()
 	return must(s.CreateBlob(context.Background(), db.CreateBlobParams{
 		Store: "fs", Key: key, Size: 3, Sha256: strings.Repeat("ab", 32), Now: now(),
 	}))
 }
 
-func testBuckets(t *testing.T, s db.Store) {
+func testBuckets(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	other := namespace(t, s, "usa")
@@ -279,7 +279,7 @@ func testBuckets(t *testing.T, s db.Store) {
 	}
 }
 
-func testModels(t *testing.T, s db.Store) {
+func testModels(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	other := namespace(t, s, "usa")
@@ -363,7 +363,7 @@ func ptrOr(p *string, def string) *string {
 	return p
 }
 
-func testVersions(t *testing.T, s db.Store) {
+func testVersions(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	m := model(t, s, ns, "llm.sm")
@@ -479,7 +479,7 @@ func testVersions(t *testing.T, s db.Store) {
 	version(t, s, m, "v0.3.0") // a hard delete frees the name
 }
 
-func testExperiments(t *testing.T, s db.Store) {
+func testExperiments(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	v := version(t, s, model(t, s, ns, "llm.sm"), "v1")
@@ -565,7 +565,7 @@ func testExperiments(t *testing.T, s db.Store) {
 	}
 }
 
-func testArtifacts(t *testing.T, s db.Store) {
+func testArtifacts(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	v := version(t, s, model(t, s, ns, "llm.sm"), "v1")
@@ -710,7 +710,7 @@ func testArtifacts(t *testing.T, s db.Store) {
 	}
 }
 
-func testTags(t *testing.T, s db.Store) {
+func testTags(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	other := namespace(t, s, "usa")
@@ -779,7 +779,7 @@ func testTags(t *testing.T, s db.Store) {
 	}
 }
 
-func testCascades(t *testing.T, s db.Store) {
+func testCascades(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	keep := namespace(t, s, "usa")
@@ -836,7 +836,7 @@ func testCascades(t *testing.T, s db.Store) {
 
 func second[T any](_ T, err error) error { return err }
 
-func testFixtures(t *testing.T, s db.Store) {
+func testFixtures(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	if err := db.LoadFixtures(ctx, s, "nope"); err == nil {
 		t.Fatal("unknown fixture set accepted")
@@ -889,7 +889,7 @@ func testFixtures(t *testing.T, s db.Store) {
 	must(s.GetNamespaceByName(ctx, "mine"))
 }
 
-func testTransactions(t *testing.T, s db.Store) {
+func testTransactions(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	boom := errors.New("boom")
 	err := s.InTx(ctx, func(q db.Queries) error {
@@ -936,7 +936,7 @@ func testTransactions(t *testing.T, s db.Store) {
 // testConcurrentWriters runs 8 writers × 200 transactions that read then
 // write (the pattern that fails with "database is locked" on SQLite when
 // transactions begin deferred) while readers list concurrently.
-func testConcurrentWriters(t *testing.T, s db.Store) {
+func testConcurrentWriters(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "load")
 	const writers, perWriter = 8, 200
@@ -1001,7 +1001,7 @@ func testConcurrentWriters(t *testing.T, s db.Store) {
 
 // testExclusive: while one holder runs, another attempt does not; after
 // it returns, the lock is free again.
-func testExclusive(t *testing.T, s db.Store) {
+func testExclusive(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	inner := true
 	ran := must(s.Exclusive(ctx, "sweeper", func(ctx context.Context) error {
