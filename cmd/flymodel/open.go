@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -212,8 +213,11 @@ func promotionGates(promotion map[string]config.Promotion) map[string]registry.G
 
 // openBlobStores builds the blob stores of the configuration: each S3 entry
 // under its bucket name, each filesystem root under "local" (every role)
-// or "local-<role>"; with no storage configured, one root in the data
-// folder serves every lifecycle.
+// or "local-<role>". A lifecycle that no entry serves is served by the
+// default root in the data folder, "local" (with no storage configured,
+// that is every lifecycle). With no storage configured, every bucket a
+// namespace records is a folder of its own, <data_dir>/blobs/buckets/<bucket>
+// (see registry.BlobStores.Folders).
 func openBlobStores(cfg *config.Config) (registry.BlobStores, error) {
 	blobs := registry.BlobStores{ByName: map[string]blob.Store{}, ForRole: map[string]string{}}
 	for _, e := range cfg.Storage.S3 {
@@ -244,6 +248,16 @@ func openBlobStores(cfg *config.Config) (registry.BlobStores, error) {
 			blobs.ForRole[e.Role] = name
 		}
 	}
+	if catchAll == "" && len(unservedLifecycles(blobs)) > 0 {
+		// The original flymodel's sample configures one bucket (prod): the
+		// other lifecycles keep working on the local disk.
+		st, err := fsblob.New(defaultBlobRoot(cfg))
+		if err != nil {
+			return blobs, err
+		}
+		catchAll = "local"
+		blobs.ByName[catchAll] = st
+	}
 	if catchAll != "" {
 		for _, role := range config.Lifecycles {
 			if _, ok := blobs.ForRole[role]; !ok {
@@ -251,7 +265,32 @@ func openBlobStores(cfg *config.Config) (registry.BlobStores, error) {
 			}
 		}
 	}
+	if len(cfg.Storage.S3) == 0 && len(cfg.Storage.FS) == 0 {
+		folders, err := fsblob.NewFolders(filepath.Join(defaultBlobRoot(cfg), "buckets"))
+		if err != nil {
+			return blobs, err
+		}
+		blobs.Folders = folders
+	}
 	return blobs, nil
+}
+
+// defaultBlobRoot is the filesystem root that serves every lifecycle when
+// no storage is configured.
+func defaultBlobRoot(cfg *config.Config) string {
+	bare := config.Config{DataDir: cfg.DataDir}
+	return bare.EffectiveFS()[0].Path
+}
+
+// unservedLifecycles lists the lifecycles no configured store serves.
+func unservedLifecycles(blobs registry.BlobStores) []string {
+	var roles []string
+	for _, role := range config.Lifecycles {
+		if blobs.ForRole[role] == "" {
+			roles = append(roles, role)
+		}
+	}
+	return roles
 }
 
 // storeNames lists the stores in a stable order.

@@ -364,7 +364,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		return Artifact{}, false, err
 	}
 
-	storeName, store, err := r.route(ctx, own.res)
+	storeName, store, err := r.route(ctx, r.db, own.res.ns, own.res.version.State)
 	if err != nil {
 		return Artifact{}, false, err
 	}
@@ -545,25 +545,6 @@ func (r *Registry) discard(store blob.Store, key string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = store.Delete(ctx, key)
-}
-
-// route picks the store for a version's artifacts: its namespace's bucket
-// for the version's lifecycle, else the configured default for it.
-func (r *Registry) route(ctx context.Context, res resolved) (string, blob.Store, error) {
-	role := res.version.State
-	name := r.blobs.ForRole[role]
-	b, err := r.db.GetBucketForRole(ctx, db.GetBucketForRoleParams{NamespaceID: res.ns.ID, Role: role})
-	switch {
-	case err == nil:
-		name = b.Name
-	case !errors.Is(err, db.ErrNotFound):
-		return "", nil, err
-	}
-	if name == "" {
-		return "", nil, &StoreError{Store: "for " + role, Reason: "is not configured: no namespace bucket and no default store serves this lifecycle"}
-	}
-	st, err := r.blobs.store(name)
-	return name, st, err
 }
 
 func newBlobKey() (string, error) {
