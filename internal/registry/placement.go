@@ -34,9 +34,11 @@ type placed struct {
 type placement struct {
 	store string
 	st    blob.Store
-	// byBlob maps the id of a blob outside the target store to where its
-	// bytes are placed in it.
-	byBlob map[int64]placed
+	// byContent maps the bytes (contentKey) of blobs outside the target
+	// store to where they are placed in it: by content, not by blob, so
+	// that a concurrent change that moved an artifact elsewhere meanwhile
+	// leaves its placement valid.
+	byContent map[string]placed
 	// copied counts the objects made and how (link, server-copy, …).
 	copied map[string]int
 }
@@ -44,7 +46,7 @@ type placement struct {
 // discardNew removes the objects the placement made that are not in used
 // (nil: all of them).
 func (r *Registry) discardNew(p *placement, used map[string]bool) {
-	for _, pl := range p.byBlob {
+	for _, pl := range p.byContent {
 		if pl.reuse == 0 && !used[pl.key] {
 			r.discard(p.st, pl.key)
 		}
@@ -56,7 +58,7 @@ func (r *Registry) discardNew(p *placement, used map[string]bool) {
 // store failed) or an *AlteredBlobError (the source's bytes are missing or
 // altered).
 func (r *Registry) place(ctx context.Context, ref Ref, name string, st blob.Store, rows []db.ListVersionBlobsRow, prior *placement) (*placement, error) {
-	p := &placement{store: name, st: st, byBlob: map[int64]placed{}, copied: map[string]int{}}
+	p := &placement{store: name, st: st, byContent: map[string]placed{}, copied: map[string]int{}}
 	if prior != nil {
 		if prior.store == name {
 			p = prior
@@ -68,7 +70,7 @@ func (r *Registry) place(ctx context.Context, ref Ref, name string, st blob.Stor
 		if row.Store == name {
 			continue
 		}
-		if _, ok := p.byBlob[row.BlobID]; ok {
+		if _, ok := p.byContent[contentKey(row)]; ok {
 			continue
 		}
 		pl, err := r.placeOne(ctx, ref, name, st, row)
@@ -76,7 +78,7 @@ func (r *Registry) place(ctx context.Context, ref Ref, name string, st blob.Stor
 			r.discardNew(p, nil)
 			return nil, err
 		}
-		p.byBlob[row.BlobID] = pl
+		p.byContent[contentKey(row)] = pl
 		if pl.reuse == 0 {
 			p.copied[pl.how]++
 		}
@@ -133,16 +135,16 @@ const maxPlacementRounds = 5
 // or errReplace when an artifact was not placed (added meanwhile).
 func (r *Registry) relocate(ctx context.Context, q db.Queries, p *placement, rows []db.ListVersionBlobsRow) (map[string]bool, error) {
 	used := map[string]bool{}
-	ids := map[int64]int64{}
+	ids := map[string]int64{}
 	for _, row := range rows {
 		if row.Store == p.store {
 			continue
 		}
-		pl, ok := p.byBlob[row.BlobID]
+		pl, ok := p.byContent[contentKey(row)]
 		if !ok {
 			return nil, errReplace
 		}
-		id, ok := ids[row.BlobID]
+		id, ok := ids[contentKey(row)]
 		if !ok {
 			id = pl.reuse
 			if id == 0 {
@@ -156,7 +158,7 @@ func (r *Registry) relocate(ctx context.Context, q db.Queries, p *placement, row
 					used[pl.key] = true
 				}
 			}
-			ids[row.BlobID] = id
+			ids[contentKey(row)] = id
 		}
 		n, err := q.SetArtifactBlob(ctx, db.SetArtifactBlobParams{ID: row.ID, BlobID: id})
 		if err != nil {
@@ -188,4 +190,9 @@ func (r *Registry) replace(ctx context.Context, own owner, apath, lifecycle, nam
 	r.discard(st, key)
 	info.VersionID = c.VersionID
 	return newName, newSt, newKey, info, nil
+}
+
+// contentKey names a blob's bytes: its sha256 and size.
+func contentKey(row db.ListVersionBlobsRow) string {
+	return fmt.Sprintf("%s:%d", row.Sha256, row.Size)
 }

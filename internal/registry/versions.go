@@ -195,13 +195,13 @@ func (r *Registry) setVersionState(ctx context.Context, ref Ref, state string, p
 	if err != nil {
 		return db.ModelVersion{}, nil, err
 	}
-	if res.version.State == state {
-		return res.version, nil, nil
-	}
 	// What the transaction would refuse is refused before anything is
-	// copied.
-	if err := r.checkGate(ctx, r.db, res.version.ID, ref.path(), state); err != nil {
-		return db.ModelVersion{}, nil, err
+	// copied. (The state read here may be stale: only the transaction
+	// decides whether the change is a no-op.)
+	if res.version.State != state {
+		if err := r.checkGate(ctx, r.db, res.version.ID, ref.path(), state); err != nil {
+			return db.ModelVersion{}, nil, err
+		}
 	}
 	rows, err := r.db.ListVersionBlobs(ctx, res.version.ID)
 	if err != nil {
@@ -219,7 +219,7 @@ func (r *Registry) setVersionState(ctx context.Context, ref Ref, state string, p
 			return db.ModelVersion{}, nil, err
 		}
 	} else {
-		*p = &placement{byBlob: map[int64]placed{}}
+		*p = &placement{byContent: map[string]placed{}}
 	}
 	var (
 		out  db.ModelVersion
@@ -260,7 +260,7 @@ func (r *Registry) setVersionState(ctx context.Context, ref Ref, state string, p
 			return err
 		}
 		detail := map[string]any{"state": [2]string{from, state}}
-		if n := len((*p).byBlob); n > 0 {
+		if n := len((*p).byContent); n > 0 {
 			detail["store"], detail["placed"] = name, n
 		}
 		return r.record(ctx, q, "version.state", ref.Namespace, ref.path(), detail)
