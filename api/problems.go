@@ -162,6 +162,8 @@ type InternalProblem struct{}
 // ReadinessProblem: a dependency of the server is not available.
 type ReadinessProblem struct {
 	Checks map[string]CheckResult `json:"checks"`
+	// As in the answer when ready.
+	NoStore []NoStoreProblem `json:"no_store,omitempty"`
 }
 
 // DigestMismatchProblem: the uploaded bytes do not hash to the digest the

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -154,7 +155,57 @@ func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err
 	reg := registry.New(registry.Options{
 		DB: database, Gates: promotionGates(a.cfg.Promotion), Blobs: blobs, MaxUploadBytes: a.cfg.Server.MaxUploadBytes,
 	})
+	if opts.blobs == blobsServe {
+		if err := reportStores(ctx, a.cfg, reg, logger); err != nil {
+			return nil, err
+		}
+	}
 	return &local{db: database, reg: reg}, nil
+}
+
+// reportStores logs, at serve start, the lifecycles that the configured
+// storage leaves to the data folder, and each namespace/lifecycle that no
+// store serves at all.
+func reportStores(ctx context.Context, cfg *config.Config, reg *registry.Registry, logger *slog.Logger) error {
+	if roles := fallbackLifecycles(cfg); len(roles) > 0 {
+		logger.Warn("lifecycles without a configured store keep their artifacts in the data folder (fine on one machine; configure storage for them when several replicas serve)",
+			"lifecycles", strings.Join(roles, ","), "store", "local", "path", defaultBlobRoot(cfg))
+	}
+	missing, err := reg.MissingStores(ctx)
+	if err != nil {
+		return fmt.Errorf("check the stores of the namespaces' buckets: %w", err)
+	}
+	for _, m := range missing {
+		logger.Warn("no blob store serves this lifecycle: uploads and state changes into it are refused (409 no-store)",
+			"namespace", m.Namespace, "lifecycle", m.Lifecycle, "bucket", m.Bucket, "add", m.ConfigKey())
+	}
+	return nil
+}
+
+// fallbackLifecycles lists the lifecycles that configured storage leaves
+// to the data folder's root (none when no storage is configured: then the
+// data folder is the storage).
+func fallbackLifecycles(cfg *config.Config) []string {
+	if len(cfg.Storage.S3) == 0 && len(cfg.Storage.FS) == 0 {
+		return nil
+	}
+	served := map[string]bool{}
+	for _, e := range cfg.Storage.S3 {
+		served[e.Role] = true
+	}
+	for _, e := range cfg.Storage.FS {
+		if e.Role == "" {
+			return nil
+		}
+		served[e.Role] = true
+	}
+	var roles []string
+	for _, role := range config.Lifecycles {
+		if !served[role] {
+			roles = append(roles, role)
+		}
+	}
+	return roles
 }
 
 // openDatabase opens the database at url, as it is.

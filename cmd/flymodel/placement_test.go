@@ -214,3 +214,129 @@ func testStateChangesSerialize(t *testing.T, dbURL string, replicas int) {
 	res := flymodel(t, dir, env, "verify")
 	res.expectCode(t, 0)
 }
+
+// TestOriginalSampleConfigurations loads the original flymodel's sample
+// configurations as they are: its conf/flymodel.toml (a bucket per
+// lifecycle, role "staging") and the one-bucket sample of its storage
+// documentation, whose other lifecycles stay on the local disk.
+func TestOriginalSampleConfigurations(t *testing.T) {
+	for _, tt := range []struct {
+		file string
+		want []string
+	}{
+		{"flymodel.toml", []string{"would ensure s3:ml-test (test)", "would ensure s3:ml-qa (qa)", "would ensure s3:ml-stage (stage)", "would ensure s3:ml-prod (prod)"}},
+		{"storage-sample.toml", []string{"would ensure s3:ml-prod (prod)", "flymodel-data/blobs (test, qa, stage)", "note: no storage entry serves test, qa, stage"}},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			dir := t.TempDir()
+			sample, err := filepath.Abs(filepath.Join("testdata", "original", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := flymodel(t, dir, nil, "-c", sample, "--dry", "setup-storage")
+			res.expectCode(t, 0)
+			for _, w := range tt.want {
+				if !strings.Contains(res.stdout, w) {
+					t.Errorf("no %q in:\n%s", w, res)
+				}
+			}
+		})
+	}
+}
+
+// TestOneBucketSample runs the original's one-bucket sample (its endpoint
+// and bucket pointed at the test S3 server, credentials from the AWS
+// environment as the original reads them): a namespace without buckets
+// uploads to the local disk and its promotion to prod copies the bytes to
+// the bucket; the fixtures' namespace, whose buckets are not configured,
+// is told so — by serve, setup-storage, /readyz and a 409 no-store on
+// upload — never a 503.
+func TestOneBucketSample(t *testing.T) {
+	endpoint := os.Getenv("FLYMODEL_TEST_S3_ENDPOINT")
+	if endpoint == "" {
+		dbtest.SkipOrFail(t, "FLYMODEL_TEST_S3_ENDPOINT not set: skipping S3")
+	}
+	dir := t.TempDir()
+	sample, err := os.ReadFile(filepath.Join("testdata", "original", "storage-sample.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := fmt.Sprintf("sample-prod-%d", time.Now().UnixNano())
+	cfg := strings.NewReplacer(`"https://my-minio-endpoint:9000"`, fmt.Sprintf("%q", endpoint), `"ml-prod"`, fmt.Sprintf("%q", bucket), `"ca"`, fmt.Sprintf("%q", s3Region())).Replace(string(sample))
+	if err := os.WriteFile(filepath.Join(dir, "flymodel.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"AWS_ACCESS_KEY_ID=" + os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), "AWS_SECRET_ACCESS_KEY=" + os.Getenv("FLYMODEL_TEST_S3_SECRET_KEY")}
+	flymodel(t, dir, env, "setup-storage").expectCode(t, 0)
+	flymodel(t, dir, env, "migrate", "up", "--test-data", "basic").expectCode(t, 0)
+
+	// canada records ml-test … ml-prod, which this server does not have.
+	res := flymodel(t, dir, env, "setup-storage")
+	res.expectCode(t, 1)
+	for _, role := range []string{"test", "qa", "stage", "prod"} {
+		want := fmt.Sprintf("NO STORE for lifecycle %s of namespace canada (its bucket ml-%s): add storage.s3 (bucket = \"ml-%s\", role = \"%s\")", role, role, role, role)
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("setup-storage does not say %q:\n%s", want, res)
+		}
+	}
+	s := startServe(t, dir, env, "-p", "0")
+	base := "http://" + s.addr + "/api/v1"
+	ready := s.get(t, "/readyz", http.StatusOK)
+	if noStore, _ := ready["no_store"].([]any); len(noStore) != 4 {
+		t.Errorf("/readyz no_store = %v, want canada's four lifecycles", ready["no_store"])
+	}
+	for _, ns := range []string{"canada", "lab"} {
+		if ns == "lab" {
+			if r := httpCall(t, base, http.MethodPost, "/namespaces", "", `{"name":"lab"}`); r.status != http.StatusCreated {
+				t.Fatalf("create namespace: %d %s", r.status, r.body)
+			}
+		}
+		if r := httpCall(t, base, http.MethodPost, "/namespaces/"+ns+"/models", "", `{"name":"llm.sm"}`); r.status != http.StatusCreated {
+			t.Fatalf("create model: %d %s", r.status, r.body)
+		}
+		if r := httpCall(t, base, http.MethodPost, "/namespaces/"+ns+"/models/llm.sm/versions", "", `{"version":"v1"}`); r.status != http.StatusCreated {
+			t.Fatalf("create version: %d %s", r.status, r.body)
+		}
+	}
+	r := rawPut(t, base, "/namespaces/canada/models/llm.sm/versions/v1", "weights.bin", "the weights")
+	var p struct {
+		Type, Lifecycle, Bucket string
+		Key                     string `json:"config_key"`
+	}
+	_ = json.Unmarshal([]byte(r.body), &p)
+	if r.status != http.StatusConflict || p.Type != "https://flymodel.dev/problems/no-store" || p.Lifecycle != "test" || p.Bucket != "ml-test" ||
+		p.Key != `storage.s3 (bucket = "ml-test", role = "test")` {
+		t.Fatalf("upload into a lifecycle without a store: %d %s", r.status, r.body)
+	}
+
+	vpath := "/namespaces/lab/models/llm.sm/versions/v1"
+	if r := rawPut(t, base, vpath, "weights.bin", "the weights"); r.status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.status, r.body)
+	}
+	if files := filesUnder(t, filepath.Join(dir, "flymodel-data", "blobs", "objects")); len(files) != 1 {
+		t.Fatalf("the test upload is not on the local disk: %v", files)
+	}
+	if r := httpCall(t, base, http.MethodPut, vpath+"/state", "", `{"state":"prod"}`); r.status != http.StatusOK {
+		t.Fatalf("promote to prod: %d %s", r.status, r.body)
+	}
+	r = httpCall(t, base, http.MethodGet, vpath+"/artifacts/weights.bin", "", "")
+	if r.status != http.StatusOK || r.body != "the weights" {
+		t.Fatalf("download from prod: %d %q", r.status, r.body)
+	}
+	database, err := engine.Open(context.Background(), "sqlite:"+filepath.Join(dir, "flymodel-data", "flymodel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer database.Close()
+	rows, err := database.ListArtifactBlobs(context.Background(), db.ListArtifactBlobsParams{PageLimit: 10})
+	if err != nil || len(rows) != 1 || rows[0].Store != bucket {
+		t.Fatalf("the prod artifact's blob: %+v %v, want it in %s", rows, err, bucket)
+	}
+	logs := s.drainLogs()
+	for _, want := range []string{`"lifecycles":"test,qa,stage"`, `"add":"storage.s3 (bucket = \"ml-prod\", role = \"prod\")"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("serve did not log %s:\n%s", want, logs)
+		}
+	}
+}
+

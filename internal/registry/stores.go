@@ -209,3 +209,33 @@ func (e *AlteredBlobError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, api.ErrIntegrity) true.
 func (e *AlteredBlobError) Is(target error) bool { return target == api.ErrIntegrity }
+
+// MissingStores lists the lifecycles no blob store of this server serves:
+// those with no default store (Namespace ""), and each namespace's bucket
+// that no store is. Uploads and state changes into them are refused with
+// a *NoStoreError. A registry without any blob store (metadata only)
+// reports none.
+func (r *Registry) MissingStores(ctx context.Context) ([]*NoStoreError, error) {
+	var missing []*NoStoreError
+	if len(r.blobs.ByName) == 0 && r.blobs.Folders == nil {
+		return nil, nil
+	}
+	for _, lifecycle := range Lifecycles {
+		if _, err := r.blobs.serving("", lifecycle, ""); err != nil {
+			missing = append(missing, err.(*NoStoreError))
+		}
+	}
+	if r.db == nil {
+		return missing, nil
+	}
+	rows, err := r.db.ListAllBuckets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range rows {
+		if _, err := r.blobs.serving(b.Namespace, b.Role, b.Name); err != nil {
+			missing = append(missing, err.(*NoStoreError))
+		}
+	}
+	return missing, nil
+}

@@ -373,6 +373,17 @@ func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersio
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListAllBuckets(ctx context.Context) ([]db.ListAllBucketsRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListAllBuckets")
+	defer span.End()
+	r, err := q.reader().ListAllBuckets(ctx)
+	out := make([]db.ListAllBucketsRow, len(r))
+	for i := range r {
+		out[i] = db.ListAllBucketsRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListArtifactBlobIDs(ctx context.Context, arg db.ListArtifactBlobIDsParams) ([]int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListArtifactBlobIDs")
 	defer span.End()

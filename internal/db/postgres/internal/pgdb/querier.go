@@ -106,6 +106,9 @@ type Querier interface {
 	// @readonly
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
+	// Every namespace's buckets, to find the lifecycles no blob store serves.
+	// @readonly
+	ListAllBuckets(ctx context.Context) ([]ListAllBucketsRow, error)
 	// The blobs the artifacts of a version (its own and its experiments') use,
 	// or with experiment_id those of that experiment of the version.
 	// @readonly

@@ -177,6 +177,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
 	}
+	if q.listAllBucketsStmt, err = db.PrepareContext(ctx, listAllBuckets); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAllBuckets: %w", err)
+	}
 	if q.listArtifactBlobIDsStmt, err = db.PrepareContext(ctx, listArtifactBlobIDs); err != nil {
 		return nil, fmt.Errorf("error preparing query ListArtifactBlobIDs: %w", err)
 	}
@@ -542,6 +545,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertVersionIfMissingStmt: %w", cerr)
 		}
 	}
+	if q.listAllBucketsStmt != nil {
+		if cerr := q.listAllBucketsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAllBucketsStmt: %w", cerr)
+		}
+	}
 	if q.listArtifactBlobIDsStmt != nil {
 		if cerr := q.listArtifactBlobIDsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listArtifactBlobIDsStmt: %w", cerr)
@@ -807,6 +815,7 @@ type Queries struct {
 	getVersionStmt                  *sql.Stmt
 	getVersionByPathStmt            *sql.Stmt
 	insertVersionIfMissingStmt      *sql.Stmt
+	listAllBucketsStmt              *sql.Stmt
 	listArtifactBlobIDsStmt         *sql.Stmt
 	listArtifactBlobsStmt           *sql.Stmt
 	listArtifactsWithBlobStmt       *sql.Stmt
@@ -899,6 +908,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getVersionStmt:                  q.getVersionStmt,
 		getVersionByPathStmt:            q.getVersionByPathStmt,
 		insertVersionIfMissingStmt:      q.insertVersionIfMissingStmt,
+		listAllBucketsStmt:              q.listAllBucketsStmt,
 		listArtifactBlobIDsStmt:         q.listArtifactBlobIDsStmt,
 		listArtifactBlobsStmt:           q.listArtifactBlobsStmt,
 		listArtifactsWithBlobStmt:       q.listArtifactsWithBlobStmt,
