@@ -339,4 +339,3 @@ func TestOneBucketSample(t *testing.T) {
 		}
 	}
 }
-
