@@ -68,6 +68,9 @@ type Config struct {
 	// when a request is signed.
 	AccessKeyID     string
 	SecretAccessKey string
+	// Public: objects get a permanent anonymous URL (PublicURL), and
+	// EnsurePublic grants anonymous reads of them (presign.go).
+	Public bool
 }
 
 // Store is a blob.Store on one S3 bucket. It is safe for concurrent use.
@@ -76,6 +79,8 @@ type Store struct {
 	core   minio.Core
 	bucket string
 	region string
+	// direct is what presign.go needs beyond the client.
+	direct directConfig
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -122,7 +127,8 @@ func newStore(cfg Config, transport http.RoundTripper) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 bucket %s: %v", cfg.Bucket, err)
 	}
-	return &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, region: cfg.Region}, nil
+	return &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, region: cfg.Region,
+		direct: directConfig{public: cfg.Public, pathStyle: cfg.PathStyle, host: host, secure: secure}}, nil
 }
 
 // parseEndpoint splits an endpoint into minio's host and TLS flag.
