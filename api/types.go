@@ -176,6 +176,10 @@ type Artifact struct {
 	// same bytes in the same store).
 	Blob      int64     `json:"blob" openapi:"minimum=1"`
 	CreatedAt time.Time `json:"created_at"`
+	// The object's permanent anonymous URL, only when it is stored in an S3
+	// bucket configured `public = true`: anyone may GET the bytes from there,
+	// without the server (verify them against `sha256`). Absent otherwise.
+	URL string `json:"url,omitempty" openapi:"format=uri"`
 }
 
 // MarshalJSON writes a, with an empty Format as null.

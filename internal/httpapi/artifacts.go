@@ -348,6 +348,9 @@ func (s *server) handleGetArtifact(w http.ResponseWriter, r *http.Request) error
 // recorded sha256 as they go: on a mismatch the response is aborted before
 // its last bytes, so a client never sees a complete transfer of wrong bytes.
 func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registry.Artifact, describe string) error {
+	if done, err := s.redirectArtifact(w, r, a, describe); done || err != nil {
+		return err
+	}
 	obj, err := s.registry.OpenArtifact(r.Context(), a, describe)
 	if err != nil {
 		return err
@@ -357,13 +360,10 @@ func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registr
 		s.integrityFailure(r, describe, fmt.Sprintf("stored size %d, recorded %d", size, a.Size))
 		return newProblem(kindBlobMissing, fmt.Sprintf("the stored bytes of artifact %s do not match its record", describe))
 	}
-	raw, _ := hex.DecodeString(a.SHA256)
 	h := w.Header()
 	h.Set("Content-Type", a.ContentType)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.FileName}))
-	h.Set("Digest", "sha256="+a.SHA256)
-	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(raw)+":")
-	h.Set("ETag", `"`+a.SHA256+`"`)
+	h.Set("Content-Disposition", attachment(a.FileName))
+	setDigestHeaders(h, a)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, max-age=0, must-revalidate")
 	v := &verifyingReader{obj: obj, size: a.Size, want: a.SHA256, h: sha256.New()}

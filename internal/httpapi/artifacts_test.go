@@ -47,6 +47,10 @@ type artifactSetup struct {
 	// wrapStore and wrapDB inject faults.
 	wrapStore func(blob.Store) blob.Store
 	wrapDB    func(db.Store) db.Store
+	// presignTTL turns redirected downloads on; public makes the S3 store
+	// public (direct_test.go).
+	presignTTL time.Duration
+	public     bool
 }
 
 // artifactEngines runs fn on SQLite with the filesystem store and on
@@ -72,7 +76,7 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		}
 		metrics := httpapi.NewMetrics()
 		reg := registry.New(registry.Options{Store: store, Stores: stores, MaxUploadBytes: setup.maxUpload})
-		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t)})
+		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t), PresignTTL: setup.presignTTL})
 		token := adminToken(t, registry.New(registry.Options{Store: s}))
 		a := &api{t: t, h: h, store: s, token: token}
 		a.skipAudit()
@@ -114,6 +118,7 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		st, err := s3blob.New(s3blob.Config{
 			Bucket: "flymodel-api-" + hex.EncodeToString(b[:]), Endpoint: endpoint, Region: region, PathStyle: true,
 			AccessKeyID: os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), SecretAccessKey: os.Getenv("FLYMODEL_TEST_S3_SECRET_KEY"),
+			Public: setup.public,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -147,6 +147,8 @@ func TestAuthorizationTable(t *testing.T) {
 			{"GET", v, vp, needRead, nil},
 			{"PUT", v + "/state", vp + "/state", needWrite, json(`{"state":"test"}`)},
 			{"GET", v + "/history", vp + "/history", needRead, nil},
+			{"GET", v + "/archive", vp + "/archive", needRead, nil},
+			{"HEAD", v + "/archive", vp + "/archive", needRead, nil},
 			{"GET", v + "/tags", vp + "/tags", needRead, nil},
 			{"PUT", v + "/tags/{tag}", vp + "/tags/gold", needAdmin, nil},
 			{"DELETE", v + "/tags/{tag}", vp + "/tags/gold", needAdmin, nil},

@@ -28,6 +28,10 @@ type Options struct {
 	// StallTimeout cuts off a request body that sends nothing for this
 	// long; 0 means DefaultStallTimeout.
 	StallTimeout time.Duration
+	// PresignTTL is how long the presigned URL of a redirected download
+	// (GET …?redirect=true on an S3 store) stays valid; 0 turns redirects
+	// off (every download streams through the server).
+	PresignTTL time.Duration
 }
 
 // server holds the dependencies the handlers share.
@@ -45,6 +49,8 @@ type server struct {
 	auth      *auth.Authenticator
 	// uploads holds a slot per upload in flight.
 	uploads chan struct{}
+	// presignTTL is Options.PresignTTL.
+	presignTTL time.Duration
 }
 
 // DefaultMaxConcurrentUploads is the default cap on uploads in flight.
@@ -72,6 +78,7 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 		// and "//" reach the handlers, which refuse them.
 		router: mux.NewRouter().UseEncodedPath().SkipClean(true),
 	}
+	s.presignTTL = opts.PresignTTL
 	if s.stall <= 0 {
 		s.stall = DefaultStallTimeout
 	}
