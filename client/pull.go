@@ -71,6 +71,10 @@ const (
 	PullReplace = "replace"
 	// PullUnchanged: the file was there with the artifact's sha256.
 	PullUnchanged = "unchanged"
+	// PullFailed: the pull failed before the file was written (its own
+	// download failed, or another's stopped the pull first); what was
+	// there is untouched.
+	PullFailed = "failed"
 )
 
 // PulledFile is one artifact of a pull.
@@ -79,7 +83,7 @@ type PulledFile struct {
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
 	// Action is PullDownload, PullReplace or PullUnchanged (what a dry run
-	// would do).
+	// would do), or PullFailed.
 	Action string `json:"action"`
 }
 
@@ -90,11 +94,12 @@ type PullResult struct {
 	Dir string `json:"dir"`
 	// Files are the version's artifacts, by name.
 	Files []PulledFile `json:"files"`
-	// Downloaded counts the files downloaded or replaced, Bytes their
-	// bytes.
+	// Downloaded counts the files downloaded or replaced (that a dry run
+	// would), Bytes their bytes; Failed those a failed pull did not write.
 	Downloaded int   `json:"downloaded"`
 	Unchanged  int   `json:"unchanged"`
 	Bytes      int64 `json:"bytes"`
+	Failed     int   `json:"failed,omitempty"`
 	Dry        bool  `json:"dry,omitempty"`
 }
 
@@ -158,15 +163,19 @@ func (c *Client) Pull(ctx context.Context, v VersionRef, dir string, opts PullOp
 			total += a.Size
 		}
 	}
+	todo := 0
 	for _, f := range res.Files {
 		if f.Action == PullUnchanged {
 			res.Unchanged++
 		} else {
-			res.Downloaded++
-			res.Bytes += f.Size
+			todo++
 		}
 	}
-	if opts.Dry || res.Downloaded == 0 {
+	if opts.Dry {
+		res.Downloaded, res.Bytes = todo, total
+		return res, nil
+	}
+	if todo == 0 {
 		return res, nil
 	}
 
@@ -183,6 +192,7 @@ func (c *Client) Pull(ctx context.Context, v VersionRef, dir string, opts PullOp
 		slots = make(chan struct{}, parallel)
 		mu    sync.Mutex
 		first error
+		done  = make([]bool, len(arts))
 	)
 	for i, a := range arts {
 		if res.Files[i].Action == PullUnchanged {
@@ -199,19 +209,33 @@ func (c *Client) Pull(ctx context.Context, v VersionRef, dir string, opts PullOp
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			if err := c.pullFile(ctx, root, v.Owner(), a, progress); err != nil {
-				mu.Lock()
+			err := c.pullFile(ctx, root, v.Owner(), a, progress)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
 				if first == nil {
 					first = err
 				}
-				mu.Unlock()
 				cancel(err)
+				return
 			}
+			done[i] = true
 		}()
 	}
 	wg.Wait()
 	if first == nil && ctx.Err() != nil {
 		first = context.Cause(ctx)
+	}
+	for i, f := range res.Files {
+		switch {
+		case f.Action == PullUnchanged:
+		case done[i]:
+			res.Downloaded++
+			res.Bytes += f.Size
+		default:
+			res.Files[i].Action = PullFailed
+			res.Failed++
+		}
 	}
 	return res, first
 }

@@ -169,9 +169,12 @@ func TestPull(t *testing.T) {
 	altered[2] ^= 1
 	check(t, srv.alterBlob(files["weights/model.safetensors"], altered))
 	fresh := filepath.Join(t.TempDir(), "fresh")
-	_, err = c.Pull(ctx, ref, fresh, client.PullOptions{Parallel: 1})
+	res, err = c.Pull(ctx, ref, fresh, client.PullOptions{Parallel: 1})
 	if !errors.Is(err, client.ErrIntegrity) {
 		t.Fatalf("pull of altered bytes: %v", err)
+	}
+	if res.Failed < 1 || res.Downloaded+res.Failed != 4 || !strings.Contains(actions(res), "weights/model.safetensors:failed") {
+		t.Fatalf("failed pull: %+v", res)
 	}
 	filepath.WalkDir(fresh, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.HasSuffix(p, "model.safetensors") || strings.HasSuffix(p, ".part")) {

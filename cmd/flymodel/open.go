@@ -219,7 +219,7 @@ func openStores(cfg *config.Config) (registry.Stores, error) {
 	for _, e := range cfg.Storage.S3 {
 		st, err := s3blob.New(s3blob.Config{
 			Bucket: e.Bucket, Endpoint: e.Endpoint, Region: e.Region, PathStyle: e.PathStyle,
-			AccessKeyID: e.AccessKeyID, SecretAccessKey: e.SecretAccessKey,
+			AccessKeyID: e.AccessKeyID, SecretAccessKey: e.SecretAccessKey, Public: e.Public,
 		})
 		if err != nil {
 			return stores, fmt.Errorf("storage.s3 bucket %s: %w", e.Bucket, err)

@@ -109,6 +109,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
 		Logger: logger, Version: buildVersion(), Metrics: metrics,
 		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout,
+		PresignTTL: cfg.Storage.PresignTTL,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/blob"
@@ -23,8 +24,9 @@ const VersionDigestHeader = "Version-Digest"
 // …/versions/{version}/archive. The archive is POSIX (PAX) with one regular
 // file per artifact, named by the artifact's name (a name with "/" is a
 // path; the folders have no entries of their own), by name, mode 0644,
-// modified when the artifact was stored, and the artifact's sha256 as the
-// PAX record FLYMODEL.sha256. Its length is known ahead (Content-Length).
+// modified when the artifact was stored (to the second). Its length is
+// known ahead (Content-Length). (No vendor PAX record carries the sha256:
+// GNU tar warns about every one it does not know.)
 //
 // Each artifact is verified as it streams: when the bytes of one do not
 // hash to its record (or its blob is gone or shorter), the transfer is
@@ -108,13 +110,12 @@ const tarBlock = 512
 // tarHeader is the entry of artifact a.
 func tarHeader(a registry.Artifact) *tar.Header {
 	return &tar.Header{
-		Typeflag:   tar.TypeReg,
-		Name:       a.Name,
-		Size:       a.Size,
-		Mode:       0o644,
-		ModTime:    a.CreatedAt,
-		Format:     tar.FormatPAX,
-		PAXRecords: map[string]string{"FLYMODEL.sha256": a.SHA256},
+		Typeflag: tar.TypeReg,
+		Name:     a.Name,
+		Size:     a.Size,
+		Mode:     0o644,
+		ModTime:  a.CreatedAt.Truncate(time.Second),
+		Format:   tar.FormatPAX,
 	}
 }
 
