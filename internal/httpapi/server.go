@@ -5,6 +5,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -28,6 +29,10 @@ type Options struct {
 	// StallTimeout cuts off a request body that sends nothing for this
 	// long; 0 means DefaultStallTimeout.
 	StallTimeout time.Duration
+	// TempDir stages the file of a multipart upload that comes before its
+	// metadata (server.temp_dir); "" means os.TempDir(). Staged files are
+	// named StagePrefix….
+	TempDir string
 }
 
 // server holds the dependencies the handlers share.
@@ -45,6 +50,8 @@ type server struct {
 	auth      *auth.Authenticator
 	// uploads holds a slot per upload in flight.
 	uploads chan struct{}
+	// tempDir stages file-first multipart uploads.
+	tempDir string
 }
 
 // DefaultMaxConcurrentUploads is the default cap on uploads in flight.
@@ -66,6 +73,7 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 		maxUpload: reg.MaxUploadBytes(),
 		metrics:   opts.Metrics,
 		stall:     opts.StallTimeout,
+		tempDir:   opts.TempDir,
 		// Routes match the escaped path, so that an escaped "/" in a name
 		// stays inside its segment (and is then refused by the naming
 		// rules), and paths are never cleaned into a redirect: "..", "."
@@ -74,6 +82,9 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 	}
 	if s.stall <= 0 {
 		s.stall = DefaultStallTimeout
+	}
+	if s.tempDir == "" {
+		s.tempDir = os.TempDir()
 	}
 	if opts.MaxConcurrentUploads <= 0 {
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
