@@ -102,7 +102,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 			err = cerr
 		}
 	}()
-	authn, err := newAuthenticator(ctx, cfg, l.store, logger)
+	authn, err := newAuthenticator(ctx, cfg, l.db, logger)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
-	waitSweep := startSweeper(sweepCtx, l.store, l.reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger, newSweepMetrics(metrics.Registerer()))
+	waitSweep := startSweeper(sweepCtx, l.db, l.reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger, newSweepMetrics(metrics.Registerer()))
 	defer func() {
 		stopSweep()
 		waitSweep()

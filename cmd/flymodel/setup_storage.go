@@ -36,15 +36,15 @@ route to them whatever the defaults become. With --dry, only report.`,
 }
 
 func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
-	stores, err := openStores(a.cfg)
+	blobs, err := openBlobStores(a.cfg)
 	if err != nil {
 		return err
 	}
 	failed := 0
-	for _, name := range storeNames(stores) {
-		st := stores.ByName[name]
+	for _, name := range storeNames(blobs) {
+		st := blobs.ByName[name]
 		if a.dry {
-			fmt.Fprintf(a.stdout, "would ensure %s (%s): create when missing, versioning on, probe\n", st, rolesOf(stores, name))
+			fmt.Fprintf(a.stdout, "would ensure %s (%s): create when missing, versioning on, probe\n", st, rolesOf(blobs, name))
 			continue
 		}
 		stepCtx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -58,7 +58,7 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 			fmt.Fprintf(a.stderr, "FAILED %s: %v\n", st, err)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "ok %s (%s): exists, versioning on where supported, write/read/delete probe passed\n", st, rolesOf(stores, name))
+		fmt.Fprintf(a.stdout, "ok %s (%s): exists, versioning on where supported, write/read/delete probe passed\n", st, rolesOf(blobs, name))
 	}
 	if len(namespaces) > 0 {
 		if err := a.recordBuckets(ctx, namespaces); err != nil {
@@ -66,16 +66,16 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d storage locations failed", failed, len(stores.ByName))
+		return fmt.Errorf("%d of %d storage locations failed", failed, len(blobs.ByName))
 	}
 	return nil
 }
 
 // rolesOf lists the lifecycles a store serves by default.
-func rolesOf(stores registry.Stores, name string) string {
+func rolesOf(blobs registry.BlobStores, name string) string {
 	var roles []string
 	for _, role := range config.Lifecycles {
-		if stores.ForRole[role] == name {
+		if blobs.ForRole[role] == name {
 			roles = append(roles, role)
 		}
 	}

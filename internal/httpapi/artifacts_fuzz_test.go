@@ -62,12 +62,12 @@ func FuzzMultipartUpload(f *testing.F) {
 	if err := fsStore.Ensure(ctx); err != nil {
 		f.Fatal(err)
 	}
-	stores := registry.Stores{
+	stores := registry.BlobStores{
 		ByName:  map[string]blob.Store{"main": fsStore, "ml-test": fsStore, "ml-qa": fsStore, "ml-stage": fsStore, "ml-prod": fsStore},
 		ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"},
 	}
 	const maxUpload = 1 << 20
-	reg := registry.New(registry.Options{Store: s, Stores: stores, MaxUploadBytes: maxUpload})
+	reg := registry.New(registry.Options{DB: s, Blobs: stores, MaxUploadBytes: maxUpload})
 	stage := filepath.Join(parent, "stage")
 	if err := os.Mkdir(stage, 0o700); err != nil {
 		f.Fatal(err)

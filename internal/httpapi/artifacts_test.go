@@ -48,18 +48,18 @@ type artifactSetup struct {
 	maxUpload int64
 	// wrapStore and wrapDB inject faults.
 	wrapStore func(blob.Store) blob.Store
-	wrapDB    func(db.Store) db.Store
+	wrapDB    func(db.DB) db.DB
 }
 
 // artifactEngines runs fn on SQLite with the filesystem store and on
 // PostgreSQL with a real S3 server.
 func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a *artifactAPI)) {
-	run := func(t *testing.T, s db.Store, blobs blob.Store, fsRoot string) {
+	run := func(t *testing.T, s db.DB, blobs blob.Store, fsRoot string) {
 		t.Cleanup(func() { s.Close() })
 		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		var store db.Store = s
+		var store db.DB = s
 		if setup.wrapDB != nil {
 			store = setup.wrapDB(s)
 		}
@@ -68,15 +68,15 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 			routed = setup.wrapStore(blobs)
 		}
 		// The basic fixtures' namespace buckets name the same store.
-		stores := registry.Stores{
+		stores := registry.BlobStores{
 			ByName:  map[string]blob.Store{"main": routed, "ml-test": routed, "ml-qa": routed, "ml-stage": routed, "ml-prod": routed},
 			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"},
 		}
 		metrics := httpapi.NewMetrics()
-		reg := registry.New(registry.Options{Store: store, Stores: stores, MaxUploadBytes: setup.maxUpload})
+		reg := registry.New(registry.Options{DB: store, Blobs: stores, MaxUploadBytes: setup.maxUpload})
 		stageDir := t.TempDir()
 		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t), TempDir: stageDir})
-		token := adminToken(t, registry.New(registry.Options{Store: s}))
+		token := adminToken(t, registry.New(registry.Options{DB: s}))
 		a := &api{t: t, h: h, store: s, token: token}
 		a.skipAudit()
 		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics, stageDir: stageDir})
@@ -393,7 +393,7 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection re
 
 // failingDB fails every transaction, as a database that went away after
 // the blob was written.
-type failingDB struct{ db.Store }
+type failingDB struct{ db.DB }
 
 func (failingDB) InTx(context.Context, func(db.Queries) error) error {
 	return errors.New("database connection lost")
@@ -413,7 +413,7 @@ func TestArtifactFailuresLeaveNothingBehind(t *testing.T) {
 		})
 	})
 	t.Run("database fails after the blob write", func(t *testing.T) {
-		artifactEngines(t, artifactSetup{wrapDB: func(s db.Store) db.Store { return failingDB{s} }}, func(t *testing.T, a *artifactAPI) {
+		artifactEngines(t, artifactSetup{wrapDB: func(s db.DB) db.DB { return failingDB{s} }}, func(t *testing.T, a *artifactAPI) {
 			// Seed through the real store: the failing one refuses writes.
 			ctx := context.Background()
 			ns, _ := a.store.CreateNamespace(ctx, db.CreateNamespaceParams{Name: "canada", Now: time.Now().UTC()})

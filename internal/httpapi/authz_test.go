@@ -70,7 +70,7 @@ type authzRoute struct {
 func TestAuthorizationTable(t *testing.T) {
 	artifactEngines(t, artifactSetup{}, func(t *testing.T, a *artifactAPI) {
 		ctx := context.Background()
-		reg := registry.New(registry.Options{Store: a.store})
+		reg := registry.New(registry.Options{DB: a.store})
 		tokens := map[string]string{anonymous: ""}
 		for _, tk := range []struct {
 			name, role string
@@ -82,7 +82,7 @@ func TestAuthorizationTable(t *testing.T) {
 		}
 		_, err := reg.RevokeToken(ctx, revoked)
 		check(t, err)
-		past := registry.New(registry.Options{Store: a.store, Now: func() time.Time { return time.Now().Add(-48 * time.Hour) }})
+		past := registry.New(registry.Options{DB: a.store, Now: func() time.Time { return time.Now().Add(-48 * time.Hour) }})
 		_, tokens[expired], err = past.CreateToken(ctx, registry.NewToken{Name: expired, Role: "admin", ExpiresIn: "1d"})
 		check(t, err)
 
