@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	graphql "github.com/graph-gophers/graphql-go"
 
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/registry"
@@ -52,6 +53,8 @@ type server struct {
 	uploads chan struct{}
 	// tempDir stages file-first multipart uploads.
 	tempDir string
+	// gql is the schema of POST /graphql (graphql.go).
+	gql *graphql.Schema
 }
 
 // DefaultMaxConcurrentUploads is the default cap on uploads in flight.
@@ -104,6 +107,7 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 			s.logger.Warn("database pool metrics not published", "err", err)
 		}
 	}
+	s.gql = s.newGraphQL()
 	s.routes()
 	s.router.NotFoundHandler = s.handle(s.handleNotFound)
 	s.router.MethodNotAllowedHandler = s.handle(s.handleMethodNotAllowed)
