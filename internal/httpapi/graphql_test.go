@@ -43,10 +43,10 @@ func TestGraphQL(t *testing.T) {
 		// Bad input: a GraphQL error carrying the problem, nothing changed.
 		before := a.snapshot()
 		for doc, want := range map[string]string{
-			fmt.Sprintf(`mutation { createModel(namespace: %v, name: "a/b") { id } }`, ids["canada"]): "validation",
+			fmt.Sprintf(`mutation { createModel(namespace: %v, name: "a/b") { id } }`, ids["canada"]):    "validation",
 			fmt.Sprintf(`mutation { createModel(namespace: %v, name: "llm.sm") { id } }`, ids["canada"]): "conflict",
 			`mutation { createModel(namespace: 999, name: "m") { id } }`:                                 "not-found",
-			`mutation { createExperiment(modelVersion: 999, name: "e") { id } }`:                          "not-found",
+			`mutation { createExperiment(modelVersion: 999, name: "e") { id } }`:                         "not-found",
 		} {
 			res := a.gql(doc, 200)
 			errs, _ := res["errors"].([]any)
