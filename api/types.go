@@ -409,8 +409,8 @@ type CompatUploadMetadata struct {
 }
 
 // CompatVersionUploadMetadata is the `artifact` part of the original
-// flymodel's version upload. The file name and content type come from the
-// `file` part (else the name's last segment, and `format`).
+// flymodel's version upload. The file name is the artifact name's last
+// segment; the content type comes from the `file` part (else `format`).
 type CompatVersionUploadMetadata struct {
 	// The version's id.
 	ModelVersion int64 `json:"model_version" openapi:"minimum=1"`
@@ -418,8 +418,8 @@ type CompatVersionUploadMetadata struct {
 }
 
 // CompatExperimentUploadMetadata is the `artifact` part of the original
-// flymodel's experiment upload. The file name and content type come from
-// the `file` part (else the name's last segment, and `format`).
+// flymodel's experiment upload. The file name is the artifact name's last
+// segment; the content type comes from the `file` part (else `format`).
 type CompatExperimentUploadMetadata struct {
 	// The experiment's id.
 	Experiment int64 `json:"experiment" openapi:"minimum=1"`

@@ -48,7 +48,7 @@ type testServer struct {
 	BlobRoot string
 	Token    string
 	srv      *httptest.Server
-	store    db.Store
+	store    db.DB
 	blobs    blob.Store
 }
 
@@ -79,11 +79,11 @@ func startServer(cfg serverConfig) (*testServer, error) {
 		store.Close()
 		return nil, err
 	}
-	stores := registry.Stores{
+	stores := registry.BlobStores{
 		ByName:  map[string]blob.Store{"local": blobs},
 		ForRole: map[string]string{"test": "local", "qa": "local", "stage": "local", "prod": "local"},
 	}
-	reg := registry.New(registry.Options{Store: store, Stores: stores, Gates: cfg.gates, MaxUploadBytes: cfg.maxUpload})
+	reg := registry.New(registry.Options{DB: store, Blobs: stores, Gates: cfg.gates, MaxUploadBytes: cfg.maxUpload})
 	var token string
 	if cfg.withToken {
 		if _, token, err = reg.CreateToken(ctx, registry.NewToken{Name: "test-admin", Role: "admin"}); err != nil {
@@ -91,7 +91,7 @@ func startServer(cfg serverConfig) (*testServer, error) {
 			return nil, err
 		}
 	}
-	h := httpapi.NewServer(reg, auth.New(auth.Options{Store: store, Loopback: true}), httpapi.Options{Logger: cfg.logger, PresignTTL: cfg.presignTTL})
+	h := httpapi.NewServer(reg, auth.New(auth.Options{DB: store, Loopback: true}), httpapi.Options{Logger: cfg.logger, PresignTTL: cfg.presignTTL})
 	srv := httptest.NewServer(h)
 	return &testServer{URL: srv.URL, BlobRoot: root, Token: token, srv: srv, store: store, blobs: blobs}, nil
 }

@@ -1,6 +1,6 @@
 -- name: CreateBlob :one
-INSERT INTO blobs (bucket, key, storage_version, size, sha256, created_at)
-VALUES (@bucket, @key, @storage_version, @size, @sha256, @now)
+INSERT INTO blobs (store, key, storage_version, size, sha256, created_at)
+VALUES (@store, @key, @storage_version, @size, @sha256, @now)
 RETURNING *;
 
 -- name: GetBlob :one
@@ -9,7 +9,7 @@ SELECT * FROM blobs WHERE id = @id;
 
 -- name: GetBlobByKey :one
 -- @readonly
-SELECT * FROM blobs WHERE bucket = @bucket AND key = @key;
+SELECT * FROM blobs WHERE store = @store AND key = @key;
 
 -- name: ListUnreferencedBlobs :many
 -- Blobs no artifact references and created before the grace cut-off.
@@ -43,10 +43,6 @@ INSERT INTO artifacts (version_id, experiment_id, number, name, file_name, blob_
 VALUES (@version_id, sqlc.narg(experiment_id), @number, @name, @file_name, @blob_id, @content_type, sqlc.narg(format), @encoding, sqlc.narg(extra), @now)
 RETURNING *;
 
--- name: GetArtifact :one
--- @readonly
-SELECT * FROM artifacts WHERE id = @id;
-
 -- name: CountArtifacts :one
 -- An owner's artifacts: experiment_key is the experiment's id, or 0 for the
 -- version's own.
@@ -61,14 +57,11 @@ SELECT a.name, b.sha256 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = @version_id AND a.experiment_key = 0
 ORDER BY a.name;
 
--- name: DeleteArtifact :execrows
-DELETE FROM artifacts WHERE id = @id;
-
 -- name: GetBlobBySha :one
--- A stored blob with this content in this bucket that an artifact still
+-- A stored blob with this content in this blob store that an artifact still
 -- references, for de-duplication (an unreferenced one may be collected).
 -- @readonly
-SELECT * FROM blobs b WHERE b.bucket = @bucket AND b.sha256 = @sha256
+SELECT * FROM blobs b WHERE b.store = @store AND b.sha256 = @sha256
   AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
 ORDER BY b.id LIMIT 1;
 
@@ -82,13 +75,13 @@ RETURNING *;
 
 -- name: GetArtifactWithBlob :one
 -- @readonly
-SELECT a.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+SELECT a.*, b.store, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = @version_id AND a.experiment_key = @experiment_key AND a.name = @name;
 
 -- name: ListArtifactsWithBlob :many
 -- @readonly
-SELECT a.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+SELECT a.*, b.store, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = @version_id AND a.experiment_key = @experiment_key
 ORDER BY a.name, a.id
@@ -98,7 +91,7 @@ LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 -- The artifact the original flymodel's endpoints know by this id: each
 -- kind is numbered apart.
 -- @readonly
-SELECT a.*, b.bucket, b.key, b.storage_version, b.size, b.sha256
+SELECT a.*, b.store, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.kind = @kind AND a.number = @number;
 
@@ -107,7 +100,7 @@ WHERE a.kind = @kind AND a.number = @number;
 -- version's own), in id order from after_id, optionally in one namespace:
 -- what verify re-reads.
 -- @readonly
-SELECT a.id, a.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
+SELECT a.id, a.name, b.store, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
 FROM artifacts a
 JOIN blobs b ON b.id = a.blob_id
 JOIN model_versions v ON v.id = a.version_id

@@ -13,7 +13,7 @@ import (
 
 // newAuthenticator builds serve's authentication from auth.* and refuses
 // to open a non-loopback address to no one or to anyone by accident.
-func newAuthenticator(ctx context.Context, cfg *config.Config, store db.Store, logger *slog.Logger) (*auth.Authenticator, error) {
+func newAuthenticator(ctx context.Context, cfg *config.Config, database db.DB, logger *slog.Logger) (*auth.Authenticator, error) {
 	var oidc *auth.OIDC
 	if o := cfg.Auth.OIDC; o.Issuer != "" {
 		var err error
@@ -23,7 +23,7 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, store db.Store, l
 		}
 		logger.Info("OIDC bearer tokens accepted", "issuer", o.Issuer, "audience", o.Audience)
 	}
-	a := auth.New(auth.Options{Store: store, OIDC: oidc, Anonymous: cfg.Auth.Anonymous, Loopback: auth.IsLoopback(cfg.Server.Bind)})
+	a := auth.New(auth.Options{DB: database, OIDC: oidc, Anonymous: cfg.Auth.Anonymous, Loopback: auth.IsLoopback(cfg.Server.Bind)})
 	if err := a.CheckStartup(ctx, net.JoinHostPort(cfg.Server.Bind, strconv.Itoa(cfg.Server.Port))); err != nil {
 		return nil, err
 	}

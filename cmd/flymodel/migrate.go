@@ -99,24 +99,24 @@ func (a *app) migrate(cmd *cobra.Command, flags migrateFlags, down bool) error {
 		return printMigratePlan(ctx, a.stdout, plan)
 	}
 
-	store, err := openStore(ctx, plan.url)
+	database, err := openDatabase(ctx, plan.url)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	return runMigratePlan(ctx, a.stdout, store, plan)
+	defer database.Close()
+	return runMigratePlan(ctx, a.stdout, database, plan)
 }
 
-func runMigratePlan(ctx context.Context, out io.Writer, store db.Store, plan migratePlan) error {
+func runMigratePlan(ctx context.Context, out io.Writer, database db.DB, plan migratePlan) error {
 	if plan.down && plan.testData != "" {
-		if err := db.UnloadFixtures(ctx, store, plan.testData); err != nil {
+		if err := db.UnloadFixtures(ctx, database, plan.testData); err != nil {
 			return fmt.Errorf("remove test data %s: %w", plan.testData, err)
 		}
 		fmt.Fprintf(out, "removed test data %s\n", plan.testData)
 	}
 
 	if plan.migrate {
-		results, err := store.Migrate(ctx, db.MigrateOptions{Down: plan.down, Steps: plan.steps})
+		results, err := database.Migrate(ctx, db.MigrateOptions{Down: plan.down, Steps: plan.steps})
 		for _, r := range results {
 			verb := "applied"
 			if r.Direction == "down" {
@@ -130,13 +130,13 @@ func runMigratePlan(ctx context.Context, out io.Writer, store db.Store, plan mig
 	}
 
 	if !plan.down && plan.testData != "" {
-		if err := db.LoadFixtures(ctx, store, plan.testData); err != nil {
+		if err := db.LoadFixtures(ctx, database, plan.testData); err != nil {
 			return fmt.Errorf("load test data %s: %w", plan.testData, err)
 		}
 		fmt.Fprintf(out, "loaded test data %s\n", plan.testData)
 	}
 
-	status, err := store.MigrationStatus(ctx)
+	status, err := database.MigrationStatus(ctx)
 	if err != nil {
 		return fmt.Errorf("read migration status: %w", err)
 	}
@@ -205,12 +205,12 @@ func peekMigrationStatus(ctx context.Context, url string) (status db.MigrationSt
 			url = "sqlite:" + filepath.Join(tmp, "flymodel.db")
 		}
 	}
-	store, err := openStore(ctx, url)
+	database, err := openDatabase(ctx, url)
 	if err != nil {
 		return status, exists, err
 	}
-	defer store.Close()
-	status, err = store.MigrationStatus(ctx)
+	defer database.Close()
+	status, err = database.MigrationStatus(ctx)
 	if err != nil {
 		return status, exists, fmt.Errorf("read migration status: %w", err)
 	}

@@ -86,20 +86,20 @@ type openOptions struct {
 // local is the registry a command works on in this process, over the
 // configured database and blob stores.
 type local struct {
-	// store is nil when the registry is empty (see schemaAsIs).
-	store db.Store
-	reg   *registry.Registry
+	// db is nil when the registry is empty (see schemaAsIs).
+	db  db.DB
+	reg *registry.Registry
 }
 
 // empty reports a database that does not exist or was never migrated.
-func (l *local) empty() bool { return l.store == nil }
+func (l *local) empty() bool { return l.db == nil }
 
 // Close closes the database.
 func (l *local) Close() error {
-	if l.store == nil {
+	if l.db == nil {
 		return nil
 	}
-	if err := l.store.Close(); err != nil {
+	if err := l.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil
@@ -119,50 +119,50 @@ func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err
 			return &local{}, nil
 		}
 	}
-	store, err := openStore(ctx, url)
+	database, err := openDatabase(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
-			store.Close()
+			database.Close()
 		}
 	}()
-	logger.Info("database opened", "engine", store.Engine(), "url", engine.Redact(url))
-	if empty, err := prepareSchema(ctx, store, opts.schema, logger); err != nil {
+	logger.Info("database opened", "engine", database.Engine(), "url", engine.Redact(url))
+	if empty, err := prepareSchema(ctx, database, opts.schema, logger); err != nil {
 		return nil, err
 	} else if empty {
-		store.Close()
+		database.Close()
 		return &local{}, nil
 	}
 
-	var stores registry.Stores
+	var blobs registry.BlobStores
 	if opts.blobs != blobsNone {
-		if stores, err = openStores(a.cfg); err != nil {
+		if blobs, err = openBlobStores(a.cfg); err != nil {
 			return nil, err
 		}
-		if err := prepareStores(ctx, stores, opts.blobs, logger); err != nil {
+		if err := prepareStores(ctx, blobs, opts.blobs, logger); err != nil {
 			return nil, err
 		}
 		if opts.blobs == blobsServe && a.cfg.Tracing.OTLP.Target != "" {
-			for name, st := range stores.ByName {
-				stores.ByName[name] = tracing.Blob(name, st)
+			for name, st := range blobs.ByName {
+				blobs.ByName[name] = tracing.Blob(name, st)
 			}
 		}
 	}
 	reg := registry.New(registry.Options{
-		Store: store, Gates: promotionGates(a.cfg.Promotion), Stores: stores, MaxUploadBytes: a.cfg.Server.MaxUploadBytes,
+		DB: database, Gates: promotionGates(a.cfg.Promotion), Blobs: blobs, MaxUploadBytes: a.cfg.Server.MaxUploadBytes,
 	})
-	return &local{store: store, reg: reg}, nil
+	return &local{db: database, reg: reg}, nil
 }
 
-// openStore opens the database at url, as it is.
-func openStore(ctx context.Context, url string) (db.Store, error) {
-	store, err := engine.Open(ctx, url)
+// openDatabase opens the database at url, as it is.
+func openDatabase(ctx context.Context, url string) (db.DB, error) {
+	database, err := engine.Open(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	return store, nil
+	return database, nil
 }
 
 // sqliteFile returns the file of a SQLite database URL.
@@ -174,12 +174,12 @@ func sqliteFile(url string) (string, bool) {
 	return target, true
 }
 
-// prepareSchema applies policy to the schema of store; empty reports a
+// prepareSchema applies policy to the schema of database; empty reports a
 // database never migrated, under schemaAsIs.
-func prepareSchema(ctx context.Context, store db.Store, policy schemaPolicy, logger *slog.Logger) (empty bool, err error) {
+func prepareSchema(ctx context.Context, database db.DB, policy schemaPolicy, logger *slog.Logger) (empty bool, err error) {
 	var applied []db.MigrationResult
 	if policy == schemaMigrate {
-		applied, err = store.Migrate(ctx, db.MigrateOptions{})
+		applied, err = database.Migrate(ctx, db.MigrateOptions{})
 		for _, m := range applied {
 			logger.Info("migration applied", "version", m.Version, "source", path.Base(m.Source), "duration", m.Duration)
 		}
@@ -187,7 +187,7 @@ func prepareSchema(ctx context.Context, store db.Store, policy schemaPolicy, log
 			return false, fmt.Errorf("migrate: %w", err)
 		}
 	}
-	status, err := store.MigrationStatus(ctx)
+	status, err := database.MigrationStatus(ctx)
 	switch {
 	case err != nil:
 		return false, fmt.Errorf("read migration status: %w", err)
@@ -210,22 +210,22 @@ func promotionGates(promotion map[string]config.Promotion) map[string]registry.G
 	return gates
 }
 
-// openStores builds the blob stores of the configuration: each S3 entry
+// openBlobStores builds the blob stores of the configuration: each S3 entry
 // under its bucket name, each filesystem root under "local" (every role)
 // or "local-<role>"; with no storage configured, one root in the data
 // folder serves every lifecycle.
-func openStores(cfg *config.Config) (registry.Stores, error) {
-	stores := registry.Stores{ByName: map[string]blob.Store{}, ForRole: map[string]string{}}
+func openBlobStores(cfg *config.Config) (registry.BlobStores, error) {
+	blobs := registry.BlobStores{ByName: map[string]blob.Store{}, ForRole: map[string]string{}}
 	for _, e := range cfg.Storage.S3 {
 		st, err := s3blob.New(s3blob.Config{
 			Bucket: e.Bucket, Endpoint: e.Endpoint, Region: e.Region, PathStyle: e.PathStyle,
 			AccessKeyID: e.AccessKeyID, SecretAccessKey: e.SecretAccessKey, Public: e.Public,
 		})
 		if err != nil {
-			return stores, fmt.Errorf("storage.s3 bucket %s: %w", e.Bucket, err)
+			return blobs, fmt.Errorf("storage.s3 bucket %s: %w", e.Bucket, err)
 		}
-		stores.ByName[e.Bucket] = st
-		stores.ForRole[e.Role] = e.Bucket
+		blobs.ByName[e.Bucket] = st
+		blobs.ForRole[e.Role] = e.Bucket
 	}
 	var catchAll string
 	for _, e := range cfg.EffectiveFS() {
@@ -235,46 +235,46 @@ func openStores(cfg *config.Config) (registry.Stores, error) {
 		}
 		st, err := fsblob.New(e.Path)
 		if err != nil {
-			return stores, fmt.Errorf("storage.fs %s: %w", e.Path, err)
+			return blobs, fmt.Errorf("storage.fs %s: %w", e.Path, err)
 		}
-		stores.ByName[name] = st
+		blobs.ByName[name] = st
 		if e.Role == "" {
 			catchAll = name
 		} else {
-			stores.ForRole[e.Role] = name
+			blobs.ForRole[e.Role] = name
 		}
 	}
 	if catchAll != "" {
 		for _, role := range config.Lifecycles {
-			if _, ok := stores.ForRole[role]; !ok {
-				stores.ForRole[role] = catchAll
+			if _, ok := blobs.ForRole[role]; !ok {
+				blobs.ForRole[role] = catchAll
 			}
 		}
 	}
-	return stores, nil
+	return blobs, nil
 }
 
 // storeNames lists the stores in a stable order.
-func storeNames(stores registry.Stores) []string {
-	names := make([]string, 0, len(stores.ByName))
-	for name := range stores.ByName {
+func storeNames(blobs registry.BlobStores) []string {
+	names := make([]string, 0, len(blobs.ByName))
+	for name := range blobs.ByName {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	return names
 }
 
-// prepareStores applies policy to stores.
-func prepareStores(ctx context.Context, stores registry.Stores, policy blobPolicy, logger *slog.Logger) error {
+// prepareStores applies policy to the blob stores.
+func prepareStores(ctx context.Context, blobs registry.BlobStores, policy blobPolicy, logger *slog.Logger) error {
 	switch policy {
 	case blobsEnsure:
-		for _, name := range storeNames(stores) {
-			if err := stores.ByName[name].Ensure(ctx); err != nil {
-				return fmt.Errorf("blob store %s: %w", stores.ByName[name], err)
+		for _, name := range storeNames(blobs) {
+			if err := blobs.ByName[name].Ensure(ctx); err != nil {
+				return fmt.Errorf("blob store %s: %w", blobs.ByName[name], err)
 			}
 		}
 	case blobsServe:
-		return checkStores(ctx, stores, logger)
+		return checkStores(ctx, blobs, logger)
 	}
 	return nil
 }
@@ -288,9 +288,9 @@ const staleUploadAge = time.Minute
 // missing (the zero-config case) and cleared of interrupted uploads; every
 // store is probed. A failing probe is logged and left to /readyz, so that
 // the server can start while a remote store is briefly down.
-func checkStores(ctx context.Context, stores registry.Stores, logger *slog.Logger) error {
-	for _, name := range storeNames(stores) {
-		st := stores.ByName[name]
+func checkStores(ctx context.Context, blobs registry.BlobStores, logger *slog.Logger) error {
+	for _, name := range storeNames(blobs) {
+		st := blobs.ByName[name]
 		if _, ok := st.(*fsblob.Store); ok {
 			if err := st.Ensure(ctx); err != nil {
 				return fmt.Errorf("blob store %s: %w", st, err)

@@ -150,7 +150,7 @@ func TestTwoReplicas(t *testing.T) {
 		if err != nil {
 			t.Fatalf("blob %d: %v", id, err)
 		}
-		want[b.Bucket+"/"+b.Key] = true
+		want[b.Store+"/"+b.Key] = true
 	}
 	if len(want) != len(files) { // the files' contents are all different
 		t.Errorf("%d distinct blobs referenced, want %d", len(want), len(files))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -101,7 +102,11 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 			err = cerr
 		}
 	}()
-	authn, err := newAuthenticator(ctx, cfg, l.store, logger)
+	authn, err := newAuthenticator(ctx, cfg, l.db, logger)
+	if err != nil {
+		return err
+	}
+	tempDir, err := prepareTempDir(cfg.TempDir(), logger)
 	if err != nil {
 		return err
 	}
@@ -109,12 +114,12 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
 		Logger: logger, Version: buildVersion(), Metrics: metrics,
 		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout,
-		PresignTTL: cfg.Storage.PresignTTL,
+		TempDir: tempDir, PresignTTL: cfg.Storage.PresignTTL,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.
 	sweepCtx, stopSweep := context.WithCancel(ctx)
-	waitSweep := startSweeper(sweepCtx, l.store, l.reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger, newSweepMetrics(metrics.Registerer()))
+	waitSweep := startSweeper(sweepCtx, l.db, l.reg, retentionRules(cfg.Retention), cfg.Server.SweepInterval, logger, newSweepMetrics(metrics.Registerer()))
 	defer func() {
 		stopSweep()
 		waitSweep()
@@ -125,6 +130,22 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		return err
 	}
 	return serveUntilDone(ctx, newHTTPServer(handler, logger), ln, scheme, cfg.Server.ShutdownTimeout, logger)
+}
+
+// prepareTempDir creates server.temp_dir, where multipart uploads that
+// send their file before their metadata are staged, and removes the
+// staged files an earlier server left behind (a crash mid-upload).
+func prepareTempDir(dir string, logger *slog.Logger) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("server.temp_dir: %w", err)
+	}
+	n, err := httpapi.RemoveStaleStaged(dir, staleUploadAge)
+	if err != nil {
+		logger.Warn("removing interrupted staged uploads failed", "dir", dir, "err", err)
+	} else if n > 0 {
+		logger.Info("removed interrupted staged uploads", "dir", dir, "count", n)
+	}
+	return dir, nil
 }
 
 // listen opens the server's listener, with TLS when tlsConfig is set.

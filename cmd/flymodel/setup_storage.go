@@ -38,20 +38,20 @@ route to them whatever the defaults become. With --dry, only report.`,
 }
 
 func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
-	stores, err := openStores(a.cfg)
+	blobs, err := openBlobStores(a.cfg)
 	if err != nil {
 		return err
 	}
 	public := publicBuckets(a.cfg)
 	failed := 0
-	for _, name := range storeNames(stores) {
-		st := stores.ByName[name]
+	for _, name := range storeNames(blobs) {
+		st := blobs.ByName[name]
 		if a.dry {
 			also := ""
 			if public[name] {
 				also = ", anonymous read of objects (public = true)"
 			}
-			fmt.Fprintf(a.stdout, "would ensure %s (%s): create when missing, versioning on, probe%s\n", st, rolesOf(stores, name), also)
+			fmt.Fprintf(a.stdout, "would ensure %s (%s): create when missing, versioning on, probe%s\n", st, rolesOf(blobs, name), also)
 			continue
 		}
 		stepCtx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -69,7 +69,7 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 			fmt.Fprintf(a.stderr, "FAILED %s: %v\n", st, err)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "ok %s (%s): exists, versioning on where supported, write/read/delete probe passed%s\n", st, rolesOf(stores, name), policy)
+		fmt.Fprintf(a.stdout, "ok %s (%s): exists, versioning on where supported, write/read/delete probe passed%s\n", st, rolesOf(blobs, name), policy)
 	}
 	if len(namespaces) > 0 {
 		if err := a.recordBuckets(ctx, namespaces); err != nil {
@@ -77,7 +77,7 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d storage locations failed", failed, len(stores.ByName))
+		return fmt.Errorf("%d of %d storage locations failed", failed, len(blobs.ByName))
 	}
 	return nil
 }
@@ -109,10 +109,10 @@ func ensurePublic(ctx context.Context, st blob.Store) (string, error) {
 }
 
 // rolesOf lists the lifecycles a store serves by default.
-func rolesOf(stores registry.Stores, name string) string {
+func rolesOf(blobs registry.BlobStores, name string) string {
 	var roles []string
 	for _, role := range config.Lifecycles {
-		if stores.ForRole[role] == name {
+		if blobs.ForRole[role] == name {
 			roles = append(roles, role)
 		}
 	}

@@ -22,7 +22,7 @@ const sweepGrace = time.Hour
 // ctx ends, under the database's "sweeper" lock so that with several
 // replicas one sweeps at a time. The returned function waits for a sweep
 // in progress to finish.
-func startSweeper(ctx context.Context, store db.Store, reg *registry.Registry, rules map[string]registry.RetentionRule, interval time.Duration, logger *slog.Logger, m *sweepMetrics) (wait func()) {
+func startSweeper(ctx context.Context, database db.DB, reg *registry.Registry, rules map[string]registry.RetentionRule, interval time.Duration, logger *slog.Logger, m *sweepMetrics) (wait func()) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -36,7 +36,7 @@ func startSweeper(ctx context.Context, store db.Store, reg *registry.Registry, r
 			case <-tick.C:
 			}
 			ctx := audit.WithCaller(ctx, audit.Caller{Actor: api.ActorSweeper})
-			ran, err := store.Exclusive(ctx, "sweeper", func(ctx context.Context) error {
+			ran, err := database.Exclusive(ctx, "sweeper", func(ctx context.Context) error {
 				if len(rules) > 0 {
 					rep, err := reg.Retention(ctx, rules, false)
 					if err != nil {

@@ -41,7 +41,7 @@ type testServer struct {
 	writes atomic.Int64
 	blobs  blob.Store
 	fsRoot string
-	store  db.Store
+	store  db.DB
 
 	mu       sync.Mutex
 	throttle bool // slow down upload bodies (to kill an upload midway)
@@ -100,7 +100,7 @@ func (b *slowBody) Close() error { return b.r.Close() }
 // upsertServers runs fn against SQLite + filesystem and, when the services
 // are configured, PostgreSQL + S3.
 func upsertServers(t *testing.T, fn func(t *testing.T, s *testServer)) {
-	start := func(t *testing.T, store db.Store, blobs blob.Store, fsRoot string) {
+	start := func(t *testing.T, store db.DB, blobs blob.Store, fsRoot string) {
 		t.Cleanup(func() { store.Close() })
 		ctx := context.Background()
 		if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
@@ -109,10 +109,10 @@ func upsertServers(t *testing.T, fn func(t *testing.T, s *testServer)) {
 		if err := blobs.Ensure(ctx); err != nil {
 			t.Fatal(err)
 		}
-		stores := registry.Stores{ByName: map[string]blob.Store{"main": blobs},
+		stores := registry.BlobStores{ByName: map[string]blob.Store{"main": blobs},
 			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}
-		reg := registry.New(registry.Options{Store: store, Stores: stores})
-		h := httpapi.NewServer(reg, auth.New(auth.Options{Store: store, Loopback: true}), httpapi.Options{PresignTTL: time.Minute})
+		reg := registry.New(registry.Options{DB: store, Blobs: stores})
+		h := httpapi.NewServer(reg, auth.New(auth.Options{DB: store, Loopback: true}), httpapi.Options{PresignTTL: time.Minute})
 		s := &testServer{blobs: blobs, fsRoot: fsRoot, store: store, received: make(chan struct{})}
 		s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ServeHTTP(w, r, h) }))
 		t.Cleanup(s.Close)

@@ -13,8 +13,8 @@ import (
 
 // Options configure an Authenticator.
 type Options struct {
-	// Store holds the API tokens.
-	Store db.Store
+	// DB holds the API tokens.
+	DB db.DB
 	// OIDC verifies JWT bearer tokens; nil accepts none.
 	OIDC *OIDC
 	// Anonymous is auth.anonymous: "none", "read", "write", or "" for the
@@ -28,7 +28,7 @@ type Options struct {
 
 // Authenticator tells who a request comes from.
 type Authenticator struct {
-	store     db.Store
+	db        db.DB
 	oidc      *OIDC
 	anonymous string
 	loopback  bool
@@ -46,7 +46,7 @@ func New(o Options) *Authenticator {
 	if now == nil {
 		now = time.Now
 	}
-	return &Authenticator{store: o.Store, oidc: o.OIDC, anonymous: o.Anonymous, loopback: o.Loopback, now: now}
+	return &Authenticator{db: o.DB, oidc: o.OIDC, anonymous: o.Anonymous, loopback: o.Loopback, now: now}
 }
 
 // Authenticate returns the principal of a request with the Authorization
@@ -67,7 +67,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		}
 		return a.oidc.Verify(ctx, token)
 	}
-	return verifyToken(ctx, a.store, token, a.now())
+	return verifyToken(ctx, a.db, token, a.now())
 }
 
 // Anonymous is the principal of a request without credentials.
@@ -94,7 +94,7 @@ func (a *Authenticator) AnonymousRole(ctx context.Context) (Role, error) {
 	if !a.loopback || a.oidc != nil || a.closed.Load() {
 		return None, nil
 	}
-	n, err := a.store.CountLiveTokens(ctx)
+	n, err := a.db.CountLiveTokens(ctx)
 	if err != nil {
 		return None, err
 	}
@@ -112,7 +112,7 @@ func (a *Authenticator) CheckStartup(ctx context.Context, addr string) error {
 	if a.loopback || a.oidc != nil || a.anonymous == "read" || a.anonymous == "write" {
 		return nil
 	}
-	n, err := a.store.CountLiveTokens(ctx)
+	n, err := a.db.CountLiveTokens(ctx)
 	if err != nil {
 		return err
 	}

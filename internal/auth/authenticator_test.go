@@ -13,7 +13,7 @@ import (
 	"github.com/flymodel/flymodel/internal/db/sqlite"
 )
 
-func newStore(t *testing.T) db.Store {
+func newDB(t *testing.T) db.DB {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
 	if err != nil {
@@ -26,7 +26,7 @@ func newStore(t *testing.T) db.Store {
 	return s
 }
 
-func addToken(t *testing.T, s db.Store, name, role, namespaces string, expires *time.Time) string {
+func addToken(t *testing.T, s db.DB, name, role, namespaces string, expires *time.Time) string {
 	t.Helper()
 	secret := auth.NewSecret()
 	_, err := s.CreateToken(context.Background(), db.CreateTokenParams{Name: name, SecretHash: auth.HashSecret(secret), Role: role,
@@ -56,11 +56,11 @@ func TestAnonymousPolicy(t *testing.T) {
 		{"explicit write on the network", "write", false, false, auth.Write},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := newStore(t)
+			s := newDB(t)
 			if c.tokens {
 				addToken(t, s, "admin", "admin", "", nil)
 			}
-			a := auth.New(auth.Options{Store: s, Anonymous: c.anonymous, Loopback: c.loopback})
+			a := auth.New(auth.Options{DB: s, Anonymous: c.anonymous, Loopback: c.loopback})
 			p, err := a.Authenticate(ctx, "")
 			if err != nil {
 				t.Fatal(err)
@@ -73,8 +73,8 @@ func TestAnonymousPolicy(t *testing.T) {
 
 	// The first token closes a laptop server at once, and revoking it does
 	// not reopen it (fail closed) until a restart.
-	s := newStore(t)
-	a := auth.New(auth.Options{Store: s, Loopback: true})
+	s := newDB(t)
+	a := auth.New(auth.Options{DB: s, Loopback: true})
 	if r, _ := a.AnonymousRole(ctx); r != auth.Write {
 		t.Fatalf("before any token: %s", r)
 	}
@@ -89,7 +89,7 @@ func TestAnonymousPolicy(t *testing.T) {
 	if r, _ := a.AnonymousRole(ctx); r != auth.None {
 		t.Fatalf("after revoking it: %s", r)
 	}
-	if r, _ := auth.New(auth.Options{Store: s, Loopback: true}).AnonymousRole(ctx); r != auth.Write {
+	if r, _ := auth.New(auth.Options{DB: s, Loopback: true}).AnonymousRole(ctx); r != auth.Write {
 		t.Fatalf("after a restart with no live token: %s", r)
 	}
 }
@@ -98,7 +98,7 @@ func TestAnonymousPolicy(t *testing.T) {
 // token is refused.
 func TestAuthenticateTokens(t *testing.T) {
 	ctx := context.Background()
-	s := newStore(t)
+	s := newDB(t)
 	past := time.Now().UTC().Add(-time.Minute)
 	scoped := addToken(t, s, "ci", "write", "canada/usa", nil)
 	expired := addToken(t, s, "old", "admin", "", &past)
@@ -107,7 +107,7 @@ func TestAuthenticateTokens(t *testing.T) {
 	if _, err := s.RevokeToken(ctx, db.RevokeTokenParams{Name: "gone", Now: &now}); err != nil {
 		t.Fatal(err)
 	}
-	a := auth.New(auth.Options{Store: s, Loopback: true})
+	a := auth.New(auth.Options{DB: s, Loopback: true})
 
 	p, err := a.Authenticate(ctx, "Bearer "+scoped)
 	if err != nil {
@@ -160,11 +160,11 @@ func TestCheckStartup(t *testing.T) {
 		{"network, a token", "", false, true, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := newStore(t)
+			s := newDB(t)
 			if c.tokens {
 				addToken(t, s, "admin", "admin", "", nil)
 			}
-			err := auth.New(auth.Options{Store: s, Anonymous: c.anonymous, Loopback: c.loopback}).CheckStartup(ctx, "0.0.0.0:9009")
+			err := auth.New(auth.Options{DB: s, Anonymous: c.anonymous, Loopback: c.loopback}).CheckStartup(ctx, "0.0.0.0:9009")
 			if (err != nil) != c.refused {
 				t.Fatalf("err = %v, refused want %v", err, c.refused)
 			}

@@ -73,7 +73,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a := auth.New(auth.Options{Store: s, OIDC: o})
+	a := auth.New(auth.Options{DB: s, OIDC: o})
 
 	// The stored secret with its last character changed (within rand.Text's alphabet).
 	repl := "A"

@@ -43,7 +43,7 @@ type Log struct {
 	Format string `koanf:"format"` // auto (text on a terminal, else json), text or json
 }
 
-// Database configures the metadata store.
+// Database configures the metadata database.
 type Database struct {
 	// URL is postgres://…, postgresql://…, sqlite:PATH or a bare file path;
 	// "" means the embedded SQLite file (see Config.DatabaseURL). The DB_URL

@@ -45,7 +45,7 @@ func checkFixtureSet(set string) error {
 
 // LoadFixtures loads a named test data set in one transaction; loading it
 // again changes nothing.
-func LoadFixtures(ctx context.Context, s Store, set string) error {
+func LoadFixtures(ctx context.Context, s DB, set string) error {
 	if err := checkFixtureSet(set); err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func LoadFixtures(ctx context.Context, s Store, set string) error {
 
 // UnloadFixtures removes the namespaces of a test data set with everything
 // in them.
-func UnloadFixtures(ctx context.Context, s Store, set string) error {
+func UnloadFixtures(ctx context.Context, s DB, set string) error {
 	if err := checkFixtureSet(set); err != nil {
 		return err
 	}

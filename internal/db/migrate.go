@@ -12,7 +12,7 @@ import (
 )
 
 // Migrator applies one engine's embedded goose migrations. Engines build
-// one in Open and delegate Store.Migrate and Store.MigrationStatus to it.
+// one in Open and delegate DB.Migrate and DB.MigrationStatus to it.
 type Migrator struct {
 	provider *goose.Provider
 }

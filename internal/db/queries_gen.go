@@ -53,7 +53,6 @@ type Queries interface {
 	CreateTag(ctx context.Context, arg CreateTagParams) (Tag, error)
 	CreateToken(ctx context.Context, arg CreateTokenParams) (ApiToken, error)
 	CreateVersion(ctx context.Context, arg CreateVersionParams) (ModelVersion, error)
-	DeleteArtifact(ctx context.Context, id int64) (int64, error)
 	// Deletes the row only while nothing references it (a racing insert wins).
 	DeleteBlob(ctx context.Context, id int64) (int64, error)
 	DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int64, error)
@@ -68,8 +67,6 @@ type Queries interface {
 	// Writes the result exactly once: only a running experiment finishes.
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
 	// @readonly
-	GetArtifact(ctx context.Context, id int64) (Artifact, error)
-	// @readonly
 	GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error)
 	// The artifact the original flymodel's endpoints know by this id: each
 	// kind is numbered apart.
@@ -79,7 +76,7 @@ type Queries interface {
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	// @readonly
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
-	// A stored blob with this content in this bucket that an artifact still
+	// A stored blob with this content in this blob store that an artifact still
 	// references, for de-duplication (an unreferenced one may be collected).
 	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
@@ -250,7 +247,7 @@ type AuditLog struct {
 
 type Blob struct {
 	ID             int64
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -320,7 +317,7 @@ type CreateAuditRecordParams struct {
 }
 
 type CreateBlobParams struct {
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -443,7 +440,7 @@ type GetArtifactWithBlobByNumberRow struct {
 	Kind           string
 	Number         int64
 	CreatedAt      time.Time
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -471,7 +468,7 @@ type GetArtifactWithBlobRow struct {
 	Kind           string
 	Number         int64
 	CreatedAt      time.Time
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -479,12 +476,12 @@ type GetArtifactWithBlobRow struct {
 }
 
 type GetBlobByKeyParams struct {
-	Bucket string
-	Key    string
+	Store string
+	Key   string
 }
 
 type GetBlobByShaParams struct {
-	Bucket string
+	Store  string
 	Sha256 string
 }
 
@@ -554,7 +551,7 @@ type ListArtifactBlobsParams struct {
 type ListArtifactBlobsRow struct {
 	ID         int64
 	Name       string
-	Bucket     string
+	Store      string
 	Key        string
 	Size       int64
 	Sha256     string
@@ -586,7 +583,7 @@ type ListArtifactsWithBlobRow struct {
 	Kind           string
 	Number         int64
 	CreatedAt      time.Time
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64

@@ -29,7 +29,7 @@ import (
 type api struct {
 	t     *testing.T
 	h     http.Handler
-	store db.Store
+	store db.DB
 	// token is sent with every request (an unscoped admin, see adminToken);
 	// "" sends none.
 	token string
@@ -49,8 +49,8 @@ func adminToken(t *testing.T, reg *registry.Registry) string {
 
 // newServer is the server of reg, authenticating with the tokens of s and
 // otherwise as a laptop server does (anonymous write while no token exists).
-func newServer(reg *registry.Registry, s db.Store, opts httpapi.Options) http.Handler {
-	return httpapi.NewServer(reg, auth.New(auth.Options{Store: s, Loopback: true}), opts)
+func newServer(reg *registry.Registry, s db.DB, opts httpapi.Options) http.Handler {
+	return httpapi.NewServer(reg, auth.New(auth.Options{DB: s, Loopback: true}), opts)
 }
 
 // engines runs fn against the real handler on SQLite and on PostgreSQL.
@@ -59,8 +59,8 @@ func engines(t *testing.T, fn func(t *testing.T, a *api)) {
 		"stage": {RequireAllPassed: true},
 		"prod":  {Require: []string{"eval"}},
 	}
-	eachEngine(t, func(t *testing.T, s db.Store) {
-		reg := registry.New(registry.Options{Store: s, Gates: gates})
+	eachEngine(t, func(t *testing.T, s db.DB) {
+		reg := registry.New(registry.Options{DB: s, Gates: gates})
 		a := &api{t: t, h: newServer(reg, s, httpapi.Options{}), store: s, token: adminToken(t, reg)}
 		a.skipAudit()
 		fn(t, a)
@@ -69,8 +69,8 @@ func engines(t *testing.T, fn func(t *testing.T, a *api)) {
 
 // eachEngine runs fn over a fresh, migrated store of each engine: SQLite,
 // and PostgreSQL when it is configured (or required).
-func eachEngine(t *testing.T, fn func(t *testing.T, s db.Store)) {
-	run := func(t *testing.T, s db.Store) {
+func eachEngine(t *testing.T, fn func(t *testing.T, s db.DB)) {
+	run := func(t *testing.T, s db.DB) {
 		t.Cleanup(func() { s.Close() })
 		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
 			t.Fatal(err)

@@ -40,13 +40,15 @@ type artifactAPI struct {
 	blobs   blob.Store
 	fsRoot  string // "" for S3
 	metrics *httpapi.Metrics
+	// stageDir is the server's temporary folder (file-first uploads).
+	stageDir string
 }
 
 type artifactSetup struct {
 	maxUpload int64
 	// wrapStore and wrapDB inject faults.
 	wrapStore func(blob.Store) blob.Store
-	wrapDB    func(db.Store) db.Store
+	wrapDB    func(db.DB) db.DB
 	// presignTTL turns redirected downloads on; public makes the S3 store
 	// public (direct_test.go).
 	presignTTL time.Duration
@@ -56,12 +58,12 @@ type artifactSetup struct {
 // artifactEngines runs fn on SQLite with the filesystem store and on
 // PostgreSQL with a real S3 server.
 func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a *artifactAPI)) {
-	run := func(t *testing.T, s db.Store, blobs blob.Store, fsRoot string) {
+	run := func(t *testing.T, s db.DB, blobs blob.Store, fsRoot string) {
 		t.Cleanup(func() { s.Close() })
 		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		var store db.Store = s
+		var store db.DB = s
 		if setup.wrapDB != nil {
 			store = setup.wrapDB(s)
 		}
@@ -70,17 +72,18 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 			routed = setup.wrapStore(blobs)
 		}
 		// The basic fixtures' namespace buckets name the same store.
-		stores := registry.Stores{
+		stores := registry.BlobStores{
 			ByName:  map[string]blob.Store{"main": routed, "ml-test": routed, "ml-qa": routed, "ml-stage": routed, "ml-prod": routed},
 			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"},
 		}
 		metrics := httpapi.NewMetrics()
-		reg := registry.New(registry.Options{Store: store, Stores: stores, MaxUploadBytes: setup.maxUpload})
-		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t), PresignTTL: setup.presignTTL})
-		token := adminToken(t, registry.New(registry.Options{Store: s}))
+		reg := registry.New(registry.Options{DB: store, Blobs: stores, MaxUploadBytes: setup.maxUpload})
+		stageDir := t.TempDir()
+		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t), TempDir: stageDir, PresignTTL: setup.presignTTL})
+		token := adminToken(t, registry.New(registry.Options{DB: s}))
 		a := &api{t: t, h: h, store: s, token: token}
 		a.skipAudit()
-		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics})
+		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics, stageDir: stageDir})
 	}
 	t.Run("sqlite+fs", func(t *testing.T) {
 		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
@@ -167,6 +170,15 @@ func (a *artifactAPI) leftovers(wantObjects int) {
 		if len(tmp) != 0 {
 			a.t.Fatalf("temporary files left: %v", tmp)
 		}
+	}
+	a.noStaged()
+}
+
+// noStaged fails when the server's temporary folder holds a staged upload.
+func (a *artifactAPI) noStaged() {
+	a.t.Helper()
+	if staged, err := os.ReadDir(a.stageDir); err != nil || len(staged) != 0 {
+		a.t.Fatalf("staged uploads left in %s: %v %v", a.stageDir, staged, err)
 	}
 }
 
@@ -344,13 +356,14 @@ func TestArtifactRulesLeaveNothingBehind(t *testing.T) {
 		a.problem(a.request("PUT", vbase+"/artifacts/a/../b", "application/octet-stream", "abc"), 400, "invalid-name")
 		a.problem(a.request("PUT", vbase+"/artifacts/a%2F..%2Fb", "application/octet-stream", "abc"), 400, "invalid-name")
 		a.problem(a.request("PUT", vbase+"/artifacts/a%5Cb", "application/octet-stream", "abc"), 400, "invalid-name")
-		// Malformed multipart: file before artifact, missing file, not multipart.
+		// Malformed multipart: a file without metadata, missing file, not multipart.
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
 		fw, _ := mw.CreateFormFile("file", "x")
 		fw.Write([]byte("abc"))
 		mw.Close()
 		a.problem(a.request("POST", vbase+"/artifacts", mw.FormDataContentType(), buf.String()), 400, "malformed-multipart")
+		a.noStaged()
 		buf.Reset()
 		mw = multipart.NewWriter(&buf)
 		mw.WriteField("artifact", `{"name":"m"}`)
@@ -385,7 +398,7 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection re
 
 // failingDB fails every transaction, as a database that went away after
 // the blob was written.
-type failingDB struct{ db.Store }
+type failingDB struct{ db.DB }
 
 func (failingDB) InTx(context.Context, func(db.Queries) error) error {
 	return errors.New("database connection lost")
@@ -405,7 +418,7 @@ func TestArtifactFailuresLeaveNothingBehind(t *testing.T) {
 		})
 	})
 	t.Run("database fails after the blob write", func(t *testing.T) {
-		artifactEngines(t, artifactSetup{wrapDB: func(s db.Store) db.Store { return failingDB{s} }}, func(t *testing.T, a *artifactAPI) {
+		artifactEngines(t, artifactSetup{wrapDB: func(s db.DB) db.DB { return failingDB{s} }}, func(t *testing.T, a *artifactAPI) {
 			// Seed through the real store: the failing one refuses writes.
 			ctx := context.Background()
 			ns, _ := a.store.CreateNamespace(ctx, db.CreateNamespaceParams{Name: "canada", Now: time.Now().UTC()})
@@ -497,14 +510,14 @@ func TestCompatArtifactRoundTrip(t *testing.T) {
 		v := a.do("POST", base+"/namespaces/canada/models/test_model/versions", map[string]any{"version": "v0.0.1"}, 201).json(t)
 		content := []byte(`{"hello": "world"}`)
 		meta := map[string]any{"model_version": v["id"], "artifact_name": "Test model artifact.json", "format": "json", "encode": "uncompressed", "extra": map[string]any{"k": "v"}}
-		res := a.upload("/upload/model-version-artifact", meta, "test.json", content, 201).json(t)
+		res := a.upload("/upload/model-version-artifact", meta, "test.json", content, 200).json(t)
 		if res["name"] != "Test model artifact.json" || res["version_id"] != v["id"] || res["blob"] == nil || res["id"] == nil ||
 			fmt.Sprint(res["extra"]) != "map[k:v]" {
 			t.Fatalf("compat upload = %v", res)
 		}
 		dl := a.do("GET", fmt.Sprintf("/download/model-version-artifact?artifact_id=%v", res["id"]), nil, 200)
 		if !bytes.Equal(dl.body, content) || dl.header.Get("Content-Type") != "application/json" ||
-			dl.header.Get("Digest") != "sha256="+sha(content) || dl.header.Get("Content-Disposition") != `attachment; filename=test.json` {
+			dl.header.Get("Digest") != "sha256="+sha(content) || dl.header.Get("Content-Disposition") != `attachment; filename="Test model artifact.json"` {
 			t.Fatalf("compat download = %v %q", dl.header, dl.body)
 		}
 		// The same artifact through the named API.
@@ -514,7 +527,7 @@ func TestCompatArtifactRoundTrip(t *testing.T) {
 		}
 		// Experiment artifacts by id.
 		e := a.do("POST", base+"/namespaces/canada/models/test_model/versions/v0.0.1/experiments", map[string]any{"name": "eval"}, 201).json(t)
-		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt", "format": "txt"}, "log.txt", []byte("log"), 201).json(t)
+		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt", "format": "txt"}, "log.txt", []byte("log"), 200).json(t)
 		if er["experiment_id"] != e["id"] {
 			t.Fatalf("experiment upload = %v", er)
 		}
@@ -542,12 +555,12 @@ func TestCompatArtifactIDsPerKind(t *testing.T) {
 		v := a.do("POST", base+"/namespaces/canada/models/test_model/versions", map[string]any{"version": "v0.0.1"}, 201).json(t)
 		e := a.do("POST", vpath+"/experiments", map[string]any{"name": "eval"}, 201).json(t)
 
-		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt"}, "log.txt", []byte("log"), 201).json(t)
-		vr := a.upload("/upload/model-version-artifact", map[string]any{"model_version": v["id"], "artifact_name": "weights.bin"}, "weights.bin", []byte("weights"), 201).json(t)
+		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt"}, "log.txt", []byte("log"), 200).json(t)
+		vr := a.upload("/upload/model-version-artifact", map[string]any{"model_version": v["id"], "artifact_name": "weights.bin"}, "weights.bin", []byte("weights"), 200).json(t)
 		if er["id"] != 1.0 || vr["id"] != 1.0 {
 			t.Fatalf("experiment artifact id %v, version artifact id %v: want 1 and 1", er["id"], vr["id"])
 		}
-		er2 := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log2.txt"}, "log2.txt", []byte("log2"), 201).json(t)
+		er2 := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log2.txt"}, "log2.txt", []byte("log2"), 200).json(t)
 		if er2["id"] != 2.0 {
 			t.Fatalf("second experiment artifact id %v, want 2", er2["id"])
 		}

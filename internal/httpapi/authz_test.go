@@ -70,7 +70,7 @@ type authzRoute struct {
 func TestAuthorizationTable(t *testing.T) {
 	artifactEngines(t, artifactSetup{}, func(t *testing.T, a *artifactAPI) {
 		ctx := context.Background()
-		reg := registry.New(registry.Options{Store: a.store})
+		reg := registry.New(registry.Options{DB: a.store})
 		tokens := map[string]string{anonymous: ""}
 		for _, tk := range []struct {
 			name, role string
@@ -82,7 +82,7 @@ func TestAuthorizationTable(t *testing.T) {
 		}
 		_, err := reg.RevokeToken(ctx, revoked)
 		check(t, err)
-		past := registry.New(registry.Options{Store: a.store, Now: func() time.Time { return time.Now().Add(-48 * time.Hour) }})
+		past := registry.New(registry.Options{DB: a.store, Now: func() time.Time { return time.Now().Add(-48 * time.Hour) }})
 		_, tokens[expired], err = past.CreateToken(ctx, registry.NewToken{Name: expired, Role: "admin", ExpiresIn: "1d"})
 		check(t, err)
 
@@ -98,6 +98,8 @@ func TestAuthorizationTable(t *testing.T) {
 		a.put(vbase+"/experiments/eval/artifacts/e.txt", []byte("eval"), nil, 201)
 		artifact := a.do("GET", vbase+"/artifacts/a.txt?meta=1", nil, 200)
 		_ = artifact
+		canadaRow, err := a.store.GetNamespaceByName(ctx, "canada")
+		check(t, err)
 		versionRow, err := a.store.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: "canada", Model: "llm.sm", Version: "v1"})
 		check(t, err)
 		arts, err := a.store.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: versionRow.ID, PageLimit: 10})
@@ -178,6 +180,9 @@ func TestAuthorizationTable(t *testing.T) {
 			{"HEAD", "/download/model-version-artifact", fmt.Sprintf("/download/model-version-artifact?artifact_id=%d", arts[0].ID), needCompatRead, nil},
 			{"GET", "/download/experiment-artifact", "/download/experiment-artifact?artifact_id={eartifact}", needCompatRead, nil},
 			{"HEAD", "/download/experiment-artifact", "/download/experiment-artifact?artifact_id={eartifact}", needCompatRead, nil},
+			// A mutation needs write in the namespace the id names.
+			{"POST", "/graphql", "/graphql", needCompatWrite,
+				json(fmt.Sprintf(`{"query":"mutation { createModel(namespace: %d, name: \"gql\") { id } }"}`, canadaRow.ID))},
 
 			{"GET", "/api/v1/tokens", base + "/tokens", needGlobalAdmin, nil},
 			{"POST", "/api/v1/tokens", base + "/tokens", needGlobalAdmin, json(`{"name":"made","role":"read"}`)},

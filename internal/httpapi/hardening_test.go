@@ -59,8 +59,8 @@ func fsServer(t *testing.T, opts httpapi.Options) (*api, blob.Store) {
 	if err := fs.Ensure(ctx); err != nil {
 		t.Fatal(err)
 	}
-	stores := registry.Stores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
-	reg := registry.New(registry.Options{Store: s, Stores: stores})
+	stores := registry.BlobStores{ByName: map[string]blob.Store{"main": fs}, ForRole: map[string]string{"test": "main"}}
+	reg := registry.New(registry.Options{DB: s, Blobs: stores})
 	return &api{t: t, h: newServer(reg, s, opts), store: s}, fs
 }
 

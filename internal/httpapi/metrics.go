@@ -319,9 +319,9 @@ func (s *server) blobStoreLabel(err error) string {
 	case errors.As(err, &store):
 		return store.Store
 	case errors.As(err, &missing):
-		stores := s.registry.Stores()
-		for _, name := range slices.Sorted(maps.Keys(stores.ByName)) {
-			if st := stores.ByName[name]; st != nil && st.String() == missing.Store {
+		blobs := s.registry.BlobStores()
+		for _, name := range slices.Sorted(maps.Keys(blobs.ByName)) {
+			if st := blobs.ByName[name]; st != nil && st.String() == missing.Store {
 				return name
 			}
 		}
@@ -330,9 +330,8 @@ func (s *server) blobStoreLabel(err error) string {
 	return ""
 }
 
-// dbStatser is a metadata store that reports its connection pool. The
-// stores of internal/db do not yet; when one does, NewServer publishes the
-// flymodel_db_pool_* metrics.
+// dbStatser is a database that reports its connection pool (both engines
+// of internal/db do): NewServer publishes its flymodel_db_pool_* metrics.
 type dbStatser interface {
 	Stats() sql.DBStats
 }

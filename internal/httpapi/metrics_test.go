@@ -251,20 +251,20 @@ func TestMetricsStoreFailure(t *testing.T) {
 	})
 }
 
-// statsStore is a metadata store that reports a connection pool.
+// statsStore is a database that reports a connection pool.
 type statsStore struct {
-	db.Store
+	db.DB
 	stats sql.DBStats
 }
 
 func (s statsStore) Stats() sql.DBStats { return s.stats }
 
-// TestMetricsDatabasePool: a store with Stats has its pool published; the
+// TestMetricsDatabasePool: a database with Stats has its pool published; the
 // registry is shared with other packages through Registerer.
 func TestMetricsDatabasePool(t *testing.T) {
 	m := httpapi.NewMetrics()
 	store := statsStore{stats: sql.DBStats{MaxOpenConnections: 10, OpenConnections: 3, InUse: 2, Idle: 1, WaitCount: 7, WaitDuration: 1500 * time.Millisecond}}
-	h := newServer(registry.New(registry.Options{Store: store}), store, httpapi.Options{Metrics: m})
+	h := newServer(registry.New(registry.Options{DB: store}), store, httpapi.Options{Metrics: m})
 	s, _ := scrapeMetrics(t, h)
 	for key, want := range map[string]float64{
 		"flymodel_db_pool_max_open_connections":        10,
@@ -280,7 +280,7 @@ func TestMetricsDatabasePool(t *testing.T) {
 	}
 
 	// A second server on the same metrics adds to the same counters.
-	h2 := newServer(registry.New(registry.Options{Store: store}), store, httpapi.Options{Metrics: m})
+	h2 := newServer(registry.New(registry.Options{DB: store}), store, httpapi.Options{Metrics: m})
 	h2.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil))
 	// Other packages publish on the same registry.

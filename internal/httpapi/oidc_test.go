@@ -20,9 +20,9 @@ const oidcAudience = "flymodel-api"
 // oidcEngines runs fn against a server authenticating with authenticator
 // over a fresh, migrated store of each engine (skipping PostgreSQL as
 // engines does). newAuth builds the server's authenticator over the store.
-func oidcEngines(t *testing.T, newAuth func(db.Store) *auth.Authenticator, fn func(t *testing.T, a *api, reg *registry.Registry)) {
-	eachEngine(t, func(t *testing.T, s db.Store) {
-		reg := registry.New(registry.Options{Store: s})
+func oidcEngines(t *testing.T, newAuth func(db.DB) *auth.Authenticator, fn func(t *testing.T, a *api, reg *registry.Registry)) {
+	eachEngine(t, func(t *testing.T, s db.DB) {
+		reg := registry.New(registry.Options{DB: s})
 		a := &api{t: t, h: httpapi.NewServer(reg, newAuth(s), httpapi.Options{}), store: s}
 		a.skipAudit()
 		fn(t, a, reg)
@@ -30,7 +30,7 @@ func oidcEngines(t *testing.T, newAuth func(db.Store) *auth.Authenticator, fn fu
 }
 
 // auditOf returns the audit records written under a response's request id.
-func auditOf(t *testing.T, s db.Store, res response) []audit.Item {
+func auditOf(t *testing.T, s db.DB, res response) []audit.Item {
 	t.Helper()
 	id := res.header.Get("X-Request-Id")
 	if id == "" {
@@ -55,7 +55,7 @@ func auditOf(t *testing.T, s db.Store, res response) []audit.Item {
 
 // wantActor checks that a response left at least one audit record, each
 // by actor with the given outcome.
-func wantActor(t *testing.T, s db.Store, res response, actor, outcome string) {
+func wantActor(t *testing.T, s db.DB, res response, actor, outcome string) {
 	t.Helper()
 	items := auditOf(t, s, res)
 	if len(items) == 0 {
@@ -92,10 +92,10 @@ func TestOIDCBearerTokens(t *testing.T) {
 	if err != nil {
 		t.Fatalf("NewOIDC: %v", err)
 	}
-	newAuth := func(s db.Store) *auth.Authenticator {
+	newAuth := func(s db.DB) *auth.Authenticator {
 		// Loopback, no anonymous policy: without OIDC this server would
 		// let anonymous requests write until a token exists.
-		return auth.New(auth.Options{Store: s, OIDC: oidc, Loopback: true})
+		return auth.New(auth.Options{DB: s, OIDC: oidc, Loopback: true})
 	}
 	adminJWT := jwt(t, "alice", map[string]any{"groups": []any{"ml-admins"}})
 	readerJWT := jwt(t, "bob", map[string]any{"groups": []any{"ml-readers"}})

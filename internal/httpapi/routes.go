@@ -122,6 +122,7 @@ func (s *server) routes() []Route {
 	handleUpload(root, "/upload/experiment-artifact", byResource, s.handleCompatUpload(compatExperiment), post)
 	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(compatVersion), get, head)
 	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(compatExperiment), get, head)
+	handle(root, "/graphql", byResource, s.handleGraphQL, post)
 	return table
 }
 

@@ -16,11 +16,11 @@ import (
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
-// pingStore is a db.Store whose only working method is Ping: enough for the
+// pingStore is a db.DB whose only working method is Ping: enough for the
 // health endpoints, which must not touch anything else. Any other method
 // panics through the nil embedded interface.
 type pingStore struct {
-	db.Store
+	db.DB
 	err error
 }
 
@@ -28,8 +28,8 @@ func (s pingStore) Ping(ctx context.Context) error { return s.err }
 
 // serverOver is the server of a registry over store (nil: none) and no
 // blob store, to anonymous requests as on a laptop.
-func serverOver(store db.Store, opts Options) http.Handler {
-	return NewServer(registry.New(registry.Options{Store: store}), auth.New(auth.Options{Store: store, Loopback: true}), opts)
+func serverOver(store db.DB, opts Options) http.Handler {
+	return NewServer(registry.New(registry.Options{DB: store}), auth.New(auth.Options{DB: store, Loopback: true}), opts)
 }
 
 // do sends a request to h and returns the recorded response.

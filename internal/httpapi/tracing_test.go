@@ -108,11 +108,11 @@ func TestTracingUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	traced := tracing.Blob("main", fs)
-	stores := registry.Stores{
+	stores := registry.BlobStores{
 		ByName:  map[string]blob.Store{"main": traced, "ml-test": traced, "ml-qa": traced, "ml-stage": traced, "ml-prod": traced},
 		ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"},
 	}
-	reg := registry.New(registry.Options{Store: s, Stores: stores})
+	reg := registry.New(registry.Options{DB: s, Blobs: stores})
 	h := newServer(reg, s, httpapi.Options{Logger: testLogger(t)})
 	(&api{t: t, h: h, store: s}).seed()
 

@@ -33,7 +33,7 @@ const DefaultContentType = "application/octet-stream"
 type Artifact struct {
 	api.Artifact
 
-	bucket, key string
+	store, key string
 }
 
 // artifactRow is the shape every "artifact with blob" query returns.
@@ -44,7 +44,7 @@ func (r artifactRow) artifact() Artifact {
 	// 00004): the original flymodel numbers each kind apart.
 	a := Artifact{Artifact: api.Artifact{ID: r.Number, VersionID: r.VersionID, Name: r.Name, FileName: r.FileName,
 		ContentType: r.ContentType, Encoding: r.Encoding, SHA256: r.Sha256, Size: r.Size, Blob: r.BlobID,
-		CreatedAt: r.CreatedAt.UTC()}, bucket: r.Bucket, key: r.Key}
+		CreatedAt: r.CreatedAt.UTC()}, store: r.Store, key: r.Key}
 	if r.Format != nil {
 		a.Format = *r.Format
 	}
@@ -148,15 +148,15 @@ func (versionKind) added(ctx context.Context, r *Registry, q db.Queries, o owner
 }
 
 func (versionKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
-	v, err := r.store.GetVersion(ctx, id)
+	v, err := r.db.GetVersion(ctx, id)
 	if err != nil || v.DeletedAt != nil {
 		return Owner{}, notFoundOr(err, "model version", fmt.Sprintf("with id %d", id))
 	}
-	m, err := r.store.GetModel(ctx, v.ModelID)
+	m, err := r.db.GetModel(ctx, v.ModelID)
 	if err != nil {
 		return Owner{}, err
 	}
-	ns, err := r.store.GetNamespace(ctx, m.NamespaceID)
+	ns, err := r.db.GetNamespace(ctx, m.NamespaceID)
 	if err != nil {
 		return Owner{}, err
 	}
@@ -194,7 +194,7 @@ func (experimentKind) added(context.Context, *Registry, db.Queries, owner, time.
 }
 
 func (experimentKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
-	e, err := r.store.GetExperiment(ctx, id)
+	e, err := r.db.GetExperiment(ctx, id)
 	if err != nil || e.DeletedAt != nil {
 		return Owner{}, notFoundOr(err, "experiment", fmt.Sprintf("with id %d", id))
 	}
@@ -347,13 +347,13 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		return Artifact{}, false, err
 	}
 	apath := ArtifactPath(o, in.Name)
-	own, err := o.kind().resolve(ctx, r, r.store, o)
+	own, err := o.kind().resolve(ctx, r, r.db, o)
 	if err != nil {
 		return Artifact{}, false, err
 	}
 	// The same bytes again are a success even on a sealed version: a rerun
 	// of an upload that already happened changes nothing.
-	existing, err := r.artifactRow(ctx, r.store, own, in.Name)
+	existing, err := r.artifactRow(ctx, r.db, own, in.Name)
 	switch {
 	case err == nil:
 		return r.compareExisting(existing, apath, in.SHA256, body)
@@ -461,7 +461,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		if errors.Is(err, db.ErrConflict) {
 			// Lost a race on the name to a transaction that committed after
 			// our check: answer as if it had come first.
-			if prior, perr := r.artifactRow(ctx, r.store, own, in.Name); perr == nil {
+			if prior, perr := r.artifactRow(ctx, r.db, own, in.Name); perr == nil {
 				return r.sameOrImmutable(prior, apath, info.SHA256)
 			}
 		}
@@ -505,12 +505,12 @@ func (r *Registry) sameOrImmutable(existing artifactRow, apath, actual string) (
 // blobRow records the stored object, or reuses a blob with the same
 // content in the same store (reused: the new object is then not needed).
 func (r *Registry) blobRow(ctx context.Context, q db.Queries, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
-	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Bucket: store, Sha256: info.SHA256}); err == nil && b.Size == info.Size {
+	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: store, Sha256: info.SHA256}); err == nil && b.Size == info.Size {
 		return b.ID, true, nil
 	} else if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return 0, false, err
 	}
-	b, err := q.CreateBlob(ctx, db.CreateBlobParams{Bucket: store, Key: key, StorageVersion: info.VersionID, Size: info.Size, Sha256: info.SHA256, Now: now})
+	b, err := q.CreateBlob(ctx, db.CreateBlobParams{Store: store, Key: key, StorageVersion: info.VersionID, Size: info.Size, Sha256: info.SHA256, Now: now})
 	return b.ID, false, err
 }
 
@@ -551,8 +551,8 @@ func (r *Registry) discard(store blob.Store, key string) {
 // for the version's lifecycle, else the configured default for it.
 func (r *Registry) route(ctx context.Context, res resolved) (string, blob.Store, error) {
 	role := res.version.State
-	name := r.stores.ForRole[role]
-	b, err := r.store.GetBucketForRole(ctx, db.GetBucketForRoleParams{NamespaceID: res.ns.ID, Role: role})
+	name := r.blobs.ForRole[role]
+	b, err := r.db.GetBucketForRole(ctx, db.GetBucketForRoleParams{NamespaceID: res.ns.ID, Role: role})
 	switch {
 	case err == nil:
 		name = b.Name
@@ -562,7 +562,7 @@ func (r *Registry) route(ctx context.Context, res resolved) (string, blob.Store,
 	if name == "" {
 		return "", nil, &StoreError{Store: "for " + role, Reason: "is not configured: no namespace bucket and no default store serves this lifecycle"}
 	}
-	st, err := r.stores.store(name)
+	st, err := r.blobs.store(name)
 	return name, st, err
 }
 
@@ -646,11 +646,11 @@ func (r *Registry) ListArtifacts(ctx context.Context, o Owner, page PageRequest)
 	if err := v.err(); err != nil {
 		return Page[Artifact]{}, err
 	}
-	own, err := o.kind().resolve(ctx, r, r.store, o)
+	own, err := o.kind().resolve(ctx, r, r.db, o)
 	if err != nil {
 		return Page[Artifact]{}, err
 	}
-	rows, err := r.store.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{
+	rows, err := r.db.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{
 		VersionID: own.res.version.ID, ExperimentKey: own.experimentKey, PageOffset: off, PageLimit: lim})
 	if err != nil {
 		return Page[Artifact]{}, err
@@ -659,7 +659,7 @@ func (r *Registry) ListArtifacts(ctx context.Context, o Owner, page PageRequest)
 	for _, row := range rows {
 		items = append(items, r.artifact(artifactRow(row)))
 	}
-	total, err := r.store.CountArtifacts(ctx, db.CountArtifactsParams{VersionID: own.res.version.ID, ExperimentKey: own.experimentKey})
+	total, err := r.db.CountArtifacts(ctx, db.CountArtifactsParams{VersionID: own.res.version.ID, ExperimentKey: own.experimentKey})
 	if err != nil {
 		return Page[Artifact]{}, err
 	}
@@ -671,11 +671,11 @@ func (r *Registry) GetArtifact(ctx context.Context, o Owner, name string) (Artif
 	if ValidateArtifactName(name) != nil {
 		return Artifact{}, &NotFoundError{Kind: "artifact", Path: ArtifactPath(o, name)}
 	}
-	own, err := o.kind().resolve(ctx, r, r.store, o)
+	own, err := o.kind().resolve(ctx, r, r.db, o)
 	if err != nil {
 		return Artifact{}, err
 	}
-	row, err := r.artifactRow(ctx, r.store, own, name)
+	row, err := r.artifactRow(ctx, r.db, own, name)
 	if err != nil {
 		return Artifact{}, notFound(err, "artifact", ArtifactPath(o, name))
 	}
@@ -704,7 +704,7 @@ func (r *Registry) OwnerByID(ctx context.Context, k ArtifactKind, id int64) (Own
 // ArtifactByID returns the artifact of kind k with this id and its owner,
 // for the original flymodel's download endpoints.
 func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (Artifact, Owner, error) {
-	row, err := r.store.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: k.kind.dbName(), Number: id})
+	row, err := r.db.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: k.kind.dbName(), Number: id})
 	if err != nil {
 		return Artifact{}, Owner{}, notFoundOr(err, k.String(), fmt.Sprintf("with id %d", id))
 	}
@@ -729,7 +729,7 @@ func (e *MissingBlobError) Is(target error) bool { return target == api.ErrInteg
 // OpenArtifact opens the stored bytes of a; the caller verifies them
 // against a.SHA256 while it streams them.
 func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string) (blob.Object, error) {
-	st, err := r.stores.store(a.bucket)
+	st, err := r.blobs.store(a.store)
 	if err != nil {
 		return nil, err
 	}
@@ -738,14 +738,14 @@ func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string
 		return nil, &MissingBlobError{Artifact: describe, Store: st.String()}
 	}
 	if err != nil {
-		return nil, &StoreError{Store: a.bucket, Reason: "failed to open " + describe, Err: err}
+		return nil, &StoreError{Store: a.store, Reason: "failed to open " + describe, Err: err}
 	}
 	return obj, nil
 }
 
 // BlobLocation is where an artifact's bytes are stored (for tests and
 // operations tools).
-func (a Artifact) BlobLocation() (store, key string) { return a.bucket, a.key }
+func (a Artifact) BlobLocation() (store, key string) { return a.store, a.key }
 
 func notFoundOr(err error, kind, path string) error {
 	if err == nil || errors.Is(err, db.ErrNotFound) {

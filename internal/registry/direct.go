@@ -18,7 +18,7 @@ import (
 // is public.
 func (r *Registry) artifact(row artifactRow) Artifact {
 	a := row.artifact()
-	if st, ok := r.stores.ByName[a.bucket]; ok {
+	if st, ok := r.blobs.ByName[a.store]; ok {
 		if d, ok := blob.DirectOf(st); ok {
 			a.URL = d.PublicURL(a.key)
 		}
@@ -35,7 +35,7 @@ func (r *Registry) artifact(row artifactRow) Artifact {
 // would refuse it. Bytes altered in place are the client's to detect,
 // against a.SHA256.
 func (r *Registry) DirectURL(ctx context.Context, a Artifact, describe string, ttl time.Duration, opts blob.PresignOptions) (url string, stored int64, err error) {
-	st, err := r.stores.store(a.bucket)
+	st, err := r.blobs.store(a.store)
 	if err != nil {
 		return "", 0, err
 	}
@@ -48,11 +48,11 @@ func (r *Registry) DirectURL(ctx context.Context, a Artifact, describe string, t
 	case errors.Is(err, blob.ErrNotFound):
 		return "", 0, &MissingBlobError{Artifact: describe, Store: st.String()}
 	case err != nil:
-		return "", 0, &StoreError{Store: a.bucket, Reason: "failed to find " + describe, Err: err}
+		return "", 0, &StoreError{Store: a.store, Reason: "failed to find " + describe, Err: err}
 	}
 	url, err = d.PresignGet(ctx, a.key, ttl, opts)
 	if err != nil {
-		return "", 0, &StoreError{Store: a.bucket, Reason: "failed to presign a download of " + describe, Err: err}
+		return "", 0, &StoreError{Store: a.store, Reason: "failed to presign a download of " + describe, Err: err}
 	}
 	return url, info.Size, nil
 }
@@ -73,13 +73,13 @@ type VersionContent struct {
 // artifacts, in one list (not paged: it is what an archive of the version
 // holds).
 func (r *Registry) VersionContent(ctx context.Context, ref Ref) (VersionContent, error) {
-	res, err := r.version(ctx, r.store, ref)
+	res, err := r.version(ctx, r.db, ref)
 	if err != nil {
 		return VersionContent{}, err
 	}
 	// One query, so one snapshot: paging could see an upload shift the
 	// names between pages.
-	rows, err := r.store.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{
+	rows, err := r.db.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{
 		VersionID: res.version.ID, ExperimentKey: 0, PageOffset: 0, PageLimit: math.MaxInt32})
 	if err != nil {
 		return VersionContent{}, err

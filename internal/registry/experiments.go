@@ -113,7 +113,7 @@ func (r *Registry) lookupExperiment(ctx context.Context, q db.Queries, ref Ref, 
 
 // GetExperiment returns a live experiment.
 func (r *Registry) GetExperiment(ctx context.Context, ref Ref, name string) (Experiment, error) {
-	_, e, err := r.experiment(ctx, r.store, ref, name)
+	_, e, err := r.experiment(ctx, r.db, ref, name)
 	return toExperiment(ref)(e), err
 }
 
@@ -127,16 +127,16 @@ func (r *Registry) ListExperiments(ctx context.Context, ref Ref, state string, p
 	if err := v.err(); err != nil {
 		return Page[Experiment]{}, err
 	}
-	res, err := r.version(ctx, r.store, ref)
+	res, err := r.version(ctx, r.db, ref)
 	if err != nil {
 		return Page[Experiment]{}, err
 	}
 	st := optional(state)
-	rows, err := r.store.ListExperiments(ctx, db.ListExperimentsParams{VersionID: res.version.ID, State: st, PageOffset: off, PageLimit: lim})
+	rows, err := r.db.ListExperiments(ctx, db.ListExperimentsParams{VersionID: res.version.ID, State: st, PageOffset: off, PageLimit: lim})
 	if err != nil {
 		return Page[Experiment]{}, err
 	}
-	total, err := r.store.CountExperiments(ctx, db.CountExperimentsParams{VersionID: res.version.ID, State: st})
+	total, err := r.db.CountExperiments(ctx, db.CountExperimentsParams{VersionID: res.version.ID, State: st})
 	if err != nil {
 		return Page[Experiment]{}, err
 	}
@@ -244,10 +244,10 @@ func (r *Registry) TagExperiment(ctx context.Context, ref Ref, name, tag string,
 
 // ExperimentTags lists the tags attached to an experiment.
 func (r *Registry) ExperimentTags(ctx context.Context, ref Ref, name string) ([]Tag, error) {
-	_, e, err := r.experiment(ctx, r.store, ref, name)
+	_, e, err := r.experiment(ctx, r.db, ref, name)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.ListLinkedTags(ctx, tagTarget{ExperimentID: &e.ID})
+	rows, err := r.db.ListLinkedTags(ctx, tagTarget{ExperimentID: &e.ID})
 	return convert(rows, toTag(ref.Namespace)), err
 }

@@ -46,13 +46,13 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	var rep GCReport
 	cutoff := r.now().Add(-opts.Grace)
 	for {
-		rows, err := r.store.ListUnreferencedBlobs(ctx, db.ListUnreferencedBlobsParams{CreatedBefore: cutoff, PageLimit: 500})
+		rows, err := r.db.ListUnreferencedBlobs(ctx, db.ListUnreferencedBlobsParams{CreatedBefore: cutoff, PageLimit: 500})
 		if err != nil {
 			return rep, err
 		}
 		removed := 0
 		for _, b := range rows {
-			where := b.Bucket + ":" + b.Key
+			where := b.Store + ":" + b.Key
 			if opts.Dry {
 				rep.Blobs, rep.Bytes = append(rep.Blobs, where), rep.Bytes+b.Size
 				continue
@@ -72,12 +72,12 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		}
 	}
 	for _, name := range r.storeNames() {
-		st := r.stores.ByName[name]
+		st := r.blobs.ByName[name]
 		err := st.List(ctx, blobPrefix, func(info blob.Info) error {
 			if !info.Modified.Before(cutoff) {
 				return nil
 			}
-			_, err := r.store.GetBlobByKey(ctx, db.GetBlobByKeyParams{Bucket: name, Key: info.Key})
+			_, err := r.db.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: name, Key: info.Key})
 			if !errors.Is(err, db.ErrNotFound) {
 				return err
 			}
@@ -105,11 +105,11 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 // artifact references it (the delete re-checks): an upload or a version
 // that took it meanwhile wins, and dropped is false.
 func (r *Registry) dropBlob(ctx context.Context, b db.Blob) (dropped bool, err error) {
-	n, err := r.store.DeleteBlob(ctx, b.ID)
+	n, err := r.db.DeleteBlob(ctx, b.ID)
 	if err != nil || n == 0 {
 		return false, err
 	}
-	if st, err := r.stores.store(b.Bucket); err == nil {
+	if st, err := r.blobs.store(b.Store); err == nil {
 		if err := st.Delete(ctx, b.Key); err != nil {
 			return true, err
 		}
@@ -121,8 +121,8 @@ func (r *Registry) dropBlob(ctx context.Context, b db.Blob) (dropped bool, err e
 func (r *Registry) storeNames() []string {
 	seen := map[blob.Store]bool{}
 	var names []string
-	for _, name := range sortedKeys(r.stores.ByName) {
-		st := r.stores.ByName[name]
+	for _, name := range sortedKeys(r.blobs.ByName) {
+		st := r.blobs.ByName[name]
 		if seen[st] {
 			continue
 		}
@@ -159,14 +159,14 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 	rep := VerifyReport{Problems: []VerifyProblem{}}
 	ns := optional(namespace)
 	if namespace != "" {
-		if _, err := r.namespace(ctx, r.store, namespace); err != nil {
+		if _, err := r.namespace(ctx, r.db, namespace); err != nil {
 			return rep, err
 		}
 	}
-	check := func(path, bucket, key string, size int64, sum string) error {
+	check := func(path, store, key string, size int64, sum string) error {
 		rep.Checked++
-		p := VerifyProblem{Artifact: path, Store: bucket, Key: key}
-		st, err := r.stores.store(bucket)
+		p := VerifyProblem{Artifact: path, Store: store, Key: key}
+		st, err := r.blobs.store(store)
 		if err != nil {
 			p.Problem, p.Detail = "missing", err.Error()
 			rep.Problems = append(rep.Problems, p)
@@ -196,7 +196,7 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 		return nil
 	}
 	for after := int64(0); ; {
-		rows, err := r.store.ListArtifactBlobs(ctx, db.ListArtifactBlobsParams{AfterID: after, Namespace: ns, PageLimit: 500})
+		rows, err := r.db.ListArtifactBlobs(ctx, db.ListArtifactBlobsParams{AfterID: after, Namespace: ns, PageLimit: 500})
 		if err != nil {
 			return rep, err
 		}
@@ -205,7 +205,7 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 			if a.Experiment != nil {
 				o.Experiment = *a.Experiment
 			}
-			if err := check(ArtifactPath(o, a.Name), a.Bucket, a.Key, a.Size, a.Sha256); err != nil {
+			if err := check(ArtifactPath(o, a.Name), a.Store, a.Key, a.Size, a.Sha256); err != nil {
 				return rep, err
 			}
 			after = a.ID

@@ -15,7 +15,7 @@ import (
 )
 
 // withStore builds a registry with one filesystem store and a settable clock.
-func withStore(t *testing.T, s db.Store, clock *time.Time) (*registry.Registry, blob.Store) {
+func withStore(t *testing.T, s db.DB, clock *time.Time) (*registry.Registry, blob.Store) {
 	t.Helper()
 	fs, err := fsblob.New(filepath.Join(t.TempDir(), "blobs"))
 	if err != nil {
@@ -33,7 +33,7 @@ func withStore(t *testing.T, s db.Store, clock *time.Time) (*registry.Registry, 
 		}
 		return *clock
 	}
-	return registry.New(registry.Options{Store: s, Now: now, Stores: registry.Stores{
+	return registry.New(registry.Options{DB: s, Now: now, Blobs: registry.BlobStores{
 		ByName:  map[string]blob.Store{"local": fs},
 		ForRole: map[string]string{"test": "local", "qa": "local", "stage": "local", "prod": "local"},
 	}}), fs
@@ -58,7 +58,7 @@ func put(t *testing.T, r *registry.Registry, ref registry.Ref, name string, cont
 }
 
 func TestGarbageCollection(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
+	engines(t, func(t *testing.T, s db.DB) {
 		clock := time.Now().UTC()
 		r, st := withStore(t, s, &clock)
 		ref := setup(t, r)
@@ -108,7 +108,7 @@ func TestGarbageCollection(t *testing.T) {
 // TestGCRacingUploads: collection running while uploads stream never
 // removes an upload's blob.
 func TestGCRacingUploads(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
+	engines(t, func(t *testing.T, s db.DB) {
 		r, _ := withStore(t, s, nil)
 		ref := setup(t, r)
 		stop := make(chan struct{})
@@ -141,7 +141,7 @@ func TestGCRacingUploads(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
+	engines(t, func(t *testing.T, s db.DB) {
 		r, st := withStore(t, s, nil)
 		ref := setup(t, r)
 		put(t, r, ref, "good.bin", []byte("good"))

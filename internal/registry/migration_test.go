@@ -26,11 +26,11 @@ import (
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
-// legacyEngines runs fn per engine on a fresh database with a store (no
+// legacyEngines runs fn per engine on a fresh database opened as a db.DB (no
 // migration applied) and a plain connection for SQL the queries of this
 // tree no longer hold (the tables before migration 00004).
-func legacyEngines(t *testing.T, fn func(t *testing.T, s db.Store, raw *sql.DB)) {
-	run := func(t *testing.T, s db.Store, driver, dsn string) {
+func legacyEngines(t *testing.T, fn func(t *testing.T, s db.DB, raw *sql.DB)) {
+	run := func(t *testing.T, s db.DB, driver, dsn string) {
 		t.Cleanup(func() { s.Close() })
 		raw, err := sql.Open(driver, dsn)
 		if err != nil {
@@ -110,7 +110,7 @@ func rawExec(t *testing.T, raw *sql.DB, format string, args ...any) {
 }
 
 // schemaOf describes the tables, columns, indexes and constraints.
-func schemaOf(t *testing.T, s db.Store, raw *sql.DB) []string {
+func schemaOf(t *testing.T, s db.DB, raw *sql.DB) []string {
 	if s.Engine() == db.EngineSQLite {
 		return rawRows(t, raw, `SELECT type, name, COALESCE(sql, '') FROM sqlite_master
 			WHERE name NOT LIKE 'goose%' ORDER BY type, name`)
@@ -207,11 +207,12 @@ func apiView(t *testing.T, r *registry.Registry, maxID int64) string {
 // TestMigration00004 migrates a database holding the multi_region test
 // data, version and experiment artifacts with colliding ids, and tags on a
 // model, versions and an experiment, into the one artifacts table and the
-// one tag link table, down again and up again: every row is kept, the API
+// one tag link table, down again and up again (through 00005 too, which
+// renames the blobs' bucket column to store): every row is kept, the API
 // shows the same, the original flymodel's ids still name the same
 // artifacts, and new artifacts continue each kind's own numbering.
 func TestMigration00004(t *testing.T) {
-	legacyEngines(t, func(t *testing.T, s db.Store, raw *sql.DB) {
+	legacyEngines(t, func(t *testing.T, s db.DB, raw *sql.DB) {
 		if _, err := s.Migrate(ctx, db.MigrateOptions{Steps: 3}); err != nil {
 			t.Fatal(err)
 		}
@@ -227,6 +228,7 @@ func TestMigration00004(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
+		const at = "'2024-05-01 12:00:00+00:00'"
 		blobs := map[string]int64{}
 		for _, content := range []string{"weights", "config", "report", "metrics", "bench", "lg-weights", "lg-eval"} {
 			key := "objects/legacy/" + content
@@ -234,8 +236,15 @@ func TestMigration00004(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b := ok[db.Blob](t)(s.CreateBlob(ctx, db.CreateBlobParams{Bucket: "local", Key: key, Size: info.Size, Sha256: info.SHA256, Now: now}))
-			blobs[content] = b.ID
+			// Inserted as a blob row of schema version 3 (its store column
+			// was still called bucket).
+			row := raw.QueryRowContext(ctx, fmt.Sprintf(`INSERT INTO blobs (bucket, key, size, sha256, created_at)
+				VALUES ('local', '%s', %d, '%s', %s) RETURNING id`, key, info.Size, info.SHA256, at))
+			var id int64
+			if err := row.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			blobs[content] = id
 		}
 		versionID := func(model string) int64 {
 			v := ok[db.GetVersionByPathRow](t)(s.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: "canada", Model: model, Version: "v1.0.0"}))
@@ -253,7 +262,6 @@ func TestMigration00004(t *testing.T) {
 
 		// Version artifacts 1-3 and experiment artifacts 1-4: ids 1 to 3
 		// name one of each kind.
-		const at = "'2024-05-01 12:00:00+00:00'"
 		for _, a := range []struct {
 			id, version int64
 			name, blob  string
@@ -296,12 +304,12 @@ func TestMigration00004(t *testing.T) {
 		if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
 			t.Fatalf("migrate up: %v", err)
 		}
-		stores := registry.Stores{ByName: map[string]blob.Store{"local": fs}, ForRole: map[string]string{}}
+		stores := registry.BlobStores{ByName: map[string]blob.Store{"local": fs}, ForRole: map[string]string{}}
 		for _, role := range registry.Lifecycles {
 			stores.ByName["ml-"+role] = fs // the multi_region namespaces' buckets
 			stores.ForRole[role] = "local"
 		}
-		r := registry.New(registry.Options{Store: s, Stores: stores})
+		r := registry.New(registry.Options{DB: s, Blobs: stores})
 		smRef := registry.Ref{Namespace: "canada", Model: "llm.sm", Version: "v1.0.0"}
 
 		// Each old id still names its artifact, of its own kind only.
@@ -404,7 +412,7 @@ func TestMigration00004(t *testing.T) {
 			t.Fatal("the additions changed nothing the API shows")
 		}
 
-		if _, err := s.Migrate(ctx, db.MigrateOptions{Down: true, Steps: 1}); err != nil {
+		if _, err := s.Migrate(ctx, db.MigrateOptions{Down: true, Steps: 2}); err != nil {
 			t.Fatalf("migrate down: %v", err)
 		}
 		if got := schemaOf(t, s, raw); !slices.Equal(got, before) {

@@ -58,11 +58,11 @@ func (r *Registry) CreateModel(ctx context.Context, ns, name string) (Model, err
 
 // GetModel returns a model.
 func (r *Registry) GetModel(ctx context.Context, ns, name string) (Model, error) {
-	res, err := r.model(ctx, r.store, ns, name)
+	res, err := r.model(ctx, r.db, ns, name)
 	if err != nil {
 		return Model{}, err
 	}
-	return r.toModel(ctx, r.store, ns, res.model)
+	return r.toModel(ctx, r.db, ns, res.model)
 }
 
 // ModelFilter narrows a model list; empty fields do not filter.
@@ -84,22 +84,22 @@ func (r *Registry) ListModels(ctx context.Context, ns string, f ModelFilter, pag
 	if err := v.err(); err != nil {
 		return Page[Model]{}, err
 	}
-	n, err := r.namespace(ctx, r.store, ns)
+	n, err := r.namespace(ctx, r.db, ns)
 	if err != nil {
 		return Page[Model]{}, err
 	}
 	contains, tag := optional(f.NameContains), optional(f.Tag)
-	rows, err := r.store.ListModels(ctx, db.ListModelsParams{NamespaceID: n.ID, NameContains: contains, Tag: tag, PageOffset: off, PageLimit: lim})
+	rows, err := r.db.ListModels(ctx, db.ListModelsParams{NamespaceID: n.ID, NameContains: contains, Tag: tag, PageOffset: off, PageLimit: lim})
 	if err != nil {
 		return Page[Model]{}, err
 	}
-	total, err := r.store.CountModels(ctx, db.CountModelsParams{NamespaceID: n.ID, NameContains: contains, Tag: tag})
+	total, err := r.db.CountModels(ctx, db.CountModelsParams{NamespaceID: n.ID, NameContains: contains, Tag: tag})
 	if err != nil {
 		return Page[Model]{}, err
 	}
 	items := make([]Model, len(rows))
 	for i, m := range rows {
-		if items[i], err = r.toModel(ctx, r.store, ns, m); err != nil {
+		if items[i], err = r.toModel(ctx, r.db, ns, m); err != nil {
 			return Page[Model]{}, err
 		}
 	}

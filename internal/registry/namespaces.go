@@ -57,7 +57,7 @@ func (r *Registry) CreateNamespace(ctx context.Context, in NewNamespace) (Namesp
 
 // GetNamespace returns a namespace by name.
 func (r *Registry) GetNamespace(ctx context.Context, name string) (Namespace, error) {
-	ns, err := r.namespace(ctx, r.store, name)
+	ns, err := r.namespace(ctx, r.db, name)
 	return toNamespace(ns), err
 }
 
@@ -68,11 +68,11 @@ func (r *Registry) ListNamespaces(ctx context.Context, page PageRequest) (Page[N
 	if err := v.err(); err != nil {
 		return Page[Namespace]{}, err
 	}
-	rows, err := r.store.ListNamespaces(ctx, db.ListNamespacesParams{PageOffset: off, PageLimit: lim})
+	rows, err := r.db.ListNamespaces(ctx, db.ListNamespacesParams{PageOffset: off, PageLimit: lim})
 	if err != nil {
 		return Page[Namespace]{}, err
 	}
-	total, err := r.store.CountNamespaces(ctx)
+	total, err := r.db.CountNamespaces(ctx)
 	if err != nil {
 		return Page[Namespace]{}, err
 	}
@@ -312,15 +312,15 @@ func (r *Registry) ListBuckets(ctx context.Context, ns string, page PageRequest)
 	if err := v.err(); err != nil {
 		return Page[Bucket]{}, err
 	}
-	n, err := r.namespace(ctx, r.store, ns)
+	n, err := r.namespace(ctx, r.db, ns)
 	if err != nil {
 		return Page[Bucket]{}, err
 	}
-	rows, err := r.store.ListBuckets(ctx, db.ListBucketsParams{NamespaceID: n.ID, PageOffset: off, PageLimit: lim})
+	rows, err := r.db.ListBuckets(ctx, db.ListBucketsParams{NamespaceID: n.ID, PageOffset: off, PageLimit: lim})
 	if err != nil {
 		return Page[Bucket]{}, err
 	}
-	total, err := r.store.CountBuckets(ctx, n.ID)
+	total, err := r.db.CountBuckets(ctx, n.ID)
 	if err != nil {
 		return Page[Bucket]{}, err
 	}
@@ -396,15 +396,15 @@ func (r *Registry) ListTags(ctx context.Context, ns string, page PageRequest) (P
 	if err := v.err(); err != nil {
 		return Page[Tag]{}, err
 	}
-	n, err := r.namespace(ctx, r.store, ns)
+	n, err := r.namespace(ctx, r.db, ns)
 	if err != nil {
 		return Page[Tag]{}, err
 	}
-	rows, err := r.store.ListTags(ctx, db.ListTagsParams{NamespaceID: n.ID, PageOffset: off, PageLimit: lim})
+	rows, err := r.db.ListTags(ctx, db.ListTagsParams{NamespaceID: n.ID, PageOffset: off, PageLimit: lim})
 	if err != nil {
 		return Page[Tag]{}, err
 	}
-	total, err := r.store.CountTags(ctx, n.ID)
+	total, err := r.db.CountTags(ctx, n.ID)
 	if err != nil {
 		return Page[Tag]{}, err
 	}

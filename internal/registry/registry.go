@@ -33,13 +33,14 @@ type Gate struct {
 
 // Options configure a Registry.
 type Options struct {
-	Store db.Store
+	// DB is the metadata database.
+	DB db.DB
 	// Gates maps a lifecycle to the rule for entering it.
 	Gates map[string]Gate
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Stores hold the artifacts.
-	Stores Stores
+	// Blobs are the blob stores that hold the artifacts.
+	Blobs BlobStores
 	// MaxUploadBytes is the largest artifact accepted; 0 means 5 GiB.
 	MaxUploadBytes int64
 }
@@ -47,12 +48,13 @@ type Options struct {
 // DefaultMaxUploadBytes is the default artifact size limit (5 GiB).
 const DefaultMaxUploadBytes = 5 << 30
 
-// Registry applies the rules over a metadata store.
+// Registry applies the rules over the metadata database and the blob
+// stores.
 type Registry struct {
-	store     db.Store
+	db        db.DB
 	gates     map[string]Gate
 	clock     func() time.Time
-	stores    Stores
+	blobs     BlobStores
 	maxUpload int64
 }
 
@@ -66,7 +68,7 @@ func New(opts Options) *Registry {
 	if maxUpload <= 0 {
 		maxUpload = DefaultMaxUploadBytes
 	}
-	return &Registry{store: opts.Store, gates: opts.Gates, clock: clock, stores: opts.Stores, maxUpload: maxUpload}
+	return &Registry{db: opts.DB, gates: opts.Gates, clock: clock, blobs: opts.Blobs, maxUpload: maxUpload}
 }
 
 // now is the current time as both engines store it (UTC, microseconds).
@@ -247,7 +249,7 @@ func (r *Registry) lookupVersion(ctx context.Context, q db.Queries, ref Ref, wit
 
 // write runs fn in one transaction.
 func (r *Registry) write(ctx context.Context, fn func(q db.Queries) error) error {
-	return r.store.InTx(ctx, fn)
+	return r.db.InTx(ctx, fn)
 }
 
 // record appends the audit record of a mutation through q, the mutation's

@@ -18,7 +18,7 @@ import (
 )
 
 // engines runs fn once per database engine, each on a fresh database.
-func engines(t *testing.T, fn func(t *testing.T, s db.Store)) {
+func engines(t *testing.T, fn func(t *testing.T, s db.DB)) {
 	t.Run("sqlite", func(t *testing.T) {
 		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
 		if err != nil {
@@ -42,7 +42,7 @@ func engines(t *testing.T, fn func(t *testing.T, s db.Store)) {
 	})
 }
 
-func migrate(t *testing.T, s db.Store) {
+func migrate(t *testing.T, s db.DB) {
 	t.Helper()
 	if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
 		t.Fatal(err)
@@ -78,11 +78,11 @@ func setup(t *testing.T, r *registry.Registry) registry.Ref {
 }
 
 func TestLifecycleAndGates(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
+	engines(t, func(t *testing.T, s db.DB) {
 		clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		r := registry.New(registry.Options{
-			Store: s,
-			Now:   func() time.Time { return clock },
+			DB:  s,
+			Now: func() time.Time { return clock },
 			Gates: map[string]registry.Gate{
 				"stage": {Require: []string{"eval"}},
 				"prod":  {Require: []string{"eval", "load"}, RequireAllPassed: true},
@@ -178,8 +178,8 @@ func TestLifecycleAndGates(t *testing.T) {
 }
 
 func TestExperimentStateMachine(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
-		r := registry.New(registry.Options{Store: s})
+	engines(t, func(t *testing.T, s db.DB) {
+		r := registry.New(registry.Options{DB: s})
 		ref := setup(t, r)
 		e := ok[registry.Experiment](t)(r.CreateExperiment(ctx, ref, registry.NewExperiment{Name: "eval", Params: json.RawMessage(`{"lr": 0.1}`)}))
 		if e.State != "created" || string(e.Params) != `{"lr":0.1}` && string(e.Params) != `{"lr": 0.1}` {
@@ -235,8 +235,8 @@ func TestExperimentStateMachine(t *testing.T) {
 }
 
 func TestDeletes(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
-		r := registry.New(registry.Options{Store: s})
+	engines(t, func(t *testing.T, s db.DB) {
+		r := registry.New(registry.Options{DB: s})
 		ref := setup(t, r)
 		ok[registry.Experiment](t)(r.CreateExperiment(ctx, ref, registry.NewExperiment{Name: "eval"}))
 
@@ -302,8 +302,8 @@ func TestDeletes(t *testing.T) {
 }
 
 func TestTagsAndFilters(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
-		r := registry.New(registry.Options{Store: s})
+	engines(t, func(t *testing.T, s db.DB) {
+		r := registry.New(registry.Options{DB: s})
 		ref := setup(t, r)
 		ok[registry.Model](t)(r.CreateModel(ctx, "canada", "vision"))
 		_, err := r.CreateTag(ctx, "canada", registry.NewTag{Tag: "nlp", Color: "green"})
@@ -357,8 +357,8 @@ func TestTagsAndFilters(t *testing.T) {
 }
 
 func TestBuckets(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
-		r := registry.New(registry.Options{Store: s})
+	engines(t, func(t *testing.T, s db.DB) {
+		r := registry.New(registry.Options{DB: s})
 		setup(t, r)
 		b := ok[registry.Bucket](t)(r.CreateBucket(ctx, "canada", registry.NewBucket{Name: "ml-prod", Region: "ca-local", Role: "prod"}))
 		_, err := r.CreateBucket(ctx, "canada", registry.NewBucket{Name: "ml-prod2", Region: "ca-local", Role: "prod"})

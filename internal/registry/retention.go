@@ -90,7 +90,7 @@ func (r *Registry) Retention(ctx context.Context, rules map[string]RetentionRule
 
 func (r *Registry) expire(ctx context.Context, x expiry, state string, before time.Time, dry bool, rep *RetentionReport) error {
 	for after := int64(0); ; {
-		rows, err := x.list(ctx, r.store, state, before, after)
+		rows, err := x.list(ctx, r.db, state, before, after)
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func (r *Registry) expire(ctx context.Context, x expiry, state string, before ti
 // blob shared with an artifact that stays is kept).
 func (r *Registry) purgeBlobs(ctx context.Context, ids []int64, rep *RetentionReport) error {
 	for _, id := range ids {
-		b, err := r.store.GetBlob(ctx, id)
+		b, err := r.db.GetBlob(ctx, id)
 		if errors.Is(err, db.ErrNotFound) {
 			continue
 		}

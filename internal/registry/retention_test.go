@@ -13,7 +13,7 @@ import (
 func days(n int) *int { return &n }
 
 func TestRetention(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
+	engines(t, func(t *testing.T, s db.DB) {
 		clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		r, st := withStore(t, s, &clock)
 		ok[registry.Namespace](t)(r.CreateNamespace(ctx, registry.NewNamespace{Name: "canada"}))

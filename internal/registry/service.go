@@ -20,12 +20,12 @@ import (
 // MaxUploadBytes is the largest artifact the registry accepts.
 func (r *Registry) MaxUploadBytes() int64 { return r.maxUpload }
 
-// Stores are the blob stores the registry writes to, to read only.
-func (r *Registry) Stores() Stores { return r.stores }
+// BlobStores are the blob stores the registry writes to, to read only.
+func (r *Registry) BlobStores() BlobStores { return r.blobs }
 
 // DBPool is the database's connection pool, when the database reports one.
 func (r *Registry) DBPool() (pool interface{ Stats() sql.DBStats }, ok bool) {
-	pool, ok = r.store.(interface{ Stats() sql.DBStats })
+	pool, ok = r.db.(interface{ Stats() sql.DBStats })
 	return pool, ok
 }
 
@@ -40,8 +40,8 @@ type Check struct {
 // Ready asks the database and every blob store whether they answer, all
 // at once, within ctx: the database first, then the stores by name.
 func (r *Registry) Ready(ctx context.Context) []Check {
-	names := make([]string, 0, len(r.stores.ByName))
-	for name := range r.stores.ByName {
+	names := make([]string, 0, len(r.blobs.ByName))
+	for name := range r.blobs.ByName {
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -50,7 +50,7 @@ func (r *Registry) Ready(ctx context.Context) []Check {
 	wg.Go(func() { checks[0] = Check{Name: "database", Err: r.pingDatabase(ctx)} })
 	for i, name := range names {
 		wg.Go(func() {
-			checks[1+i] = Check{Name: "storage:" + name, Err: probeStore(ctx, name, r.stores.ByName[name])}
+			checks[1+i] = Check{Name: "storage:" + name, Err: probeStore(ctx, name, r.blobs.ByName[name])}
 		})
 	}
 	wg.Wait()
@@ -58,10 +58,10 @@ func (r *Registry) Ready(ctx context.Context) []Check {
 }
 
 func (r *Registry) pingDatabase(ctx context.Context) error {
-	if r.store == nil {
+	if r.db == nil {
 		return errors.New("no database configured")
 	}
-	return r.store.Ping(ctx)
+	return r.db.Ping(ctx)
 }
 
 // probeStore stats a key that is never written: any answer but "not

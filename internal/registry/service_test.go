@@ -15,8 +15,8 @@ import (
 // TestRecordBuckets: recording validates as CreateBucket does, audits what
 // it creates or replaces, and leaves a bucket recorded already alone.
 func TestRecordBuckets(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
-		r := registry.New(registry.Options{Store: s})
+	engines(t, func(t *testing.T, s db.DB) {
+		r := registry.New(registry.Options{DB: s})
 		setup(t, r)
 		actions := func() []string {
 			items, _, err := r.Audit(ctx, audit.Filter{Namespace: "canada", Limit: audit.MaxLimit})
@@ -78,9 +78,9 @@ func TestRecordBuckets(t *testing.T) {
 // TestRecordDenied: a refusal is recorded with the caller, outcome denied
 // and the registry's clock.
 func TestRecordDenied(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
+	engines(t, func(t *testing.T, s db.DB) {
 		at := time.Date(2030, 1, 2, 3, 4, 5, 6789, time.UTC)
-		r := registry.New(registry.Options{Store: s, Now: func() time.Time { return at }})
+		r := registry.New(registry.Options{DB: s, Now: func() time.Time { return at }})
 		ctx := audit.WithCaller(ctx, audit.Caller{Actor: "reader", RequestID: "req-1"})
 		if err := r.RecordDenied(ctx, "request.delete", "canada", "/namespaces/canada", map[string]string{"needs": "admin"}); err != nil {
 			t.Fatal(err)
@@ -110,9 +110,9 @@ func (failingStore) String() string { return "s3:down" }
 
 // TestReady: the database and every store are checked, in a stable order.
 func TestReady(t *testing.T) {
-	engines(t, func(t *testing.T, s db.Store) {
+	engines(t, func(t *testing.T, s db.DB) {
 		_, fs := withStore(t, s, nil)
-		r := registry.New(registry.Options{Store: s, Stores: registry.Stores{
+		r := registry.New(registry.Options{DB: s, Blobs: registry.BlobStores{
 			ByName: map[string]blob.Store{"local": fs, "remote": failingStore{}},
 		}})
 		checks := r.Ready(ctx)

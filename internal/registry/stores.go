@@ -7,11 +7,12 @@ import (
 	"github.com/flymodel/flymodel/internal/blob"
 )
 
-// Stores are the blob stores artifacts go to, and the routing between them.
-type Stores struct {
-	// ByName holds every configured store under the name recorded in the
-	// blobs table: an S3 store under its bucket name, a filesystem store
-	// under "local" (serving every role) or "local-<role>".
+// BlobStores are the blob stores artifacts go to, by name, and the routing
+// between them.
+type BlobStores struct {
+	// ByName holds every configured store under the name a blob row
+	// records (blobs.store): an S3 store under its bucket's name, a
+	// filesystem store under "local" (serving every role) or "local-<role>".
 	ByName map[string]blob.Store
 	// ForRole names the default store of each lifecycle: where a version's
 	// artifacts go when its namespace has no bucket for its lifecycle.
@@ -19,7 +20,7 @@ type Stores struct {
 }
 
 // store returns the store recorded under name.
-func (s Stores) store(name string) (blob.Store, error) {
+func (s BlobStores) store(name string) (blob.Store, error) {
 	st, ok := s.ByName[name]
 	if !ok {
 		return nil, &StoreError{Store: name, Reason: "is not configured on this server"}

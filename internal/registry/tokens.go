@@ -147,7 +147,7 @@ func (r *Registry) CreateToken(ctx context.Context, in NewToken) (Token, string,
 
 // ListTokens lists every token, revoked ones too, oldest first.
 func (r *Registry) ListTokens(ctx context.Context) ([]Token, error) {
-	rows, err := r.store.ListTokens(ctx)
+	rows, err := r.db.ListTokens(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -172,5 +172,5 @@ func (r *Registry) RevokeToken(ctx context.Context, name string) (Token, error) 
 
 // Audit reads the audit log.
 func (r *Registry) Audit(ctx context.Context, f audit.Filter) ([]audit.Item, int64, error) {
-	return audit.List(ctx, r.store, f)
+	return audit.List(ctx, r.db, f)
 }

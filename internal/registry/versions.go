@@ -60,7 +60,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 	path := versionPath(ns, model, in.Version)
 	// The model is resolved before the transaction, keeping the write
 	// lock short; a model deleted in between fails the foreign key.
-	res, err := r.model(ctx, r.store, ns, model)
+	res, err := r.model(ctx, r.db, ns, model)
 	if err != nil {
 		return Version{}, err
 	}
@@ -94,7 +94,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 
 // GetVersion returns a live version.
 func (r *Registry) GetVersion(ctx context.Context, ref Ref) (Version, error) {
-	res, err := r.version(ctx, r.store, ref)
+	res, err := r.version(ctx, r.db, ref)
 	if err != nil {
 		return Version{}, err
 	}
@@ -120,7 +120,7 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 	if err := v.err(); err != nil {
 		return Page[Version]{}, err
 	}
-	res, err := r.model(ctx, r.store, ns, model)
+	res, err := r.model(ctx, r.db, ns, model)
 	if err != nil {
 		return Page[Version]{}, err
 	}
@@ -130,15 +130,15 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 	)
 	if f.State != "" && f.Tag == "" {
 		// The common filter has its own queries, answered from an index.
-		rows, err = r.store.ListVersionsInState(ctx, db.ListVersionsInStateParams{ModelID: res.model.ID, State: f.State, PageOffset: off, PageLimit: lim})
+		rows, err = r.db.ListVersionsInState(ctx, db.ListVersionsInStateParams{ModelID: res.model.ID, State: f.State, PageOffset: off, PageLimit: lim})
 		if err == nil {
-			total, err = r.store.CountVersionsInState(ctx, db.CountVersionsInStateParams{ModelID: res.model.ID, State: f.State})
+			total, err = r.db.CountVersionsInState(ctx, db.CountVersionsInStateParams{ModelID: res.model.ID, State: f.State})
 		}
 	} else {
 		state, tag := optional(f.State), optional(f.Tag)
-		rows, err = r.store.ListVersions(ctx, db.ListVersionsParams{ModelID: res.model.ID, State: state, Tag: tag, PageOffset: off, PageLimit: lim})
+		rows, err = r.db.ListVersions(ctx, db.ListVersionsParams{ModelID: res.model.ID, State: state, Tag: tag, PageOffset: off, PageLimit: lim})
 		if err == nil {
-			total, err = r.store.CountVersions(ctx, db.CountVersionsParams{ModelID: res.model.ID, State: state, Tag: tag})
+			total, err = r.db.CountVersions(ctx, db.CountVersionsParams{ModelID: res.model.ID, State: state, Tag: tag})
 		}
 	}
 	if err != nil {
@@ -235,11 +235,11 @@ func (r *Registry) checkGate(ctx context.Context, q db.Queries, id int64, path, 
 
 // VersionHistory returns a version's lifecycle changes, oldest first.
 func (r *Registry) VersionHistory(ctx context.Context, ref Ref) ([]StateChange, error) {
-	res, err := r.version(ctx, r.store, ref)
+	res, err := r.version(ctx, r.db, ref)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.ListStateChanges(ctx, res.version.ID)
+	rows, err := r.db.ListStateChanges(ctx, res.version.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -282,10 +282,10 @@ func (r *Registry) TagVersion(ctx context.Context, ref Ref, tag string, detach b
 
 // VersionTags lists the tags attached to a version.
 func (r *Registry) VersionTags(ctx context.Context, ref Ref) ([]Tag, error) {
-	res, err := r.version(ctx, r.store, ref)
+	res, err := r.version(ctx, r.db, ref)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.store.ListLinkedTags(ctx, tagTarget{VersionID: &res.version.ID})
+	rows, err := r.db.ListLinkedTags(ctx, tagTarget{VersionID: &res.version.ID})
 	return convert(rows, toTag(ref.Namespace)), err
 }

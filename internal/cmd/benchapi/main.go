@@ -153,17 +153,17 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 		return 0, err
 	}
 	defer func() { err = errors.Join(err, cleanup()) }()
-	store, err := engine.Open(ctx, dbURL)
+	database, err := engine.Open(ctx, dbURL)
 	if err != nil {
 		return 0, err
 	}
-	defer store.Close()
-	if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
+	defer database.Close()
+	if _, err := database.Migrate(ctx, db.MigrateOptions{}); err != nil {
 		return 0, fmt.Errorf("migrate: %w", err)
 	}
 
 	start := time.Now()
-	reg, err := seed(ctx, store, c.versions, c.models)
+	reg, err := seed(ctx, database, c.versions, c.models)
 	if err != nil {
 		return 0, err
 	}
@@ -174,7 +174,7 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 		return 0, nil
 	}
 
-	reg2 := registry.New(registry.Options{Store: store})
+	reg2 := registry.New(registry.Options{DB: database})
 	var token string
 	if !c.anonymous {
 		if _, token, err = reg2.CreateToken(ctx, registry.NewToken{Name: "bench", Role: "write"}); err != nil {
@@ -186,7 +186,7 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 		return 0, err
 	}
 	srv := &http.Server{
-		Handler: httpapi.NewServer(reg2, auth.New(auth.Options{Store: store, Loopback: true}), httpapi.Options{
+		Handler: httpapi.NewServer(reg2, auth.New(auth.Options{DB: database, Loopback: true}), httpapi.Options{
 			Logger: slog.New(slog.DiscardHandler),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -50,16 +50,16 @@ func lifecycleOf(i, models int) string {
 }
 
 // seed writes namespace bench with models model-00… and the versions
-// spread over them round-robin, through the store's queries in batched
+// spread over them round-robin, through the database's queries in batched
 // transactions (the same rows the registry writes: the version, its seal
 // outside test, the first history entry). The lifecycle cycles through
 // test, qa, stage and prod within each model, so one version in four is in
 // qa. Creation times are a millisecond apart, oldest first.
-func seed(ctx context.Context, store db.Store, versions, models int) (seeded, error) {
+func seed(ctx context.Context, database db.DB, versions, models int) (seeded, error) {
 	now := api.Timestamp(time.Now())
 	s := seeded{versions: versions, qaPages: make([]int, models)}
 	modelIDs := make([]int64, models)
-	err := store.InTx(ctx, func(q db.Queries) error {
+	err := database.InTx(ctx, func(q db.Queries) error {
 		ns, err := q.CreateNamespace(ctx, db.CreateNamespaceParams{Name: benchNamespace, Description: "benchapi", Now: now})
 		if err != nil {
 			return fmt.Errorf("seed namespace: %w", err)
@@ -88,7 +88,7 @@ func seed(ctx context.Context, store db.Store, versions, models int) (seeded, er
 	for range seedWorkers {
 		wg.Go(func() {
 			for lo := range lows {
-				if err := seedVersions(ctx, store, modelIDs, lo, min(lo+seedBatch, versions), first); err != nil {
+				if err := seedVersions(ctx, database, modelIDs, lo, min(lo+seedBatch, versions), first); err != nil {
 					cancel(err)
 				}
 			}
@@ -121,9 +121,9 @@ feed:
 }
 
 // seedVersions writes versions lo to hi-1 in one transaction.
-func seedVersions(ctx context.Context, store db.Store, modelIDs []int64, lo, hi int, first time.Time) error {
+func seedVersions(ctx context.Context, database db.DB, modelIDs []int64, lo, hi int, first time.Time) error {
 	models := len(modelIDs)
-	return store.InTx(ctx, func(q db.Queries) error {
+	return database.InTx(ctx, func(q db.Queries) error {
 		for i := lo; i < hi; i++ {
 			state := lifecycleOf(i, models)
 			at := first.Add(time.Duration(i) * time.Millisecond)

@@ -10,7 +10,7 @@ import (
 // BenchmarkRead measures one small read through an engine's adapter, the
 // database span included: with tracing off it must not allocate for the
 // span (compare allocs/op with tracing on).
-func BenchmarkRead(b *testing.B, s db.Store) {
+func BenchmarkRead(b *testing.B, s db.DB) {
 	ctx := context.Background()
 	if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
 		b.Fatal(err)

@@ -16,21 +16,21 @@ import (
 	"github.com/flymodel/flymodel/internal/db"
 )
 
-// NewStore opens a store on a fresh, empty database (no migrations applied).
-type NewStore func(t *testing.T) db.Store
+// NewDB opens a fresh, empty database (no migrations applied).
+type NewDB func(t *testing.T) db.DB
 
 // Run is the conformance suite every engine's tests call: the same
 // behaviour, constraints and error mapping on every database.
-func Run(t *testing.T, newStore NewStore) {
-	migrated := func(t *testing.T) db.Store {
+func Run(t *testing.T, newDB NewDB) {
+	migrated := func(t *testing.T) db.DB {
 		t.Helper()
-		s := newStore(t)
+		s := newDB(t)
 		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
 			t.Fatalf("migrate up: %v", err)
 		}
 		return s
 	}
-	subtest(t, "Migrations", func(t *testing.T) { testMigrations(t, newStore(t)) })
+	subtest(t, "Migrations", func(t *testing.T) { testMigrations(t, newDB(t)) })
 	subtest(t, "Namespaces", func(t *testing.T) { testNamespaces(t, migrated(t)) })
 	subtest(t, "Buckets", func(t *testing.T) { testBuckets(t, migrated(t)) })
 	subtest(t, "Models", func(t *testing.T) { testModels(t, migrated(t)) })
@@ -120,7 +120,7 @@ func wantTime(t *testing.T, what string, got, want time.Time) {
 	}
 }
 
-func testMigrations(t *testing.T, s db.Store) {
+func testMigrations(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	st := must(s.MigrationStatus(ctx))
 	if st.Current != 0 || st.Pending == 0 || st.Latest == 0 {
@@ -158,7 +158,7 @@ func testMigrations(t *testing.T, s db.Store) {
 	}
 }
 
-func testNamespaces(t *testing.T, s db.Store) {
+func testNamespaces(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ts := now()
 	ns := must(s.CreateNamespace(ctx, db.CreateNamespaceParams{Name: "ns-c", Description: "third", Now: ts}))
@@ -213,34 +213,34 @@ func testNamespaces(t *testing.T, s db.Store) {
 	}
 }
 
-func namespace(t *testing.T, s db.Store, name string) db.Namespace {
+func namespace(t *testing.T, s db.DB, name string) db.Namespace {
 	t.Helper()
 	return must(s.CreateNamespace(context.Background(), db.CreateNamespaceParams{Name: name, Now: now()}))
 }
 
-func model(t *testing.T, s db.Store, ns db.Namespace, name string) db.Model {
+func model(t *testing.T, s db.DB, ns db.Namespace, name string) db.Model {
 	t.Helper()
 	return must(s.CreateModel(context.Background(), db.CreateModelParams{NamespaceID: ns.ID, Name: name, Now: now()}))
 }
 
-func version(t *testing.T, s db.Store, m db.Model, name string) db.ModelVersion {
+func version(t *testing.T, s db.DB, m db.Model, name string) db.ModelVersion {
 	t.Helper()
 	return must(s.CreateVersion(context.Background(), db.CreateVersionParams{ModelID: m.ID, Version: name, State: "test", Now: now()}))
 }
 
-func experiment(t *testing.T, s db.Store, v db.ModelVersion, name string) db.Experiment {
+func experiment(t *testing.T, s db.DB, v db.ModelVersion, name string) db.Experiment {
 	t.Helper()
 	return must(s.CreateExperiment(context.Background(), db.CreateExperimentParams{VersionID: v.ID, Name: name, Now: now()}))
 }
 
-func blob(t *testing.T, s db.Store, key string) db.Blob {
+func blob(t *testing.T, s db.DB, key string) db.Blob {
 	t.Helper()
 	return must(s.CreateBlob(context.Background(), db.CreateBlobParams{
-		Bucket: "fs", Key: key, Size: 3, Sha256: strings.Repeat("ab", 32), Now: now(),
+		Store: "fs", Key: key, Size: 3, Sha256: strings.Repeat("ab", 32), Now: now(),
 	}))
 }
 
-func testBuckets(t *testing.T, s db.Store) {
+func testBuckets(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	other := namespace(t, s, "usa")
@@ -280,7 +280,7 @@ func testBuckets(t *testing.T, s db.Store) {
 	}
 }
 
-func testModels(t *testing.T, s db.Store) {
+func testModels(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	other := namespace(t, s, "usa")
@@ -364,7 +364,7 @@ func ptrOr(p *string, def string) *string {
 	return p
 }
 
-func testVersions(t *testing.T, s db.Store) {
+func testVersions(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	m := model(t, s, ns, "llm.sm")
@@ -480,7 +480,7 @@ func testVersions(t *testing.T, s db.Store) {
 	version(t, s, m, "v0.3.0") // a hard delete frees the name
 }
 
-func testExperiments(t *testing.T, s db.Store) {
+func testExperiments(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	v := version(t, s, model(t, s, ns, "llm.sm"), "v1")
@@ -566,18 +566,18 @@ func testExperiments(t *testing.T, s db.Store) {
 	}
 }
 
-func testArtifacts(t *testing.T, s db.Store) {
+func testArtifacts(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	v := version(t, s, model(t, s, ns, "llm.sm"), "v1")
 	e := experiment(t, s, v, "eval")
 
 	b := blob(t, s, "sha256/ab/abab")
-	_, err := s.CreateBlob(ctx, db.CreateBlobParams{Bucket: "fs", Key: "sha256/ab/abab", Size: 3, Sha256: strings.Repeat("ab", 32), Now: now()})
-	wantConflict(t, err, "blobs", "bucket", "key")
-	_, err = s.CreateBlob(ctx, db.CreateBlobParams{Bucket: "fs", Key: "short", Size: 3, Sha256: "abc", Now: now()})
+	_, err := s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "sha256/ab/abab", Size: 3, Sha256: strings.Repeat("ab", 32), Now: now()})
+	wantConflict(t, err, "blobs", "store", "key")
+	_, err = s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "short", Size: 3, Sha256: "abc", Now: now()})
 	wantErr(t, err, db.ErrInvalid)
-	got := must(s.GetBlobByKey(ctx, db.GetBlobByKeyParams{Bucket: "fs", Key: "sha256/ab/abab"}))
+	got := must(s.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: "fs", Key: "sha256/ab/abab"}))
 	if got.ID != b.ID || got.Size != 3 {
 		t.Fatalf("blob by key = %+v", got)
 	}
@@ -711,17 +711,21 @@ func testArtifacts(t *testing.T, s db.Store) {
 	if n := must(s.DeleteBlob(ctx, orphan.ID)); n != 1 {
 		t.Fatal("did not delete an unreferenced blob")
 	}
-	must(s.DeleteArtifact(ctx, a.ID))
-	must(s.DeleteArtifact(ctx, ea.ID))
-	if n := must(s.CountArtifacts(ctx, own)); n != 1 {
-		t.Fatalf("after delete = %d", n)
+	// Artifacts go with their owner: deleting the experiment removes its
+	// artifacts and leaves the version's.
+	must(s.DeleteExperiment(ctx, e.ID))
+	if n := must(s.CountArtifacts(ctx, mine)); n != 0 {
+		t.Fatalf("experiment artifacts after its delete = %d", n)
+	}
+	if n := must(s.CountArtifacts(ctx, own)); n != 2 {
+		t.Fatalf("version artifacts after an experiment's delete = %d", n)
 	}
 }
 
 // testArtifactNumbers: each kind's counter numbers its artifacts from 1,
 // apart from the other kind's; a number whose artifact was deleted is not
 // handed out again; concurrent transactions (8 × 25) never take one number.
-func testArtifactNumbers(t *testing.T, s db.Store) {
+func testArtifactNumbers(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	v := version(t, s, model(t, s, namespace(t, s, "canada"), "llm.sm"), "v1")
 	e, gone := experiment(t, s, v, "eval"), experiment(t, s, v, "gone")
@@ -795,7 +799,7 @@ func testArtifactNumbers(t *testing.T, s db.Store) {
 	}
 }
 
-func testTags(t *testing.T, s db.Store) {
+func testTags(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	other := namespace(t, s, "usa")
@@ -864,7 +868,7 @@ func testTags(t *testing.T, s db.Store) {
 	}
 }
 
-func testCascades(t *testing.T, s db.Store) {
+func testCascades(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "canada")
 	keep := namespace(t, s, "usa")
@@ -890,12 +894,16 @@ func testCascades(t *testing.T, s db.Store) {
 		{"model", second(s.GetModel(ctx, m.ID))},
 		{"version", second(s.GetVersion(ctx, v.ID))},
 		{"experiment", second(s.GetExperiment(ctx, e.ID))},
-		{"version artifact", second(s.GetArtifact(ctx, a.ID))},
-		{"experiment artifact", second(s.GetArtifact(ctx, ea.ID))},
 	}
 	for _, c := range checks {
 		if !errors.Is(c.err, db.ErrNotFound) {
 			t.Errorf("%s after namespace delete: %v, want not found", c.what, c.err)
+		}
+	}
+	for _, art := range []db.Artifact{a, ea} {
+		_, err := s.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: art.Kind, Number: art.Number})
+		if !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("%s artifact %d after namespace delete: %v, want not found", art.Kind, art.Number, err)
 		}
 	}
 	if hist := must(s.ListStateChanges(ctx, v.ID)); len(hist) != 0 {
@@ -918,7 +926,7 @@ func testCascades(t *testing.T, s db.Store) {
 
 func second[T any](_ T, err error) error { return err }
 
-func testFixtures(t *testing.T, s db.Store) {
+func testFixtures(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	if err := db.LoadFixtures(ctx, s, "nope"); err == nil {
 		t.Fatal("unknown fixture set accepted")
@@ -971,7 +979,7 @@ func testFixtures(t *testing.T, s db.Store) {
 	must(s.GetNamespaceByName(ctx, "mine"))
 }
 
-func testTransactions(t *testing.T, s db.Store) {
+func testTransactions(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	boom := errors.New("boom")
 	err := s.InTx(ctx, func(q db.Queries) error {
@@ -1018,7 +1026,7 @@ func testTransactions(t *testing.T, s db.Store) {
 // testConcurrentWriters runs 8 writers × 200 transactions that read then
 // write (the pattern that fails with "database is locked" on SQLite when
 // transactions begin deferred) while readers list concurrently.
-func testConcurrentWriters(t *testing.T, s db.Store) {
+func testConcurrentWriters(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	ns := namespace(t, s, "load")
 	const writers, perWriter = 8, 200
@@ -1083,7 +1091,7 @@ func testConcurrentWriters(t *testing.T, s db.Store) {
 
 // testExclusive: while one holder runs, another attempt does not; after
 // it returns, the lock is free again.
-func testExclusive(t *testing.T, s db.Store) {
+func testExclusive(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	inner := true
 	ran := must(s.Exclusive(ctx, "sweeper", func(ctx context.Context) error {

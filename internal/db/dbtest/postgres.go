@@ -1,4 +1,4 @@
-// Package dbtest is the metadata store conformance suite (Run) and the
+// Package dbtest is the metadata database conformance suite (Run) and the
 // helpers tests use to get a database of each engine.
 package dbtest
 

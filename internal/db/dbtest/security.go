@@ -13,7 +13,7 @@ import (
 // testTokens: a token is found by its secret's hash only; a live name is
 // unique, a revoked one can be reused; the role is checked; revoking
 // twice finds nothing.
-func testTokens(t *testing.T, s db.Store) {
+func testTokens(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	at := now()
 	exp := at.Add(24 * time.Hour)
@@ -62,7 +62,7 @@ func testTokens(t *testing.T, s db.Store) {
 
 // testAudit: records read back oldest first, filtered by every field and
 // by time, page by page after an id.
-func testAudit(t *testing.T, s db.Store) {
+func testAudit(t *testing.T, s db.DB) {
 	ctx := context.Background()
 	base := now()
 	detail := `{"state": ["test", "qa"]}`

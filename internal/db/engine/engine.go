@@ -1,4 +1,4 @@
-// Package engine opens the metadata store named by a database URL.
+// Package engine opens the metadata database named by a database URL.
 package engine
 
 import (
@@ -12,10 +12,10 @@ import (
 	"github.com/flymodel/flymodel/internal/db/sqlite"
 )
 
-// Open opens the store for rawURL: postgres://… or postgresql://… for
+// Open opens the database for rawURL: postgres://… or postgresql://… for
 // PostgreSQL; sqlite:PATH, sqlite://PATH or a bare file path for SQLite
 // (the file and its folder are created when missing).
-func Open(ctx context.Context, rawURL string) (db.Store, error) {
+func Open(ctx context.Context, rawURL string) (db.DB, error) {
 	engine, target, err := Parse(rawURL)
 	if err != nil {
 		return nil, err

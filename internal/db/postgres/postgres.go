@@ -1,4 +1,4 @@
-// Package postgres is the PostgreSQL engine of the metadata store (pgx/v5).
+// Package postgres is the PostgreSQL engine of the metadata database (pgx/v5).
 package postgres
 
 import (
@@ -23,8 +23,8 @@ import (
 	"github.com/flymodel/flymodel/schema"
 )
 
-// Store is the PostgreSQL implementation of db.Store.
-type Store struct {
+// DB is the PostgreSQL implementation of db.DB.
+type DB struct {
 	queries
 	pool     *pgxpool.Pool
 	migrator *db.Migrator
@@ -40,10 +40,10 @@ type queries struct {
 func (q queries) reader() *pgdb.Queries { return q.q }
 func (q queries) writer() *pgdb.Queries { return q.q }
 
-var _ db.Store = (*Store)(nil)
+var _ db.DB = (*DB)(nil)
 
 // Open connects to the database at url (postgres://…).
-func Open(ctx context.Context, url string) (*Store, error) {
+func Open(ctx context.Context, url string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
@@ -75,20 +75,20 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{queries: queries{q: pgdb.New(pool)}, pool: pool, migrator: m, closeSQL: sqlDB.Close}, nil
+	return &DB{queries: queries{q: pgdb.New(pool)}, pool: pool, migrator: m, closeSQL: sqlDB.Close}, nil
 }
 
-// InTx implements db.Store.
-func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+// InTx implements db.DB.
+func (d *DB) InTx(ctx context.Context, fn func(q db.Queries) error) error {
+	return pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		return fn(queries{q: pgdb.New(tx)})
 	})
 }
 
-// Exclusive implements db.Store with a session advisory lock on a
+// Exclusive implements db.DB with a session advisory lock on a
 // connection held for the duration of fn.
-func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
-	conn, err := s.pool.Acquire(ctx)
+func (d *DB) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	conn, err := d.pool.Acquire(ctx)
 	if err != nil {
 		return false, mapError(err)
 	}
@@ -115,22 +115,22 @@ func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.
 	return true, fn(ctx)
 }
 
-// Migrate implements db.Store.
-func (s *Store) Migrate(ctx context.Context, opts db.MigrateOptions) ([]db.MigrationResult, error) {
-	return s.migrator.Migrate(ctx, opts)
+// Migrate implements db.DB.
+func (d *DB) Migrate(ctx context.Context, opts db.MigrateOptions) ([]db.MigrationResult, error) {
+	return d.migrator.Migrate(ctx, opts)
 }
 
-// MigrationStatus implements db.Store.
-func (s *Store) MigrationStatus(ctx context.Context) (db.MigrationStatus, error) {
-	return s.migrator.Status(ctx)
+// MigrationStatus implements db.DB.
+func (d *DB) MigrationStatus(ctx context.Context) (db.MigrationStatus, error) {
+	return d.migrator.Status(ctx)
 }
 
-// Ping implements db.Store.
-func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+// Ping implements db.DB.
+func (d *DB) Ping(ctx context.Context) error { return d.pool.Ping(ctx) }
 
 // Stats reports the connection pool in database/sql's terms, for metrics.
-func (s *Store) Stats() sql.DBStats {
-	st := s.pool.Stat()
+func (d *DB) Stats() sql.DBStats {
+	st := d.pool.Stat()
 	return sql.DBStats{
 		MaxOpenConnections: int(st.MaxConns()),
 		OpenConnections:    int(st.TotalConns()),
@@ -143,13 +143,13 @@ func (s *Store) Stats() sql.DBStats {
 	}
 }
 
-// Engine implements db.Store.
-func (s *Store) Engine() string { return db.EnginePostgres }
+// Engine implements db.DB.
+func (d *DB) Engine() string { return db.EnginePostgres }
 
-// Close implements db.Store.
-func (s *Store) Close() error {
-	err := s.closeSQL()
-	s.pool.Close()
+// Close implements db.DB.
+func (d *DB) Close() error {
+	err := d.closeSQL()
+	d.pool.Close()
 	return err
 }
 
@@ -162,7 +162,7 @@ var uniqueKeys = map[string]db.ConflictError{
 	"api_tokens_secret_hash_key":        {Table: "api_tokens", Columns: []string{"secret_hash"}},
 	"artifacts_kind_number_key":         {Table: "artifacts", Columns: []string{"kind", "number"}},
 	"artifacts_owner_name_key":          {Table: "artifacts", Columns: []string{"version_id", "experiment_key", "name"}},
-	"blobs_bucket_key_key":              {Table: "blobs", Columns: []string{"bucket", "key"}},
+	"blobs_store_key_key":               {Table: "blobs", Columns: []string{"store", "key"}},
 	"buckets_namespace_name_region_key": {Table: "buckets", Columns: []string{"namespace_id", "name", "region"}},
 	"buckets_namespace_role_key":        {Table: "buckets", Columns: []string{"namespace_id", "role"}},
 	"experiments_id_version_key":        {Table: "experiments", Columns: []string{"id", "version_id"}},

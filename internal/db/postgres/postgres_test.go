@@ -10,7 +10,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T) db.Store {
+	dbtest.Run(t, func(t *testing.T) db.DB {
 		s, err := postgres.Open(context.Background(), dbtest.PostgresURL(t))
 		if err != nil {
 			t.Fatal(err)

@@ -177,13 +177,6 @@ func (q queries) CreateVersion(ctx context.Context, arg db.CreateVersionParams) 
 	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) DeleteArtifact(ctx context.Context, id int64) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.DeleteArtifact")
-	defer span.End()
-	r, err := q.writer().DeleteArtifact(ctx, id)
-	return r, dbtrace.Error(span, mapError(err))
-}
-
 func (q queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.DeleteBlob")
 	defer span.End()
@@ -252,13 +245,6 @@ func (q queries) FinishExperiment(ctx context.Context, arg db.FinishExperimentPa
 	defer span.End()
 	r, err := q.writer().FinishExperiment(ctx, pgdb.FinishExperimentParams(arg))
 	return db.Experiment(r), dbtrace.Error(span, mapError(err))
-}
-
-func (q queries) GetArtifact(ctx context.Context, id int64) (db.Artifact, error) {
-	ctx, span := queryTrace.Start(ctx, "db.GetArtifact")
-	defer span.End()
-	r, err := q.reader().GetArtifact(ctx, id)
-	return db.Artifact(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetArtifactWithBlob(ctx context.Context, arg db.GetArtifactWithBlobParams) (db.GetArtifactWithBlobRow, error) {

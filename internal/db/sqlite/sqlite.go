@@ -1,4 +1,4 @@
-// Package sqlite is the embedded SQLite engine of the metadata store
+// Package sqlite is the embedded SQLite engine of the metadata database
 // (modernc.org/sqlite, no cgo).
 //
 // One writer connection serialises writes: its transactions begin
@@ -35,8 +35,8 @@ import (
 const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 	"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=mmap_size(268435456)&_time_format=sqlite"
 
-// Store is the SQLite implementation of db.Store.
-type Store struct {
+// DB is the SQLite implementation of db.DB.
+type DB struct {
 	queries
 	writer   *sql.DB
 	reader   *sql.DB
@@ -74,11 +74,11 @@ func (q queries) writer() *sqlitedb.Queries {
 	return q.shared.Load().write
 }
 
-var _ db.Store = (*Store)(nil)
+var _ db.DB = (*DB)(nil)
 
 // Open opens (creating when missing, with its parent folder) the database
 // file at path.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
 	}
@@ -117,7 +117,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		reader.Close()
 		return nil, err
 	}
-	s := &Store{writer: writer, reader: reader, migrator: m}
+	s := &DB{writer: writer, reader: reader, migrator: m}
 	s.queries = queries{shared: &s.shared}
 	s.shared.Store(&bound{read: sqlitedb.New(reader), write: sqlitedb.New(writer)})
 	s.prepare(ctx)
@@ -128,23 +128,23 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // every table the queries use (after the migrations); otherwise the plain
 // queries stay. Statements replaced by a later prepare are left to close
 // with the pools: migrations are rare, and a caller may still hold them.
-func (s *Store) prepare(ctx context.Context) {
-	read, err := sqlitedb.Prepare(ctx, s.reader)
+func (d *DB) prepare(ctx context.Context) {
+	read, err := sqlitedb.Prepare(ctx, d.reader)
 	if err != nil {
 		return
 	}
-	write, err := sqlitedb.Prepare(ctx, s.writer)
+	write, err := sqlitedb.Prepare(ctx, d.writer)
 	if err != nil {
 		_ = read.Close()
 		return
 	}
-	s.shared.Store(&bound{read: read, write: write})
+	d.shared.Store(&bound{read: read, write: write})
 }
 
-// InTx implements db.Store.
-func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
-	write := s.shared.Load().write
-	tx, err := s.writer.BeginTx(ctx, nil)
+// InTx implements db.DB.
+func (d *DB) InTx(ctx context.Context, fn func(q db.Queries) error) error {
+	write := d.shared.Load().write
+	tx, err := d.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", mapError(err))
 	}
@@ -158,49 +158,49 @@ func (s *Store) InTx(ctx context.Context, fn func(q db.Queries) error) error {
 	return nil
 }
 
-// Exclusive implements db.Store. An SQLite database serves one machine,
+// Exclusive implements db.DB. An SQLite database serves one machine,
 // so the lock is held in this process.
-func (s *Store) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
-	s.locksMu.Lock()
-	if s.locks[name] {
-		s.locksMu.Unlock()
+func (d *DB) Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (bool, error) {
+	d.locksMu.Lock()
+	if d.locks[name] {
+		d.locksMu.Unlock()
 		return false, nil
 	}
-	if s.locks == nil {
-		s.locks = map[string]bool{}
+	if d.locks == nil {
+		d.locks = map[string]bool{}
 	}
-	s.locks[name] = true
-	s.locksMu.Unlock()
+	d.locks[name] = true
+	d.locksMu.Unlock()
 	defer func() {
-		s.locksMu.Lock()
-		delete(s.locks, name)
-		s.locksMu.Unlock()
+		d.locksMu.Lock()
+		delete(d.locks, name)
+		d.locksMu.Unlock()
 	}()
 	return true, fn(ctx)
 }
 
-// Migrate implements db.Store.
-func (s *Store) Migrate(ctx context.Context, opts db.MigrateOptions) ([]db.MigrationResult, error) {
-	res, err := s.migrator.Migrate(ctx, opts)
+// Migrate implements db.DB.
+func (d *DB) Migrate(ctx context.Context, opts db.MigrateOptions) ([]db.MigrationResult, error) {
+	res, err := d.migrator.Migrate(ctx, opts)
 	if len(res) > 0 {
-		s.prepare(ctx)
+		d.prepare(ctx)
 	}
 	return res, err
 }
 
-// MigrationStatus implements db.Store.
-func (s *Store) MigrationStatus(ctx context.Context) (db.MigrationStatus, error) {
-	return s.migrator.Status(ctx)
+// MigrationStatus implements db.DB.
+func (d *DB) MigrationStatus(ctx context.Context) (db.MigrationStatus, error) {
+	return d.migrator.Status(ctx)
 }
 
-// Ping implements db.Store.
-func (s *Store) Ping(ctx context.Context) error {
-	return s.reader.PingContext(ctx)
+// Ping implements db.DB.
+func (d *DB) Ping(ctx context.Context) error {
+	return d.reader.PingContext(ctx)
 }
 
 // Stats reports both connection pools together, for metrics.
-func (s *Store) Stats() sql.DBStats {
-	w, r := s.writer.Stats(), s.reader.Stats()
+func (d *DB) Stats() sql.DBStats {
+	w, r := d.writer.Stats(), d.reader.Stats()
 	return sql.DBStats{
 		MaxOpenConnections: w.MaxOpenConnections + r.MaxOpenConnections,
 		OpenConnections:    w.OpenConnections + r.OpenConnections,
@@ -214,12 +214,12 @@ func (s *Store) Stats() sql.DBStats {
 	}
 }
 
-// Engine implements db.Store.
-func (s *Store) Engine() string { return db.EngineSQLite }
+// Engine implements db.DB.
+func (d *DB) Engine() string { return db.EngineSQLite }
 
-// Close implements db.Store.
-func (s *Store) Close() error {
-	return errors.Join(s.reader.Close(), s.writer.Close())
+// Close implements db.DB.
+func (d *DB) Close() error {
+	return errors.Join(d.reader.Close(), d.writer.Close())
 }
 
 // mapError turns SQLite errors into the db package's typed errors.

@@ -11,7 +11,7 @@ import (
 	"github.com/flymodel/flymodel/internal/db/sqlite"
 )
 
-func open(t *testing.T, path string) db.Store {
+func open(t *testing.T, path string) db.DB {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -22,7 +22,7 @@ func open(t *testing.T, path string) db.Store {
 }
 
 func TestConformance(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T) db.Store { return open(t, dbtest.SQLitePath(t)) })
+	dbtest.Run(t, func(t *testing.T) db.DB { return open(t, dbtest.SQLitePath(t)) })
 }
 
 func TestOpenCreatesFolderAndUsesWAL(t *testing.T) {

@@ -86,13 +86,13 @@ func (q *Queries) CreateArtifact(ctx context.Context, arg CreateArtifactParams) 
 }
 
 const createBlob = `-- name: CreateBlob :one
-INSERT INTO blobs (bucket, key, storage_version, size, sha256, created_at)
+INSERT INTO blobs (store, key, storage_version, size, sha256, created_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-RETURNING id, bucket, "key", storage_version, size, sha256, created_at
+RETURNING id, store, "key", storage_version, size, sha256, created_at
 `
 
 type CreateBlobParams struct {
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -102,7 +102,7 @@ type CreateBlobParams struct {
 
 func (q *Queries) CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, error) {
 	row := q.queryRow(ctx, q.createBlobStmt, createBlob,
-		arg.Bucket,
+		arg.Store,
 		arg.Key,
 		arg.StorageVersion,
 		arg.Size,
@@ -112,7 +112,7 @@ func (q *Queries) CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, e
 	var i Blob
 	err := row.Scan(
 		&i.ID,
-		&i.Bucket,
+		&i.Store,
 		&i.Key,
 		&i.StorageVersion,
 		&i.Size,
@@ -120,18 +120,6 @@ func (q *Queries) CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, e
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const deleteArtifact = `-- name: DeleteArtifact :execrows
-DELETE FROM artifacts WHERE id = ?1
-`
-
-func (q *Queries) DeleteArtifact(ctx context.Context, id int64) (int64, error) {
-	result, err := q.exec(ctx, q.deleteArtifactStmt, deleteArtifact, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
 }
 
 const deleteBlob = `-- name: DeleteBlob :execrows
@@ -149,35 +137,8 @@ func (q *Queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
 	return result.RowsAffected()
 }
 
-const getArtifact = `-- name: GetArtifact :one
-SELECT id, version_id, experiment_id, experiment_key, name, file_name, blob_id, content_type, format, encoding, extra, kind, number, created_at FROM artifacts WHERE id = ?1
-`
-
-// @readonly
-func (q *Queries) GetArtifact(ctx context.Context, id int64) (Artifact, error) {
-	row := q.queryRow(ctx, q.getArtifactStmt, getArtifact, id)
-	var i Artifact
-	err := row.Scan(
-		&i.ID,
-		&i.VersionID,
-		&i.ExperimentID,
-		&i.ExperimentKey,
-		&i.Name,
-		&i.FileName,
-		&i.BlobID,
-		&i.ContentType,
-		&i.Format,
-		&i.Encoding,
-		&i.Extra,
-		&i.Kind,
-		&i.Number,
-		&i.CreatedAt,
-	)
-	return i, err
-}
-
 const getArtifactWithBlob = `-- name: GetArtifactWithBlob :one
-SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.store, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = ?1 AND a.experiment_key = ?2 AND a.name = ?3
 `
@@ -203,7 +164,7 @@ type GetArtifactWithBlobRow struct {
 	Kind           string
 	Number         int64
 	CreatedAt      time.Time
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -229,7 +190,7 @@ func (q *Queries) GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBl
 		&i.Kind,
 		&i.Number,
 		&i.CreatedAt,
-		&i.Bucket,
+		&i.Store,
 		&i.Key,
 		&i.StorageVersion,
 		&i.Size,
@@ -239,7 +200,7 @@ func (q *Queries) GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBl
 }
 
 const getArtifactWithBlobByNumber = `-- name: GetArtifactWithBlobByNumber :one
-SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.store, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.kind = ?1 AND a.number = ?2
 `
@@ -264,7 +225,7 @@ type GetArtifactWithBlobByNumberRow struct {
 	Kind           string
 	Number         int64
 	CreatedAt      time.Time
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -292,7 +253,7 @@ func (q *Queries) GetArtifactWithBlobByNumber(ctx context.Context, arg GetArtifa
 		&i.Kind,
 		&i.Number,
 		&i.CreatedAt,
-		&i.Bucket,
+		&i.Store,
 		&i.Key,
 		&i.StorageVersion,
 		&i.Size,
@@ -302,7 +263,7 @@ func (q *Queries) GetArtifactWithBlobByNumber(ctx context.Context, arg GetArtifa
 }
 
 const getBlob = `-- name: GetBlob :one
-SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs WHERE id = ?1
+SELECT id, store, "key", storage_version, size, sha256, created_at FROM blobs WHERE id = ?1
 `
 
 // @readonly
@@ -311,7 +272,7 @@ func (q *Queries) GetBlob(ctx context.Context, id int64) (Blob, error) {
 	var i Blob
 	err := row.Scan(
 		&i.ID,
-		&i.Bucket,
+		&i.Store,
 		&i.Key,
 		&i.StorageVersion,
 		&i.Size,
@@ -322,21 +283,21 @@ func (q *Queries) GetBlob(ctx context.Context, id int64) (Blob, error) {
 }
 
 const getBlobByKey = `-- name: GetBlobByKey :one
-SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs WHERE bucket = ?1 AND key = ?2
+SELECT id, store, "key", storage_version, size, sha256, created_at FROM blobs WHERE store = ?1 AND key = ?2
 `
 
 type GetBlobByKeyParams struct {
-	Bucket string
-	Key    string
+	Store string
+	Key   string
 }
 
 // @readonly
 func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error) {
-	row := q.queryRow(ctx, q.getBlobByKeyStmt, getBlobByKey, arg.Bucket, arg.Key)
+	row := q.queryRow(ctx, q.getBlobByKeyStmt, getBlobByKey, arg.Store, arg.Key)
 	var i Blob
 	err := row.Scan(
 		&i.ID,
-		&i.Bucket,
+		&i.Store,
 		&i.Key,
 		&i.StorageVersion,
 		&i.Size,
@@ -347,25 +308,25 @@ func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blo
 }
 
 const getBlobBySha = `-- name: GetBlobBySha :one
-SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs b WHERE b.bucket = ?1 AND b.sha256 = ?2
+SELECT id, store, "key", storage_version, size, sha256, created_at FROM blobs b WHERE b.store = ?1 AND b.sha256 = ?2
   AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
 ORDER BY b.id LIMIT 1
 `
 
 type GetBlobByShaParams struct {
-	Bucket string
+	Store  string
 	Sha256 string
 }
 
-// A stored blob with this content in this bucket that an artifact still
+// A stored blob with this content in this blob store that an artifact still
 // references, for de-duplication (an unreferenced one may be collected).
 // @readonly
 func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
-	row := q.queryRow(ctx, q.getBlobByShaStmt, getBlobBySha, arg.Bucket, arg.Sha256)
+	row := q.queryRow(ctx, q.getBlobByShaStmt, getBlobBySha, arg.Store, arg.Sha256)
 	var i Blob
 	err := row.Scan(
 		&i.ID,
-		&i.Bucket,
+		&i.Store,
 		&i.Key,
 		&i.StorageVersion,
 		&i.Size,
@@ -376,7 +337,7 @@ func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blo
 }
 
 const listArtifactBlobs = `-- name: ListArtifactBlobs :many
-SELECT a.id, a.name, b.bucket, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
+SELECT a.id, a.name, b.store, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
 FROM artifacts a
 JOIN blobs b ON b.id = a.blob_id
 JOIN model_versions v ON v.id = a.version_id
@@ -398,7 +359,7 @@ type ListArtifactBlobsParams struct {
 type ListArtifactBlobsRow struct {
 	ID         int64
 	Name       string
-	Bucket     string
+	Store      string
 	Key        string
 	Size       int64
 	Sha256     string
@@ -424,7 +385,7 @@ func (q *Queries) ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsPa
 		if err := rows.Scan(
 			&i.ID,
 			&i.Name,
-			&i.Bucket,
+			&i.Store,
 			&i.Key,
 			&i.Size,
 			&i.Sha256,
@@ -447,7 +408,7 @@ func (q *Queries) ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsPa
 }
 
 const listArtifactsWithBlob = `-- name: ListArtifactsWithBlob :many
-SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.bucket, b.key, b.storage_version, b.size, b.sha256
+SELECT a.id, a.version_id, a.experiment_id, a.experiment_key, a.name, a.file_name, a.blob_id, a.content_type, a.format, a.encoding, a.extra, a.kind, a.number, a.created_at, b.store, b.key, b.storage_version, b.size, b.sha256
 FROM artifacts a JOIN blobs b ON b.id = a.blob_id
 WHERE a.version_id = ?1 AND a.experiment_key = ?2
 ORDER BY a.name, a.id
@@ -476,7 +437,7 @@ type ListArtifactsWithBlobRow struct {
 	Kind           string
 	Number         int64
 	CreatedAt      time.Time
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -513,7 +474,7 @@ func (q *Queries) ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWi
 			&i.Kind,
 			&i.Number,
 			&i.CreatedAt,
-			&i.Bucket,
+			&i.Store,
 			&i.Key,
 			&i.StorageVersion,
 			&i.Size,
@@ -533,7 +494,7 @@ func (q *Queries) ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWi
 }
 
 const listUnreferencedBlobs = `-- name: ListUnreferencedBlobs :many
-SELECT id, bucket, "key", storage_version, size, sha256, created_at FROM blobs b
+SELECT id, store, "key", storage_version, size, sha256, created_at FROM blobs b
 WHERE b.created_at < ?1
   AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
 ORDER BY b.id
@@ -558,7 +519,7 @@ func (q *Queries) ListUnreferencedBlobs(ctx context.Context, arg ListUnreference
 		var i Blob
 		if err := rows.Scan(
 			&i.ID,
-			&i.Bucket,
+			&i.Store,
 			&i.Key,
 			&i.StorageVersion,
 			&i.Size,

@@ -93,9 +93,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createVersionStmt, err = db.PrepareContext(ctx, createVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateVersion: %w", err)
 	}
-	if q.deleteArtifactStmt, err = db.PrepareContext(ctx, deleteArtifact); err != nil {
-		return nil, fmt.Errorf("error preparing query DeleteArtifact: %w", err)
-	}
 	if q.deleteBlobStmt, err = db.PrepareContext(ctx, deleteBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteBlob: %w", err)
 	}
@@ -125,9 +122,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.finishExperimentStmt, err = db.PrepareContext(ctx, finishExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query FinishExperiment: %w", err)
-	}
-	if q.getArtifactStmt, err = db.PrepareContext(ctx, getArtifact); err != nil {
-		return nil, fmt.Errorf("error preparing query GetArtifact: %w", err)
 	}
 	if q.getArtifactWithBlobStmt, err = db.PrepareContext(ctx, getArtifactWithBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query GetArtifactWithBlob: %w", err)
@@ -399,11 +393,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createVersionStmt: %w", cerr)
 		}
 	}
-	if q.deleteArtifactStmt != nil {
-		if cerr := q.deleteArtifactStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing deleteArtifactStmt: %w", cerr)
-		}
-	}
 	if q.deleteBlobStmt != nil {
 		if cerr := q.deleteBlobStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteBlobStmt: %w", cerr)
@@ -452,11 +441,6 @@ func (q *Queries) Close() error {
 	if q.finishExperimentStmt != nil {
 		if cerr := q.finishExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing finishExperimentStmt: %w", cerr)
-		}
-	}
-	if q.getArtifactStmt != nil {
-		if cerr := q.getArtifactStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getArtifactStmt: %w", cerr)
 		}
 	}
 	if q.getArtifactWithBlobStmt != nil {
@@ -771,7 +755,6 @@ type Queries struct {
 	createTagStmt                   *sql.Stmt
 	createTokenStmt                 *sql.Stmt
 	createVersionStmt               *sql.Stmt
-	deleteArtifactStmt              *sql.Stmt
 	deleteBlobStmt                  *sql.Stmt
 	deleteBucketStmt                *sql.Stmt
 	deleteExperimentStmt            *sql.Stmt
@@ -782,7 +765,6 @@ type Queries struct {
 	deleteVersionStmt               *sql.Stmt
 	detachTagStmt                   *sql.Stmt
 	finishExperimentStmt            *sql.Stmt
-	getArtifactStmt                 *sql.Stmt
 	getArtifactWithBlobStmt         *sql.Stmt
 	getArtifactWithBlobByNumberStmt *sql.Stmt
 	getBlobStmt                     *sql.Stmt
@@ -862,7 +844,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createTagStmt:                   q.createTagStmt,
 		createTokenStmt:                 q.createTokenStmt,
 		createVersionStmt:               q.createVersionStmt,
-		deleteArtifactStmt:              q.deleteArtifactStmt,
 		deleteBlobStmt:                  q.deleteBlobStmt,
 		deleteBucketStmt:                q.deleteBucketStmt,
 		deleteExperimentStmt:            q.deleteExperimentStmt,
@@ -873,7 +854,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteVersionStmt:               q.deleteVersionStmt,
 		detachTagStmt:                   q.detachTagStmt,
 		finishExperimentStmt:            q.finishExperimentStmt,
-		getArtifactStmt:                 q.getArtifactStmt,
 		getArtifactWithBlobStmt:         q.getArtifactWithBlobStmt,
 		getArtifactWithBlobByNumberStmt: q.getArtifactWithBlobByNumberStmt,
 		getBlobStmt:                     q.getBlobStmt,

@@ -56,7 +56,7 @@ type AuditLog struct {
 
 type Blob struct {
 	ID             int64
-	Bucket         string
+	Store          string
 	Key            string
 	StorageVersion string
 	Size           int64

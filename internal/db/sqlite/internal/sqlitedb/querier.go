@@ -51,7 +51,6 @@ type Querier interface {
 	CreateTag(ctx context.Context, arg CreateTagParams) (Tag, error)
 	CreateToken(ctx context.Context, arg CreateTokenParams) (ApiToken, error)
 	CreateVersion(ctx context.Context, arg CreateVersionParams) (ModelVersion, error)
-	DeleteArtifact(ctx context.Context, id int64) (int64, error)
 	// Deletes the row only while nothing references it (a racing insert wins).
 	DeleteBlob(ctx context.Context, id int64) (int64, error)
 	DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int64, error)
@@ -66,8 +65,6 @@ type Querier interface {
 	// Writes the result exactly once: only a running experiment finishes.
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
 	// @readonly
-	GetArtifact(ctx context.Context, id int64) (Artifact, error)
-	// @readonly
 	GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error)
 	// The artifact the original flymodel's endpoints know by this id: each
 	// kind is numbered apart.
@@ -77,7 +74,7 @@ type Querier interface {
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	// @readonly
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
-	// A stored blob with this content in this bucket that an artifact still
+	// A stored blob with this content in this blob store that an artifact still
 	// references, for de-duplication (an unreferenced one may be collected).
 	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)

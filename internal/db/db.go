@@ -1,4 +1,4 @@
-// Package db is flymodel's metadata store: the domain rows, the Store
+// Package db is flymodel's metadata database: the domain rows, the DB
 // interface that both engines (PostgreSQL and SQLite) satisfy, the typed
 // errors their constraint violations map to, migrations and fixtures.
 //
@@ -20,9 +20,9 @@ const (
 	EngineSQLite   = "sqlite"
 )
 
-// Store is the metadata store. Its Queries run outside any transaction
+// DB is the metadata database. Its Queries run outside any transaction
 // (each statement on its own); InTx runs several atomically.
-type Store interface {
+type DB interface {
 	Queries
 
 	// InTx runs fn in one transaction, committed when fn returns nil and
