@@ -176,6 +176,10 @@ type Artifact struct {
 	// same bytes in the same store).
 	Blob      int64     `json:"blob" openapi:"minimum=1"`
 	CreatedAt time.Time `json:"created_at"`
+	// The object's permanent anonymous URL, only when it is stored in an S3
+	// bucket configured `public = true`: anyone may GET the bytes from there,
+	// without the server (verify them against `sha256`). Absent otherwise.
+	URL string `json:"url,omitempty" openapi:"format=uri"`
 }
 
 // MarshalJSON writes a, with an empty Format as null.
@@ -405,8 +409,8 @@ type CompatUploadMetadata struct {
 }
 
 // CompatVersionUploadMetadata is the `artifact` part of the original
-// flymodel's version upload. The file name and content type come from the
-// `file` part (else the name's last segment, and `format`).
+// flymodel's version upload. The file name is the artifact name's last
+// segment; the content type comes from the `file` part (else `format`).
 type CompatVersionUploadMetadata struct {
 	// The version's id.
 	ModelVersion int64 `json:"model_version" openapi:"minimum=1"`
@@ -414,8 +418,8 @@ type CompatVersionUploadMetadata struct {
 }
 
 // CompatExperimentUploadMetadata is the `artifact` part of the original
-// flymodel's experiment upload. The file name and content type come from
-// the `file` part (else the name's last segment, and `format`).
+// flymodel's experiment upload. The file name is the artifact name's last
+// segment; the content type comes from the `file` part (else `format`).
 type CompatExperimentUploadMetadata struct {
 	// The experiment's id.
 	Experiment int64 `json:"experiment" openapi:"minimum=1"`

@@ -260,7 +260,9 @@ func (r contextReader) Read(p []byte) (int, error) {
 // DownloadArtifact streams artifact name of o into w while hashing it, and
 // checks at the end that the bytes hash to the server's digest (Digest or
 // Repr-Digest header) and that none are missing. A mismatch, a transfer cut
-// short or a missing digest is an *IntegrityError (ErrIntegrity).
+// short or a missing digest is an *IntegrityError (ErrIntegrity). When the
+// server redirects to the artifact's store (see WithDirectDownloads), the
+// bytes come from there and are held to the digest the redirect carries.
 //
 // w has received the bytes by the time the check fails: write to a
 // temporary file and keep it only on success, as DownloadFile does. The
@@ -268,7 +270,7 @@ func (r contextReader) Read(p []byte) (int, error) {
 // the transfer itself with ctx.
 func (c *Client) DownloadArtifact(ctx context.Context, o Owner, name string, w io.Writer) (ArtifactInfo, error) {
 	apath := o.artifactPath(name)
-	res, err := c.do(ctx, &call{method: http.MethodGet, path: apath, header: downloadHeader(), idempotent: true, stream: true})
+	res, want, err := c.openDownload(ctx, apath)
 	if err != nil {
 		return ArtifactInfo{}, err
 	}
@@ -277,10 +279,6 @@ func (c *Client) DownloadArtifact(ctx context.Context, o Owner, name string, w i
 	fail := func(e *IntegrityError) (ArtifactInfo, error) {
 		e.Artifact, e.Expected, e.Size = apath, info.SHA256, res.ContentLength
 		return info, e
-	}
-	want, derr := responseDigest(res.Header)
-	if derr != nil {
-		return fail(&IntegrityError{Reason: derr.Error()})
 	}
 	info.SHA256 = want
 

@@ -44,6 +44,8 @@ type Client struct {
 	timeout   time.Duration
 	attempts  int
 	baseDelay time.Duration
+	// direct: downloads ask for a redirect to the store (direct.go).
+	direct bool
 }
 
 // An Option configures a Client.
@@ -111,6 +113,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		timeout:   DefaultTimeout,
 		attempts:  DefaultAttempts,
 		baseDelay: DefaultBaseDelay,
+		direct:    true,
 	}
 	for _, opt := range opts {
 		opt(c)
@@ -151,6 +154,12 @@ type call struct {
 	// stream: the caller reads the response body as a stream, which the
 	// timeout does not cover.
 	stream bool
+	// redirect: a 307 is answered to the caller rather than followed
+	// (direct.go).
+	redirect bool
+	// external is an absolute URL to fetch instead of path and query,
+	// without the client's token: a presigned URL (direct.go).
+	external string
 }
 
 // doJSON sends in (when not nil) as JSON and decodes a 2xx answer into out
@@ -228,7 +237,8 @@ func (c *Client) do(ctx context.Context, cl *call) (*http.Response, error) {
 				return nil, err
 			}
 			last = err
-		case res.StatusCode >= 200 && res.StatusCode < 300:
+		case res.StatusCode >= 200 && res.StatusCode < 300,
+			cl.redirect && res.StatusCode == http.StatusTemporaryRedirect:
 			return res, nil
 		default:
 			apiErr := readError(res)
@@ -272,6 +282,9 @@ func (c *Client) attempt(ctx context.Context, cl *call) (*http.Response, error) 
 	if len(cl.query) > 0 {
 		target += "?" + cl.query.Encode()
 	}
+	if cl.external != "" {
+		target = cl.external
+	}
 	var body io.Reader
 	switch {
 	case cl.json != nil:
@@ -301,10 +314,14 @@ func (c *Client) attempt(ctx context.Context, cl *call) (*http.Response, error) 
 		req.Header.Set("Accept", "application/json, application/problem+json")
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	if c.token != "" {
+	if c.token != "" && cl.external == "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
-	res, err := c.http.Do(req)
+	hc := c.http
+	if cl.redirect {
+		hc = noFollow(hc)
+	}
+	res, err := hc.Do(req)
 	if err != nil {
 		if cl.body != nil {
 			// The transport may still be reading the body: from here on it
@@ -318,9 +335,13 @@ func (c *Client) attempt(ctx context.Context, cl *call) (*http.Response, error) 
 		if ctx.Err() == nil && errors.As(cause, &te) {
 			return nil, fmt.Errorf("%s %s: %w", cl.method, redact(target), te)
 		}
+		var ue *url.Error
+		if cl.external != "" && errors.As(err, &ue) {
+			ue.URL = redact(ue.URL) // a presigned URL's query is a credential
+		}
 		return nil, err
 	}
-	if cl.stream && res.StatusCode >= 200 && res.StatusCode < 300 {
+	if cl.stream && (res.StatusCode >= 200 && res.StatusCode < 300 || cl.redirect && res.StatusCode == http.StatusTemporaryRedirect) {
 		timer.stop() // the stream is the caller's to bound (an error answer is not)
 	}
 	// When the server answers before it has read the whole body (an

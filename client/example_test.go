@@ -300,3 +300,39 @@ func ExampleClient_CreateToken() {
 	// model.create /namespaces/canada/models/llm.sm ok
 	// request.post /namespaces/yukon/models denied
 }
+
+func ExampleClient_Pull() {
+	serverURL, stop := exampleServer()
+	defer stop()
+	ctx := context.Background()
+	c, _ := client.New(serverURL)
+	c.CreateNamespace(ctx, "canada", "")
+	c.CreateModel(ctx, "canada", "llm.sm")
+	v, _ := c.CreateVersion(ctx, "canada", "llm.sm", client.NewVersion{Version: "v0.1.0"})
+	c.UploadArtifact(ctx, v.Ref().Owner(), "weights/model.bin", strings.NewReader("model bytes"), client.UploadOptions{})
+	c.UploadArtifact(ctx, v.Ref().Owner(), "config.json", strings.NewReader(`{"layers": 12}`), client.UploadOptions{})
+	c.SetVersionState(ctx, v.Ref(), "prod")
+
+	dir, _ := os.MkdirTemp("", "pull-")
+	defer os.RemoveAll(dir)
+	// "@prod": the newest version now in prod.
+	prod, err := c.ResolveVersion(ctx, "canada", "llm.sm", "@prod")
+	if err != nil {
+		panic(err)
+	}
+	// Every file of the version, verified, each written atomically; a
+	// second pull finds them all in place.
+	res, err := c.Pull(ctx, prod.Ref(), filepath.Join(dir, "llm.sm"), client.PullOptions{})
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range res.Files {
+		fmt.Println(f.Action, f.Name, f.Size)
+	}
+	again, _ := c.Pull(ctx, prod.Ref(), filepath.Join(dir, "llm.sm"), client.PullOptions{})
+	fmt.Println(again.Downloaded, "downloaded,", again.Unchanged, "unchanged")
+	// Output:
+	// download config.json 14
+	// download weights/model.bin 11
+	// 0 downloaded, 2 unchanged
+}

@@ -12,11 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flymodel/flymodel/client"
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/blob/fsblob"
+	"github.com/flymodel/flymodel/internal/blob/s3blob"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/sqlite"
 	"github.com/flymodel/flymodel/internal/httpapi"
@@ -33,6 +35,11 @@ type serverConfig struct {
 	// withToken creates an unscoped admin token (testServer.Token); without
 	// one the server on loopback takes anonymous writes, as on a laptop.
 	withToken bool
+	// s3 stores the blobs in a fresh bucket of the test S3 server instead
+	// of the filesystem (pull_test.go); presignTTL turns redirected
+	// downloads on.
+	s3         *s3blob.Config
+	presignTTL time.Duration
 }
 
 // testServer is the real HTTP API over httptest.
@@ -42,6 +49,7 @@ type testServer struct {
 	Token    string
 	srv      *httptest.Server
 	store    db.DB
+	blobs    blob.Store
 }
 
 // startServer builds the server as `flymodel serve` does, with its
@@ -57,17 +65,22 @@ func startServer(cfg serverConfig) (*testServer, error) {
 		return nil, err
 	}
 	root := filepath.Join(cfg.dir, "blobs")
-	fsStore, err := fsblob.New(root)
+	var blobs blob.Store
+	blobs, err = fsblob.New(root)
+	if cfg.s3 != nil {
+		root = ""
+		blobs, err = s3blob.New(*cfg.s3)
+	}
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
-	if err := fsStore.Ensure(ctx); err != nil {
+	if err := blobs.Ensure(ctx); err != nil {
 		store.Close()
 		return nil, err
 	}
 	stores := registry.BlobStores{
-		ByName:  map[string]blob.Store{"local": fsStore},
+		ByName:  map[string]blob.Store{"local": blobs},
 		ForRole: map[string]string{"test": "local", "qa": "local", "stage": "local", "prod": "local"},
 	}
 	reg := registry.New(registry.Options{DB: store, Blobs: stores, Gates: cfg.gates, MaxUploadBytes: cfg.maxUpload})
@@ -78,9 +91,9 @@ func startServer(cfg serverConfig) (*testServer, error) {
 			return nil, err
 		}
 	}
-	h := httpapi.NewServer(reg, auth.New(auth.Options{DB: store, Loopback: true}), httpapi.Options{Logger: cfg.logger})
+	h := httpapi.NewServer(reg, auth.New(auth.Options{DB: store, Loopback: true}), httpapi.Options{Logger: cfg.logger, PresignTTL: cfg.presignTTL})
 	srv := httptest.NewServer(h)
-	return &testServer{URL: srv.URL, BlobRoot: root, Token: token, srv: srv, store: store}, nil
+	return &testServer{URL: srv.URL, BlobRoot: root, Token: token, srv: srv, store: store, blobs: blobs}, nil
 }
 
 // Close stops the server: connections first, then the database.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -105,10 +106,15 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	if err != nil {
 		return err
 	}
+	tempDir, err := prepareTempDir(cfg.TempDir(), logger)
+	if err != nil {
+		return err
+	}
 	metrics := httpapi.NewMetrics()
 	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
 		Logger: logger, Version: buildVersion(), Metrics: metrics,
 		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout,
+		TempDir: tempDir, PresignTTL: cfg.Storage.PresignTTL,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.
@@ -124,6 +130,22 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		return err
 	}
 	return serveUntilDone(ctx, newHTTPServer(handler, logger), ln, scheme, cfg.Server.ShutdownTimeout, logger)
+}
+
+// prepareTempDir creates server.temp_dir, where multipart uploads that
+// send their file before their metadata are staged, and removes the
+// staged files an earlier server left behind (a crash mid-upload).
+func prepareTempDir(dir string, logger *slog.Logger) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("server.temp_dir: %w", err)
+	}
+	n, err := httpapi.RemoveStaleStaged(dir, staleUploadAge)
+	if err != nil {
+		logger.Warn("removing interrupted staged uploads failed", "dir", dir, "err", err)
+	} else if n > 0 {
+		logger.Info("removed interrupted staged uploads", "dir", dir, "count", n)
+	}
+	return dir, nil
 }
 
 // listen opens the server's listener, with TLS when tlsConfig is set.

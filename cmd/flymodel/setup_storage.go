@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/config"
 	"github.com/flymodel/flymodel/internal/registry"
 )
@@ -20,8 +21,9 @@ func (a *app) newSetupStorageCommand() *cobra.Command {
 		Short: "Create and verify the configured buckets (versioning on) and record them",
 		Long: `For every configured storage location: create the bucket (or folder) when
 missing, turn versioning on, and prove write, read and delete with a probe
-object. Each location that fails is reported on its own line and the
-command exits 1.
+object; for an S3 bucket with public = true, add to its policy a statement
+that lets anyone read (not list) its objects. Each location that fails is
+reported on its own line and the command exits 1.
 
 With --namespace NS (repeatable), the configured S3 buckets are also
 recorded as NS's buckets, one per lifecycle role, so that NS's uploads
@@ -40,11 +42,16 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 	if err != nil {
 		return err
 	}
+	public := publicBuckets(a.cfg)
 	failed := 0
 	for _, name := range storeNames(blobs) {
 		st := blobs.ByName[name]
 		if a.dry {
-			fmt.Fprintf(a.stdout, "would ensure %s (%s): create when missing, versioning on, probe\n", st, rolesOf(blobs, name))
+			also := ""
+			if public[name] {
+				also = ", anonymous read of objects (public = true)"
+			}
+			fmt.Fprintf(a.stdout, "would ensure %s (%s): create when missing, versioning on, probe%s\n", st, rolesOf(blobs, name), also)
 			continue
 		}
 		stepCtx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -52,13 +59,17 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 		if err == nil {
 			err = st.Probe(stepCtx)
 		}
+		var policy string
+		if err == nil && public[name] {
+			policy, err = ensurePublic(stepCtx, st)
+		}
 		cancel()
 		if err != nil {
 			failed++
 			fmt.Fprintf(a.stderr, "FAILED %s: %v\n", st, err)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "ok %s (%s): exists, versioning on where supported, write/read/delete probe passed\n", st, rolesOf(blobs, name))
+		fmt.Fprintf(a.stdout, "ok %s (%s): exists, versioning on where supported, write/read/delete probe passed%s\n", st, rolesOf(blobs, name), policy)
 	}
 	if len(namespaces) > 0 {
 		if err := a.recordBuckets(ctx, namespaces); err != nil {
@@ -107,6 +118,32 @@ func (a *app) unservedLifecycles(ctx context.Context) (int, error) {
 		fmt.Fprintf(a.stderr, "NO STORE for lifecycle %s of namespace %s (its bucket %s): add %s\n", m.Lifecycle, m.Namespace, m.Bucket, m.ConfigKey())
 	}
 	return len(missing), nil
+}
+
+// publicBuckets names the S3 buckets configured public = true.
+func publicBuckets(cfg *config.Config) map[string]bool {
+	public := map[string]bool{}
+	for _, e := range cfg.Storage.S3 {
+		public[e.Bucket] = e.Public
+	}
+	return public
+}
+
+// ensurePublic grants anonymous reads of a public bucket's objects (its
+// bucket policy) and says so for the report line.
+func ensurePublic(ctx context.Context, st blob.Store) (string, error) {
+	d, ok := blob.DirectOf(st)
+	if !ok {
+		return "", fmt.Errorf("public = true: %s cannot be made public", st)
+	}
+	changed, err := d.EnsurePublic(ctx)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("public = true: %w", err)
+	case changed:
+		return ", anonymous read of objects granted (bucket policy)", nil
+	}
+	return ", anonymous read of objects already granted", nil
 }
 
 // rolesOf lists the lifecycles a store serves by default.

@@ -46,6 +46,9 @@ type testServer struct {
 	mu       sync.Mutex
 	throttle bool // slow down upload bodies (to kill an upload midway)
 	received chan struct{}
+
+	// redirects counts 307 answers (downloads sent to the store).
+	redirects atomic.Int64
 }
 
 func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -58,8 +61,23 @@ func (s *testServer) ServeHTTP(w http.ResponseWriter, r *http.Request, next http
 	if slow {
 		r.Body = &slowBody{r: r.Body, received: s.received}
 	}
-	next.ServeHTTP(w, r)
+	next.ServeHTTP(redirectCounter{ResponseWriter: w, n: &s.redirects}, r)
 }
+
+// redirectCounter counts the 307 answers written through it.
+type redirectCounter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c redirectCounter) WriteHeader(status int) {
+	if status == http.StatusTemporaryRedirect {
+		c.n.Add(1)
+	}
+	c.ResponseWriter.WriteHeader(status)
+}
+
+func (c redirectCounter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // slowBody trickles an upload in and says when the first bytes arrived.
 type slowBody struct {
@@ -94,7 +112,7 @@ func upsertServers(t *testing.T, fn func(t *testing.T, s *testServer)) {
 		stores := registry.BlobStores{ByName: map[string]blob.Store{"main": blobs},
 			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}
 		reg := registry.New(registry.Options{DB: store, Blobs: stores})
-		h := httpapi.NewServer(reg, auth.New(auth.Options{DB: store, Loopback: true}), httpapi.Options{})
+		h := httpapi.NewServer(reg, auth.New(auth.Options{DB: store, Loopback: true}), httpapi.Options{PresignTTL: time.Minute})
 		s := &testServer{blobs: blobs, fsRoot: fsRoot, store: store, received: make(chan struct{})}
 		s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.ServeHTTP(w, r, h) }))
 		t.Cleanup(s.Close)

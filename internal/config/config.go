@@ -110,7 +110,17 @@ type Retention struct {
 type Storage struct {
 	S3 []S3Storage `koanf:"s3"`
 	FS []FSStorage `koanf:"fs"`
+	// PresignTTL is how long the presigned URL of a redirected download
+	// (GET …?redirect=true on a private S3 store) stays valid.
+	PresignTTL time.Duration `koanf:"presign_ttl"`
 }
+
+// DefaultPresignTTL is the default of storage.presign_ttl.
+const DefaultPresignTTL = 15 * time.Minute
+
+// MaxPresignTTL is the longest storage.presign_ttl: S3 signatures (version
+// 4) are valid for at most seven days.
+const MaxPresignTTL = 7 * 24 * time.Hour
 
 // S3Storage is one S3-compatible bucket serving one role. Without keys,
 // credentials come from the standard AWS environment at use time.
@@ -119,7 +129,9 @@ type S3Storage struct {
 	Endpoint string `koanf:"endpoint"` // "" = AWS
 	Region   string `koanf:"region"`
 	Role     string `koanf:"role"` // a lifecycle
-	Public   bool   `koanf:"public"`
+	// Public: setup-storage lets anyone read the bucket's objects (not
+	// list them), and artifacts stored in it show their object URL.
+	Public bool `koanf:"public"`
 	// PathStyle addresses buckets as endpoint/bucket (MinIO, Ceph) rather than
 	// bucket.endpoint. It defaults to true, applied per entry when loading.
 	PathStyle       bool   `koanf:"path_style"`
@@ -214,7 +226,8 @@ func Default() *Config {
 			StallTimeout:         time.Minute,
 			SweepInterval:        time.Hour,
 		},
-		Auth: Auth{OIDC: OIDC{RoleClaim: "roles"}},
+		Storage: Storage{PresignTTL: DefaultPresignTTL},
+		Auth:    Auth{OIDC: OIDC{RoleClaim: "roles"}},
 	}
 }
 

@@ -63,6 +63,7 @@ func TestDefaults(t *testing.T) {
 		{"max upload", cfg.Server.MaxUploadBytes, int64(5368709120)},
 		{"shutdown", cfg.Server.ShutdownTimeout, 30 * time.Second},
 		{"sweep", cfg.Server.SweepInterval, time.Hour},
+		{"presign ttl", cfg.Storage.PresignTTL, 15 * time.Minute},
 		{"role claim", cfg.Auth.OIDC.RoleClaim, "roles"},
 		{"source", cfg.Source, ""},
 		{"database", cfg.DatabaseURL(), "sqlite:flymodel-data/flymodel.db"},
@@ -79,6 +80,17 @@ func TestDefaults(t *testing.T) {
 	}
 	if err := Default().Validate(); err != nil {
 		t.Errorf("Default().Validate() = %v", err)
+	}
+}
+
+func TestPresignTTL(t *testing.T) {
+	cfg := mustLoadTOML(t, "[storage]\npresign_ttl = \"1h\"\n[[storage.s3]]\nbucket = \"b\"\nrole = \"prod\"\npublic = true\n")
+	if cfg.Storage.PresignTTL != time.Hour || !cfg.Storage.S3[0].Public {
+		t.Errorf("storage = %+v", cfg.Storage)
+	}
+	env, err := Load(LoadOptions{Dir: t.TempDir(), Environ: []string{"FLYMODEL_STORAGE_PRESIGN_TTL=90s"}})
+	if err != nil || env.Storage.PresignTTL != 90*time.Second {
+		t.Errorf("FLYMODEL_STORAGE_PRESIGN_TTL: %v, %v", env, err)
 	}
 }
 
@@ -264,7 +276,8 @@ func TestFormats(t *testing.T) {
 			{Bucket: "ml-prod", Endpoint: "http://localhost:9000", Region: "ca-local", Role: "prod", PathStyle: true},
 			{Bucket: "ml-test", Role: "test", Public: true},
 		},
-		FS: []FSStorage{{Path: "/blobs"}},
+		FS:         []FSStorage{{Path: "/blobs"}},
+		PresignTTL: DefaultPresignTTL,
 	}
 	want.Auth = Auth{Anonymous: "read", OIDC: OIDC{
 		Issuer: "https://id.example.com", Audience: "flymodel", RoleClaim: "roles",
@@ -594,6 +607,10 @@ func TestInvalidValues(t *testing.T) {
 		{"[retention.forever]\nmodels = 1", `retention.forever: unknown lifecycle "forever"`},
 		{"[[retention.test]]\nmodels = 1\n[[retention.test]]\nmodels = 2", "retention.test[1].models: set twice, to 1 and 2"},
 		{"[retention.stage]\nmodels = 1\n[retention.staging]\nmodels = 2", "retention.staging.models: set twice, to 1 and 2"},
+		{"[storage]\npresign_ttl = \"0s\"", "storage.presign_ttl: invalid value 0s (want 1s to 168h0m0s)"},
+		{"[storage]\npresign_ttl = \"500ms\"", "storage.presign_ttl: invalid value 500ms"},
+		{"[storage]\npresign_ttl = \"169h\"", "storage.presign_ttl: invalid value 169h0m0s"},
+		{"[storage]\npresign_ttl = 60", "storage.presign_ttl: want a duration string"},
 		{"[[storage.s3]]\nrole = \"prod\"", "storage.s3[0].bucket: required"},
 		{"[[storage.s3]]\nbucket = \"b\"", "storage.s3[0].role: required"},
 		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"live\"", `storage.s3[0].role: invalid value "live"`},

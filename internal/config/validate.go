@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/flymodel/flymodel/api"
 )
@@ -186,6 +187,9 @@ func (ch *checker) storage(s Storage) {
 		if (s.AccessKeyID == "") != (s.SecretAccessKey == "") {
 			ch.add(key+".access_key_id", "access_key_id and secret_access_key go together")
 		}
+	}
+	if s.PresignTTL < time.Second || s.PresignTTL > MaxPresignTTL {
+		ch.add("storage.presign_ttl", "invalid value %s (want 1s to %s)", s.PresignTTL, MaxPresignTTL)
 	}
 	for i, f := range s.FS {
 		key := fmt.Sprintf("storage.fs[%d]", i)

@@ -16,8 +16,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -166,13 +171,14 @@ func (s *server) handlePutArtifact(w http.ResponseWriter, r *http.Request) error
 }
 
 // handleUploadArtifact stores a multipart upload: POST …/artifacts with a
-// part "artifact" (JSON metadata) followed by a part "file" (the bytes).
+// part "artifact" (JSON metadata) and a part "file" (the bytes), in either
+// order.
 func (s *server) handleUploadArtifact(w http.ResponseWriter, r *http.Request) error {
 	o, err := artifactOwner(r)
 	if err != nil {
 		return err
 	}
-	return s.multipartUpload(w, r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
+	o, a, created, err := s.multipartUpload(r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
 		var m api.ArtifactUploadMetadata
 		if err := decodePart(meta, &m); err != nil {
 			return o, registry.NewArtifact{}, err
@@ -180,62 +186,206 @@ func (s *server) handleUploadArtifact(w http.ResponseWriter, r *http.Request) er
 		return o, registry.NewArtifact{Name: m.Name, FileName: m.FileName, ContentType: m.ContentType,
 			Format: m.Format, Encoding: m.Encoding, Extra: m.Extra, SHA256: m.SHA256}, nil
 	})
-}
-
-// multipartUpload streams a multipart body: the "artifact" part must come
-// first (the metadata decides where the bytes go), then exactly one "file".
-func (s *server) multipartUpload(w http.ResponseWriter, r *http.Request,
-	describe func(meta []byte) (registry.Owner, registry.NewArtifact, error)) error {
-	if err := s.checkLength(r, multipartOverhead); err != nil {
-		return err
-	}
-	digest, err := expectedDigest(r)
 	if err != nil {
 		return err
 	}
+	return writeArtifact(w, o, a, created)
+}
+
+// describeFunc reads the metadata part of an upload: where the bytes go
+// and what they are.
+type describeFunc func(meta []byte) (registry.Owner, registry.NewArtifact, error)
+
+// multipartUpload stores a multipart body of exactly two parts, "artifact"
+// (the JSON metadata) and "file", in either order. Metadata first, the
+// file streams straight to its blob store; file first (the original
+// flymodel's clients send that order), the file is staged in the server's
+// temporary folder while it is hashed, and stored once the metadata has
+// been read and checked. Either way memory stays flat, and a staged file
+// is removed whatever the outcome.
+func (s *server) multipartUpload(r *http.Request, describe describeFunc) (registry.Owner, registry.Artifact, bool, error) {
+	fail := func(err error) (registry.Owner, registry.Artifact, bool, error) {
+		return registry.Owner{}, registry.Artifact{}, false, err
+	}
+	if err := s.checkLength(r, multipartOverhead); err != nil {
+		return fail(err)
+	}
+	digest, err := expectedDigest(r)
+	if err != nil {
+		return fail(err)
+	}
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
-		return newProblem(kindMediaType, "the request body must be multipart/form-data with parts artifact and file")
+		return fail(newProblem(kindMediaType, "the request body must be multipart/form-data with parts artifact and file"))
 	}
 	// Go's multipart reader takes up to 10 MiB of part headers; the bytes
-	// read before the file part are counted to hold them to what the
+	// read around the file part are counted to hold them to what the
 	// metadata needs.
 	head := &countingReader{r: r.Body}
 	mr := multipart.NewReader(head, params["boundary"])
 	part, err := mr.NextPart()
 	if err != nil {
-		return newProblem(kindMultipart, "missing part \"artifact\" (JSON metadata), which must come first")
+		return fail(newProblem(kindMultipart, "missing parts \"artifact\" (JSON metadata) and \"file\""))
 	}
-	if part.FormName() != api.UploadMetadataPart {
-		return newProblem(kindMultipart, fmt.Sprintf("the first part must be \"artifact\" (JSON metadata), not %q", part.FormName()))
+	if head.n > maxMultipartHead {
+		return fail(newProblem(kindTooLarge, fmt.Sprintf("the part headers hold more than %d bytes", maxMultipartHead)))
 	}
-	meta, err := io.ReadAll(io.LimitReader(part, maxMetadataPart+1))
+	switch part.FormName() {
+	case api.UploadMetadataPart:
+	case api.UploadFilePart:
+		return s.stagedUpload(r, mr, head, part, digest, describe)
+	default:
+		return fail(newProblem(kindMultipart, fmt.Sprintf("the first part must be \"artifact\" (JSON metadata) or \"file\", not %q", part.FormName())))
+	}
+	meta, err := readMetadata(part)
 	if err != nil {
-		return newProblem(kindMultipart, "unreadable part \"artifact\"")
-	}
-	if len(meta) > maxMetadataPart {
-		return newProblem(kindTooLarge, fmt.Sprintf("part \"artifact\" is larger than %d bytes", maxMetadataPart))
+		return fail(err)
 	}
 	o, in, err := describe(meta)
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	if digest != "" {
-		if in.SHA256 != "" && in.SHA256 != digest {
-			return newProblem(kindMalformed, "the request declares two different digests")
-		}
-		in.SHA256 = digest
+	if in.SHA256, err = oneDigest(in.SHA256, digest); err != nil {
+		return fail(err)
 	}
 	file, err := mr.NextPart()
 	if err != nil {
-		return newProblem(kindMultipart, "missing part \"file\" after \"artifact\"")
+		return fail(newProblem(kindMultipart, "missing part \"file\" after \"artifact\""))
 	}
 	if file.FormName() != api.UploadFilePart {
-		return newProblem(kindMultipart, fmt.Sprintf("the second part must be \"file\", not %q", file.FormName()))
+		return fail(newProblem(kindMultipart, fmt.Sprintf("the second part must be \"file\", not %q", file.FormName())))
 	}
 	if head.n > maxMultipartHead {
-		return newProblem(kindTooLarge, fmt.Sprintf("the parts before the file hold more than %d bytes", maxMultipartHead))
+		return fail(newProblem(kindTooLarge, fmt.Sprintf("the parts before the file hold more than %d bytes", maxMultipartHead)))
 	}
+	describeFile(&in, file)
+	a, created, err := s.registry.PutArtifact(r.Context(), o, in, &lastPart{part: file, mr: mr})
+	return o, a, created, err
+}
+
+// StagePrefix begins the name of every file staged in the temporary
+// folder, so that the start-up sweep (RemoveStaleStaged) removes only
+// those.
+const StagePrefix = "flymodel-upload-"
+
+// stagedUpload finishes a multipart upload whose file comes first: the
+// file is written to a temporary file while it is hashed, then the
+// metadata is read and the staged bytes stored under it. The temporary
+// file is removed on every path out.
+func (s *server) stagedUpload(r *http.Request, mr *multipart.Reader, head *countingReader, file *multipart.Part,
+	digest string, describe describeFunc) (_ registry.Owner, _ registry.Artifact, _ bool, err error) {
+	staged, err := os.CreateTemp(s.tempDir, StagePrefix+"*")
+	if err != nil {
+		return registry.Owner{}, registry.Artifact{}, false, fmt.Errorf("stage upload in %s: %w", s.tempDir, err)
+	}
+	defer func() {
+		staged.Close()
+		if rerr := os.Remove(staged.Name()); rerr != nil && err == nil {
+			s.logger.WarnContext(r.Context(), "removing a staged upload failed", "file", staged.Name(), "err", rerr)
+		}
+	}()
+	fail := func(err error) (registry.Owner, registry.Artifact, bool, error) {
+		return registry.Owner{}, registry.Artifact{}, false, err
+	}
+	h := sha256.New()
+	src := &bodyErrors{r: io.LimitReader(file, s.maxUpload+1)}
+	n, err := io.Copy(io.MultiWriter(staged, h), src)
+	switch {
+	case src.err != nil:
+		return fail(&registry.BodyError{Err: src.err})
+	case err != nil:
+		return fail(fmt.Errorf("stage upload in %s: %w", s.tempDir, err))
+	case n > s.maxUpload:
+		return fail(&registry.TooLargeError{Limit: s.maxUpload})
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+
+	afterFile := head.n
+	part, err := mr.NextPart()
+	switch {
+	case errors.Is(err, io.EOF):
+		return fail(newProblem(kindMultipart, "missing part \"artifact\" (JSON metadata) after \"file\""))
+	case err != nil:
+		return fail(newProblem(kindMultipart, "the multipart body does not go on properly after part \"file\""))
+	case part.FormName() != api.UploadMetadataPart:
+		return fail(newProblem(kindMultipart, fmt.Sprintf("the second part must be \"artifact\" (JSON metadata), not %q", part.FormName())))
+	}
+	meta, err := readMetadata(part)
+	if err != nil {
+		return fail(err)
+	}
+	if head.n-afterFile > maxMultipartHead {
+		return fail(newProblem(kindTooLarge, fmt.Sprintf("the parts after the file hold more than %d bytes", maxMultipartHead)))
+	}
+	switch next, err := mr.NextPart(); {
+	case err == nil:
+		return fail(newProblem(kindMultipart, fmt.Sprintf("part %q after \"artifact\": an upload holds exactly two parts, artifact and file", next.FormName())))
+	case !errors.Is(err, io.EOF):
+		return fail(newProblem(kindMultipart, "the multipart body does not end properly after part \"artifact\""))
+	}
+	o, in, err := describe(meta)
+	if err != nil {
+		return fail(err)
+	}
+	if in.SHA256, err = oneDigest(in.SHA256, digest); err != nil {
+		return fail(err)
+	}
+	if in.SHA256 != "" && in.SHA256 != sum {
+		return fail(&registry.DigestMismatchError{Expected: in.SHA256, Actual: sum})
+	}
+	// Known now: an artifact already holding these bytes is answered
+	// without storing them again.
+	in.SHA256 = sum
+	describeFile(&in, file)
+	if _, err := staged.Seek(0, io.SeekStart); err != nil {
+		return fail(fmt.Errorf("stage upload in %s: %w", s.tempDir, err))
+	}
+	a, created, err := s.registry.PutArtifact(r.Context(), o, in, staged)
+	return o, a, created, err
+}
+
+// bodyErrors keeps the error of reading a request body, to tell the
+// client's failures from the server's.
+type bodyErrors struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyErrors) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		b.err = err
+	}
+	return n, err
+}
+
+// readMetadata reads the part "artifact", up to maxMetadataPart bytes.
+func readMetadata(part *multipart.Part) ([]byte, error) {
+	meta, err := io.ReadAll(io.LimitReader(part, maxMetadataPart+1))
+	if err != nil {
+		return nil, newProblem(kindMultipart, "unreadable part \"artifact\"")
+	}
+	if len(meta) > maxMetadataPart {
+		return nil, newProblem(kindTooLarge, fmt.Sprintf("part \"artifact\" is larger than %d bytes", maxMetadataPart))
+	}
+	return meta, nil
+}
+
+// oneDigest merges the digest of the metadata with that of the headers:
+// either, or both when they agree.
+func oneDigest(meta, header string) (string, error) {
+	if header == "" {
+		return meta, nil
+	}
+	if meta != "" && meta != header {
+		return "", newProblem(kindMalformed, "the request declares two different digests")
+	}
+	return header, nil
+}
+
+// describeFile takes the file name and content type of the part "file"
+// where the metadata gives none.
+func describeFile(in *registry.NewArtifact, file *multipart.Part) {
 	if in.FileName == "" {
 		in.FileName = file.FileName()
 	}
@@ -244,11 +394,6 @@ func (s *server) multipartUpload(w http.ResponseWriter, r *http.Request,
 			in.ContentType = ct
 		}
 	}
-	a, created, err := s.registry.PutArtifact(r.Context(), o, in, &lastPart{part: file, mr: mr})
-	if err != nil {
-		return err
-	}
-	return writeArtifact(w, o, a, created)
 }
 
 // maxMultipartHead bounds what an upload may send before its file part:
@@ -348,6 +493,9 @@ func (s *server) handleGetArtifact(w http.ResponseWriter, r *http.Request) error
 // recorded sha256 as they go: on a mismatch the response is aborted before
 // its last bytes, so a client never sees a complete transfer of wrong bytes.
 func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registry.Artifact, describe string) error {
+	if done, err := s.redirectArtifact(w, r, a, describe); done || err != nil {
+		return err
+	}
 	obj, err := s.registry.OpenArtifact(r.Context(), a, describe)
 	if err != nil {
 		return err
@@ -357,13 +505,10 @@ func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registr
 		s.integrityFailure(r, describe, fmt.Sprintf("stored size %d, recorded %d", size, a.Size))
 		return newProblem(kindBlobMissing, fmt.Sprintf("the stored bytes of artifact %s do not match its record", describe))
 	}
-	raw, _ := hex.DecodeString(a.SHA256)
 	h := w.Header()
 	h.Set("Content-Type", a.ContentType)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.FileName}))
-	h.Set("Digest", "sha256="+a.SHA256)
-	h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(raw)+":")
-	h.Set("ETag", `"`+a.SHA256+`"`)
+	h.Set("Content-Disposition", attachment(a.FileName))
+	setDigestHeaders(h, a)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, max-age=0, must-revalidate")
 	v := &verifyingReader{obj: obj, size: a.Size, want: a.SHA256, h: sha256.New()}
@@ -450,15 +595,26 @@ type compatMetadata struct {
 // handleCompatUpload is the original flymodel's upload: POST
 // /upload/model-version-artifact or /upload/experiment-artifact, parts
 // "artifact" ({"model_version": id, "artifact_name", "format", "encode",
-// "extra"} or {"experiment": id, …}) and "file".
+// "extra"} or {"experiment": id, …}) and "file", in either order (its
+// clients send the file first).
+//
+// As the original, it answers 200 with the artifact whether it was
+// created or already held those bytes, and names the download after the
+// artifact (the file part's name is the client's local file). Formats and
+// encodings are also taken as the original's clients spell them, the
+// names of its GraphQL enums (JSON, MP_4, LZ_4, TZG, …).
 func (s *server) handleCompatUpload(c compatEndpoint) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		return s.multipartUpload(w, r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
+		o, a, _, err := s.multipartUpload(r, func(meta []byte) (registry.Owner, registry.NewArtifact, error) {
 			var m compatMetadata
 			if err := decodePart(meta, &m); err != nil {
 				return registry.Owner{}, registry.NewArtifact{}, err
 			}
-			in := registry.NewArtifact{Name: m.ArtifactName, Format: m.Format, Encoding: m.Encode, Extra: m.Extra, SHA256: m.SHA256}
+			in := registry.NewArtifact{Name: m.ArtifactName, Format: compatFormat(m.Format), Encoding: compatEncoding(m.Encode),
+				Extra: m.Extra, SHA256: m.SHA256}
+			if m.ArtifactName != "" {
+				in.FileName = path.Base(m.ArtifactName)
+			}
 			id := map[string]*int64{"model_version": m.ModelVersion, "experiment": m.Experiment}[c.field]
 			if id == nil || (m.ModelVersion != nil && m.Experiment != nil) {
 				return registry.Owner{}, in, newProblem(kindMalformed, fmt.Sprintf(`part "artifact" must name %q (an id)`, c.field))
@@ -469,7 +625,41 @@ func (s *server) handleCompatUpload(c compatEndpoint) handlerFunc {
 			}
 			return o, in, err
 		})
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", apiBase+registry.ArtifactPath(o, a.Name))
+		return writeJSON(w, http.StatusOK, a)
 	}
+}
+
+// compatFormat reads a format as the original flymodel's clients send it:
+// the name of its GraphQL enum value (JSON, MP_4), or as flymodel spells
+// it. Anything else is left for the registry to refuse.
+func compatFormat(f string) string {
+	if v := compatSpelling(f); slices.Contains(api.Formats, v) {
+		return v
+	}
+	return f
+}
+
+// compatEncoding is compatFormat for encodings; the original's enum
+// spells tgz TZG.
+func compatEncoding(e string) string {
+	v := compatSpelling(e)
+	if v == "tzg" {
+		v = "tgz"
+	}
+	if slices.Contains(api.Encodings, v) {
+		return v
+	}
+	return e
+}
+
+// compatSpelling undoes the original's enum spelling: upper case, and an
+// underscore before a digit (MP_4, LZ_4).
+func compatSpelling(s string) string {
+	return strings.ReplaceAll(strings.ToLower(s), "_", "")
 }
 
 // handleCompatDownload is the original flymodel's download: GET
@@ -495,4 +685,31 @@ func (s *server) handleCompatDownload(c compatEndpoint) handlerFunc {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// RemoveStaleStaged removes the staged uploads (StagePrefix…) in dir that
+// have not been written for olderThan: left by a server that stopped
+// mid-upload. An upload in progress writes its file continuously, so a
+// second server sharing dir loses nothing. It returns how many it removed.
+func RemoveStaleStaged(dir string, olderThan time.Duration) (int, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("sweep %s: %w", dir, err)
+	}
+	removed := 0
+	cutoff := time.Now().Add(-olderThan)
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), StagePrefix) {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil || info.ModTime().After(cutoff) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return removed, fmt.Errorf("sweep %s: %w", dir, err)
+		}
+		removed++
+	}
+	return removed, nil
 }

@@ -68,7 +68,11 @@ func FuzzMultipartUpload(f *testing.F) {
 	}
 	const maxUpload = 1 << 20
 	reg := registry.New(registry.Options{DB: s, Blobs: stores, MaxUploadBytes: maxUpload})
-	h := newServer(reg, s, httpapi.Options{Logger: slog.New(slog.DiscardHandler)})
+	stage := filepath.Join(parent, "stage")
+	if err := os.Mkdir(stage, 0o700); err != nil {
+		f.Fatal(err)
+	}
+	h := newServer(reg, s, httpapi.Options{Logger: slog.New(slog.DiscardHandler), TempDir: stage})
 	for _, c := range []struct{ path, body string }{
 		{base + "/namespaces", `{"name":"canada"}`},
 		{base + "/namespaces/canada/models", `{"name":"llm.sm"}`},
@@ -98,7 +102,7 @@ func FuzzMultipartUpload(f *testing.F) {
 			if err != nil {
 				return err
 			}
-			if p != parent && p != root && !strings.HasPrefix(p, root+string(filepath.Separator)) {
+			if p != parent && p != root && p != stage && !strings.HasPrefix(p, root+string(filepath.Separator)) {
 				t.Errorf("%s written outside the blob root %s", p, root)
 			}
 			if d.Type()&fs.ModeSymlink != 0 {
@@ -111,6 +115,9 @@ func FuzzMultipartUpload(f *testing.F) {
 		}
 		if tmp, _ := os.ReadDir(filepath.Join(root, ".tmp")); len(tmp) != 0 {
 			t.Fatalf("temporary files left: %v", tmp)
+		}
+		if staged, _ := os.ReadDir(stage); len(staged) != 0 {
+			t.Fatalf("staged uploads left: %v", staged)
 		}
 	})
 }

@@ -40,6 +40,8 @@ type artifactAPI struct {
 	blobs   blob.Store
 	fsRoot  string // "" for S3
 	metrics *httpapi.Metrics
+	// stageDir is the server's temporary folder (file-first uploads).
+	stageDir string
 }
 
 type artifactSetup struct {
@@ -47,6 +49,10 @@ type artifactSetup struct {
 	// wrapStore and wrapDB inject faults.
 	wrapStore func(blob.Store) blob.Store
 	wrapDB    func(db.DB) db.DB
+	// presignTTL turns redirected downloads on; public makes the S3 store
+	// public (direct_test.go).
+	presignTTL time.Duration
+	public     bool
 }
 
 // artifactEngines runs fn on SQLite with the filesystem store and on
@@ -72,11 +78,12 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		}
 		metrics := httpapi.NewMetrics()
 		reg := registry.New(registry.Options{DB: store, Blobs: stores, MaxUploadBytes: setup.maxUpload})
-		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t)})
+		stageDir := t.TempDir()
+		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t), TempDir: stageDir, PresignTTL: setup.presignTTL})
 		token := adminToken(t, registry.New(registry.Options{DB: s}))
 		a := &api{t: t, h: h, store: s, token: token}
 		a.skipAudit()
-		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics})
+		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics, stageDir: stageDir})
 	}
 	t.Run("sqlite+fs", func(t *testing.T) {
 		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
@@ -114,6 +121,7 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		st, err := s3blob.New(s3blob.Config{
 			Bucket: "flymodel-api-" + hex.EncodeToString(b[:]), Endpoint: endpoint, Region: region, PathStyle: true,
 			AccessKeyID: os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), SecretAccessKey: os.Getenv("FLYMODEL_TEST_S3_SECRET_KEY"),
+			Public: setup.public,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -162,6 +170,15 @@ func (a *artifactAPI) leftovers(wantObjects int) {
 		if len(tmp) != 0 {
 			a.t.Fatalf("temporary files left: %v", tmp)
 		}
+	}
+	a.noStaged()
+}
+
+// noStaged fails when the server's temporary folder holds a staged upload.
+func (a *artifactAPI) noStaged() {
+	a.t.Helper()
+	if staged, err := os.ReadDir(a.stageDir); err != nil || len(staged) != 0 {
+		a.t.Fatalf("staged uploads left in %s: %v %v", a.stageDir, staged, err)
 	}
 }
 
@@ -339,13 +356,14 @@ func TestArtifactRulesLeaveNothingBehind(t *testing.T) {
 		a.problem(a.request("PUT", vbase+"/artifacts/a/../b", "application/octet-stream", "abc"), 400, "invalid-name")
 		a.problem(a.request("PUT", vbase+"/artifacts/a%2F..%2Fb", "application/octet-stream", "abc"), 400, "invalid-name")
 		a.problem(a.request("PUT", vbase+"/artifacts/a%5Cb", "application/octet-stream", "abc"), 400, "invalid-name")
-		// Malformed multipart: file before artifact, missing file, not multipart.
+		// Malformed multipart: a file without metadata, missing file, not multipart.
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
 		fw, _ := mw.CreateFormFile("file", "x")
 		fw.Write([]byte("abc"))
 		mw.Close()
 		a.problem(a.request("POST", vbase+"/artifacts", mw.FormDataContentType(), buf.String()), 400, "malformed-multipart")
+		a.noStaged()
 		buf.Reset()
 		mw = multipart.NewWriter(&buf)
 		mw.WriteField("artifact", `{"name":"m"}`)
@@ -492,14 +510,14 @@ func TestCompatArtifactRoundTrip(t *testing.T) {
 		v := a.do("POST", base+"/namespaces/canada/models/test_model/versions", map[string]any{"version": "v0.0.1"}, 201).json(t)
 		content := []byte(`{"hello": "world"}`)
 		meta := map[string]any{"model_version": v["id"], "artifact_name": "Test model artifact.json", "format": "json", "encode": "uncompressed", "extra": map[string]any{"k": "v"}}
-		res := a.upload("/upload/model-version-artifact", meta, "test.json", content, 201).json(t)
+		res := a.upload("/upload/model-version-artifact", meta, "test.json", content, 200).json(t)
 		if res["name"] != "Test model artifact.json" || res["version_id"] != v["id"] || res["blob"] == nil || res["id"] == nil ||
 			fmt.Sprint(res["extra"]) != "map[k:v]" {
 			t.Fatalf("compat upload = %v", res)
 		}
 		dl := a.do("GET", fmt.Sprintf("/download/model-version-artifact?artifact_id=%v", res["id"]), nil, 200)
 		if !bytes.Equal(dl.body, content) || dl.header.Get("Content-Type") != "application/json" ||
-			dl.header.Get("Digest") != "sha256="+sha(content) || dl.header.Get("Content-Disposition") != `attachment; filename=test.json` {
+			dl.header.Get("Digest") != "sha256="+sha(content) || dl.header.Get("Content-Disposition") != `attachment; filename="Test model artifact.json"` {
 			t.Fatalf("compat download = %v %q", dl.header, dl.body)
 		}
 		// The same artifact through the named API.
@@ -509,7 +527,7 @@ func TestCompatArtifactRoundTrip(t *testing.T) {
 		}
 		// Experiment artifacts by id.
 		e := a.do("POST", base+"/namespaces/canada/models/test_model/versions/v0.0.1/experiments", map[string]any{"name": "eval"}, 201).json(t)
-		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt", "format": "txt"}, "log.txt", []byte("log"), 201).json(t)
+		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt", "format": "txt"}, "log.txt", []byte("log"), 200).json(t)
 		if er["experiment_id"] != e["id"] {
 			t.Fatalf("experiment upload = %v", er)
 		}
@@ -537,12 +555,12 @@ func TestCompatArtifactIDsPerKind(t *testing.T) {
 		v := a.do("POST", base+"/namespaces/canada/models/test_model/versions", map[string]any{"version": "v0.0.1"}, 201).json(t)
 		e := a.do("POST", vpath+"/experiments", map[string]any{"name": "eval"}, 201).json(t)
 
-		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt"}, "log.txt", []byte("log"), 201).json(t)
-		vr := a.upload("/upload/model-version-artifact", map[string]any{"model_version": v["id"], "artifact_name": "weights.bin"}, "weights.bin", []byte("weights"), 201).json(t)
+		er := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log.txt"}, "log.txt", []byte("log"), 200).json(t)
+		vr := a.upload("/upload/model-version-artifact", map[string]any{"model_version": v["id"], "artifact_name": "weights.bin"}, "weights.bin", []byte("weights"), 200).json(t)
 		if er["id"] != 1.0 || vr["id"] != 1.0 {
 			t.Fatalf("experiment artifact id %v, version artifact id %v: want 1 and 1", er["id"], vr["id"])
 		}
-		er2 := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log2.txt"}, "log2.txt", []byte("log2"), 201).json(t)
+		er2 := a.upload("/upload/experiment-artifact", map[string]any{"experiment": e["id"], "artifact_name": "log2.txt"}, "log2.txt", []byte("log2"), 200).json(t)
 		if er2["id"] != 2.0 {
 			t.Fatalf("second experiment artifact id %v, want 2", er2["id"])
 		}

@@ -98,6 +98,8 @@ func TestAuthorizationTable(t *testing.T) {
 		a.put(vbase+"/experiments/eval/artifacts/e.txt", []byte("eval"), nil, 201)
 		artifact := a.do("GET", vbase+"/artifacts/a.txt?meta=1", nil, 200)
 		_ = artifact
+		canadaRow, err := a.store.GetNamespaceByName(ctx, "canada")
+		check(t, err)
 		versionRow, err := a.store.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: "canada", Model: "llm.sm", Version: "v1"})
 		check(t, err)
 		arts, err := a.store.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: versionRow.ID, PageLimit: 10})
@@ -147,6 +149,8 @@ func TestAuthorizationTable(t *testing.T) {
 			{"GET", v, vp, needRead, nil},
 			{"PUT", v + "/state", vp + "/state", needWrite, json(`{"state":"test"}`)},
 			{"GET", v + "/history", vp + "/history", needRead, nil},
+			{"GET", v + "/archive", vp + "/archive", needRead, nil},
+			{"HEAD", v + "/archive", vp + "/archive", needRead, nil},
 			{"GET", v + "/tags", vp + "/tags", needRead, nil},
 			{"PUT", v + "/tags/{tag}", vp + "/tags/gold", needAdmin, nil},
 			{"DELETE", v + "/tags/{tag}", vp + "/tags/gold", needAdmin, nil},
@@ -176,6 +180,9 @@ func TestAuthorizationTable(t *testing.T) {
 			{"HEAD", "/download/model-version-artifact", fmt.Sprintf("/download/model-version-artifact?artifact_id=%d", arts[0].ID), needCompatRead, nil},
 			{"GET", "/download/experiment-artifact", "/download/experiment-artifact?artifact_id={eartifact}", needCompatRead, nil},
 			{"HEAD", "/download/experiment-artifact", "/download/experiment-artifact?artifact_id={eartifact}", needCompatRead, nil},
+			// A mutation needs write in the namespace the id names.
+			{"POST", "/graphql", "/graphql", needCompatWrite,
+				json(fmt.Sprintf(`{"query":"mutation { createModel(namespace: %d, name: \"gql\") { id } }"}`, canadaRow.ID))},
 
 			{"GET", "/api/v1/tokens", base + "/tokens", needGlobalAdmin, nil},
 			{"POST", "/api/v1/tokens", base + "/tokens", needGlobalAdmin, json(`{"name":"made","role":"read"}`)},

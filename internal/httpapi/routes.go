@@ -67,6 +67,7 @@ func (s *server) routes() []Route {
 	handle(version, "", admin, s.handleDeleteVersion, del)
 	handle(version, "/state", write, s.handleSetVersionState, put)
 	handle(version, "/history", read, s.handleVersionHistory, get)
+	handle(version, "/archive", read, s.handleVersionArchive, get, head)
 	handle(version, "/tags", read, s.handleVersionTags, get)
 	handle(version, "/tags/{tag}", admin, s.handleTagVersion, put, del)
 	handle(version, "/experiments", read, s.handleListExperiments, get)
@@ -121,6 +122,7 @@ func (s *server) routes() []Route {
 	handleUpload(root, "/upload/experiment-artifact", byResource, s.handleCompatUpload(compatExperiment), post)
 	handle(root, "/download/model-version-artifact", byResource, s.handleCompatDownload(compatVersion), get, head)
 	handle(root, "/download/experiment-artifact", byResource, s.handleCompatDownload(compatExperiment), get, head)
+	handle(root, "/graphql", byResource, s.handleGraphQL, post)
 	return table
 }
 

@@ -5,9 +5,11 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gorilla/mux"
+	graphql "github.com/graph-gophers/graphql-go"
 
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/registry"
@@ -28,6 +30,14 @@ type Options struct {
 	// StallTimeout cuts off a request body that sends nothing for this
 	// long; 0 means DefaultStallTimeout.
 	StallTimeout time.Duration
+	// PresignTTL is how long the presigned URL of a redirected download
+	// (GET …?redirect=true on an S3 store) stays valid; 0 turns redirects
+	// off (every download streams through the server).
+	PresignTTL time.Duration
+	// TempDir stages the file of a multipart upload that comes before its
+	// metadata (server.temp_dir); "" means os.TempDir(). Staged files are
+	// named StagePrefix….
+	TempDir string
 }
 
 // server holds the dependencies the handlers share.
@@ -45,6 +55,12 @@ type server struct {
 	auth      *auth.Authenticator
 	// uploads holds a slot per upload in flight.
 	uploads chan struct{}
+	// presignTTL is Options.PresignTTL.
+	presignTTL time.Duration
+	// tempDir stages file-first multipart uploads.
+	tempDir string
+	// gql is the schema of POST /graphql (graphql.go).
+	gql *graphql.Schema
 }
 
 // DefaultMaxConcurrentUploads is the default cap on uploads in flight.
@@ -66,14 +82,19 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 		maxUpload: reg.MaxUploadBytes(),
 		metrics:   opts.Metrics,
 		stall:     opts.StallTimeout,
+		tempDir:   opts.TempDir,
 		// Routes match the escaped path, so that an escaped "/" in a name
 		// stays inside its segment (and is then refused by the naming
 		// rules), and paths are never cleaned into a redirect: "..", "."
 		// and "//" reach the handlers, which refuse them.
 		router: mux.NewRouter().UseEncodedPath().SkipClean(true),
 	}
+	s.presignTTL = opts.PresignTTL
 	if s.stall <= 0 {
 		s.stall = DefaultStallTimeout
+	}
+	if s.tempDir == "" {
+		s.tempDir = os.TempDir()
 	}
 	if opts.MaxConcurrentUploads <= 0 {
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
@@ -93,6 +114,7 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 			s.logger.Warn("database pool metrics not published", "err", err)
 		}
 	}
+	s.gql = s.newGraphQL()
 	s.routes()
 	s.router.NotFoundHandler = s.handle(s.handleNotFound)
 	s.router.MethodNotAllowedHandler = s.handle(s.handleMethodNotAllowed)

@@ -503,7 +503,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 	if !created {
 		keep = false
 	}
-	return out.artifact(), created, nil
+	return r.artifact(out), created, nil
 }
 
 // compareExisting answers an upload under a name that already exists: the
@@ -528,7 +528,7 @@ func (r *Registry) sameOrImmutable(existing artifactRow, apath, actual string) (
 	if existing.Sha256 != actual {
 		return Artifact{}, false, &ImmutableError{Path: apath, Existing: existing.Sha256, Actual: actual}
 	}
-	return existing.artifact(), false, nil
+	return r.artifact(existing), false, nil
 }
 
 // blobRow records the stored object, or reuses a blob with the same
@@ -667,7 +667,7 @@ func (r *Registry) ListArtifacts(ctx context.Context, o Owner, page PageRequest)
 	}
 	var items []Artifact
 	for _, row := range rows {
-		items = append(items, artifactRow(row).artifact())
+		items = append(items, r.artifact(artifactRow(row)))
 	}
 	total, err := r.db.CountArtifacts(ctx, db.CountArtifactsParams{VersionID: own.res.version.ID, ExperimentKey: own.experimentKey})
 	if err != nil {
@@ -689,7 +689,7 @@ func (r *Registry) GetArtifact(ctx context.Context, o Owner, name string) (Artif
 	if err != nil {
 		return Artifact{}, notFound(err, "artifact", ArtifactPath(o, name))
 	}
-	return row.artifact(), nil
+	return r.artifact(row), nil
 }
 
 // ArtifactKind is one of the original flymodel's two artifact numberings:
@@ -718,7 +718,7 @@ func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (
 	if err != nil {
 		return Artifact{}, Owner{}, notFoundOr(err, k.String(), fmt.Sprintf("with id %d", id))
 	}
-	a := artifactRow(row).artifact()
+	a := r.artifact(artifactRow(row))
 	o, err := k.kind.byID(ctx, r, k.kind.ownerID(a))
 	return a, o, err
 }

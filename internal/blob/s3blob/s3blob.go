@@ -68,6 +68,9 @@ type Config struct {
 	// when a request is signed.
 	AccessKeyID     string
 	SecretAccessKey string
+	// Public: objects get a permanent anonymous URL (PublicURL), and
+	// EnsurePublic grants anonymous reads of them (presign.go).
+	Public bool
 }
 
 // Store is a blob.Store on one S3 bucket. It is safe for concurrent use.
@@ -79,6 +82,8 @@ type Store struct {
 	// server identifies the endpoint and credentials: stores with the
 	// same server can copy objects between their buckets server-side.
 	server string
+	// direct is what presign.go needs beyond the client.
+	direct directConfig
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -126,7 +131,8 @@ func newStore(cfg Config, transport http.RoundTripper) (*Store, error) {
 		return nil, fmt.Errorf("s3 bucket %s: %v", cfg.Bucket, err)
 	}
 	server := fmt.Sprintf("%t %s %s %s", secure, host, cfg.AccessKeyID, cfg.SecretAccessKey)
-	return &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, region: cfg.Region, server: server}, nil
+	return &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, region: cfg.Region, server: server,
+		direct: directConfig{public: cfg.Public, pathStyle: cfg.PathStyle, host: host, secure: secure}}, nil
 }
 
 // parseEndpoint splits an endpoint into minio's host and TLS flag.

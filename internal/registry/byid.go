@@ -1,0 +1,48 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+)
+
+// The original flymodel addresses namespaces, models, versions and
+// experiments by id (its GraphQL API, its upload endpoints). These name
+// the resource with an id, so that every change still goes through the
+// rules by name; soft-deleted versions and experiments are not found.
+
+// NamespaceByID returns the namespace with id.
+func (r *Registry) NamespaceByID(ctx context.Context, id int64) (Namespace, error) {
+	n, err := r.db.GetNamespace(ctx, id)
+	if err != nil {
+		return Namespace{}, notFoundOr(err, "namespace", fmt.Sprintf("with id %d", id))
+	}
+	return toNamespace(n), nil
+}
+
+// ModelByID returns the model with id.
+func (r *Registry) ModelByID(ctx context.Context, id int64) (Model, error) {
+	m, err := r.db.GetModel(ctx, id)
+	if err != nil {
+		return Model{}, notFoundOr(err, "model", fmt.Sprintf("with id %d", id))
+	}
+	n, err := r.db.GetNamespace(ctx, m.NamespaceID)
+	if err != nil {
+		return Model{}, err
+	}
+	return r.toModel(ctx, r.db, n.Name, m)
+}
+
+// VersionRefByID names the version with id.
+func (r *Registry) VersionRefByID(ctx context.Context, id int64) (Ref, error) {
+	o, err := versionKind{}.byID(ctx, r, id)
+	return o.Ref, err
+}
+
+// ExperimentByID returns the experiment with id.
+func (r *Registry) ExperimentByID(ctx context.Context, id int64) (Experiment, error) {
+	o, err := experimentKind{}.byID(ctx, r, id)
+	if err != nil {
+		return Experiment{}, err
+	}
+	return r.GetExperiment(ctx, o.Ref, o.Experiment)
+}
