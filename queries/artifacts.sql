@@ -3,6 +3,24 @@ INSERT INTO blobs (store, key, storage_version, size, sha256, created_at)
 VALUES (@store, @key, @storage_version, @size, @sha256, @now)
 RETURNING *;
 
+-- name: PutBlob :one
+-- Records a stored object as a blob, or, when the store already records
+-- these bytes (same sha256 and size, schema 00006), returns that blob
+-- instead: its key is then not the one given, and the object given is not
+-- needed. Atomic on both engines, so that racing uploads of the same bytes
+-- make one blob. The no-op update locks the row until the transaction
+-- ends, so garbage collection cannot remove it before an artifact
+-- references it (its delete then fails on the reference).
+INSERT INTO blobs (store, key, storage_version, size, sha256, created_at)
+VALUES (@store, @key, @storage_version, @size, @sha256, @now)
+ON CONFLICT (store, sha256, size) DO UPDATE SET store = excluded.store
+RETURNING *;
+
+-- name: SetBlobStorageVersion :execrows
+-- Records the object version of a blob: verify records the version whose
+-- bytes it checked for a blob written before version ids were recorded.
+UPDATE blobs SET storage_version = @storage_version WHERE id = @id;
+
 -- name: GetBlob :one
 -- @readonly
 SELECT * FROM blobs WHERE id = @id;
@@ -100,7 +118,7 @@ WHERE a.kind = @kind AND a.number = @number;
 -- version's own), in id order from after_id, optionally in one namespace:
 -- what verify re-reads.
 -- @readonly
-SELECT a.id, a.name, b.store, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
+SELECT a.id, a.name, b.id AS blob_id, b.store, b.key, b.storage_version, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
 FROM artifacts a
 JOIN blobs b ON b.id = a.blob_id
 JOIN model_versions v ON v.id = a.version_id

@@ -274,7 +274,7 @@ func openBlobStores(cfg *config.Config) (registry.BlobStores, error) {
 	for _, e := range cfg.Storage.S3 {
 		st, err := s3blob.New(s3blob.Config{
 			Bucket: e.Bucket, Endpoint: e.Endpoint, Region: e.Region, PathStyle: e.PathStyle,
-			AccessKeyID: e.AccessKeyID, SecretAccessKey: e.SecretAccessKey, Public: e.Public,
+			AccessKeyID: e.AccessKeyID, SecretAccessKey: e.SecretAccessKey, Public: e.Public, Timeout: e.Timeout,
 		})
 		if err != nil {
 			return blobs, fmt.Errorf("storage.s3 bucket %s: %w", e.Bucket, err)

@@ -7,6 +7,13 @@
 // a Put returns the size and sha256 of exactly what was stored. Callers give
 // every Put a fresh key (flymodel uses random object names), so an object is
 // only ever written by one upload and deleting it on failure is safe.
+//
+// A store may keep versions of its objects (S3 with bucket versioning: a
+// Put at an existing key adds a version, a Delete without a version id
+// only hides the bytes). Put returns the version it wrote, and Open, Stat
+// and Delete take a version: reads of the recorded version are not changed
+// by anyone overwriting the key, and a delete of it frees its bytes. A
+// store without versions (the filesystem) returns "" and knows only "".
 package blob
 
 import (
@@ -23,6 +30,9 @@ var (
 	ErrNotFound   = errors.New("blob not found")
 	ErrInvalidKey = errors.New("invalid blob key")
 	ErrEmpty      = errors.New("empty blob")
+	// ErrTimeout: the store did not answer, or stopped sending or taking
+	// bytes, for longer than its timeout; nothing was stored. Retry later.
+	ErrTimeout = errors.New("blob store timed out")
 )
 
 // Info describes a stored blob.
@@ -50,14 +60,22 @@ type Store interface {
 	// key is replaced (callers never reuse keys). An empty stream is
 	// ErrEmpty and stores nothing.
 	Put(ctx context.Context, key string, r io.Reader) (Info, error)
-	// Open returns the blob at key, or ErrNotFound.
-	Open(ctx context.Context, key string) (Object, error)
-	// Stat returns the blob's Info (without SHA256), or ErrNotFound.
-	Stat(ctx context.Context, key string) (Info, error)
-	// Delete removes key; deleting a missing key is not an error.
-	Delete(ctx context.Context, key string) error
+	// Open returns version of the blob at key ("" is the current one), or
+	// ErrNotFound. Every read and seek of the Object reads that version
+	// (with "", the one current at Open), whatever is written at key
+	// meanwhile.
+	Open(ctx context.Context, key, version string) (Object, error)
+	// Stat returns the Info (without SHA256) of version of the blob at key
+	// ("" is the current one), or ErrNotFound.
+	Stat(ctx context.Context, key, version string) (Info, error)
+	// Delete removes version of key for good, so that its bytes are freed;
+	// version "" removes the key and every version of it (keys are never
+	// reused, so every version is the caller's). Deleting a missing key or
+	// version is not an error.
+	Delete(ctx context.Context, key, version string) error
 	// List calls fn for every key that starts with prefix (a plain string
-	// prefix; "" for all), in byte order of the keys.
+	// prefix; "" for all), in byte order of the keys, with the Info of its
+	// current version.
 	List(ctx context.Context, prefix string, fn func(Info) error) error
 	// Ensure makes the store usable: creates the folder or bucket when
 	// missing and turns on versioning where the store has it.
@@ -72,6 +90,32 @@ type Store interface {
 	// String names the store for messages, e.g. "fs:/var/lib/flymodel/blobs"
 	// or "s3:ml-prod".
 	String() string
+}
+
+// Versions is an optional capability of a Store that keeps versions of
+// its objects (S3 with bucket versioning on): what garbage collection
+// needs to find bytes that no current object shows (a version hidden
+// behind a delete marker). Reach it with VersionsOf.
+type Versions interface {
+	// ListVersions calls fn for every version of every key that starts
+	// with prefix, delete markers included (Size 0, DeleteMarker set), in
+	// byte order of the keys.
+	ListVersions(ctx context.Context, prefix string, fn func(Version) error) error
+}
+
+// Version is one version of a key, as Versions lists it.
+type Version struct {
+	Info
+	// DeleteMarker: not bytes, the marker that hides the versions before
+	// it.
+	DeleteMarker bool
+}
+
+// VersionsOf returns s's Versions capability, looking through wrappers
+// (tracing), or false when s has none.
+func VersionsOf(s Store) (Versions, bool) {
+	v, ok := Unwrap(s).(Versions)
+	return v, ok
 }
 
 // MaxKeyLen is the longest key, in bytes.

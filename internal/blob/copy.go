@@ -47,8 +47,10 @@ type Copied struct {
 // own means — a hard link, a server-side copy — when the two stores allow
 // it.
 type Copier interface {
-	// CopyFrom places at key a copy of the blob at srcKey of src, which
-	// must be want.Size bytes hashing to want.SHA256. It checks the bytes
+	// CopyFrom places at key a copy of version want.VersionID of the blob
+	// at srcKey of src ("" is the current one), which must be want.Size
+	// bytes hashing to want.SHA256; the Copied it returns carries the
+	// copy's own version. It checks the bytes
 	// it copies: a source that does not match is ErrMismatch, a missing
 	// one ErrNotFound, and either way nothing is at key afterwards. ok is
 	// false, with nothing done, when it cannot copy from src itself
@@ -57,8 +59,9 @@ type Copier interface {
 	CopyFrom(ctx context.Context, key string, src Store, srcKey string, want Info) (c Copied, ok bool, err error)
 }
 
-// Copy places at key of dst a checked copy of the blob at srcKey of src,
-// which must be want.Size bytes hashing to want.SHA256: by dst's own means
+// Copy places at key of dst a checked copy of version want.VersionID of the
+// blob at srcKey of src ("" is the current one), which must be want.Size
+// bytes hashing to want.SHA256: by dst's own means
 // when it is a Copier that can copy from src, else streamed through this
 // process and hashed as it goes. A source that does not match is
 // ErrMismatch and a missing one ErrNotFound, and then nothing is at key.
@@ -87,7 +90,7 @@ func Unwrap(s Store) Store {
 }
 
 func stream(ctx context.Context, dst Store, key string, src Store, srcKey string, want Info) (Copied, error) {
-	obj, err := src.Open(ctx, srcKey)
+	obj, err := src.Open(ctx, srcKey, want.VersionID)
 	if err != nil {
 		return Copied{}, fmt.Errorf("copy %s %s: %w", src, srcKey, err)
 	}

@@ -32,6 +32,9 @@ type Direct interface {
 type PresignOptions struct {
 	ContentType        string
 	ContentDisposition string
+	// Version is the object version the URL fetches; "" is whichever is
+	// current when the URL is used.
+	Version string
 }
 
 // DirectOf returns s's Direct capability, looking through wrappers that

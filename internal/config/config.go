@@ -137,7 +137,17 @@ type S3Storage struct {
 	PathStyle       bool   `koanf:"path_style"`
 	AccessKeyID     string `koanf:"access_key_id"`
 	SecretAccessKey string `koanf:"secret_access_key"`
+	// Timeout bounds each wait on the server: a small call in all, a
+	// transfer between two chunks of bytes. 0 is the store's default
+	// (s3blob.DefaultTimeout, 30s).
+	Timeout time.Duration `koanf:"timeout"`
 }
+
+// MinS3Timeout and MaxS3Timeout bound storage.s3[].timeout.
+const (
+	MinS3Timeout = time.Second
+	MaxS3Timeout = time.Hour
+)
 
 // FSStorage is a blob root on the local filesystem. Role is a lifecycle, or ""
 // for a root serving every role that no other entry serves; a file may write

@@ -83,6 +83,13 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestS3Timeout(t *testing.T) {
+	cfg := mustLoadTOML(t, "[[storage.s3]]\nbucket = \"a\"\nrole = \"prod\"\ntimeout = \"5s\"\n[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\n")
+	if cfg.Storage.S3[0].Timeout != 5*time.Second || cfg.Storage.S3[1].Timeout != 0 {
+		t.Errorf("timeouts = %s, %s; want 5s and 0 (the store's default)", cfg.Storage.S3[0].Timeout, cfg.Storage.S3[1].Timeout)
+	}
+}
+
 func TestPresignTTL(t *testing.T) {
 	cfg := mustLoadTOML(t, "[storage]\npresign_ttl = \"1h\"\n[[storage.s3]]\nbucket = \"b\"\nrole = \"prod\"\npublic = true\n")
 	if cfg.Storage.PresignTTL != time.Hour || !cfg.Storage.S3[0].Public {
@@ -614,6 +621,10 @@ func TestInvalidValues(t *testing.T) {
 		{"[[storage.s3]]\nrole = \"prod\"", "storage.s3[0].bucket: required"},
 		{"[[storage.s3]]\nbucket = \"b\"", "storage.s3[0].role: required"},
 		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"live\"", `storage.s3[0].role: invalid value "live"`},
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\ntimeout = \"100ms\"", `storage.s3[0].timeout: invalid value 100ms (want 1s to 1h0m0s)`},
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\ntimeout = \"-5s\"", `storage.s3[0].timeout: invalid value -5s`},
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\ntimeout = \"2h\"", `storage.s3[0].timeout: invalid value 2h0m0s`},
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\ntimeout = 30", `storage.s3[0].timeout: want a duration string`},
 		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\nendpoint = \"localhost:9000\"", `storage.s3[0].endpoint: invalid URL "localhost:9000"`},
 		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\naccess_key_id = \"k\"", "storage.s3[0].access_key_id: access_key_id and secret_access_key go together"},
 		{"[[storage.s3]]\nbucket = \"a\"\nrole = \"qa\"\n[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"", `storage.s3[1].role: role "qa" is already served by storage.s3[0].role`},

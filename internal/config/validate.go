@@ -187,6 +187,9 @@ func (ch *checker) storage(s Storage) {
 		if (s.AccessKeyID == "") != (s.SecretAccessKey == "") {
 			ch.add(key+".access_key_id", "access_key_id and secret_access_key go together")
 		}
+		if s.Timeout != 0 && (s.Timeout < MinS3Timeout || s.Timeout > MaxS3Timeout) {
+			ch.add(key+".timeout", "invalid value %s (want %s to %s)", s.Timeout, MinS3Timeout, MaxS3Timeout)
+		}
 	}
 	if s.PresignTTL < time.Second || s.PresignTTL > MaxPresignTTL {
 		ch.add("storage.presign_ttl", "invalid value %s (want 1s to %s)", s.PresignTTL, MaxPresignTTL)

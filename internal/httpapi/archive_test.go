@@ -112,7 +112,7 @@ func TestVersionArchive(t *testing.T) {
 
 		// The first artifact missing: a clean 500 naming it, before any byte.
 		first, _ := a.storeArtifact("config.json")
-		check(t, a.blobs.Delete(t.Context(), first))
+		check(t, a.blobs.Delete(t.Context(), first, ""))
 		p := a.problem(a.request("GET", vbase+"/archive", "", ""), 500, "blob-missing")
 		if !strings.Contains(fmt.Sprint(p["detail"]), "config.json") {
 			t.Fatalf("problem does not name the artifact: %v", p)

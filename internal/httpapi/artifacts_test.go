@@ -468,7 +468,7 @@ func TestArtifactIntegrity(t *testing.T) {
 
 		// A missing blob is a 5xx naming the artifact, not a hang.
 		gone, _ := a.storeArtifact("gone.bin")
-		if err := a.blobs.Delete(context.Background(), gone); err != nil {
+		if err := a.blobs.Delete(context.Background(), gone, ""); err != nil {
 			t.Fatal(err)
 		}
 		p := a.problem(a.request("GET", vbase+"/artifacts/gone.bin", "", ""), 500, "blob-missing")

@@ -106,7 +106,7 @@ func TestRedirectedDownloads(t *testing.T) {
 			a.overwrite(key, weights[:100])
 			a.problem(a.request("GET", path+"?redirect=true", "", ""), 500, "blob-missing")
 			// A missing one too, naming the artifact.
-			check(t, a.blobs.Delete(context.Background(), key))
+			check(t, a.blobs.Delete(context.Background(), key, ""))
 			p := a.problem(a.request("GET", path+"?redirect=true", "", ""), 500, "blob-missing")
 			if !strings.Contains(fmt.Sprint(p["detail"]), "weights/model.bin") {
 				t.Fatalf("problem does not name the artifact: %v", p)

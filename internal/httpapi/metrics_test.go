@@ -145,7 +145,7 @@ func TestMetricsAfterTraffic(t *testing.T) {
 
 		// A missing blob: a blob store error.
 		gone, _ := a.storeArtifact("gone.bin")
-		if err := a.blobs.Delete(t.Context(), gone); err != nil {
+		if err := a.blobs.Delete(t.Context(), gone, ""); err != nil {
 			t.Fatal(err)
 		}
 		a.problem(a.request("GET", vbase+"/artifacts/gone.bin", "", ""), 500, "blob-missing")

@@ -33,7 +33,10 @@ const DefaultContentType = "application/octet-stream"
 type Artifact struct {
 	api.Artifact
 
-	store, key string
+	// store, key and version: where the bytes are (version: the object
+	// version the store reported when they were written, "" when it keeps
+	// none or it was not recorded).
+	store, key, version string
 }
 
 // artifactRow is the shape every "artifact with blob" query returns.
@@ -44,7 +47,7 @@ func (r artifactRow) artifact() Artifact {
 	// 00004): the original flymodel numbers each kind apart.
 	a := Artifact{Artifact: api.Artifact{ID: r.Number, VersionID: r.VersionID, Name: r.Name, FileName: r.FileName,
 		ContentType: r.ContentType, Encoding: r.Encoding, SHA256: r.Sha256, Size: r.Size, Blob: r.BlobID,
-		CreatedAt: r.CreatedAt.UTC()}, store: r.Store, key: r.Key}
+		CreatedAt: r.CreatedAt.UTC()}, store: r.Store, key: r.Key, version: r.StorageVersion}
 	if r.Format != nil {
 		a.Format = *r.Format
 	}
@@ -400,7 +403,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 	keep := false
 	defer func() {
 		if !keep {
-			r.discard(store, key)
+			r.discard(store, key, info.VersionID)
 		}
 	}()
 	if in.SHA256 != "" && in.SHA256 != info.SHA256 {
@@ -531,16 +534,13 @@ func (r *Registry) sameOrImmutable(existing artifactRow, apath, actual string) (
 	return r.artifact(existing), false, nil
 }
 
-// blobRow records the stored object, or reuses a blob with the same
+// blobRow records the stored object, or reuses the blob with the same
 // content in the same store (reused: the new object is then not needed).
+// It is atomic (PutBlob): uploads of the same bytes that race each other
+// record one blob, whichever commits first, and the others reuse it.
 func (r *Registry) blobRow(ctx context.Context, q db.Queries, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
-	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: store, Sha256: info.SHA256}); err == nil && b.Size == info.Size {
-		return b.ID, true, nil
-	} else if err != nil && !errors.Is(err, db.ErrNotFound) {
-		return 0, false, err
-	}
-	b, err := q.CreateBlob(ctx, db.CreateBlobParams{Store: store, Key: key, StorageVersion: info.VersionID, Size: info.Size, Sha256: info.SHA256, Now: now})
-	return b.ID, false, err
+	b, err := q.PutBlob(ctx, db.PutBlobParams{Store: store, Key: key, StorageVersion: info.VersionID, Size: info.Size, Sha256: info.SHA256, Now: now})
+	return b.ID, err == nil && b.Key != key, err
 }
 
 // updateDigest recomputes a version's content digest: sha256 over the lines
@@ -567,13 +567,14 @@ func contentDigest(rows []db.ListVersionArtifactDigestsRow) string {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-// discard removes an object no metadata references. It runs after the
-// request may have been cancelled, so it gets its own deadline; what it
+// discard removes an object no metadata references: the version written
+// (on a versioned S3 bucket, for good: its bytes are freed). It runs after
+// the request may have been cancelled, so it gets its own deadline; what it
 // cannot remove, garbage collection will.
-func (r *Registry) discard(store blob.Store, key string) {
+func (r *Registry) discard(store blob.Store, key, version string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	_ = store.Delete(ctx, key)
+	_ = store.Delete(ctx, key, version)
 }
 
 func newBlobKey() (string, error) {
@@ -743,7 +744,7 @@ func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string
 	if err != nil {
 		return nil, err
 	}
-	obj, err := st.Open(ctx, a.key)
+	obj, err := st.Open(ctx, a.key, a.version)
 	if errors.Is(err, blob.ErrNotFound) {
 		return nil, &MissingBlobError{Artifact: describe, Store: st.String()}
 	}
@@ -756,6 +757,10 @@ func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string
 // BlobLocation is where an artifact's bytes are stored (for tests and
 // operations tools).
 func (a Artifact) BlobLocation() (store, key string) { return a.store, a.key }
+
+// BlobVersion is the object version of the artifact's bytes that the store
+// reported when they were written ("" when it keeps none).
+func (a Artifact) BlobVersion() string { return a.version }
 
 func notFoundOr(err error, kind, path string) error {
 	if err == nil || errors.Is(err, db.ErrNotFound) {

@@ -43,13 +43,14 @@ func (r *Registry) DirectURL(ctx context.Context, a Artifact, describe string, t
 	if !ok {
 		return "", 0, nil
 	}
-	info, err := st.Stat(ctx, a.key)
+	info, err := st.Stat(ctx, a.key, a.version)
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
 		return "", 0, &MissingBlobError{Artifact: describe, Store: st.String()}
 	case err != nil:
 		return "", 0, &StoreError{Store: a.store, Reason: "failed to find " + describe, Err: err}
 	}
+	opts.Version = a.version
 	url, err = d.PresignGet(ctx, a.key, ttl, opts)
 	if err != nil {
 		return "", 0, &StoreError{Store: a.store, Reason: "failed to presign a download of " + describe, Err: err}

@@ -31,7 +31,9 @@ type GCOptions struct {
 type GCReport struct {
 	// Blobs are blob rows no artifact references, removed with their object.
 	Blobs []string
-	// Orphans are objects in a store that no blob row records.
+	// Orphans are objects in a store that no blob row records (on a store
+	// that keeps versions, keys with versions no row records, even behind
+	// a delete marker).
 	Orphans []string
 	// TempFiles counts interrupted uploads' temporary data removed.
 	TempFiles int
@@ -40,8 +42,12 @@ type GCReport struct {
 
 // GC removes what no record references: unreferenced blob rows with their
 // objects, objects no row records (left by a crash between the blob write
-// and the metadata), and stale temporary files. Nothing younger than the
-// grace period is touched.
+// and the metadata), and stale temporary files. On a store that keeps
+// versions, an object is removed with the version its row records (its
+// bytes are freed), and every version of a key no row records — delete
+// markers, and the noncurrent versions that deletes made before flymodel
+// removed versions for good — counts as an orphan. Nothing younger than
+// the grace period is touched.
 func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	var rep GCReport
 	cutoff := r.now().Add(-opts.Grace)
@@ -77,22 +83,48 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	}
 	for _, g := range groups {
 		st := g.store
-		err := st.List(ctx, blobPrefix, func(info blob.Info) error {
-			if !info.Modified.Before(cutoff) {
-				return nil
+		// recorded tells whether a row of any of the store's names records
+		// key (asked once per key: a key's versions are listed together).
+		lastKey, lastRecorded := "", false
+		recorded := func(key string) (bool, error) {
+			if key == lastKey {
+				return lastRecorded, nil
 			}
 			for _, name := range g.names {
-				_, err := r.db.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: name, Key: info.Key})
+				_, err := r.db.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: name, Key: key})
+				if err == nil {
+					lastKey, lastRecorded = key, true
+					return true, nil
+				}
 				if !errors.Is(err, db.ErrNotFound) {
-					return err
+					return false, err
 				}
 			}
-			rep.Orphans, rep.Bytes = append(rep.Orphans, g.names[0]+":"+info.Key), rep.Bytes+info.Size
+			lastKey, lastRecorded = key, false
+			return false, nil
+		}
+		orphan := func(v blob.Version) error {
+			if !v.Modified.Before(cutoff) {
+				return nil
+			}
+			if ok, err := recorded(v.Key); ok || err != nil {
+				return err
+			}
+			if n := len(rep.Orphans); n == 0 || rep.Orphans[n-1] != g.names[0]+":"+v.Key {
+				rep.Orphans = append(rep.Orphans, g.names[0]+":"+v.Key)
+			}
+			rep.Bytes += v.Size
 			if opts.Dry {
 				return nil
 			}
-			return st.Delete(ctx, info.Key)
-		})
+			return st.Delete(ctx, v.Key, v.VersionID)
+		}
+		var err error
+		if vs, ok := blob.VersionsOf(st); ok {
+			err = vs.ListVersions(ctx, blobPrefix, orphan)
+		} else {
+			err = st.List(ctx, blobPrefix, func(info blob.Info) error { return orphan(blob.Version{Info: info}) })
+		}
 		if err != nil {
 			return rep, fmt.Errorf("collect orphans in %s: %w", st, err)
 		}
@@ -107,16 +139,22 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	return rep, nil
 }
 
-// dropBlob removes a blob row and then its object, but only while no
-// artifact references it (the delete re-checks): an upload or a version
-// that took it meanwhile wins, and dropped is false.
+// dropBlob removes a blob row and then its object — the version the row
+// records, for good (a row without one: every version of its key) —, but
+// only while no artifact references it (the delete re-checks): an upload
+// or a version that took it meanwhile wins, and dropped is false. (On
+// PostgreSQL an upload that reuses the row while the delete waits for it
+// makes the delete fail on the reference: that is such a win too.)
 func (r *Registry) dropBlob(ctx context.Context, b db.Blob) (dropped bool, err error) {
 	n, err := r.db.DeleteBlob(ctx, b.ID)
+	if errors.Is(err, db.ErrForeignKey) {
+		return false, nil
+	}
 	if err != nil || n == 0 {
 		return false, err
 	}
 	if st, err := r.blobs.store(b.Store); err == nil {
-		if err := st.Delete(ctx, b.Key); err != nil {
+		if err := st.Delete(ctx, b.Key, b.StorageVersion); err != nil {
 			return true, err
 		}
 	}
@@ -176,7 +214,10 @@ type VerifyReport struct {
 
 // Verify re-reads every artifact's stored bytes (of one namespace, or all),
 // re-hashes them and reports those missing or altered. progress, when set,
-// is called with the bytes read so far.
+// is called with the bytes read so far. A blob whose object version was not
+// recorded when it was written (before flymodel recorded them) gets the
+// version whose bytes it verified recorded: from then on it is read and
+// removed by that version, as every other.
 func (r *Registry) Verify(ctx context.Context, namespace string, progress func(bytes int64)) (VerifyReport, error) {
 	rep := VerifyReport{Problems: []VerifyProblem{}}
 	ns := optional(namespace)
@@ -185,7 +226,8 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 			return rep, err
 		}
 	}
-	check := func(path, store, key string, size int64, sum string) error {
+	check := func(path string, a db.ListArtifactBlobsRow) error {
+		store, key, size, sum := a.Store, a.Key, a.Size, a.Sha256
 		rep.Checked++
 		p := VerifyProblem{Artifact: path, Store: store, Key: key}
 		st, err := r.blobs.store(store)
@@ -194,7 +236,7 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 			rep.Problems = append(rep.Problems, p)
 			return nil
 		}
-		obj, err := st.Open(ctx, key)
+		obj, err := st.Open(ctx, key, a.StorageVersion)
 		if errors.Is(err, blob.ErrNotFound) {
 			p.Problem, p.Detail = "missing", "no object at "+st.String()+" "+key
 			rep.Problems = append(rep.Problems, p)
@@ -214,6 +256,10 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 			p.Problem = "altered"
 			p.Detail = fmt.Sprintf("recorded %d bytes sha256 %s, stored %d bytes sha256 %s", size, sum, n, got)
 			rep.Problems = append(rep.Problems, p)
+		} else if v := obj.Info().VersionID; a.StorageVersion == "" && v != "" {
+			if _, err := r.db.SetBlobStorageVersion(ctx, db.SetBlobStorageVersionParams{ID: a.BlobID, StorageVersion: v}); err != nil {
+				return fmt.Errorf("record the version of %s: %w", path, err)
+			}
 		}
 		return nil
 	}
@@ -227,7 +273,7 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 			if a.Experiment != nil {
 				o.Experiment = *a.Experiment
 			}
-			if err := check(ArtifactPath(o, a.Name), a.Store, a.Key, a.Size, a.Sha256); err != nil {
+			if err := check(ArtifactPath(o, a.Name), a); err != nil {
 				return rep, err
 			}
 			after = a.ID

@@ -157,7 +157,7 @@ func TestVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, key = missing.BlobLocation()
-		if err := st.Delete(ctx, key); err != nil {
+		if err := st.Delete(ctx, key, ""); err != nil {
 			t.Fatal(err)
 		}
 		var seen int64

@@ -48,7 +48,7 @@ type placement struct {
 func (r *Registry) discardNew(p *placement, used map[string]bool) {
 	for _, pl := range p.byContent {
 		if pl.reuse == 0 && !used[pl.key] {
-			r.discard(p.st, pl.key)
+			r.discard(p.st, pl.key, pl.info.VersionID)
 		}
 	}
 }
@@ -107,7 +107,7 @@ func (r *Registry) placeOne(ctx context.Context, ref Ref, name string, st blob.S
 	if err != nil {
 		return placed{}, err
 	}
-	want := blob.Info{Size: row.Size, SHA256: row.Sha256}
+	want := blob.Info{Size: row.Size, SHA256: row.Sha256, VersionID: row.StorageVersion}
 	c, err := blob.Copy(ctx, st, key, src, row.Key, want)
 	switch {
 	case errors.Is(err, blob.ErrMismatch), errors.Is(err, blob.ErrNotFound):
@@ -183,11 +183,11 @@ func (r *Registry) replace(ctx context.Context, own owner, apath, lifecycle, nam
 	if err != nil {
 		return name, st, key, info, err
 	}
-	c, err := blob.Copy(ctx, newSt, newKey, st, key, blob.Info{Size: info.Size, SHA256: info.SHA256})
+	c, err := blob.Copy(ctx, newSt, newKey, st, key, info)
 	if err != nil {
 		return name, st, key, info, &PlacementError{Artifact: apath, Store: newName, Err: err}
 	}
-	r.discard(st, key)
+	r.discard(st, key, info.VersionID)
 	info.VersionID = c.VersionID
 	return newName, newSt, newKey, info, nil
 }

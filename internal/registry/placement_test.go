@@ -8,10 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,7 +37,7 @@ type placeEnv struct {
 	stores map[string]blob.Store // by name
 	// proxy is in front of the S3 server (nil on the filesystem): cutting
 	// it is an outage of every store.
-	proxy *s3Proxy
+	proxy *blobtest.Proxy
 	mu    sync.Mutex
 	clock time.Time
 }
@@ -123,7 +119,7 @@ func placementEngines(t *testing.T, fn func(t *testing.T, e *placeEnv)) {
 		}
 		t.Cleanup(func() { s.Close() })
 		migrate(t, s)
-		proxy := newS3Proxy(t, endpoint)
+		proxy := blobtest.NewProxy(t, endpoint)
 		e := &placeEnv{db: s, stores: map[string]blob.Store{}, proxy: proxy, clock: time.Now().UTC()}
 		region := os.Getenv("FLYMODEL_TEST_S3_REGION")
 		if region == "" {
@@ -148,46 +144,20 @@ func placementEngines(t *testing.T, fn func(t *testing.T, e *placeEnv)) {
 	})
 }
 
-// s3Proxy forwards HTTP to the S3 server until it is cut: from then on every
-// connection is closed at once, as when the network to the server is down.
-type s3Proxy struct {
-	URL    string
-	down   atomic.Bool
-	copies atomic.Int32
-	// cutAtCopy, when above 0, cuts the proxy when the server-side copy of
-	// that number (counted from 1) arrives, before it reaches the server.
-	cutAtCopy atomic.Int32
-}
-
-func newS3Proxy(t *testing.T, endpoint string) *s3Proxy {
+// alter replaces the recorded bytes of a's blob with data behind the
+// registry's back: in place on a filesystem store; on S3, whose versions
+// never change, as a new version of the object that the blob's record is
+// pointed at (what the registry would read if a version's bytes changed).
+func alter(t *testing.T, d db.DB, st blob.Store, a registry.Artifact, data []byte) {
 	t.Helper()
-	target, err := url.Parse(endpoint)
+	_, key := a.BlobLocation()
+	info, err := st.Put(ctx, key, bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &s3Proxy{}
-	rp := httputil.NewSingleHostReverseProxy(target)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Amz-Copy-Source") != "" {
-			if n := p.copies.Add(1); n == p.cutAtCopy.Load() {
-				p.down.Store(true)
-			}
-		}
-		if p.down.Load() {
-			if hj, ok := w.(http.Hijacker); ok {
-				if conn, _, err := hj.Hijack(); err == nil {
-					conn.Close()
-					return
-				}
-			}
-			w.WriteHeader(http.StatusBadGateway)
-			return
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	p.URL = srv.URL
-	return p
+	if _, err := d.SetBlobStorageVersion(ctx, db.SetBlobStorageVersionParams{ID: a.Blob, StorageVersion: info.VersionID}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // promoted sets up canada/llm.sm/v1 in test with two artifacts of its own
@@ -353,8 +323,8 @@ func TestPlacementFaults(t *testing.T) {
 		fault: func(t *testing.T, e *placeEnv, r *registry.Registry, ref registry.Ref) (*registry.Registry, func()) {
 			if e.proxy != nil {
 				// The second server-side copy finds the network down.
-				e.proxy.cutAtCopy.Store(e.proxy.copies.Load() + 2)
-				return r, func() { e.proxy.down.Store(false); e.proxy.cutAtCopy.Store(0) }
+				e.proxy.CutAtCopy.Store(e.proxy.Copies.Load() + 2)
+				return r, func() { e.proxy.Down.Store(false); e.proxy.CutAtCopy.Store(0) }
 			}
 			return e.registry(nil, func(name string, st blob.Store) blob.Store {
 				if name == "st-qa" {
@@ -377,12 +347,10 @@ func TestPlacementFaults(t *testing.T) {
 		name: "altered bytes in the source store",
 		fault: func(t *testing.T, e *placeEnv, r *registry.Registry, ref registry.Ref) (*registry.Registry, func()) {
 			a := ok[registry.Artifact](t)(r.GetArtifact(ctx, registry.Owner{Ref: ref}, "weights.bin"))
-			store, key := a.BlobLocation()
+			store, _ := a.BlobLocation()
 			altered := blobtest.PatternBytes(1, a.Size)
 			altered[10] ^= 1
-			if _, err := e.stores[store].Put(ctx, key, bytes.NewReader(altered)); err != nil {
-				t.Fatal(err)
-			}
+			alter(t, e.db, e.stores[store], a, altered)
 			return r, func() {}
 		},
 		problem: func(err error) bool {

@@ -67,7 +67,7 @@ func (r *Registry) pingDatabase(ctx context.Context) error {
 // probeStore stats a key that is never written: any answer but "not
 // found" (or found) means the store cannot be reached.
 func probeStore(ctx context.Context, name string, st blob.Store) error {
-	if _, err := st.Stat(ctx, "probe/readyz"); err != nil && !errors.Is(err, blob.ErrNotFound) {
+	if _, err := st.Stat(ctx, "probe/readyz", ""); err != nil && !errors.Is(err, blob.ErrNotFound) {
 		return &StoreError{Store: name, Reason: "(" + st.String() + ") does not answer", Err: err}
 	}
 	return nil

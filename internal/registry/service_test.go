@@ -103,7 +103,7 @@ func TestRecordDenied(t *testing.T) {
 // failingStore is a blob store whose every call fails.
 type failingStore struct{ blob.Store }
 
-func (failingStore) Stat(context.Context, string) (blob.Info, error) {
+func (failingStore) Stat(context.Context, string, string) (blob.Info, error) {
 	return blob.Info{}, errors.New("connection refused")
 }
 func (failingStore) String() string { return "s3:down" }

@@ -55,23 +55,23 @@ func (t *tracedStore) Put(ctx context.Context, key string, r io.Reader) (blob.In
 	return info, err
 }
 
-func (t *tracedStore) Open(ctx context.Context, key string) (blob.Object, error) {
+func (t *tracedStore) Open(ctx context.Context, key, version string) (blob.Object, error) {
 	ctx, span := t.start(ctx, "Open", attribute.String("blob.key", key))
-	obj, err := t.s.Open(ctx, key)
+	obj, err := t.s.Open(ctx, key, version)
 	end(span, err)
 	return obj, err
 }
 
-func (t *tracedStore) Stat(ctx context.Context, key string) (blob.Info, error) {
+func (t *tracedStore) Stat(ctx context.Context, key, version string) (blob.Info, error) {
 	ctx, span := t.start(ctx, "Stat", attribute.String("blob.key", key))
-	info, err := t.s.Stat(ctx, key)
+	info, err := t.s.Stat(ctx, key, version)
 	end(span, err)
 	return info, err
 }
 
-func (t *tracedStore) Delete(ctx context.Context, key string) error {
+func (t *tracedStore) Delete(ctx context.Context, key, version string) error {
 	ctx, span := t.start(ctx, "Delete", attribute.String("blob.key", key))
-	err := t.s.Delete(ctx, key)
+	err := t.s.Delete(ctx, key, version)
 	end(span, err)
 	return err
 }

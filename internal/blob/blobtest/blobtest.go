@@ -57,6 +57,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Probe", testProbe},
 		{"Ensure", testEnsure},
 		{"RemoveStaleKeepsBlobs", testRemoveStaleKeepsBlobs},
+		{"Versions", testVersions},
+		{"DeleteFreesEveryVersion", testDeleteFreesEveryVersion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, ensured(t)) })
@@ -131,7 +133,7 @@ func Put(t testing.TB, s blob.Store, key string, data []byte) blob.Info {
 // Read returns the whole blob at key and checks Object.Info.
 func Read(t testing.TB, s blob.Store, key string) []byte {
 	t.Helper()
-	obj, err := s.Open(context.Background(), key)
+	obj, err := s.Open(context.Background(), key, "")
 	if err != nil {
 		t.Fatalf("open %s: %v", key, err)
 	}
@@ -150,10 +152,10 @@ func Read(t testing.TB, s blob.Store, key string) []byte {
 func WantAbsent(t testing.TB, s blob.Store, key string) {
 	t.Helper()
 	ctx := context.Background()
-	if info, err := s.Stat(ctx, key); !errors.Is(err, blob.ErrNotFound) {
+	if info, err := s.Stat(ctx, key, ""); !errors.Is(err, blob.ErrNotFound) {
 		t.Fatalf("stat %s = %+v, %v; want ErrNotFound", key, info, err)
 	}
-	obj, err := s.Open(ctx, key)
+	obj, err := s.Open(ctx, key, "")
 	if err == nil {
 		obj.Close()
 	}
@@ -195,7 +197,7 @@ func testRoundTrip(t *testing.T, s blob.Store) {
 	if got := Read(t, s, "round/trip.txt"); !bytes.Equal(got, data) {
 		t.Fatalf("read back %q, want %q", got, data)
 	}
-	obj, err := s.Open(context.Background(), "round/trip.txt")
+	obj, err := s.Open(context.Background(), "round/trip.txt", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +237,7 @@ func testStreamOfUnknownLength(t *testing.T, s blob.Store) {
 	if info.Size != size || info.SHA256 != SHA256(want) {
 		t.Fatalf("put: %d bytes sha256 %s, want %d bytes sha256 %s", info.Size, info.SHA256, size, SHA256(want))
 	}
-	obj, err := s.Open(context.Background(), "big/stream")
+	obj, err := s.Open(context.Background(), "big/stream", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +281,7 @@ func testSeekAndRanges(t *testing.T, s blob.Store) {
 	const size = 3<<20 + 7
 	data := PatternBytes(3, size)
 	Put(t, s, "seek/me", data)
-	obj, err := s.Open(context.Background(), "seek/me")
+	obj, err := s.Open(context.Background(), "seek/me", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +334,7 @@ func testSeekAndRanges(t *testing.T, s blob.Store) {
 func testStat(t *testing.T, s blob.Store) {
 	data := PatternBytes(4, 4321)
 	Put(t, s, "stat/x", data)
-	info, err := s.Stat(context.Background(), "stat/x")
+	info, err := s.Stat(context.Background(), "stat/x", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,17 +348,17 @@ func testDelete(t *testing.T, s blob.Store) {
 	ctx := context.Background()
 	Put(t, s, "del/a", []byte("a"))
 	Put(t, s, "del/b", []byte("b"))
-	if err := s.Delete(ctx, "del/a"); err != nil {
+	if err := s.Delete(ctx, "del/a", ""); err != nil {
 		t.Fatalf("delete: %v", err)
 	}
 	WantAbsent(t, s, "del/a")
 	if got := Read(t, s, "del/b"); string(got) != "b" {
 		t.Fatalf("sibling after delete: %q", got)
 	}
-	if err := s.Delete(ctx, "del/a"); err != nil {
+	if err := s.Delete(ctx, "del/a", ""); err != nil {
 		t.Fatalf("delete again: %v", err)
 	}
-	if err := s.Delete(ctx, "never/stored"); err != nil {
+	if err := s.Delete(ctx, "never/stored", ""); err != nil {
 		t.Fatalf("delete of a missing key: %v", err)
 	}
 	if keys := Keys(t, s, ""); !slices.Equal(keys, []string{"del/b"}) {
@@ -386,7 +388,7 @@ func testOverwrite(t *testing.T, s blob.Store) {
 	if got := Read(t, s, "over/k"); !bytes.Equal(got, v2) {
 		t.Fatalf("after overwrite: %d bytes, want the %d of the second put", len(got), len(v2))
 	}
-	if info, err := s.Stat(ctx, "over/k"); err != nil || info.Size != int64(len(v2)) {
+	if info, err := s.Stat(ctx, "over/k", ""); err != nil || info.Size != int64(len(v2)) {
 		t.Fatalf("stat after overwrite = %+v, %v", info, err)
 	}
 	// A failed overwrite leaves the stored blob as it was.
@@ -410,7 +412,7 @@ func testOverwriteAtomic(t *testing.T, s blob.Store) {
 	sums := map[string]bool{SHA256(versions[0]): true, SHA256(versions[1]): true}
 	Put(t, s, "atomic/k", versions[0])
 
-	held, err := s.Open(ctx, "atomic/k")
+	held, err := s.Open(ctx, "atomic/k", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -427,7 +429,7 @@ func testOverwriteAtomic(t *testing.T, s blob.Store) {
 					return
 				default:
 				}
-				obj, err := s.Open(ctx, "atomic/k")
+				obj, err := s.Open(ctx, "atomic/k", "")
 				if err != nil {
 					t.Errorf("open during overwrites: %v", err)
 					return
@@ -634,17 +636,17 @@ func testInvalidKeys(t *testing.T, s blob.Store) {
 		if _, err := s.Put(ctx, key, bytes.NewReader([]byte("x"))); !errors.Is(err, blob.ErrInvalidKey) {
 			t.Errorf("put %s = %v, want ErrInvalidKey", name, err)
 		}
-		obj, err := s.Open(ctx, key)
+		obj, err := s.Open(ctx, key, "")
 		if err == nil {
 			obj.Close()
 		}
 		if !errors.Is(err, blob.ErrInvalidKey) {
 			t.Errorf("open %s = %v, want ErrInvalidKey", name, err)
 		}
-		if _, err := s.Stat(ctx, key); !errors.Is(err, blob.ErrInvalidKey) {
+		if _, err := s.Stat(ctx, key, ""); !errors.Is(err, blob.ErrInvalidKey) {
 			t.Errorf("stat %s = %v, want ErrInvalidKey", name, err)
 		}
-		if err := s.Delete(ctx, key); !errors.Is(err, blob.ErrInvalidKey) {
+		if err := s.Delete(ctx, key, ""); !errors.Is(err, blob.ErrInvalidKey) {
 			t.Errorf("delete %s = %v, want ErrInvalidKey", name, err)
 		}
 	}
@@ -674,7 +676,7 @@ func testConcurrent(t *testing.T, s blob.Store) {
 				t.Errorf("put %s: sha256 %s, want %s", key, info.SHA256, SHA256(want))
 			}
 			for _, k := range []string{key, "conc/shared"} {
-				obj, err := s.Open(ctx, k)
+				obj, err := s.Open(ctx, k, "")
 				if err != nil {
 					t.Errorf("open %s: %v", k, err)
 					return
@@ -731,5 +733,167 @@ func testRemoveStaleKeepsBlobs(t *testing.T, s blob.Store) {
 	}
 	if got := Read(t, s, "stale/kept"); string(got) != "a stored blob is never stale" {
 		t.Fatalf("after remove stale: %q", got)
+	}
+}
+
+// versioned reports whether s keeps versions: its Put returned one.
+func versioned(info blob.Info) bool { return info.VersionID != "" }
+
+// VersionsOf lists the versions (delete markers included) of key, or nil
+// when s keeps no versions; it fails the test when s keeps versions but
+// cannot list them.
+func VersionsOf(t testing.TB, s blob.Store, key string) []blob.Version {
+	t.Helper()
+	vs, ok := blob.VersionsOf(s)
+	if !ok {
+		return nil
+	}
+	var out []blob.Version
+	err := vs.ListVersions(context.Background(), key, func(v blob.Version) error {
+		if v.Key == key {
+			out = append(out, v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("list versions of %s: %v", key, err)
+	}
+	return out
+}
+
+// ReadVersion returns the whole of version of the blob at key.
+func ReadVersion(t testing.TB, s blob.Store, key, version string) []byte {
+	t.Helper()
+	obj, err := s.Open(context.Background(), key, version)
+	if err != nil {
+		t.Fatalf("open %s version %q: %v", key, version, err)
+	}
+	defer obj.Close()
+	b, err := io.ReadAll(obj)
+	if err != nil {
+		t.Fatalf("read %s version %q: %v", key, version, err)
+	}
+	return b
+}
+
+// testVersions: a version Put returned reads back as it was written,
+// whatever is written at the key since (a store that keeps versions); a
+// store that keeps none knows only the version "".
+func testVersions(t *testing.T, s blob.Store) {
+	ctx := context.Background()
+	first, second := PatternBytes(21, 2<<20+5), []byte("written at the key behind the caller's back")
+	v1 := Put(t, s, "ver/k", first)
+	if !versioned(v1) {
+		// No versions: "" is the only one, any other is not found, and a
+		// delete of it removes nothing.
+		for _, v := range []string{"3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nrjfkd", "null"} {
+			if _, err := s.Open(ctx, "ver/k", v); !errors.Is(err, blob.ErrNotFound) {
+				t.Fatalf("open of version %q of a store without versions: %v, want ErrNotFound", v, err)
+			}
+			if _, err := s.Stat(ctx, "ver/k", v); !errors.Is(err, blob.ErrNotFound) {
+				t.Fatalf("stat of version %q of a store without versions: %v, want ErrNotFound", v, err)
+			}
+			if err := s.Delete(ctx, "ver/k", v); err != nil {
+				t.Fatalf("delete of version %q of a store without versions: %v", v, err)
+			}
+		}
+		if !bytes.Equal(ReadVersion(t, s, "ver/k", ""), first) {
+			t.Fatal("a delete of another version changed the blob")
+		}
+		return
+	}
+	// Held open by its version, then overwritten: the reader keeps it.
+	held, err := s.Open(ctx, "ver/k", v1.VersionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	v2 := Put(t, s, "ver/k", second)
+	if v2.VersionID == "" || v2.VersionID == v1.VersionID {
+		t.Fatalf("overwrite: version %q after %q, want a new one", v2.VersionID, v1.VersionID)
+	}
+	if !bytes.Equal(Read(t, s, "ver/k"), second) {
+		t.Fatal("the current version is not the last one written")
+	}
+	if !bytes.Equal(ReadVersion(t, s, "ver/k", v1.VersionID), first) {
+		t.Fatal("the first version does not read back as written after an overwrite")
+	}
+	if b, err := io.ReadAll(held); err != nil || !bytes.Equal(b, first) {
+		t.Fatalf("a blob opened by version and overwritten read %d bytes, %v", len(b), err)
+	}
+	// Ranges of a version read that version.
+	obj, err := s.Open(ctx, "ver/k", v1.VersionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	if info := obj.Info(); info.Size != int64(len(first)) || info.VersionID != v1.VersionID {
+		t.Fatalf("open by version: info %+v, want %d bytes of version %s", info, len(first), v1.VersionID)
+	}
+	if _, err := obj.Seek(1<<20, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	part := make([]byte, 100)
+	if _, err := io.ReadFull(obj, part); err != nil || !bytes.Equal(part, first[1<<20:1<<20+100]) {
+		t.Fatalf("a range of the first version: %v", err)
+	}
+	if info, err := s.Stat(ctx, "ver/k", v1.VersionID); err != nil || info.Size != int64(len(first)) || info.VersionID != v1.VersionID {
+		t.Fatalf("stat by version = %+v, %v", info, err)
+	}
+	// Deleting a version frees it, and only it.
+	if err := s.Delete(ctx, "ver/k", v1.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Open(ctx, "ver/k", v1.VersionID); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("open of a deleted version: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Stat(ctx, "ver/k", v1.VersionID); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("stat of a deleted version: %v, want ErrNotFound", err)
+	}
+	if err := s.Delete(ctx, "ver/k", v1.VersionID); err != nil {
+		t.Fatalf("delete of a deleted version: %v", err)
+	}
+	if !bytes.Equal(Read(t, s, "ver/k"), second) {
+		t.Fatal("deleting the first version changed the current one")
+	}
+	// The last version deleted: nothing is left, not even a delete marker.
+	if err := s.Delete(ctx, "ver/k", v2.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	WantAbsent(t, s, "ver/k")
+	if vs := VersionsOf(t, s, "ver/k"); len(vs) != 0 {
+		t.Fatalf("after deleting both versions: %+v left", vs)
+	}
+	if keys := Keys(t, s, ""); len(keys) != 0 {
+		t.Fatalf("list = %q", keys)
+	}
+}
+
+// testDeleteFreesEveryVersion: Delete with no version removes the key and
+// every version of it, for good; with the version Put returned, that
+// version, for good.
+func testDeleteFreesEveryVersion(t *testing.T, s blob.Store) {
+	ctx := context.Background()
+	for i := range 3 {
+		Put(t, s, "all/k", PatternBytes(uint64(30+i), int64(1000+i)))
+	}
+	Put(t, s, "all/k2", []byte("a key sharing the prefix"))
+	if err := s.Delete(ctx, "all/k", ""); err != nil {
+		t.Fatal(err)
+	}
+	WantAbsent(t, s, "all/k")
+	if vs := VersionsOf(t, s, "all/k"); len(vs) != 0 {
+		t.Fatalf("after a delete of every version: %+v left", vs)
+	}
+	if got := Read(t, s, "all/k2"); string(got) != "a key sharing the prefix" {
+		t.Fatalf("a key sharing the prefix: %q", got)
+	}
+	info := Put(t, s, "one/k", []byte("one version"))
+	if err := s.Delete(ctx, "one/k", info.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	WantAbsent(t, s, "one/k")
+	if vs := VersionsOf(t, s, "one/k"); len(vs) != 0 {
+		t.Fatalf("after a delete of its version: %+v left", vs)
 	}
 }

@@ -62,7 +62,7 @@ func testCopy(t *testing.T, newStore func(t *testing.T) blob.Store) {
 			}
 		}
 		// The two live apart: deleting one leaves the other whole.
-		if err := src.Delete(ctx, "source/a"); err != nil {
+		if err := src.Delete(ctx, "source/a", ""); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(Read(t, dst, "copied/a"), data) {
@@ -72,7 +72,7 @@ func testCopy(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		if _, err := blob.Copy(ctx, dst, "copied/b", src, "source/b", want); err != nil {
 			t.Fatal(err)
 		}
-		if err := dst.Delete(ctx, "copied/b"); err != nil {
+		if err := dst.Delete(ctx, "copied/b", ""); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(Read(t, src, "source/b"), data) {
@@ -84,6 +84,26 @@ func testCopy(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		want := put(t, s, "source/a")
 		c, err := blob.Copy(ctx, s, "copied/a", s, "source/a", want)
 		check(t, c, err, s, "copied/a")
+	})
+	t.Run("RecordedVersion", func(t *testing.T) {
+		// The version recorded is copied, whatever was written at the key
+		// since (a store that keeps versions).
+		for _, tt := range []struct {
+			name string
+			wrap func(blob.Store) blob.Store
+		}{
+			{"OwnMeans", func(s blob.Store) blob.Store { return s }},
+			{"Streamed", func(s blob.Store) blob.Store { return hidden{s} }},
+		} {
+			src, dst := newStore(t), newStore(t)
+			want := put(t, src, "source/a")
+			if want.VersionID == "" {
+				t.Skip("the store keeps no versions")
+			}
+			Put(t, src, "source/a", []byte("overwritten behind the caller's back"))
+			c, err := blob.Copy(ctx, dst, "copied/"+tt.name, tt.wrap(src), "source/a", want)
+			check(t, c, err, dst, "copied/"+tt.name)
+		}
 	})
 	t.Run("Streamed", func(t *testing.T) {
 		src, dst := newStore(t), newStore(t)
@@ -106,10 +126,12 @@ func testCopy(t *testing.T, newStore func(t *testing.T) blob.Store) {
 		t.Run("Altered"+tt.name, func(t *testing.T) {
 			src, dst := newStore(t), newStore(t)
 			want := put(t, src, "source/a")
-			// Tampered in place: other bytes of the same size at the key.
+			// Tampered in place: other bytes of the same size at the key,
+			// in the version recorded (a store that keeps versions keeps
+			// the first: the record then names the second).
 			altered := bytes.Clone(data)
 			altered[len(altered)/2] ^= 1
-			Put(t, src, "source/a", altered)
+			want.VersionID = Put(t, src, "source/a", altered).VersionID
 			_, err := blob.Copy(ctx, dst, "copied/a", tt.wrap(src), "source/a", want)
 			if !errors.Is(err, blob.ErrMismatch) {
 				t.Fatalf("copy of altered bytes: %v, want ErrMismatch", err)
@@ -119,7 +141,7 @@ func testCopy(t *testing.T, newStore func(t *testing.T) blob.Store) {
 			for _, size := range []int64{want.Size - 1, want.Size + 1} {
 				w := want
 				w.Size = size
-				Put(t, src, "source/a", data)
+				w.VersionID = Put(t, src, "source/a", data).VersionID
 				_, err := blob.Copy(ctx, dst, "copied/a", tt.wrap(src), "source/a", w)
 				if !errors.Is(err, blob.ErrMismatch) {
 					t.Fatalf("copy with recorded size %d of %d bytes: %v, want ErrMismatch", size, len(data), err)

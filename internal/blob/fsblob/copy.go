@@ -44,6 +44,9 @@ func (s *Store) copyFrom(ctx context.Context, key string, from *Store, srcKey st
 	if err := checkKey(srcKey); err != nil {
 		return blob.Copied{}, err
 	}
+	if want.VersionID != "" {
+		return blob.Copied{}, blob.ErrNotFound // a folder has no other version
+	}
 	srcRoot, err := from.openRoot()
 	if err != nil {
 		return blob.Copied{}, err

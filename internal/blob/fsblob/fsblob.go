@@ -9,6 +9,10 @@
 // valid key segment), hashes while it writes, fsyncs, renames into place
 // and fsyncs the folder; it never opens an existing key for writing, so a
 // planted link at a key is replaced, never written through.
+//
+// A folder keeps no versions: Put returns the version "", the only one
+// Open, Stat and Delete know (any other is not found), and a Put over a
+// key replaces its bytes.
 package fsblob
 
 import (
@@ -316,10 +320,14 @@ func syncDir(root *os.Root, dir string) error {
 	return nil
 }
 
-// Open returns the blob at key, backed by its open file.
-func (s *Store) Open(ctx context.Context, key string) (blob.Object, error) {
+// Open returns the blob at key, backed by its open file. The only version
+// is "".
+func (s *Store) Open(ctx context.Context, key, version string) (blob.Object, error) {
 	if err := checkKey(key); err != nil {
 		return nil, fmt.Errorf("open blob %q: %w", key, err)
+	}
+	if version != "" {
+		return nil, fmt.Errorf("open blob %s version %q: %w", key, version, blob.ErrNotFound)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open blob %s: %w", key, err)
@@ -361,10 +369,14 @@ func (o *object) Seek(offset int64, whence int) (int64, error) { return o.f.Seek
 func (o *object) Close() error                                 { return o.f.Close() }
 func (o *object) Info() blob.Info                              { return o.info }
 
-// Stat returns the size and modification time of the blob at key.
-func (s *Store) Stat(ctx context.Context, key string) (blob.Info, error) {
+// Stat returns the size and modification time of the blob at key. The
+// only version is "".
+func (s *Store) Stat(ctx context.Context, key, version string) (blob.Info, error) {
 	if err := checkKey(key); err != nil {
 		return blob.Info{}, fmt.Errorf("stat blob %q: %w", key, err)
+	}
+	if version != "" {
+		return blob.Info{}, fmt.Errorf("stat blob %s version %q: %w", key, version, blob.ErrNotFound)
 	}
 	if err := ctx.Err(); err != nil {
 		return blob.Info{}, fmt.Errorf("stat blob %s: %w", key, err)
@@ -384,10 +396,14 @@ func (s *Store) Stat(ctx context.Context, key string) (blob.Info, error) {
 	return blob.Info{Key: key, Size: st.Size(), Modified: st.ModTime()}, nil
 }
 
-// Delete removes the blob at key and the folders that it leaves empty.
-func (s *Store) Delete(ctx context.Context, key string) error {
+// Delete removes the blob at key and the folders that it leaves empty. A
+// version other than "" is missing: nothing is removed.
+func (s *Store) Delete(ctx context.Context, key, version string) error {
 	if err := checkKey(key); err != nil {
 		return fmt.Errorf("delete blob %q: %w", key, err)
+	}
+	if version != "" {
+		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("delete blob %s: %w", key, err)
@@ -550,7 +566,7 @@ func probe(ctx context.Context, s *Store, key string, payload []byte) (err error
 		return err
 	}
 	defer func() {
-		if derr := s.Delete(context.WithoutCancel(ctx), key); derr != nil && err == nil {
+		if derr := s.Delete(context.WithoutCancel(ctx), key, ""); derr != nil && err == nil {
 			err = derr
 		}
 	}()
@@ -559,7 +575,7 @@ func probe(ctx context.Context, s *Store, key string, payload []byte) (err error
 		return fmt.Errorf("put %s: stored %d bytes sha256 %s, want %d bytes sha256 %x",
 			key, info.Size, info.SHA256, len(payload), sum)
 	}
-	obj, err := s.Open(ctx, key)
+	obj, err := s.Open(ctx, key, "")
 	if err != nil {
 		return err
 	}

@@ -140,7 +140,7 @@ func TestLayout(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(root, "ab", "cd", "blob")); err != nil || string(b) != "content" {
 		t.Fatalf("file at the key: %q, %v", b, err)
 	}
-	if err := s.Delete(ctx, "ab/cd/blob"); err != nil {
+	if err := s.Delete(ctx, "ab/cd/blob", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(root, "ab", "cd")); !errors.Is(err, fs.ErrNotExist) {
@@ -149,7 +149,7 @@ func TestLayout(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "ab", "other")); err != nil {
 		t.Fatalf("sibling removed: %v", err)
 	}
-	if err := s.Delete(ctx, "ab/other"); err != nil {
+	if err := s.Delete(ctx, "ab/other", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := snapshot(t, root); !slices.Equal(got, []string{". d---------", ".tmp d---------"}) {
@@ -163,7 +163,7 @@ func TestFolderKeys(t *testing.T) {
 	ctx := context.Background()
 	s, root := newStore(t)
 	blobtest.Put(t, s, "d/x", []byte("x"))
-	if err := s.Delete(ctx, "d"); err != nil {
+	if err := s.Delete(ctx, "d", ""); err != nil {
 		t.Fatalf("delete of a folder key: %v", err)
 	}
 	if got := blobtest.Read(t, s, "d/x"); string(got) != "x" {
@@ -186,7 +186,7 @@ func TestSegmentTooLong(t *testing.T) {
 	if _, err := s.Put(context.Background(), key, strings.NewReader("x")); !errors.Is(err, blob.ErrInvalidKey) {
 		t.Fatalf("put = %v, want ErrInvalidKey", err)
 	}
-	if _, err := s.Stat(context.Background(), key); !errors.Is(err, blob.ErrInvalidKey) {
+	if _, err := s.Stat(context.Background(), key, ""); !errors.Is(err, blob.ErrInvalidKey) {
 		t.Fatalf("stat = %v, want ErrInvalidKey", err)
 	}
 	blobtest.Put(t, s, "a/"+strings.Repeat("x", 255), []byte("fits"))
@@ -240,24 +240,24 @@ func TestSymlinkEscape(t *testing.T) {
 		if _, err := s.Put(ctx, key, strings.NewReader("attack")); err == nil {
 			t.Errorf("put %s through a link out of the root succeeded", key)
 		}
-		if info, err := s.Stat(ctx, key); err == nil {
+		if info, err := s.Stat(ctx, key, ""); err == nil {
 			t.Errorf("stat %s through a link out of the root = %+v", key, info)
 		}
-		if obj, err := s.Open(ctx, key); err == nil {
+		if obj, err := s.Open(ctx, key, ""); err == nil {
 			b, _ := io.ReadAll(obj)
 			obj.Close()
 			t.Errorf("open %s through a link out of the root read %q", key, b)
 		}
 		// Delete may refuse or find nothing; it must not remove anything outside.
-		_ = s.Delete(ctx, key)
+		_ = s.Delete(ctx, key, "")
 	}
 	// A link at the key itself: reading refuses to follow it out.
-	if obj, err := s.Open(ctx, "filelink"); err == nil {
+	if obj, err := s.Open(ctx, "filelink", ""); err == nil {
 		b, _ := io.ReadAll(obj)
 		obj.Close()
 		t.Errorf("open of a link to an outside file read %q", b)
 	}
-	if _, err := s.Stat(ctx, "filelink"); err == nil {
+	if _, err := s.Stat(ctx, "filelink", ""); err == nil {
 		t.Error("stat of a link to an outside file succeeded")
 	}
 	// List neither follows links nor reports them.
@@ -272,7 +272,7 @@ func TestSymlinkEscape(t *testing.T) {
 		}
 	}
 	// Deleting a key that is a link removes the link, inside the root.
-	if err := s.Delete(ctx, "evil"); err != nil {
+	if err := s.Delete(ctx, "evil", ""); err != nil {
 		t.Errorf("delete of the link itself: %v", err)
 	}
 
@@ -385,7 +385,7 @@ func TestNothingVisibleMidStream(t *testing.T) {
 	if r.info.Size != 3<<20 || r.info.SHA256 != blobtest.SHA256(bytes.Repeat(chunk, 3)) {
 		t.Fatalf("put = %+v", r.info)
 	}
-	if info, err := s.Stat(ctx, "slow/upload"); err != nil || info.Size != 3<<20 {
+	if info, err := s.Stat(ctx, "slow/upload", ""); err != nil || info.Size != 3<<20 {
 		t.Fatalf("stat after the stream ended = %+v, %v", info, err)
 	}
 	if tmp := tmpEntries(t, root); len(tmp) != 0 {
@@ -497,7 +497,7 @@ func BenchmarkOpenRead(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(benchSize)
 			for b.Loop() {
-				obj, err := s.Open(ctx, "bench/read")
+				obj, err := s.Open(ctx, "bench/read", "")
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -547,7 +547,7 @@ func TestPutDeleteRace(t *testing.T) {
 					t.Errorf("read %s: %q", key, got)
 					return
 				}
-				if err := s.Delete(ctx, key); err != nil {
+				if err := s.Delete(ctx, key, ""); err != nil {
 					t.Errorf("delete: %v", err)
 					return
 				}

@@ -55,11 +55,11 @@ func FuzzKeys(f *testing.F) {
 
 		info, err := s.Put(ctx, key, bytes.NewReader(payload))
 		if refused("Put", err) {
-			_, err = s.Stat(ctx, key)
+			_, err = s.Stat(ctx, key, "")
 			refused("Stat", err)
-			_, err = s.Open(ctx, key)
+			_, err = s.Open(ctx, key, "")
 			refused("Open", err)
-			refused("Delete", s.Delete(ctx, key))
+			refused("Delete", s.Delete(ctx, key, ""))
 			return
 		}
 		if err != nil {
@@ -72,10 +72,10 @@ func FuzzKeys(f *testing.F) {
 		if got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(key))); err != nil || !bytes.Equal(got, payload) {
 			t.Fatalf("file for key %q: %q, %v", key, got, err)
 		}
-		if st, err := s.Stat(ctx, key); err != nil || st.Size != int64(len(payload)) {
+		if st, err := s.Stat(ctx, key, ""); err != nil || st.Size != int64(len(payload)) {
 			t.Fatalf("Stat(%q) = %+v, %v", key, st, err)
 		}
-		obj, err := s.Open(ctx, key)
+		obj, err := s.Open(ctx, key, "")
 		if err != nil {
 			t.Fatalf("Open(%q): %v", key, err)
 		}
@@ -84,10 +84,10 @@ func FuzzKeys(f *testing.F) {
 		if err != nil || !bytes.Equal(got, payload) {
 			t.Fatalf("Open(%q) read %q, %v", key, got, err)
 		}
-		if err := s.Delete(ctx, key); err != nil {
+		if err := s.Delete(ctx, key, ""); err != nil {
 			t.Fatalf("Delete(%q): %v", key, err)
 		}
-		if _, err := s.Stat(ctx, key); !errors.Is(err, blob.ErrNotFound) {
+		if _, err := s.Stat(ctx, key, ""); !errors.Is(err, blob.ErrNotFound) {
 			t.Fatalf("Stat(%q) after Delete = %v, want ErrNotFound", key, err)
 		}
 	})

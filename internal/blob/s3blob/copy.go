@@ -20,7 +20,8 @@ var _ blob.Copier = (*Store)(nil)
 // it back anyway.
 const MaxServerCopy = 5 << 30
 
-// CopyFrom copies from another bucket of the same server (endpoint and
+// CopyFrom copies version want.VersionID of the source ("" the current
+// one) from another bucket of the same server (endpoint and
 // credentials) with one CopyObject request that asks the server for the
 // SHA256 checksum of the bytes it copied (x-amz-checksum-algorithm), then a
 // HEAD of the copy for its size: no byte passes through this process. A
@@ -28,7 +29,9 @@ const MaxServerCopy = 5 << 30
 // another size removes the copy, with its version id, and is
 // blob.ErrMismatch. A server that answers without the checksum makes
 // CopyFrom read the copy back to hash it (Copied.Hashed says so). Another server,
-// another kind of store, or an object over MaxServerCopy: ok is false.
+// another kind of store, or an object over MaxServerCopy: ok is false. The
+// server may work on the copy for the store's timeout plus a second per
+// 16 MiB before it answers.
 func (s *Store) CopyFrom(ctx context.Context, key string, src blob.Store, srcKey string, want blob.Info) (blob.Copied, bool, error) {
 	from, ok := src.(*Store)
 	if !ok || from.server != s.server || want.Size > MaxServerCopy {
@@ -40,16 +43,18 @@ func (s *Store) CopyFrom(ctx context.Context, key string, src blob.Store, srcKey
 	if err := blob.ValidateKey(srcKey); err != nil {
 		return blob.Copied{}, true, fmt.Errorf("copy from %q: %w", srcKey, err)
 	}
-	commit, sent := traceSent(ctx)
+	copyCtx, cancel := s.transfer(ctx, s.allowance(want.Size))
+	defer cancel()
+	commit, sent := traceSent(copyCtx)
 	up, err := s.client.CopyObject(commit,
 		minio.CopyDestOptions{Bucket: s.bucket, Object: key, ChecksumType: minio.ChecksumSHA256},
-		minio.CopySrcOptions{Bucket: from.bucket, Object: srcKey})
+		minio.CopySrcOptions{Bucket: from.bucket, Object: srcKey, VersionID: want.VersionID})
 	if err != nil {
 		s.removeIfCommitted(ctx, key, err, sent)
 		if resp := minio.ToErrorResponse(err); resp.Code == "NoSuchKey" || resp.Code == "NoSuchVersion" {
 			return blob.Copied{}, true, fmt.Errorf("copy %s/%s: %w", from, srcKey, blob.ErrNotFound)
 		}
-		return blob.Copied{}, true, s.mapErr("copy from "+from.String()+"/"+srcKey+" to", key, err)
+		return blob.Copied{}, true, s.fail(copyCtx, "copy from "+from.String()+"/"+srcKey+" to", key, err)
 	}
 	c := blob.Copied{Info: blob.Info{Key: key, Size: want.Size, VersionID: up.VersionID, Modified: up.LastModified}, How: blob.HowServerCopy}
 	sum := ""
@@ -57,7 +62,7 @@ func (s *Store) CopyFrom(ctx context.Context, key string, src blob.Store, srcKey
 		sum = hex.EncodeToString(raw)
 	} else {
 		// No checksum from the server: read the copy back to hash it.
-		obj, err := s.Open(ctx, key)
+		obj, err := s.Open(ctx, key, up.VersionID)
 		if err == nil {
 			var n int64
 			n, err = io.Copy(io.Discard, blob.NewVerifier(obj, want))
@@ -76,10 +81,10 @@ func (s *Store) CopyFrom(ctx context.Context, key string, src blob.Store, srcKey
 	if sum == want.SHA256 && c.Hashed == 0 {
 		// The checksum vouches for the bytes; a HEAD of the copy for their
 		// number (a record whose size and sha256 disagree is refused too).
-		st, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{VersionID: up.VersionID})
+		st, err := s.Stat(ctx, key, up.VersionID)
 		if err != nil {
 			s.purge(ctx, key, up.VersionID)
-			return blob.Copied{}, true, s.mapErr("check the copy", key, err)
+			return blob.Copied{}, true, fmt.Errorf("check the copy: %w", err)
 		}
 		size = st.Size
 	}
@@ -95,7 +100,7 @@ func (s *Store) CopyFrom(ctx context.Context, key string, src blob.Store, srcKey
 // purge removes key's version for good (a copy nothing will reference),
 // even when ctx has ended; what it cannot remove, garbage collection will.
 func (s *Store) purge(ctx context.Context, key, versionID string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	ctx, cancel := s.cleanup(ctx)
 	defer cancel()
 	_ = s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: versionID})
 }

@@ -30,7 +30,8 @@ const MaxPresignTTL = 7 * 24 * time.Hour
 
 // PresignGet returns a presigned GET URL of key, valid for ttl (at least a
 // second, at most MaxPresignTTL). With opts, the store answers it with that
-// Content-Type and Content-Disposition (response-content-* parameters).
+// Content-Type and Content-Disposition (response-content-* parameters),
+// and it fetches the version opts.Version (versionId).
 // Signing needs no request, unless the store has no region configured: then
 // the bucket's region is asked once.
 func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration, opts blob.PresignOptions) (string, error) {
@@ -47,9 +48,14 @@ func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration, o
 	if opts.ContentDisposition != "" {
 		params.Set("response-content-disposition", opts.ContentDisposition)
 	}
+	if opts.Version != "" {
+		params.Set("versionId", opts.Version)
+	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	u, err := s.client.PresignedGetObject(ctx, s.bucket, key, ttl, params)
 	if err != nil {
-		return "", s.mapErr("presign", key, err)
+		return "", s.fail(ctx, "presign", key, err)
 	}
 	return u.String(), nil
 }
@@ -91,9 +97,11 @@ func (s *Store) EnsurePublic(ctx context.Context) (bool, error) {
 	if !s.direct.public {
 		return false, nil
 	}
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	current, err := s.client.GetBucketPolicy(ctx, s.bucket)
 	if err != nil {
-		return false, s.mapErr("get bucket policy", "", err)
+		return false, s.fail(ctx, "get bucket policy", "", err)
 	}
 	policy, changed, err := withPublicRead(current, s.bucket)
 	if err != nil {
@@ -103,7 +111,7 @@ func (s *Store) EnsurePublic(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	if err := s.client.SetBucketPolicy(ctx, s.bucket, policy); err != nil {
-		return false, s.mapErr("set bucket policy (anonymous read for public = true)", "", err)
+		return false, s.fail(ctx, "set bucket policy (anonymous read for public = true)", "", err)
 	}
 	return true, nil
 }

@@ -10,8 +10,13 @@
 // at its key all at once or not at all, and an upload holds at most one
 // part in memory, whatever the blob's size.
 //
-// The bucket is versioned (Ensure turns versioning on): Put returns the
-// object's version id, and Delete leaves the bytes as a noncurrent version.
+// The bucket is versioned (Ensure turns versioning on), as protection
+// against anyone else overwriting an object: Put returns the object's
+// version id, Open and Stat read the version they are given, whatever was
+// written at the key since, and Delete removes the version it is given for
+// good (no delete marker, no noncurrent version: the bytes are freed).
+//
+// No request waits on the server for ever: see timeout.go.
 package s3blob
 
 import (
@@ -71,6 +76,9 @@ type Config struct {
 	// Public: objects get a permanent anonymous URL (PublicURL), and
 	// EnsurePublic grants anonymous reads of them (presign.go).
 	Public bool
+	// Timeout bounds each wait on the server (timeout.go); 0 is
+	// DefaultTimeout.
+	Timeout time.Duration
 }
 
 // Store is a blob.Store on one S3 bucket. It is safe for concurrent use.
@@ -84,6 +92,8 @@ type Store struct {
 	server string
 	// direct is what presign.go needs beyond the client.
 	direct directConfig
+	// timeout bounds each wait on the server (timeout.go).
+	timeout time.Duration
 }
 
 var _ blob.Store = (*Store)(nil)
@@ -120,19 +130,31 @@ func newStore(cfg Config, transport http.RoundTripper) (*Store, error) {
 	if cfg.PathStyle {
 		lookup = minio.BucketLookupPath
 	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	if timeout < 0 {
+		return nil, fmt.Errorf("s3 bucket %s: timeout %s is negative", cfg.Bucket, timeout)
+	}
+	if transport == nil {
+		if transport, err = minio.DefaultTransport(secure); err != nil {
+			return nil, fmt.Errorf("s3 bucket %s: %v", cfg.Bucket, err)
+		}
+	}
 	client, err := minio.New(host, &minio.Options{
 		Creds:        creds,
 		Secure:       secure,
 		Region:       cfg.Region,
 		BucketLookup: lookup,
-		Transport:    transport,
+		Transport:    watchTransport{base: transport},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3 bucket %s: %v", cfg.Bucket, err)
 	}
 	server := fmt.Sprintf("%t %s %s %s", secure, host, cfg.AccessKeyID, cfg.SecretAccessKey)
 	return &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, region: cfg.Region, server: server,
-		direct: directConfig{public: cfg.Public, pathStyle: cfg.PathStyle, host: host, secure: secure}}, nil
+		direct: directConfig{public: cfg.Public, pathStyle: cfg.PathStyle, host: host, secure: secure}, timeout: timeout}, nil
 }
 
 // parseEndpoint splits an endpoint into minio's host and TLS flag.
@@ -173,11 +195,15 @@ var (
 
 // Put streams r to key. A stream of at most PartSize bytes is one PUT, a
 // longer one a multipart upload, aborted when r, ctx or the server fails.
-// It holds a 1 MiB buffer, and a PartSize one for a blob beyond that.
+// It holds a 1 MiB buffer, and a PartSize one for a blob beyond that. Only
+// the time spent waiting on the server counts towards the timeout, not the
+// time spent reading r.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, error) {
 	if err := blob.ValidateKey(key); err != nil {
 		return blob.Info{}, fmt.Errorf("put %q: %w", key, err)
 	}
+	ctx, cancel := s.transfer(ctx, s.timeout)
+	defer cancel()
 	digest := sha256.New()
 	smallp := smallBuffers.Get().(*[]byte)
 	buf := *smallp
@@ -215,7 +241,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 			minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: PartSize})
 		if err != nil {
 			s.removeIfCommitted(ctx, key, err, sent)
-			return blob.Info{}, s.mapErr("put", key, err)
+			return blob.Info{}, s.fail(ctx, "put", key, err)
 		}
 	} else {
 		up, size, err = s.putMultipart(ctx, key, r, buf, n, digest)
@@ -235,10 +261,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (blob.Info, er
 // putMultipart uploads buf[:n], already read and hashed, as the first part,
 // then the rest of r, one part at a time through buf.
 func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, buf []byte, n int, digest io.Writer) (up minio.UploadInfo, size int64, err error) {
-	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, key,
+	start, cancel := s.call(ctx)
+	uploadID, err := s.core.NewMultipartUpload(start, s.bucket, key,
 		minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	cancel()
 	if err != nil {
-		return up, 0, s.mapErr("put", key, err)
+		return up, 0, s.fail(start, "put", key, err)
 	}
 	defer func() {
 		if err != nil {
@@ -254,7 +282,7 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, buf [
 		part, err := s.core.PutObjectPart(ctx, s.bucket, key, uploadID, len(parts)+1,
 			bytes.NewReader(buf[:n]), int64(n), minio.PutObjectPartOptions{})
 		if err != nil {
-			return up, 0, s.mapErr("put", key, err)
+			return up, 0, s.fail(ctx, "put", key, err)
 		}
 		parts = append(parts, completePart(part))
 		size += int64(n)
@@ -269,12 +297,15 @@ func (s *Store) putMultipart(ctx context.Context, key string, r io.Reader, buf [
 		}
 		digest.Write(buf[:n])
 	}
-	commit, sent := traceSent(ctx)
+	// The server assembles the parts before it answers.
+	complete, cancel := s.transfer(ctx, s.allowance(size))
+	defer cancel()
+	commit, sent := traceSent(complete)
 	up, err = s.core.CompleteMultipartUpload(commit, s.bucket, key, uploadID, parts,
 		minio.PutObjectOptions{ContentType: "application/octet-stream"})
 	if err != nil {
 		s.removeIfCommitted(ctx, key, err, sent)
-		return up, 0, s.mapErr("put", key, err)
+		return up, 0, s.fail(complete, "put", key, err)
 	}
 	return up, size, nil
 }
@@ -310,13 +341,20 @@ func completePart(p minio.ObjectPart) minio.CompletePart {
 // abort cancels a failed multipart upload so that its parts do not stay
 // behind, even when ctx has ended. What it cannot abort, RemoveStale will.
 func (s *Store) abort(ctx context.Context, key, uploadID string, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	ctx, cancel := s.cleanup(ctx)
 	defer cancel()
 	err := s.core.AbortMultipartUpload(ctx, s.bucket, key, uploadID)
 	if err != nil && minio.ToErrorResponse(err).Code != "NoSuchUpload" {
 		return fmt.Errorf("%w (and aborting upload %s failed, RemoveStale will retry: %v)", cause, uploadID, s.mapErr("abort", key, err))
 	}
 	return cause
+}
+
+// cleanup returns a context for the requests that undo a failed operation:
+// they run even when the operation's ctx has ended, for at most
+// cleanupTimeout.
+func (s *Store) cleanup(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(unwatched(context.WithoutCancel(ctx)), cleanupTimeout)
 }
 
 // traceSent returns ctx that records in sent whether a request made with it
@@ -342,7 +380,7 @@ func (s *Store) removeIfCommitted(ctx context.Context, key string, err error, se
 	if !sent.Load() || errors.As(err, &resp) && resp.StatusCode != 0 {
 		return // never sent, or the server answered: nothing was stored
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	ctx, cancel := s.cleanup(ctx)
 	defer cancel()
 	st, serr := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
 	if serr != nil {
@@ -351,30 +389,41 @@ func (s *Store) removeIfCommitted(ctx context.Context, key string, err error, se
 	_ = s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: st.VersionID})
 }
 
-// Open returns the blob at key. Reads and seeks go to the server as ranged
-// GETs of the version that was current at Open.
-func (s *Store) Open(ctx context.Context, key string) (blob.Object, error) {
+// Open returns version of the blob at key ("" is the current one). Reads
+// and seeks go to the server as ranged GETs of that version (with "", of
+// the version that was current at Open). Each of them may wait on the
+// server for the store's timeout without a byte coming; the time between
+// reads is the caller's.
+func (s *Store) Open(ctx context.Context, key, version string) (_ blob.Object, err error) {
 	if err := blob.ValidateKey(key); err != nil {
 		return nil, fmt.Errorf("open %q: %w", key, err)
 	}
-	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
+	ctx, cancel := s.transfer(ctx, s.timeout)
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+	}()
+	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{VersionID: version})
 	if err != nil {
-		return nil, s.mapErr("open", key, err)
+		return nil, s.fail(ctx, "open", key, err)
 	}
 	// GetObject is lazy: a missing key shows on the first request.
 	st, err := obj.Stat()
 	if err != nil {
 		_ = obj.Close()
-		return nil, s.mapErr("open", key, err)
+		return nil, s.fail(ctx, "open", key, err)
 	}
-	return &object{store: s, obj: obj, info: infoOf(st)}, nil
+	return &object{store: s, ctx: ctx, cancel: cancel, obj: obj, info: infoOf(st)}, nil
 }
 
 // object is an open blob: a minio.Object whose errors are mapped.
 type object struct {
-	store *Store
-	obj   *minio.Object
-	info  blob.Info
+	store  *Store
+	ctx    context.Context
+	cancel context.CancelFunc
+	obj    *minio.Object
+	info   blob.Info
 }
 
 func (o *object) Info() blob.Info { return o.info }
@@ -382,7 +431,7 @@ func (o *object) Info() blob.Info { return o.info }
 func (o *object) Read(p []byte) (int, error) {
 	n, err := o.obj.Read(p)
 	if err != nil && err != io.EOF {
-		err = o.store.mapErr("read", o.info.Key, err)
+		err = o.store.fail(o.ctx, "read", o.info.Key, err)
 	}
 	return n, err
 }
@@ -390,21 +439,28 @@ func (o *object) Read(p []byte) (int, error) {
 func (o *object) Seek(offset int64, whence int) (int64, error) {
 	pos, err := o.obj.Seek(offset, whence)
 	if err != nil {
-		err = o.store.mapErr("seek", o.info.Key, err)
+		err = o.store.fail(o.ctx, "seek", o.info.Key, err)
 	}
 	return pos, err
 }
 
-func (o *object) Close() error { return o.obj.Close() }
+func (o *object) Close() error {
+	err := o.obj.Close()
+	o.cancel()
+	return err
+}
 
-// Stat returns the blob's Info (without SHA256), or blob.ErrNotFound.
-func (s *Store) Stat(ctx context.Context, key string) (blob.Info, error) {
+// Stat returns the Info (without SHA256) of version of the blob at key ("",
+// the current one), or blob.ErrNotFound.
+func (s *Store) Stat(ctx context.Context, key, version string) (blob.Info, error) {
 	if err := blob.ValidateKey(key); err != nil {
 		return blob.Info{}, fmt.Errorf("stat %q: %w", key, err)
 	}
-	st, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	st, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{VersionID: version})
 	if err != nil {
-		return blob.Info{}, s.mapErr("stat", key, err)
+		return blob.Info{}, s.fail(ctx, "stat", key, err)
 	}
 	return infoOf(st), nil
 }
@@ -413,36 +469,68 @@ func infoOf(st minio.ObjectInfo) blob.Info {
 	return blob.Info{Key: st.Key, Size: st.Size, VersionID: st.VersionID, Modified: st.LastModified}
 }
 
-// Delete removes key. The bucket is versioned, so this hides the blob
-// behind a delete marker and its bytes stay as a noncurrent version: a
-// deleted artifact can be recovered, and removing old versions for good is
-// the bucket's lifecycle rules' job, not flymodel's. A missing key is
-// left alone (no marker).
-func (s *Store) Delete(ctx context.Context, key string) error {
+// Delete removes version of key for good: a DELETE with the version id,
+// which frees the version's bytes and leaves no delete marker. Version ""
+// removes every version of the key (and its delete markers): keys are
+// random and never reused, so all of them were written at this key for
+// one blob — by flymodel, or by someone overwriting it behind its back.
+// A missing key or version is left alone.
+func (s *Store) Delete(ctx context.Context, key, version string) error {
 	if err := blob.ValidateKey(key); err != nil {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
-	if _, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{}); err != nil {
-		if err := s.mapErr("delete", key, err); !errors.Is(err, blob.ErrNotFound) {
-			return err
+	if version != "" {
+		return s.deleteVersion(ctx, key, version)
+	}
+	var versions []string
+	err := s.ListVersions(ctx, key, func(v blob.Version) error {
+		if v.Key == key {
+			versions = append(versions, v.VersionID)
 		}
 		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s/%s: %w", s, key, err)
 	}
-	if err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{}); err != nil {
-		if err := s.mapErr("delete", key, err); !errors.Is(err, blob.ErrNotFound) {
+	for _, v := range versions {
+		if err := s.deleteVersion(ctx, key, v); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// List calls fn for every blob whose key starts with prefix, in key order.
-// Objects whose names are not valid blob keys (written by something else)
-// are skipped.
+// deleteVersion removes one version of key for good ("null" is the version
+// of an object written while the bucket was not versioned).
+func (s *Store) deleteVersion(ctx context.Context, key, version string) error {
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: version})
+	if err != nil && !invalidVersion(err) {
+		if err := s.fail(ctx, "delete", key, err); !errors.Is(err, blob.ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// invalidVersion tells a version id the server does not know (Versity
+// Gateway answers so for a version deleted already).
+func invalidVersion(err error) bool {
+	var resp minio.ErrorResponse
+	return errors.As(err, &resp) && resp.Code == "InvalidArgument" && strings.Contains(strings.ToLower(resp.Message), "version")
+}
+
+// List calls fn for every blob whose key starts with prefix, in key order,
+// with the Info of its current version. Objects whose names are not valid
+// blob keys (written by something else) are skipped. Each page of the
+// listing may wait on the server for the store's timeout.
 func (s *Store) List(ctx context.Context, prefix string, fn func(blob.Info) error) error {
+	ctx, cancel := s.transfer(ctx, s.timeout)
+	defer cancel()
 	for obj := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if obj.Err != nil {
-			return s.mapErr("list", prefix, obj.Err)
+			return s.fail(ctx, "list", prefix, obj.Err)
 		}
 		if blob.ValidateKey(obj.Key) != nil {
 			continue
@@ -454,30 +542,55 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(blob.Info) erro
 	return nil
 }
 
+var _ blob.Versions = (*Store)(nil)
+
+// ListVersions calls fn for every version and delete marker of every key
+// that starts with prefix, in key order (a key's newest version first).
+// Objects whose names are not valid blob keys are skipped.
+func (s *Store) ListVersions(ctx context.Context, prefix string, fn func(blob.Version) error) error {
+	ctx, cancel := s.transfer(ctx, s.timeout)
+	defer cancel()
+	opts := minio.ListObjectsOptions{Prefix: prefix, Recursive: true, WithVersions: true}
+	for obj := range s.client.ListObjectsIter(ctx, s.bucket, opts) {
+		if obj.Err != nil {
+			return s.fail(ctx, "list versions", prefix, obj.Err)
+		}
+		if blob.ValidateKey(obj.Key) != nil {
+			continue
+		}
+		if err := fn(blob.Version{Info: infoOf(obj), DeleteMarker: obj.IsDeleteMarker}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Ensure creates the bucket when missing and turns its versioning on.
 func (s *Store) Ensure(ctx context.Context) error {
 	ctx, explain := traceConnect(ctx)
+	ctx, cancel := s.call(ctx)
+	defer cancel()
 	return explain(s.ensure(ctx))
 }
 
 func (s *Store) ensure(ctx context.Context) error {
 	exists, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
-		return s.mapErr("check bucket", "", err)
+		return s.fail(ctx, "check bucket", "", err)
 	}
 	if !exists {
 		err := s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: s.region})
 		if err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
-			return s.mapErr("create bucket", "", err)
+			return s.fail(ctx, "create bucket", "", err)
 		}
 	}
 	v, err := s.client.GetBucketVersioning(ctx, s.bucket)
 	if err != nil {
-		return s.mapErr("get bucket versioning", "", err)
+		return s.fail(ctx, "get bucket versioning", "", err)
 	}
 	if !v.Enabled() {
 		if err := s.client.EnableVersioning(ctx, s.bucket); err != nil {
-			return s.mapErr("enable bucket versioning", "", err)
+			return s.fail(ctx, "enable bucket versioning", "", err)
 		}
 	}
 	return nil
@@ -500,16 +613,14 @@ func (s *Store) probe(ctx context.Context) (err error) {
 		return fmt.Errorf("probe %s: %w", s, err)
 	}
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
 		// With the version id the object is removed for good, not hidden
 		// behind a delete marker.
-		rerr := s.client.RemoveObject(cctx, s.bucket, key, minio.RemoveObjectOptions{VersionID: info.VersionID})
+		rerr := s.Delete(context.WithoutCancel(ctx), key, info.VersionID)
 		if rerr != nil && err == nil {
-			err = fmt.Errorf("probe %s: %w", s, s.mapErr("delete", key, rerr))
+			err = fmt.Errorf("probe %s: %w", s, rerr)
 		}
 	}()
-	obj, err := s.Open(ctx, key)
+	obj, err := s.Open(ctx, key, info.VersionID)
 	if err != nil {
 		return fmt.Errorf("probe %s: %w", s, err)
 	}
@@ -528,12 +639,14 @@ func (s *Store) probe(ctx context.Context) (err error) {
 // ago: uploads interrupted by a crash, whose parts the server keeps (and
 // bills) until they are aborted.
 func (s *Store) RemoveStale(ctx context.Context, age time.Duration) (removed int, err error) {
+	ctx, cancel := s.transfer(ctx, s.timeout)
+	defer cancel()
 	cutoff := time.Now().Add(-age)
 	var keyMarker, uploadIDMarker string
 	for {
 		res, err := s.core.ListMultipartUploads(ctx, s.bucket, "", keyMarker, uploadIDMarker, "", 1000)
 		if err != nil {
-			return removed, s.mapErr("list multipart uploads", "", err)
+			return removed, s.fail(ctx, "list multipart uploads", "", err)
 		}
 		for _, u := range res.Uploads {
 			if u.Initiated.After(cutoff) {
@@ -541,7 +654,7 @@ func (s *Store) RemoveStale(ctx context.Context, age time.Duration) (removed int
 			}
 			err := s.core.AbortMultipartUpload(ctx, s.bucket, u.Key, u.UploadID)
 			if err != nil && minio.ToErrorResponse(err).Code != "NoSuchUpload" {
-				return removed, s.mapErr("abort multipart upload "+u.UploadID, u.Key, err)
+				return removed, s.fail(ctx, "abort multipart upload "+u.UploadID, u.Key, err)
 			}
 			if err == nil {
 				removed++

@@ -171,7 +171,7 @@ func TestEnsureTurnsVersioningOn(t *testing.T) {
 	if first.VersionID == "" || second.VersionID == "" || first.VersionID == second.VersionID {
 		t.Fatalf("version ids %q, %q: want two different, non-empty", first.VersionID, second.VersionID)
 	}
-	if info, err := s.Stat(ctx, "v/k"); err != nil || info.VersionID != second.VersionID {
+	if info, err := s.Stat(ctx, "v/k", ""); err != nil || info.VersionID != second.VersionID {
 		t.Fatalf("stat = %+v, %v; want version %s", info, err, second.VersionID)
 	}
 	big, err := s.Put(ctx, "v/big", blobtest.Pattern(1, PartSize+1))
@@ -179,24 +179,25 @@ func TestEnsureTurnsVersioningOn(t *testing.T) {
 		t.Fatalf("multipart put = %+v, %v; want a version id", big, err)
 	}
 
-	// Delete hides the blob behind a delete marker; its versions stay.
-	if err := s.Delete(ctx, "v/k"); err != nil {
+	// Delete of a version removes that version for good, and only it: no
+	// delete marker, no noncurrent version.
+	if err := s.Delete(ctx, "v/k", first.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	if v := versions(t, s, "v/k"); len(v) != 1 || v[0].VersionID != second.VersionID || v[0].IsDeleteMarker {
+		t.Fatalf("after deleting the first version: %+v, want the second alone", v)
+	}
+	// Delete without a version removes every version of the key.
+	blobtest.Put(t, s, "v/k", []byte("three"))
+	if err := s.Delete(ctx, "v/k", ""); err != nil {
 		t.Fatal(err)
 	}
 	blobtest.WantAbsent(t, s, "v/k")
-	var markers, kept int
-	for _, v := range versions(t, s, "v/k") {
-		if v.IsDeleteMarker {
-			markers++
-		} else {
-			kept++
-		}
-	}
-	if markers != 1 || kept != 2 {
-		t.Fatalf("after delete: %d delete markers and %d versions, want 1 and 2", markers, kept)
+	if v := versions(t, s, "v/k"); len(v) != 0 {
+		t.Fatalf("after delete: %d versions or delete markers left, want none", len(v))
 	}
 	// Deleting a missing key adds no marker.
-	if err := s.Delete(ctx, "v/never"); err != nil {
+	if err := s.Delete(ctx, "v/never", ""); err != nil {
 		t.Fatal(err)
 	}
 	if v := versions(t, s, "v/never"); len(v) != 0 {
@@ -259,7 +260,7 @@ func TestUploadPaths(t *testing.T) {
 			if _, parts, _ := strings.Cut(st.ETag, "-"); parts != fmt.Sprint(tt.parts) && (tt.parts != 0 || parts != "") {
 				t.Fatalf("etag %s, want %d parts", st.ETag, tt.parts)
 			}
-			obj, err := s.Open(ctx, key)
+			obj, err := s.Open(ctx, key, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -399,7 +400,7 @@ func TestUnreachable(t *testing.T) {
 			_, err := s.Put(ctx, "k", blobtest.Pattern(1, 100))
 			return err
 		},
-		"stat": func(ctx context.Context) error { _, err := s.Stat(ctx, "k"); return err },
+		"stat": func(ctx context.Context) error { _, err := s.Stat(ctx, "k", ""); return err },
 		"list": func(ctx context.Context) error { return s.List(ctx, "", func(blob.Info) error { return nil }) },
 	}
 	for name, call := range calls {

@@ -2,6 +2,8 @@ package dbtest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -233,10 +235,13 @@ func experiment(t *testing.T, s db.DB, v db.ModelVersion, name string) db.Experi
 	return must(s.CreateExperiment(context.Background(), db.CreateExperimentParams{VersionID: v.ID, Name: name, Now: now()}))
 }
 
+// blob records a blob at key whose bytes (sha256) are named after the key:
+// a store records given bytes once.
 func blob(t *testing.T, s db.DB, key string) db.Blob {
 	t.Helper()
+	sum := sha256.Sum256([]byte(key))
 	return must(s.CreateBlob(context.Background(), db.CreateBlobParams{
-		Store: "fs", Key: key, Size: 3, Sha256: strings.Repeat("ab", 32), Now: now(),
+		Store: "fs", Key: key, Size: 3, Sha256: hex.EncodeToString(sum[:]), Now: now(),
 	}))
 }
 
@@ -575,6 +580,36 @@ func testArtifacts(t *testing.T, s db.DB) {
 	b := blob(t, s, "sha256/ab/abab")
 	_, err := s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "sha256/ab/abab", Size: 3, Sha256: strings.Repeat("ab", 32), Now: now()})
 	wantConflict(t, err, "blobs", "store", "key")
+	// The same bytes in the same store are one blob; in another store, another.
+	_, err = s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "other", Size: 3, Sha256: b.Sha256, Now: now()})
+	wantConflict(t, err, "blobs", "store", "sha256", "size")
+	others := []db.Blob{
+		must(s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "other", Size: 4, Sha256: b.Sha256, Now: now()})),
+		must(s.CreateBlob(ctx, db.CreateBlobParams{Store: "s3", Key: "other", Size: 3, Sha256: b.Sha256, Now: now()})),
+	}
+	// PutBlob records new bytes, and answers known ones with their blob.
+	fresh := must(s.PutBlob(ctx, db.PutBlobParams{Store: "fs", Key: "put/new", StorageVersion: "v1", Size: 7, Sha256: strings.Repeat("cd", 32), Now: now()}))
+	if fresh.Key != "put/new" || fresh.StorageVersion != "v1" {
+		t.Fatalf("put blob = %+v", fresh)
+	}
+	known := must(s.PutBlob(ctx, db.PutBlobParams{Store: "fs", Key: "put/again", StorageVersion: "v2", Size: 7, Sha256: strings.Repeat("cd", 32), Now: now()}))
+	if known.ID != fresh.ID || known.Key != "put/new" || known.StorageVersion != "v1" {
+		t.Fatalf("put blob of known bytes = %+v, want %+v", known, fresh)
+	}
+	if _, err := s.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: "fs", Key: "put/again"}); !errors.Is(err, db.ErrNotFound) {
+		t.Fatalf("put blob of known bytes recorded its key: %v", err)
+	}
+	if n := must(s.SetBlobStorageVersion(ctx, db.SetBlobStorageVersionParams{ID: b.ID, StorageVersion: "v3"})); n != 1 {
+		t.Fatal("did not set the version of a blob")
+	}
+	if got := must(s.GetBlob(ctx, b.ID)); got.StorageVersion != "v3" {
+		t.Fatalf("blob after setting its version = %+v", got)
+	}
+	for _, o := range append(others, fresh) {
+		if n := must(s.DeleteBlob(ctx, o.ID)); n != 1 {
+			t.Fatalf("delete blob %d: %d rows", o.ID, n)
+		}
+	}
 	_, err = s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "short", Size: 3, Sha256: "abc", Now: now()})
 	wantErr(t, err, db.ErrInvalid)
 	got := must(s.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: "fs", Key: "sha256/ab/abab"}))

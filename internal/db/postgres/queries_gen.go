@@ -621,6 +621,13 @@ func (q queries) NextArtifactNumber(ctx context.Context, kind string) (int64, er
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) PutBlob(ctx context.Context, arg db.PutBlobParams) (db.Blob, error) {
+	ctx, span := queryTrace.Start(ctx, "db.PutBlob")
+	defer span.End()
+	r, err := q.writer().PutBlob(ctx, pgdb.PutBlobParams(arg))
+	return db.Blob(r), dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.Model, error) {
 	ctx, span := queryTrace.Start(ctx, "db.RenameModel")
 	defer span.End()
@@ -639,6 +646,13 @@ func (q queries) SetArtifactBlob(ctx context.Context, arg db.SetArtifactBlobPara
 	ctx, span := queryTrace.Start(ctx, "db.SetArtifactBlob")
 	defer span.End()
 	r, err := q.writer().SetArtifactBlob(ctx, pgdb.SetArtifactBlobParams(arg))
+	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) SetBlobStorageVersion(ctx context.Context, arg db.SetBlobStorageVersionParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.SetBlobStorageVersion")
+	defer span.End()
+	r, err := q.writer().SetBlobStorageVersion(ctx, pgdb.SetBlobStorageVersionParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
 }
 

@@ -188,11 +188,22 @@ type Querier interface {
 	// so two uploads never take one number, and once it commits the number is
 	// never handed out again (deleting its artifact does not free it).
 	NextArtifactNumber(ctx context.Context, kind string) (int64, error)
+	// Records a stored object as a blob, or, when the store already records
+	// these bytes (same sha256 and size, schema 00006), returns that blob
+	// instead: its key is then not the one given, and the object given is not
+	// needed. Atomic on both engines, so that racing uploads of the same bytes
+	// make one blob. The no-op update locks the row until the transaction
+	// ends, so garbage collection cannot remove it before an artifact
+	// references it (its delete then fails on the reference).
+	PutBlob(ctx context.Context, arg PutBlobParams) (Blob, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
 	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
 	// Points an artifact at the copy of its bytes in another store (same
 	// size and sha256), when its version changes lifecycle.
 	SetArtifactBlob(ctx context.Context, arg SetArtifactBlobParams) (int64, error)
+	// Records the object version of a blob: verify records the version whose
+	// bytes it checked for a blob written before version ids were recorded.
+	SetBlobStorageVersion(ctx context.Context, arg SetBlobStorageVersionParams) (int64, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
 	SetVersionState(ctx context.Context, arg SetVersionStateParams) (ModelVersion, error)

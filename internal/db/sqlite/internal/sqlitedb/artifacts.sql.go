@@ -337,7 +337,7 @@ func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blo
 }
 
 const listArtifactBlobs = `-- name: ListArtifactBlobs :many
-SELECT a.id, a.name, b.store, b.key, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
+SELECT a.id, a.name, b.id AS blob_id, b.store, b.key, b.storage_version, b.size, b.sha256, n.name AS namespace, m.name AS model, v.version, e.name AS experiment
 FROM artifacts a
 JOIN blobs b ON b.id = a.blob_id
 JOIN model_versions v ON v.id = a.version_id
@@ -357,16 +357,18 @@ type ListArtifactBlobsParams struct {
 }
 
 type ListArtifactBlobsRow struct {
-	ID         int64
-	Name       string
-	Store      string
-	Key        string
-	Size       int64
-	Sha256     string
-	Namespace  string
-	Model      string
-	Version    string
-	Experiment *string
+	ID             int64
+	Name           string
+	BlobID         int64
+	Store          string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+	Namespace      string
+	Model          string
+	Version        string
+	Experiment     *string
 }
 
 // Every artifact with its blob and path names (experiment NULL for a
@@ -385,8 +387,10 @@ func (q *Queries) ListArtifactBlobs(ctx context.Context, arg ListArtifactBlobsPa
 		if err := rows.Scan(
 			&i.ID,
 			&i.Name,
+			&i.BlobID,
 			&i.Store,
 			&i.Key,
+			&i.StorageVersion,
 			&i.Size,
 			&i.Sha256,
 			&i.Namespace,
@@ -683,6 +687,51 @@ func (q *Queries) NextArtifactNumber(ctx context.Context, kind string) (int64, e
 	return last_number, err
 }
 
+const putBlob = `-- name: PutBlob :one
+INSERT INTO blobs (store, key, storage_version, size, sha256, created_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (store, sha256, size) DO UPDATE SET store = excluded.store
+RETURNING id, store, "key", storage_version, size, sha256, created_at
+`
+
+type PutBlobParams struct {
+	Store          string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+	Now            time.Time
+}
+
+// Records a stored object as a blob, or, when the store already records
+// these bytes (same sha256 and size, schema 00006), returns that blob
+// instead: its key is then not the one given, and the object given is not
+// needed. Atomic on both engines, so that racing uploads of the same bytes
+// make one blob. The no-op update locks the row until the transaction
+// ends, so garbage collection cannot remove it before an artifact
+// references it (its delete then fails on the reference).
+func (q *Queries) PutBlob(ctx context.Context, arg PutBlobParams) (Blob, error) {
+	row := q.queryRow(ctx, q.putBlobStmt, putBlob,
+		arg.Store,
+		arg.Key,
+		arg.StorageVersion,
+		arg.Size,
+		arg.Sha256,
+		arg.Now,
+	)
+	var i Blob
+	err := row.Scan(
+		&i.ID,
+		&i.Store,
+		&i.Key,
+		&i.StorageVersion,
+		&i.Size,
+		&i.Sha256,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const setArtifactBlob = `-- name: SetArtifactBlob :execrows
 UPDATE artifacts SET blob_id = ?1 WHERE id = ?2
 `
@@ -696,6 +745,25 @@ type SetArtifactBlobParams struct {
 // size and sha256), when its version changes lifecycle.
 func (q *Queries) SetArtifactBlob(ctx context.Context, arg SetArtifactBlobParams) (int64, error) {
 	result, err := q.exec(ctx, q.setArtifactBlobStmt, setArtifactBlob, arg.BlobID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setBlobStorageVersion = `-- name: SetBlobStorageVersion :execrows
+UPDATE blobs SET storage_version = ?1 WHERE id = ?2
+`
+
+type SetBlobStorageVersionParams struct {
+	StorageVersion string
+	ID             int64
+}
+
+// Records the object version of a blob: verify records the version whose
+// bytes it checked for a blob written before version ids were recorded.
+func (q *Queries) SetBlobStorageVersion(ctx context.Context, arg SetBlobStorageVersionParams) (int64, error) {
+	result, err := q.exec(ctx, q.setBlobStorageVersionStmt, setBlobStorageVersion, arg.StorageVersion, arg.ID)
 	if err != nil {
 		return 0, err
 	}

@@ -249,6 +249,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.nextArtifactNumberStmt, err = db.PrepareContext(ctx, nextArtifactNumber); err != nil {
 		return nil, fmt.Errorf("error preparing query NextArtifactNumber: %w", err)
 	}
+	if q.putBlobStmt, err = db.PrepareContext(ctx, putBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query PutBlob: %w", err)
+	}
 	if q.renameModelStmt, err = db.PrepareContext(ctx, renameModel); err != nil {
 		return nil, fmt.Errorf("error preparing query RenameModel: %w", err)
 	}
@@ -257,6 +260,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.setArtifactBlobStmt, err = db.PrepareContext(ctx, setArtifactBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query SetArtifactBlob: %w", err)
+	}
+	if q.setBlobStorageVersionStmt, err = db.PrepareContext(ctx, setBlobStorageVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query SetBlobStorageVersion: %w", err)
 	}
 	if q.setVersionDigestStmt, err = db.PrepareContext(ctx, setVersionDigest); err != nil {
 		return nil, fmt.Errorf("error preparing query SetVersionDigest: %w", err)
@@ -665,6 +671,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing nextArtifactNumberStmt: %w", cerr)
 		}
 	}
+	if q.putBlobStmt != nil {
+		if cerr := q.putBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing putBlobStmt: %w", cerr)
+		}
+	}
 	if q.renameModelStmt != nil {
 		if cerr := q.renameModelStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing renameModelStmt: %w", cerr)
@@ -678,6 +689,11 @@ func (q *Queries) Close() error {
 	if q.setArtifactBlobStmt != nil {
 		if cerr := q.setArtifactBlobStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setArtifactBlobStmt: %w", cerr)
+		}
+	}
+	if q.setBlobStorageVersionStmt != nil {
+		if cerr := q.setBlobStorageVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setBlobStorageVersionStmt: %w", cerr)
 		}
 	}
 	if q.setVersionDigestStmt != nil {
@@ -839,9 +855,11 @@ type Queries struct {
 	lockUnsealedVersionStmt         *sql.Stmt
 	lockVersionStmt                 *sql.Stmt
 	nextArtifactNumberStmt          *sql.Stmt
+	putBlobStmt                     *sql.Stmt
 	renameModelStmt                 *sql.Stmt
 	revokeTokenStmt                 *sql.Stmt
 	setArtifactBlobStmt             *sql.Stmt
+	setBlobStorageVersionStmt       *sql.Stmt
 	setVersionDigestStmt            *sql.Stmt
 	setVersionStateStmt             *sql.Stmt
 	softDeleteExperimentStmt        *sql.Stmt
@@ -932,9 +950,11 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		lockUnsealedVersionStmt:         q.lockUnsealedVersionStmt,
 		lockVersionStmt:                 q.lockVersionStmt,
 		nextArtifactNumberStmt:          q.nextArtifactNumberStmt,
+		putBlobStmt:                     q.putBlobStmt,
 		renameModelStmt:                 q.renameModelStmt,
 		revokeTokenStmt:                 q.revokeTokenStmt,
 		setArtifactBlobStmt:             q.setArtifactBlobStmt,
+		setBlobStorageVersionStmt:       q.setBlobStorageVersionStmt,
 		setVersionDigestStmt:            q.setVersionDigestStmt,
 		setVersionStateStmt:             q.setVersionStateStmt,
 		softDeleteExperimentStmt:        q.softDeleteExperimentStmt,
