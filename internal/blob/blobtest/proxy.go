@@ -46,7 +46,7 @@ func NewProxy(t testing.TB, endpoint string) *Proxy {
 	}
 	p := &Proxy{}
 	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.FlushInterval = -1 // paced bodies go out as they are written
+	rp.FlushInterval = -1                    // paced bodies go out as they are written
 	rp.ErrorLog = log.New(io.Discard, "", 0) // a client that gives up is expected here
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Amz-Copy-Source") != "" {
