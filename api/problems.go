@@ -166,11 +166,19 @@ type ReadinessProblem struct {
 	NoStore []NoStoreProblem `json:"no_store,omitempty"`
 }
 
-// DigestMismatchProblem: the uploaded bytes do not hash to the digest the
+// DigestMismatchProblem: the uploaded bytes do not hash to a digest the
 // client declared; nothing was stored.
 type DigestMismatchProblem struct {
-	ExpectedSHA256 string `json:"expected_sha256" openapi:"ref=Sha256"`
-	ActualSHA256   string `json:"actual_sha256" openapi:"ref=Sha256"`
+	// The algorithm of the digest that did not match: `sha-256`, `sha-512`
+	// or `md5`.
+	Algorithm string `json:"algorithm" openapi:"examples=sha-256|sha-512|md5"`
+	// The digest declared and the one the bytes have, in lowercase
+	// hexadecimal.
+	Expected string `json:"expected"`
+	Actual   string `json:"actual"`
+	// The same two, when the algorithm is `sha-256`.
+	ExpectedSHA256 string `json:"expected_sha256,omitempty" openapi:"ref=Sha256"`
+	ActualSHA256   string `json:"actual_sha256,omitempty" openapi:"ref=Sha256"`
 }
 
 // EmptyUploadProblem: the upload holds no bytes; an artifact holds at

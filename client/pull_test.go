@@ -272,15 +272,15 @@ func (r *recorder) take() []seenRequest {
 	return s
 }
 
-// objectKey is where the server stored a version artifact.
-func (s *testServer) objectKey(t *testing.T, ref client.VersionRef, name string) string {
+// artifactBlob is where the server stored a version artifact.
+func (s *testServer) artifactBlob(t *testing.T, ref client.VersionRef, name string) db.GetArtifactWithBlobRow {
 	t.Helper()
 	ctx := context.Background()
 	v, err := s.store.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: ref.Namespace, Model: ref.Model, Version: ref.Version})
 	check(t, err)
 	a, err := s.store.GetArtifactWithBlob(ctx, db.GetArtifactWithBlobParams{VersionID: v.ID, Name: name})
 	check(t, err)
-	return a.Key
+	return a
 }
 
 func TestPullFromS3(t *testing.T) {
@@ -334,13 +334,17 @@ func TestPullFromS3(t *testing.T) {
 	rec.mu.Unlock()
 
 	// Bytes altered in the bucket behind the server (same size): the
-	// client catches them, and no file appears.
-	key := srv.objectKey(t, ref, "weights/model.safetensors")
+	// client catches them, and no file appears. (A bucket's versions never
+	// change: an overwrite is a new version, which the server does not
+	// serve; the record is pointed at it, as if the version's bytes had
+	// changed.)
+	blob := srv.artifactBlob(t, ref, "weights/model.safetensors")
 	altered := bytes.Clone(files["weights/model.safetensors"])
 	altered[1<<20] ^= 1
-	if _, err := srv.blobs.Put(ctx, key, bytes.NewReader(altered)); err != nil {
-		t.Fatal(err)
-	}
+	put, err := srv.blobs.Put(ctx, blob.Key, bytes.NewReader(altered))
+	check(t, err)
+	_, err = srv.store.SetBlobStorageVersion(ctx, db.SetBlobStorageVersionParams{ID: blob.BlobID, StorageVersion: put.VersionID})
+	check(t, err)
 	target := filepath.Join(t.TempDir(), "model.safetensors")
 	if _, err := c.DownloadFile(ctx, ref.Owner(), "weights/model.safetensors", target); !errors.Is(err, client.ErrIntegrity) {
 		t.Fatalf("download of bytes altered in the bucket: %v", err)

@@ -156,7 +156,13 @@ func TestPullCommand(t *testing.T) {
 		}
 		altered := bytes.Clone(files["model.safetensors"])
 		altered[len(altered)/2] ^= 1
-		if _, err := s.blobs.Put(ctx, art.Key, bytes.NewReader(altered)); err != nil {
+		put, err := s.blobs.Put(ctx, art.Key, bytes.NewReader(altered))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// On S3 an overwrite is a new version, which the server does not
+		// serve: the record is pointed at it (as if the version had changed).
+		if _, err := s.store.SetBlobStorageVersion(ctx, db.SetBlobStorageVersionParams{ID: art.BlobID, StorageVersion: put.VersionID}); err != nil {
 			t.Fatal(err)
 		}
 		bad := runPull(t, dir, 1, "--server", s.URL, "canada/llm.sm", "v1", "tampered")

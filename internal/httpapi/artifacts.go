@@ -3,7 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -68,45 +70,96 @@ func artifactName(r *http.Request) (string, error) {
 	return name, nil
 }
 
-// expectedDigest reads the client's sha256 from Repr-Digest (RFC 9530,
-// "sha-256=:base64:"), Digest (RFC 3230, "sha-256=base64" or the original
-// flymodel's "sha256=hex"); "" when none is given.
-func expectedDigest(r *http.Request) (string, error) {
-	var found []string
-	for _, h := range []string{"Repr-Digest", "Digest"} {
-		for _, v := range r.Header.Values(h) {
-			for _, item := range strings.Split(v, ",") {
-				alg, val, ok := strings.Cut(strings.TrimSpace(item), "=")
-				if !ok {
+// declaredDigests are the digests a client declared of an upload's bytes:
+// sha256 (lowercase hex, "" for none), which the registry compares with
+// what it stores, and the others it verifies as they stream.
+type declaredDigests struct {
+	sha256 string
+	others []registry.Digest
+}
+
+// digestSizes are the algorithms the server verifies, with their digests'
+// sizes in bytes.
+var digestSizes = map[string]int{registry.DigestSHA256: sha256.Size, registry.DigestSHA512: sha512.Size, registry.DigestMD5: md5.Size}
+
+// expectedDigests reads the digests the client declared of the upload's
+// bytes: Repr-Digest and Content-Digest (RFC 9530, "sha-256=:base64:"),
+// Digest (RFC 3230, "SHA-256=base64"), the original flymodel's
+// "sha256=hex" in any of them, and Content-MD5 (RFC 1864, base64). The algorithms are
+// sha-256, sha-512 and md5, in any letter case; any other, a value that is
+// not a digest of its algorithm, or two values for one algorithm are
+// refused (400), so that no digest a client declared goes unchecked.
+// Content-Digest covers a multipart body as a whole, which is not what is
+// stored: it is refused there.
+func expectedDigests(r *http.Request, multipart bool) (declaredDigests, error) {
+	found := map[string]string{}
+	add := func(h, alg, val string, hexValue bool) error {
+		size, ok := digestSizes[alg]
+		if !ok {
+			return newProblem(kindMalformed, fmt.Sprintf("%s: digest algorithm %q is not one this server verifies; declare sha-256, sha-512 or md5", h, alg)).
+				with(api.BadRequestProblem{Field: h})
+		}
+		var raw []byte
+		var err error
+		if hexValue {
+			raw, err = hex.DecodeString(val)
+		} else {
+			raw, err = base64.StdEncoding.DecodeString(strings.TrimSuffix(strings.TrimPrefix(val, ":"), ":"))
+		}
+		if err != nil || len(raw) != size {
+			form := "the base64 of"
+			if hexValue {
+				form = "the hexadecimal digits of"
+			}
+			return newProblem(kindMalformed, fmt.Sprintf("%s: %s must be %s %d bytes", h, alg, form, size)).with(api.BadRequestProblem{Field: h})
+		}
+		sum := hex.EncodeToString(raw)
+		if prior, ok := found[alg]; ok && prior != sum {
+			return newProblem(kindMalformed, "the request declares two different "+alg+" digests")
+		}
+		found[alg] = sum
+		return nil
+	}
+	headers := []string{"Repr-Digest", "Content-Digest", "Digest"}
+	for _, h := range headers {
+		values := r.Header.Values(h)
+		if len(values) > 0 && multipart && h == "Content-Digest" {
+			return declaredDigests{}, newProblem(kindMalformed, "Content-Digest: the digest of a multipart body is not verified; declare the file's digest in Repr-Digest or in the artifact part's sha256").
+				with(api.BadRequestProblem{Field: h})
+		}
+		for _, v := range values {
+			for item := range strings.SplitSeq(v, ",") {
+				item, _, _ = strings.Cut(strings.TrimSpace(item), ";") // parameters
+				if item == "" {
 					continue
 				}
-				switch strings.ToLower(alg) {
-				case "sha-256":
-					val = strings.Trim(val, ":")
-					raw, err := base64.StdEncoding.DecodeString(val)
-					if err != nil || len(raw) != sha256.Size {
-						return "", newProblem(kindMalformed, h+": sha-256 must be the base64 of 32 bytes").with(api.BadRequestProblem{Field: h})
-					}
-					found = append(found, hex.EncodeToString(raw))
-				case "sha256":
-					val = strings.ToLower(val)
-					if raw, err := hex.DecodeString(val); err != nil || len(raw) != sha256.Size {
-						return "", newProblem(kindMalformed, h+": sha256 must be 64 hexadecimal digits").with(api.BadRequestProblem{Field: h})
-					}
-					found = append(found, val)
+				alg, val, ok := strings.Cut(item, "=")
+				if !ok {
+					return declaredDigests{}, newProblem(kindMalformed, fmt.Sprintf("%s: %q is not algorithm=digest", h, item)).with(api.BadRequestProblem{Field: h})
+				}
+				alg = strings.ToLower(strings.TrimSpace(alg))
+				hexValue := alg == "sha256" // the original flymodel's form
+				if hexValue {
+					alg = registry.DigestSHA256
+				}
+				if err := add(h, alg, strings.TrimSpace(val), hexValue); err != nil {
+					return declaredDigests{}, err
 				}
 			}
 		}
 	}
-	for _, d := range found[min(1, len(found)):] {
-		if d != found[0] {
-			return "", newProblem(kindMalformed, "the request declares two different digests")
+	for _, v := range r.Header.Values("Content-MD5") {
+		if err := add("Content-MD5", registry.DigestMD5, strings.TrimSpace(v), false); err != nil {
+			return declaredDigests{}, err
 		}
 	}
-	if len(found) == 0 {
-		return "", nil
+	d := declaredDigests{sha256: found[registry.DigestSHA256]}
+	for _, alg := range []string{registry.DigestSHA512, registry.DigestMD5} {
+		if sum, ok := found[alg]; ok {
+			d.others = append(d.others, registry.Digest{Algorithm: alg, Hex: sum})
+		}
 	}
-	return found[0], nil
+	return d, nil
 }
 
 // multipartOverhead allows for a multipart body's metadata part, part
@@ -148,14 +201,14 @@ func (s *server) handlePutArtifact(w http.ResponseWriter, r *http.Request) error
 	if err := s.checkLength(r, 0); err != nil {
 		return err
 	}
-	digest, err := expectedDigest(r)
+	digests, err := expectedDigests(r, false)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
 	in := registry.NewArtifact{
 		Name: name, FileName: q.Get("file_name"), Format: q.Get("format"), Encoding: q.Get("encoding"),
-		ContentType: r.Header.Get("Content-Type"), SHA256: digest,
+		ContentType: r.Header.Get("Content-Type"), SHA256: digests.sha256, Digests: digests.others,
 	}
 	if in.ContentType == "application/octet-stream" {
 		in.ContentType = "" // the default: let the format decide
@@ -210,7 +263,7 @@ func (s *server) multipartUpload(r *http.Request, describe describeFunc) (regist
 	if err := s.checkLength(r, multipartOverhead); err != nil {
 		return fail(err)
 	}
-	digest, err := expectedDigest(r)
+	digests, err := expectedDigests(r, true)
 	if err != nil {
 		return fail(err)
 	}
@@ -233,7 +286,7 @@ func (s *server) multipartUpload(r *http.Request, describe describeFunc) (regist
 	switch part.FormName() {
 	case api.UploadMetadataPart:
 	case api.UploadFilePart:
-		return s.stagedUpload(r, mr, head, part, digest, describe)
+		return s.stagedUpload(r, mr, head, part, digests, describe)
 	default:
 		return fail(newProblem(kindMultipart, fmt.Sprintf("the first part must be \"artifact\" (JSON metadata) or \"file\", not %q", part.FormName())))
 	}
@@ -245,9 +298,10 @@ func (s *server) multipartUpload(r *http.Request, describe describeFunc) (regist
 	if err != nil {
 		return fail(err)
 	}
-	if in.SHA256, err = oneDigest(in.SHA256, digest); err != nil {
+	if in.SHA256, err = oneDigest(in.SHA256, digests.sha256); err != nil {
 		return fail(err)
 	}
+	in.Digests = digests.others
 	file, err := mr.NextPart()
 	if err != nil {
 		return fail(newProblem(kindMultipart, "missing part \"file\" after \"artifact\""))
@@ -273,7 +327,7 @@ const StagePrefix = "flymodel-upload-"
 // metadata is read and the staged bytes stored under it. The temporary
 // file is removed on every path out.
 func (s *server) stagedUpload(r *http.Request, mr *multipart.Reader, head *countingReader, file *multipart.Part,
-	digest string, describe describeFunc) (_ registry.Owner, _ registry.Artifact, _ bool, err error) {
+	digests declaredDigests, describe describeFunc) (_ registry.Owner, _ registry.Artifact, _ bool, err error) {
 	staged, err := os.CreateTemp(s.tempDir, StagePrefix+"*")
 	if err != nil {
 		return registry.Owner{}, registry.Artifact{}, false, fmt.Errorf("stage upload in %s: %w", s.tempDir, err)
@@ -327,9 +381,12 @@ func (s *server) stagedUpload(r *http.Request, mr *multipart.Reader, head *count
 	if err != nil {
 		return fail(err)
 	}
-	if in.SHA256, err = oneDigest(in.SHA256, digest); err != nil {
+	if in.SHA256, err = oneDigest(in.SHA256, digests.sha256); err != nil {
 		return fail(err)
 	}
+	// The other digests are verified as the staged bytes are stored (or,
+	// when the artifact exists, re-read).
+	in.Digests = digests.others
 	if in.SHA256 != "" && in.SHA256 != sum {
 		return fail(&registry.DigestMismatchError{Expected: in.SHA256, Actual: sum})
 	}

@@ -33,8 +33,11 @@ func registryProblem(err error) *Problem {
 	)
 	switch {
 	case errors.As(err, &mismatch):
-		return newProblem(kindDigestMismatch, mismatch.Error()).
-			with(api.DigestMismatchProblem{ExpectedSHA256: mismatch.Expected, ActualSHA256: mismatch.Actual})
+		p := api.DigestMismatchProblem{Algorithm: mismatch.Alg(), Expected: mismatch.Expected, Actual: mismatch.Actual}
+		if p.Algorithm == registry.DigestSHA256 {
+			p.ExpectedSHA256, p.ActualSHA256 = mismatch.Expected, mismatch.Actual
+		}
+		return newProblem(kindDigestMismatch, mismatch.Error()).with(p)
 	case errors.As(err, &tooLarge):
 		return newProblem(kindTooLarge, tooLarge.Error()).with(api.TooLargeProblem{Limit: tooLarge.Limit})
 	case errors.Is(err, registry.ErrEmptyUpload):

@@ -2,12 +2,15 @@ package registry
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"mime"
 	"net"
@@ -240,6 +243,60 @@ type NewArtifact struct {
 	// SHA256 is the digest the client expects (lowercase hex); a mismatch
 	// refuses the upload.
 	SHA256 string
+	// Digests are the other digests the client declared (sha-512, md5):
+	// each is verified in the same pass that hashes the bytes with sha256,
+	// and a mismatch refuses the upload.
+	Digests []Digest
+}
+
+// Digest algorithms, named as RFC 9530 names them (the problem of a
+// mismatch names them so). DigestSHA256 is NewArtifact.SHA256.
+const (
+	DigestSHA256 = "sha-256"
+	DigestSHA512 = "sha-512"
+	DigestMD5    = "md5"
+)
+
+// digestHashes are the algorithms a Digest may name, with their hashes.
+var digestHashes = map[string]func() hash.Hash{DigestSHA512: sha512.New, DigestMD5: md5.New}
+
+// Digest is a declared digest of an upload's bytes.
+type Digest struct {
+	Algorithm string // DigestSHA512 or DigestMD5
+	Hex       string // lowercase
+}
+
+// digester hashes an upload with the algorithms of the digests declared
+// (none: it does nothing), to check them at the end.
+type digester struct {
+	want   []Digest
+	hashes []hash.Hash
+}
+
+func newDigester(want []Digest) *digester {
+	d := &digester{want: want}
+	for _, w := range want {
+		d.hashes = append(d.hashes, digestHashes[w.Algorithm]())
+	}
+	return d
+}
+
+func (d *digester) Write(p []byte) (int, error) {
+	for _, h := range d.hashes {
+		h.Write(p)
+	}
+	return len(p), nil
+}
+
+// check returns a *DigestMismatchError for the first digest the bytes
+// written do not have.
+func (d *digester) check() error {
+	for i, w := range d.want {
+		if got := hex.EncodeToString(d.hashes[i].Sum(nil)); got != w.Hex {
+			return &DigestMismatchError{Algorithm: w.Algorithm, Expected: w.Hex, Actual: got}
+		}
+	}
+	return nil
 }
 
 var sha256Hex = regexp.MustCompile(api.SHA256Pattern)
@@ -253,11 +310,22 @@ var (
 // DigestMismatchError is an upload whose bytes do not hash to the digest
 // the client declared (HTTP 400); nothing was stored.
 type DigestMismatchError struct {
+	// Algorithm is DigestSHA256 (also when ""), DigestSHA512 or DigestMD5.
+	Algorithm string
+	// Expected and Actual are lowercase hex.
 	Expected, Actual string
 }
 
+// Alg is the algorithm of the digest that did not match.
+func (e *DigestMismatchError) Alg() string {
+	if e.Algorithm == "" {
+		return DigestSHA256
+	}
+	return e.Algorithm
+}
+
 func (e *DigestMismatchError) Error() string {
-	return fmt.Sprintf("digest mismatch: expected sha256 %s, received bytes hash to %s", e.Expected, e.Actual)
+	return fmt.Sprintf("digest mismatch: expected %s %s, received bytes hash to %s", e.Alg(), e.Expected, e.Actual)
 }
 
 // Is makes errors.Is(err, api.ErrBadRequest) true.
@@ -323,6 +391,12 @@ func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *stri
 	if in.SHA256 != "" && !sha256Hex.MatchString(in.SHA256) {
 		v.addf("sha256", "must be 64 lowercase hexadecimal digits")
 	}
+	for _, d := range in.Digests {
+		h, ok := digestHashes[d.Algorithm]
+		if raw, err := hex.DecodeString(d.Hex); !ok || err != nil || len(raw) != h().Size() || strings.ToLower(d.Hex) != d.Hex {
+			v.addf("digests", "%s=%s is not a digest this server verifies", d.Algorithm, d.Hex)
+		}
+	}
 	return o.kind().extra(v, in.Extra)
 }
 
@@ -364,7 +438,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 	existing, err := r.artifactRow(ctx, r.db, own, in.Name)
 	switch {
 	case err == nil:
-		return r.compareExisting(existing, apath, in.SHA256, body)
+		return r.compareExisting(existing, apath, in, body)
 	case !errors.Is(err, db.ErrNotFound):
 		return Artifact{}, false, err
 	}
@@ -381,7 +455,12 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		return Artifact{}, false, err
 	}
 	src := &bodyReader{r: r.limit(body)}
-	info, err := store.Put(ctx, key, src)
+	digests := newDigester(in.Digests)
+	var stream io.Reader = src
+	if len(in.Digests) > 0 {
+		stream = io.TeeReader(src, digests) // the same pass as sha256
+	}
+	info, err := store.Put(ctx, key, stream)
 	if err != nil {
 		var tooLarge *TooLargeError
 		switch {
@@ -408,6 +487,9 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 	}()
 	if in.SHA256 != "" && in.SHA256 != info.SHA256 {
 		return Artifact{}, false, &DigestMismatchError{Expected: in.SHA256, Actual: info.SHA256}
+	}
+	if err := digests.check(); err != nil {
+		return Artifact{}, false, err
 	}
 
 	var (
@@ -510,12 +592,14 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 }
 
 // compareExisting answers an upload under a name that already exists: the
-// bytes are hashed (not stored) unless the client declared their digest.
-func (r *Registry) compareExisting(existing artifactRow, apath, expected string, body io.Reader) (Artifact, bool, error) {
-	actual := expected
-	if actual == "" {
+// bytes are hashed (not stored) unless the client declared their sha256
+// and no other digest (every digest declared is checked against them).
+func (r *Registry) compareExisting(existing artifactRow, apath string, in NewArtifact, body io.Reader) (Artifact, bool, error) {
+	actual := in.SHA256
+	if actual == "" || len(in.Digests) > 0 {
 		h := sha256.New()
-		if _, err := io.Copy(h, r.limit(body)); err != nil {
+		digests := newDigester(in.Digests)
+		if _, err := io.Copy(io.MultiWriter(h, digests), r.limit(body)); err != nil {
 			var tooLarge *TooLargeError
 			if errors.As(err, &tooLarge) {
 				return Artifact{}, false, tooLarge
@@ -523,6 +607,12 @@ func (r *Registry) compareExisting(existing artifactRow, apath, expected string,
 			return Artifact{}, false, &BodyError{Err: err}
 		}
 		actual = hex.EncodeToString(h.Sum(nil))
+		if in.SHA256 != "" && in.SHA256 != actual {
+			return Artifact{}, false, &DigestMismatchError{Expected: in.SHA256, Actual: actual}
+		}
+		if err := digests.check(); err != nil {
+			return Artifact{}, false, err
+		}
 	}
 	return r.sameOrImmutable(existing, apath, actual)
 }

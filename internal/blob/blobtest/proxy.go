@@ -1,6 +1,7 @@
 package blobtest
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log"
@@ -66,8 +67,17 @@ func NewProxy(t testing.TB, endpoint string) *Proxy {
 		}
 		// Injected latency: the request waits before it goes on, unless
 		// its client gives up first (then it never reaches the server).
-		if d := time.Duration(p.latency.Load()); d > 0 && !sleep(r.Context(), d) {
-			return
+		// Its body is read first: only then does the server notice a
+		// client that hangs up.
+		if d := time.Duration(p.latency.Load()); d > 0 {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			if !sleep(r.Context(), d) {
+				return
+			}
 		}
 		if chunk, pause := p.paceChunk.Load(), time.Duration(p.pacePause.Load()); chunk > 0 {
 			w = &pacedWriter{ResponseWriter: w, ctx: r.Context(), chunk: int(chunk), pause: pause}
@@ -102,30 +112,32 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// pacedWriter writes a body chunk bytes at a time, flushed, with pause
-// after each chunk.
+// pacedWriter writes a body chunk bytes at a time, each flushed, with
+// pause after each chunk.
 type pacedWriter struct {
 	http.ResponseWriter
 	ctx   context.Context
 	chunk int
 	pause time.Duration
+	sent  int // bytes of the current chunk
 }
 
 func (w *pacedWriter) Write(b []byte) (int, error) {
 	written := 0
 	for len(b) > 0 {
-		n := min(len(b), w.chunk)
+		n := min(len(b), w.chunk-w.sent)
 		m, err := w.ResponseWriter.Write(b[:n])
 		written += m
 		if err != nil {
 			return written, err
 		}
-		if f, ok := w.ResponseWriter.(http.Flusher); ok {
-			f.Flush()
-		}
-		b = b[n:]
-		if !sleep(w.ctx, w.pause) {
-			return written, w.ctx.Err()
+		b, w.sent = b[n:], w.sent+n
+		if w.sent == w.chunk {
+			w.Flush()
+			w.sent = 0
+			if !sleep(w.ctx, w.pause) {
+				return written, w.ctx.Err()
+			}
 		}
 	}
 	return written, nil

@@ -50,10 +50,6 @@ const PartSize = 16 << 20
 // maxParts is S3's limit on the parts of one multipart upload.
 const maxParts = 10000
 
-// cleanupTimeout bounds the requests that undo a failed upload; they run
-// even when the upload's context has ended.
-const cleanupTimeout = time.Minute
-
 // Config is one bucket and how to reach it: the fields of a storage.s3[]
 // entry of the configuration.
 type Config struct {
@@ -351,10 +347,12 @@ func (s *Store) abort(ctx context.Context, key, uploadID string, cause error) er
 }
 
 // cleanup returns a context for the requests that undo a failed operation:
-// they run even when the operation's ctx has ended, for at most
-// cleanupTimeout.
+// they run even when the operation's ctx has ended, for at most the
+// store's timeout in all (what they cannot undo, garbage collection
+// will).
 func (s *Store) cleanup(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(unwatched(context.WithoutCancel(ctx)), cleanupTimeout)
+	return context.WithTimeoutCause(unwatched(context.WithoutCancel(ctx)), s.timeout,
+		&timeoutError{what: "did not answer", limit: s.timeout})
 }
 
 // traceSent returns ctx that records in sent whether a request made with it
