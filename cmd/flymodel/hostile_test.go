@@ -302,6 +302,11 @@ func TestHostileInput(t *testing.T) {
 		add(c)
 	}
 
+	// Declared digests that lie, or that the server does not verify.
+	for _, c := range hostileDigestCases(v1, e1, versionID) {
+		add(c)
+	}
+
 	// JSON bombs.
 	const depth = 100_000
 	nums := strings.Repeat("9", 500_000)

@@ -475,15 +475,23 @@ func (c *countingReader) Read(p []byte) (int, error) {
 type lastPart struct {
 	part *multipart.Part
 	mr   *multipart.Reader
+	// ended: the body ended properly. A reader may read on after an EOF
+	// that came with the last bytes (io.ReadFull does), and the multipart
+	// reader has nothing more to look at.
+	ended bool
 }
 
 func (l *lastPart) Read(p []byte) (int, error) {
+	if l.ended {
+		return 0, io.EOF
+	}
 	n, err := l.part.Read(p)
 	if err != io.EOF {
 		return n, err
 	}
 	switch next, nerr := l.mr.NextPart(); {
 	case nerr == io.EOF:
+		l.ended = true
 		return n, io.EOF
 	case nerr == nil:
 		return n, newProblem(kindMultipart, fmt.Sprintf("part %q after \"file\": an upload holds exactly two parts, artifact then file", next.FormName()))

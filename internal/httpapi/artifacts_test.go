@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/flymodel/flymodel/internal/blob"
+	"github.com/flymodel/flymodel/internal/blob/blobtest"
 	"github.com/flymodel/flymodel/internal/blob/fsblob"
 	"github.com/flymodel/flymodel/internal/blob/s3blob"
 	"github.com/flymodel/flymodel/internal/db"
@@ -42,6 +43,10 @@ type artifactAPI struct {
 	metrics *httpapi.Metrics
 	// stageDir is the server's temporary folder (file-first uploads).
 	stageDir string
+	// reg is the server's registry (garbage collection); proxy is in front
+	// of the S3 server when the setup asks for it (nil otherwise).
+	reg   *registry.Registry
+	proxy *blobtest.Proxy
 }
 
 type artifactSetup struct {
@@ -53,12 +58,16 @@ type artifactSetup struct {
 	// public (direct_test.go).
 	presignTTL time.Duration
 	public     bool
+	// proxied puts a fault-injecting proxy between the S3 store and its
+	// server; s3Timeout is the S3 store's timeout (0: the default).
+	proxied   bool
+	s3Timeout time.Duration
 }
 
 // artifactEngines runs fn on SQLite with the filesystem store and on
 // PostgreSQL with a real S3 server.
 func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a *artifactAPI)) {
-	run := func(t *testing.T, s db.DB, blobs blob.Store, fsRoot string) {
+	run := func(t *testing.T, s db.DB, blobs blob.Store, fsRoot string, proxy *blobtest.Proxy) {
 		t.Cleanup(func() { s.Close() })
 		if _, err := s.Migrate(context.Background(), db.MigrateOptions{}); err != nil {
 			t.Fatal(err)
@@ -83,7 +92,7 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		token := adminToken(t, registry.New(registry.Options{DB: s}))
 		a := &api{t: t, h: h, store: s, token: token}
 		a.skipAudit()
-		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics, stageDir: stageDir})
+		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics, stageDir: stageDir, reg: reg, proxy: proxy})
 	}
 	t.Run("sqlite+fs", func(t *testing.T) {
 		s, err := sqlite.Open(context.Background(), dbtest.SQLitePath(t))
@@ -98,7 +107,7 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		if err := fs.Ensure(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		run(t, s, fs, root)
+		run(t, s, fs, root, nil)
 	})
 	t.Run("postgres+s3", func(t *testing.T) {
 		endpoint := os.Getenv("FLYMODEL_TEST_S3_ENDPOINT")
@@ -118,10 +127,15 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		if region == "" {
 			region = "us-east-1"
 		}
+		var proxy *blobtest.Proxy
+		if setup.proxied {
+			proxy = blobtest.NewProxy(t, endpoint)
+			endpoint = proxy.URL
+		}
 		st, err := s3blob.New(s3blob.Config{
 			Bucket: "flymodel-api-" + hex.EncodeToString(b[:]), Endpoint: endpoint, Region: region, PathStyle: true,
 			AccessKeyID: os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), SecretAccessKey: os.Getenv("FLYMODEL_TEST_S3_SECRET_KEY"),
-			Public: setup.public,
+			Public: setup.public, Timeout: setup.s3Timeout,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -129,7 +143,7 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 		if err := st.Ensure(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		run(t, s, st, "")
+		run(t, s, st, "", proxy)
 	})
 }
 

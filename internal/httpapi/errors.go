@@ -68,7 +68,9 @@ func registryProblem(err error) *Problem {
 		return p
 	case errors.As(err, &store):
 		// The store's own error goes to the log (writeError), not to the client.
-		return newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
+		p := newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
+		p.retryAfter = placementRetryAfter
+		return p
 	case errors.As(err, &validation):
 		return newProblem(kindValidation, validation.Error()).with(api.ValidationProblem{Errors: validation.Fields})
 	case errors.As(err, &notFound):
@@ -93,7 +95,8 @@ func registryProblem(err error) *Problem {
 	return nil
 }
 
-// placementRetryAfter is the Retry-After of a failed placement, in seconds.
+// placementRetryAfter is the Retry-After of a failed placement, and of a
+// store that failed or timed out, in seconds.
 const placementRetryAfter = "5"
 
 func nonNil(s []string) []string {
