@@ -65,6 +65,9 @@ var problemKinds = []ProblemKind{
 	{ProblemRequestTimeout, "Request Timeout", ErrRequestTimeout, RequestTimeoutProblem{}},
 	{ProblemUnauthorized, "Unauthorized", ErrUnauthorized, UnauthorizedProblem{}},
 	{ProblemForbidden, "Forbidden", ErrForbidden, ForbiddenProblem{}},
+	{ProblemCrossOrigin, "Cross-Origin Request Refused", ErrForbidden, ForbiddenProblem{}},
+	{ProblemMisdirected, "Misdirected Request", ErrMisdirected, MisdirectedProblem{}},
+	{ProblemRangeNotSatisfiable, "Range Not Satisfiable", ErrRangeNotSatisfiable, RangeProblem{}},
 	{ProblemTooManyUploads, "Too Many Uploads", ErrTooManyRequests, TooManyUploadsProblem{}},
 }
 
@@ -215,8 +218,21 @@ type RequestTimeoutProblem struct{}
 type UnauthorizedProblem struct{}
 
 // ForbiddenProblem: the credentials are valid but do not grant the role
-// this needs; `detail` names the role and namespace.
+// this needs, `detail` naming the role and namespace (`forbidden`); or a
+// browser sent a state-changing request from a page of another origin
+// than the server's own or `server.allowed_origins`, without a bearer
+// token (`cross-origin-request`).
 type ForbiddenProblem struct{}
+
+// MisdirectedProblem: the request's `Host` is not one this server
+// answers for: on a server bound to loopback only `localhost`,
+// `127.0.0.1`, `[::1]` (any port) and `server.allowed_hosts`; elsewhere
+// `server.allowed_hosts` when set. It guards against DNS rebinding.
+type MisdirectedProblem struct{}
+
+// RangeProblem: the `Range` of a download lies outside the artifact's
+// bytes; `Content-Range: bytes */<size>` gives its size.
+type RangeProblem struct{}
 
 // TooManyUploadsProblem: every upload slot of the server is taken;
 // nothing was read or stored. Retry after `Retry-After`.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/config"
 	"github.com/flymodel/flymodel/internal/httpapi"
 	"github.com/flymodel/flymodel/internal/tracing"
@@ -115,6 +116,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		Logger: logger, Version: buildVersion(), Metrics: metrics,
 		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout,
 		TempDir: tempDir, PresignTTL: cfg.Storage.PresignTTL,
+		LoopbackBind: auth.IsLoopback(cfg.Server.Bind), AllowedHosts: cfg.Server.AllowedHosts,
+		AllowedOrigins: cfg.Server.AllowedOrigins, TLS: tlsConfig != nil,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.

@@ -69,6 +69,14 @@ type Server struct {
 	// TLS: Certs enables HTTPS; CASource additionally requires clients to
 	// present a certificate signed by that CA bundle (mTLS).
 	TLS TLS `koanf:"tls"`
+	// AllowedOrigins are the origins (scheme://host[:port], as browsers
+	// send them) besides the server's own whose pages may send it
+	// state-changing requests without a bearer token.
+	AllowedOrigins []string `koanf:"allowed_origins"`
+	// AllowedHosts are the Host header values (host, or host:port) the
+	// server answers besides the loopback ones; when set, or on a loopback
+	// bind, other Hosts are refused (DNS rebinding).
+	AllowedHosts []string `koanf:"allowed_hosts"`
 }
 
 // TLS is a TLS setup: for the server, Certs is its certificate and CASource the

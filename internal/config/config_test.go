@@ -822,3 +822,51 @@ func TestUnknownKeysBesideBadValues(t *testing.T) {
 		}
 	}
 }
+
+// TestAllowedOriginsAndHosts: server.allowed_origins and
+// server.allowed_hosts take values as browsers send them (an origin,
+// a Host header) and refuse anything else, suggesting the canonical form.
+func TestAllowedOriginsAndHosts(t *testing.T) {
+	good := "[server]\nallowed_origins = [\"https://ui.example.com\", \"http://localhost:5173\", \"http://[::1]:3000\"]\n" +
+		"allowed_hosts = [\"registry.example.com\", \"registry.example.com:9009\", \"10.0.0.5\", \"[::1]:9009\"]\n"
+	cfg, err := Load(LoadOptions{Dir: writeFiles(t, map[string]string{"flymodel.toml": good})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Server.AllowedOrigins) != 3 || len(cfg.Server.AllowedHosts) != 4 {
+		t.Errorf("loaded %q and %q", cfg.Server.AllowedOrigins, cfg.Server.AllowedHosts)
+	}
+	env := mustLoadTOML(t, "", "FLYMODEL_SERVER_ALLOWED_ORIGINS=https://a.example, https://b.example", "FLYMODEL_SERVER_ALLOWED_HOSTS=a.example")
+	if !reflect.DeepEqual(env.Server.AllowedOrigins, []string{"https://a.example", "https://b.example"}) || !reflect.DeepEqual(env.Server.AllowedHosts, []string{"a.example"}) {
+		t.Errorf("from the environment: %q and %q", env.Server.AllowedOrigins, env.Server.AllowedHosts)
+	}
+	tests := []struct{ content, want string }{
+		{`allowed_origins = ["https://ui.example.com/"]`, `server.allowed_origins[0]: invalid value "https://ui.example.com/" (want an origin as browsers send it: scheme://host[:port], lowercase, no path, such as "https://ui.example.com")`},
+		{`allowed_origins = ["https://UI.example.com"]`, `such as "https://ui.example.com"`},
+		{`allowed_origins = ["https://ui.example.com:443"]`, `such as "https://ui.example.com"`},
+		{`allowed_origins = ["ui.example.com"]`, `server.allowed_origins[0]: invalid value "ui.example.com"`},
+		{`allowed_origins = ["ftp://ui.example.com"]`, `server.allowed_origins[0]: invalid value`},
+		{`allowed_origins = ["https://ui.example.com/app"]`, `server.allowed_origins[0]: invalid value`},
+		{`allowed_origins = ["https://user@ui.example.com"]`, `server.allowed_origins[0]: invalid value`},
+		{`allowed_origins = ["null"]`, `server.allowed_origins[0]: invalid value "null"`},
+		{`allowed_origins = ["https://ok.example", "*"]`, `server.allowed_origins[1]: invalid value "*"`},
+		{`allowed_hosts = ["https://registry.example.com"]`, `server.allowed_hosts[0]: invalid value "https://registry.example.com" (want a host name or address, optionally with :port, lowercase, no scheme or path)`},
+		{`allowed_hosts = ["Registry.example.com"]`, `such as "registry.example.com"`},
+		{`allowed_hosts = ["registry.example.com:0"]`, `server.allowed_hosts[0]: invalid value`},
+		{`allowed_hosts = ["registry.example.com:99999"]`, `server.allowed_hosts[0]: invalid value`},
+		{`allowed_hosts = ["registry.example.com/x"]`, `server.allowed_hosts[0]: invalid value`},
+		{`allowed_hosts = ["::1"]`, `server.allowed_hosts[0]: invalid value "::1"`},
+		{`allowed_hosts = [""]`, `server.allowed_hosts[0]: invalid value ""`},
+	}
+	for _, tt := range tests {
+		dir := writeFiles(t, map[string]string{"flymodel.toml": "[server]\n" + tt.content})
+		_, err := Load(LoadOptions{Dir: dir})
+		want := "config: " + filepath.Join(dir, "flymodel.toml") + ": " + tt.want
+		if strings.HasPrefix(tt.want, "such as") {
+			want = tt.want
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%q) = %v\nwant an error containing %q", tt.content, err, want)
+		}
+	}
+}

@@ -126,6 +126,77 @@ func (ch *checker) server(s Server) {
 	if s.TLS.CASource != "" && !s.TLS.Certs.IsSet() {
 		ch.add("server.tls.ca_source", "client certificates (mTLS) need server.tls.certs")
 	}
+	for i, o := range s.AllowedOrigins {
+		if canon, ok := canonicalOrigin(o); !ok || canon != o {
+			ch.add(fmt.Sprintf("server.allowed_origins[%d]", i), "invalid value %q (want an origin as browsers send it: scheme://host[:port], lowercase, no path%s)", o, suggest(canon, o))
+		}
+	}
+	for i, h := range s.AllowedHosts {
+		if canon, ok := canonicalHost(h); !ok || canon != h {
+			ch.add(fmt.Sprintf("server.allowed_hosts[%d]", i), "invalid value %q (want a host name or address, optionally with :port, lowercase, no scheme or path%s)", h, suggest(canon, h))
+		}
+	}
+}
+
+// suggest is ", such as CANON" when canon is a nearby valid value.
+func suggest(canon, given string) string {
+	if canon == "" || canon == given {
+		return ""
+	}
+	return fmt.Sprintf(", such as %q", canon)
+}
+
+// canonicalOrigin is o as a browser serializes an origin (RFC 6454):
+// http or https, the host in lowercase, the port only when it is not
+// the scheme's default; false when o is no origin at all.
+func canonicalOrigin(o string) (string, bool) {
+	u, err := url.Parse(strings.TrimSuffix(o, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") {
+		return "", false
+	}
+	host, ok := canonicalHost(u.Host)
+	if !ok {
+		return "", false
+	}
+	if port := u.Port(); (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		host = strings.TrimSuffix(host, ":"+port)
+	}
+	return strings.ToLower(u.Scheme) + "://" + host, true
+}
+
+// canonicalHost is h, a Host header value (host or host:port; an IPv6
+// address in brackets), in lowercase; false when it is not one.
+func canonicalHost(h string) (string, bool) {
+	host, port := h, ""
+	if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
+		var err error
+		if host, port, err = net.SplitHostPort(h); err != nil {
+			if !strings.HasPrefix(h, "[") || !strings.HasSuffix(h, "]") {
+				return "", false
+			}
+			host, port = h[1:len(h)-1], ""
+		}
+		if port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+				return "", false
+			}
+		}
+	}
+	if host == "" || strings.ContainsAny(host, "/?#@ \t%") {
+		return "", false
+	}
+	if strings.Contains(host, ":") {
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil {
+			return "", false
+		}
+		host = "[" + host + "]"
+	}
+	host = strings.ToLower(host)
+	if port != "" {
+		host += ":" + port
+	}
+	return host, true
 }
 
 func (ch *checker) promotion(promotion map[string]Promotion) {

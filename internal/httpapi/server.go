@@ -38,6 +38,20 @@ type Options struct {
 	// metadata (server.temp_dir); "" means os.TempDir(). Staged files are
 	// named StagePrefix….
 	TempDir string
+	// LoopbackBind: the server listens on a loopback address only, so it
+	// answers only requests whose Host is a loopback one (localhost,
+	// 127.0.0.1, [::1], any port) or in AllowedHosts (edge.go).
+	LoopbackBind bool
+	// AllowedHosts are server.allowed_hosts: Host header values ("host",
+	// any port, or "host:port") answered besides the loopback ones; when
+	// set, other Hosts are refused whatever the bind.
+	AllowedHosts []string
+	// AllowedOrigins are server.allowed_origins: origins besides the
+	// server's own whose browser pages may send state-changing requests
+	// without a bearer token.
+	AllowedOrigins []string
+	// TLS: the server is served over TLS, so its own origin is https.
+	TLS bool
 }
 
 // server holds the dependencies the handlers share.
@@ -122,6 +136,7 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 
 	var h http.Handler = s.router
 	h = s.recoverPanics(h)
+	h = newEdgeGuard(opts).wrap(h)
 	h = s.logRequests(h)
 	h = withRequestID(h)
 	return h
