@@ -30,7 +30,7 @@ var CheckResults = []CheckResult{CheckOK, CheckFailed}
 
 // PageInfo is the page that was asked for.
 type PageInfo struct {
-	Page int64 `json:"page" openapi:"minimum=1"`
+	Page int64 `json:"page" openapi:"minimum=1,maximum=MaxPage"`
 	Size int64 `json:"size" openapi:"minimum=1,maximum=MaxPageSize"`
 }
 

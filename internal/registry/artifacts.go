@@ -328,10 +328,19 @@ func validateFileName(name string) error {
 		return fmt.Errorf(`must not contain '/', '\' or '"'`)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return fmt.Errorf("must not contain control characters")
+	case strings.IndexFunc(name, isBidiControl) >= 0:
+		return fmt.Errorf("must not contain bidirectional overrides or isolates (U+202A-U+202E, U+2066-U+2069)")
 	case name == "." || name == "..":
 		return fmt.Errorf("must not be %q", name)
 	}
 	return nil
+}
+
+// isBidiControl reports the bidirectional embeddings, overrides and
+// isolates, with which a file name shows as another ("evil\u202Etxt.exe"
+// reads "evilexe.txt").
+func isBidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // PutArtifact stores body as artifact in.Name of o. The bytes stream to
@@ -668,7 +677,7 @@ func (r *Registry) ListArtifacts(ctx context.Context, o Owner, page PageRequest)
 
 // GetArtifact returns an artifact's record.
 func (r *Registry) GetArtifact(ctx context.Context, o Owner, name string) (Artifact, error) {
-	if ValidateArtifactName(name) != nil {
+	if ValidateArtifactNameRef(name) != nil {
 		return Artifact{}, &NotFoundError{Kind: "artifact", Path: ArtifactPath(o, name)}
 	}
 	own, err := o.kind().resolve(ctx, r, r.db, o)

@@ -115,7 +115,7 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 		oneOf(&v, "state", f.State, Lifecycles)
 	}
 	if f.Tag != "" {
-		validName(&v, "tag", f.Tag)
+		v.add("tag", ValidateNameRef(f.Tag))
 	}
 	if err := v.err(); err != nil {
 		return Page[Version]{}, err
