@@ -157,10 +157,12 @@ func listen(cfg config.Server, tlsConfig *tls.Config) (ln net.Listener, scheme s
 	if err != nil {
 		return nil, "", fmt.Errorf("listen: %w", err)
 	}
+	// httpapi.Listener lets the server refuse requests framed two ways
+	// (Content-Length and Transfer-Encoding): it reads what the server reads.
 	if tlsConfig != nil {
-		return tls.NewListener(ln, tlsConfig), "https", nil
+		return httpapi.Listener(tls.NewListener(ln, tlsConfig)), "https", nil
 	}
-	return ln, "http", nil
+	return httpapi.Listener(ln), "http", nil
 }
 
 // newHTTPServer is the http.Server of handler.
@@ -173,6 +175,7 @@ func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ConnContext:       httpapi.ConnContext,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }

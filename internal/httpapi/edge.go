@@ -75,6 +75,9 @@ var probePaths = map[string]bool{"/healthz": true, "/readyz": true}
 
 func (g *edgeGuard) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuseSmuggling(w, r) {
+			return
+		}
 		if p := g.check(r); p != nil {
 			writeProblem(w, r, p)
 			return
