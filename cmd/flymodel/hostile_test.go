@@ -926,7 +926,9 @@ func TestHostileEdge(t *testing.T) {
 	refuse := func(name string, req hostileReq, want int, slug, detail string) {
 		cases = append(cases, edgeCase{name, req, want, slug, detail})
 	}
-	accept := func(name string, req hostileReq, want int) { cases = append(cases, edgeCase{name: name, req: req, want: want}) }
+	accept := func(name string, req hostileReq, want int) {
+		cases = append(cases, edgeCase{name: name, req: req, want: want})
+	}
 
 	// Item 1: cross-site requests, on every kind of state-changing route.
 	for _, tg := range []struct {
