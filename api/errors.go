@@ -157,6 +157,7 @@ const (
 	ProblemNoStore              = "no-store"
 	ProblemPlacementFailed      = "placement-failed"
 	ProblemBlobAltered          = "blob-altered"
+	ProblemDatabaseBusy         = "database-busy"
 )
 
 // ProblemTypes returns every problem type slug, sorted.

@@ -69,6 +69,7 @@ var problemKinds = []ProblemKind{
 	{ProblemNoStore, "No Blob Store For The Lifecycle", ErrConflict, NoStoreProblem{}},
 	{ProblemPlacementFailed, "Placement Failed", ErrUnavailable, PlacementProblem{}},
 	{ProblemBlobAltered, "Artifact Bytes Altered", ErrIntegrity, PlacementProblem{}},
+	{ProblemDatabaseBusy, "Database Busy", ErrUnavailable, DatabaseBusyProblem{}},
 }
 
 // ProblemKinds returns every problem type, in the order the API documents
@@ -257,3 +258,9 @@ type PlacementProblem struct {
 	// The name of the blob store that failed (or holds the altered bytes).
 	Store string `json:"store"`
 }
+
+// DatabaseBusyProblem: the metadata database stayed locked by another
+// process (a SQLite writer outside this server: a backup, a script) past
+// the server's wait (`database.busy_timeout`, 10 s by default). Nothing
+// changed; retry after `Retry-After`.
+type DatabaseBusyProblem struct{}

@@ -58,11 +58,16 @@ WHERE a.version_id = @version_id AND a.experiment_key = 0
 ORDER BY a.name;
 
 -- name: GetBlobBySha :one
--- A stored blob with this content in this blob store that an artifact still
--- references, for de-duplication (an unreferenced one may be collected).
+-- A stored blob with this content in this blob store that an artifact of
+-- this namespace still references, for de-duplication (an unreferenced one
+-- may be collected). Only within a namespace: a blob shared with another
+-- namespace would tell its uploader that the other holds the same bytes.
 -- @readonly
 SELECT * FROM blobs b WHERE b.store = @store AND b.sha256 = @sha256
-  AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
+  AND EXISTS (SELECT 1 FROM artifacts a
+    JOIN model_versions v ON v.id = a.version_id
+    JOIN models m ON m.id = v.model_id
+    WHERE a.blob_id = b.id AND m.namespace_id = @namespace_id)
 ORDER BY b.id LIMIT 1;
 
 -- name: LockUnsealedVersion :one

@@ -121,9 +121,9 @@ func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err
 			return &local{}, nil
 		}
 	}
-	database, err := openDatabase(ctx, url)
+	database, err := engine.OpenWith(ctx, url, engine.Options{SQLiteBusyTimeout: a.cfg.Database.BusyTimeout})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open database: %w", err)
 	}
 	defer func() {
 		if err != nil {

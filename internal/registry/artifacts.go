@@ -152,7 +152,7 @@ func (versionKind) added(ctx context.Context, r *Registry, q db.Queries, o owner
 func (versionKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
 	v, err := r.db.GetVersion(ctx, id)
 	if err != nil || v.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, "model version", fmt.Sprintf("with id %d", id))
+		return Owner{}, notFoundOr(err, versionKind{}.String(), fmt.Sprintf("with id %d", id))
 	}
 	m, err := r.db.GetModel(ctx, v.ModelID)
 	if err != nil {
@@ -201,7 +201,7 @@ func (experimentKind) added(context.Context, *Registry, db.Queries, owner, time.
 func (experimentKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
 	e, err := r.db.GetExperiment(ctx, id)
 	if err != nil || e.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, "experiment", fmt.Sprintf("with id %d", id))
+		return Owner{}, notFoundOr(err, experimentKind{}.String(), fmt.Sprintf("with id %d", id))
 	}
 	o, err := versionKind{}.byID(ctx, r, e.VersionID)
 	if err != nil {
@@ -443,7 +443,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 			} else if !errors.Is(err, db.ErrNotFound) {
 				return err
 			}
-			blobID, reused, err := r.blobRow(ctx, q, storeName, key, info, now)
+			blobID, reused, err := r.blobRow(ctx, q, own.res.ns.ID, storeName, key, info, now)
 			if err != nil {
 				return err
 			}
@@ -532,9 +532,10 @@ func (r *Registry) sameOrImmutable(existing artifactRow, apath, actual string) (
 }
 
 // blobRow records the stored object, or reuses a blob with the same
-// content in the same store (reused: the new object is then not needed).
-func (r *Registry) blobRow(ctx context.Context, q db.Queries, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
-	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: store, Sha256: info.SHA256}); err == nil && b.Size == info.Size {
+// content in the same store that the namespace's artifacts use (reused:
+// the new object is then not needed).
+func (r *Registry) blobRow(ctx context.Context, q db.Queries, namespaceID int64, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
+	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: store, Sha256: info.SHA256, NamespaceID: namespaceID}); err == nil && b.Size == info.Size {
 		return b.ID, true, nil
 	} else if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return 0, false, err
@@ -715,8 +716,11 @@ func (r *Registry) OwnerByID(ctx context.Context, k ArtifactKind, id int64) (Own
 // for the original flymodel's download endpoints.
 func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (Artifact, Owner, error) {
 	row, err := r.db.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: k.kind.dbName(), Number: id})
+	if errors.Is(err, db.ErrNotFound) {
+		return Artifact{}, Owner{}, ArtifactNotFound(k, id)
+	}
 	if err != nil {
-		return Artifact{}, Owner{}, notFoundOr(err, k.String(), fmt.Sprintf("with id %d", id))
+		return Artifact{}, Owner{}, err
 	}
 	a := r.artifact(artifactRow(row))
 	o, err := k.kind.byID(ctx, r, k.kind.ownerID(a))
@@ -726,7 +730,9 @@ func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (
 // MissingBlobError is an artifact whose stored bytes are gone (HTTP 5xx).
 type MissingBlobError struct {
 	Artifact string
-	Store    string
+	// Store is the store's name (as a blob row records it), never where
+	// it is: the error text reaches clients.
+	Store string
 }
 
 func (e *MissingBlobError) Error() string {
@@ -745,7 +751,7 @@ func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string
 	}
 	obj, err := st.Open(ctx, a.key)
 	if errors.Is(err, blob.ErrNotFound) {
-		return nil, &MissingBlobError{Artifact: describe, Store: st.String()}
+		return nil, &MissingBlobError{Artifact: describe, Store: a.store}
 	}
 	if err != nil {
 		return nil, &StoreError{Store: a.store, Reason: "failed to open " + describe, Err: err}

@@ -309,20 +309,26 @@ func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blo
 
 const getBlobBySha = `-- name: GetBlobBySha :one
 SELECT id, store, key, storage_version, size, sha256, created_at FROM blobs b WHERE b.store = $1 AND b.sha256 = $2
-  AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
+  AND EXISTS (SELECT 1 FROM artifacts a
+    JOIN model_versions v ON v.id = a.version_id
+    JOIN models m ON m.id = v.model_id
+    WHERE a.blob_id = b.id AND m.namespace_id = $3)
 ORDER BY b.id LIMIT 1
 `
 
 type GetBlobByShaParams struct {
-	Store  string
-	Sha256 string
+	Store       string
+	Sha256      string
+	NamespaceID int64
 }
 
-// A stored blob with this content in this blob store that an artifact still
-// references, for de-duplication (an unreferenced one may be collected).
+// A stored blob with this content in this blob store that an artifact of
+// this namespace still references, for de-duplication (an unreferenced one
+// may be collected). Only within a namespace: a blob shared with another
+// namespace would tell its uploader that the other holds the same bytes.
 // @readonly
 func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
-	row := q.db.QueryRow(ctx, getBlobBySha, arg.Store, arg.Sha256)
+	row := q.db.QueryRow(ctx, getBlobBySha, arg.Store, arg.Sha256, arg.NamespaceID)
 	var i Blob
 	err := row.Scan(
 		&i.ID,

@@ -74,8 +74,10 @@ type Querier interface {
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	// @readonly
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
-	// A stored blob with this content in this blob store that an artifact still
-	// references, for de-duplication (an unreferenced one may be collected).
+	// A stored blob with this content in this blob store that an artifact of
+	// this namespace still references, for de-duplication (an unreferenced one
+	// may be collected). Only within a namespace: a blob shared with another
+	// namespace would tell its uploader that the other holds the same bytes.
 	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
 	// @readonly
