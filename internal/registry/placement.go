@@ -36,7 +36,7 @@ type placement struct {
 	// are shared.
 	namespace int64
 	store     string
-	st    blob.Store
+	st        blob.Store
 	// byContent maps the bytes (contentKey) of blobs outside the target
 	// store to where they are placed in it: by content, not by blob, so
 	// that a concurrent change that moved an artifact elsewhere meanwhile
