@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flymodel/flymodel/internal/db/dbtest"
 )
 
 // The hostile suite's cases of issue 13, items 10 and 14 (and 16 on the
@@ -281,4 +283,41 @@ func blobFiles(t *testing.T, dataDir string) []string {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// TestServeBucketsFollowTheConfiguration (item 16) through the real
+// configuration, on PostgreSQL and Versity Gateway: with one configured S3
+// bucket per lifecycle, a namespace admin cannot record the prod bucket as
+// its test bucket (422 naming the configured lifecycle) nor a bucket the
+// server does not have (409 no-store); the configured bucket of the role
+// is recorded and takes the namespace's uploads.
+func TestServeBucketsFollowTheConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	suffix := s3Config(t, dir)
+	url := dbtest.PostgresURL(t)
+	flymodel(t, dir, nil, "setup-storage", "-d", url).expectCode(t, 0)
+	admin := strings.TrimSpace(flymodel(t, dir, nil, "token", "create", "-d", url, "--name", "ns-admin", "--role", "admin").stdout)
+	s := startServe(t, dir, nil, "-p", "0", "-d", url)
+	h := &hostileClient{addr: s.addr, token: admin}
+	h.mustJSON(t, "POST", "/api/v1/namespaces", `{"name":"canada"}`, http.StatusCreated)
+	buckets := "/api/v1/namespaces/canada/buckets"
+	prod, test := "cli-prod-"+suffix, "cli-test-"+suffix
+
+	res := h.do(hostileJSON("POST", buckets, fmt.Sprintf(`{"name":%q,"region":"us-east-1","role":"test"}`, prod)))
+	if res.status != http.StatusUnprocessableEntity || !strings.Contains(string(res.body), "configured for lifecycle prod") {
+		t.Errorf("the prod bucket as the test bucket: %d %s, want 422 naming lifecycle prod", res.status, res.body)
+	}
+	res = h.do(hostileJSON("POST", buckets, `{"name":"ml-elsewhere","region":"us-east-1","role":"test"}`))
+	if res.status != http.StatusConflict || !strings.Contains(string(res.body), "problems/no-store") {
+		t.Errorf("a bucket the server does not have: %d %s, want 409 no-store", res.status, res.body)
+	}
+	if got := h.names(t, buckets, "name"); len(got) != 0 {
+		t.Fatalf("refused buckets were recorded: %q", got)
+	}
+	h.mustJSON(t, "POST", buckets, fmt.Sprintf(`{"name":%q,"region":"us-east-1","role":"test"}`, test), http.StatusCreated)
+	h.mustJSON(t, "POST", "/api/v1/namespaces/canada/models", `{"name":"m"}`, http.StatusCreated)
+	h.mustJSON(t, "POST", "/api/v1/namespaces/canada/models/m/versions", `{"version":"v1"}`, http.StatusCreated)
+	if res := h.do(hostileReq{method: "PUT", target: "/api/v1/namespaces/canada/models/m/versions/v1/artifacts/a.txt", body: []byte("into the test bucket")}); res.status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", res.status, res.body)
+	}
 }
