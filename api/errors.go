@@ -167,6 +167,10 @@ const (
 	ProblemCrossOrigin          = "cross-origin-request"
 	ProblemMisdirected          = "misdirected-request"
 	ProblemRangeNotSatisfiable  = "range-not-satisfiable"
+	ProblemNoStore              = "no-store"
+	ProblemPlacementFailed      = "placement-failed"
+	ProblemBlobAltered          = "blob-altered"
+	ProblemDatabaseBusy         = "database-busy"
 )
 
 // ProblemTypes returns every problem type slug, sorted.

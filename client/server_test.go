@@ -80,7 +80,8 @@ func startServer(cfg serverConfig) (*testServer, error) {
 		return nil, err
 	}
 	stores := registry.BlobStores{
-		ByName:  map[string]blob.Store{"local": blobs},
+		// ml-prod: the bucket a test records (a bucket must be a store).
+		ByName:  map[string]blob.Store{"local": blobs, "ml-prod": blobs},
 		ForRole: map[string]string{"test": "local", "qa": "local", "stage": "local", "prod": "local"},
 	}
 	reg := registry.New(registry.Options{DB: store, Blobs: stores, Gates: cfg.gates, MaxUploadBytes: cfg.maxUpload})

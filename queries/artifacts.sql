@@ -58,11 +58,16 @@ WHERE a.version_id = @version_id AND a.experiment_key = 0
 ORDER BY a.name;
 
 -- name: GetBlobBySha :one
--- A stored blob with this content in this blob store that an artifact still
--- references, for de-duplication (an unreferenced one may be collected).
+-- A stored blob with this content in this blob store that an artifact of
+-- this namespace still references, for de-duplication (an unreferenced one
+-- may be collected). Only within a namespace: a blob shared with another
+-- namespace would tell its uploader that the other holds the same bytes.
 -- @readonly
 SELECT * FROM blobs b WHERE b.store = @store AND b.sha256 = @sha256
-  AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
+  AND EXISTS (SELECT 1 FROM artifacts a
+    JOIN model_versions v ON v.id = a.version_id
+    JOIN models m ON m.id = v.model_id
+    WHERE a.blob_id = b.id AND m.namespace_id = @namespace_id)
 ORDER BY b.id LIMIT 1;
 
 -- name: LockUnsealedVersion :one
@@ -111,3 +116,19 @@ WHERE a.id > @after_id
   AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR n.name = CAST(sqlc.narg(namespace) AS TEXT))
 ORDER BY a.id
 LIMIT CAST(@page_limit AS BIGINT);
+
+-- name: ListVersionBlobs :many
+-- Every artifact of a version (its own and those of its experiments) with its
+-- blob: what a state change places in the store of the target lifecycle.
+-- @readonly
+SELECT a.id, a.name, e.name AS experiment, b.id AS blob_id, b.store, b.key, b.storage_version, b.size, b.sha256
+FROM artifacts a
+JOIN blobs b ON b.id = a.blob_id
+LEFT JOIN experiments e ON e.id = a.experiment_id
+WHERE a.version_id = @version_id
+ORDER BY a.id;
+
+-- name: SetArtifactBlob :execrows
+-- Points an artifact at the copy of its bytes in another store (same
+-- size and sha256), when its version changes lifecycle.
+UPDATE artifacts SET blob_id = @blob_id WHERE id = @id;

@@ -49,6 +49,10 @@ type Database struct {
 	// "" means the embedded SQLite file (see Config.DatabaseURL). The DB_URL
 	// environment variable also sets it, below FLYMODEL_DATABASE_URL.
 	URL string `koanf:"url"`
+	// BusyTimeout is how long a write to the SQLite database waits for a
+	// lock another process holds before it is answered 503 (SQLite's
+	// busy_timeout); PostgreSQL ignores it.
+	BusyTimeout time.Duration `koanf:"busy_timeout"`
 }
 
 // Server configures `flymodel serve`.
@@ -223,8 +227,9 @@ type OTLP struct {
 // Default returns the embedded defaults: a laptop setup that needs no services.
 func Default() *Config {
 	return &Config{
-		DataDir: "flymodel-data",
-		Log:     Log{Level: "info", Format: "auto"},
+		DataDir:  "flymodel-data",
+		Log:      Log{Level: "info", Format: "auto"},
+		Database: Database{BusyTimeout: 10 * time.Second},
 		Server: Server{
 			Bind:                 "localhost",
 			Port:                 9009,

@@ -101,6 +101,9 @@ func (ch *checker) general(c *Config) {
 	}
 	ch.oneOf("log.level", c.Log.Level, "error", "info", "debug", "trace")
 	ch.oneOf("log.format", c.Log.Format, "auto", "text", "json")
+	if c.Database.BusyTimeout < time.Millisecond {
+		ch.add("database.busy_timeout", "invalid value %s (want 1ms or more)", c.Database.BusyTimeout)
+	}
 }
 
 func (ch *checker) server(s Server) {

@@ -635,7 +635,7 @@ func (s *server) handleCompatUpload(c compatEndpoint) handlerFunc {
 			}
 			o, err := s.registry.OwnerByID(r.Context(), c.kind, *id)
 			if err == nil {
-				err = s.authorize(w, r, o.Ref.Namespace, auth.Write)
+				err = s.authorizeByID(w, r, o.Ref.Namespace, auth.Write, registry.OwnerNotFound(c.kind, *id))
 			}
 			return o, in, err
 		})
@@ -688,11 +688,27 @@ func (s *server) handleCompatDownload(c compatEndpoint) handlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(w, r, o.Ref.Namespace, auth.Read); err != nil {
+		if err := s.authorizeByID(w, r, o.Ref.Namespace, auth.Read, registry.ArtifactNotFound(c.kind, id)); err != nil {
 			return err
 		}
 		return s.serveArtifact(w, r, a, fmt.Sprintf("%s?artifact_id=%d", r.URL.Path, id))
 	}
+}
+
+// authorizeByID is authorize for the original's routes, which name a
+// resource by id: a caller that may not even read the resource's namespace
+// is answered notFound, as for an id that does not exist (a refused change
+// is still audited as denied), so that an id tells it nothing of another
+// namespace — not that it exists, nor its namespace's name.
+func (s *server) authorizeByID(w http.ResponseWriter, r *http.Request, ns string, need auth.Role, notFound error) error {
+	p := principalFrom(r.Context())
+	if p.Allows(ns, auth.Read) {
+		return s.authorize(w, r, ns, need)
+	}
+	if !p.Anonymous {
+		_ = s.refuse(w, r, p, ns, need) // for its audit record
+	}
+	return notFound
 }
 
 // isTimeout reports a request body that stalled past the read deadline.

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/flymodel/flymodel/api"
@@ -20,12 +22,16 @@ func registryProblem(err error) *Problem {
 		sealed     *registry.SealedError
 		missing    *registry.MissingBlobError
 		store      *registry.StoreError
+		noStore    *registry.NoStoreError
+		placement  *registry.PlacementError
+		altered    *registry.AlteredBlobError
 		body       *registry.BodyError
 		validation *registry.ValidationError
 		notFound   *registry.NotFoundError
 		conflict   *registry.ConflictError
 		transition *registry.StateError
 		gate       *registry.GateError
+		busy       *registry.BusyError
 	)
 	switch {
 	case errors.As(err, &mismatch):
@@ -46,10 +52,32 @@ func registryProblem(err error) *Problem {
 	case isTimeout(err):
 		return newProblem(kindRequestTimeout, "the request body stalled; nothing was stored")
 	case errors.As(err, &body):
+		var pathErr *fs.PathError
+		if errors.As(body.Err, &pathErr) {
+			// A staged copy of the body failed: its path stays in the log.
+			return newProblem(kindMalformed, "the upload body could not be read; nothing was stored")
+		}
 		return newProblem(kindMalformed, body.Error()+"; nothing was stored")
+	case errors.As(err, &noStore):
+		return newProblem(kindNoStore, noStore.Error()).with(api.NoStoreProblem{
+			Namespace: noStore.Namespace, Lifecycle: noStore.Lifecycle, Bucket: noStore.Bucket, ConfigKey: noStore.ConfigKey()})
+	case errors.As(err, &altered):
+		return newProblem(kindBlobAltered, fmt.Sprintf("the stored bytes of artifact %s in blob store %s are missing or altered: they were not placed, and the version's state is unchanged", altered.Artifact, altered.Store)).
+			with(api.PlacementProblem{Artifact: apiBase + altered.Artifact, Store: altered.Store})
+	case errors.As(err, &placement):
+		// The store's own error goes to the log (writeError), not to the client.
+		p := newProblem(kindPlacement, fmt.Sprintf("placing artifact %s in blob store %s failed; the version's state is unchanged; retry later (the log has the details under the request id)", placement.Artifact, placement.Store)).
+			with(api.PlacementProblem{Artifact: apiBase + placement.Artifact, Store: placement.Store})
+		p.retryAfter = placementRetryAfter
+		return p
 	case errors.As(err, &store):
 		// The store's own error goes to the log (writeError), not to the client.
 		return newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
+	case errors.As(err, &busy):
+		// The driver's text goes to the log (writeError), not to the client.
+		p := newProblem(kindBusy, "the database is locked by another process; nothing changed; retry later")
+		p.retryAfter = busyRetryAfter
+		return p
 	case errors.As(err, &validation):
 		return newProblem(kindValidation, validation.Error()).with(api.ValidationProblem{Errors: validation.Fields})
 	case errors.As(err, &notFound):
@@ -73,6 +101,13 @@ func registryProblem(err error) *Problem {
 	}
 	return nil
 }
+
+// placementRetryAfter is the Retry-After of a failed placement, in seconds.
+const placementRetryAfter = "5"
+
+// busyRetryAfter is the Retry-After of a write the database's lock
+// refused, in seconds.
+const busyRetryAfter = "2"
 
 func nonNil(s []string) []string {
 	if s == nil {

@@ -4,9 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -306,10 +304,8 @@ func (m *Metrics) blobStoreError(store string) {
 	m.blobErrors.WithLabelValues(store).Inc()
 }
 
-// blobStoreLabel names the blob store a request failed on, or "" when err
-// is not a blob store's failure. A missing blob names its store by
-// description (fs:/path, s3://bucket); it is mapped back to the configured
-// name, so that both errors count under one label.
+// blobStoreLabel names the blob store a request failed on (by its
+// configured name), or "" when err is not a blob store's failure.
 func (s *server) blobStoreLabel(err error) string {
 	var (
 		missing *registry.MissingBlobError
@@ -319,12 +315,6 @@ func (s *server) blobStoreLabel(err error) string {
 	case errors.As(err, &store):
 		return store.Store
 	case errors.As(err, &missing):
-		blobs := s.registry.BlobStores()
-		for _, name := range slices.Sorted(maps.Keys(blobs.ByName)) {
-			if st := blobs.ByName[name]; st != nil && st.String() == missing.Store {
-				return name
-			}
-		}
 		return missing.Store
 	}
 	return ""

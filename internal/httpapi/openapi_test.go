@@ -283,6 +283,7 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		kindSealed, kindBlobMissing, kindStore, kindRequestTimeout,
 		kindUnauthorized, kindForbidden, kindTooManyUploads,
 		kindCrossOrigin, kindMisdirected, kindRange,
+		kindNoStore, kindPlacement, kindBlobAltered, kindBusy,
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {

@@ -87,8 +87,10 @@ type ownerKind interface {
 	// are stored.
 	sealed(o owner) error
 	// lock refuses it again in the transaction that adds it, and holds
-	// the lock that keeps a promotion from sealing the owner meanwhile.
-	lock(ctx context.Context, q db.Queries, o owner, now time.Time) error
+	// the version's row lock, which keeps a state change from sealing the
+	// owner or moving its artifacts meanwhile; it returns the version's
+	// state under the lock.
+	lock(ctx context.Context, q db.Queries, o owner, now time.Time) (state string, err error)
 	// added runs in the transaction that added an artifact to o.
 	added(ctx context.Context, r *Registry, q db.Queries, o owner, now time.Time) error
 	// byID names the owner with this id (the original flymodel's
@@ -135,12 +137,12 @@ func (versionKind) sealed(o owner) error {
 	return nil
 }
 
-func (versionKind) lock(ctx context.Context, q db.Queries, o owner, now time.Time) error {
-	_, err := q.LockUnsealedVersion(ctx, db.LockUnsealedVersionParams{ID: o.res.version.ID, Now: now})
+func (versionKind) lock(ctx context.Context, q db.Queries, o owner, now time.Time) (string, error) {
+	v, err := q.LockUnsealedVersion(ctx, db.LockUnsealedVersionParams{ID: o.res.version.ID, Now: now})
 	if errors.Is(err, db.ErrNotFound) {
-		return &SealedError{Path: o.Ref.path()}
+		return "", &SealedError{Path: o.Ref.path()}
 	}
-	return err
+	return v.State, err
 }
 
 func (versionKind) added(ctx context.Context, r *Registry, q db.Queries, o owner, now time.Time) error {
@@ -150,7 +152,7 @@ func (versionKind) added(ctx context.Context, r *Registry, q db.Queries, o owner
 func (versionKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
 	v, err := r.db.GetVersion(ctx, id)
 	if err != nil || v.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, "model version", fmt.Sprintf("with id %d", id))
+		return Owner{}, notFoundOr(err, versionKind{}.String(), fmt.Sprintf("with id %d", id))
 	}
 	m, err := r.db.GetModel(ctx, v.ModelID)
 	if err != nil {
@@ -187,7 +189,10 @@ func (experimentKind) resolve(ctx context.Context, r *Registry, q db.Queries, o 
 
 func (experimentKind) sealed(owner) error { return nil }
 
-func (experimentKind) lock(context.Context, db.Queries, owner, time.Time) error { return nil }
+func (experimentKind) lock(ctx context.Context, q db.Queries, o owner, _ time.Time) (string, error) {
+	v, err := q.LockVersion(ctx, o.res.version.ID)
+	return v.State, notFound(err, "version", o.Ref.path())
+}
 
 func (experimentKind) added(context.Context, *Registry, db.Queries, owner, time.Time) error {
 	return nil
@@ -196,7 +201,7 @@ func (experimentKind) added(context.Context, *Registry, db.Queries, owner, time.
 func (experimentKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
 	e, err := r.db.GetExperiment(ctx, id)
 	if err != nil || e.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, "experiment", fmt.Sprintf("with id %d", id))
+		return Owner{}, notFoundOr(err, experimentKind{}.String(), fmt.Sprintf("with id %d", id))
 	}
 	o, err := versionKind{}.byID(ctx, r, e.VersionID)
 	if err != nil {
@@ -373,7 +378,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		return Artifact{}, false, err
 	}
 
-	storeName, store, err := r.route(ctx, own.res)
+	storeName, store, err := r.route(ctx, r.db, own.res.ns, own.res.version.State)
 	if err != nil {
 		return Artifact{}, false, err
 	}
@@ -415,56 +420,80 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		out     artifactRow
 		created bool
 		refused error
+		// routed is the lifecycle whose store holds the object; moved the
+		// version's lifecycle under the lock, when a state change moved it
+		// meanwhile.
+		routed, moved = own.res.version.State, ""
 	)
-	err = r.write(ctx, func(q db.Queries) error {
-		refused, created = nil, false
-		now := r.now()
-		if err := own.kind().lock(ctx, q, own, now); err != nil {
-			var sealed *SealedError
-			if errors.As(err, &sealed) {
-				refused = sealed
+	for round := 1; ; round++ {
+		err = r.write(ctx, func(q db.Queries) error {
+			refused, created, moved = nil, false, ""
+			now := r.now()
+			state, err := own.kind().lock(ctx, q, own, now)
+			if err != nil {
+				var sealed *SealedError
+				if errors.As(err, &sealed) {
+					refused = sealed
+					return nil
+				}
+				return err
+			}
+			if state != routed {
+				moved = state
 				return nil
 			}
-			return err
-		}
-		// Another upload of the same name may have committed meanwhile.
-		if prior, err := r.artifactRow(ctx, q, own, in.Name); err == nil {
-			out = prior
-			if prior.Sha256 != info.SHA256 {
-				refused = &ImmutableError{Path: apath, Existing: prior.Sha256, Actual: info.SHA256}
+			// Another upload of the same name may have committed meanwhile.
+			if prior, err := r.artifactRow(ctx, q, own, in.Name); err == nil {
+				out = prior
+				if prior.Sha256 != info.SHA256 {
+					refused = &ImmutableError{Path: apath, Existing: prior.Sha256, Actual: info.SHA256}
+				}
+				return nil
+			} else if !errors.Is(err, db.ErrNotFound) {
+				return err
 			}
-			return nil
-		} else if !errors.Is(err, db.ErrNotFound) {
-			return err
-		}
-		blobID, reused, err := r.blobRow(ctx, q, storeName, key, info, now)
-		if err != nil {
-			return err
-		}
-		keep = !reused
-		// Last before the insert: on PostgreSQL the counter stays locked
-		// until the transaction ends.
-		number, err := q.NextArtifactNumber(ctx, own.kind().dbName())
-		if err != nil {
-			return err
-		}
-		_, err = q.CreateArtifact(ctx, db.CreateArtifactParams{
-			VersionID: own.res.version.ID, ExperimentID: own.experimentID, Number: number, Name: in.Name, FileName: in.FileName,
-			BlobID: blobID, ContentType: in.ContentType, Format: optional(in.Format), Encoding: in.Encoding,
-			Extra: extra, Now: now,
+			blobID, reused, err := r.blobRow(ctx, q, own.res.ns.ID, storeName, key, info, now)
+			if err != nil {
+				return err
+			}
+			keep = !reused
+			// Last before the insert: on PostgreSQL the counter stays locked
+			// until the transaction ends.
+			number, err := q.NextArtifactNumber(ctx, own.kind().dbName())
+			if err != nil {
+				return err
+			}
+			_, err = q.CreateArtifact(ctx, db.CreateArtifactParams{
+				VersionID: own.res.version.ID, ExperimentID: own.experimentID, Number: number, Name: in.Name, FileName: in.FileName,
+				BlobID: blobID, ContentType: in.ContentType, Format: optional(in.Format), Encoding: in.Encoding,
+				Extra: extra, Now: now,
+			})
+			if err != nil {
+				return err
+			}
+			if err := own.kind().added(ctx, r, q, own, now); err != nil {
+				return err
+			}
+			if out, err = r.artifactRow(ctx, q, own, in.Name); err != nil {
+				return err
+			}
+			created = true
+			return r.record(ctx, q, "artifact.create", o.Ref.Namespace, apath, map[string]any{"sha256": info.SHA256, "size": info.Size})
 		})
-		if err != nil {
-			return err
+		if err != nil || moved == "" || round == maxPlacementRounds {
+			break
 		}
-		if err := own.kind().added(ctx, r, q, own, now); err != nil {
-			return err
+		// A state change moved the version (an experiment's artifact has
+		// no seal) while the bytes were stored: place them in the store of
+		// its lifecycle now, and try again.
+		if storeName, store, key, info, err = r.replace(ctx, own, apath, moved, storeName, store, key, info); err != nil {
+			return Artifact{}, false, err
 		}
-		if out, err = r.artifactRow(ctx, q, own, in.Name); err != nil {
-			return err
-		}
-		created = true
-		return r.record(ctx, q, "artifact.create", o.Ref.Namespace, apath, map[string]any{"sha256": info.SHA256, "size": info.Size})
-	})
+		routed = moved
+	}
+	if err == nil && moved != "" {
+		err = fmt.Errorf("artifact %s: the version kept changing lifecycle while it was stored", apath)
+	}
 	if err != nil {
 		keep = false
 		if errors.Is(err, db.ErrConflict) {
@@ -512,9 +541,10 @@ func (r *Registry) sameOrImmutable(existing artifactRow, apath, actual string) (
 }
 
 // blobRow records the stored object, or reuses a blob with the same
-// content in the same store (reused: the new object is then not needed).
-func (r *Registry) blobRow(ctx context.Context, q db.Queries, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
-	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: store, Sha256: info.SHA256}); err == nil && b.Size == info.Size {
+// content in the same store that the namespace's artifacts use (reused:
+// the new object is then not needed).
+func (r *Registry) blobRow(ctx context.Context, q db.Queries, namespaceID int64, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
+	if b, err := q.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: store, Sha256: info.SHA256, NamespaceID: namespaceID}); err == nil && b.Size == info.Size {
 		return b.ID, true, nil
 	} else if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return 0, false, err
@@ -554,25 +584,6 @@ func (r *Registry) discard(store blob.Store, key string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = store.Delete(ctx, key)
-}
-
-// route picks the store for a version's artifacts: its namespace's bucket
-// for the version's lifecycle, else the configured default for it.
-func (r *Registry) route(ctx context.Context, res resolved) (string, blob.Store, error) {
-	role := res.version.State
-	name := r.blobs.ForRole[role]
-	b, err := r.db.GetBucketForRole(ctx, db.GetBucketForRoleParams{NamespaceID: res.ns.ID, Role: role})
-	switch {
-	case err == nil:
-		name = b.Name
-	case !errors.Is(err, db.ErrNotFound):
-		return "", nil, err
-	}
-	if name == "" {
-		return "", nil, &StoreError{Store: "for " + role, Reason: "is not configured: no namespace bucket and no default store serves this lifecycle"}
-	}
-	st, err := r.blobs.store(name)
-	return name, st, err
 }
 
 func newBlobKey() (string, error) {
@@ -714,8 +725,11 @@ func (r *Registry) OwnerByID(ctx context.Context, k ArtifactKind, id int64) (Own
 // for the original flymodel's download endpoints.
 func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (Artifact, Owner, error) {
 	row, err := r.db.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: k.kind.dbName(), Number: id})
+	if errors.Is(err, db.ErrNotFound) {
+		return Artifact{}, Owner{}, ArtifactNotFound(k, id)
+	}
 	if err != nil {
-		return Artifact{}, Owner{}, notFoundOr(err, k.String(), fmt.Sprintf("with id %d", id))
+		return Artifact{}, Owner{}, err
 	}
 	a := r.artifact(artifactRow(row))
 	o, err := k.kind.byID(ctx, r, k.kind.ownerID(a))
@@ -725,7 +739,9 @@ func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (
 // MissingBlobError is an artifact whose stored bytes are gone (HTTP 5xx).
 type MissingBlobError struct {
 	Artifact string
-	Store    string
+	// Store is the store's name (as a blob row records it), never where
+	// it is: the error text reaches clients.
+	Store string
 }
 
 func (e *MissingBlobError) Error() string {
@@ -744,7 +760,7 @@ func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string
 	}
 	obj, err := st.Open(ctx, a.key)
 	if errors.Is(err, blob.ErrNotFound) {
-		return nil, &MissingBlobError{Artifact: describe, Store: st.String()}
+		return nil, &MissingBlobError{Artifact: describe, Store: a.store}
 	}
 	if err != nil {
 		return nil, &StoreError{Store: a.store, Reason: "failed to open " + describe, Err: err}

@@ -247,9 +247,14 @@ func (r *Registry) lookupVersion(ctx context.Context, q db.Queries, ref Ref, wit
 	return resolved{}, &NotFoundError{Kind: "version", Path: ref.path()}
 }
 
-// write runs fn in one transaction.
+// write runs fn in one transaction. A database locked by another process
+// past its wait is a *BusyError: nothing changed, retry later.
 func (r *Registry) write(ctx context.Context, fn func(q db.Queries) error) error {
-	return r.db.InTx(ctx, fn)
+	err := r.db.InTx(ctx, fn)
+	if errors.Is(err, db.ErrBusy) {
+		return &BusyError{Err: err}
+	}
+	return err
 }
 
 // record appends the audit record of a mutation through q, the mutation's

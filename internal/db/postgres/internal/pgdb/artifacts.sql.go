@@ -309,20 +309,26 @@ func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blo
 
 const getBlobBySha = `-- name: GetBlobBySha :one
 SELECT id, store, key, storage_version, size, sha256, created_at FROM blobs b WHERE b.store = $1 AND b.sha256 = $2
-  AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
+  AND EXISTS (SELECT 1 FROM artifacts a
+    JOIN model_versions v ON v.id = a.version_id
+    JOIN models m ON m.id = v.model_id
+    WHERE a.blob_id = b.id AND m.namespace_id = $3)
 ORDER BY b.id LIMIT 1
 `
 
 type GetBlobByShaParams struct {
-	Store  string
-	Sha256 string
+	Store       string
+	Sha256      string
+	NamespaceID int64
 }
 
-// A stored blob with this content in this blob store that an artifact still
-// references, for de-duplication (an unreferenced one may be collected).
+// A stored blob with this content in this blob store that an artifact of
+// this namespace still references, for de-duplication (an unreferenced one
+// may be collected). Only within a namespace: a blob shared with another
+// namespace would tell its uploader that the other holds the same bytes.
 // @readonly
 func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
-	row := q.db.QueryRow(ctx, getBlobBySha, arg.Store, arg.Sha256)
+	row := q.db.QueryRow(ctx, getBlobBySha, arg.Store, arg.Sha256, arg.NamespaceID)
 	var i Blob
 	err := row.Scan(
 		&i.ID,
@@ -564,6 +570,60 @@ func (q *Queries) ListVersionArtifactDigests(ctx context.Context, versionID int6
 	return items, nil
 }
 
+const listVersionBlobs = `-- name: ListVersionBlobs :many
+SELECT a.id, a.name, e.name AS experiment, b.id AS blob_id, b.store, b.key, b.storage_version, b.size, b.sha256
+FROM artifacts a
+JOIN blobs b ON b.id = a.blob_id
+LEFT JOIN experiments e ON e.id = a.experiment_id
+WHERE a.version_id = $1
+ORDER BY a.id
+`
+
+type ListVersionBlobsRow struct {
+	ID             int64
+	Name           string
+	Experiment     *string
+	BlobID         int64
+	Store          string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+// Every artifact of a version (its own and those of its experiments) with its
+// blob: what a state change places in the store of the target lifecycle.
+// @readonly
+func (q *Queries) ListVersionBlobs(ctx context.Context, versionID int64) ([]ListVersionBlobsRow, error) {
+	rows, err := q.db.Query(ctx, listVersionBlobs, versionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListVersionBlobsRow
+	for rows.Next() {
+		var i ListVersionBlobsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Experiment,
+			&i.BlobID,
+			&i.Store,
+			&i.Key,
+			&i.StorageVersion,
+			&i.Size,
+			&i.Sha256,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockUnsealedVersion = `-- name: LockUnsealedVersion :one
 UPDATE model_versions SET updated_at = $1
 WHERE id = $2 AND sealed_at IS NULL AND deleted_at IS NULL
@@ -612,4 +672,23 @@ func (q *Queries) NextArtifactNumber(ctx context.Context, kind string) (int64, e
 	var last_number int64
 	err := row.Scan(&last_number)
 	return last_number, err
+}
+
+const setArtifactBlob = `-- name: SetArtifactBlob :execrows
+UPDATE artifacts SET blob_id = $1 WHERE id = $2
+`
+
+type SetArtifactBlobParams struct {
+	BlobID int64
+	ID     int64
+}
+
+// Points an artifact at the copy of its bytes in another store (same
+// size and sha256), when its version changes lifecycle.
+func (q *Queries) SetArtifactBlob(ctx context.Context, arg SetArtifactBlobParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setArtifactBlob, arg.BlobID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
