@@ -11,6 +11,7 @@ var _ time.Time // some generations use no time type
 
 // Queries are the typed queries of queries/*.sql, the same on every engine.
 type Queries interface {
+	AddTokenNamespace(ctx context.Context, arg AddTokenNamespaceParams) error
 	// Links a tag to one target: exactly one of model_id, version_id and
 	// experiment_id is set. Attaching twice changes nothing.
 	AttachTag(ctx context.Context, arg AttachTagParams) (int64, error)
@@ -99,8 +100,11 @@ type Queries interface {
 	GetNamespaceByName(ctx context.Context, name string) (Namespace, error)
 	// @readonly
 	GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error)
+	// The token whose secret hashes to secret_hash: one row per namespace it
+	// is limited to, by the namespace's name now, or one row with namespace ''
+	// when it is limited to none (or to every one: all_namespaces).
 	// @readonly
-	GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error)
+	GetTokenByHash(ctx context.Context, secretHash string) ([]GetTokenByHashRow, error)
 	// @readonly
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
@@ -148,6 +152,10 @@ type Queries interface {
 	ListStateChanges(ctx context.Context, versionID int64) ([]VersionStateChange, error)
 	// @readonly
 	ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error)
+	// The namespaces (by their names now) each token is limited to, or those
+	// of one token when token_id is given.
+	// @readonly
+	ListTokenNamespaces(ctx context.Context, tokenID *int64) ([]ListTokenNamespacesRow, error)
 	// Every token, revoked ones too, oldest first.
 	// @readonly
 	ListTokens(ctx context.Context) ([]ApiToken, error)
@@ -178,6 +186,9 @@ type Queries interface {
 	// never handed out again (deleting its artifact does not free it).
 	NextArtifactNumber(ctx context.Context, kind string) (int64, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
+	// Counts a refusal on the newest denied record of the same actor, action,
+	// target and namespace written at or after since, if there is one.
+	RepeatDeniedAudit(ctx context.Context, arg RepeatDeniedAuditParams) (int64, error)
 	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
@@ -192,16 +203,26 @@ type Queries interface {
 	UpsertNamespace(ctx context.Context, arg UpsertNamespaceParams) (Namespace, error)
 }
 
+type AddTokenNamespaceParams struct {
+	TokenID     int64
+	NamespaceID int64
+}
+
 type ApiToken struct {
-	ID         int64
-	Name       string
-	SecretHash string
-	Role       string
-	Namespaces string
-	CreatedBy  string
-	CreatedAt  time.Time
-	ExpiresAt  *time.Time
-	RevokedAt  *time.Time
+	ID            int64
+	Name          string
+	SecretHash    string
+	Role          string
+	CreatedBy     string
+	CreatedAt     time.Time
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	AllNamespaces bool
+}
+
+type ApiTokenNamespace struct {
+	TokenID     int64
+	NamespaceID int64
 }
 
 type Artifact struct {
@@ -243,6 +264,8 @@ type AuditLog struct {
 	Outcome   string
 	RequestID string
 	Detail    *string
+	Repeats   int64
+	LastAt    *time.Time
 }
 
 type Blob struct {
@@ -368,13 +391,13 @@ type CreateTagParams struct {
 }
 
 type CreateTokenParams struct {
-	Name       string
-	SecretHash string
-	Role       string
-	Namespaces string
-	CreatedBy  string
-	Now        time.Time
-	ExpiresAt  *time.Time
+	Name          string
+	SecretHash    string
+	Role          string
+	AllNamespaces bool
+	CreatedBy     string
+	Now           time.Time
+	ExpiresAt     *time.Time
 }
 
 type CreateVersionParams struct {
@@ -508,6 +531,17 @@ type GetModelByPathParams struct {
 type GetTagByNameParams struct {
 	NamespaceID int64
 	Tag         string
+}
+
+type GetTokenByHashRow struct {
+	ID            int64
+	Name          string
+	SecretHash    string
+	Role          string
+	AllNamespaces bool
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	Namespace     string
 }
 
 type GetVersionByPathParams struct {
@@ -671,6 +705,11 @@ type ListTagsParams struct {
 	PageLimit   int64
 }
 
+type ListTokenNamespacesRow struct {
+	TokenID int64
+	Name    string
+}
+
 type ListUnreferencedBlobsParams struct {
 	CreatedBefore time.Time
 	PageLimit     int64
@@ -739,6 +778,15 @@ type RenameModelParams struct {
 	Name string
 	Now  time.Time
 	ID   int64
+}
+
+type RepeatDeniedAuditParams struct {
+	At        *time.Time
+	Actor     string
+	Target    string
+	Action    string
+	Namespace string
+	Since     time.Time
 }
 
 type RevokeTokenParams struct {
