@@ -110,6 +110,9 @@ func (ch *checker) server(s Server) {
 	if s.MaxConcurrentUploads <= 0 {
 		ch.add("server.max_concurrent_uploads", "invalid value %d (want more than 0)", s.MaxConcurrentUploads)
 	}
+	if s.MaxUploadsPerPrincipal <= 0 {
+		ch.add("server.max_uploads_per_principal", "invalid value %d (want more than 0)", s.MaxUploadsPerPrincipal)
+	}
 	if s.MaxUploadBytes <= 0 {
 		ch.add("server.max_upload_bytes", "invalid value %d (want more than 0)", s.MaxUploadBytes)
 	}
@@ -219,6 +222,9 @@ func (ch *checker) auth(a Auth) {
 		}
 	} else if oidc.Audience != "" || len(oidc.Roles) > 0 {
 		ch.add("auth.oidc.issuer", "required when auth.oidc is configured")
+	}
+	if oidc.JWKSMinRefresh < time.Second || oidc.JWKSMinRefresh > MaxJWKSMinRefresh {
+		ch.add("auth.oidc.jwks_min_refresh", "invalid value %s (want 1s to %s)", oidc.JWKSMinRefresh, MaxJWKSMinRefresh)
 	}
 	for _, claim := range slices.Sorted(maps.Keys(oidc.Roles)) {
 		if v := oidc.Roles[claim]; !validRoleMapping(v) {
