@@ -237,9 +237,9 @@ func Default() *Config {
 		DataDir: "flymodel-data",
 		Log:     Log{Level: "info", Format: "auto"},
 		Server: Server{
-			Bind:                 "localhost",
-			Port:                 9009,
-			MaxUploadBytes:       5 << 30,
+			Bind:                   "localhost",
+			Port:                   9009,
+			MaxUploadBytes:         5 << 30,
 			MaxConcurrentUploads:   64,
 			MaxUploadsPerPrincipal: DefaultMaxUploadsPerPrincipal,
 			ShutdownTimeout:        30 * time.Second,

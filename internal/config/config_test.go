@@ -829,3 +829,21 @@ func TestUnknownKeysBesideBadValues(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsHideSecrets: a URL at fault is named without its credentials,
+// and an S3 endpoint with credentials in it is refused.
+func TestErrorsHideSecrets(t *testing.T) {
+	for _, c := range []struct{ content, want string }{
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\nendpoint = \"http://AKIA:s3cret@minio:9000\"",
+			"storage.s3[0].endpoint: credentials in the URL are not allowed"},
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\nendpoint = \"http://AKIA:s3c/ret@minio:9000\"",
+			`storage.s3[0].endpoint: invalid URL "http://AKIA:xxxxx@minio:9000"`},
+		{"[client]\nserver = \"http://u:s3cret@bad host:9009\"", `client.server: invalid URL "http://u:xxxxx@bad host:9009"`},
+		{"[auth.oidc]\nissuer = \"ftp://u:s3cret@id\"\naudience = \"fm\"", `auth.oidc.issuer: invalid URL "ftp://u:xxxxx@id"`},
+	} {
+		_, err := loadTOML(t, c.content)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "ret@") {
+			t.Errorf("Load(%q) = %v\nwant an error containing %q and no secret", c.content, err, c.want)
+		}
+	}
+}
