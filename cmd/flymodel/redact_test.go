@@ -84,10 +84,10 @@ func TestSecretsNotPrinted(t *testing.T) {
 
 	t.Run("config-urls", func(t *testing.T) {
 		for name, content := range map[string]string{
-			"s3-endpoint": "[[storage.s3]]\nbucket = \"b\"\nrole = \"test\"\nendpoint = \"http://AKIA:" + secret("Endpoint") + "@127.0.0.1:1\"\n",
+			"s3-endpoint":       "[[storage.s3]]\nbucket = \"b\"\nrole = \"test\"\nendpoint = \"http://AKIA:" + secret("Endpoint") + "@127.0.0.1:1\"\n",
 			"s3-endpoint-slash": "[[storage.s3]]\nbucket = \"b\"\nrole = \"test\"\nendpoint = \"http://AKIA:" + secret("Endpoint") + "/x@127.0.0.1:1\"\n",
-			"database-url": "[database]\nurl = \"postgres://fm:" + secret("ConfigDB") + "@127.0.0.1:1/fm?password=" + secret("ConfigDBQuery") + "\"\n",
-			"client-server": "[client]\nserver = \"http://u:" + secret("ConfigServer") + "@bad host\"\n",
+			"database-url":      "[database]\nurl = \"postgres://fm:" + secret("ConfigDB") + "@127.0.0.1:1/fm?password=" + secret("ConfigDBQuery") + "\"\n",
+			"client-server":     "[client]\nserver = \"http://u:" + secret("ConfigServer") + "@bad host\"\n",
 		} {
 			t.Run(name, func(t *testing.T) {
 				file := filepath.Join(dir, name+".toml")
