@@ -154,6 +154,9 @@ const (
 	ProblemBlobMissing          = "blob-missing"
 	ProblemStorageUnavailable   = "storage-unavailable"
 	ProblemNotReady             = "not-ready"
+	ProblemNoStore              = "no-store"
+	ProblemPlacementFailed      = "placement-failed"
+	ProblemBlobAltered          = "blob-altered"
 )
 
 // ProblemTypes returns every problem type slug, sorted.

@@ -66,6 +66,9 @@ var problemKinds = []ProblemKind{
 	{ProblemUnauthorized, "Unauthorized", ErrUnauthorized, UnauthorizedProblem{}},
 	{ProblemForbidden, "Forbidden", ErrForbidden, ForbiddenProblem{}},
 	{ProblemTooManyUploads, "Too Many Uploads", ErrTooManyRequests, TooManyUploadsProblem{}},
+	{ProblemNoStore, "No Blob Store For The Lifecycle", ErrConflict, NoStoreProblem{}},
+	{ProblemPlacementFailed, "Placement Failed", ErrUnavailable, PlacementProblem{}},
+	{ProblemBlobAltered, "Artifact Bytes Altered", ErrIntegrity, PlacementProblem{}},
 }
 
 // ProblemKinds returns every problem type, in the order the API documents
@@ -159,6 +162,8 @@ type InternalProblem struct{}
 // ReadinessProblem: a dependency of the server is not available.
 type ReadinessProblem struct {
 	Checks map[string]CheckResult `json:"checks"`
+	// As in the answer when ready.
+	NoStore []NoStoreProblem `json:"no_store,omitempty"`
 }
 
 // DigestMismatchProblem: the uploaded bytes do not hash to the digest the
@@ -221,3 +226,34 @@ type ForbiddenProblem struct{}
 // TooManyUploadsProblem: every upload slot of the server is taken;
 // nothing was read or stored. Retry after `Retry-After`.
 type TooManyUploadsProblem struct{}
+
+// NoStoreProblem: no blob store of this server serves the lifecycle the
+// upload or the state change needs: the namespace records a bucket for it
+// that the server does not have, or no store is configured for it.
+// Nothing changed; retrying does not help until `config_key` is added to
+// the server's configuration.
+type NoStoreProblem struct {
+	// The namespace; absent when no namespace has a store for the
+	// lifecycle.
+	Namespace string    `json:"namespace,omitempty"`
+	Lifecycle Lifecycle `json:"lifecycle"`
+	// The namespace's bucket for the lifecycle, which no configured store
+	// is; absent when the namespace records none.
+	Bucket string `json:"bucket,omitempty"`
+	// The configuration entry to add, e.g. `storage.s3 (bucket = "ml-qa",
+	// role = "qa")`.
+	ConfigKey string `json:"config_key"`
+}
+
+// PlacementProblem: a state change could not place an artifact in the blob
+// store of the target lifecycle, and nothing changed (the version keeps its
+// state; copies already made are removed). `placement-failed`: a store
+// failed; retry after `Retry-After`. `blob-altered`: the stored bytes of the
+// artifact are missing or do not hash to its recorded sha256, so they were
+// not copied.
+type PlacementProblem struct {
+	// The API path of the artifact.
+	Artifact string `json:"artifact" openapi:"format=uri-reference"`
+	// The name of the blob store that failed (or holds the altered bytes).
+	Store string `json:"store"`
+}

@@ -455,4 +455,10 @@ type Readiness struct {
 	Status string `json:"status" openapi:"const=ready"`
 	// Each dependency checked (today `database`) and its result.
 	Checks map[string]CheckResult `json:"checks"`
+	// The lifecycles no blob store of this server serves (a namespace's
+	// bucket that is not configured, or a lifecycle without a default
+	// store): uploads and state changes into them are refused with
+	// `no-store` until the configuration names a store. Absent when every
+	// lifecycle has one.
+	NoStore []NoStoreProblem `json:"no_store,omitempty"`
 }

@@ -111,3 +111,19 @@ WHERE a.id > @after_id
   AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR n.name = CAST(sqlc.narg(namespace) AS TEXT))
 ORDER BY a.id
 LIMIT CAST(@page_limit AS BIGINT);
+
+-- name: ListVersionBlobs :many
+-- Every artifact of a version (its own and those of its experiments) with its
+-- blob: what a state change places in the store of the target lifecycle.
+-- @readonly
+SELECT a.id, a.name, e.name AS experiment, b.id AS blob_id, b.store, b.key, b.storage_version, b.size, b.sha256
+FROM artifacts a
+JOIN blobs b ON b.id = a.blob_id
+LEFT JOIN experiments e ON e.id = a.experiment_id
+WHERE a.version_id = @version_id
+ORDER BY a.id;
+
+-- name: SetArtifactBlob :execrows
+-- Points an artifact at the copy of its bytes in another store (same
+-- size and sha256), when its version changes lifecycle.
+UPDATE artifacts SET blob_id = @blob_id WHERE id = @id;

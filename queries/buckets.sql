@@ -26,3 +26,10 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM buckets WHERE namespace_id = @namespace_id;
 
 -- name: DeleteBucket :execrows
 DELETE FROM buckets WHERE id = @id AND namespace_id = @namespace_id;
+
+-- name: ListAllBuckets :many
+-- Every namespace's buckets, to find the lifecycles no blob store serves.
+-- @readonly
+SELECT n.name AS namespace, b.name, b.role FROM buckets b
+JOIN namespaces n ON n.id = b.namespace_id
+ORDER BY n.name, b.role, b.id;

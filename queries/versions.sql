@@ -85,3 +85,13 @@ LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
 -- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions
 WHERE model_id = @model_id AND state = @state AND deleted_at IS NULL;
+
+-- name: LockVersion :one
+-- Takes the version's row lock (PostgreSQL; SQLite's writer is serial
+-- anyway) and returns the version as it is under the lock, while it is
+-- live: a state change reads the state it changes from here, so that two
+-- changes of one version are serialized and each records the result of the other
+-- result as its from.
+UPDATE model_versions SET updated_at = updated_at
+WHERE id = @id AND deleted_at IS NULL
+RETURNING *;

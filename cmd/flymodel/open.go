@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -154,7 +156,57 @@ func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err
 	reg := registry.New(registry.Options{
 		DB: database, Gates: promotionGates(a.cfg.Promotion), Blobs: blobs, MaxUploadBytes: a.cfg.Server.MaxUploadBytes,
 	})
+	if opts.blobs == blobsServe {
+		if err := reportStores(ctx, a.cfg, reg, logger); err != nil {
+			return nil, err
+		}
+	}
 	return &local{db: database, reg: reg}, nil
+}
+
+// reportStores logs, at serve start, the lifecycles that the configured
+// storage leaves to the data folder, and each namespace/lifecycle that no
+// store serves at all.
+func reportStores(ctx context.Context, cfg *config.Config, reg *registry.Registry, logger *slog.Logger) error {
+	if roles := fallbackLifecycles(cfg); len(roles) > 0 {
+		logger.Warn("lifecycles without a configured store keep their artifacts in the data folder (fine on one machine; configure storage for them when several replicas serve)",
+			"lifecycles", strings.Join(roles, ","), "store", "local", "path", defaultBlobRoot(cfg))
+	}
+	missing, err := reg.MissingStores(ctx)
+	if err != nil {
+		return fmt.Errorf("check the stores of the namespaces' buckets: %w", err)
+	}
+	for _, m := range missing {
+		logger.Warn("no blob store serves this lifecycle: uploads and state changes into it are refused (409 no-store)",
+			"namespace", m.Namespace, "lifecycle", m.Lifecycle, "bucket", m.Bucket, "add", m.ConfigKey())
+	}
+	return nil
+}
+
+// fallbackLifecycles lists the lifecycles that configured storage leaves
+// to the data folder's root (none when no storage is configured: then the
+// data folder is the storage).
+func fallbackLifecycles(cfg *config.Config) []string {
+	if len(cfg.Storage.S3) == 0 && len(cfg.Storage.FS) == 0 {
+		return nil
+	}
+	served := map[string]bool{}
+	for _, e := range cfg.Storage.S3 {
+		served[e.Role] = true
+	}
+	for _, e := range cfg.Storage.FS {
+		if e.Role == "" {
+			return nil
+		}
+		served[e.Role] = true
+	}
+	var roles []string
+	for _, role := range config.Lifecycles {
+		if !served[role] {
+			roles = append(roles, role)
+		}
+	}
+	return roles
 }
 
 // openDatabase opens the database at url, as it is.
@@ -213,8 +265,11 @@ func promotionGates(promotion map[string]config.Promotion) map[string]registry.G
 
 // openBlobStores builds the blob stores of the configuration: each S3 entry
 // under its bucket name, each filesystem root under "local" (every role)
-// or "local-<role>"; with no storage configured, one root in the data
-// folder serves every lifecycle.
+// or "local-<role>". A lifecycle that no entry serves is served by the
+// default root in the data folder, "local" (with no storage configured,
+// that is every lifecycle). With no storage configured, every bucket a
+// namespace records is a folder of its own, <data_dir>/blobs/buckets/<bucket>
+// (see registry.BlobStores.Folders).
 func openBlobStores(cfg *config.Config) (registry.BlobStores, error) {
 	blobs := registry.BlobStores{ByName: map[string]blob.Store{}, ForRole: map[string]string{}}
 	for _, e := range cfg.Storage.S3 {
@@ -245,6 +300,16 @@ func openBlobStores(cfg *config.Config) (registry.BlobStores, error) {
 			blobs.ForRole[e.Role] = name
 		}
 	}
+	if catchAll == "" && len(unservedLifecycles(blobs)) > 0 {
+		// The original flymodel's sample configures one bucket (prod): the
+		// other lifecycles keep working on the local disk.
+		st, err := fsblob.New(defaultBlobRoot(cfg))
+		if err != nil {
+			return blobs, err
+		}
+		catchAll = "local"
+		blobs.ByName[catchAll] = st
+	}
 	if catchAll != "" {
 		for _, role := range config.Lifecycles {
 			if _, ok := blobs.ForRole[role]; !ok {
@@ -252,7 +317,32 @@ func openBlobStores(cfg *config.Config) (registry.BlobStores, error) {
 			}
 		}
 	}
+	if len(cfg.Storage.S3) == 0 && len(cfg.Storage.FS) == 0 {
+		folders, err := fsblob.NewFolders(filepath.Join(defaultBlobRoot(cfg), "buckets"))
+		if err != nil {
+			return blobs, err
+		}
+		blobs.Folders = folders
+	}
 	return blobs, nil
+}
+
+// defaultBlobRoot is the filesystem root that serves every lifecycle when
+// no storage is configured.
+func defaultBlobRoot(cfg *config.Config) string {
+	bare := config.Config{DataDir: cfg.DataDir}
+	return bare.EffectiveFS()[0].Path
+}
+
+// unservedLifecycles lists the lifecycles no configured store serves.
+func unservedLifecycles(blobs registry.BlobStores) []string {
+	var roles []string
+	for _, role := range config.Lifecycles {
+		if blobs.ForRole[role] == "" {
+			roles = append(roles, role)
+		}
+	}
+	return roles
 }
 
 // storeNames lists the stores in a stable order.

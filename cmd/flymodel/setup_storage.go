@@ -76,10 +76,48 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 			return err
 		}
 	}
-	if failed > 0 {
+	if roles := fallbackLifecycles(a.cfg); len(roles) > 0 {
+		fmt.Fprintf(a.stdout, "note: no storage entry serves %s: %s, the data folder's root, does\n", strings.Join(roles, ", "), blobs.ByName["local"])
+	}
+	unserved, err := a.unservedLifecycles(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case failed > 0 && unserved > 0:
+		return fmt.Errorf("%d of %d storage locations failed, and %d namespace lifecycles have no store", failed, len(blobs.ByName), unserved)
+	case failed > 0:
 		return fmt.Errorf("%d of %d storage locations failed", failed, len(blobs.ByName))
+	case unserved > 0:
+		return fmt.Errorf("%d namespace lifecycles have no store", unserved)
 	}
 	return nil
+}
+
+// unservedLifecycles prints a line for each lifecycle of a namespace that
+// no configured store serves (a bucket the namespace records that is not
+// configured) and returns how many there are.
+func (a *app) unservedLifecycles(ctx context.Context) (int, error) {
+	l, err := a.openRegistry(ctx, openOptions{schema: schemaAsIs, blobs: blobsOpen})
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	if l.empty() {
+		return 0, nil
+	}
+	missing, err := l.reg.MissingStores(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range missing {
+		if m.Namespace == "" {
+			fmt.Fprintf(a.stderr, "NO STORE for lifecycle %s: add %s\n", m.Lifecycle, m.ConfigKey())
+			continue
+		}
+		fmt.Fprintf(a.stderr, "NO STORE for lifecycle %s of namespace %s (its bucket %s): add %s\n", m.Lifecycle, m.Namespace, m.Bucket, m.ConfigKey())
+	}
+	return len(missing), nil
 }
 
 // publicBuckets names the S3 buckets configured public = true.

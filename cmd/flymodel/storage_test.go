@@ -106,8 +106,10 @@ role = "prod"
 	}
 	res := flymodel(t, dir, nil, "setup-storage")
 	res.expectCode(t, 1)
+	// qa and stage, which no entry serves, are served by the data folder's
+	// root: three locations.
 	if !strings.Contains(res.stderr, "FAILED s3:ml-test") || !strings.Contains(res.stdout, "ok fs:") ||
-		!strings.Contains(res.stderr, "1 of 2 storage locations failed") {
+		!strings.Contains(res.stdout, "(qa, stage)") || !strings.Contains(res.stderr, "1 of 3 storage locations failed") {
 		t.Fatalf("output: %s", res)
 	}
 }

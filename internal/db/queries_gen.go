@@ -112,6 +112,9 @@ type Queries interface {
 	// @readonly
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
+	// Every namespace's buckets, to find the lifecycles no blob store serves.
+	// @readonly
+	ListAllBuckets(ctx context.Context) ([]ListAllBucketsRow, error)
 	// The blobs the artifacts of a version (its own and its experiments') use,
 	// or with experiment_id those of that experiment of the version.
 	// @readonly
@@ -166,6 +169,10 @@ type Queries interface {
 	// own artifacts, not its experiments'.
 	// @readonly
 	ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]ListVersionArtifactDigestsRow, error)
+	// Every artifact of a version (its own and those of its experiments) with its
+	// blob: what a state change places in the store of the target lifecycle.
+	// @readonly
+	ListVersionBlobs(ctx context.Context, versionID int64) ([]ListVersionBlobsRow, error)
 	// Every live experiment of a version with its state, for promotion gates.
 	// @readonly
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
@@ -179,6 +186,12 @@ type Queries interface {
 	// returns the version only while it is live and unsealed, so an artifact can
 	// never be added after a concurrent promotion sealed the version.
 	LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersionParams) (ModelVersion, error)
+	// Takes the version's row lock (PostgreSQL; SQLite's writer is serial
+	// anyway) and returns the version as it is under the lock, while it is
+	// live: a state change reads the state it changes from here, so that two
+	// changes of one version are serialized and each records the result of the other
+	// result as its from.
+	LockVersion(ctx context.Context, id int64) (ModelVersion, error)
 	// The next number (API id) of an artifact of this kind ('version' or
 	// 'experiment', artifacts.kind), for CreateArtifact in the same
 	// transaction: the counter's row stays locked until it ends (PostgreSQL),
@@ -190,6 +203,9 @@ type Queries interface {
 	// target and namespace written at or after since, if there is one.
 	RepeatDeniedAudit(ctx context.Context, arg RepeatDeniedAuditParams) (int64, error)
 	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
+	// Points an artifact at the copy of its bytes in another store (same
+	// size and sha256), when its version changes lifecycle.
+	SetArtifactBlob(ctx context.Context, arg SetArtifactBlobParams) (int64, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
 	SetVersionState(ctx context.Context, arg SetVersionStateParams) (ModelVersion, error)
@@ -571,6 +587,12 @@ type InsertVersionIfMissingParams struct {
 	Now     time.Time
 }
 
+type ListAllBucketsRow struct {
+	Namespace string
+	Name      string
+	Role      string
+}
+
 type ListArtifactBlobIDsParams struct {
 	VersionID    int64
 	ExperimentID *int64
@@ -720,6 +742,18 @@ type ListVersionArtifactDigestsRow struct {
 	Sha256 string
 }
 
+type ListVersionBlobsRow struct {
+	ID             int64
+	Name           string
+	Experiment     *string
+	BlobID         int64
+	Store          string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
 type ListVersionExperimentStatesRow struct {
 	Name  string
 	State string
@@ -792,6 +826,11 @@ type RepeatDeniedAuditParams struct {
 type RevokeTokenParams struct {
 	Now  *time.Time
 	Name string
+}
+
+type SetArtifactBlobParams struct {
+	BlobID int64
+	ID     int64
 }
 
 type SetVersionDigestParams struct {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/flymodel/flymodel/api"
@@ -20,6 +21,9 @@ func registryProblem(err error) *Problem {
 		sealed     *registry.SealedError
 		missing    *registry.MissingBlobError
 		store      *registry.StoreError
+		noStore    *registry.NoStoreError
+		placement  *registry.PlacementError
+		altered    *registry.AlteredBlobError
 		body       *registry.BodyError
 		validation *registry.ValidationError
 		notFound   *registry.NotFoundError
@@ -47,6 +51,18 @@ func registryProblem(err error) *Problem {
 		return newProblem(kindRequestTimeout, "the request body stalled; nothing was stored")
 	case errors.As(err, &body):
 		return newProblem(kindMalformed, body.Error()+"; nothing was stored")
+	case errors.As(err, &noStore):
+		return newProblem(kindNoStore, noStore.Error()).with(api.NoStoreProblem{
+			Namespace: noStore.Namespace, Lifecycle: noStore.Lifecycle, Bucket: noStore.Bucket, ConfigKey: noStore.ConfigKey()})
+	case errors.As(err, &altered):
+		return newProblem(kindBlobAltered, fmt.Sprintf("the stored bytes of artifact %s in blob store %s are missing or altered: they were not placed, and the version's state is unchanged", altered.Artifact, altered.Store)).
+			with(api.PlacementProblem{Artifact: apiBase + altered.Artifact, Store: altered.Store})
+	case errors.As(err, &placement):
+		// The store's own error goes to the log (writeError), not to the client.
+		p := newProblem(kindPlacement, fmt.Sprintf("placing artifact %s in blob store %s failed; the version's state is unchanged; retry later (the log has the details under the request id)", placement.Artifact, placement.Store)).
+			with(api.PlacementProblem{Artifact: apiBase + placement.Artifact, Store: placement.Store})
+		p.retryAfter = placementRetryAfter
+		return p
 	case errors.As(err, &store):
 		// The store's own error goes to the log (writeError), not to the client.
 		return newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
@@ -73,6 +89,9 @@ func registryProblem(err error) *Problem {
 	}
 	return nil
 }
+
+// placementRetryAfter is the Retry-After of a failed placement, in seconds.
+const placementRetryAfter = "5"
 
 func nonNil(s []string) []string {
 	if s == nil {

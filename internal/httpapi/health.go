@@ -36,8 +36,16 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 		}
 		checks[c.Name] = api.CheckOK
 	}
-	if !ready {
-		return newProblem(kindNotReady, "a dependency of the server is not available").with(api.ReadinessProblem{Checks: checks})
+	// Lifecycles without a store are named, not a failure: the server
+	// serves the others, and a restart would not help.
+	var noStore []api.NoStoreProblem
+	if missing, err := s.registry.MissingStores(ctx); err == nil {
+		for _, m := range missing {
+			noStore = append(noStore, api.NoStoreProblem{Namespace: m.Namespace, Lifecycle: m.Lifecycle, Bucket: m.Bucket, ConfigKey: m.ConfigKey()})
+		}
 	}
-	return writeJSON(w, http.StatusOK, api.Readiness{Status: "ready", Checks: checks})
+	if !ready {
+		return newProblem(kindNotReady, "a dependency of the server is not available").with(api.ReadinessProblem{Checks: checks, NoStore: noStore})
+	}
+	return writeJSON(w, http.StatusOK, api.Readiness{Status: "ready", Checks: checks, NoStore: noStore})
 }

@@ -282,6 +282,7 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		kindDigestMismatch, kindEmptyUpload, kindMultipart, kindImmutable,
 		kindSealed, kindBlobMissing, kindStore, kindRequestTimeout,
 		kindUnauthorized, kindForbidden, kindTooManyUploads,
+		kindNoStore, kindPlacement, kindBlobAltered,
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {

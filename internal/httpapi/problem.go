@@ -64,6 +64,9 @@ var (
 	kindBlobMissing = kind(api.ProblemBlobMissing)
 	kindStore       = kind(api.ProblemStorageUnavailable)
 	kindNotReady    = kind(api.ProblemNotReady)
+	kindNoStore     = kind(api.ProblemNoStore)
+	kindPlacement   = kind(api.ProblemPlacementFailed)
+	kindBlobAltered = kind(api.ProblemBlobAltered)
 )
 
 // status is the HTTP status of the kind: the one switch on its class.
@@ -78,6 +81,8 @@ type Problem struct {
 	// api.Problem: a value of the Members of its api.ProblemKind
 	// (api.ConflictProblem, …); nil for none.
 	Extensions any
+	// retryAfter, when set, is sent as the Retry-After header.
+	retryAfter string
 }
 
 func newProblem(kind problemKind, detail string) *Problem {
@@ -187,6 +192,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 	h.Set("Content-Type", problemContentType)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if p.retryAfter != "" {
+		h.Set("Retry-After", p.retryAfter)
+	}
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(append(body, '\n'))
 }

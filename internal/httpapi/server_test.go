@@ -16,15 +16,18 @@ import (
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
-// pingStore is a db.DB whose only working method is Ping: enough for the
-// health endpoints, which must not touch anything else. Any other method
-// panics through the nil embedded interface.
+// pingStore is a db.DB whose only working methods are Ping and
+// ListAllBuckets (none): enough for the health endpoints, which must not
+// touch anything else. Any other method panics through the nil embedded
+// interface.
 type pingStore struct {
 	db.DB
 	err error
 }
 
 func (s pingStore) Ping(ctx context.Context) error { return s.err }
+
+func (s pingStore) ListAllBuckets(context.Context) ([]db.ListAllBucketsRow, error) { return nil, s.err }
 
 // serverOver is the server of a registry over store (nil: none) and no
 // blob store, to anonymous requests as on a laptop.

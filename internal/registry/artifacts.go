@@ -87,8 +87,10 @@ type ownerKind interface {
 	// are stored.
 	sealed(o owner) error
 	// lock refuses it again in the transaction that adds it, and holds
-	// the lock that keeps a promotion from sealing the owner meanwhile.
-	lock(ctx context.Context, q db.Queries, o owner, now time.Time) error
+	// the version's row lock, which keeps a state change from sealing the
+	// owner or moving its artifacts meanwhile; it returns the version's
+	// state under the lock.
+	lock(ctx context.Context, q db.Queries, o owner, now time.Time) (state string, err error)
 	// added runs in the transaction that added an artifact to o.
 	added(ctx context.Context, r *Registry, q db.Queries, o owner, now time.Time) error
 	// byID names the owner with this id (the original flymodel's
@@ -135,12 +137,12 @@ func (versionKind) sealed(o owner) error {
 	return nil
 }
 
-func (versionKind) lock(ctx context.Context, q db.Queries, o owner, now time.Time) error {
-	_, err := q.LockUnsealedVersion(ctx, db.LockUnsealedVersionParams{ID: o.res.version.ID, Now: now})
+func (versionKind) lock(ctx context.Context, q db.Queries, o owner, now time.Time) (string, error) {
+	v, err := q.LockUnsealedVersion(ctx, db.LockUnsealedVersionParams{ID: o.res.version.ID, Now: now})
 	if errors.Is(err, db.ErrNotFound) {
-		return &SealedError{Path: o.Ref.path()}
+		return "", &SealedError{Path: o.Ref.path()}
 	}
-	return err
+	return v.State, err
 }
 
 func (versionKind) added(ctx context.Context, r *Registry, q db.Queries, o owner, now time.Time) error {
@@ -187,7 +189,10 @@ func (experimentKind) resolve(ctx context.Context, r *Registry, q db.Queries, o 
 
 func (experimentKind) sealed(owner) error { return nil }
 
-func (experimentKind) lock(context.Context, db.Queries, owner, time.Time) error { return nil }
+func (experimentKind) lock(ctx context.Context, q db.Queries, o owner, _ time.Time) (string, error) {
+	v, err := q.LockVersion(ctx, o.res.version.ID)
+	return v.State, notFound(err, "version", o.Ref.path())
+}
 
 func (experimentKind) added(context.Context, *Registry, db.Queries, owner, time.Time) error {
 	return nil
@@ -364,7 +369,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		return Artifact{}, false, err
 	}
 
-	storeName, store, err := r.route(ctx, own.res)
+	storeName, store, err := r.route(ctx, r.db, own.res.ns, own.res.version.State)
 	if err != nil {
 		return Artifact{}, false, err
 	}
@@ -406,56 +411,80 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 		out     artifactRow
 		created bool
 		refused error
+		// routed is the lifecycle whose store holds the object; moved the
+		// version's lifecycle under the lock, when a state change moved it
+		// meanwhile.
+		routed, moved = own.res.version.State, ""
 	)
-	err = r.write(ctx, func(q db.Queries) error {
-		refused, created = nil, false
-		now := r.now()
-		if err := own.kind().lock(ctx, q, own, now); err != nil {
-			var sealed *SealedError
-			if errors.As(err, &sealed) {
-				refused = sealed
+	for round := 1; ; round++ {
+		err = r.write(ctx, func(q db.Queries) error {
+			refused, created, moved = nil, false, ""
+			now := r.now()
+			state, err := own.kind().lock(ctx, q, own, now)
+			if err != nil {
+				var sealed *SealedError
+				if errors.As(err, &sealed) {
+					refused = sealed
+					return nil
+				}
+				return err
+			}
+			if state != routed {
+				moved = state
 				return nil
 			}
-			return err
-		}
-		// Another upload of the same name may have committed meanwhile.
-		if prior, err := r.artifactRow(ctx, q, own, in.Name); err == nil {
-			out = prior
-			if prior.Sha256 != info.SHA256 {
-				refused = &ImmutableError{Path: apath, Existing: prior.Sha256, Actual: info.SHA256}
+			// Another upload of the same name may have committed meanwhile.
+			if prior, err := r.artifactRow(ctx, q, own, in.Name); err == nil {
+				out = prior
+				if prior.Sha256 != info.SHA256 {
+					refused = &ImmutableError{Path: apath, Existing: prior.Sha256, Actual: info.SHA256}
+				}
+				return nil
+			} else if !errors.Is(err, db.ErrNotFound) {
+				return err
 			}
-			return nil
-		} else if !errors.Is(err, db.ErrNotFound) {
-			return err
-		}
-		blobID, reused, err := r.blobRow(ctx, q, storeName, key, info, now)
-		if err != nil {
-			return err
-		}
-		keep = !reused
-		// Last before the insert: on PostgreSQL the counter stays locked
-		// until the transaction ends.
-		number, err := q.NextArtifactNumber(ctx, own.kind().dbName())
-		if err != nil {
-			return err
-		}
-		_, err = q.CreateArtifact(ctx, db.CreateArtifactParams{
-			VersionID: own.res.version.ID, ExperimentID: own.experimentID, Number: number, Name: in.Name, FileName: in.FileName,
-			BlobID: blobID, ContentType: in.ContentType, Format: optional(in.Format), Encoding: in.Encoding,
-			Extra: extra, Now: now,
+			blobID, reused, err := r.blobRow(ctx, q, storeName, key, info, now)
+			if err != nil {
+				return err
+			}
+			keep = !reused
+			// Last before the insert: on PostgreSQL the counter stays locked
+			// until the transaction ends.
+			number, err := q.NextArtifactNumber(ctx, own.kind().dbName())
+			if err != nil {
+				return err
+			}
+			_, err = q.CreateArtifact(ctx, db.CreateArtifactParams{
+				VersionID: own.res.version.ID, ExperimentID: own.experimentID, Number: number, Name: in.Name, FileName: in.FileName,
+				BlobID: blobID, ContentType: in.ContentType, Format: optional(in.Format), Encoding: in.Encoding,
+				Extra: extra, Now: now,
+			})
+			if err != nil {
+				return err
+			}
+			if err := own.kind().added(ctx, r, q, own, now); err != nil {
+				return err
+			}
+			if out, err = r.artifactRow(ctx, q, own, in.Name); err != nil {
+				return err
+			}
+			created = true
+			return r.record(ctx, q, "artifact.create", o.Ref.Namespace, apath, map[string]any{"sha256": info.SHA256, "size": info.Size})
 		})
-		if err != nil {
-			return err
+		if err != nil || moved == "" || round == maxPlacementRounds {
+			break
 		}
-		if err := own.kind().added(ctx, r, q, own, now); err != nil {
-			return err
+		// A state change moved the version (an experiment's artifact has
+		// no seal) while the bytes were stored: place them in the store of
+		// its lifecycle now, and try again.
+		if storeName, store, key, info, err = r.replace(ctx, own, apath, moved, storeName, store, key, info); err != nil {
+			return Artifact{}, false, err
 		}
-		if out, err = r.artifactRow(ctx, q, own, in.Name); err != nil {
-			return err
-		}
-		created = true
-		return r.record(ctx, q, "artifact.create", o.Ref.Namespace, apath, map[string]any{"sha256": info.SHA256, "size": info.Size})
-	})
+		routed = moved
+	}
+	if err == nil && moved != "" {
+		err = fmt.Errorf("artifact %s: the version kept changing lifecycle while it was stored", apath)
+	}
 	if err != nil {
 		keep = false
 		if errors.Is(err, db.ErrConflict) {
@@ -545,25 +574,6 @@ func (r *Registry) discard(store blob.Store, key string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = store.Delete(ctx, key)
-}
-
-// route picks the store for a version's artifacts: its namespace's bucket
-// for the version's lifecycle, else the configured default for it.
-func (r *Registry) route(ctx context.Context, res resolved) (string, blob.Store, error) {
-	role := res.version.State
-	name := r.blobs.ForRole[role]
-	b, err := r.db.GetBucketForRole(ctx, db.GetBucketForRoleParams{NamespaceID: res.ns.ID, Role: role})
-	switch {
-	case err == nil:
-		name = b.Name
-	case !errors.Is(err, db.ErrNotFound):
-		return "", nil, err
-	}
-	if name == "" {
-		return "", nil, &StoreError{Store: "for " + role, Reason: "is not configured: no namespace bucket and no default store serves this lifecycle"}
-	}
-	st, err := r.blobs.store(name)
-	return name, st, err
 }
 
 func newBlobKey() (string, error) {

@@ -71,17 +71,23 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			break
 		}
 	}
-	for _, name := range r.storeNames() {
-		st := r.blobs.ByName[name]
+	groups, err := r.storeGroups()
+	if err != nil {
+		return rep, err
+	}
+	for _, g := range groups {
+		st := g.store
 		err := st.List(ctx, blobPrefix, func(info blob.Info) error {
 			if !info.Modified.Before(cutoff) {
 				return nil
 			}
-			_, err := r.db.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: name, Key: info.Key})
-			if !errors.Is(err, db.ErrNotFound) {
-				return err
+			for _, name := range g.names {
+				_, err := r.db.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: name, Key: info.Key})
+				if !errors.Is(err, db.ErrNotFound) {
+					return err
+				}
 			}
-			rep.Orphans, rep.Bytes = append(rep.Orphans, name+":"+info.Key), rep.Bytes+info.Size
+			rep.Orphans, rep.Bytes = append(rep.Orphans, g.names[0]+":"+info.Key), rep.Bytes+info.Size
 			if opts.Dry {
 				return nil
 			}
@@ -117,19 +123,35 @@ func (r *Registry) dropBlob(ctx context.Context, b db.Blob) (dropped bool, err e
 	return true, nil
 }
 
-// storeNames lists the stores, each once (several names may share one).
-func (r *Registry) storeNames() []string {
-	seen := map[blob.Store]bool{}
-	var names []string
-	for _, name := range sortedKeys(r.blobs.ByName) {
-		st := r.blobs.ByName[name]
-		if seen[st] {
+// storeGroup is one store and every name it is configured under (a test
+// may give one store several names): an object is an orphan only when no
+// row of any of them records it.
+type storeGroup struct {
+	store blob.Store
+	names []string
+}
+
+// storeGroups lists the stores, each once, with their names.
+func (r *Registry) storeGroups() ([]storeGroup, error) {
+	names, err := r.blobs.names()
+	if err != nil {
+		return nil, err
+	}
+	var groups []storeGroup
+	index := map[blob.Store]int{}
+	for _, name := range names {
+		st, err := r.blobs.store(name)
+		if err != nil {
+			return nil, err
+		}
+		if i, ok := index[st]; ok {
+			groups[i].names = append(groups[i].names, name)
 			continue
 		}
-		seen[st] = true
-		names = append(names, name)
+		index[st] = len(groups)
+		groups = append(groups, storeGroup{store: st, names: []string{name}})
 	}
-	return names
+	return groups, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -3,10 +3,12 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
 	"github.com/flymodel/flymodel/api"
+	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -150,24 +152,98 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 // SetVersionState moves a version to another lifecycle. Entering a gated
 // lifecycle requires the gate's experiments to have passed; leaving test
 // seals the version for good. Moving to the current state changes nothing.
+//
+// The version's artifacts (its experiments' too) are placed in the blob
+// store of the target lifecycle first (see placement.go); then one
+// transaction takes the version's row lock, reads the state it changes
+// from, points the artifacts at their new copies and records the change,
+// its history entry and its audit record. A failed placement changes
+// nothing and removes the copies it made.
 func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (Version, error) {
 	var v validation
 	oneOf(&v, "state", state, Lifecycles)
 	if err := v.err(); err != nil {
 		return Version{}, err
 	}
-	var out db.ModelVersion
-	err := r.write(ctx, func(q db.Queries) error {
-		res, err := r.version(ctx, q, ref)
-		if err != nil {
-			return err
+	var p *placement
+	for round := 1; ; round++ {
+		out, used, err := r.setVersionState(ctx, ref, state, &p)
+		if (errors.Is(err, errReplace) || errors.Is(err, db.ErrForeignKey)) && round < maxPlacementRounds {
+			if errors.Is(err, db.ErrForeignKey) && p != nil {
+				// A blob reused from the target store was collected
+				// meanwhile: place afresh.
+				r.discardNew(p, nil)
+				p = nil
+			}
+			continue
 		}
-		out = res.version
-		from := res.version.State
+		if p != nil {
+			r.discardNew(p, used)
+		}
+		if errors.Is(err, errReplace) {
+			err = fmt.Errorf("version %s: its artifacts kept changing while they were placed: %w", ref.path(), err)
+		}
+		return toVersion(ref.Namespace, ref.Model)(out), err
+	}
+}
+
+// setVersionState is one attempt of SetVersionState; *p carries the
+// placement over to the next attempt. used are the keys of the placed
+// objects the change references.
+func (r *Registry) setVersionState(ctx context.Context, ref Ref, state string, p **placement) (db.ModelVersion, map[string]bool, error) {
+	res, err := r.version(ctx, r.db, ref)
+	if err != nil {
+		return db.ModelVersion{}, nil, err
+	}
+	// What the transaction would refuse is refused before anything is
+	// copied. (The state read here may be stale: only the transaction
+	// decides whether the change is a no-op.)
+	if res.version.State != state {
+		if err := r.checkGate(ctx, r.db, res.version.ID, ref.path(), state); err != nil {
+			return db.ModelVersion{}, nil, err
+		}
+	}
+	rows, err := r.db.ListVersionBlobs(ctx, res.version.ID)
+	if err != nil {
+		return db.ModelVersion{}, nil, err
+	}
+	// A version without artifacts needs no store (a registry of metadata
+	// only has none).
+	var name string
+	if len(rows) > 0 || *p != nil {
+		var st blob.Store
+		if name, st, err = r.route(ctx, r.db, res.ns, state); err != nil {
+			return db.ModelVersion{}, nil, err
+		}
+		if *p, err = r.place(ctx, ref, name, st, rows, *p); err != nil {
+			return db.ModelVersion{}, nil, err
+		}
+	} else {
+		*p = &placement{byContent: map[string]placed{}}
+	}
+	var (
+		out  db.ModelVersion
+		used map[string]bool
+	)
+	err = r.write(ctx, func(q db.Queries) error {
+		used = nil
+		v, err := q.LockVersion(ctx, res.version.ID)
+		if err != nil {
+			return notFound(err, "version", ref.path())
+		}
+		out = v
+		from := v.State
 		if from == state {
 			return nil
 		}
-		if err := r.checkGate(ctx, q, res.version.ID, ref.path(), state); err != nil {
+		if err := r.checkGate(ctx, q, v.ID, ref.path(), state); err != nil {
+			return err
+		}
+		rows, err := q.ListVersionBlobs(ctx, v.ID)
+		if err != nil {
+			return err
+		}
+		if used, err = r.relocate(ctx, q, *p, rows); err != nil {
 			return err
 		}
 		now := r.now()
@@ -175,7 +251,7 @@ func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (
 		if api.Seals(state) {
 			seal = &now
 		}
-		out, err = q.SetVersionState(ctx, db.SetVersionStateParams{ID: res.version.ID, State: state, SealedAt: seal, Now: now})
+		out, err = q.SetVersionState(ctx, db.SetVersionStateParams{ID: v.ID, State: state, SealedAt: seal, Now: now})
 		if err != nil {
 			return err
 		}
@@ -183,9 +259,16 @@ func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (
 		if err != nil {
 			return err
 		}
-		return r.record(ctx, q, "version.state", ref.Namespace, ref.path(), diff("state", from, state))
+		detail := map[string]any{"state": [2]string{from, state}}
+		if n := len((*p).byContent); n > 0 {
+			detail["store"], detail["placed"] = name, n
+		}
+		return r.record(ctx, q, "version.state", ref.Namespace, ref.path(), detail)
 	})
-	return toVersion(ref.Namespace, ref.Model)(out), err
+	if err != nil {
+		used = nil
+	}
+	return out, used, err
 }
 
 // checkGate applies the promotion gate of lifecycle to a version (id 0: a

@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore NewStore) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, ensured(t)) })
 	}
+	t.Run("Copy", func(t *testing.T) { testCopy(t, ensured) })
 }
 
 // Pattern returns n deterministic pseudo-random bytes as an io.Reader that

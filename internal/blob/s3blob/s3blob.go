@@ -79,6 +79,9 @@ type Store struct {
 	core   minio.Core
 	bucket string
 	region string
+	// server identifies the endpoint and credentials: stores with the
+	// same server can copy objects between their buckets server-side.
+	server string
 	// direct is what presign.go needs beyond the client.
 	direct directConfig
 }
@@ -127,7 +130,8 @@ func newStore(cfg Config, transport http.RoundTripper) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 bucket %s: %v", cfg.Bucket, err)
 	}
-	return &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, region: cfg.Region,
+	server := fmt.Sprintf("%t %s %s %s", secure, host, cfg.AccessKeyID, cfg.SecretAccessKey)
+	return &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, region: cfg.Region, server: server,
 		direct: directConfig{public: cfg.Public, pathStyle: cfg.PathStyle, host: host, secure: secure}}, nil
 }
 

@@ -383,6 +383,17 @@ func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersio
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListAllBuckets(ctx context.Context) ([]db.ListAllBucketsRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListAllBuckets")
+	defer span.End()
+	r, err := q.reader().ListAllBuckets(ctx)
+	out := make([]db.ListAllBucketsRow, len(r))
+	for i := range r {
+		out[i] = db.ListAllBucketsRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListArtifactBlobIDs(ctx context.Context, arg db.ListArtifactBlobIDsParams) ([]int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListArtifactBlobIDs")
 	defer span.End()
@@ -566,6 +577,17 @@ func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListVersionBlobs(ctx context.Context, versionID int64) ([]db.ListVersionBlobsRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionBlobs")
+	defer span.End()
+	r, err := q.reader().ListVersionBlobs(ctx, versionID)
+	out := make([]db.ListVersionBlobsRow, len(r))
+	for i := range r {
+		out[i] = db.ListVersionBlobsRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int64) ([]db.ListVersionExperimentStatesRow, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListVersionExperimentStates")
 	defer span.End()
@@ -606,6 +628,13 @@ func (q queries) LockUnsealedVersion(ctx context.Context, arg db.LockUnsealedVer
 	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) LockVersion(ctx context.Context, id int64) (db.ModelVersion, error) {
+	ctx, span := queryTrace.Start(ctx, "db.LockVersion")
+	defer span.End()
+	r, err := q.writer().LockVersion(ctx, id)
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) NextArtifactNumber(ctx context.Context, kind string) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.NextArtifactNumber")
 	defer span.End()
@@ -632,6 +661,13 @@ func (q queries) RevokeToken(ctx context.Context, arg db.RevokeTokenParams) (db.
 	defer span.End()
 	r, err := q.writer().RevokeToken(ctx, pgdb.RevokeTokenParams(arg))
 	return db.ApiToken(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) SetArtifactBlob(ctx context.Context, arg db.SetArtifactBlobParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.SetArtifactBlob")
+	defer span.End()
+	r, err := q.writer().SetArtifactBlob(ctx, pgdb.SetArtifactBlobParams(arg))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) SetVersionDigest(ctx context.Context, arg db.SetVersionDigestParams) (db.ModelVersion, error) {

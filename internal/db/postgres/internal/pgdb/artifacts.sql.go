@@ -564,6 +564,60 @@ func (q *Queries) ListVersionArtifactDigests(ctx context.Context, versionID int6
 	return items, nil
 }
 
+const listVersionBlobs = `-- name: ListVersionBlobs :many
+SELECT a.id, a.name, e.name AS experiment, b.id AS blob_id, b.store, b.key, b.storage_version, b.size, b.sha256
+FROM artifacts a
+JOIN blobs b ON b.id = a.blob_id
+LEFT JOIN experiments e ON e.id = a.experiment_id
+WHERE a.version_id = $1
+ORDER BY a.id
+`
+
+type ListVersionBlobsRow struct {
+	ID             int64
+	Name           string
+	Experiment     *string
+	BlobID         int64
+	Store          string
+	Key            string
+	StorageVersion string
+	Size           int64
+	Sha256         string
+}
+
+// Every artifact of a version (its own and those of its experiments) with its
+// blob: what a state change places in the store of the target lifecycle.
+// @readonly
+func (q *Queries) ListVersionBlobs(ctx context.Context, versionID int64) ([]ListVersionBlobsRow, error) {
+	rows, err := q.db.Query(ctx, listVersionBlobs, versionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListVersionBlobsRow
+	for rows.Next() {
+		var i ListVersionBlobsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Experiment,
+			&i.BlobID,
+			&i.Store,
+			&i.Key,
+			&i.StorageVersion,
+			&i.Size,
+			&i.Sha256,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockUnsealedVersion = `-- name: LockUnsealedVersion :one
 UPDATE model_versions SET updated_at = $1
 WHERE id = $2 AND sealed_at IS NULL AND deleted_at IS NULL
@@ -612,4 +666,23 @@ func (q *Queries) NextArtifactNumber(ctx context.Context, kind string) (int64, e
 	var last_number int64
 	err := row.Scan(&last_number)
 	return last_number, err
+}
+
+const setArtifactBlob = `-- name: SetArtifactBlob :execrows
+UPDATE artifacts SET blob_id = $1 WHERE id = $2
+`
+
+type SetArtifactBlobParams struct {
+	BlobID int64
+	ID     int64
+}
+
+// Points an artifact at the copy of its bytes in another store (same
+// size and sha256), when its version changes lifecycle.
+func (q *Queries) SetArtifactBlob(ctx context.Context, arg SetArtifactBlobParams) (int64, error) {
+	result, err := q.db.Exec(ctx, setArtifactBlob, arg.BlobID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -97,6 +97,43 @@ func (q *Queries) GetBucketForRole(ctx context.Context, arg GetBucketForRolePara
 	return i, err
 }
 
+const listAllBuckets = `-- name: ListAllBuckets :many
+SELECT n.name AS namespace, b.name, b.role FROM buckets b
+JOIN namespaces n ON n.id = b.namespace_id
+ORDER BY n.name, b.role, b.id
+`
+
+type ListAllBucketsRow struct {
+	Namespace string
+	Name      string
+	Role      string
+}
+
+// Every namespace's buckets, to find the lifecycles no blob store serves.
+// @readonly
+func (q *Queries) ListAllBuckets(ctx context.Context) ([]ListAllBucketsRow, error) {
+	rows, err := q.query(ctx, q.listAllBucketsStmt, listAllBuckets)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListAllBucketsRow
+	for rows.Next() {
+		var i ListAllBucketsRow
+		if err := rows.Scan(&i.Namespace, &i.Name, &i.Role); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listBuckets = `-- name: ListBuckets :many
 SELECT id, namespace_id, name, region, role, created_at FROM buckets
 WHERE namespace_id = ?1

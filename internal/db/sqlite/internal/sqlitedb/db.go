@@ -180,6 +180,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
 	}
+	if q.listAllBucketsStmt, err = db.PrepareContext(ctx, listAllBuckets); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAllBuckets: %w", err)
+	}
 	if q.listArtifactBlobIDsStmt, err = db.PrepareContext(ctx, listArtifactBlobIDs); err != nil {
 		return nil, fmt.Errorf("error preparing query ListArtifactBlobIDs: %w", err)
 	}
@@ -231,6 +234,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listVersionArtifactDigestsStmt, err = db.PrepareContext(ctx, listVersionArtifactDigests); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionArtifactDigests: %w", err)
 	}
+	if q.listVersionBlobsStmt, err = db.PrepareContext(ctx, listVersionBlobs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionBlobs: %w", err)
+	}
 	if q.listVersionExperimentStatesStmt, err = db.PrepareContext(ctx, listVersionExperimentStates); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionExperimentStates: %w", err)
 	}
@@ -243,6 +249,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.lockUnsealedVersionStmt, err = db.PrepareContext(ctx, lockUnsealedVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query LockUnsealedVersion: %w", err)
 	}
+	if q.lockVersionStmt, err = db.PrepareContext(ctx, lockVersion); err != nil {
+		return nil, fmt.Errorf("error preparing query LockVersion: %w", err)
+	}
 	if q.nextArtifactNumberStmt, err = db.PrepareContext(ctx, nextArtifactNumber); err != nil {
 		return nil, fmt.Errorf("error preparing query NextArtifactNumber: %w", err)
 	}
@@ -254,6 +263,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.revokeTokenStmt, err = db.PrepareContext(ctx, revokeToken); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeToken: %w", err)
+	}
+	if q.setArtifactBlobStmt, err = db.PrepareContext(ctx, setArtifactBlob); err != nil {
+		return nil, fmt.Errorf("error preparing query SetArtifactBlob: %w", err)
 	}
 	if q.setVersionDigestStmt, err = db.PrepareContext(ctx, setVersionDigest); err != nil {
 		return nil, fmt.Errorf("error preparing query SetVersionDigest: %w", err)
@@ -547,6 +559,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertVersionIfMissingStmt: %w", cerr)
 		}
 	}
+	if q.listAllBucketsStmt != nil {
+		if cerr := q.listAllBucketsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAllBucketsStmt: %w", cerr)
+		}
+	}
 	if q.listArtifactBlobIDsStmt != nil {
 		if cerr := q.listArtifactBlobIDsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listArtifactBlobIDsStmt: %w", cerr)
@@ -632,6 +649,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listVersionArtifactDigestsStmt: %w", cerr)
 		}
 	}
+	if q.listVersionBlobsStmt != nil {
+		if cerr := q.listVersionBlobsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionBlobsStmt: %w", cerr)
+		}
+	}
 	if q.listVersionExperimentStatesStmt != nil {
 		if cerr := q.listVersionExperimentStatesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionExperimentStatesStmt: %w", cerr)
@@ -652,6 +674,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing lockUnsealedVersionStmt: %w", cerr)
 		}
 	}
+	if q.lockVersionStmt != nil {
+		if cerr := q.lockVersionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockVersionStmt: %w", cerr)
+		}
+	}
 	if q.nextArtifactNumberStmt != nil {
 		if cerr := q.nextArtifactNumberStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing nextArtifactNumberStmt: %w", cerr)
@@ -670,6 +697,11 @@ func (q *Queries) Close() error {
 	if q.revokeTokenStmt != nil {
 		if cerr := q.revokeTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing revokeTokenStmt: %w", cerr)
+		}
+	}
+	if q.setArtifactBlobStmt != nil {
+		if cerr := q.setArtifactBlobStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setArtifactBlobStmt: %w", cerr)
 		}
 	}
 	if q.setVersionDigestStmt != nil {
@@ -808,6 +840,7 @@ type Queries struct {
 	getVersionStmt                  *sql.Stmt
 	getVersionByPathStmt            *sql.Stmt
 	insertVersionIfMissingStmt      *sql.Stmt
+	listAllBucketsStmt              *sql.Stmt
 	listArtifactBlobIDsStmt         *sql.Stmt
 	listArtifactBlobsStmt           *sql.Stmt
 	listArtifactsWithBlobStmt       *sql.Stmt
@@ -825,14 +858,17 @@ type Queries struct {
 	listTokensStmt                  *sql.Stmt
 	listUnreferencedBlobsStmt       *sql.Stmt
 	listVersionArtifactDigestsStmt  *sql.Stmt
+	listVersionBlobsStmt            *sql.Stmt
 	listVersionExperimentStatesStmt *sql.Stmt
 	listVersionsStmt                *sql.Stmt
 	listVersionsInStateStmt         *sql.Stmt
 	lockUnsealedVersionStmt         *sql.Stmt
+	lockVersionStmt                 *sql.Stmt
 	nextArtifactNumberStmt          *sql.Stmt
 	renameModelStmt                 *sql.Stmt
 	repeatDeniedAuditStmt           *sql.Stmt
 	revokeTokenStmt                 *sql.Stmt
+	setArtifactBlobStmt             *sql.Stmt
 	setVersionDigestStmt            *sql.Stmt
 	setVersionStateStmt             *sql.Stmt
 	softDeleteExperimentStmt        *sql.Stmt
@@ -900,6 +936,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getVersionStmt:                  q.getVersionStmt,
 		getVersionByPathStmt:            q.getVersionByPathStmt,
 		insertVersionIfMissingStmt:      q.insertVersionIfMissingStmt,
+		listAllBucketsStmt:              q.listAllBucketsStmt,
 		listArtifactBlobIDsStmt:         q.listArtifactBlobIDsStmt,
 		listArtifactBlobsStmt:           q.listArtifactBlobsStmt,
 		listArtifactsWithBlobStmt:       q.listArtifactsWithBlobStmt,
@@ -917,14 +954,17 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listTokensStmt:                  q.listTokensStmt,
 		listUnreferencedBlobsStmt:       q.listUnreferencedBlobsStmt,
 		listVersionArtifactDigestsStmt:  q.listVersionArtifactDigestsStmt,
+		listVersionBlobsStmt:            q.listVersionBlobsStmt,
 		listVersionExperimentStatesStmt: q.listVersionExperimentStatesStmt,
 		listVersionsStmt:                q.listVersionsStmt,
 		listVersionsInStateStmt:         q.listVersionsInStateStmt,
 		lockUnsealedVersionStmt:         q.lockUnsealedVersionStmt,
+		lockVersionStmt:                 q.lockVersionStmt,
 		nextArtifactNumberStmt:          q.nextArtifactNumberStmt,
 		renameModelStmt:                 q.renameModelStmt,
 		repeatDeniedAuditStmt:           q.repeatDeniedAuditStmt,
 		revokeTokenStmt:                 q.revokeTokenStmt,
+		setArtifactBlobStmt:             q.setArtifactBlobStmt,
 		setVersionDigestStmt:            q.setVersionDigestStmt,
 		setVersionStateStmt:             q.setVersionStateStmt,
 		softDeleteExperimentStmt:        q.softDeleteExperimentStmt,

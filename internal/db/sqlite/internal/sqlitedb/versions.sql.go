@@ -360,6 +360,35 @@ func (q *Queries) ListVersionsInState(ctx context.Context, arg ListVersionsInSta
 	return items, nil
 }
 
+const lockVersion = `-- name: LockVersion :one
+UPDATE model_versions SET updated_at = updated_at
+WHERE id = ?1 AND deleted_at IS NULL
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at
+`
+
+// Takes the version's row lock (PostgreSQL; SQLite's writer is serial
+// anyway) and returns the version as it is under the lock, while it is
+// live: a state change reads the state it changes from here, so that two
+// changes of one version are serialized and each records the result of the other
+// result as its from.
+func (q *Queries) LockVersion(ctx context.Context, id int64) (ModelVersion, error) {
+	row := q.queryRow(ctx, q.lockVersionStmt, lockVersion, id)
+	var i ModelVersion
+	err := row.Scan(
+		&i.ID,
+		&i.ModelID,
+		&i.Version,
+		&i.State,
+		&i.StateChangedAt,
+		&i.Digest,
+		&i.SealedAt,
+		&i.DeletedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const setVersionDigest = `-- name: SetVersionDigest :one
 UPDATE model_versions SET digest = ?1, updated_at = ?2
 WHERE id = ?3
