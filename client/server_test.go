@@ -87,7 +87,7 @@ func startServer(cfg serverConfig) (*testServer, error) {
 	reg := registry.New(registry.Options{DB: store, Blobs: stores, Gates: cfg.gates, MaxUploadBytes: cfg.maxUpload})
 	var token string
 	if cfg.withToken {
-		if _, token, err = reg.CreateToken(ctx, registry.NewToken{Name: "test-admin", Role: "admin"}); err != nil {
+		if _, token, err = reg.CreateToken(ctx, registry.NewToken{Name: "test-admin", Role: "admin", Namespaces: []string{"*"}}); err != nil {
 			store.Close()
 			return nil, err
 		}

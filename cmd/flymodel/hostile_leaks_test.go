@@ -119,8 +119,6 @@ func TestHostileDatabaseBusy(t *testing.T) {
 func TestHostileLeaksAcrossNamespaces(t *testing.T) {
 	dir := t.TempDir()
 	admin := strings.TrimSpace(flymodel(t, dir, nil, "token", "create", "--name", "leaks-admin", "--role", "admin").stdout)
-	reader := strings.TrimSpace(flymodel(t, dir, nil, "token", "create", "--name", "alpha-reader", "--role", "read", "--namespace", "alpha").stdout)
-	writer := strings.TrimSpace(flymodel(t, dir, nil, "token", "create", "--name", "alpha-writer", "--role", "write", "--namespace", "alpha").stdout)
 	s := startServe(t, dir, nil, "-p", "0")
 	h := &hostileClient{addr: s.addr, token: admin}
 	dataDir := filepath.Join(dir, "flymodel-data")
@@ -134,6 +132,13 @@ func TestHostileLeaksAcrossNamespaces(t *testing.T) {
 			versionIDs[ns+"/"+v] = int64(got["id"].(float64))
 		}
 	}
+	// Tokens are scoped by namespace id: alpha's exist once alpha does.
+	token := func(name, role string) string {
+		r := flymodel(t, dir, nil, "token", "create", "--name", name, "--role", role, "--namespace", "alpha")
+		r.expectCode(t, 0)
+		return strings.TrimSpace(r.stdout)
+	}
+	reader, writer := token("alpha-reader", "read"), token("alpha-writer", "write")
 	// (a) The original's upload answers with the blob id: the same bytes
 	// share one within a namespace, never across.
 	same := bytes.Repeat([]byte("identical model bytes "), 1000)

@@ -20,6 +20,7 @@ import (
 	"github.com/flymodel/flymodel/internal/config"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/engine"
+	"github.com/flymodel/flymodel/internal/redact"
 	"github.com/flymodel/flymodel/internal/registry"
 	"github.com/flymodel/flymodel/internal/tracing"
 )
@@ -130,7 +131,7 @@ func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err
 			database.Close()
 		}
 	}()
-	logger.Info("database opened", "engine", database.Engine(), "url", engine.Redact(url))
+	logger.Info("database opened", "engine", database.Engine(), "url", redact.URL(url))
 	if empty, err := prepareSchema(ctx, database, opts.schema, logger); err != nil {
 		return nil, err
 	} else if empty {

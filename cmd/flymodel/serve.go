@@ -114,7 +114,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	metrics := httpapi.NewMetrics()
 	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
 		Logger: logger, Version: buildVersion(), Metrics: metrics,
-		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout,
+		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout, MaxUploadsPerPrincipal: cfg.Server.MaxUploadsPerPrincipal,
 		TempDir: tempDir, PresignTTL: cfg.Storage.PresignTTL,
 		LoopbackBind: auth.IsLoopback(cfg.Server.Bind), AllowedHosts: cfg.Server.AllowedHosts,
 		AllowedOrigins: cfg.Server.AllowedOrigins, TLS: tlsConfig != nil,

@@ -507,14 +507,15 @@ func TestUpsertAuth(t *testing.T) {
 	dir := t.TempDir()
 	dbURL := "sqlite:" + filepath.Join(dir, "flymodel.db")
 	admin := createToken(t, dir, dbURL, "admin", "admin")
-	writer := createToken(t, dir, dbURL, "ci", "write", "--namespace", "canada")
 	reader := createToken(t, dir, dbURL, "reader", "read")
 	srv := startServe(t, dir, nil, "-p", "0", "-d", dbURL)
 	base := "http://" + srv.addr
-	// A write token creates no namespace: the admin makes it.
+	// A write token creates no namespace: the admin makes it (before the
+	// token limited to it).
 	if r := httpCall(t, base, "POST", "/api/v1/namespaces", admin, `{"name": "canada"}`); r.status != http.StatusCreated {
 		t.Fatalf("create the namespace: %d %s", r.status, r.body)
 	}
+	writer := createToken(t, dir, dbURL, "ci", "write", "--namespace", "canada")
 	writeTree(t, filepath.Join(dir, "out"))
 	config := filepath.Join(dir, "client.toml")
 	if err := os.WriteFile(config, []byte("[client]\ntoken = \""+writer+"\"\n"), 0o600); err != nil {

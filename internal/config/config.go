@@ -64,8 +64,12 @@ type Server struct {
 	TempDir        string `koanf:"temp_dir"`
 	MaxUploadBytes int64  `koanf:"max_upload_bytes"`
 	// MaxConcurrentUploads caps the uploads in flight (429 beyond).
-	MaxConcurrentUploads int           `koanf:"max_concurrent_uploads"`
-	ShutdownTimeout      time.Duration `koanf:"shutdown_timeout"`
+	MaxConcurrentUploads int `koanf:"max_concurrent_uploads"`
+	// MaxUploadsPerPrincipal caps the uploads in flight of one caller (a
+	// token, an OIDC subject, or all anonymous requests together), so that
+	// one caller cannot hold every slot.
+	MaxUploadsPerPrincipal int           `koanf:"max_uploads_per_principal"`
+	ShutdownTimeout        time.Duration `koanf:"shutdown_timeout"`
 	// StallTimeout cuts off a request body that sends nothing for this long.
 	StallTimeout time.Duration `koanf:"stall_timeout"`
 	// SweepInterval is how often the server applies retention.
@@ -177,7 +181,22 @@ type OIDC struct {
 	RoleClaim string `koanf:"role_claim"`
 	// Roles maps a value of the role claim to read, write or admin.
 	Roles map[string]string `koanf:"roles"`
+	// JWKSMinRefresh is the least time between two fetches of the issuer's
+	// key set (a token naming an unknown key makes one).
+	JWKSMinRefresh time.Duration `koanf:"jwks_min_refresh"`
 }
+
+// DefaultJWKSMinRefresh is the default of auth.oidc.jwks_min_refresh.
+const DefaultJWKSMinRefresh = time.Minute
+
+// MaxJWKSMinRefresh is the longest auth.oidc.jwks_min_refresh: a key the
+// issuer rotates in is accepted at most this long after its first use.
+const MaxJWKSMinRefresh = 24 * time.Hour
+
+// DefaultMaxUploadsPerPrincipal is the default of
+// server.max_uploads_per_principal: a quarter of the default
+// server.max_concurrent_uploads.
+const DefaultMaxUploadsPerPrincipal = 16
 
 // Client says where `flymodel upsert` sends its requests. FLYMODEL_SERVER and
 // FLYMODEL_TOKEN also set these, below FLYMODEL_CLIENT_SERVER/_TOKEN.
@@ -231,16 +250,17 @@ func Default() *Config {
 		Log:      Log{Level: "info", Format: "auto"},
 		Database: Database{BusyTimeout: 10 * time.Second},
 		Server: Server{
-			Bind:                 "localhost",
-			Port:                 9009,
-			MaxUploadBytes:       5 << 30,
-			MaxConcurrentUploads: 64,
-			ShutdownTimeout:      30 * time.Second,
-			StallTimeout:         time.Minute,
-			SweepInterval:        time.Hour,
+			Bind:                   "localhost",
+			Port:                   9009,
+			MaxUploadBytes:         5 << 30,
+			MaxConcurrentUploads:   64,
+			MaxUploadsPerPrincipal: DefaultMaxUploadsPerPrincipal,
+			ShutdownTimeout:        30 * time.Second,
+			StallTimeout:           time.Minute,
+			SweepInterval:          time.Hour,
 		},
 		Storage: Storage{PresignTTL: DefaultPresignTTL},
-		Auth:    Auth{OIDC: OIDC{RoleClaim: "roles"}},
+		Auth:    Auth{OIDC: OIDC{RoleClaim: "roles", JWKSMinRefresh: DefaultJWKSMinRefresh}},
 	}
 }
 

@@ -64,6 +64,8 @@ func TestDefaults(t *testing.T) {
 		{"shutdown", cfg.Server.ShutdownTimeout, 30 * time.Second},
 		{"sweep", cfg.Server.SweepInterval, time.Hour},
 		{"presign ttl", cfg.Storage.PresignTTL, 15 * time.Minute},
+		{"uploads per principal", cfg.Server.MaxUploadsPerPrincipal, 16},
+		{"jwks min refresh", cfg.Auth.OIDC.JWKSMinRefresh, time.Minute},
 		{"role claim", cfg.Auth.OIDC.RoleClaim, "roles"},
 		{"source", cfg.Source, ""},
 		{"database", cfg.DatabaseURL(), "sqlite:flymodel-data/flymodel.db"},
@@ -281,7 +283,7 @@ func TestFormats(t *testing.T) {
 	}
 	want.Auth = Auth{Anonymous: "read", OIDC: OIDC{
 		Issuer: "https://id.example.com", Audience: "flymodel", RoleClaim: "roles",
-		Roles: map[string]string{"admins": "admin"},
+		Roles: map[string]string{"admins": "admin"}, JWKSMinRefresh: DefaultJWKSMinRefresh,
 	}}
 	want.Client = Client{Server: "http://localhost:9009", Token: "t"}
 	want.Upsert = Upsert{
@@ -622,6 +624,11 @@ func TestInvalidValues(t *testing.T) {
 		{"[[storage.fs]]\npath = \"a\"\nrole = \"live\"", `storage.fs[0].role: invalid value "live" (want *, test, qa, stage or prod)`},
 		{"[storage]\ns3 = { bucket = \"b\" }", "storage.s3: "},
 		{"[auth]\nanonymous = \"admin\"", `auth.anonymous: invalid value "admin" (want "", none, read or write)`},
+		{"[auth.oidc]\njwks_min_refresh = \"0s\"", "auth.oidc.jwks_min_refresh: invalid value 0s (want 1s to 24h0m0s)"},
+		{"[auth.oidc]\njwks_min_refresh = \"25h\"", "auth.oidc.jwks_min_refresh: invalid value 25h0m0s"},
+		{"[auth.oidc]\njwks_min_refresh = 60", "auth.oidc.jwks_min_refresh: want a duration string"},
+		{"[server]\nmax_uploads_per_principal = 0", "server.max_uploads_per_principal: invalid value 0 (want more than 0)"},
+		{"[server]\nmax_uploads_per_principal = -4", "server.max_uploads_per_principal: invalid value -4"},
 		{"[auth.oidc]\nissuer = \"https://id\"", "auth.oidc.audience: required with auth.oidc.issuer"},
 		{"[auth.oidc]\naudience = \"fm\"", "auth.oidc.issuer: required when auth.oidc is configured"},
 		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"root\" }", `auth.oidc.roles.ops: invalid value "root" (want read, write or admin, or <role>:<namespace> such as write:ml-team)`},
@@ -867,6 +874,24 @@ func TestAllowedOriginsAndHosts(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Load(%q) = %v\nwant an error containing %q", tt.content, err, want)
+		}
+	}
+}
+
+// TestErrorsHideSecrets: a URL at fault is named without its credentials,
+// and an S3 endpoint with credentials in it is refused.
+func TestErrorsHideSecrets(t *testing.T) {
+	for _, c := range []struct{ content, want string }{
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\nendpoint = \"http://AKIA:s3cret@minio:9000\"",
+			"storage.s3[0].endpoint: credentials in the URL are not allowed"},
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\nendpoint = \"http://AKIA:s3c/ret@minio:9000\"",
+			`storage.s3[0].endpoint: invalid URL "http://AKIA:xxxxx@minio:9000"`},
+		{"[client]\nserver = \"http://u:s3cret@bad host:9009\"", `client.server: invalid URL "http://u:xxxxx@bad host:9009"`},
+		{"[auth.oidc]\nissuer = \"ftp://u:s3cret@id\"\naudience = \"fm\"", `auth.oidc.issuer: invalid URL "ftp://u:xxxxx@id"`},
+	} {
+		_, err := loadTOML(t, c.content)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "ret@") {
+			t.Errorf("Load(%q) = %v\nwant an error containing %q and no secret", c.content, err, c.want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flymodel/flymodel/api"
+	"github.com/flymodel/flymodel/internal/redact"
 )
 
 // Validate reports every invalid value, each error naming its key. Load calls
@@ -59,8 +60,10 @@ func (c *Config) problems() []problem {
 	return ch.probs
 }
 
+// add records a problem; a URL in its message (the value at fault) shows
+// no credentials.
 func (ch *checker) add(key, format string, args ...any) {
-	ch.probs = append(ch.probs, problem{key, fmt.Sprintf(format, args...)})
+	ch.probs = append(ch.probs, problem{key, redact.URL(fmt.Sprintf(format, args...))})
 }
 
 func (ch *checker) oneOf(key, value string, allowed ...string) {
@@ -112,6 +115,9 @@ func (ch *checker) server(s Server) {
 	}
 	if s.MaxConcurrentUploads <= 0 {
 		ch.add("server.max_concurrent_uploads", "invalid value %d (want more than 0)", s.MaxConcurrentUploads)
+	}
+	if s.MaxUploadsPerPrincipal <= 0 {
+		ch.add("server.max_uploads_per_principal", "invalid value %d (want more than 0)", s.MaxUploadsPerPrincipal)
 	}
 	if s.MaxUploadBytes <= 0 {
 		ch.add("server.max_upload_bytes", "invalid value %d (want more than 0)", s.MaxUploadBytes)
@@ -255,7 +261,9 @@ func (ch *checker) storage(s Storage) {
 		} else {
 			ch.lifecycle(key+".role", s.Role)
 		}
-		if s.Endpoint != "" {
+		if u, err := url.Parse(s.Endpoint); err == nil && u.User != nil {
+			ch.add(key+".endpoint", "credentials in the URL are not allowed: give access_key_id and secret_access_key, or the AWS environment variables")
+		} else if s.Endpoint != "" {
 			ch.httpURL(key+".endpoint", s.Endpoint)
 		}
 		if (s.AccessKeyID == "") != (s.SecretAccessKey == "") {
@@ -293,6 +301,9 @@ func (ch *checker) auth(a Auth) {
 		}
 	} else if oidc.Audience != "" || len(oidc.Roles) > 0 {
 		ch.add("auth.oidc.issuer", "required when auth.oidc is configured")
+	}
+	if oidc.JWKSMinRefresh < time.Second || oidc.JWKSMinRefresh > MaxJWKSMinRefresh {
+		ch.add("auth.oidc.jwks_min_refresh", "invalid value %s (want 1s to %s)", oidc.JWKSMinRefresh, MaxJWKSMinRefresh)
 	}
 	for _, claim := range slices.Sorted(maps.Keys(oidc.Roles)) {
 		if v := oidc.Roles[claim]; !validRoleMapping(v) {

@@ -43,7 +43,7 @@ type api struct {
 // adminToken creates an unscoped admin token for a suite's requests.
 func adminToken(t *testing.T, reg *registry.Registry) string {
 	t.Helper()
-	_, secret, err := reg.CreateToken(context.Background(), registry.NewToken{Name: "test-admin", Role: "admin"})
+	_, secret, err := reg.CreateToken(context.Background(), registry.NewToken{Name: "test-admin", Role: "admin", Namespaces: []string{"*"}})
 	if err != nil {
 		t.Fatal(err)
 	}

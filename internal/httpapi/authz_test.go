@@ -72,25 +72,30 @@ func TestAuthorizationTable(t *testing.T) {
 		ctx := context.Background()
 		reg := registry.New(registry.Options{DB: a.store})
 		tokens := map[string]string{anonymous: ""}
+		// A token is limited to namespaces that exist.
+		_, err := reg.CreateNamespace(ctx, registry.NewNamespace{Name: "mexico"})
+		check(t, err)
 		for _, tk := range []struct {
 			name, role string
 			ns         []string
 		}{{reader, "read", nil}, {writer, "write", nil}, {admin, "admin", nil}, {otherNS, "admin", []string{"mexico"}}, {revoked, "admin", nil}} {
+			if tk.ns == nil {
+				tk.ns = []string{"*"}
+			}
 			_, secret, err := reg.CreateToken(ctx, registry.NewToken{Name: tk.name, Role: tk.role, Namespaces: tk.ns})
 			check(t, err)
 			tokens[tk.name] = secret
 		}
-		_, err := reg.RevokeToken(ctx, revoked)
+		_, err = reg.RevokeToken(ctx, revoked)
 		check(t, err)
 		past := registry.New(registry.Options{DB: a.store, Now: func() time.Time { return time.Now().Add(-48 * time.Hour) }})
-		_, tokens[expired], err = past.CreateToken(ctx, registry.NewToken{Name: expired, Role: "admin", ExpiresIn: "1d"})
+		_, tokens[expired], err = past.CreateToken(ctx, registry.NewToken{Name: expired, Role: "admin", Namespaces: []string{"*"}, ExpiresIn: "1d"})
 		check(t, err)
 
 		// The world every route is tried against, made by the admin.
 		a.token = tokens[admin]
 		a.skipAudit()
 		a.seed()
-		a.do("POST", base+"/namespaces", map[string]any{"name": "mexico"}, 201)
 		a.do("POST", base+"/namespaces/canada/tags", map[string]any{"tag": "gold", "color": "#ffd700"}, 201)
 		a.do("POST", base+"/namespaces/canada/tags", map[string]any{"tag": "old", "color": "#000000"}, 201)
 		bucket := a.do("POST", base+"/namespaces/canada/buckets", map[string]any{"name": "ml-qa", "region": "ca-local", "role": "qa"}, 201).json(t)["id"]
@@ -185,7 +190,7 @@ func TestAuthorizationTable(t *testing.T) {
 				json(fmt.Sprintf(`{"query":"mutation { createModel(namespace: %d, name: \"gql\") { id } }"}`, canadaRow.ID))},
 
 			{"GET", "/api/v1/tokens", base + "/tokens", needGlobalAdmin, nil},
-			{"POST", "/api/v1/tokens", base + "/tokens", needGlobalAdmin, json(`{"name":"made","role":"read"}`)},
+			{"POST", "/api/v1/tokens", base + "/tokens", needGlobalAdmin, json(`{"name":"made","role":"read","namespaces":["*"]}`)},
 			{"DELETE", "/api/v1/tokens/{token}", base + "/tokens/made", needGlobalAdmin, nil},
 			{"GET", "/api/v1/audit", base + "/audit", needGlobalAdmin, nil},
 

@@ -27,6 +27,10 @@ type Options struct {
 	// MaxConcurrentUploads caps the uploads in flight; more are answered
 	// 429. 0 means DefaultMaxConcurrentUploads.
 	MaxConcurrentUploads int
+	// MaxUploadsPerPrincipal caps the uploads in flight of one principal
+	// (by name; every anonymous request is one); more are answered 429. 0
+	// means MaxConcurrentUploads (no cap of its own).
+	MaxUploadsPerPrincipal int
 	// StallTimeout cuts off a request body that sends nothing for this
 	// long; 0 means DefaultStallTimeout.
 	StallTimeout time.Duration
@@ -69,6 +73,8 @@ type server struct {
 	auth      *auth.Authenticator
 	// uploads holds a slot per upload in flight.
 	uploads chan struct{}
+	// slots counts each principal's uploads in flight.
+	slots *principalSlots
 	// presignTTL is Options.PresignTTL.
 	presignTTL time.Duration
 	// tempDir stages file-first multipart uploads.
@@ -114,6 +120,10 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
 	}
 	s.uploads = make(chan struct{}, opts.MaxConcurrentUploads)
+	if opts.MaxUploadsPerPrincipal <= 0 || opts.MaxUploadsPerPrincipal > opts.MaxConcurrentUploads {
+		opts.MaxUploadsPerPrincipal = opts.MaxConcurrentUploads
+	}
+	s.slots = &principalSlots{perPrincipal: opts.MaxUploadsPerPrincipal, inFlight: map[string]int{}}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}

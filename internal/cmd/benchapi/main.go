@@ -177,7 +177,7 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 	reg2 := registry.New(registry.Options{DB: database})
 	var token string
 	if !c.anonymous {
-		if _, token, err = reg2.CreateToken(ctx, registry.NewToken{Name: "bench", Role: "write"}); err != nil {
+		if _, token, err = reg2.CreateToken(ctx, registry.NewToken{Name: "bench", Role: "write", Namespaces: []string{"*"}}); err != nil {
 			return 0, err
 		}
 	}

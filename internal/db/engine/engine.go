@@ -4,7 +4,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -57,17 +56,4 @@ func Parse(rawURL string) (engine, target string, err error) {
 	default:
 		return db.EngineSQLite, rawURL, nil
 	}
-}
-
-// Redact returns rawURL with any password replaced, for logs and messages.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
-	}
-	if _, has := u.User.Password(); !has {
-		return rawURL
-	}
-	u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	return u.String()
 }
