@@ -48,6 +48,11 @@ var (
 	// ErrUnavailable: the server, or a storage location behind it, is not
 	// available; retry later.
 	ErrUnavailable = errors.New("flymodel: unavailable")
+	// ErrMisdirected: the request names a host (its Host header) this
+	// server does not answer for.
+	ErrMisdirected = errors.New("flymodel: misdirected request")
+	// ErrRangeNotSatisfiable: a download's Range lies outside the bytes.
+	ErrRangeNotSatisfiable = errors.New("flymodel: range not satisfiable")
 )
 
 // classes lists every class; ClassOf and ClassOfStatus take the first
@@ -55,7 +60,8 @@ var (
 var classes = []error{
 	ErrBadRequest, ErrUnauthorized, ErrForbidden, ErrNotFound, ErrMethodNotAllowed,
 	ErrRequestTimeout, ErrConflict, ErrTooLarge, ErrUnsupportedMediaType, ErrInvalid,
-	ErrTooManyRequests, ErrInternal, ErrIntegrity, ErrUnavailable,
+	ErrTooManyRequests, ErrInternal, ErrIntegrity, ErrUnavailable, ErrMisdirected,
+	ErrRangeNotSatisfiable,
 }
 
 // Classes returns every error class.
@@ -102,6 +108,10 @@ func Status(class error) int {
 		return http.StatusInternalServerError
 	case ErrUnavailable:
 		return http.StatusServiceUnavailable
+	case ErrMisdirected:
+		return http.StatusMisdirectedRequest
+	case ErrRangeNotSatisfiable:
+		return http.StatusRequestedRangeNotSatisfiable
 	}
 	return http.StatusInternalServerError
 }
@@ -154,9 +164,13 @@ const (
 	ProblemBlobMissing          = "blob-missing"
 	ProblemStorageUnavailable   = "storage-unavailable"
 	ProblemNotReady             = "not-ready"
+	ProblemCrossOrigin          = "cross-origin-request"
+	ProblemMisdirected          = "misdirected-request"
+	ProblemRangeNotSatisfiable  = "range-not-satisfiable"
 	ProblemNoStore              = "no-store"
 	ProblemPlacementFailed      = "placement-failed"
 	ProblemBlobAltered          = "blob-altered"
+	ProblemDatabaseBusy         = "database-busy"
 )
 
 // ProblemTypes returns every problem type slug, sorted.

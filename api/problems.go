@@ -65,10 +65,14 @@ var problemKinds = []ProblemKind{
 	{ProblemRequestTimeout, "Request Timeout", ErrRequestTimeout, RequestTimeoutProblem{}},
 	{ProblemUnauthorized, "Unauthorized", ErrUnauthorized, UnauthorizedProblem{}},
 	{ProblemForbidden, "Forbidden", ErrForbidden, ForbiddenProblem{}},
+	{ProblemCrossOrigin, "Cross-Origin Request Refused", ErrForbidden, ForbiddenProblem{}},
+	{ProblemMisdirected, "Misdirected Request", ErrMisdirected, MisdirectedProblem{}},
+	{ProblemRangeNotSatisfiable, "Range Not Satisfiable", ErrRangeNotSatisfiable, RangeProblem{}},
 	{ProblemTooManyUploads, "Too Many Uploads", ErrTooManyRequests, TooManyUploadsProblem{}},
 	{ProblemNoStore, "No Blob Store For The Lifecycle", ErrConflict, NoStoreProblem{}},
 	{ProblemPlacementFailed, "Placement Failed", ErrUnavailable, PlacementProblem{}},
 	{ProblemBlobAltered, "Artifact Bytes Altered", ErrIntegrity, PlacementProblem{}},
+	{ProblemDatabaseBusy, "Database Busy", ErrUnavailable, DatabaseBusyProblem{}},
 }
 
 // ProblemKinds returns every problem type, in the order the API documents
@@ -228,8 +232,21 @@ type RequestTimeoutProblem struct{}
 type UnauthorizedProblem struct{}
 
 // ForbiddenProblem: the credentials are valid but do not grant the role
-// this needs; `detail` names the role and namespace.
+// this needs, `detail` naming the role and namespace (`forbidden`); or a
+// browser sent a state-changing request from a page of another origin
+// than the server's own or `server.allowed_origins`, without a bearer
+// token (`cross-origin-request`).
 type ForbiddenProblem struct{}
+
+// MisdirectedProblem: the request's `Host` is not one this server
+// answers for: on a server bound to loopback only `localhost`,
+// `127.0.0.1`, `[::1]` (any port) and `server.allowed_hosts`; elsewhere
+// `server.allowed_hosts` when set. It guards against DNS rebinding.
+type MisdirectedProblem struct{}
+
+// RangeProblem: the `Range` of a download lies outside the artifact's
+// bytes; `Content-Range: bytes */<size>` gives its size.
+type RangeProblem struct{}
 
 // TooManyUploadsProblem: every upload slot of the server is taken;
 // nothing was read or stored. Retry after `Retry-After`.
@@ -265,3 +282,9 @@ type PlacementProblem struct {
 	// The name of the blob store that failed (or holds the altered bytes).
 	Store string `json:"store"`
 }
+
+// DatabaseBusyProblem: the metadata database stayed locked by another
+// process (a SQLite writer outside this server: a backup, a script) past
+// the server's wait (`database.busy_timeout`, 10 s by default). Nothing
+// changed; retry after `Retry-After`.
+type DatabaseBusyProblem struct{}

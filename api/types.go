@@ -30,7 +30,7 @@ var CheckResults = []CheckResult{CheckOK, CheckFailed}
 
 // PageInfo is the page that was asked for.
 type PageInfo struct {
-	Page int64 `json:"page" openapi:"minimum=1"`
+	Page int64 `json:"page" openapi:"minimum=1,maximum=MaxPage"`
 	Size int64 `json:"size" openapi:"minimum=1,maximum=MaxPageSize"`
 }
 
@@ -200,8 +200,9 @@ type Token struct {
 	ID   int64  `json:"id" openapi:"minimum=1,readOnly"`
 	Name string `json:"name" openapi:"ref=Name"`
 	Role Role   `json:"role"`
-	// The namespaces the token is limited to, sorted; empty: every namespace (an
-	// unscoped token).
+	// The namespaces the token is limited to, by their names now, sorted (it holds
+	// them by id: a renamed namespace stays, a deleted one goes); `["*"]`: every
+	// namespace (an unscoped token); empty: none left, the token may do nothing.
 	Namespaces []string `json:"namespaces" openapi:"ref=Name"`
 	// Whether the token is accepted now.
 	Status TokenStatus `json:"status"`
@@ -258,6 +259,12 @@ type AuditRecord struct {
 	// Any JSON value the action records about itself (for a refused request, the
 	// role it `needs`); absent when none.
 	Detail json.RawMessage `json:"detail,omitempty"`
+	// Only on a `denied` record: how many more times the same actor was refused
+	// the same action on the same target within a minute of `at` (counted here
+	// instead of a record each); absent: none.
+	Repeats int64 `json:"repeats,omitempty" openapi:"minimum=0"`
+	// Only with `repeats`: when the last of them was refused (RFC 3339, UTC).
+	LastAt *time.Time `json:"last_at,omitempty"`
 }
 
 // AuditPage is a page of the audit log, oldest first.
@@ -350,8 +357,9 @@ type TokenCreate struct {
 	// without `:` (those name other actors in the audit log).
 	Name string `json:"name" openapi:"ref=Name"`
 	Role Role   `json:"role"`
-	// Limit the token to these namespaces; absent or empty: every namespace.
-	Namespaces []string `json:"namespaces,omitempty" openapi:"ref=Name"`
+	// Limit the token to these namespaces (they must exist; the token holds them by
+	// id), or `["*"]` for every namespace. Required: absent or empty is refused.
+	Namespaces []string `json:"namespaces" openapi:"ref=Name"`
 	// Its lifetime from now: a number of days from 1 to 36500 (`90d`) or a Go
 	// duration (`12h`, `30m`); absent: it never expires.
 	ExpiresIn string `json:"expires_in,omitempty" openapi:"examples=90d|12h"`

@@ -163,8 +163,12 @@ func IsReservedActor(name string) bool {
 // store them: in UTC, truncated to microseconds.
 func Timestamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// Page sizes of the lists.
+// Page sizes of the lists, and the last page number a list takes: far
+// beyond any list, and low enough that (page-1)*size never overflows an
+// int64 offset in the database (nor exceeds the integers every JSON
+// reader holds exactly).
 const (
 	DefaultPageSize = 25
 	MaxPageSize     = 1000
+	MaxPage         = 1_000_000_000
 )

@@ -15,7 +15,8 @@ import (
 
 // NewToken is an API token to create: a Name unique among live tokens
 // (neither revoked nor expired), its Role (read, write or admin), the
-// Namespaces it is limited to (none: every namespace), and its lifetime
+// Namespaces it is limited to (required: names, or ["*"] for every
+// namespace; none is ErrValidation), and its lifetime
 // from now, ExpiresIn: days ("90d") or a Go duration ("12h"); empty means
 // it never expires.
 type NewToken = api.TokenCreate

@@ -74,7 +74,7 @@ func TestTokens(t *testing.T) {
 
 	tokens, err := c.ListTokens(ctx)
 	check(t, err)
-	if len(tokens) != 2 || tokens[0].Name != "test-admin" || tokens[0].Role != "admin" || len(tokens[0].Namespaces) != 0 || tokens[0].ExpiresAt != nil {
+	if len(tokens) != 2 || tokens[0].Name != "test-admin" || tokens[0].Role != "admin" || !slices.Equal(tokens[0].Namespaces, []string{"*"}) || tokens[0].ExpiresAt != nil {
 		t.Fatalf("tokens %+v", tokens)
 	}
 	if got := findToken(t, tokens, tok.ID); !reflect.DeepEqual(got, tok.Token) {
@@ -82,7 +82,7 @@ func TestTokens(t *testing.T) {
 	}
 
 	// A live name is taken; invalid values are listed by field.
-	if _, err := c.CreateToken(ctx, client.NewToken{Name: "ci-canada", Role: "read"}); !errors.Is(err, client.ErrConflict) {
+	if _, err := c.CreateToken(ctx, client.NewToken{Name: "ci-canada", Role: "read", Namespaces: []string{"*"}}); !errors.Is(err, client.ErrConflict) {
 		t.Fatalf("duplicate name: %v, want ErrConflict", err)
 	}
 	_, err = c.CreateToken(ctx, client.NewToken{Name: "bad", Role: "owner", ExpiresIn: "soon"})
@@ -95,7 +95,7 @@ func TestTokens(t *testing.T) {
 		fields = append(fields, f.Field)
 	}
 	slices.Sort(fields)
-	if !slices.Equal(fields, []string{"expires_in", "role"}) {
+	if !slices.Equal(fields, []string{"expires_in", "namespaces", "role"}) { // no namespaces: not every one
 		t.Fatalf("invalid fields %v", fields)
 	}
 
@@ -112,15 +112,15 @@ func TestTokens(t *testing.T) {
 	if got := findToken(t, tokens, tok.ID); got.Status != client.TokenRevoked || got.RevokedAt == nil || got.RevokedAt.Before(got.CreatedAt) {
 		t.Fatalf("revoked token listed as %+v", got)
 	}
-	again, err := c.CreateToken(ctx, client.NewToken{Name: "ci-canada", Role: "read"})
+	again, err := c.CreateToken(ctx, client.NewToken{Name: "ci-canada", Role: "read", Namespaces: []string{"*"}})
 	check(t, err)
-	if again.ID == tok.ID || again.Status != client.TokenActive || len(again.Namespaces) != 0 || again.ExpiresAt != nil {
+	if again.ID == tok.ID || again.Status != client.TokenActive || !slices.Equal(again.Namespaces, []string{"*"}) || again.ExpiresAt != nil {
 		t.Fatalf("name reused by %+v", again)
 	}
 
 	// A name that needs escaping in the path.
-	odd := "ci bot?#%x"
-	_, err = c.CreateToken(ctx, client.NewToken{Name: odd, Role: "read"})
+	odd := "ci bot é&+=;x" // ('?', '#' and '%' are refused in names)
+	_, err = c.CreateToken(ctx, client.NewToken{Name: odd, Role: "read", Namespaces: []string{"*"}})
 	check(t, err)
 	check(t, c.RevokeToken(ctx, odd))
 	if err := c.RevokeToken(ctx, odd); !errors.Is(err, client.ErrNotFound) {
@@ -254,7 +254,7 @@ func TestAudit(t *testing.T) {
 	}
 
 	// A read token (even unscoped) does not read the log.
-	rt, err := c.CreateToken(ctx, client.NewToken{Name: "reader", Role: "read"})
+	rt, err := c.CreateToken(ctx, client.NewToken{Name: "reader", Role: "read", Namespaces: []string{"*"}})
 	check(t, err)
 	reader := tokenClient(t, s, rt.Secret)
 	if _, err := reader.Audit(ctx, client.AuditFilter{}); !errors.Is(err, client.ErrForbidden) {

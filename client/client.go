@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flymodel/flymodel/internal/redact"
 )
 
 // Defaults of a new Client.
@@ -93,16 +95,17 @@ func WithUserAgent(ua string) Option {
 func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil {
-		return nil, fmt.Errorf("flymodel client: base URL: %w", err)
+		// url.Parse's error holds the URL, and so its password.
+		return nil, fmt.Errorf("flymodel client: base URL: %w", redact.Error(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("flymodel client: base URL %q: scheme must be http or https", baseURL)
+		return nil, fmt.Errorf("flymodel client: base URL %q: scheme must be http or https", redact.URL(baseURL))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("flymodel client: base URL %q has no host", baseURL)
+		return nil, fmt.Errorf("flymodel client: base URL %q has no host", redact.URL(baseURL))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("flymodel client: base URL %q must not carry user information, a query or a fragment", baseURL)
+		return nil, fmt.Errorf("flymodel client: base URL %q must not carry user information, a query or a fragment", redact.URL(baseURL))
 	}
 	prefix := strings.TrimRight(u.EscapedPath(), "/")
 	prefix = strings.TrimSuffix(prefix, apiPrefix)
@@ -333,11 +336,11 @@ func (c *Client) attempt(ctx context.Context, cl *call) (*http.Response, error) 
 		cancel(nil)
 		var te *timeoutError
 		if ctx.Err() == nil && errors.As(cause, &te) {
-			return nil, fmt.Errorf("%s %s: %w", cl.method, redact(target), te)
+			return nil, fmt.Errorf("%s %s: %w", cl.method, redactTarget(target), te)
 		}
 		var ue *url.Error
 		if cl.external != "" && errors.As(err, &ue) {
-			ue.URL = redact(ue.URL) // a presigned URL's query is a credential
+			ue.URL = redactTarget(ue.URL) // a presigned URL's query is a credential
 		}
 		return nil, err
 	}
@@ -356,10 +359,11 @@ func (c *Client) attempt(ctx context.Context, cl *call) (*http.Response, error) 
 	return res, nil
 }
 
-// redact drops the query from a URL for error messages.
-func redact(target string) string {
+// redactTarget drops the query from a URL for error messages (a presigned
+// URL's query is a credential), and masks what else could be one.
+func redactTarget(target string) string {
 	s, _, _ := strings.Cut(target, "?")
-	return s
+	return redact.URL(s)
 }
 
 // attemptBody is an answer's body: closing it ends the attempt, and a read

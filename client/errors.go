@@ -80,6 +80,12 @@ var (
 	// also a 500 blob-missing, the server's own finding that an artifact's
 	// stored bytes are missing or do not match its record.
 	ErrIntegrity = api.ErrIntegrity
+	// ErrMisdirected is a 421: the server does not answer for the host the
+	// request named (server.allowed_hosts).
+	ErrMisdirected = api.ErrMisdirected
+	// ErrRangeNotSatisfiable is a 416: a download's Range lies outside
+	// the artifact's bytes.
+	ErrRangeNotSatisfiable = api.ErrRangeNotSatisfiable
 )
 
 // Error is an error answer of the server: an RFC 9457 problem, or any

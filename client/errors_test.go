@@ -16,6 +16,7 @@ var classSentinels = []error{
 	client.ErrMethodNotAllowed, client.ErrRequestTimeout, client.ErrConflict, client.ErrTooLarge,
 	client.ErrUnsupportedMediaType, client.ErrValidation, client.ErrTooManyRequests,
 	client.ErrInternal, client.ErrIntegrity, client.ErrUnavailable,
+	client.ErrMisdirected, client.ErrRangeNotSatisfiable,
 }
 
 // typeSentinels are the client's sentinels of one problem type each.
@@ -65,6 +66,7 @@ func TestStatusSentinels(t *testing.T) {
 		409: client.ErrConflict, 413: client.ErrTooLarge, 415: client.ErrUnsupportedMediaType,
 		422: client.ErrValidation, 429: client.ErrTooManyRequests, 500: client.ErrInternal,
 		502: client.ErrUnavailable, 503: client.ErrUnavailable, 504: client.ErrUnavailable,
+		416: client.ErrRangeNotSatisfiable, 421: client.ErrMisdirected,
 		418: nil, 501: nil,
 	}
 	for status, want := range cases {

@@ -80,13 +80,14 @@ func startServer(cfg serverConfig) (*testServer, error) {
 		return nil, err
 	}
 	stores := registry.BlobStores{
-		ByName:  map[string]blob.Store{"local": blobs},
+		// ml-prod: the bucket a test records (a bucket must be a store).
+		ByName:  map[string]blob.Store{"local": blobs, "ml-prod": blobs},
 		ForRole: map[string]string{"test": "local", "qa": "local", "stage": "local", "prod": "local"},
 	}
 	reg := registry.New(registry.Options{DB: store, Blobs: stores, Gates: cfg.gates, MaxUploadBytes: cfg.maxUpload})
 	var token string
 	if cfg.withToken {
-		if _, token, err = reg.CreateToken(ctx, registry.NewToken{Name: "test-admin", Role: "admin"}); err != nil {
+		if _, token, err = reg.CreateToken(ctx, registry.NewToken{Name: "test-admin", Role: "admin", Namespaces: []string{"*"}}); err != nil {
 			store.Close()
 			return nil, err
 		}

@@ -4,16 +4,17 @@ VALUES (@store, @key, @storage_version, @size, @sha256, @now)
 RETURNING *;
 
 -- name: PutBlob :one
--- Records a stored object as a blob, or, when the store already records
--- these bytes (same sha256 and size, schema 00006), returns that blob
--- instead: its key is then not the one given, and the object given is not
--- needed. Atomic on both engines, so that racing uploads of the same bytes
--- make one blob. The no-op update locks the row until the transaction
--- ends, so garbage collection cannot remove it before an artifact
--- references it (its delete then fails on the reference).
-INSERT INTO blobs (store, key, storage_version, size, sha256, created_at)
-VALUES (@store, @key, @storage_version, @size, @sha256, @now)
-ON CONFLICT (store, sha256, size) DO UPDATE SET store = excluded.store
+-- Records a stored object as a blob of a namespace, or, when the store
+-- already records these bytes (same sha256 and size) for the namespace
+-- (schema 00007), returns that blob instead: its key is then not the one
+-- given, and the object given is not needed. Atomic on both engines, so
+-- that racing uploads of the same bytes make one blob. The no-op update
+-- locks the row until the transaction ends, so garbage collection cannot
+-- remove it before an artifact references it (its delete then fails on
+-- the reference).
+INSERT INTO blobs (store, namespace_id, key, storage_version, size, sha256, created_at)
+VALUES (@store, sqlc.narg(namespace_id), @key, @storage_version, @size, @sha256, @now)
+ON CONFLICT (store, namespace_id, sha256, size) DO UPDATE SET store = excluded.store
 RETURNING *;
 
 -- name: SetBlobStorageVersion :execrows
@@ -76,11 +77,16 @@ WHERE a.version_id = @version_id AND a.experiment_key = 0
 ORDER BY a.name;
 
 -- name: GetBlobBySha :one
--- A stored blob with this content in this blob store that an artifact still
--- references, for de-duplication (an unreferenced one may be collected).
+-- A stored blob with this content in this blob store that an artifact of
+-- this namespace still references, for de-duplication (an unreferenced one
+-- may be collected). Only within a namespace: a blob shared with another
+-- namespace would tell its uploader that the other holds the same bytes.
 -- @readonly
 SELECT * FROM blobs b WHERE b.store = @store AND b.sha256 = @sha256
-  AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
+  AND EXISTS (SELECT 1 FROM artifacts a
+    JOIN model_versions v ON v.id = a.version_id
+    JOIN models m ON m.id = v.model_id
+    WHERE a.blob_id = b.id AND m.namespace_id = @namespace_id)
 ORDER BY b.id LIMIT 1;
 
 -- name: LockUnsealedVersion :one

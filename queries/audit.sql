@@ -3,6 +3,18 @@ INSERT INTO audit_log (at, actor, action, target, namespace, outcome, request_id
 VALUES (@at, @actor, @action, @target, @namespace, @outcome, @request_id, sqlc.narg(detail))
 RETURNING *;
 
+-- name: RepeatDeniedAudit :execrows
+-- Counts a refusal on the newest denied record of the same actor, action,
+-- target and namespace written at or after since, if there is one.
+UPDATE audit_log SET repeats = repeats + 1, last_at = @at
+WHERE id = (
+    SELECT d.id FROM audit_log d
+    WHERE d.outcome = 'denied' AND d.actor = @actor AND d.target = @target
+      AND d.action = @action AND d.namespace = @namespace AND d.at >= @since
+    ORDER BY d.id DESC
+    LIMIT 1
+);
+
 -- name: ListAudit :many
 -- Oldest first, from after_id on, in [since, until), filtered by any of
 -- the optional fields.

@@ -76,8 +76,12 @@ are listed with outcome "denied". Reads the database directly. With
 						}
 						continue
 					}
+					outcome := string(it.Outcome)
+					if it.Repeats > 0 { // the same refusal again, counted on this record
+						outcome += fmt.Sprintf("×%d", it.Repeats+1)
+					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", it.At.Format(time.RFC3339Nano), it.Actor, it.Action,
-						it.Target, it.Outcome, dash(it.RequestID), dash(string(it.Detail)))
+						it.Target, outcome, dash(it.RequestID), dash(string(it.Detail)))
 				}
 				// A page at a time: a long log is never held in memory.
 				if err := tw.Flush(); err != nil {

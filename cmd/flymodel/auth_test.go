@@ -19,7 +19,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/dbtest"
+	"github.com/flymodel/flymodel/internal/db/engine"
+	"github.com/flymodel/flymodel/internal/registry"
 )
 
 // authDB is a database the auth tests run against.
@@ -78,6 +81,27 @@ func localUser(t *testing.T) string {
 		return "local:unknown"
 	}
 	return "local:" + u.Username
+}
+
+// makeNamespaces creates the namespaces in the database at dbURL (migrated
+// first): a token is limited to namespaces that exist.
+func makeNamespaces(t *testing.T, dbURL string, names ...string) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := engine.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if _, err := store.Migrate(ctx, db.MigrateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := registry.New(registry.Options{DB: store})
+	for _, name := range names {
+		if _, err := r.CreateNamespace(ctx, registry.NewNamespace{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // createToken runs `token create` and returns the secret it printed.
@@ -154,6 +178,7 @@ func testTokenLifecycle(t *testing.T, d authDB) {
 		t.Fatalf("token commands created the data folder: %v", err)
 	}
 
+	makeNamespaces(t, d.url, "usa", "canada")
 	ci := createToken(t, dir, d.url, "ci", "write", "--namespace", "usa", "--namespace", "canada", "--expires", "90d")
 	admin := createToken(t, dir, d.url, "admin", "admin")
 	if ci == admin {
@@ -206,6 +231,9 @@ func testTokenLifecycle(t *testing.T, d authDB) {
 		{"name with a slash", []string{"token", "create", "--name", "a/b"}, 2, []string{"--name"}},
 		{"no name", []string{"token", "create", "--role", "read"}, 2, []string{"name"}},
 		{"bad namespace", []string{"token", "create", "--name", "x", "--namespace", ".."}, 2, []string{"--namespace"}},
+		{"unknown namespace", []string{"token", "create", "--name", "x", "--namespace", "canada", "--namespace", "nowhere"}, 2, []string{"--namespace", `no namespace is called "nowhere"`}},
+		{"unknown namespace, dry", []string{"--dry", "token", "create", "--name", "x", "--namespace", "nowhere"}, 2, []string{"--namespace", `no namespace is called "nowhere"`}},
+		{"* beside a namespace", []string{"token", "create", "--name", "x", "--namespace", "*", "--namespace", "canada"}, 2, []string{"--namespace", "alone"}},
 		{"revoke unknown", []string{"token", "revoke", "nope"}, 1, []string{`no live token named "nope"`}},
 		{"revoke unknown, dry", []string{"--dry", "token", "revoke", "nope"}, 1, []string{`no live token named "nope"`}},
 		{"revoke without a name", []string{"token", "revoke"}, 2, []string{"arg"}},
@@ -272,6 +300,8 @@ func testTokenLifecycle(t *testing.T, d authDB) {
 		got = append(got, it.actor+" "+it.action+" "+it.target+" "+it.outcome)
 	}
 	wantLog := []string{
+		"system namespace.create /namespaces/usa ok", // makeNamespaces
+		"system namespace.create /namespaces/canada ok",
 		me + " token.create /tokens/ci ok",
 		me + " token.create /tokens/admin ok",
 		me + " token.revoke /tokens/ci ok",
@@ -393,6 +423,11 @@ func testAuthPolicy(t *testing.T, d authDB) {
 		t.Fatalf("anonymous namespace create before any token: %d %s\n%s", r.status, r.body, srv.drainLogs())
 	}
 	logged("anonymous", "namespace.create", "/namespaces/canada", "ok")
+	// A token is limited to namespaces that exist: other is made now too.
+	if r := httpCall(t, base, "POST", "/api/v1/namespaces", "", `{"name": "other"}`); r.status != http.StatusCreated {
+		t.Fatalf("anonymous namespace create before any token: %d %s\n%s", r.status, r.body, srv.drainLogs())
+	}
+	logged("anonymous", "namespace.create", "/namespaces/other", "ok")
 
 	// The first token closes the running server to anonymous requests.
 	admin := createToken(t, dir, d.url, "admin", "admin")
@@ -428,7 +463,7 @@ func testAuthPolicy(t *testing.T, d authDB) {
 		{name: "anonymous model create", method: "POST", path: "/api/v1/namespaces/canada/models", body: `{"name": "nope"}`, status: 401, challenge: bearerChallenge},
 		{name: "unknown token", method: "GET", path: "/api/v1/namespaces", token: auth.NewSecret(), status: 401, challenge: bearerInvalidChallenge},
 		{name: "not an fm_ token", method: "GET", path: "/api/v1/namespaces", token: "s3cret", status: 401, challenge: bearerInvalidChallenge},
-		{name: "admin creates a namespace", method: "POST", path: "/api/v1/namespaces", token: admin, body: `{"name": "other"}`, status: 201},
+		{name: "admin creates a namespace", method: "POST", path: "/api/v1/namespaces", token: admin, body: `{"name": "third"}`, status: 201},
 		{name: "read GET", method: "GET", path: "/api/v1/namespaces/canada", token: reader, status: 200},
 		{name: "read list", method: "GET", path: "/api/v1/namespaces/canada/models", token: reader, status: 200},
 		{name: "read POST", method: "POST", path: "/api/v1/namespaces/canada/models", token: reader, body: `{"name": "by-reader"}`, status: 403, denied: "reader"},
@@ -466,7 +501,7 @@ func testAuthPolicy(t *testing.T, d authDB) {
 			denials[r.header.Get("X-Request-Id")] = c.denied
 		case c.status == 201 && c.path == "/api/v1/namespaces":
 			actor := map[string]string{admin: "admin"}[c.token]
-			logged(actor, "namespace.create", "/namespaces/other", "ok")
+			logged(actor, "namespace.create", "/namespaces/third", "ok")
 		case c.status == 201:
 			actor := map[string]string{writer: "writer", otherWriter: "other-writer"}[c.token]
 			logged(actor, "model.create", strings.TrimPrefix(c.path, "/api/v1")+"/m", "ok")
@@ -544,12 +579,12 @@ func testAuthPolicy(t *testing.T, d authDB) {
 		want []string
 	}{
 		{[]string{"--actor", "reader"}, where(func(a, _, _, _ string) bool { return a == "reader" })},
-		{[]string{"--actor", "anonymous"}, wantLog[:1]},
+		{[]string{"--actor", "anonymous"}, wantLog[:2]},
 		{[]string{"--actor", me}, where(func(a, _, _, _ string) bool { return a == me })},
 		{[]string{"--outcome", "denied"}, where(func(_, _, _, o string) bool { return o == "denied" })},
 		{[]string{"--outcome", "ok"}, where(func(_, _, _, o string) bool { return o == "ok" })},
 		{[]string{"--action", "token.revoke"}, wantLog[len(wantLog)-1:]},
-		{[]string{"--action", "namespace.create", "--actor", "admin"}, []string{"admin namespace.create /namespaces/other ok"}},
+		{[]string{"--action", "namespace.create", "--actor", "admin"}, []string{"admin namespace.create /namespaces/third ok"}},
 		{[]string{"--namespace", "other"}, where(func(_, _, tg, _ string) bool { return strings.HasPrefix(tg, "/namespaces/other") })},
 		{[]string{"--since", "1h"}, wantLog},
 		{[]string{"--since", rows[1].at.Format(time.RFC3339Nano)}, wantLog[1:]},

@@ -17,7 +17,8 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, database db.DB, l
 	var oidc *auth.OIDC
 	if o := cfg.Auth.OIDC; o.Issuer != "" {
 		var err error
-		oidc, err = auth.NewOIDC(ctx, auth.OIDCConfig{Issuer: o.Issuer, Audience: o.Audience, RoleClaim: o.RoleClaim, Roles: o.Roles}, nil)
+		oidc, err = auth.NewOIDC(ctx, auth.OIDCConfig{Issuer: o.Issuer, Audience: o.Audience, RoleClaim: o.RoleClaim, Roles: o.Roles,
+			JWKSMinRefresh: o.JWKSMinRefresh}, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/flymodel/flymodel/internal/config"
+	"github.com/flymodel/flymodel/internal/redact"
 )
 
 // levelTrace is below debug: the log.level "trace" of the configuration.
@@ -32,7 +33,9 @@ func newLogger(cfg config.Log, w io.Writer) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log.level %q: want error, info, debug or trace", cfg.Level)
 	}
-	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: nameTraceLevel}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		return redactAttr(nameTraceLevel(groups, a))
+	}}
 
 	switch strings.ToLower(cfg.Format) {
 	case "", "auto":
@@ -58,6 +61,27 @@ func nameTraceLevel(groups []string, a slog.Attr) slog.Attr {
 	}
 	return a
 }
+
+// redactAttr masks the credentials of any URL in a string or error value
+// (a database URL, an endpoint, an error that echoes its URL): no log line
+// shows a password, whoever logged it.
+func redactAttr(a slog.Attr) slog.Attr {
+	switch v := a.Value; v.Kind() {
+	case slog.KindString:
+		if s := v.String(); mayHoldSecret(s) {
+			a.Value = slog.StringValue(redact.URL(s))
+		}
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok && mayHoldSecret(err.Error()) {
+			a.Value = slog.AnyValue(redact.Error(err))
+		}
+	}
+	return a
+}
+
+// mayHoldSecret is the cheap test that spares most values (methods,
+// paths, ids) the regular expressions.
+func mayHoldSecret(s string) bool { return strings.Contains(s, "://") || strings.Contains(s, "=") }
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {

@@ -20,6 +20,7 @@ import (
 	"github.com/flymodel/flymodel/internal/config"
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/engine"
+	"github.com/flymodel/flymodel/internal/redact"
 	"github.com/flymodel/flymodel/internal/registry"
 	"github.com/flymodel/flymodel/internal/tracing"
 )
@@ -121,16 +122,16 @@ func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err
 			return &local{}, nil
 		}
 	}
-	database, err := openDatabase(ctx, url)
+	database, err := engine.OpenWith(ctx, url, engine.Options{SQLiteBusyTimeout: a.cfg.Database.BusyTimeout})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open database: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			database.Close()
 		}
 	}()
-	logger.Info("database opened", "engine", database.Engine(), "url", engine.Redact(url))
+	logger.Info("database opened", "engine", database.Engine(), "url", redact.URL(url))
 	if empty, err := prepareSchema(ctx, database, opts.schema, logger); err != nil {
 		return nil, err
 	} else if empty {

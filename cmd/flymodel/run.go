@@ -14,6 +14,7 @@ import (
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/config"
+	"github.com/flymodel/flymodel/internal/redact"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3";
@@ -163,8 +164,9 @@ func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	// The Go client's errors carry the prefix already.
-	fmt.Fprintf(stderr, "flymodel: %s\n", oneLine(strings.TrimPrefix(err.Error(), "flymodel: ")))
+	// The Go client's errors carry the prefix already. Any URL in it (a
+	// database URL, a server, an endpoint) shows no credentials.
+	fmt.Fprintf(stderr, "flymodel: %s\n", oneLine(redact.URL(strings.TrimPrefix(err.Error(), "flymodel: "))))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		path := ue.commandPath

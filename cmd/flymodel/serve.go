@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/config"
 	"github.com/flymodel/flymodel/internal/httpapi"
 	"github.com/flymodel/flymodel/internal/tracing"
@@ -113,8 +114,10 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	metrics := httpapi.NewMetrics()
 	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
 		Logger: logger, Version: buildVersion(), Metrics: metrics,
-		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout,
+		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout, MaxUploadsPerPrincipal: cfg.Server.MaxUploadsPerPrincipal,
 		TempDir: tempDir, PresignTTL: cfg.Storage.PresignTTL,
+		LoopbackBind: auth.IsLoopback(cfg.Server.Bind), AllowedHosts: cfg.Server.AllowedHosts,
+		AllowedOrigins: cfg.Server.AllowedOrigins, TLS: tlsConfig != nil,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.
@@ -154,10 +157,12 @@ func listen(cfg config.Server, tlsConfig *tls.Config) (ln net.Listener, scheme s
 	if err != nil {
 		return nil, "", fmt.Errorf("listen: %w", err)
 	}
+	// httpapi.Listener lets the server refuse requests framed two ways
+	// (Content-Length and Transfer-Encoding): it reads what the server reads.
 	if tlsConfig != nil {
-		return tls.NewListener(ln, tlsConfig), "https", nil
+		return httpapi.Listener(tls.NewListener(ln, tlsConfig)), "https", nil
 	}
-	return ln, "http", nil
+	return httpapi.Listener(ln), "http", nil
 }
 
 // newHTTPServer is the http.Server of handler.
@@ -170,6 +175,7 @@ func newHTTPServer(handler http.Handler, logger *slog.Logger) *http.Server {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ConnContext:       httpapi.ConnContext,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flymodel/flymodel/api"
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -39,15 +40,22 @@ func (a *app) newTokenCreateCommand() *cobra.Command {
 		Long: `Create a token and print its secret on standard output, once: only a
 hash of it is stored. read may GET; write may also create, upload and move
 states; admin may also delete and manage buckets, tags and namespaces.
---namespace limits the token to those namespaces (repeatable); without it
-the token applies to all, and an unscoped admin may also create namespaces
-and manage tokens.`,
+--namespace limits the token to those namespaces (repeatable; they must
+exist, and are held by id: a renamed namespace stays the token's, a deleted
+one goes from it). Without it, or with --namespace '*', the token applies to
+every namespace, and an unscoped admin may also create namespaces and
+manage tokens.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
 			name, _ := f.GetString("name")
 			role, _ := f.GetString("role")
 			namespaces, _ := f.GetStringArray("namespace")
+			if len(namespaces) == 0 {
+				// Today's default, written out: the registry takes no
+				// empty list for every namespace.
+				namespaces = []string{auth.AllNamespaces}
+			}
 			expires, _ := f.GetString("expires")
 			in := registry.NewToken{Name: name, Role: role, Namespaces: namespaces, ExpiresIn: expires}
 			// The flags are checked first, for a dry run too: it must
@@ -56,15 +64,15 @@ and manage tokens.`,
 				return err
 			}
 			if a.dry {
-				return a.dryCreateToken(cmd.Context(), in)
+				return tokenFlagError(cmd, a.dryCreateToken(cmd.Context(), in))
 			}
-			return a.createToken(cmd.Context(), in)
+			return tokenFlagError(cmd, a.createToken(cmd.Context(), in))
 		},
 	}
 	f := cmd.Flags()
 	f.String("name", "", "token name (required)")
 	f.String("role", "read", "role: read, write or admin")
-	f.StringArray("namespace", nil, "namespace the token is limited to; repeatable (default: all)")
+	f.StringArray("namespace", nil, "namespace the token is limited to; repeatable; '*' = every namespace (the default)")
 	f.String("expires", "", "lifetime, e.g. 90d or 12h (default: never)")
 	_ = cmd.MarkFlagRequired("name")
 	_ = cmd.RegisterFlagCompletionFunc("role", cobra.FixedCompletions(api.Roles, cobra.ShellCompDirectiveNoFileComp))
@@ -78,10 +86,36 @@ func (a *app) dryCreateToken(ctx context.Context, in registry.NewToken) error {
 		return tokenExists(in.Name)
 	}
 	scope := "every namespace"
-	if len(in.Namespaces) > 0 {
+	if !slices.Equal(in.Namespaces, []string{auth.AllNamespaces}) {
 		scope = "namespaces " + strings.Join(in.Namespaces, ", ")
+		if err := a.namespacesExist(ctx, in.Namespaces); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(a.stdout, "would create token %s: %s in %s\n", in.Name, in.Role, scope)
+	return nil
+}
+
+// namespacesExist refuses, as CreateToken would, a namespace that does
+// not exist; it changes nothing, not even by creating the database.
+func (a *app) namespacesExist(ctx context.Context, names []string) error {
+	l, err := a.openRegistry(ctx, openOptions{schema: schemaAsIs, blobs: blobsNone})
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	for _, name := range names {
+		var err error
+		if !l.empty() {
+			_, err = l.reg.GetNamespace(ctx, name)
+		}
+		if nf := (*registry.NotFoundError)(nil); l.empty() || errors.As(err, &nf) {
+			return &registry.ValidationError{Fields: []registry.FieldError{{Field: "namespaces", Message: fmt.Sprintf("no namespace is called %q", name)}}}
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -196,14 +230,18 @@ func (a *app) revokeToken(ctx context.Context, name string) error {
 // checkNewToken refuses the flags of a token the registry would refuse,
 // as a usage error that names the first bad flag.
 func checkNewToken(cmd *cobra.Command, in registry.NewToken) error {
+	return tokenFlagError(cmd, in.Validate())
+}
+
+// tokenFlagError is err, or the usage error naming the first bad flag when
+// err is a *registry.ValidationError.
+func tokenFlagError(cmd *cobra.Command, err error) error {
 	var invalid *registry.ValidationError
-	if err := in.Validate(); errors.As(err, &invalid) {
+	if errors.As(err, &invalid) {
 		f := invalid.Fields[0]
 		return usageErrorf(cmd, "%s: %s", tokenFlags[f.Field], f.Message)
-	} else if err != nil {
-		return err
 	}
-	return nil
+	return err
 }
 
 // tokenFlags names the flag of each field of registry.NewToken.
@@ -240,10 +278,11 @@ func (a *app) liveToken(ctx context.Context, name string) (*registry.Token, erro
 	return &tokens[i], nil
 }
 
-// scopeOf describes the namespaces a token reaches.
+// scopeOf describes the namespaces a token reaches: "*" for every one,
+// "-" for none (its namespaces were deleted).
 func scopeOf(t registry.Token) string {
 	if len(t.Namespaces) == 0 {
-		return "*"
+		return "-"
 	}
 	return strings.Join(t.Namespaces, ",")
 }

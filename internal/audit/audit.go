@@ -63,8 +63,25 @@ func Record(ctx context.Context, q db.Queries, at time.Time, e Entry) error {
 	return write(ctx, q, at, e, OK)
 }
 
-// RecordDenied appends e with outcome Denied.
+// DeniedWindow is how long after a denied record the same refusal again
+// (same actor, action, target and namespace) is counted on it (repeats,
+// last_at) instead of adding a record: a caller hammering a resource it
+// may not change adds a record a minute, not one a request. The window
+// runs from the record's own time, so a refusal that goes on is recorded
+// again each minute.
+const DeniedWindow = time.Minute
+
+// RecordDenied appends e with outcome Denied, or counts it on the denied
+// record of the same refusal within DeniedWindow (the first refusal is
+// always a record of its own, with its request id).
 func RecordDenied(ctx context.Context, q db.Queries, at time.Time, e Entry) error {
+	c := CallerFrom(ctx)
+	at = api.Timestamp(at)
+	n, err := q.RepeatDeniedAudit(ctx, db.RepeatDeniedAuditParams{At: &at, Actor: c.Actor, Target: e.Target,
+		Action: e.Action, Namespace: e.Namespace, Since: at.Add(-DeniedWindow)})
+	if err != nil || n > 0 {
+		return err
+	}
 	return write(ctx, q, at, e, Denied)
 }
 
@@ -137,7 +154,7 @@ func List(ctx context.Context, q db.Queries, f Filter) (items []Item, next int64
 	items = make([]Item, len(rows))
 	for i, r := range rows {
 		items[i] = Item{ID: r.ID, At: r.At, Actor: r.Actor, Action: r.Action, Target: r.Target,
-			Namespace: r.Namespace, Outcome: r.Outcome, RequestID: r.RequestID}
+			Namespace: r.Namespace, Outcome: r.Outcome, RequestID: r.RequestID, Repeats: r.Repeats, LastAt: r.LastAt}
 		if r.Detail != nil {
 			items[i].Detail = json.RawMessage(*r.Detail)
 		}

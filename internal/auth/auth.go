@@ -73,6 +73,15 @@ func (p Principal) RoleIn(ns string) Role {
 	return best
 }
 
+// Strongest is the strongest role the principal holds in any namespace.
+func (p Principal) Strongest() Role {
+	best := None
+	for _, g := range p.Grants {
+		best = max(best, g.Role)
+	}
+	return best
+}
+
 // Global is the role the principal holds in every namespace (its unscoped
 // grants: no namespace is named "").
 func (p Principal) Global() Role { return p.RoleIn("") }

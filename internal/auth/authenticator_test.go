@@ -26,13 +26,32 @@ func newDB(t *testing.T) db.DB {
 	return s
 }
 
+// addToken stores a token limited to the "/"-joined namespaces (made when
+// missing), or for every namespace with "".
 func addToken(t *testing.T, s db.DB, name, role, namespaces string, expires *time.Time) string {
 	t.Helper()
+	ctx := context.Background()
 	secret := auth.NewSecret()
-	_, err := s.CreateToken(context.Background(), db.CreateTokenParams{Name: name, SecretHash: auth.HashSecret(secret), Role: role,
-		Namespaces: namespaces, CreatedBy: "test", Now: time.Now().UTC(), ExpiresAt: expires})
+	now := time.Now().UTC()
+	tok, err := s.CreateToken(ctx, db.CreateTokenParams{Name: name, SecretHash: auth.HashSecret(secret), Role: role,
+		AllNamespaces: namespaces == "", CreatedBy: "test", Now: now, ExpiresAt: expires})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if namespaces == "" {
+		return secret
+	}
+	for _, name := range strings.Split(namespaces, "/") {
+		ns, err := s.GetNamespaceByName(ctx, name)
+		if errors.Is(err, db.ErrNotFound) {
+			ns, err = s.CreateNamespace(ctx, db.CreateNamespaceParams{Name: name, Now: now})
+		}
+		if err == nil {
+			err = s.AddTokenNamespace(ctx, db.AddTokenNamespaceParams{TokenID: tok.ID, NamespaceID: ns.ID})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return secret
 }

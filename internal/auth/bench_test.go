@@ -50,7 +50,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 				secret = sec
 			}
 			_, err := q.CreateToken(ctx, db.CreateTokenParams{
-				Name: fmt.Sprintf("token-%04d", i), SecretHash: auth.HashSecret(sec), Role: "write",
+				Name: fmt.Sprintf("token-%04d", i), SecretHash: auth.HashSecret(sec), Role: "write", AllNamespaces: true,
 				CreatedBy: "bench", Now: now,
 			})
 			if err != nil {

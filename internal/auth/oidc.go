@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/flymodel/flymodel/api"
 )
@@ -29,14 +31,22 @@ type OIDCConfig struct {
 	// Roles maps a value of the role claim to a grant: "read", "write" or
 	// "admin" for every namespace, or "<role>:<namespace>" for one.
 	Roles map[string]string
+	// JWKSMinRefresh is the least time between two fetches of the issuer's
+	// key set (a token naming an unknown key makes one); 0 means
+	// DefaultJWKSMinRefresh.
+	JWKSMinRefresh time.Duration
 }
 
 // OIDC verifies JWT bearer tokens against an OpenID Connect issuer and maps
 // their claims to grants. It is safe for concurrent use. Signing keys come
 // from the issuer's JWKS, cached and fetched again when a token names a key
-// the cache does not hold (key rotation).
+// the cache does not hold (key rotation), at most once per
+// OIDCConfig.JWKSMinRefresh; a token whose iss claim is not the issuer is
+// refused before that.
 type OIDC struct {
+	issuer    string
 	verifier  *oidc.IDTokenVerifier
+	keys      *keySet
 	roleClaim string
 	roles     map[string]Grant
 }
@@ -91,7 +101,8 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client) (*OIDC, e
 		return nil, fmt.Errorf("oidc: discovering issuer %q: %w", cfg.Issuer, err)
 	}
 	var meta struct {
-		Algs []string `json:"id_token_signing_alg_values_supported"`
+		JWKSURI string   `json:"jwks_uri"`
+		Algs    []string `json:"id_token_signing_alg_values_supported"`
 	}
 	if err := provider.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("oidc: discovering issuer %q: %w", cfg.Issuer, err)
@@ -105,13 +116,24 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client) (*OIDC, e
 	if len(algs) == 0 {
 		algs = defaultOIDCAlgs
 	}
-
+	if meta.JWKSURI == "" {
+		return nil, fmt.Errorf("oidc: discovering issuer %q: no jwks_uri", cfg.Issuer)
+	}
+	minRefresh := cfg.JWKSMinRefresh
+	if minRefresh <= 0 {
+		minRefresh = DefaultJWKSMinRefresh
+	}
+	keys := &keySet{url: meta.JWKSURI, client: client, minRefresh: minRefresh, now: time.Now}
+	for _, a := range algs {
+		keys.algs = append(keys.algs, jose.SignatureAlgorithm(a))
+	}
 	return &OIDC{
-		// Provider.Verifier fetches keys with the client given to NewProvider.
-		verifier: provider.Verifier(&oidc.Config{
+		issuer: cfg.Issuer,
+		verifier: oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{
 			ClientID:             cfg.Audience,
 			SupportedSigningAlgs: algs,
 		}),
+		keys:      keys,
 		roleClaim: cfg.RoleClaim,
 		roles:     roles,
 	}, nil
@@ -153,6 +175,12 @@ func (o *OIDC) Verify(ctx context.Context, raw string) (Principal, error) {
 	if len(raw) > maxJWTLen || !LooksLikeJWT(raw) {
 		return Principal{}, fmt.Errorf("%w: oidc: not a JWT", ErrInvalidToken)
 	}
+	// Another issuer's token (or junk) is refused before its signature is
+	// checked, which may fetch the key set; the verifier checks the
+	// issuer again once the signature holds.
+	if iss, ok := unverifiedIssuer(raw); !ok || iss != o.issuer {
+		return Principal{}, fmt.Errorf("%w: oidc: token not issued by %s", ErrInvalidToken, o.issuer)
+	}
 	tok, err := o.verifier.Verify(ctx, raw)
 	if err != nil {
 		// %v, not %w: callers must not tell expiry from a bad signature.
@@ -172,6 +200,26 @@ func (o *OIDC) Verify(ctx context.Context, raw string) (Principal, error) {
 		}
 	}
 	return p, nil
+}
+
+// unverifiedIssuer is the iss claim of a compact JWS, read without
+// checking anything.
+func unverifiedIssuer(raw string) (string, bool) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", false
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return "", false
+	}
+	return claims.Iss, true
 }
 
 // claimValues reads a claim that is a string or an array of strings; other

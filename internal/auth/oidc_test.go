@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -234,6 +235,11 @@ func TestOIDCKeyRotation(t *testing.T) {
 	old, next := oidctest.NewRSAKey(t, "2024"), oidctest.NewECKey(t, "2025")
 	iss.Serve(old)
 	o := newTestOIDC(t, iss)
+	// The key set is fetched again at most once a minute: the test moves
+	// the clock past that before each fetch it expects.
+	clock := time.Now()
+	o.keys.now = func() time.Time { return clock }
+	later := func() { clock = clock.Add(DefaultJWKSMinRefresh) }
 
 	oldToken := oidctest.Sign(t, old, claims(iss, nil))
 	if _, err := o.Verify(t.Context(), oldToken); err != nil {
@@ -248,12 +254,14 @@ func TestOIDCKeyRotation(t *testing.T) {
 	}
 
 	// Before the issuer publishes the new key, its tokens fail.
+	later()
 	newToken := oidctest.Sign(t, next, claims(iss, nil))
 	if _, err := o.Verify(t.Context(), newToken); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("unpublished key: %v, want ErrInvalidToken", err)
 	}
 	// Once it does, the unknown kid makes the verifier fetch the JWKS again.
 	iss.Serve(old, next)
+	later()
 	hits = iss.JWKSFetches()
 	if _, err := o.Verify(t.Context(), newToken); err != nil {
 		t.Fatalf("rotated-in key: %v", err)
@@ -271,6 +279,7 @@ func TestOIDCKeyRotation(t *testing.T) {
 	if _, err := o.Verify(t.Context(), oidctest.Sign(t, old, claims(iss, map[string]any{"sub": "x"}))); err != nil {
 		t.Errorf("retired but cached key: %v (go-oidc now drops cached keys by itself?)", err)
 	}
+	later()
 	hits = iss.JWKSFetches()
 	if _, err := o.Verify(t.Context(), oidctest.Sign(t, oidctest.NewRSAKey(t, "2026"), claims(iss, nil))); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("unknown kid: %v, want ErrInvalidToken", err)
@@ -283,6 +292,97 @@ func TestOIDCKeyRotation(t *testing.T) {
 	}
 	if _, err := o.Verify(t.Context(), newToken); err != nil {
 		t.Errorf("new key after a refresh: %v", err)
+	}
+}
+
+// TestOIDCRefetchLimited: tokens naming keys the issuer does not have
+// (junk with a valid issuer, audience and expiry) make the key set be
+// fetched at most once per jwks_min_refresh, sent one after another or all
+// at once; a token of another issuer is refused before any fetch; once the
+// interval has passed, a rotated-in key is found.
+func TestOIDCRefetchLimited(t *testing.T) {
+	iss := oidctest.NewIssuer(t, "RS256")
+	k := oidctest.NewRSAKey(t, "k")
+	iss.Serve(k)
+
+	o := newTestOIDC(t, iss)
+	for i := range 10 {
+		foreign := claims(iss, map[string]any{"iss": "https://evil.example", "sub": fmt.Sprint(i)})
+		if _, err := o.Verify(t.Context(), oidctest.Sign(t, k, foreign)); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("another issuer's token: %v, want ErrInvalidToken", err)
+		}
+	}
+	if _, err := o.Verify(t.Context(), "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln"); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a token whose payload is not JSON: %v", err)
+	}
+	if n := iss.JWKSFetches(); n != 0 {
+		t.Fatalf("tokens of another issuer fetched the key set %d times, want 0", n)
+	}
+
+	clock := time.Now()
+	var mu sync.Mutex
+	o.keys.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	if _, err := o.Verify(t.Context(), oidctest.Sign(t, k, claims(iss, nil))); err != nil {
+		t.Fatal(err)
+	}
+	forger := oidctest.NewRSAKey(t, "")
+	junk := func(i int) string {
+		key := oidctest.Key{KID: fmt.Sprint("junk-", i), Alg: forger.Alg, Private: forger.Private}
+		return oidctest.Sign(t, key, claims(iss, map[string]any{"sub": fmt.Sprint(i)}))
+	}
+	tokens := make([]string, 100)
+	for i := range tokens {
+		tokens[i] = junk(i)
+	}
+	start := iss.JWKSFetches()
+	for _, tok := range tokens {
+		if _, err := o.Verify(t.Context(), tok); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("junk token: %v, want ErrInvalidToken", err)
+		}
+	}
+	if n := iss.JWKSFetches() - start; n > 1 {
+		t.Errorf("100 junk tokens in a row fetched the key set %d times, want at most 1", n)
+	}
+
+	// All at once, after the interval: one fetch between them.
+	mu.Lock()
+	clock = clock.Add(DefaultJWKSMinRefresh)
+	mu.Unlock()
+	start = iss.JWKSFetches()
+	var wg sync.WaitGroup
+	for _, tok := range tokens {
+		wg.Go(func() {
+			if _, err := o.Verify(context.Background(), tok); !errors.Is(err, ErrInvalidToken) {
+				t.Errorf("junk token: %v, want ErrInvalidToken", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := iss.JWKSFetches() - start; n != 1 {
+		t.Errorf("100 concurrent junk tokens fetched the key set %d times, want 1", n)
+	}
+
+	// A key published now is found once the interval has passed.
+	next := oidctest.NewRSAKey(t, "next")
+	iss.Serve(k, next)
+	rotated := oidctest.Sign(t, next, claims(iss, nil))
+	if _, err := o.Verify(t.Context(), rotated); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a new key within the interval: %v, want ErrInvalidToken", err)
+	}
+	mu.Lock()
+	clock = clock.Add(DefaultJWKSMinRefresh - time.Second)
+	mu.Unlock()
+	if _, err := o.Verify(t.Context(), rotated); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("a new key a second before the interval ends: %v, want ErrInvalidToken", err)
+	}
+	mu.Lock()
+	clock = clock.Add(time.Second)
+	mu.Unlock()
+	if _, err := o.Verify(t.Context(), rotated); err != nil {
+		t.Fatalf("a new key after the interval: %v", err)
+	}
+	if _, err := o.Verify(t.Context(), oidctest.Sign(t, k, claims(iss, map[string]any{"sub": "again"}))); err != nil {
+		t.Fatalf("the first key after the refresh: %v", err)
 	}
 }
 

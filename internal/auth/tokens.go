@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -29,33 +28,9 @@ func HashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// JoinNamespaces and SplitNamespaces store a token's namespace list in one
-// column: names never hold "/".
-func JoinNamespaces(ns []string) string { return strings.Join(ns, "/") }
-
-// SplitNamespaces is the inverse of JoinNamespaces ("" is every namespace: nil).
-func SplitNamespaces(s string) []string {
-	if s == "" {
-		return nil
-	}
-	return strings.Split(s, "/")
-}
-
-// tokenGrants are the grants of a token row.
-func tokenGrants(role string, namespaces []string) []Grant {
-	r, err := ParseRole(role)
-	if err != nil {
-		return nil
-	}
-	if len(namespaces) == 0 {
-		return []Grant{{Role: r}}
-	}
-	out := make([]Grant, len(namespaces))
-	for i, ns := range namespaces {
-		out[i] = Grant{Namespace: ns, Role: r}
-	}
-	return out
-}
+// AllNamespaces is the namespace list of a token for every namespace, in
+// requests and listings: a token's scope is never implied by an empty list.
+const AllNamespaces = "*"
 
 // verifyToken finds the live token whose secret is secret. An unknown
 // token and a known one with a wrong secret take the same path: the
@@ -67,18 +42,35 @@ func verifyToken(ctx context.Context, q db.Queries, secret string, now time.Time
 		return Principal{}, ErrInvalidToken
 	}
 	hash := HashSecret(secret)
-	row, err := q.GetTokenByHash(ctx, hash)
-	if errors.Is(err, db.ErrNotFound) {
-		return Principal{}, ErrInvalidToken
-	}
+	rows, err := q.GetTokenByHash(ctx, hash)
 	if err != nil {
 		return Principal{}, err
 	}
+	if len(rows) == 0 {
+		return Principal{}, ErrInvalidToken
+	}
+	row := rows[0]
 	if subtle.ConstantTimeCompare([]byte(row.SecretHash), []byte(hash)) != 1 ||
 		row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
 		return Principal{}, ErrInvalidToken
 	}
-	return Principal{Name: row.Name, Grants: tokenGrants(row.Role, SplitNamespaces(row.Namespaces))}, nil
+	role, err := ParseRole(row.Role)
+	if err != nil {
+		return Principal{}, ErrInvalidToken
+	}
+	p := Principal{Name: row.Name}
+	if row.AllNamespaces {
+		p.Grants = []Grant{{Role: role}}
+		return p, nil
+	}
+	// The namespaces are held by id and read by their names now; a token
+	// whose namespaces are all gone has no grant.
+	for _, r := range rows {
+		if r.Namespace != "" {
+			p.Grants = append(p.Grants, Grant{Namespace: r.Namespace, Role: role})
+		}
+	}
+	return p, nil
 }
 
 // ParseLifetime parses a token lifetime: a Go duration ("12h", "90m") or

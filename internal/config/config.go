@@ -49,6 +49,10 @@ type Database struct {
 	// "" means the embedded SQLite file (see Config.DatabaseURL). The DB_URL
 	// environment variable also sets it, below FLYMODEL_DATABASE_URL.
 	URL string `koanf:"url"`
+	// BusyTimeout is how long a write to the SQLite database waits for a
+	// lock another process holds before it is answered 503 (SQLite's
+	// busy_timeout); PostgreSQL ignores it.
+	BusyTimeout time.Duration `koanf:"busy_timeout"`
 }
 
 // Server configures `flymodel serve`.
@@ -60,8 +64,12 @@ type Server struct {
 	TempDir        string `koanf:"temp_dir"`
 	MaxUploadBytes int64  `koanf:"max_upload_bytes"`
 	// MaxConcurrentUploads caps the uploads in flight (429 beyond).
-	MaxConcurrentUploads int           `koanf:"max_concurrent_uploads"`
-	ShutdownTimeout      time.Duration `koanf:"shutdown_timeout"`
+	MaxConcurrentUploads int `koanf:"max_concurrent_uploads"`
+	// MaxUploadsPerPrincipal caps the uploads in flight of one caller (a
+	// token, an OIDC subject, or all anonymous requests together), so that
+	// one caller cannot hold every slot.
+	MaxUploadsPerPrincipal int           `koanf:"max_uploads_per_principal"`
+	ShutdownTimeout        time.Duration `koanf:"shutdown_timeout"`
 	// StallTimeout cuts off a request body that sends nothing for this long.
 	StallTimeout time.Duration `koanf:"stall_timeout"`
 	// SweepInterval is how often the server applies retention.
@@ -69,6 +77,14 @@ type Server struct {
 	// TLS: Certs enables HTTPS; CASource additionally requires clients to
 	// present a certificate signed by that CA bundle (mTLS).
 	TLS TLS `koanf:"tls"`
+	// AllowedOrigins are the origins (scheme://host[:port], as browsers
+	// send them) besides the server's own whose pages may send it
+	// state-changing requests without a bearer token.
+	AllowedOrigins []string `koanf:"allowed_origins"`
+	// AllowedHosts are the Host header values (host, or host:port) the
+	// server answers besides the loopback ones; when set, or on a loopback
+	// bind, other Hosts are refused (DNS rebinding).
+	AllowedHosts []string `koanf:"allowed_hosts"`
 }
 
 // TLS is a TLS setup: for the server, Certs is its certificate and CASource the
@@ -175,7 +191,22 @@ type OIDC struct {
 	RoleClaim string `koanf:"role_claim"`
 	// Roles maps a value of the role claim to read, write or admin.
 	Roles map[string]string `koanf:"roles"`
+	// JWKSMinRefresh is the least time between two fetches of the issuer's
+	// key set (a token naming an unknown key makes one).
+	JWKSMinRefresh time.Duration `koanf:"jwks_min_refresh"`
 }
+
+// DefaultJWKSMinRefresh is the default of auth.oidc.jwks_min_refresh.
+const DefaultJWKSMinRefresh = time.Minute
+
+// MaxJWKSMinRefresh is the longest auth.oidc.jwks_min_refresh: a key the
+// issuer rotates in is accepted at most this long after its first use.
+const MaxJWKSMinRefresh = 24 * time.Hour
+
+// DefaultMaxUploadsPerPrincipal is the default of
+// server.max_uploads_per_principal: a quarter of the default
+// server.max_concurrent_uploads.
+const DefaultMaxUploadsPerPrincipal = 16
 
 // Client says where `flymodel upsert` sends its requests. FLYMODEL_SERVER and
 // FLYMODEL_TOKEN also set these, below FLYMODEL_CLIENT_SERVER/_TOKEN.
@@ -225,19 +256,21 @@ type OTLP struct {
 // Default returns the embedded defaults: a laptop setup that needs no services.
 func Default() *Config {
 	return &Config{
-		DataDir: "flymodel-data",
-		Log:     Log{Level: "info", Format: "auto"},
+		DataDir:  "flymodel-data",
+		Log:      Log{Level: "info", Format: "auto"},
+		Database: Database{BusyTimeout: 10 * time.Second},
 		Server: Server{
-			Bind:                 "localhost",
-			Port:                 9009,
-			MaxUploadBytes:       5 << 30,
-			MaxConcurrentUploads: 64,
-			ShutdownTimeout:      30 * time.Second,
-			StallTimeout:         time.Minute,
-			SweepInterval:        time.Hour,
+			Bind:                   "localhost",
+			Port:                   9009,
+			MaxUploadBytes:         5 << 30,
+			MaxConcurrentUploads:   64,
+			MaxUploadsPerPrincipal: DefaultMaxUploadsPerPrincipal,
+			ShutdownTimeout:        30 * time.Second,
+			StallTimeout:           time.Minute,
+			SweepInterval:          time.Hour,
 		},
 		Storage: Storage{PresignTTL: DefaultPresignTTL},
-		Auth:    Auth{OIDC: OIDC{RoleClaim: "roles"}},
+		Auth:    Auth{OIDC: OIDC{RoleClaim: "roles", JWKSMinRefresh: DefaultJWKSMinRefresh}},
 	}
 }
 

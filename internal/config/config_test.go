@@ -64,6 +64,8 @@ func TestDefaults(t *testing.T) {
 		{"shutdown", cfg.Server.ShutdownTimeout, 30 * time.Second},
 		{"sweep", cfg.Server.SweepInterval, time.Hour},
 		{"presign ttl", cfg.Storage.PresignTTL, 15 * time.Minute},
+		{"uploads per principal", cfg.Server.MaxUploadsPerPrincipal, 16},
+		{"jwks min refresh", cfg.Auth.OIDC.JWKSMinRefresh, time.Minute},
 		{"role claim", cfg.Auth.OIDC.RoleClaim, "roles"},
 		{"source", cfg.Source, ""},
 		{"database", cfg.DatabaseURL(), "sqlite:flymodel-data/flymodel.db"},
@@ -288,7 +290,7 @@ func TestFormats(t *testing.T) {
 	}
 	want.Auth = Auth{Anonymous: "read", OIDC: OIDC{
 		Issuer: "https://id.example.com", Audience: "flymodel", RoleClaim: "roles",
-		Roles: map[string]string{"admins": "admin"},
+		Roles: map[string]string{"admins": "admin"}, JWKSMinRefresh: DefaultJWKSMinRefresh,
 	}}
 	want.Client = Client{Server: "http://localhost:9009", Token: "t"}
 	want.Upsert = Upsert{
@@ -633,6 +635,11 @@ func TestInvalidValues(t *testing.T) {
 		{"[[storage.fs]]\npath = \"a\"\nrole = \"live\"", `storage.fs[0].role: invalid value "live" (want *, test, qa, stage or prod)`},
 		{"[storage]\ns3 = { bucket = \"b\" }", "storage.s3: "},
 		{"[auth]\nanonymous = \"admin\"", `auth.anonymous: invalid value "admin" (want "", none, read or write)`},
+		{"[auth.oidc]\njwks_min_refresh = \"0s\"", "auth.oidc.jwks_min_refresh: invalid value 0s (want 1s to 24h0m0s)"},
+		{"[auth.oidc]\njwks_min_refresh = \"25h\"", "auth.oidc.jwks_min_refresh: invalid value 25h0m0s"},
+		{"[auth.oidc]\njwks_min_refresh = 60", "auth.oidc.jwks_min_refresh: want a duration string"},
+		{"[server]\nmax_uploads_per_principal = 0", "server.max_uploads_per_principal: invalid value 0 (want more than 0)"},
+		{"[server]\nmax_uploads_per_principal = -4", "server.max_uploads_per_principal: invalid value -4"},
 		{"[auth.oidc]\nissuer = \"https://id\"", "auth.oidc.audience: required with auth.oidc.issuer"},
 		{"[auth.oidc]\naudience = \"fm\"", "auth.oidc.issuer: required when auth.oidc is configured"},
 		{"[auth.oidc]\nissuer = \"https://id\"\naudience = \"fm\"\nroles = { ops = \"root\" }", `auth.oidc.roles.ops: invalid value "root" (want read, write or admin, or <role>:<namespace> such as write:ml-team)`},
@@ -830,6 +837,72 @@ func TestUnknownKeysBesideBadValues(t *testing.T) {
 	for _, want := range []string{`unknown key "membership"`, `unknown key "server.prot"`, `unknown key "storage.s3[0].buckt"`, `unknown key "retention.test.days"`, "server.port: expected type 'int'", "retention.test.models: want an integer"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Load = %v\nwant an error containing %q", err, want)
+		}
+	}
+}
+
+// TestAllowedOriginsAndHosts: server.allowed_origins and
+// server.allowed_hosts take values as browsers send them (an origin,
+// a Host header) and refuse anything else, suggesting the canonical form.
+func TestAllowedOriginsAndHosts(t *testing.T) {
+	good := "[server]\nallowed_origins = [\"https://ui.example.com\", \"http://localhost:5173\", \"http://[::1]:3000\"]\n" +
+		"allowed_hosts = [\"registry.example.com\", \"registry.example.com:9009\", \"10.0.0.5\", \"[::1]:9009\"]\n"
+	cfg, err := Load(LoadOptions{Dir: writeFiles(t, map[string]string{"flymodel.toml": good})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Server.AllowedOrigins) != 3 || len(cfg.Server.AllowedHosts) != 4 {
+		t.Errorf("loaded %q and %q", cfg.Server.AllowedOrigins, cfg.Server.AllowedHosts)
+	}
+	env := mustLoadTOML(t, "", "FLYMODEL_SERVER_ALLOWED_ORIGINS=https://a.example, https://b.example", "FLYMODEL_SERVER_ALLOWED_HOSTS=a.example")
+	if !reflect.DeepEqual(env.Server.AllowedOrigins, []string{"https://a.example", "https://b.example"}) || !reflect.DeepEqual(env.Server.AllowedHosts, []string{"a.example"}) {
+		t.Errorf("from the environment: %q and %q", env.Server.AllowedOrigins, env.Server.AllowedHosts)
+	}
+	tests := []struct{ content, want string }{
+		{`allowed_origins = ["https://ui.example.com/"]`, `server.allowed_origins[0]: invalid value "https://ui.example.com/" (want an origin as browsers send it: scheme://host[:port], lowercase, no path, such as "https://ui.example.com")`},
+		{`allowed_origins = ["https://UI.example.com"]`, `such as "https://ui.example.com"`},
+		{`allowed_origins = ["https://ui.example.com:443"]`, `such as "https://ui.example.com"`},
+		{`allowed_origins = ["ui.example.com"]`, `server.allowed_origins[0]: invalid value "ui.example.com"`},
+		{`allowed_origins = ["ftp://ui.example.com"]`, `server.allowed_origins[0]: invalid value`},
+		{`allowed_origins = ["https://ui.example.com/app"]`, `server.allowed_origins[0]: invalid value`},
+		{`allowed_origins = ["https://user@ui.example.com"]`, `server.allowed_origins[0]: invalid value`},
+		{`allowed_origins = ["null"]`, `server.allowed_origins[0]: invalid value "null"`},
+		{`allowed_origins = ["https://ok.example", "*"]`, `server.allowed_origins[1]: invalid value "*"`},
+		{`allowed_hosts = ["https://registry.example.com"]`, `server.allowed_hosts[0]: invalid value "https://registry.example.com" (want a host name or address, optionally with :port, lowercase, no scheme or path)`},
+		{`allowed_hosts = ["Registry.example.com"]`, `such as "registry.example.com"`},
+		{`allowed_hosts = ["registry.example.com:0"]`, `server.allowed_hosts[0]: invalid value`},
+		{`allowed_hosts = ["registry.example.com:99999"]`, `server.allowed_hosts[0]: invalid value`},
+		{`allowed_hosts = ["registry.example.com/x"]`, `server.allowed_hosts[0]: invalid value`},
+		{`allowed_hosts = ["::1"]`, `server.allowed_hosts[0]: invalid value "::1"`},
+		{`allowed_hosts = [""]`, `server.allowed_hosts[0]: invalid value ""`},
+	}
+	for _, tt := range tests {
+		dir := writeFiles(t, map[string]string{"flymodel.toml": "[server]\n" + tt.content})
+		_, err := Load(LoadOptions{Dir: dir})
+		want := "config: " + filepath.Join(dir, "flymodel.toml") + ": " + tt.want
+		if strings.HasPrefix(tt.want, "such as") {
+			want = tt.want
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%q) = %v\nwant an error containing %q", tt.content, err, want)
+		}
+	}
+}
+
+// TestErrorsHideSecrets: a URL at fault is named without its credentials,
+// and an S3 endpoint with credentials in it is refused.
+func TestErrorsHideSecrets(t *testing.T) {
+	for _, c := range []struct{ content, want string }{
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\nendpoint = \"http://AKIA:s3cret@minio:9000\"",
+			"storage.s3[0].endpoint: credentials in the URL are not allowed"},
+		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"qa\"\nendpoint = \"http://AKIA:s3c/ret@minio:9000\"",
+			`storage.s3[0].endpoint: invalid URL "http://AKIA:xxxxx@minio:9000"`},
+		{"[client]\nserver = \"http://u:s3cret@bad host:9009\"", `client.server: invalid URL "http://u:xxxxx@bad host:9009"`},
+		{"[auth.oidc]\nissuer = \"ftp://u:s3cret@id\"\naudience = \"fm\"", `auth.oidc.issuer: invalid URL "ftp://u:xxxxx@id"`},
+	} {
+		_, err := loadTOML(t, c.content)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "ret@") {
+			t.Errorf("Load(%q) = %v\nwant an error containing %q and no secret", c.content, err, c.want)
 		}
 	}
 }

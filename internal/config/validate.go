@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flymodel/flymodel/api"
+	"github.com/flymodel/flymodel/internal/redact"
 )
 
 // Validate reports every invalid value, each error naming its key. Load calls
@@ -59,8 +60,10 @@ func (c *Config) problems() []problem {
 	return ch.probs
 }
 
+// add records a problem; a URL in its message (the value at fault) shows
+// no credentials.
 func (ch *checker) add(key, format string, args ...any) {
-	ch.probs = append(ch.probs, problem{key, fmt.Sprintf(format, args...)})
+	ch.probs = append(ch.probs, problem{key, redact.URL(fmt.Sprintf(format, args...))})
 }
 
 func (ch *checker) oneOf(key, value string, allowed ...string) {
@@ -101,6 +104,9 @@ func (ch *checker) general(c *Config) {
 	}
 	ch.oneOf("log.level", c.Log.Level, "error", "info", "debug", "trace")
 	ch.oneOf("log.format", c.Log.Format, "auto", "text", "json")
+	if c.Database.BusyTimeout < time.Millisecond {
+		ch.add("database.busy_timeout", "invalid value %s (want 1ms or more)", c.Database.BusyTimeout)
+	}
 }
 
 func (ch *checker) server(s Server) {
@@ -109,6 +115,9 @@ func (ch *checker) server(s Server) {
 	}
 	if s.MaxConcurrentUploads <= 0 {
 		ch.add("server.max_concurrent_uploads", "invalid value %d (want more than 0)", s.MaxConcurrentUploads)
+	}
+	if s.MaxUploadsPerPrincipal <= 0 {
+		ch.add("server.max_uploads_per_principal", "invalid value %d (want more than 0)", s.MaxUploadsPerPrincipal)
 	}
 	if s.MaxUploadBytes <= 0 {
 		ch.add("server.max_upload_bytes", "invalid value %d (want more than 0)", s.MaxUploadBytes)
@@ -126,6 +135,77 @@ func (ch *checker) server(s Server) {
 	if s.TLS.CASource != "" && !s.TLS.Certs.IsSet() {
 		ch.add("server.tls.ca_source", "client certificates (mTLS) need server.tls.certs")
 	}
+	for i, o := range s.AllowedOrigins {
+		if canon, ok := canonicalOrigin(o); !ok || canon != o {
+			ch.add(fmt.Sprintf("server.allowed_origins[%d]", i), "invalid value %q (want an origin as browsers send it: scheme://host[:port], lowercase, no path%s)", o, suggest(canon, o))
+		}
+	}
+	for i, h := range s.AllowedHosts {
+		if canon, ok := canonicalHost(h); !ok || canon != h {
+			ch.add(fmt.Sprintf("server.allowed_hosts[%d]", i), "invalid value %q (want a host name or address, optionally with :port, lowercase, no scheme or path%s)", h, suggest(canon, h))
+		}
+	}
+}
+
+// suggest is ", such as CANON" when canon is a nearby valid value.
+func suggest(canon, given string) string {
+	if canon == "" || canon == given {
+		return ""
+	}
+	return fmt.Sprintf(", such as %q", canon)
+}
+
+// canonicalOrigin is o as a browser serializes an origin (RFC 6454):
+// http or https, the host in lowercase, the port only when it is not
+// the scheme's default; false when o is no origin at all.
+func canonicalOrigin(o string) (string, bool) {
+	u, err := url.Parse(strings.TrimSuffix(o, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#") {
+		return "", false
+	}
+	host, ok := canonicalHost(u.Host)
+	if !ok {
+		return "", false
+	}
+	if port := u.Port(); (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+		host = strings.TrimSuffix(host, ":"+port)
+	}
+	return strings.ToLower(u.Scheme) + "://" + host, true
+}
+
+// canonicalHost is h, a Host header value (host or host:port; an IPv6
+// address in brackets), in lowercase; false when it is not one.
+func canonicalHost(h string) (string, bool) {
+	host, port := h, ""
+	if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
+		var err error
+		if host, port, err = net.SplitHostPort(h); err != nil {
+			if !strings.HasPrefix(h, "[") || !strings.HasSuffix(h, "]") {
+				return "", false
+			}
+			host, port = h[1:len(h)-1], ""
+		}
+		if port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+				return "", false
+			}
+		}
+	}
+	if host == "" || strings.ContainsAny(host, "/?#@ \t%") {
+		return "", false
+	}
+	if strings.Contains(host, ":") {
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil {
+			return "", false
+		}
+		host = "[" + host + "]"
+	}
+	host = strings.ToLower(host)
+	if port != "" {
+		host += ":" + port
+	}
+	return host, true
 }
 
 func (ch *checker) promotion(promotion map[string]Promotion) {
@@ -181,7 +261,9 @@ func (ch *checker) storage(s Storage) {
 		} else {
 			ch.lifecycle(key+".role", s.Role)
 		}
-		if s.Endpoint != "" {
+		if u, err := url.Parse(s.Endpoint); err == nil && u.User != nil {
+			ch.add(key+".endpoint", "credentials in the URL are not allowed: give access_key_id and secret_access_key, or the AWS environment variables")
+		} else if s.Endpoint != "" {
 			ch.httpURL(key+".endpoint", s.Endpoint)
 		}
 		if (s.AccessKeyID == "") != (s.SecretAccessKey == "") {
@@ -222,6 +304,9 @@ func (ch *checker) auth(a Auth) {
 		}
 	} else if oidc.Audience != "" || len(oidc.Roles) > 0 {
 		ch.add("auth.oidc.issuer", "required when auth.oidc is configured")
+	}
+	if oidc.JWKSMinRefresh < time.Second || oidc.JWKSMinRefresh > MaxJWKSMinRefresh {
+		ch.add("auth.oidc.jwks_min_refresh", "invalid value %s (want 1s to %s)", oidc.JWKSMinRefresh, MaxJWKSMinRefresh)
 	}
 	for _, claim := range slices.Sorted(maps.Keys(oidc.Roles)) {
 		if v := oidc.Roles[claim]; !validRoleMapping(v) {

@@ -43,7 +43,10 @@ type DB interface {
 	// several replicas one does it at a time.
 	Exclusive(ctx context.Context, name string, fn func(ctx context.Context) error) (ran bool, err error)
 
-	// Ping checks that the database answers.
+	// Ping checks that the database answers and could start a write now:
+	// on SQLite, that no other connection holds the write lock past a
+	// short wait (an error matching ErrBusy then). It never holds a lock
+	// itself for longer than an empty transaction.
 	Ping(ctx context.Context) error
 	// Engine is EnginePostgres or EngineSQLite.
 	Engine() string

@@ -12,6 +12,10 @@ var (
 	ErrConflict   = errors.New("conflict")
 	ErrForeignKey = errors.New("referenced row missing or still referenced")
 	ErrInvalid    = errors.New("value rejected by a database check")
+	// ErrBusy: the database stayed locked by another connection (another
+	// process holding SQLite's write lock) past the wait the engine allows;
+	// nothing was changed, and the same request may succeed later.
+	ErrBusy = errors.New("database busy: locked by another connection")
 )
 
 // ConflictError is a uniqueness violation. Table and Columns name what

@@ -11,6 +11,7 @@ var _ time.Time // some generations use no time type
 
 // Queries are the typed queries of queries/*.sql, the same on every engine.
 type Queries interface {
+	AddTokenNamespace(ctx context.Context, arg AddTokenNamespaceParams) error
 	// Links a tag to one target: exactly one of model_id, version_id and
 	// experiment_id is set. Attaching twice changes nothing.
 	AttachTag(ctx context.Context, arg AttachTagParams) (int64, error)
@@ -76,8 +77,10 @@ type Queries interface {
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	// @readonly
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
-	// A stored blob with this content in this blob store that an artifact still
-	// references, for de-duplication (an unreferenced one may be collected).
+	// A stored blob with this content in this blob store that an artifact of
+	// this namespace still references, for de-duplication (an unreferenced one
+	// may be collected). Only within a namespace: a blob shared with another
+	// namespace would tell its uploader that the other holds the same bytes.
 	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
 	// @readonly
@@ -99,8 +102,11 @@ type Queries interface {
 	GetNamespaceByName(ctx context.Context, name string) (Namespace, error)
 	// @readonly
 	GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error)
+	// The token whose secret hashes to secret_hash: one row per namespace it
+	// is limited to, by the namespace's name now, or one row with namespace ''
+	// when it is limited to none (or to every one: all_namespaces).
 	// @readonly
-	GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error)
+	GetTokenByHash(ctx context.Context, secretHash string) ([]GetTokenByHashRow, error)
 	// @readonly
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
@@ -151,6 +157,10 @@ type Queries interface {
 	ListStateChanges(ctx context.Context, versionID int64) ([]VersionStateChange, error)
 	// @readonly
 	ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error)
+	// The namespaces (by their names now) each token is limited to, or those
+	// of one token when token_id is given.
+	// @readonly
+	ListTokenNamespaces(ctx context.Context, tokenID *int64) ([]ListTokenNamespacesRow, error)
 	// Every token, revoked ones too, oldest first.
 	// @readonly
 	ListTokens(ctx context.Context) ([]ApiToken, error)
@@ -190,15 +200,19 @@ type Queries interface {
 	// so two uploads never take one number, and once it commits the number is
 	// never handed out again (deleting its artifact does not free it).
 	NextArtifactNumber(ctx context.Context, kind string) (int64, error)
-	// Records a stored object as a blob, or, when the store already records
-	// these bytes (same sha256 and size, schema 00006), returns that blob
-	// instead: its key is then not the one given, and the object given is not
-	// needed. Atomic on both engines, so that racing uploads of the same bytes
-	// make one blob. The no-op update locks the row until the transaction
-	// ends, so garbage collection cannot remove it before an artifact
-	// references it (its delete then fails on the reference).
+	// Records a stored object as a blob of a namespace, or, when the store
+	// already records these bytes (same sha256 and size) for the namespace
+	// (schema 00007), returns that blob instead: its key is then not the one
+	// given, and the object given is not needed. Atomic on both engines, so
+	// that racing uploads of the same bytes make one blob. The no-op update
+	// locks the row until the transaction ends, so garbage collection cannot
+	// remove it before an artifact references it (its delete then fails on
+	// the reference).
 	PutBlob(ctx context.Context, arg PutBlobParams) (Blob, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
+	// Counts a refusal on the newest denied record of the same actor, action,
+	// target and namespace written at or after since, if there is one.
+	RepeatDeniedAudit(ctx context.Context, arg RepeatDeniedAuditParams) (int64, error)
 	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
 	// Points an artifact at the copy of its bytes in another store (same
 	// size and sha256), when its version changes lifecycle.
@@ -219,16 +233,26 @@ type Queries interface {
 	UpsertNamespace(ctx context.Context, arg UpsertNamespaceParams) (Namespace, error)
 }
 
+type AddTokenNamespaceParams struct {
+	TokenID     int64
+	NamespaceID int64
+}
+
 type ApiToken struct {
-	ID         int64
-	Name       string
-	SecretHash string
-	Role       string
-	Namespaces string
-	CreatedBy  string
-	CreatedAt  time.Time
-	ExpiresAt  *time.Time
-	RevokedAt  *time.Time
+	ID            int64
+	Name          string
+	SecretHash    string
+	Role          string
+	CreatedBy     string
+	CreatedAt     time.Time
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	AllNamespaces bool
+}
+
+type ApiTokenNamespace struct {
+	TokenID     int64
+	NamespaceID int64
 }
 
 type Artifact struct {
@@ -270,6 +294,8 @@ type AuditLog struct {
 	Outcome   string
 	RequestID string
 	Detail    *string
+	Repeats   int64
+	LastAt    *time.Time
 }
 
 type Blob struct {
@@ -280,6 +306,7 @@ type Blob struct {
 	Size           int64
 	Sha256         string
 	CreatedAt      time.Time
+	NamespaceID    *int64
 }
 
 type Bucket struct {
@@ -395,13 +422,13 @@ type CreateTagParams struct {
 }
 
 type CreateTokenParams struct {
-	Name       string
-	SecretHash string
-	Role       string
-	Namespaces string
-	CreatedBy  string
-	Now        time.Time
-	ExpiresAt  *time.Time
+	Name          string
+	SecretHash    string
+	Role          string
+	AllNamespaces bool
+	CreatedBy     string
+	Now           time.Time
+	ExpiresAt     *time.Time
 }
 
 type CreateVersionParams struct {
@@ -508,8 +535,9 @@ type GetBlobByKeyParams struct {
 }
 
 type GetBlobByShaParams struct {
-	Store  string
-	Sha256 string
+	Store       string
+	Sha256      string
+	NamespaceID int64
 }
 
 type GetBucketForRoleParams struct {
@@ -535,6 +563,17 @@ type GetModelByPathParams struct {
 type GetTagByNameParams struct {
 	NamespaceID int64
 	Tag         string
+}
+
+type GetTokenByHashRow struct {
+	ID            int64
+	Name          string
+	SecretHash    string
+	Role          string
+	AllNamespaces bool
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	Namespace     string
 }
 
 type GetVersionByPathParams struct {
@@ -706,6 +745,11 @@ type ListTagsParams struct {
 	PageLimit   int64
 }
 
+type ListTokenNamespacesRow struct {
+	TokenID int64
+	Name    string
+}
+
 type ListUnreferencedBlobsParams struct {
 	CreatedBefore time.Time
 	PageLimit     int64
@@ -784,6 +828,7 @@ type Namespace struct {
 
 type PutBlobParams struct {
 	Store          string
+	NamespaceID    *int64
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -795,6 +840,15 @@ type RenameModelParams struct {
 	Name string
 	Now  time.Time
 	ID   int64
+}
+
+type RepeatDeniedAuditParams struct {
+	At        *time.Time
+	Actor     string
+	Target    string
+	Action    string
+	Namespace string
+	Since     time.Time
 }
 
 type RevokeTokenParams struct {

@@ -35,12 +35,15 @@ type api struct {
 	token string
 	// auditSeen is the last audit record checkAudit has looked at.
 	auditSeen int64
+	// secrets are texts no answer may carry (the store's and the staging
+	// folder's paths): checked on every answer of request.
+	secrets []string
 }
 
 // adminToken creates an unscoped admin token for a suite's requests.
 func adminToken(t *testing.T, reg *registry.Registry) string {
 	t.Helper()
-	_, secret, err := reg.CreateToken(context.Background(), registry.NewToken{Name: "test-admin", Role: "admin"})
+	_, secret, err := reg.CreateToken(context.Background(), registry.NewToken{Name: "test-admin", Role: "admin", Namespaces: []string{"*"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +132,25 @@ func (a *api) request(method, path, contentType, body string) response {
 	a.h.ServeHTTP(rec, req)
 	res := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
 	a.checkAudit(method, path, res)
+	a.checkSecrets(method, path, res)
 	return res
+}
+
+// checkSecrets fails when an answer's body or headers carry one of the
+// suite's secrets (a file-system path of the server).
+func (a *api) checkSecrets(method, path string, res response) {
+	a.t.Helper()
+	if res.header.Get("Content-Type") != "application/problem+json" && res.header.Get("Content-Type") != "application/json" {
+		return // artifact bytes are the client's own
+	}
+	for _, secret := range a.secrets {
+		if secret == "" {
+			continue
+		}
+		if bytes.Contains(res.body, []byte(secret)) || strings.Contains(fmt.Sprint(res.header), secret) {
+			a.t.Fatalf("%s %s: the answer carries %q\n%s", method, path, secret, res.body)
+		}
+	}
 }
 
 // skipAudit marks the audit records so far as seen: those of the suite's

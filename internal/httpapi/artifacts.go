@@ -52,7 +52,9 @@ func artifactOwner(r *http.Request) (registry.Owner, error) {
 	return o, nil
 }
 
-// artifactName reads {name}: the rest of the path, segments unescaped.
+// artifactName reads {name}: the rest of the path, segments unescaped. It
+// refers to an artifact, which may have been stored before the naming
+// rules of new names (registry.ValidateArtifactNameRef).
 func artifactName(r *http.Request) (string, error) {
 	raw := mux.Vars(r)["name"]
 	segs := strings.Split(raw, "/")
@@ -64,7 +66,7 @@ func artifactName(r *http.Request) (string, error) {
 		segs[i] = u
 	}
 	name := strings.Join(segs, "/")
-	if err := registry.ValidateArtifactName(name); err != nil {
+	if err := registry.ValidateArtifactNameRef(name); err != nil {
 		return "", newProblem(kindInvalidName, "artifact name "+err.Error()).with(api.BadRequestProblem{Field: "name"})
 	}
 	return name, nil
@@ -162,6 +164,10 @@ func expectedDigests(r *http.Request, multipart bool) (declaredDigests, error) {
 	return d, nil
 }
 
+// maxBoundary is the longest multipart boundary RFC 2046 (section 5.1.1)
+// allows.
+const maxBoundary = 70
+
 // multipartOverhead allows for a multipart body's metadata part, part
 // headers and boundaries beyond the file itself.
 const multipartOverhead = maxMetadataPart + 64<<10
@@ -197,6 +203,11 @@ func (s *server) handlePutArtifact(w http.ResponseWriter, r *http.Request) error
 	name, err := artifactName(r)
 	if err != nil {
 		return err
+	}
+	// An upload names a new artifact (or repeats one): the rules of new
+	// names apply.
+	if err := registry.ValidateArtifactName(name); err != nil {
+		return newProblem(kindInvalidName, "artifact name "+err.Error()).with(api.BadRequestProblem{Field: "name"})
 	}
 	if err := s.checkLength(r, 0); err != nil {
 		return err
@@ -270,6 +281,9 @@ func (s *server) multipartUpload(r *http.Request, describe describeFunc) (regist
 	mediaType, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "multipart/form-data" || params["boundary"] == "" {
 		return fail(newProblem(kindMediaType, "the request body must be multipart/form-data with parts artifact and file"))
+	}
+	if n := len(params["boundary"]); n > maxBoundary {
+		return fail(newProblem(kindMultipart, fmt.Sprintf("the multipart boundary is %d characters long: RFC 2046 allows at most %d", n, maxBoundary)))
 	}
 	// Go's multipart reader takes up to 10 MiB of part headers; the bytes
 	// read around the file part are counted to hold them to what the
@@ -577,7 +591,7 @@ func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registr
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, max-age=0, must-revalidate")
 	v := &verifyingReader{obj: obj, size: a.Size, want: a.SHA256, h: sha256.New()}
-	http.ServeContent(w, r, "", a.CreatedAt, v)
+	http.ServeContent(&rangeProblems{ResponseWriter: w, r: r, size: a.Size}, r, "", a.CreatedAt, v)
 	if v.failed {
 		s.integrityFailure(r, describe, "stored bytes do not hash to the recorded sha256")
 		// Abort the connection: the response must not end cleanly.
@@ -686,7 +700,7 @@ func (s *server) handleCompatUpload(c compatEndpoint) handlerFunc {
 			}
 			o, err := s.registry.OwnerByID(r.Context(), c.kind, *id)
 			if err == nil {
-				err = s.authorize(w, r, o.Ref.Namespace, auth.Write)
+				err = s.authorizeByID(w, r, o.Ref.Namespace, auth.Write, registry.OwnerNotFound(c.kind, *id))
 			}
 			return o, in, err
 		})
@@ -739,11 +753,27 @@ func (s *server) handleCompatDownload(c compatEndpoint) handlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := s.authorize(w, r, o.Ref.Namespace, auth.Read); err != nil {
+		if err := s.authorizeByID(w, r, o.Ref.Namespace, auth.Read, registry.ArtifactNotFound(c.kind, id)); err != nil {
 			return err
 		}
 		return s.serveArtifact(w, r, a, fmt.Sprintf("%s?artifact_id=%d", r.URL.Path, id))
 	}
+}
+
+// authorizeByID is authorize for the original's routes, which name a
+// resource by id: a caller that may not even read the resource's namespace
+// is answered notFound, as for an id that does not exist (a refused change
+// is still audited as denied), so that an id tells it nothing of another
+// namespace — not that it exists, nor its namespace's name.
+func (s *server) authorizeByID(w http.ResponseWriter, r *http.Request, ns string, need auth.Role, notFound error) error {
+	p := principalFrom(r.Context())
+	if p.Allows(ns, auth.Read) {
+		return s.authorize(w, r, ns, need)
+	}
+	if !p.Anonymous {
+		_ = s.refuse(w, r, p, ns, need) // for its audit record
+	}
+	return notFound
 }
 
 // isTimeout reports a request body that stalled past the read deadline.
@@ -778,3 +808,49 @@ func RemoveStaleStaged(dir string, olderThan time.Duration) (int, error) {
 	}
 	return removed, nil
 }
+
+// rangeProblems answers the 416 of http.ServeContent, which writes a
+// text/plain body, as a problem like every other error: the Range of
+// the request lies outside the artifact's bytes (Content-Range: bytes
+// */size, set by ServeContent, says how many there are).
+type rangeProblems struct {
+	http.ResponseWriter
+	r    *http.Request
+	size int64
+	// answered: the problem is written; ServeContent's text is dropped.
+	answered bool
+}
+
+func (w *rangeProblems) WriteHeader(code int) {
+	if code != http.StatusRequestedRangeNotSatisfiable || w.answered {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.answered = true
+	h := w.Header()
+	for _, k := range []string{"Content-Disposition", "Digest", "Repr-Digest", "ETag"} {
+		h.Del(k) // of the artifact, not of this answer
+	}
+	writeProblem(w.ResponseWriter, w.r, newProblem(kindRange,
+		fmt.Sprintf("the range %q lies outside the artifact's %d bytes", clip(w.r.Header.Get("Range")), w.size)))
+}
+
+func (w *rangeProblems) Write(p []byte) (int, error) {
+	if w.answered {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps the writer's own ReadFrom on the way of the bytes.
+func (w *rangeProblems) ReadFrom(src io.Reader) (int64, error) {
+	if w.answered {
+		return io.Copy(io.Discard, src)
+	}
+	return io.Copy(w.ResponseWriter, src)
+}
+
+// Unwrap gives http.ResponseController access to the underlying writer.
+func (w *rangeProblems) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var kindRange = kind(api.ProblemRangeNotSatisfiable)

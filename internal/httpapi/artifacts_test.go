@@ -62,6 +62,9 @@ type artifactSetup struct {
 	// server; s3Timeout is the S3 store's timeout (0: the default).
 	proxied   bool
 	s3Timeout time.Duration
+	// stores, when set, names the stores over the one store of the test
+	// (the default: "main" for every lifecycle, and the fixtures' buckets).
+	stores func(routed blob.Store) registry.BlobStores
 }
 
 // artifactEngines runs fn on SQLite with the filesystem store and on
@@ -85,12 +88,15 @@ func artifactEngines(t *testing.T, setup artifactSetup, fn func(t *testing.T, a 
 			ByName:  map[string]blob.Store{"main": routed, "ml-test": routed, "ml-qa": routed, "ml-stage": routed, "ml-prod": routed},
 			ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"},
 		}
+		if setup.stores != nil {
+			stores = setup.stores(routed)
+		}
 		metrics := httpapi.NewMetrics()
 		reg := registry.New(registry.Options{DB: store, Blobs: stores, MaxUploadBytes: setup.maxUpload})
 		stageDir := t.TempDir()
 		h := newServer(reg, s, httpapi.Options{Metrics: metrics, Logger: testLogger(t), TempDir: stageDir, PresignTTL: setup.presignTTL})
 		token := adminToken(t, registry.New(registry.Options{DB: s}))
-		a := &api{t: t, h: h, store: s, token: token}
+		a := &api{t: t, h: h, store: s, token: token, secrets: []string{fsRoot, stageDir}}
 		a.skipAudit()
 		fn(t, &artifactAPI{api: a, blobs: blobs, fsRoot: fsRoot, metrics: metrics, stageDir: stageDir, reg: reg, proxy: proxy})
 	}
@@ -242,6 +248,7 @@ func (a *artifactAPI) put(path string, content []byte, headers map[string]string
 	}
 	res := response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
 	a.checkAudit("PUT", path, res)
+	a.checkSecrets("PUT", path, res)
 	return res
 }
 

@@ -254,14 +254,16 @@ func jsonType(goKind string) string {
 
 // pathName returns the path variable key as a name: mux matches on the
 // escaped path (so "a%2Fb" stays one segment), and the name is unescaped
-// here and checked against the naming rules.
+// here and checked against the naming rules. A path names an existing
+// resource (the names of new ones are in bodies), which may have been
+// created before the rules of new names (registry.ValidateNameRef).
 func pathName(r *http.Request, key string) (string, error) {
 	raw := mux.Vars(r)[key]
 	name, err := url.PathUnescape(raw)
 	if err != nil {
 		return "", newProblem(kindInvalidName, fmt.Sprintf("%s %q is not a valid path segment", key, raw)).with(api.BadRequestProblem{Field: key})
 	}
-	if err := registry.ValidateName(name); err != nil {
+	if err := registry.ValidateNameRef(name); err != nil {
 		return "", newProblem(kindInvalidName, fmt.Sprintf("%s name %s", key, err)).with(api.BadRequestProblem{Field: key})
 	}
 	return name, nil

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/flymodel/flymodel/api"
@@ -30,6 +31,7 @@ func registryProblem(err error) *Problem {
 		conflict   *registry.ConflictError
 		transition *registry.StateError
 		gate       *registry.GateError
+		busy       *registry.BusyError
 	)
 	switch {
 	case errors.As(err, &mismatch):
@@ -53,6 +55,11 @@ func registryProblem(err error) *Problem {
 	case isTimeout(err):
 		return newProblem(kindRequestTimeout, "the request body stalled; nothing was stored")
 	case errors.As(err, &body):
+		var pathErr *fs.PathError
+		if errors.As(body.Err, &pathErr) {
+			// A staged copy of the body failed: its path stays in the log.
+			return newProblem(kindMalformed, "the upload body could not be read; nothing was stored")
+		}
 		return newProblem(kindMalformed, body.Error()+"; nothing was stored")
 	case errors.As(err, &noStore):
 		return newProblem(kindNoStore, noStore.Error()).with(api.NoStoreProblem{
@@ -70,6 +77,11 @@ func registryProblem(err error) *Problem {
 		// The store's own error goes to the log (writeError), not to the client.
 		p := newProblem(kindStore, "a storage location is not available; retry later (the log has the details under the request id)")
 		p.retryAfter = placementRetryAfter
+		return p
+	case errors.As(err, &busy):
+		// The driver's text goes to the log (writeError), not to the client.
+		p := newProblem(kindBusy, "the database is locked by another process; nothing changed; retry later")
+		p.retryAfter = busyRetryAfter
 		return p
 	case errors.As(err, &validation):
 		return newProblem(kindValidation, validation.Error()).with(api.ValidationProblem{Errors: validation.Fields})
@@ -98,6 +110,10 @@ func registryProblem(err error) *Problem {
 // placementRetryAfter is the Retry-After of a failed placement, and of a
 // store that failed or timed out, in seconds.
 const placementRetryAfter = "5"
+
+// busyRetryAfter is the Retry-After of a write the database's lock
+// refused, in seconds.
+const busyRetryAfter = "2"
 
 func nonNil(s []string) []string {
 	if s == nil {

@@ -63,6 +63,7 @@ func TestRegistryErrorClasses(t *testing.T) {
 		&registry.BodyError{Err: stalled},
 		&registry.MissingBlobError{Artifact: "/a", Store: "fs:/x"},
 		&registry.StoreError{Store: "main", Reason: "failed", Err: io.ErrClosedPipe},
+		&registry.BusyError{Err: io.ErrClosedPipe},
 	}
 	for _, err := range errs {
 		err = fmt.Errorf("context: %w", err)

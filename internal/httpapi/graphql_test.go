@@ -65,7 +65,7 @@ func TestGraphQL(t *testing.T) {
 
 		// A read token reads, and cannot run a mutation: 403, audited as
 		// denied, nothing changed.
-		_, readSecret, err := reg.CreateToken(ctx, registry.NewToken{Name: "reader", Role: "read"})
+		_, readSecret, err := reg.CreateToken(ctx, registry.NewToken{Name: "reader", Role: "read", Namespaces: []string{"*"}})
 		check(t, err)
 		_, scopedSecret, err := reg.CreateToken(ctx, registry.NewToken{Name: "mexican", Role: "write", Namespaces: []string{"mexico"}})
 		check(t, err)

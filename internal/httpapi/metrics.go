@@ -4,9 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -269,11 +268,28 @@ func refusalReason(err error) string {
 }
 
 // upload runs an upload handler in one of the server's upload slots,
-// counting its refusals; with every slot taken it answers 429 at once
-// (the client retries after a second) instead of queueing bodies.
+// counting its refusals; with every slot taken, or the caller's share of
+// them (server.max_uploads_per_principal), it answers 429 at once (the
+// client retries after a second) instead of queueing bodies. A caller
+// without write access anywhere takes no slot: the original flymodel's
+// routes learn their target only from the body, and check the exact role
+// as soon as they do; a read token must not hold slots meanwhile.
 func (s *server) upload(h handlerFunc) handlerFunc {
 	h = s.countRefusals(h)
 	return func(w http.ResponseWriter, r *http.Request) error {
+		p := principalFrom(r.Context())
+		if p.Strongest() < auth.Write {
+			err := s.refuse(w, r, p, "", auth.Write)
+			s.metrics.uploadRefused(err)
+			return err
+		}
+		if !s.slots.take(p.Name) {
+			w.Header().Set("Retry-After", "1")
+			err := newProblem(kindTooManyUploads, fmt.Sprintf("this caller is sending %d uploads already; retry shortly", s.slots.perPrincipal))
+			s.metrics.uploadRefused(err)
+			return err
+		}
+		defer s.slots.release(p.Name)
 		select {
 		case s.uploads <- struct{}{}:
 			s.metrics.uploading.Inc()
@@ -288,6 +304,33 @@ func (s *server) upload(h handlerFunc) handlerFunc {
 			s.metrics.uploadRefused(err)
 			return err
 		}
+	}
+}
+
+// principalSlots counts the uploads in flight of each principal (by name:
+// a token, an OIDC subject, or every anonymous request together).
+type principalSlots struct {
+	perPrincipal int
+	mu           sync.Mutex
+	inFlight     map[string]int
+}
+
+// take takes one of name's slots, if it has one left.
+func (ps *principalSlots) take(name string) bool {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.inFlight[name] >= ps.perPrincipal {
+		return false
+	}
+	ps.inFlight[name]++
+	return true
+}
+
+func (ps *principalSlots) release(name string) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.inFlight[name]--; ps.inFlight[name] <= 0 {
+		delete(ps.inFlight, name)
 	}
 }
 
@@ -306,10 +349,8 @@ func (m *Metrics) blobStoreError(store string) {
 	m.blobErrors.WithLabelValues(store).Inc()
 }
 
-// blobStoreLabel names the blob store a request failed on, or "" when err
-// is not a blob store's failure. A missing blob names its store by
-// description (fs:/path, s3://bucket); it is mapped back to the configured
-// name, so that both errors count under one label.
+// blobStoreLabel names the blob store a request failed on (by its
+// configured name), or "" when err is not a blob store's failure.
 func (s *server) blobStoreLabel(err error) string {
 	var (
 		missing *registry.MissingBlobError
@@ -319,12 +360,6 @@ func (s *server) blobStoreLabel(err error) string {
 	case errors.As(err, &store):
 		return store.Store
 	case errors.As(err, &missing):
-		blobs := s.registry.BlobStores()
-		for _, name := range slices.Sorted(maps.Keys(blobs.ByName)) {
-			if st := blobs.ByName[name]; st != nil && st.String() == missing.Store {
-				return name
-			}
-		}
 		return missing.Store
 	}
 	return ""

@@ -148,10 +148,14 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			inner = r.WithContext(ctx)
 		}
 		if r.Body != nil && r.Body != http.NoBody {
-			if inner == r {
-				inner = new(http.Request)
-				*inner = *r
-			}
+			// net/http cancels a request's context when the client closes
+			// its side of the connection, but watches for that only once
+			// the body has been read to its end: a client that half-closes
+			// after sending its whole body (as some do) would cancel a
+			// complete request half-way through storing it. A request with
+			// a body is not cancelled by the connection: one whose body
+			// breaks off fails on the read error instead.
+			inner = inner.WithContext(context.WithoutCancel(inner.Context()))
 			inner.Body = body
 		}
 		defer func() {

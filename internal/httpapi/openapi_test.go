@@ -282,7 +282,8 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		kindDigestMismatch, kindEmptyUpload, kindMultipart, kindImmutable,
 		kindSealed, kindBlobMissing, kindStore, kindRequestTimeout,
 		kindUnauthorized, kindForbidden, kindTooManyUploads,
-		kindNoStore, kindPlacement, kindBlobAltered,
+		kindCrossOrigin, kindMisdirected, kindRange,
+		kindNoStore, kindPlacement, kindBlobAltered, kindBusy,
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {

@@ -67,6 +67,7 @@ var (
 	kindNoStore     = kind(api.ProblemNoStore)
 	kindPlacement   = kind(api.ProblemPlacementFailed)
 	kindBlobAltered = kind(api.ProblemBlobAltered)
+	kindBusy        = kind(api.ProblemDatabaseBusy)
 )
 
 // status is the HTTP status of the kind: the one switch on its class.

@@ -27,6 +27,10 @@ type Options struct {
 	// MaxConcurrentUploads caps the uploads in flight; more are answered
 	// 429. 0 means DefaultMaxConcurrentUploads.
 	MaxConcurrentUploads int
+	// MaxUploadsPerPrincipal caps the uploads in flight of one principal
+	// (by name; every anonymous request is one); more are answered 429. 0
+	// means MaxConcurrentUploads (no cap of its own).
+	MaxUploadsPerPrincipal int
 	// StallTimeout cuts off a request body that sends nothing for this
 	// long; 0 means DefaultStallTimeout.
 	StallTimeout time.Duration
@@ -38,6 +42,20 @@ type Options struct {
 	// metadata (server.temp_dir); "" means os.TempDir(). Staged files are
 	// named StagePrefix….
 	TempDir string
+	// LoopbackBind: the server listens on a loopback address only, so it
+	// answers only requests whose Host is a loopback one (localhost,
+	// 127.0.0.1, [::1], any port) or in AllowedHosts (edge.go).
+	LoopbackBind bool
+	// AllowedHosts are server.allowed_hosts: Host header values ("host",
+	// any port, or "host:port") answered besides the loopback ones; when
+	// set, other Hosts are refused whatever the bind.
+	AllowedHosts []string
+	// AllowedOrigins are server.allowed_origins: origins besides the
+	// server's own whose browser pages may send state-changing requests
+	// without a bearer token.
+	AllowedOrigins []string
+	// TLS: the server is served over TLS, so its own origin is https.
+	TLS bool
 }
 
 // server holds the dependencies the handlers share.
@@ -55,6 +73,8 @@ type server struct {
 	auth      *auth.Authenticator
 	// uploads holds a slot per upload in flight.
 	uploads chan struct{}
+	// slots counts each principal's uploads in flight.
+	slots *principalSlots
 	// presignTTL is Options.PresignTTL.
 	presignTTL time.Duration
 	// tempDir stages file-first multipart uploads.
@@ -100,6 +120,10 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 		opts.MaxConcurrentUploads = DefaultMaxConcurrentUploads
 	}
 	s.uploads = make(chan struct{}, opts.MaxConcurrentUploads)
+	if opts.MaxUploadsPerPrincipal <= 0 || opts.MaxUploadsPerPrincipal > opts.MaxConcurrentUploads {
+		opts.MaxUploadsPerPrincipal = opts.MaxConcurrentUploads
+	}
+	s.slots = &principalSlots{perPrincipal: opts.MaxUploadsPerPrincipal, inFlight: map[string]int{}}
 	if s.metrics == nil {
 		s.metrics = NewMetrics()
 	}
@@ -122,6 +146,7 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 
 	var h http.Handler = s.router
 	h = s.recoverPanics(h)
+	h = newEdgeGuard(opts).wrap(h)
 	h = s.logRequests(h)
 	h = withRequestID(h)
 	return h

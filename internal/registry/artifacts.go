@@ -158,7 +158,7 @@ func (versionKind) added(ctx context.Context, r *Registry, q db.Queries, o owner
 func (versionKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
 	v, err := r.db.GetVersion(ctx, id)
 	if err != nil || v.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, "model version", fmt.Sprintf("with id %d", id))
+		return Owner{}, notFoundOr(err, versionKind{}.String(), fmt.Sprintf("with id %d", id))
 	}
 	m, err := r.db.GetModel(ctx, v.ModelID)
 	if err != nil {
@@ -207,7 +207,7 @@ func (experimentKind) added(context.Context, *Registry, db.Queries, owner, time.
 func (experimentKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
 	e, err := r.db.GetExperiment(ctx, id)
 	if err != nil || e.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, "experiment", fmt.Sprintf("with id %d", id))
+		return Owner{}, notFoundOr(err, experimentKind{}.String(), fmt.Sprintf("with id %d", id))
 	}
 	o, err := versionKind{}.byID(ctx, r, e.VersionID)
 	if err != nil {
@@ -410,10 +410,19 @@ func validateFileName(name string) error {
 		return fmt.Errorf(`must not contain '/', '\' or '"'`)
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		return fmt.Errorf("must not contain control characters")
+	case strings.IndexFunc(name, isBidiControl) >= 0:
+		return fmt.Errorf("must not contain bidirectional overrides or isolates (U+202A-U+202E, U+2066-U+2069)")
 	case name == "." || name == "..":
 		return fmt.Errorf("must not be %q", name)
 	}
 	return nil
+}
+
+// isBidiControl reports the bidirectional embeddings, overrides and
+// isolates, with which a file name shows as another ("evil\u202Etxt.exe"
+// reads "evilexe.txt").
+func isBidiControl(r rune) bool {
+	return (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // PutArtifact stores body as artifact in.Name of o. The bytes stream to
@@ -528,7 +537,7 @@ func (r *Registry) PutArtifact(ctx context.Context, o Owner, in NewArtifact, bod
 			} else if !errors.Is(err, db.ErrNotFound) {
 				return err
 			}
-			blobID, reused, err := r.blobRow(ctx, q, storeName, key, info, now)
+			blobID, reused, err := r.blobRow(ctx, q, own.res.ns.ID, storeName, key, info, now)
 			if err != nil {
 				return err
 			}
@@ -625,11 +634,12 @@ func (r *Registry) sameOrImmutable(existing artifactRow, apath, actual string) (
 }
 
 // blobRow records the stored object, or reuses the blob with the same
-// content in the same store (reused: the new object is then not needed).
-// It is atomic (PutBlob): uploads of the same bytes that race each other
-// record one blob, whichever commits first, and the others reuse it.
-func (r *Registry) blobRow(ctx context.Context, q db.Queries, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
-	b, err := q.PutBlob(ctx, db.PutBlobParams{Store: store, Key: key, StorageVersion: info.VersionID, Size: info.Size, Sha256: info.SHA256, Now: now})
+// content in the same store that the namespace's artifacts share (reused:
+// the new object is then not needed). It is atomic (PutBlob): uploads of
+// the same bytes into one namespace that race each other record one blob,
+// whichever commits first, and the others reuse it.
+func (r *Registry) blobRow(ctx context.Context, q db.Queries, namespaceID int64, store, key string, info blob.Info, now time.Time) (id int64, reused bool, err error) {
+	b, err := q.PutBlob(ctx, db.PutBlobParams{Store: store, NamespaceID: &namespaceID, Key: key, StorageVersion: info.VersionID, Size: info.Size, Sha256: info.SHA256, Now: now})
 	return b.ID, err == nil && b.Key != key, err
 }
 
@@ -769,7 +779,7 @@ func (r *Registry) ListArtifacts(ctx context.Context, o Owner, page PageRequest)
 
 // GetArtifact returns an artifact's record.
 func (r *Registry) GetArtifact(ctx context.Context, o Owner, name string) (Artifact, error) {
-	if ValidateArtifactName(name) != nil {
+	if ValidateArtifactNameRef(name) != nil {
 		return Artifact{}, &NotFoundError{Kind: "artifact", Path: ArtifactPath(o, name)}
 	}
 	own, err := o.kind().resolve(ctx, r, r.db, o)
@@ -806,8 +816,11 @@ func (r *Registry) OwnerByID(ctx context.Context, k ArtifactKind, id int64) (Own
 // for the original flymodel's download endpoints.
 func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (Artifact, Owner, error) {
 	row, err := r.db.GetArtifactWithBlobByNumber(ctx, db.GetArtifactWithBlobByNumberParams{Kind: k.kind.dbName(), Number: id})
+	if errors.Is(err, db.ErrNotFound) {
+		return Artifact{}, Owner{}, ArtifactNotFound(k, id)
+	}
 	if err != nil {
-		return Artifact{}, Owner{}, notFoundOr(err, k.String(), fmt.Sprintf("with id %d", id))
+		return Artifact{}, Owner{}, err
 	}
 	a := r.artifact(artifactRow(row))
 	o, err := k.kind.byID(ctx, r, k.kind.ownerID(a))
@@ -817,7 +830,9 @@ func (r *Registry) ArtifactByID(ctx context.Context, k ArtifactKind, id int64) (
 // MissingBlobError is an artifact whose stored bytes are gone (HTTP 5xx).
 type MissingBlobError struct {
 	Artifact string
-	Store    string
+	// Store is the store's name (as a blob row records it), never where
+	// it is: the error text reaches clients.
+	Store string
 }
 
 func (e *MissingBlobError) Error() string {
@@ -836,7 +851,7 @@ func (r *Registry) OpenArtifact(ctx context.Context, a Artifact, describe string
 	}
 	obj, err := st.Open(ctx, a.key, a.version)
 	if errors.Is(err, blob.ErrNotFound) {
-		return nil, &MissingBlobError{Artifact: describe, Store: st.String()}
+		return nil, &MissingBlobError{Artifact: describe, Store: a.store}
 	}
 	if err != nil {
 		return nil, &StoreError{Store: a.store, Reason: "failed to open " + describe, Err: err}

@@ -46,3 +46,16 @@ func (r *Registry) ExperimentByID(ctx context.Context, id int64) (Experiment, er
 	}
 	return r.GetExperiment(ctx, o.Ref, o.Experiment)
 }
+
+// ArtifactNotFound is ArtifactByID's error for an id it does not know. The
+// original's routes answer it also for an artifact the caller may not read,
+// so that an id tells nothing of another namespace.
+func ArtifactNotFound(k ArtifactKind, id int64) error {
+	return &NotFoundError{Kind: k.String(), Path: fmt.Sprintf("with id %d", id)}
+}
+
+// OwnerNotFound is OwnerByID's error for an id it does not know (see
+// ArtifactNotFound).
+func OwnerNotFound(k ArtifactKind, id int64) error {
+	return notFoundOr(nil, k.kind.String(), fmt.Sprintf("with id %d", id))
+}

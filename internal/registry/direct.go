@@ -46,7 +46,7 @@ func (r *Registry) DirectURL(ctx context.Context, a Artifact, describe string, t
 	info, err := st.Stat(ctx, a.key, a.version)
 	switch {
 	case errors.Is(err, blob.ErrNotFound):
-		return "", 0, &MissingBlobError{Artifact: describe, Store: st.String()}
+		return "", 0, &MissingBlobError{Artifact: describe, Store: a.store}
 	case err != nil:
 		return "", 0, &StoreError{Store: a.store, Reason: "failed to find " + describe, Err: err}
 	}

@@ -118,3 +118,17 @@ func (e *GateError) Error() string {
 
 // Is makes errors.Is(err, api.ErrConflict) true.
 func (e *GateError) Is(target error) bool { return target == api.ErrConflict }
+
+// BusyError is a change refused because the database stayed locked by
+// another process (a SQLite writer outside this server) past the wait it
+// allows (HTTP 503, retry later); nothing changed.
+type BusyError struct{ Err error }
+
+func (e *BusyError) Error() string {
+	return "the database is locked by another process; nothing changed, retry later: " + e.Err.Error()
+}
+
+func (e *BusyError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, api.ErrUnavailable) true.
+func (e *BusyError) Is(target error) bool { return target == api.ErrUnavailable }

@@ -98,7 +98,7 @@ func (r *Registry) lookupExperiment(ctx context.Context, q db.Queries, ref Ref, 
 		return resolved{}, db.Experiment{}, err
 	}
 	path := ExperimentPath(ref, name)
-	if ValidateName(name) != nil {
+	if ValidateNameRef(name) != nil {
 		return resolved{}, db.Experiment{}, &NotFoundError{Kind: "experiment", Path: path}
 	}
 	e, err := q.GetExperimentByName(ctx, db.GetExperimentByNameParams{VersionID: res.version.ID, Name: name})

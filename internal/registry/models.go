@@ -76,7 +76,7 @@ func (r *Registry) ListModels(ctx context.Context, ns string, f ModelFilter, pag
 	var v validation
 	off, lim := page.validate(&v)
 	if f.Tag != "" {
-		validName(&v, "tag", f.Tag)
+		v.add("tag", ValidateNameRef(f.Tag))
 	}
 	if utf8.RuneCountInString(f.NameContains) > MaxNameLen {
 		v.addf("name", "must be at most %d characters", MaxNameLen)

@@ -16,11 +16,26 @@ const MaxNameLen = api.MaxNameLen
 // MaxArtifactNameLen is the longest artifact name, in characters.
 const MaxArtifactNameLen = api.MaxArtifactNameLen
 
-// ValidateName checks a namespace, model, version, experiment or tag name:
-// one path segment of 1–255 characters, no "/", no control characters, not
-// "." or "..", no surrounding whitespace (api.NamePattern, which a test
-// holds it to). The error says which rule failed.
+// ValidateName checks a new namespace, model, version, experiment or tag
+// name: one path segment of 1–255 characters, no "/", no control
+// characters, no '?', '#' or '%' (api.NameReserved), not "." or "..", no
+// surrounding whitespace (api.NamePattern, which a test holds it to). The
+// error says which rule failed.
 func ValidateName(name string) error {
+	if strings.ContainsAny(name, api.NameReserved) {
+		return errReserved
+	}
+	return ValidateNameRef(name)
+}
+
+// errReserved is the rule of api.NameReserved.
+var errReserved = fmt.Errorf("must not contain '?', '#' or '%%' (they mean something else in a URL)")
+
+// ValidateNameRef checks a name that refers to an existing resource: the
+// rules of ValidateName but api.NameReserved, which names stored before
+// that rule may hold, so that they stay readable, renamable and
+// deletable.
+func ValidateNameRef(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("must not be empty")
@@ -42,11 +57,26 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// ValidateArtifactName checks an artifact name: a relative path of
-// segments separated by "/", none empty, "." or "..", no leading "/", no
-// backslash, no control characters, at most 1024 characters
-// (api.ArtifactNamePattern, which a test holds it to).
+// ValidateArtifactName checks a new artifact name: a relative path of
+// segments separated by "/", none empty, "." or "..", no leading "/", the
+// first not like a drive letter ("C:x"), no backslash, no control
+// characters, no '?', '#' or '%' (api.NameReserved), at most 1024
+// characters (api.ArtifactNamePattern, which a test holds it to).
 func ValidateArtifactName(name string) error {
+	switch {
+	case strings.ContainsAny(name, api.NameReserved):
+		return errReserved
+	case len(name) >= 2 && name[1] == ':' && ('a' <= name[0]|0x20 && name[0]|0x20 <= 'z'):
+		return fmt.Errorf("must not start like a drive letter (%q)", name[:2])
+	}
+	return ValidateArtifactNameRef(name)
+}
+
+// ValidateArtifactNameRef checks an artifact name that refers to a stored
+// artifact: the rules of ValidateArtifactName but those added since
+// artifacts were first stored (api.NameReserved, drive letters), so that
+// artifacts stored before them stay readable.
+func ValidateArtifactNameRef(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("must not be empty")

@@ -30,13 +30,25 @@ func TestValidateName(t *testing.T) {
 		{" lead", false},
 		{"trail ", false},
 		{"\xff\xfe", false},
-		{"%2e%2e", true}, // the API decodes paths before names reach here
+		// '?', '#' and '%' mean something else in a URL; names stored
+		// before the rule are still found (ref: the rule of lookups).
+		{"%2e%2e", false},
+		{"a?x=..", false},
+		{"a#b", false},
+		{"100%", false},
 	}
 	for _, c := range cases {
 		err := ValidateName(c.name)
 		if (err == nil) != c.ok {
 			t.Errorf("ValidateName(%q) = %v, want ok=%v", c.name, err, c.ok)
 		}
+		reserved := strings.ContainsAny(c.name, "?#%")
+		if err := ValidateNameRef(c.name); (err == nil) != (c.ok || reserved) {
+			t.Errorf("ValidateNameRef(%q) = %v, want ok=%v", c.name, err, c.ok || reserved)
+		}
+	}
+	if err := ValidateName("a?x"); err == nil || !strings.Contains(err.Error(), "'?', '#' or '%'") {
+		t.Errorf("ValidateName(a?x) = %v, want the rule named", err)
 	}
 }
 
@@ -61,11 +73,25 @@ func TestValidateArtifactName(t *testing.T) {
 		{`a\b`, false},
 		{"a\x00", false},
 		{"a\tb", false},
+		{"a#../b", false},
+		{"x?y", false},
+		{"%2e%2e%2fetc%2fpasswd", false},
+		{"C:x", false},
+		{"c:", false},
+		{"z:/a", false},
+		{"a/C:x", true}, // only a first segment reads as a drive
+		{"1:x", true},
+		{"CC:x", true},
+		{"é:x", true},
 	}
 	for _, c := range cases {
 		err := ValidateArtifactName(c.name)
 		if (err == nil) != c.ok {
 			t.Errorf("ValidateArtifactName(%q) = %v, want ok=%v", c.name, err, c.ok)
+		}
+		legacy := strings.ContainsAny(c.name, "?#%") || (len(c.name) > 1 && c.name[1] == ':')
+		if err := ValidateArtifactNameRef(c.name); (err == nil) != (c.ok || legacy) {
+			t.Errorf("ValidateArtifactNameRef(%q) = %v, want ok=%v", c.name, err, c.ok || legacy)
 		}
 	}
 }

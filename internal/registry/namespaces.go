@@ -218,6 +218,9 @@ func (r *Registry) CreateBucket(ctx context.Context, ns string, in NewBucket) (B
 		if err != nil {
 			return err
 		}
+		if err := r.blobs.checkBucket(ns, in); err != nil {
+			return err
+		}
 		out, err = q.CreateBucket(ctx, db.CreateBucketParams{NamespaceID: n.ID, Name: in.Name, Region: in.Region, Role: in.Role, Now: r.now()})
 		if err != nil {
 			return bucketConflict(err, ns, in)
@@ -264,6 +267,9 @@ func bucketConflict(err error, ns string, in NewBucket) error {
 func (r *Registry) RecordBuckets(ctx context.Context, ns string, in []NewBucket) (changed []bool, err error) {
 	for _, b := range in {
 		if err := b.Validate(); err != nil {
+			return nil, errorf("bucket %s: %w", b.Name, err)
+		}
+		if err := r.blobs.checkBucket(ns, b); err != nil {
 			return nil, errorf("bucket %s: %w", b.Name, err)
 		}
 	}

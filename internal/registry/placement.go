@@ -32,8 +32,11 @@ type placed struct {
 
 // placement is the outcome of placing a version's artifacts in one store.
 type placement struct {
-	store string
-	st    blob.Store
+	// namespace is the id of the version's namespace, within which blobs
+	// are shared.
+	namespace int64
+	store     string
+	st        blob.Store
 	// byContent maps the bytes (contentKey) of blobs outside the target
 	// store to where they are placed in it: by content, not by blob, so
 	// that a concurrent change that moved an artifact elsewhere meanwhile
@@ -57,8 +60,8 @@ func (r *Registry) discardNew(p *placement, used map[string]bool) {
 // On failure it removes what it made and returns a *PlacementError (a
 // store failed) or an *AlteredBlobError (the source's bytes are missing or
 // altered).
-func (r *Registry) place(ctx context.Context, ref Ref, name string, st blob.Store, rows []db.ListVersionBlobsRow, prior *placement) (*placement, error) {
-	p := &placement{store: name, st: st, byContent: map[string]placed{}, copied: map[string]int{}}
+func (r *Registry) place(ctx context.Context, ref Ref, namespaceID int64, name string, st blob.Store, rows []db.ListVersionBlobsRow, prior *placement) (*placement, error) {
+	p := &placement{namespace: namespaceID, store: name, st: st, byContent: map[string]placed{}, copied: map[string]int{}}
 	if prior != nil {
 		if prior.store == name {
 			p = prior
@@ -73,7 +76,7 @@ func (r *Registry) place(ctx context.Context, ref Ref, name string, st blob.Stor
 		if _, ok := p.byContent[contentKey(row)]; ok {
 			continue
 		}
-		pl, err := r.placeOne(ctx, ref, name, st, row)
+		pl, err := r.placeOne(ctx, ref, namespaceID, name, st, row)
 		if err != nil {
 			r.discardNew(p, nil)
 			return nil, err
@@ -86,15 +89,15 @@ func (r *Registry) place(ctx context.Context, ref Ref, name string, st blob.Stor
 	return p, nil
 }
 
-func (r *Registry) placeOne(ctx context.Context, ref Ref, name string, st blob.Store, row db.ListVersionBlobsRow) (placed, error) {
+func (r *Registry) placeOne(ctx context.Context, ref Ref, namespaceID int64, name string, st blob.Store, row db.ListVersionBlobsRow) (placed, error) {
 	o := Owner{Ref: ref}
 	if row.Experiment != nil {
 		o.Experiment = *row.Experiment
 	}
 	apath := ArtifactPath(o, row.Name)
-	// The same bytes in the target store already (another version's, or
-	// this change tried before): reuse them, copy nothing.
-	if b, err := r.db.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: name, Sha256: row.Sha256}); err == nil && b.Size == row.Size {
+	// The same bytes in the target store already (another version's of the
+	// namespace, or this change tried before): reuse them, copy nothing.
+	if b, err := r.db.GetBlobBySha(ctx, db.GetBlobByShaParams{Store: name, Sha256: row.Sha256, NamespaceID: namespaceID}); err == nil && b.Size == row.Size {
 		return placed{reuse: b.ID}, nil
 	} else if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return placed{}, err
@@ -150,7 +153,7 @@ func (r *Registry) relocate(ctx context.Context, q db.Queries, p *placement, row
 			if id == 0 {
 				var reused bool
 				var err error
-				id, reused, err = r.blobRow(ctx, q, p.store, pl.key, pl.info, r.now())
+				id, reused, err = r.blobRow(ctx, q, p.namespace, p.store, pl.key, pl.info, r.now())
 				if err != nil {
 					return nil, err
 				}

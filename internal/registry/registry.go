@@ -96,8 +96,8 @@ type Page[T any] struct {
 }
 
 func (p PageRequest) validate(v *validation) (offset, limit int64) {
-	if p.Page < 1 {
-		v.addf("page", "must be at least 1")
+	if p.Page < 1 || p.Page > api.MaxPage {
+		v.addf("page", "must be between 1 and %d", api.MaxPage)
 	}
 	if p.Size < 1 || p.Size > MaxPageSize {
 		v.addf("size", "must be between 1 and %d", MaxPageSize)
@@ -181,7 +181,7 @@ type resolved struct {
 }
 
 func (r *Registry) namespace(ctx context.Context, q db.Queries, name string) (db.Namespace, error) {
-	if err := ValidateName(name); err != nil {
+	if err := ValidateNameRef(name); err != nil {
 		return db.Namespace{}, &NotFoundError{Kind: "namespace", Path: namespacePath(name)}
 	}
 	ns, err := q.GetNamespaceByName(ctx, name)
@@ -189,7 +189,7 @@ func (r *Registry) namespace(ctx context.Context, q db.Queries, name string) (db
 }
 
 func (r *Registry) model(ctx context.Context, q db.Queries, ns, name string) (resolved, error) {
-	if ValidateName(ns) == nil && ValidateName(name) == nil {
+	if ValidateNameRef(ns) == nil && ValidateNameRef(name) == nil {
 		m, err := q.GetModelByPath(ctx, db.GetModelByPathParams{Namespace: ns, Model: name})
 		if err == nil {
 			return resolved{ns: db.Namespace{ID: m.NamespaceID, Name: ns}, model: m}, nil
@@ -203,7 +203,7 @@ func (r *Registry) model(ctx context.Context, q db.Queries, ns, name string) (re
 	if err != nil {
 		return resolved{}, err
 	}
-	if ValidateName(name) != nil {
+	if ValidateNameRef(name) != nil {
 		return resolved{}, &NotFoundError{Kind: "model", Path: modelPath(ns, name)}
 	}
 	m, err := q.GetModelByName(ctx, db.GetModelByNameParams{NamespaceID: n.ID, Name: name})
@@ -222,7 +222,7 @@ func (r *Registry) version(ctx context.Context, q db.Queries, ref Ref) (resolved
 // lookupVersion is version, optionally finding soft-deleted versions too
 // (for a hard delete that purges one).
 func (r *Registry) lookupVersion(ctx context.Context, q db.Queries, ref Ref, withDeleted bool) (resolved, error) {
-	if ValidateName(ref.Namespace) == nil && ValidateName(ref.Model) == nil && ValidateName(ref.Version) == nil {
+	if ValidateNameRef(ref.Namespace) == nil && ValidateNameRef(ref.Model) == nil && ValidateNameRef(ref.Version) == nil {
 		row, err := q.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: ref.Namespace, Model: ref.Model, Version: ref.Version})
 		switch {
 		case err == nil && (row.DeletedAt == nil || withDeleted):
@@ -247,9 +247,14 @@ func (r *Registry) lookupVersion(ctx context.Context, q db.Queries, ref Ref, wit
 	return resolved{}, &NotFoundError{Kind: "version", Path: ref.path()}
 }
 
-// write runs fn in one transaction.
+// write runs fn in one transaction. A database locked by another process
+// past its wait is a *BusyError: nothing changed, retry later.
 func (r *Registry) write(ctx context.Context, fn func(q db.Queries) error) error {
-	return r.db.InTx(ctx, fn)
+	err := r.db.InTx(ctx, fn)
+	if errors.Is(err, db.ErrBusy) {
+		return &BusyError{Err: err}
+	}
+	return err
 }
 
 // record appends the audit record of a mutation through q, the mutation's

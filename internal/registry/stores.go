@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/flymodel/flymodel/api"
@@ -91,6 +92,38 @@ func (s BlobStores) serving(ns, lifecycle, bucket string) (string, error) {
 	return "", &NoStoreError{Namespace: ns, Lifecycle: lifecycle, Bucket: bucket}
 }
 
+// checkBucket holds a bucket a namespace records (POST …/buckets,
+// setup-storage --namespace) to the configuration: a configured store's
+// lifecycle is fixed by it (storage.s3 role; a store that is the default
+// of several lifecycles serves those), so another role is a
+// *ValidationError naming it; a name no store has is a *NoStoreError,
+// unless every bucket gets a folder of its own (Folders: no storage
+// configured). A registry without any store (metadata only) takes any.
+func (s BlobStores) checkBucket(ns string, in NewBucket) error {
+	if len(s.ByName) == 0 && s.Folders == nil {
+		return nil
+	}
+	if _, ok := s.ByName[in.Name]; !ok {
+		if s.Folders != nil {
+			return nil
+		}
+		return &NoStoreError{Namespace: ns, Lifecycle: in.Role, Bucket: in.Name, Refused: true}
+	}
+	var roles []string
+	for _, lifecycle := range Lifecycles {
+		if s.ForRole[lifecycle] == in.Name {
+			roles = append(roles, lifecycle)
+		}
+	}
+	if len(roles) == 0 || slices.Contains(roles, in.Role) {
+		return nil
+	}
+	var v validation
+	v.addf("role", "bucket %s is configured for lifecycle %s (the role of its storage entry), so it cannot be the namespace's %s bucket",
+		in.Name, strings.Join(roles, ", "), in.Role)
+	return v.err()
+}
+
 // route picks the store for the artifacts of a namespace's lifecycle (see
 // serving), read through q.
 func (r *Registry) route(ctx context.Context, q db.Queries, ns db.Namespace, lifecycle string) (string, blob.Store, error) {
@@ -148,6 +181,9 @@ type NoStoreError struct {
 	Lifecycle string
 	// Bucket is the namespace's bucket for the lifecycle, "" for none.
 	Bucket string
+	// Refused is set when Bucket is one a request would record, and was
+	// refused for it (checkBucket).
+	Refused bool
 }
 
 // ConfigKey says what to add to the configuration.
@@ -159,6 +195,10 @@ func (e *NoStoreError) ConfigKey() string {
 }
 
 func (e *NoStoreError) Error() string {
+	if e.Refused {
+		return fmt.Sprintf("bucket %s cannot be the %s bucket of namespace %s: no blob store of this server is that bucket; add %s to the configuration first",
+			e.Bucket, e.Lifecycle, e.Namespace, e.ConfigKey())
+	}
 	if e.Bucket != "" {
 		return fmt.Sprintf("no blob store serves lifecycle %s of namespace %s: the namespace records bucket %s for it, which this server does not have; add %s to the configuration (or delete the namespace's bucket)",
 			e.Lifecycle, e.Namespace, e.Bucket, e.ConfigKey())

@@ -18,9 +18,15 @@ import (
 // Token is an API token as listed: never its secret.
 type Token = api.Token
 
-func (r *Registry) toToken(t db.ApiToken) Token {
-	out := Token{ID: t.ID, Name: t.Name, Role: t.Role, Namespaces: auth.SplitNamespaces(t.Namespaces),
+// toToken is t as listed, with the names now of the namespaces it is
+// limited to: ["*"] for every namespace, [] for a token whose namespaces
+// were all deleted (it reaches none).
+func (r *Registry) toToken(t db.ApiToken, namespaces []string) Token {
+	out := Token{ID: t.ID, Name: t.Name, Role: t.Role, Namespaces: namespaces,
 		CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt.UTC(), Status: api.TokenActive}
+	if t.AllNamespaces {
+		out.Namespaces = []string{auth.AllNamespaces}
+	}
 	if out.Namespaces == nil {
 		out.Namespaces = []string{}
 	}
@@ -36,6 +42,20 @@ func (r *Registry) toToken(t db.ApiToken) Token {
 		out.RevokedAt, out.Status = &rv, api.TokenRevoked
 	}
 	return out
+}
+
+// tokenNamespaces are the names now of the namespaces of one token, or of
+// every token (nil), by token id.
+func tokenNamespaces(ctx context.Context, q db.Queries, token *int64) (map[int64][]string, error) {
+	rows, err := q.ListTokenNamespaces(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]string{}
+	for _, g := range rows {
+		out[g.TokenID] = append(out[g.TokenID], g.Name)
+	}
+	return out, nil
 }
 
 // TokenPath is a token's path under /api/v1.
@@ -78,7 +98,10 @@ func orList(s []string) string {
 type NewToken struct {
 	Name string
 	Role string // read, write or admin
-	// Namespaces limit the token; none means every namespace.
+	// Namespaces limit the token, by name now and by id from then on (a
+	// rename keeps them, a deleted namespace goes from the token); ["*"]
+	// (auth.AllNamespaces) is every namespace. Required: none is refused,
+	// so that an empty list never means everything.
 	Namespaces []string
 	// ExpiresIn is its lifetime ("90d", "12h"); "" means it never expires.
 	ExpiresIn string
@@ -86,9 +109,15 @@ type NewToken struct {
 
 // Validate checks a token to create, every field at once: a
 // *ValidationError names the fields (name, role, namespaces, expires_in).
+// It does not look the namespaces up: CreateToken does.
 func (in NewToken) Validate() error {
 	_, err := in.validate()
 	return err
+}
+
+// allNamespaces reports whether in is for every namespace.
+func (in NewToken) allNamespaces() bool {
+	return slices.Equal(in.Namespaces, []string{auth.AllNamespaces})
 }
 
 func (in NewToken) validate() (lifetime time.Duration, err error) {
@@ -97,8 +126,16 @@ func (in NewToken) validate() (lifetime time.Duration, err error) {
 	if !slices.Contains(api.Roles, in.Role) {
 		v.addf("role", "must be %s, not %q", orList(api.Roles), in.Role)
 	}
-	for _, ns := range in.Namespaces {
-		validName(&v, "namespaces", ns)
+	switch {
+	case len(in.Namespaces) == 0:
+		v.addf("namespaces", `required: the namespaces the token is limited to, or ["%s"] for every namespace`, auth.AllNamespaces)
+	case in.allNamespaces():
+	case slices.Contains(in.Namespaces, auth.AllNamespaces):
+		v.addf("namespaces", `"%s" (every namespace) goes alone, not beside names`, auth.AllNamespaces)
+	default:
+		for _, ns := range in.Namespaces {
+			validName(&v, "namespaces", ns)
+		}
 	}
 	if in.ExpiresIn != "" {
 		if lifetime, err = auth.ParseLifetime(in.ExpiresIn); err != nil {
@@ -109,16 +146,14 @@ func (in NewToken) validate() (lifetime time.Duration, err error) {
 }
 
 // CreateToken creates an API token and returns it with its secret, which
-// exists nowhere else: only its hash is stored.
+// exists nowhere else: only its hash is stored. Its namespaces must exist
+// (422 naming the first that does not); they are held by id.
 func (r *Registry) CreateToken(ctx context.Context, in NewToken) (Token, string, error) {
 	lifetime, err := in.validate()
 	if err != nil {
 		return Token{}, "", err
 	}
 	namespaces := slices.Compact(slices.Sorted(slices.Values(in.Namespaces)))
-	if namespaces == nil {
-		namespaces = []string{}
-	}
 	secret := auth.NewSecret()
 	now := r.now()
 	var expires *time.Time
@@ -130,19 +165,40 @@ func (r *Registry) CreateToken(ctx context.Context, in NewToken) (Token, string,
 	err = r.write(ctx, func(q db.Queries) error {
 		var err error
 		out, err = q.CreateToken(ctx, db.CreateTokenParams{
-			Name: in.Name, SecretHash: auth.HashSecret(secret), Role: in.Role, Namespaces: auth.JoinNamespaces(namespaces),
+			Name: in.Name, SecretHash: auth.HashSecret(secret), Role: in.Role, AllNamespaces: in.allNamespaces(),
 			CreatedBy: callerActor(ctx), Now: now, ExpiresAt: expires,
 		})
 		if err != nil {
 			return conflict(err, "token", TokenPath(in.Name))
 		}
+		var ids []int64
+		if !out.AllNamespaces {
+			for _, name := range namespaces {
+				ns, err := q.GetNamespaceByName(ctx, name)
+				if errors.Is(err, db.ErrNotFound) {
+					var v validation
+					v.addf("namespaces", "no namespace is called %q", name)
+					return v.err()
+				}
+				if err != nil {
+					return err
+				}
+				if err := q.AddTokenNamespace(ctx, db.AddTokenNamespaceParams{TokenID: out.ID, NamespaceID: ns.ID}); err != nil {
+					return err
+				}
+				ids = append(ids, ns.ID)
+			}
+		}
 		return r.record(ctx, q, "token.create", "", TokenPath(in.Name),
-			map[string]any{"role": in.Role, "namespaces": namespaces, "expires_at": expires})
+			map[string]any{"role": in.Role, "namespaces": namespaces, "namespace_ids": ids, "expires_at": expires})
 	})
 	if err != nil {
 		return Token{}, "", err
 	}
-	return r.toToken(out), secret, nil
+	if out.AllNamespaces {
+		namespaces = nil
+	}
+	return r.toToken(out, namespaces), secret, nil
 }
 
 // ListTokens lists every token, revoked ones too, oldest first.
@@ -151,13 +207,22 @@ func (r *Registry) ListTokens(ctx context.Context) ([]Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return convert(rows, r.toToken), nil
+	names, err := tokenNamespaces(ctx, r.db, nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Token, len(rows))
+	for i, t := range rows {
+		out[i] = r.toToken(t, names[t.ID])
+	}
+	return out, nil
 }
 
 // RevokeToken revokes the live token called name; requests carrying it
 // are refused from then on.
 func (r *Registry) RevokeToken(ctx context.Context, name string) (Token, error) {
 	var out db.ApiToken
+	var names map[int64][]string
 	err := r.write(ctx, func(q db.Queries) error {
 		now := r.now()
 		var err error
@@ -165,9 +230,12 @@ func (r *Registry) RevokeToken(ctx context.Context, name string) (Token, error) 
 		if err != nil {
 			return notFound(err, "token", TokenPath(name))
 		}
+		if names, err = tokenNamespaces(ctx, q, &out.ID); err != nil {
+			return err
+		}
 		return r.record(ctx, q, "token.revoke", "", TokenPath(name), nil)
 	})
-	return r.toToken(out), err
+	return r.toToken(out, names[out.ID]), err
 }
 
 // Audit reads the audit log.

@@ -117,7 +117,7 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 		oneOf(&v, "state", f.State, Lifecycles)
 	}
 	if f.Tag != "" {
-		validName(&v, "tag", f.Tag)
+		v.add("tag", ValidateNameRef(f.Tag))
 	}
 	if err := v.err(); err != nil {
 		return Page[Version]{}, err
@@ -215,7 +215,7 @@ func (r *Registry) setVersionState(ctx context.Context, ref Ref, state string, p
 		if name, st, err = r.route(ctx, r.db, res.ns, state); err != nil {
 			return db.ModelVersion{}, nil, err
 		}
-		if *p, err = r.place(ctx, ref, name, st, rows, *p); err != nil {
+		if *p, err = r.place(ctx, ref, res.ns.ID, name, st, rows, *p); err != nil {
 			return db.ModelVersion{}, nil, err
 		}
 	} else {

@@ -177,7 +177,7 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 	reg2 := registry.New(registry.Options{DB: database})
 	var token string
 	if !c.anonymous {
-		if _, token, err = reg2.CreateToken(ctx, registry.NewToken{Name: "bench", Role: "write"}); err != nil {
+		if _, token, err = reg2.CreateToken(ctx, registry.NewToken{Name: "bench", Role: "write", Namespaces: []string{"*"}}); err != nil {
 			return 0, err
 		}
 	}
@@ -185,13 +185,16 @@ func benchEngine(ctx context.Context, c config, engineName string, stdout, stder
 	if err != nil {
 		return 0, err
 	}
+	// As `flymodel serve` on a laptop: a loopback bind (Hosts checked) and
+	// connections that follow the framing of their requests.
 	srv := &http.Server{
 		Handler: httpapi.NewServer(reg2, auth.New(auth.Options{DB: database, Loopback: true}), httpapi.Options{
-			Logger: slog.New(slog.DiscardHandler),
+			Logger: slog.New(slog.DiscardHandler), LoopbackBind: true,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
+		ConnContext:       httpapi.ConnContext,
 	}
-	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.Serve(httpapi.Listener(ln)) }()
 	defer srv.Close()
 
 	if c.cpuProfile != "" {

@@ -580,24 +580,35 @@ func testArtifacts(t *testing.T, s db.DB) {
 	b := blob(t, s, "sha256/ab/abab")
 	_, err := s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "sha256/ab/abab", Size: 3, Sha256: strings.Repeat("ab", 32), Now: now()})
 	wantConflict(t, err, "blobs", "store", "key")
-	// The same bytes in the same store are one blob; in another store, another.
-	_, err = s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "other", Size: 3, Sha256: b.Sha256, Now: now()})
-	wantConflict(t, err, "blobs", "store", "sha256", "size")
-	others := []db.Blob{
-		must(s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "other", Size: 4, Sha256: b.Sha256, Now: now()})),
-		must(s.CreateBlob(ctx, db.CreateBlobParams{Store: "s3", Key: "other", Size: 3, Sha256: b.Sha256, Now: now()})),
+	// PutBlob records new bytes of a namespace, and answers bytes the
+	// store records for the namespace with their blob; another namespace,
+	// another store or another size is another blob, and so is a blob of
+	// no namespace (CreateBlob: recorded before blobs had one).
+	stranger := namespace(t, s, "put-blob-other")
+	put := func(ns *int64, store, key string, size int64) db.Blob {
+		t.Helper()
+		return must(s.PutBlob(ctx, db.PutBlobParams{Store: store, NamespaceID: ns, Key: key, StorageVersion: "v-" + key, Size: size, Sha256: strings.Repeat("cd", 32), Now: now()}))
 	}
-	// PutBlob records new bytes, and answers known ones with their blob.
-	fresh := must(s.PutBlob(ctx, db.PutBlobParams{Store: "fs", Key: "put/new", StorageVersion: "v1", Size: 7, Sha256: strings.Repeat("cd", 32), Now: now()}))
-	if fresh.Key != "put/new" || fresh.StorageVersion != "v1" {
+	fresh := put(&ns.ID, "fs", "put/new", 7)
+	if fresh.Key != "put/new" || fresh.StorageVersion != "v-put/new" || fresh.NamespaceID == nil || *fresh.NamespaceID != ns.ID {
 		t.Fatalf("put blob = %+v", fresh)
 	}
-	known := must(s.PutBlob(ctx, db.PutBlobParams{Store: "fs", Key: "put/again", StorageVersion: "v2", Size: 7, Sha256: strings.Repeat("cd", 32), Now: now()}))
-	if known.ID != fresh.ID || known.Key != "put/new" || known.StorageVersion != "v1" {
+	if known := put(&ns.ID, "fs", "put/again", 7); known.ID != fresh.ID || known.Key != "put/new" || known.StorageVersion != "v-put/new" {
 		t.Fatalf("put blob of known bytes = %+v, want %+v", known, fresh)
 	}
 	if _, err := s.GetBlobByKey(ctx, db.GetBlobByKeyParams{Store: "fs", Key: "put/again"}); !errors.Is(err, db.ErrNotFound) {
 		t.Fatalf("put blob of known bytes recorded its key: %v", err)
+	}
+	others := []db.Blob{
+		put(&stranger.ID, "fs", "put/other-namespace", 7),
+		put(&ns.ID, "s3", "put/other-store", 7),
+		put(&ns.ID, "fs", "put/other-size", 8),
+		must(s.CreateBlob(ctx, db.CreateBlobParams{Store: "fs", Key: "put/no-namespace", Size: 7, Sha256: strings.Repeat("cd", 32), Now: now()})),
+	}
+	for _, o := range others {
+		if o.ID == fresh.ID {
+			t.Fatalf("put blob %s shares the blob of put/new", o.Key)
+		}
 	}
 	if n := must(s.SetBlobStorageVersion(ctx, db.SetBlobStorageVersionParams{ID: b.ID, StorageVersion: "v3"})); n != 1 {
 		t.Fatal("did not set the version of a blob")

@@ -4,8 +4,8 @@ package engine
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
+	"time"
 
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/postgres"
@@ -16,6 +16,18 @@ import (
 // PostgreSQL; sqlite:PATH, sqlite://PATH or a bare file path for SQLite
 // (the file and its folder are created when missing).
 func Open(ctx context.Context, rawURL string) (db.DB, error) {
+	return OpenWith(ctx, rawURL, Options{})
+}
+
+// Options tune OpenWith; the zero value is Open's defaults.
+type Options struct {
+	// SQLiteBusyTimeout is how long a SQLite write waits for a lock another
+	// process holds (sqlite.Options.BusyTimeout); 0 is the default.
+	SQLiteBusyTimeout time.Duration
+}
+
+// OpenWith is Open with opts.
+func OpenWith(ctx context.Context, rawURL string, opts Options) (db.DB, error) {
 	engine, target, err := Parse(rawURL)
 	if err != nil {
 		return nil, err
@@ -23,7 +35,7 @@ func Open(ctx context.Context, rawURL string) (db.DB, error) {
 	if engine == db.EnginePostgres {
 		return postgres.Open(ctx, target)
 	}
-	return sqlite.Open(ctx, target)
+	return sqlite.OpenWith(ctx, target, sqlite.Options{BusyTimeout: opts.SQLiteBusyTimeout})
 }
 
 // Parse returns the engine a database URL names and what that engine
@@ -44,17 +56,4 @@ func Parse(rawURL string) (engine, target string, err error) {
 	default:
 		return db.EngineSQLite, rawURL, nil
 	}
-}
-
-// Redact returns rawURL with any password replaced, for logs and messages.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return rawURL
-	}
-	if _, has := u.User.Password(); !has {
-		return rawURL
-	}
-	u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	return u.String()
 }

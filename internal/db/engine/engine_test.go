@@ -35,19 +35,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	cases := map[string]string{
-		"postgres://user:secret@h/d": "postgres://user:xxxxx@h/d",
-		"postgres://user@h/d":        "postgres://user@h/d",
-		"sqlite:x.db":                "sqlite:x.db",
-	}
-	for in, want := range cases {
-		if got := Redact(in); got != want {
-			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestOpenBothEngines(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "new", "flymodel.db")

@@ -162,7 +162,7 @@ var uniqueKeys = map[string]db.ConflictError{
 	"api_tokens_secret_hash_key":        {Table: "api_tokens", Columns: []string{"secret_hash"}},
 	"artifacts_kind_number_key":         {Table: "artifacts", Columns: []string{"kind", "number"}},
 	"artifacts_owner_name_key":          {Table: "artifacts", Columns: []string{"version_id", "experiment_key", "name"}},
-	"blobs_store_content_key":           {Table: "blobs", Columns: []string{"store", "sha256", "size"}},
+	"blobs_store_content_key":           {Table: "blobs", Columns: []string{"store", "namespace_id", "sha256", "size"}},
 	"blobs_store_key_key":               {Table: "blobs", Columns: []string{"store", "key"}},
 	"buckets_namespace_name_region_key": {Table: "buckets", Columns: []string{"namespace_id", "name", "region"}},
 	"buckets_namespace_role_key":        {Table: "buckets", Columns: []string{"namespace_id", "role"}},

@@ -16,6 +16,12 @@ var _ time.Time // some generations use no time type
 // queryTrace makes the span "db.<Method>" of every query below.
 var queryTrace = dbtrace.For("postgresql")
 
+func (q queries) AddTokenNamespace(ctx context.Context, arg db.AddTokenNamespaceParams) error {
+	ctx, span := queryTrace.Start(ctx, "db.AddTokenNamespace")
+	defer span.End()
+	return dbtrace.Error(span, mapError(q.writer().AddTokenNamespace(ctx, pgdb.AddTokenNamespaceParams(arg))))
+}
+
 func (q queries) AttachTag(ctx context.Context, arg db.AttachTagParams) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.AttachTag")
 	defer span.End()
@@ -345,11 +351,15 @@ func (q queries) GetTagByName(ctx context.Context, arg db.GetTagByNameParams) (d
 	return db.Tag(r), dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) GetTokenByHash(ctx context.Context, secretHash string) (db.ApiToken, error) {
+func (q queries) GetTokenByHash(ctx context.Context, secretHash string) ([]db.GetTokenByHashRow, error) {
 	ctx, span := queryTrace.Start(ctx, "db.GetTokenByHash")
 	defer span.End()
 	r, err := q.reader().GetTokenByHash(ctx, secretHash)
-	return db.ApiToken(r), dbtrace.Error(span, mapError(err))
+	out := make([]db.GetTokenByHashRow, len(r))
+	for i := range r {
+		out[i] = db.GetTokenByHashRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetVersion(ctx context.Context, id int64) (db.ModelVersion, error) {
@@ -523,6 +533,17 @@ func (q queries) ListTags(ctx context.Context, arg db.ListTagsParams) ([]db.Tag,
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListTokenNamespaces(ctx context.Context, tokenID *int64) ([]db.ListTokenNamespacesRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListTokenNamespaces")
+	defer span.End()
+	r, err := q.reader().ListTokenNamespaces(ctx, tokenID)
+	out := make([]db.ListTokenNamespacesRow, len(r))
+	for i := range r {
+		out[i] = db.ListTokenNamespacesRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListTokens(ctx context.Context) ([]db.ApiToken, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListTokens")
 	defer span.End()
@@ -633,6 +654,13 @@ func (q queries) RenameModel(ctx context.Context, arg db.RenameModelParams) (db.
 	defer span.End()
 	r, err := q.writer().RenameModel(ctx, pgdb.RenameModelParams(arg))
 	return db.Model(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) RepeatDeniedAudit(ctx context.Context, arg db.RepeatDeniedAuditParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.RepeatDeniedAudit")
+	defer span.End()
+	r, err := q.writer().RepeatDeniedAudit(ctx, pgdb.RepeatDeniedAuditParams(arg))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) RevokeToken(ctx context.Context, arg db.RevokeTokenParams) (db.ApiToken, error) {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"modernc.org/sqlite"
@@ -29,11 +30,34 @@ import (
 	"github.com/flymodel/flymodel/schema"
 )
 
-// Every connection gets these pragmas; busy_timeout comes first so that the
-// others wait for a lock rather than fail. mmap_size lets reads map the
-// database file (256 MiB) instead of copying pages through read calls.
-const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+// Every connection gets these pragmas, after busy_timeout (see dsnPragmas),
+// which comes first so that the others wait for a lock rather than fail.
+// mmap_size lets reads map the database file (256 MiB) instead of copying
+// pages through read calls.
+const pragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
 	"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=mmap_size(268435456)&_time_format=sqlite"
+
+// DefaultBusyTimeout is how long a connection waits for a lock another
+// connection holds (SQLite's busy_timeout) before its statement fails with
+// db.ErrBusy.
+const DefaultBusyTimeout = 10 * time.Second
+
+// maxProbeWait bounds how long Ping waits for the write lock.
+const maxProbeWait = time.Second
+
+// Options tune Open.
+type Options struct {
+	// BusyTimeout is SQLite's busy_timeout: how long a statement waits for
+	// a lock held by another connection (another process) before it fails
+	// with db.ErrBusy. 0 means DefaultBusyTimeout.
+	BusyTimeout time.Duration
+}
+
+// dsnPragmas are the pragmas of every connection, waiting at most wait for
+// a lock.
+func dsnPragmas(wait time.Duration) string {
+	return fmt.Sprintf("_pragma=busy_timeout(%d)&%s", max(wait.Milliseconds(), 1), pragmas)
+}
 
 // DB is the SQLite implementation of db.DB.
 type DB struct {
@@ -45,6 +69,14 @@ type DB struct {
 
 	locksMu sync.Mutex
 	locks   map[string]bool // names held by Exclusive
+
+	// prober is Ping's connection (opened on the first Ping): it begins an
+	// IMMEDIATE transaction, waiting at most probeWait, to tell whether a
+	// write could start, without queueing behind the writer pool.
+	path      string
+	probeWait time.Duration
+	probeMu   sync.Mutex
+	prober    *sql.DB
 }
 
 // bound are the generated queries bound to the two pools: prepared once
@@ -77,8 +109,17 @@ func (q queries) writer() *sqlitedb.Queries {
 var _ db.DB = (*DB)(nil)
 
 // Open opens (creating when missing, with its parent folder) the database
-// file at path.
+// file at path, with the default Options.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith is Open with opts.
+func OpenWith(ctx context.Context, path string, opts Options) (*DB, error) {
+	wait := opts.BusyTimeout
+	if wait <= 0 {
+		wait = DefaultBusyTimeout
+	}
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
 	}
@@ -87,7 +128,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("sqlite: create folder for %s: %w", path, err)
 		}
 	}
-	writer, err := sql.Open("sqlite", path+"?"+pragmas+"&_txlock=immediate")
+	writer, err := sql.Open("sqlite", path+"?"+dsnPragmas(wait)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -97,7 +138,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	reader, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
+	reader, err := sql.Open("sqlite", path+"?"+dsnPragmas(wait)+"&_pragma=query_only(1)")
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -117,7 +158,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		reader.Close()
 		return nil, err
 	}
-	s := &DB{writer: writer, reader: reader, migrator: m}
+	s := &DB{writer: writer, reader: reader, migrator: m, path: path, probeWait: min(wait, maxProbeWait)}
 	s.queries = queries{shared: &s.shared}
 	s.shared.Store(&bound{read: sqlitedb.New(reader), write: sqlitedb.New(writer)})
 	s.prepare(ctx)
@@ -193,9 +234,44 @@ func (d *DB) MigrationStatus(ctx context.Context) (db.MigrationStatus, error) {
 	return d.migrator.Status(ctx)
 }
 
-// Ping implements db.DB.
+// Ping implements db.DB: a reader answers, and a write could begin — an
+// IMMEDIATE transaction, begun on a connection of its own that waits at
+// most a second (or the busy timeout, when shorter) for the write lock,
+// and rolled back at once. A lock another process holds longer is
+// db.ErrBusy; the probe holds the lock only for an empty transaction, so it
+// never keeps the writer waiting.
 func (d *DB) Ping(ctx context.Context) error {
-	return d.reader.PingContext(ctx)
+	if err := d.reader.PingContext(ctx); err != nil {
+		return err
+	}
+	if d.path == ":memory:" {
+		return nil // a connection of its own would be another database
+	}
+	prober, err := d.probe()
+	if err != nil {
+		return err
+	}
+	tx, err := prober.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin a write: %w", mapError(err))
+	}
+	return tx.Rollback()
+}
+
+// probe returns Ping's connection, opening it on first use.
+func (d *DB) probe() (*sql.DB, error) {
+	d.probeMu.Lock()
+	defer d.probeMu.Unlock()
+	if d.prober != nil {
+		return d.prober, nil
+	}
+	prober, err := sql.Open("sqlite", d.path+"?"+dsnPragmas(d.probeWait)+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", d.path, err)
+	}
+	prober.SetMaxOpenConns(1)
+	d.prober = prober
+	return prober, nil
 }
 
 // Stats reports both connection pools together, for metrics.
@@ -219,7 +295,13 @@ func (d *DB) Engine() string { return db.EngineSQLite }
 
 // Close implements db.DB.
 func (d *DB) Close() error {
-	return errors.Join(d.reader.Close(), d.writer.Close())
+	d.probeMu.Lock()
+	defer d.probeMu.Unlock()
+	var probeErr error
+	if d.prober != nil {
+		probeErr = d.prober.Close()
+	}
+	return errors.Join(d.reader.Close(), d.writer.Close(), probeErr)
 }
 
 // mapError turns SQLite errors into the db package's typed errors.
@@ -233,6 +315,10 @@ func mapError(err error) error {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return err
+	}
+	switch se.Code() & 0xff { // the primary code of an extended one
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return fmt.Errorf("%w: %s", db.ErrBusy, se.Error())
 	}
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:

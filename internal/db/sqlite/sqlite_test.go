@@ -2,9 +2,12 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/dbtest"
@@ -45,6 +48,69 @@ func TestOpenRejectsBadPath(t *testing.T) {
 		if _, err := sqlite.Open(context.Background(), path); err == nil {
 			t.Errorf("Open(%q) succeeded", path)
 		}
+	}
+}
+
+// TestWriteLockedByAnotherProcess: a connection outside the DB (as another
+// process would) holds the write lock past the busy timeout. A write then
+// fails with db.ErrBusy, and so does Ping, while reads go on; once the lock
+// is released both work again.
+func TestWriteLockedByAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "flymodel.db")
+	s, err := sqlite.OpenWith(ctx, path, sqlite.Options{BusyTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("ping before the lock: %v", err)
+	}
+	create := func(name string) error {
+		return s.InTx(ctx, func(q db.Queries) error {
+			_, err := q.CreateNamespace(ctx, db.CreateNamespaceParams{Name: name, Now: time.Now().UTC()})
+			return err
+		})
+	}
+
+	other, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := create("locked-out"); !errors.Is(err, db.ErrBusy) {
+		t.Errorf("write while another connection holds the lock: %v, want db.ErrBusy", err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, db.ErrBusy) {
+		t.Errorf("ping while another connection holds the lock: %v, want db.ErrBusy", err)
+	}
+	if _, err := s.CountNamespaces(ctx); err != nil {
+		t.Errorf("read while another connection holds the lock: %v", err)
+	}
+
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("ping after the lock: %v", err)
+	}
+	if err := create("after"); err != nil {
+		t.Errorf("write after the lock: %v", err)
+	}
+	if n, err := s.CountNamespaces(ctx); err != nil || n != 1 {
+		t.Errorf("namespaces = %d, %v; want 1 (the locked-out write left nothing)", n, err)
 	}
 }
 

@@ -42,11 +42,11 @@ func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 // schemas are the generated schemas, in the document's order.
 var schemas = append([]schema{
 	{name: "Name", str: &stringRule{minLength: 1, maxLength: api.MaxNameLen, pattern: api.NamePattern, examples: []string{"llm.sm"}},
-		description: fmt.Sprintf("A name: 1 to %d characters of UTF-8, no `/`, `\\` or control characters, not `.` or `..`, no leading or trailing whitespace.", api.MaxNameLen)},
+		description: fmt.Sprintf("A name: 1 to %d characters of UTF-8, no `/`, `\\`, `?`, `#`, `%%` or control characters, not `.` or `..`, no leading or trailing whitespace. (Names stored before `?`, `#` and `%%` were refused are still found by them in paths.)", api.MaxNameLen)},
 	{name: "ArtifactName", str: &stringRule{minLength: 1, maxLength: api.MaxArtifactNameLen, pattern: api.ArtifactNamePattern, examples: []string{"model.safetensors", "eval/confusion.png"}},
-		description: fmt.Sprintf("An artifact name: 1 to %d characters of valid UTF-8, a relative path whose segments are separated by `/`: no leading or trailing `/`, no empty, `.` or `..` segment, no `\\` or control characters.", api.MaxArtifactNameLen)},
+		description: fmt.Sprintf("An artifact name: 1 to %d characters of valid UTF-8, a relative path whose segments are separated by `/`: no leading or trailing `/`, no empty, `.` or `..` segment, not starting like a drive letter (`C:`), no `\\`, `?`, `#`, `%%` or control characters. (Artifacts stored before the last two rules are still found by their names.)", api.MaxArtifactNameLen)},
 	{name: "ArtifactFileName", str: &stringRule{minLength: 1, maxLength: api.MaxFileNameLen, pattern: api.FileNamePattern},
-		description: fmt.Sprintf("The file name a download is saved under: 1 to %d bytes, no `/`, `\\`, `\"` or control characters, not `.` or `..`.", api.MaxFileNameLen)},
+		description: fmt.Sprintf("The file name a download is saved under: 1 to %d bytes, no `/`, `\\`, `\"`, control characters or bidirectional overrides and isolates (U+202A to U+202E, U+2066 to U+2069), not `.` or `..`.", api.MaxFileNameLen)},
 	{name: "Sha256", str: &stringRule{pattern: api.SHA256Pattern},
 		description: "A sha256 digest: 64 lowercase hexadecimal digits."},
 	{name: "ContentType", str: &stringRule{maxLength: api.MaxContentTypeLen, examples: []string{"application/json"}},
@@ -151,6 +151,7 @@ var vocabularies = map[string]vocabulary{
 // constants are the api constants an openapi tag may name as a value.
 var constants = map[string]any{
 	"MaxPageSize":       api.MaxPageSize,
+	"MaxPage":           api.MaxPage,
 	"Test":              api.Test,
 	"BucketNamePattern": api.BucketNamePattern,
 	"RegionPattern":     api.RegionPattern,

@@ -88,7 +88,7 @@ func (q *Queries) CreateArtifact(ctx context.Context, arg CreateArtifactParams) 
 const createBlob = `-- name: CreateBlob :one
 INSERT INTO blobs (store, key, storage_version, size, sha256, created_at)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, store, key, storage_version, size, sha256, created_at
+RETURNING id, store, key, storage_version, size, sha256, created_at, namespace_id
 `
 
 type CreateBlobParams struct {
@@ -118,6 +118,7 @@ func (q *Queries) CreateBlob(ctx context.Context, arg CreateBlobParams) (Blob, e
 		&i.Size,
 		&i.Sha256,
 		&i.CreatedAt,
+		&i.NamespaceID,
 	)
 	return i, err
 }
@@ -263,7 +264,7 @@ func (q *Queries) GetArtifactWithBlobByNumber(ctx context.Context, arg GetArtifa
 }
 
 const getBlob = `-- name: GetBlob :one
-SELECT id, store, key, storage_version, size, sha256, created_at FROM blobs WHERE id = $1
+SELECT id, store, key, storage_version, size, sha256, created_at, namespace_id FROM blobs WHERE id = $1
 `
 
 // @readonly
@@ -278,12 +279,13 @@ func (q *Queries) GetBlob(ctx context.Context, id int64) (Blob, error) {
 		&i.Size,
 		&i.Sha256,
 		&i.CreatedAt,
+		&i.NamespaceID,
 	)
 	return i, err
 }
 
 const getBlobByKey = `-- name: GetBlobByKey :one
-SELECT id, store, key, storage_version, size, sha256, created_at FROM blobs WHERE store = $1 AND key = $2
+SELECT id, store, key, storage_version, size, sha256, created_at, namespace_id FROM blobs WHERE store = $1 AND key = $2
 `
 
 type GetBlobByKeyParams struct {
@@ -303,26 +305,33 @@ func (q *Queries) GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blo
 		&i.Size,
 		&i.Sha256,
 		&i.CreatedAt,
+		&i.NamespaceID,
 	)
 	return i, err
 }
 
 const getBlobBySha = `-- name: GetBlobBySha :one
-SELECT id, store, key, storage_version, size, sha256, created_at FROM blobs b WHERE b.store = $1 AND b.sha256 = $2
-  AND EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
+SELECT id, store, key, storage_version, size, sha256, created_at, namespace_id FROM blobs b WHERE b.store = $1 AND b.sha256 = $2
+  AND EXISTS (SELECT 1 FROM artifacts a
+    JOIN model_versions v ON v.id = a.version_id
+    JOIN models m ON m.id = v.model_id
+    WHERE a.blob_id = b.id AND m.namespace_id = $3)
 ORDER BY b.id LIMIT 1
 `
 
 type GetBlobByShaParams struct {
-	Store  string
-	Sha256 string
+	Store       string
+	Sha256      string
+	NamespaceID int64
 }
 
-// A stored blob with this content in this blob store that an artifact still
-// references, for de-duplication (an unreferenced one may be collected).
+// A stored blob with this content in this blob store that an artifact of
+// this namespace still references, for de-duplication (an unreferenced one
+// may be collected). Only within a namespace: a blob shared with another
+// namespace would tell its uploader that the other holds the same bytes.
 // @readonly
 func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error) {
-	row := q.db.QueryRow(ctx, getBlobBySha, arg.Store, arg.Sha256)
+	row := q.db.QueryRow(ctx, getBlobBySha, arg.Store, arg.Sha256, arg.NamespaceID)
 	var i Blob
 	err := row.Scan(
 		&i.ID,
@@ -332,6 +341,7 @@ func (q *Queries) GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blo
 		&i.Size,
 		&i.Sha256,
 		&i.CreatedAt,
+		&i.NamespaceID,
 	)
 	return i, err
 }
@@ -492,7 +502,7 @@ func (q *Queries) ListArtifactsWithBlob(ctx context.Context, arg ListArtifactsWi
 }
 
 const listUnreferencedBlobs = `-- name: ListUnreferencedBlobs :many
-SELECT id, store, key, storage_version, size, sha256, created_at FROM blobs b
+SELECT id, store, key, storage_version, size, sha256, created_at, namespace_id FROM blobs b
 WHERE b.created_at < $1
   AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = b.id)
 ORDER BY b.id
@@ -523,6 +533,7 @@ func (q *Queries) ListUnreferencedBlobs(ctx context.Context, arg ListUnreference
 			&i.Size,
 			&i.Sha256,
 			&i.CreatedAt,
+			&i.NamespaceID,
 		); err != nil {
 			return nil, err
 		}
@@ -673,14 +684,15 @@ func (q *Queries) NextArtifactNumber(ctx context.Context, kind string) (int64, e
 }
 
 const putBlob = `-- name: PutBlob :one
-INSERT INTO blobs (store, key, storage_version, size, sha256, created_at)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (store, sha256, size) DO UPDATE SET store = excluded.store
-RETURNING id, store, key, storage_version, size, sha256, created_at
+INSERT INTO blobs (store, namespace_id, key, storage_version, size, sha256, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (store, namespace_id, sha256, size) DO UPDATE SET store = excluded.store
+RETURNING id, store, key, storage_version, size, sha256, created_at, namespace_id
 `
 
 type PutBlobParams struct {
 	Store          string
+	NamespaceID    *int64
 	Key            string
 	StorageVersion string
 	Size           int64
@@ -688,16 +700,18 @@ type PutBlobParams struct {
 	Now            time.Time
 }
 
-// Records a stored object as a blob, or, when the store already records
-// these bytes (same sha256 and size, schema 00006), returns that blob
-// instead: its key is then not the one given, and the object given is not
-// needed. Atomic on both engines, so that racing uploads of the same bytes
-// make one blob. The no-op update locks the row until the transaction
-// ends, so garbage collection cannot remove it before an artifact
-// references it (its delete then fails on the reference).
+// Records a stored object as a blob of a namespace, or, when the store
+// already records these bytes (same sha256 and size) for the namespace
+// (schema 00007), returns that blob instead: its key is then not the one
+// given, and the object given is not needed. Atomic on both engines, so
+// that racing uploads of the same bytes make one blob. The no-op update
+// locks the row until the transaction ends, so garbage collection cannot
+// remove it before an artifact references it (its delete then fails on
+// the reference).
 func (q *Queries) PutBlob(ctx context.Context, arg PutBlobParams) (Blob, error) {
 	row := q.db.QueryRow(ctx, putBlob,
 		arg.Store,
+		arg.NamespaceID,
 		arg.Key,
 		arg.StorageVersion,
 		arg.Size,
@@ -713,6 +727,7 @@ func (q *Queries) PutBlob(ctx context.Context, arg PutBlobParams) (Blob, error) 
 		&i.Size,
 		&i.Sha256,
 		&i.CreatedAt,
+		&i.NamespaceID,
 	)
 	return i, err
 }

@@ -13,7 +13,7 @@ import (
 const createAuditRecord = `-- name: CreateAuditRecord :one
 INSERT INTO audit_log (at, actor, action, target, namespace, outcome, request_id, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, at, actor, action, target, namespace, outcome, request_id, detail
+RETURNING id, at, actor, action, target, namespace, outcome, request_id, detail, repeats, last_at
 `
 
 type CreateAuditRecordParams struct {
@@ -49,12 +49,14 @@ func (q *Queries) CreateAuditRecord(ctx context.Context, arg CreateAuditRecordPa
 		&i.Outcome,
 		&i.RequestID,
 		&i.Detail,
+		&i.Repeats,
+		&i.LastAt,
 	)
 	return i, err
 }
 
 const listAudit = `-- name: ListAudit :many
-SELECT id, at, actor, action, target, namespace, outcome, request_id, detail FROM audit_log
+SELECT id, at, actor, action, target, namespace, outcome, request_id, detail, repeats, last_at FROM audit_log
 WHERE id > CAST($1 AS BIGINT)
   AND (CAST($2 AS TEXT) IS NULL OR namespace = CAST($2 AS TEXT))
   AND (CAST($3 AS TEXT) IS NULL OR actor = CAST($3 AS TEXT))
@@ -107,6 +109,8 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLo
 			&i.Outcome,
 			&i.RequestID,
 			&i.Detail,
+			&i.Repeats,
+			&i.LastAt,
 		); err != nil {
 			return nil, err
 		}
@@ -116,4 +120,41 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLo
 		return nil, err
 	}
 	return items, nil
+}
+
+const repeatDeniedAudit = `-- name: RepeatDeniedAudit :execrows
+UPDATE audit_log SET repeats = repeats + 1, last_at = $1
+WHERE id = (
+    SELECT d.id FROM audit_log d
+    WHERE d.outcome = 'denied' AND d.actor = $2 AND d.target = $3
+      AND d.action = $4 AND d.namespace = $5 AND d.at >= $6
+    ORDER BY d.id DESC
+    LIMIT 1
+)
+`
+
+type RepeatDeniedAuditParams struct {
+	At        *time.Time
+	Actor     string
+	Target    string
+	Action    string
+	Namespace string
+	Since     time.Time
+}
+
+// Counts a refusal on the newest denied record of the same actor, action,
+// target and namespace written at or after since, if there is one.
+func (q *Queries) RepeatDeniedAudit(ctx context.Context, arg RepeatDeniedAuditParams) (int64, error) {
+	result, err := q.db.Exec(ctx, repeatDeniedAudit,
+		arg.At,
+		arg.Actor,
+		arg.Target,
+		arg.Action,
+		arg.Namespace,
+		arg.Since,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -204,15 +204,20 @@ func (ns NullLifecycle) Value() (driver.Value, error) {
 }
 
 type ApiToken struct {
-	ID         int64
-	Name       string
-	SecretHash string
-	Role       string
-	Namespaces string
-	CreatedBy  string
-	CreatedAt  time.Time
-	ExpiresAt  *time.Time
-	RevokedAt  *time.Time
+	ID            int64
+	Name          string
+	SecretHash    string
+	Role          string
+	CreatedBy     string
+	CreatedAt     time.Time
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	AllNamespaces bool
+}
+
+type ApiTokenNamespace struct {
+	TokenID     int64
+	NamespaceID int64
 }
 
 type Artifact struct {
@@ -247,6 +252,8 @@ type AuditLog struct {
 	Outcome   string
 	RequestID string
 	Detail    *string
+	Repeats   int64
+	LastAt    *time.Time
 }
 
 type Blob struct {
@@ -257,6 +264,7 @@ type Blob struct {
 	Size           int64
 	Sha256         string
 	CreatedAt      time.Time
+	NamespaceID    *int64
 }
 
 type Bucket struct {

@@ -9,6 +9,7 @@ import (
 )
 
 type Querier interface {
+	AddTokenNamespace(ctx context.Context, arg AddTokenNamespaceParams) error
 	// Links a tag to one target: exactly one of model_id, version_id and
 	// experiment_id is set. Attaching twice changes nothing.
 	AttachTag(ctx context.Context, arg AttachTagParams) (int64, error)
@@ -74,8 +75,10 @@ type Querier interface {
 	GetBlob(ctx context.Context, id int64) (Blob, error)
 	// @readonly
 	GetBlobByKey(ctx context.Context, arg GetBlobByKeyParams) (Blob, error)
-	// A stored blob with this content in this blob store that an artifact still
-	// references, for de-duplication (an unreferenced one may be collected).
+	// A stored blob with this content in this blob store that an artifact of
+	// this namespace still references, for de-duplication (an unreferenced one
+	// may be collected). Only within a namespace: a blob shared with another
+	// namespace would tell its uploader that the other holds the same bytes.
 	// @readonly
 	GetBlobBySha(ctx context.Context, arg GetBlobByShaParams) (Blob, error)
 	// @readonly
@@ -97,8 +100,11 @@ type Querier interface {
 	GetNamespaceByName(ctx context.Context, name string) (Namespace, error)
 	// @readonly
 	GetTagByName(ctx context.Context, arg GetTagByNameParams) (Tag, error)
+	// The token whose secret hashes to secret_hash: one row per namespace it
+	// is limited to, by the namespace's name now, or one row with namespace ''
+	// when it is limited to none (or to every one: all_namespaces).
 	// @readonly
-	GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error)
+	GetTokenByHash(ctx context.Context, secretHash string) ([]GetTokenByHashRow, error)
 	// @readonly
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
@@ -149,6 +155,10 @@ type Querier interface {
 	ListStateChanges(ctx context.Context, versionID int64) ([]VersionStateChange, error)
 	// @readonly
 	ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, error)
+	// The namespaces (by their names now) each token is limited to, or those
+	// of one token when token_id is given.
+	// @readonly
+	ListTokenNamespaces(ctx context.Context, tokenID *int64) ([]ListTokenNamespacesRow, error)
 	// Every token, revoked ones too, oldest first.
 	// @readonly
 	ListTokens(ctx context.Context) ([]ApiToken, error)
@@ -188,15 +198,19 @@ type Querier interface {
 	// so two uploads never take one number, and once it commits the number is
 	// never handed out again (deleting its artifact does not free it).
 	NextArtifactNumber(ctx context.Context, kind string) (int64, error)
-	// Records a stored object as a blob, or, when the store already records
-	// these bytes (same sha256 and size, schema 00006), returns that blob
-	// instead: its key is then not the one given, and the object given is not
-	// needed. Atomic on both engines, so that racing uploads of the same bytes
-	// make one blob. The no-op update locks the row until the transaction
-	// ends, so garbage collection cannot remove it before an artifact
-	// references it (its delete then fails on the reference).
+	// Records a stored object as a blob of a namespace, or, when the store
+	// already records these bytes (same sha256 and size) for the namespace
+	// (schema 00007), returns that blob instead: its key is then not the one
+	// given, and the object given is not needed. Atomic on both engines, so
+	// that racing uploads of the same bytes make one blob. The no-op update
+	// locks the row until the transaction ends, so garbage collection cannot
+	// remove it before an artifact references it (its delete then fails on
+	// the reference).
 	PutBlob(ctx context.Context, arg PutBlobParams) (Blob, error)
 	RenameModel(ctx context.Context, arg RenameModelParams) (Model, error)
+	// Counts a refusal on the newest denied record of the same actor, action,
+	// target and namespace written at or after since, if there is one.
+	RepeatDeniedAudit(ctx context.Context, arg RepeatDeniedAuditParams) (int64, error)
 	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
 	// Points an artifact at the copy of its bytes in another store (same
 	// size and sha256), when its version changes lifecycle.

@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.addTokenNamespaceStmt, err = db.PrepareContext(ctx, addTokenNamespace); err != nil {
+		return nil, fmt.Errorf("error preparing query AddTokenNamespace: %w", err)
+	}
 	if q.attachTagStmt, err = db.PrepareContext(ctx, attachTag); err != nil {
 		return nil, fmt.Errorf("error preparing query AttachTag: %w", err)
 	}
@@ -219,6 +222,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listTagsStmt, err = db.PrepareContext(ctx, listTags); err != nil {
 		return nil, fmt.Errorf("error preparing query ListTags: %w", err)
 	}
+	if q.listTokenNamespacesStmt, err = db.PrepareContext(ctx, listTokenNamespaces); err != nil {
+		return nil, fmt.Errorf("error preparing query ListTokenNamespaces: %w", err)
+	}
 	if q.listTokensStmt, err = db.PrepareContext(ctx, listTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query ListTokens: %w", err)
 	}
@@ -254,6 +260,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.renameModelStmt, err = db.PrepareContext(ctx, renameModel); err != nil {
 		return nil, fmt.Errorf("error preparing query RenameModel: %w", err)
+	}
+	if q.repeatDeniedAuditStmt, err = db.PrepareContext(ctx, repeatDeniedAudit); err != nil {
+		return nil, fmt.Errorf("error preparing query RepeatDeniedAudit: %w", err)
 	}
 	if q.revokeTokenStmt, err = db.PrepareContext(ctx, revokeToken); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeToken: %w", err)
@@ -296,6 +305,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.addTokenNamespaceStmt != nil {
+		if cerr := q.addTokenNamespaceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing addTokenNamespaceStmt: %w", cerr)
+		}
+	}
 	if q.attachTagStmt != nil {
 		if cerr := q.attachTagStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing attachTagStmt: %w", cerr)
@@ -621,6 +635,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listTagsStmt: %w", cerr)
 		}
 	}
+	if q.listTokenNamespacesStmt != nil {
+		if cerr := q.listTokenNamespacesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listTokenNamespacesStmt: %w", cerr)
+		}
+	}
 	if q.listTokensStmt != nil {
 		if cerr := q.listTokensStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listTokensStmt: %w", cerr)
@@ -679,6 +698,11 @@ func (q *Queries) Close() error {
 	if q.renameModelStmt != nil {
 		if cerr := q.renameModelStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing renameModelStmt: %w", cerr)
+		}
+	}
+	if q.repeatDeniedAuditStmt != nil {
+		if cerr := q.repeatDeniedAuditStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing repeatDeniedAuditStmt: %w", cerr)
 		}
 	}
 	if q.revokeTokenStmt != nil {
@@ -780,6 +804,7 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                              DBTX
 	tx                              *sql.Tx
+	addTokenNamespaceStmt           *sql.Stmt
 	attachTagStmt                   *sql.Stmt
 	countArtifactsStmt              *sql.Stmt
 	countBucketsStmt                *sql.Stmt
@@ -845,6 +870,7 @@ type Queries struct {
 	listNamespacesStmt              *sql.Stmt
 	listStateChangesStmt            *sql.Stmt
 	listTagsStmt                    *sql.Stmt
+	listTokenNamespacesStmt         *sql.Stmt
 	listTokensStmt                  *sql.Stmt
 	listUnreferencedBlobsStmt       *sql.Stmt
 	listVersionArtifactDigestsStmt  *sql.Stmt
@@ -857,6 +883,7 @@ type Queries struct {
 	nextArtifactNumberStmt          *sql.Stmt
 	putBlobStmt                     *sql.Stmt
 	renameModelStmt                 *sql.Stmt
+	repeatDeniedAuditStmt           *sql.Stmt
 	revokeTokenStmt                 *sql.Stmt
 	setArtifactBlobStmt             *sql.Stmt
 	setBlobStorageVersionStmt       *sql.Stmt
@@ -875,6 +902,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                              tx,
 		tx:                              tx,
+		addTokenNamespaceStmt:           q.addTokenNamespaceStmt,
 		attachTagStmt:                   q.attachTagStmt,
 		countArtifactsStmt:              q.countArtifactsStmt,
 		countBucketsStmt:                q.countBucketsStmt,
@@ -940,6 +968,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listNamespacesStmt:              q.listNamespacesStmt,
 		listStateChangesStmt:            q.listStateChangesStmt,
 		listTagsStmt:                    q.listTagsStmt,
+		listTokenNamespacesStmt:         q.listTokenNamespacesStmt,
 		listTokensStmt:                  q.listTokensStmt,
 		listUnreferencedBlobsStmt:       q.listUnreferencedBlobsStmt,
 		listVersionArtifactDigestsStmt:  q.listVersionArtifactDigestsStmt,
@@ -952,6 +981,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		nextArtifactNumberStmt:          q.nextArtifactNumberStmt,
 		putBlobStmt:                     q.putBlobStmt,
 		renameModelStmt:                 q.renameModelStmt,
+		repeatDeniedAuditStmt:           q.repeatDeniedAuditStmt,
 		revokeTokenStmt:                 q.revokeTokenStmt,
 		setArtifactBlobStmt:             q.setArtifactBlobStmt,
 		setBlobStorageVersionStmt:       q.setBlobStorageVersionStmt,

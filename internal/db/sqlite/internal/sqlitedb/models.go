@@ -9,15 +9,20 @@ import (
 )
 
 type ApiToken struct {
-	ID         int64
-	Name       string
-	SecretHash string
-	Role       string
-	Namespaces string
-	CreatedBy  string
-	CreatedAt  time.Time
-	ExpiresAt  *time.Time
-	RevokedAt  *time.Time
+	ID            int64
+	Name          string
+	SecretHash    string
+	Role          string
+	CreatedBy     string
+	CreatedAt     time.Time
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	AllNamespaces bool
+}
+
+type ApiTokenNamespace struct {
+	TokenID     int64
+	NamespaceID int64
 }
 
 type Artifact struct {
@@ -52,6 +57,8 @@ type AuditLog struct {
 	Outcome   string
 	RequestID string
 	Detail    *string
+	Repeats   int64
+	LastAt    *time.Time
 }
 
 type Blob struct {
@@ -62,6 +69,7 @@ type Blob struct {
 	Size           int64
 	Sha256         string
 	CreatedAt      time.Time
+	NamespaceID    *int64
 }
 
 type Bucket struct {

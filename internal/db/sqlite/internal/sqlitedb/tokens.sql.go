@@ -10,6 +10,20 @@ import (
 	"time"
 )
 
+const addTokenNamespace = `-- name: AddTokenNamespace :exec
+INSERT INTO api_token_namespaces (token_id, namespace_id) VALUES (?1, ?2)
+`
+
+type AddTokenNamespaceParams struct {
+	TokenID     int64
+	NamespaceID int64
+}
+
+func (q *Queries) AddTokenNamespace(ctx context.Context, arg AddTokenNamespaceParams) error {
+	_, err := q.exec(ctx, q.addTokenNamespaceStmt, addTokenNamespace, arg.TokenID, arg.NamespaceID)
+	return err
+}
+
 const countLiveTokens = `-- name: CountLiveTokens :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM api_tokens WHERE revoked_at IS NULL
 `
@@ -24,19 +38,19 @@ func (q *Queries) CountLiveTokens(ctx context.Context) (int64, error) {
 }
 
 const createToken = `-- name: CreateToken :one
-INSERT INTO api_tokens (name, secret_hash, role, namespaces, created_by, created_at, expires_at)
+INSERT INTO api_tokens (name, secret_hash, role, all_namespaces, created_by, created_at, expires_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-RETURNING id, name, secret_hash, role, namespaces, created_by, created_at, expires_at, revoked_at
+RETURNING id, name, secret_hash, role, created_by, created_at, expires_at, revoked_at, all_namespaces
 `
 
 type CreateTokenParams struct {
-	Name       string
-	SecretHash string
-	Role       string
-	Namespaces string
-	CreatedBy  string
-	Now        time.Time
-	ExpiresAt  *time.Time
+	Name          string
+	SecretHash    string
+	Role          string
+	AllNamespaces bool
+	CreatedBy     string
+	Now           time.Time
+	ExpiresAt     *time.Time
 }
 
 func (q *Queries) CreateToken(ctx context.Context, arg CreateTokenParams) (ApiToken, error) {
@@ -44,7 +58,7 @@ func (q *Queries) CreateToken(ctx context.Context, arg CreateTokenParams) (ApiTo
 		arg.Name,
 		arg.SecretHash,
 		arg.Role,
-		arg.Namespaces,
+		arg.AllNamespaces,
 		arg.CreatedBy,
 		arg.Now,
 		arg.ExpiresAt,
@@ -55,39 +69,110 @@ func (q *Queries) CreateToken(ctx context.Context, arg CreateTokenParams) (ApiTo
 		&i.Name,
 		&i.SecretHash,
 		&i.Role,
-		&i.Namespaces,
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.RevokedAt,
+		&i.AllNamespaces,
 	)
 	return i, err
 }
 
-const getTokenByHash = `-- name: GetTokenByHash :one
-SELECT id, name, secret_hash, role, namespaces, created_by, created_at, expires_at, revoked_at FROM api_tokens WHERE secret_hash = ?1
+const getTokenByHash = `-- name: GetTokenByHash :many
+SELECT t.id, t.name, t.secret_hash, t.role, t.all_namespaces, t.expires_at, t.revoked_at,
+       CAST(COALESCE(n.name, '') AS TEXT) AS namespace
+FROM api_tokens t
+LEFT JOIN api_token_namespaces g ON g.token_id = t.id
+LEFT JOIN namespaces n ON n.id = g.namespace_id
+WHERE t.secret_hash = ?1
 `
 
+type GetTokenByHashRow struct {
+	ID            int64
+	Name          string
+	SecretHash    string
+	Role          string
+	AllNamespaces bool
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	Namespace     string
+}
+
+// The token whose secret hashes to secret_hash: one row per namespace it
+// is limited to, by the namespace's name now, or one row with namespace ”
+// when it is limited to none (or to every one: all_namespaces).
 // @readonly
-func (q *Queries) GetTokenByHash(ctx context.Context, secretHash string) (ApiToken, error) {
-	row := q.queryRow(ctx, q.getTokenByHashStmt, getTokenByHash, secretHash)
-	var i ApiToken
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.SecretHash,
-		&i.Role,
-		&i.Namespaces,
-		&i.CreatedBy,
-		&i.CreatedAt,
-		&i.ExpiresAt,
-		&i.RevokedAt,
-	)
-	return i, err
+func (q *Queries) GetTokenByHash(ctx context.Context, secretHash string) ([]GetTokenByHashRow, error) {
+	rows, err := q.query(ctx, q.getTokenByHashStmt, getTokenByHash, secretHash)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GetTokenByHashRow
+	for rows.Next() {
+		var i GetTokenByHashRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.SecretHash,
+			&i.Role,
+			&i.AllNamespaces,
+			&i.ExpiresAt,
+			&i.RevokedAt,
+			&i.Namespace,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listTokenNamespaces = `-- name: ListTokenNamespaces :many
+SELECT g.token_id, n.name FROM api_token_namespaces g JOIN namespaces n ON n.id = g.namespace_id
+WHERE CAST(?1 AS BIGINT) IS NULL OR g.token_id = CAST(?1 AS BIGINT)
+ORDER BY g.token_id, n.name
+`
+
+type ListTokenNamespacesRow struct {
+	TokenID int64
+	Name    string
+}
+
+// The namespaces (by their names now) each token is limited to, or those
+// of one token when token_id is given.
+// @readonly
+func (q *Queries) ListTokenNamespaces(ctx context.Context, tokenID *int64) ([]ListTokenNamespacesRow, error) {
+	rows, err := q.query(ctx, q.listTokenNamespacesStmt, listTokenNamespaces, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListTokenNamespacesRow
+	for rows.Next() {
+		var i ListTokenNamespacesRow
+		if err := rows.Scan(&i.TokenID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listTokens = `-- name: ListTokens :many
-SELECT id, name, secret_hash, role, namespaces, created_by, created_at, expires_at, revoked_at FROM api_tokens ORDER BY id
+SELECT id, name, secret_hash, role, created_by, created_at, expires_at, revoked_at, all_namespaces FROM api_tokens ORDER BY id
 `
 
 // Every token, revoked ones too, oldest first.
@@ -106,11 +191,11 @@ func (q *Queries) ListTokens(ctx context.Context) ([]ApiToken, error) {
 			&i.Name,
 			&i.SecretHash,
 			&i.Role,
-			&i.Namespaces,
 			&i.CreatedBy,
 			&i.CreatedAt,
 			&i.ExpiresAt,
 			&i.RevokedAt,
+			&i.AllNamespaces,
 		); err != nil {
 			return nil, err
 		}
@@ -128,7 +213,7 @@ func (q *Queries) ListTokens(ctx context.Context) ([]ApiToken, error) {
 const revokeToken = `-- name: RevokeToken :one
 UPDATE api_tokens SET revoked_at = ?1
 WHERE name = ?2 AND revoked_at IS NULL
-RETURNING id, name, secret_hash, role, namespaces, created_by, created_at, expires_at, revoked_at
+RETURNING id, name, secret_hash, role, created_by, created_at, expires_at, revoked_at, all_namespaces
 `
 
 type RevokeTokenParams struct {
@@ -144,11 +229,11 @@ func (q *Queries) RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiTo
 		&i.Name,
 		&i.SecretHash,
 		&i.Role,
-		&i.Namespaces,
 		&i.CreatedBy,
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.RevokedAt,
+		&i.AllNamespaces,
 	)
 	return i, err
 }
