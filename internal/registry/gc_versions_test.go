@@ -11,6 +11,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/flymodel/flymodel/internal/blob/blobtest"
+	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -67,6 +68,20 @@ func TestGCFreesHiddenVersions(t *testing.T) {
 		}
 		if got := blobtest.ReadVersion(t, st, key, a.BlobVersion()); string(got) != `{"layers": 2}` {
 			t.Fatalf("the artifact's version reads %q", got)
+		}
+
+		// A blob recorded before version ids were: verify records the
+		// version whose bytes it checked (the current one).
+		w := ok[registry.Artifact](t)(r.GetArtifact(ctx, registry.Owner{Ref: ref}, "weights.bin"))
+		if _, err := e.db.SetBlobStorageVersion(ctx, db.SetBlobStorageVersionParams{ID: w.Blob, StorageVersion: ""}); err != nil {
+			t.Fatal(err)
+		}
+		// (config.json reads the version recorded, not the intruder's.)
+		if rep, err := r.Verify(ctx, "canada", nil); err != nil || rep.Checked != 3 || len(rep.Problems) != 0 {
+			t.Fatalf("verify = %+v, %v; want nothing wrong", rep, err)
+		}
+		if b := ok[db.Blob](t)(e.db.GetBlob(ctx, w.Blob)); b.StorageVersion != w.BlobVersion() {
+			t.Fatalf("verify recorded version %q, want %q", b.StorageVersion, w.BlobVersion())
 		}
 	})
 }
