@@ -138,7 +138,39 @@ func (a *app) createToken(ctx context.Context, in registry.NewToken) error {
 		expiry = "expires " + t.ExpiresAt.Format(time.RFC3339)
 	}
 	fmt.Fprintf(a.stderr, "created token %s (%s in %s, %s); the secret above is shown only now\n", t.Name, t.Role, scopeOf(t), expiry)
+	if live, err := liveTokens(ctx, l); err == nil && live == 1 {
+		fmt.Fprintln(a.stderr, a.anonymousNote(true))
+	}
 	return nil
+}
+
+// liveTokens counts the tokens not revoked (expired ones count, as they do
+// for the anonymous policy).
+func liveTokens(ctx context.Context, l *local) (int, error) {
+	tokens, err := l.reg.ListTokens(ctx)
+	n := 0
+	for _, t := range tokens {
+		if t.RevokedAt == nil {
+			n++
+		}
+	}
+	return n, err
+}
+
+// anonymousNote says what the first token (first), or revoking the last
+// one, changes for requests without a token. The default auth.anonymous
+// is read from the database on every request, by every replica, so the
+// change applies at once, without a restart; an explicit one is static.
+func (a *app) anonymousNote(first bool) string {
+	switch {
+	case a.cfg.Auth.Anonymous != "":
+		return fmt.Sprintf("anonymous requests keep what auth.anonymous = %q allows", a.cfg.Auth.Anonymous)
+	case a.cfg.Auth.OIDC.Issuer != "":
+		return "anonymous requests stay refused (auth.oidc is set and auth.anonymous is not)"
+	case first:
+		return "anonymous requests are now refused; set auth.anonymous = \"read\" to keep reads open (or \"write\" to keep the laptop's default)"
+	}
+	return "no live token is left: a server on a loopback address lets anonymous requests write again (the default auth.anonymous); set auth.anonymous = \"none\" to keep it closed"
 }
 
 func (a *app) newTokenListCommand() *cobra.Command {
@@ -224,6 +256,9 @@ func (a *app) revokeToken(ctx context.Context, name string) error {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "revoked token %s\n", t.Name)
+	if live, err := liveTokens(ctx, l); err == nil && live == 0 {
+		fmt.Fprintln(a.stderr, a.anonymousNote(false))
+	}
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/flymodel/flymodel/api"
@@ -17,8 +16,9 @@ type Options struct {
 	DB db.DB
 	// OIDC verifies JWT bearer tokens; nil accepts none.
 	OIDC *OIDC
-	// Anonymous is auth.anonymous: "none", "read", "write", or "" for the
-	// default (write on a loopback bind while no token exists, else none).
+	// Anonymous is auth.anonymous: "none", "read", "write", "admin", or ""
+	// for the default (write on a loopback bind while no token exists, else
+	// none).
 	Anonymous string
 	// Loopback is set when the server listens on loopback addresses only.
 	Loopback bool
@@ -33,11 +33,6 @@ type Authenticator struct {
 	anonymous string
 	loopback  bool
 	now       func() time.Time
-	// closed is set once a token has been seen to exist: from then on the
-	// default policy gives anonymous requests nothing without asking the
-	// database. It fails closed: revoking every token does not reopen a
-	// running server (a restart does).
-	closed atomic.Bool
 }
 
 // New returns an Authenticator.
@@ -84,14 +79,20 @@ func (a *Authenticator) Anonymous(ctx context.Context) (Principal, error) {
 	return p, nil
 }
 
-// AnonymousRole is what requests without credentials may do now. The
-// default policy is looked up at each call until a token exists: creating
-// the first token closes a loopback server to anonymous requests at once.
+// AnonymousRole is what requests without credentials may do now. An
+// explicit auth.anonymous is static. The default policy is read from the
+// database at each call, so it is the same on every replica at once:
+// creating the first token closes a loopback server to anonymous requests
+// from the next request on, and revoking the last one (an expired token
+// still counts) reopens it — the state a fresh laptop server is in, which
+// only a local process can reach (see IsLoopback; the Host and origin
+// guard keeps web pages out). A server that must stay closed sets
+// auth.anonymous = "none".
 func (a *Authenticator) AnonymousRole(ctx context.Context) (Role, error) {
 	if a.anonymous != "" {
 		return ParseRole(a.anonymous)
 	}
-	if !a.loopback || a.oidc != nil || a.closed.Load() {
+	if !a.loopback || a.oidc != nil {
 		return None, nil
 	}
 	n, err := a.db.CountLiveTokens(ctx)
@@ -99,17 +100,25 @@ func (a *Authenticator) AnonymousRole(ctx context.Context) (Role, error) {
 		return None, err
 	}
 	if n > 0 {
-		a.closed.Store(true)
 		return None, nil
 	}
 	return Write, nil
+}
+
+// Policy describes the anonymous policy for messages: the explicit
+// auth.anonymous, or the default.
+func (a *Authenticator) Policy() string {
+	if a.anonymous != "" {
+		return "auth.anonymous = " + a.anonymous
+	}
+	return "the default auth.anonymous (write on a loopback bind while no token exists, else none)"
 }
 
 // CheckStartup refuses a configuration that would serve a non-loopback
 // address to anyone, or to no one: no token, no OIDC, and no explicit
 // anonymous read or write.
 func (a *Authenticator) CheckStartup(ctx context.Context, addr string) error {
-	if a.loopback || a.oidc != nil || a.anonymous == "read" || a.anonymous == "write" {
+	if a.loopback || a.oidc != nil || (a.anonymous != "" && a.anonymous != "none") {
 		return nil
 	}
 	n, err := a.db.CountLiveTokens(ctx)
@@ -120,7 +129,7 @@ func (a *Authenticator) CheckStartup(ctx context.Context, addr string) error {
 		return nil
 	}
 	return fmt.Errorf("refusing to serve %s without authentication: no API token exists and auth.oidc is not set; "+
-		"create one (flymodel token create --name admin --role admin) or set auth.anonymous = \"read\" or \"write\" to open it on purpose", addr)
+		"create one (flymodel token create --name admin --role admin) or set auth.anonymous = \"read\", \"write\" or \"admin\" to open it on purpose", addr)
 }
 
 // IsLoopback reports whether bind (a host name or address, as given to

@@ -73,6 +73,7 @@ func TestAnonymousPolicy(t *testing.T) {
 		{"explicit none on loopback", "none", true, false, auth.None},
 		{"explicit read beside tokens", "read", false, true, auth.Read},
 		{"explicit write on the network", "write", false, false, auth.Write},
+		{"explicit admin", "admin", false, true, auth.Admin},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := newDB(t)
@@ -90,26 +91,39 @@ func TestAnonymousPolicy(t *testing.T) {
 		})
 	}
 
-	// The first token closes a laptop server at once, and revoking it does
-	// not reopen it (fail closed) until a restart.
+	// The default is read from the database at each request, by every
+	// replica: the first token closes a laptop server at once, on both
+	// servers of one database, and revoking the last one reopens both
+	// without a restart. An expired token keeps it closed.
 	s := newDB(t)
 	a := auth.New(auth.Options{DB: s, Loopback: true})
+	other := auth.New(auth.Options{DB: s, Loopback: true})
 	if r, _ := a.AnonymousRole(ctx); r != auth.Write {
 		t.Fatalf("before any token: %s", r)
 	}
 	addToken(t, s, "admin", "admin", "", nil)
-	if r, _ := a.AnonymousRole(ctx); r != auth.None {
-		t.Fatalf("after the first token: %s", r)
+	for i, x := range []*auth.Authenticator{a, other} {
+		if r, _ := x.AnonymousRole(ctx); r != auth.None {
+			t.Fatalf("replica %d after the first token: %s", i, r)
+		}
 	}
 	now := time.Now().UTC()
 	if _, err := s.RevokeToken(ctx, db.RevokeTokenParams{Name: "admin", Now: &now}); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := a.AnonymousRole(ctx); r != auth.None {
-		t.Fatalf("after revoking it: %s", r)
+	for i, x := range []*auth.Authenticator{a, other} {
+		if r, _ := x.AnonymousRole(ctx); r != auth.Write {
+			t.Fatalf("replica %d after revoking the last token: %s", i, r)
+		}
 	}
-	if r, _ := auth.New(auth.Options{DB: s, Loopback: true}).AnonymousRole(ctx); r != auth.Write {
-		t.Fatalf("after a restart with no live token: %s", r)
+	past := now.Add(-time.Minute)
+	addToken(t, s, "old", "read", "", &past)
+	if r, _ := a.AnonymousRole(ctx); r != auth.None {
+		t.Fatalf("with an expired token: %s", r)
+	}
+	// An explicit policy is static, tokens or none.
+	if r, _ := auth.New(auth.Options{DB: s, Loopback: true, Anonymous: "read"}).AnonymousRole(ctx); r != auth.Read {
+		t.Fatalf("explicit read beside an expired token: %s", r)
 	}
 }
 

@@ -178,8 +178,9 @@ func (f FSStorage) Serves(role string) bool { return f.Role == "" || f.Role == r
 
 // Auth configures who may do what.
 type Auth struct {
-	// Anonymous is what requests without a token may do: none, read or write;
-	// "" leaves it to the server (write on a loopback bind with no tokens, else none).
+	// Anonymous is what requests without a token may do: none, read, write or
+	// admin; "" leaves it to the server (write on a loopback bind while no
+	// token exists, else none).
 	Anonymous string `koanf:"anonymous"`
 	OIDC      OIDC   `koanf:"oidc"`
 }

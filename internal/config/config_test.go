@@ -634,7 +634,7 @@ func TestInvalidValues(t *testing.T) {
 		{"[[storage.fs]]\npath = \"a\"\n[[storage.fs]]\npath = \"b\"\nrole = \"*\"", "storage.fs[1].role: every role is already served by storage.fs[0].role"},
 		{"[[storage.fs]]\npath = \"a\"\nrole = \"live\"", `storage.fs[0].role: invalid value "live" (want *, test, qa, stage or prod)`},
 		{"[storage]\ns3 = { bucket = \"b\" }", "storage.s3: "},
-		{"[auth]\nanonymous = \"admin\"", `auth.anonymous: invalid value "admin" (want "", none, read or write)`},
+		{"[auth]\nanonymous = \"all\"", `auth.anonymous: invalid value "all" (want "", none, read, write or admin)`},
 		{"[auth.oidc]\njwks_min_refresh = \"0s\"", "auth.oidc.jwks_min_refresh: invalid value 0s (want 1s to 24h0m0s)"},
 		{"[auth.oidc]\njwks_min_refresh = \"25h\"", "auth.oidc.jwks_min_refresh: invalid value 25h0m0s"},
 		{"[auth.oidc]\njwks_min_refresh = 60", "auth.oidc.jwks_min_refresh: want a duration string"},

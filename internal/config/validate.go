@@ -290,7 +290,7 @@ func (ch *checker) storage(s Storage) {
 }
 
 func (ch *checker) auth(a Auth) {
-	ch.oneOf("auth.anonymous", a.Anonymous, "", "none", "read", "write")
+	ch.oneOf("auth.anonymous", a.Anonymous, "", "none", "read", "write", "admin")
 	oidc := a.OIDC
 	if oidc.Issuer != "" {
 		if u, err := url.Parse(oidc.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -61,7 +61,7 @@ func (s *server) guard(need access, h handlerFunc) handlerFunc {
 		p, err := s.auth.Authenticate(ctx, r.Header.Get("Authorization"))
 		if errors.Is(err, auth.ErrInvalidToken) {
 			s.logger.InfoContext(ctx, "authentication failed", "request_id", requestIDFrom(ctx), "err", err)
-			return unauthorized(w, `Bearer realm="flymodel", error="invalid_token"`, "the bearer token is invalid, expired or revoked")
+			return unauthorized(w, `Bearer realm="flymodel", error="invalid_token"`, "the bearer token is invalid, expired or revoked; "+getToken(auth.Read))
 		}
 		if err != nil {
 			return err
@@ -110,7 +110,19 @@ func (s *server) authorize(w http.ResponseWriter, r *http.Request, ns string, ne
 // log with outcome denied.
 func (s *server) refuse(w http.ResponseWriter, r *http.Request, p auth.Principal, ns string, need auth.Role) error {
 	if p.Anonymous {
-		return unauthorized(w, `Bearer realm="flymodel"`, "this request needs a bearer token")
+		detail := "this request needs a bearer token"
+		if need > auth.None {
+			detail = "this needs the " + need.String() + " role"
+			if ns != "" {
+				detail += " in namespace " + ns
+			}
+		}
+		if role := p.Strongest(); role > auth.None {
+			detail += ", and anonymous requests may only " + role.String() + " here"
+		} else {
+			detail += ", and anonymous requests may do nothing here"
+		}
+		return unauthorized(w, `Bearer realm="flymodel"`, detail+"; "+getToken(max(need, auth.Read)))
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		ctx := r.Context()
@@ -130,6 +142,14 @@ func (s *server) refuse(w http.ResponseWriter, r *http.Request, p auth.Principal
 		}
 	}
 	return newProblem(kindForbidden, detail)
+}
+
+// getToken tells a caller without a valid token how to get one, for
+// every 401: tokens are made on the server's database with the CLI (or
+// over /api/v1/tokens by an unscoped admin).
+func getToken(role auth.Role) string {
+	return "create a token with `flymodel token create --name NAME --role " + role.String() +
+		"` where the server's database is (or ask its admin) and send it as Authorization: Bearer <token> (FLYMODEL_TOKEN or --token for the CLI)"
 }
 
 func unauthorized(w http.ResponseWriter, challenge, detail string) error {
