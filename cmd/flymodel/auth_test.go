@@ -765,3 +765,34 @@ func TestAuthServeNonLoopback(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenAnonymousNote: token create and revoke say what they change for
+// requests without a token (the built binary).
+func TestTokenAnonymousNote(t *testing.T) {
+	authDatabases(t, func(t *testing.T, d authDB) {
+		dir := t.TempDir()
+		tok := func(env []string, args ...string) result {
+			t.Helper()
+			res := flymodel(t, dir, env, append(args, "-d", d.url)...)
+			res.expectCode(t, 0)
+			return res
+		}
+		const closed = `anonymous requests are now refused; set auth.anonymous = "read" to keep reads open`
+		if res := tok(nil, "token", "create", "--name", "admin", "--role", "admin"); !strings.Contains(res.stderr, closed) {
+			t.Fatalf("first token: no note\n%s", res)
+		}
+		if res := tok(nil, "token", "create", "--name", "ci", "--role", "write"); strings.Contains(res.stderr, "anonymous") {
+			t.Fatalf("second token: a note\n%s", res)
+		}
+		if res := tok(nil, "token", "revoke", "ci"); strings.Contains(res.stderr, "anonymous") {
+			t.Fatalf("revoking one of two: a note\n%s", res)
+		}
+		if res := tok(nil, "token", "revoke", "admin"); !strings.Contains(res.stderr, "anonymous requests write again") {
+			t.Fatalf("revoking the last token: no note\n%s", res)
+		}
+		res := tok([]string{"FLYMODEL_AUTH_ANONYMOUS=read"}, "token", "create", "--name", "admin2", "--role", "admin")
+		if !strings.Contains(res.stderr, `anonymous requests keep what auth.anonymous = "read" allows`) {
+			t.Fatalf("explicit policy: %s", res)
+		}
+	})
+}
