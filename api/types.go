@@ -16,6 +16,10 @@ const (
 	TagColorPattern = `^#[0-9a-f]{6}$`
 )
 
+// MaxDescriptionBytes is the longest description of a model or a version
+// (Markdown, UTF-8).
+const MaxDescriptionBytes = 64 << 10
+
 // CheckResult is the result of one readiness check.
 type CheckResult = string
 
@@ -88,6 +92,8 @@ type Model struct {
 	ID        int64  `json:"id" openapi:"minimum=1,readOnly"`
 	Namespace string `json:"namespace" openapi:"ref=Name"`
 	Name      string `json:"name" openapi:"ref=Name"`
+	// Markdown, possibly empty.
+	Description string `json:"description"`
 	// The names of the tags attached to the model.
 	Tags      []string  `json:"tags" openapi:"ref=Name"`
 	CreatedAt time.Time `json:"created_at"`
@@ -109,7 +115,11 @@ type Version struct {
 	// Content digest of the version's artifacts: `sha256:` and the hex sha256 of
 	// the lines `<sha256>  <name>\n` of its artifacts sorted by name; empty until
 	// it has artifacts.
-	Digest    string    `json:"digest" openapi:"pattern=^(sha256:[0-9a-f]{64})?$"`
+	Digest string `json:"digest" openapi:"pattern=^(sha256:[0-9a-f]{64})?$"`
+	// Markdown, possibly empty.
+	Description string `json:"description"`
+	// The names of the tags attached to the version.
+	Tags      []string  `json:"tags" openapi:"ref=Name"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -303,20 +313,25 @@ type BucketCreate struct {
 // TagCreate is a new tag.
 type TagCreate struct {
 	Tag string `json:"tag" openapi:"ref=Name"`
-	// `#rrggbb` in lowercase hex.
-	Color string `json:"color" openapi:"pattern=TagColorPattern,examples=#1f77b4"`
+	// `#rrggbb` in lowercase hex; absent or empty: one of ten colours, chosen by
+	// the tag's name (the same name always gets the same colour).
+	Color string `json:"color,omitempty" openapi:"pattern=TagColorPattern,examples=#1f77b4"`
 }
 
 // ModelCreate is a new model.
 type ModelCreate struct {
 	Name string `json:"name" openapi:"ref=Name"`
+	// Markdown, at most 65536 bytes.
+	Description string `json:"description,omitempty"`
 }
 
-// ModelUpdate renames a model.
+// ModelUpdate renames a model and/or changes its description; absent members
+// are unchanged.
 type ModelUpdate struct {
-	// A new name (see Name); absent or null changes nothing and answers the model
-	// as it is.
+	// A new name (see Name); absent or null keeps it.
 	Name *string `json:"name,omitempty" openapi:"nullable"`
+	// A new description (Markdown, at most 65536 bytes); absent or null keeps it.
+	Description *string `json:"description,omitempty" openapi:"nullable"`
 }
 
 // VersionCreate is a new version.
@@ -325,6 +340,15 @@ type VersionCreate struct {
 	// The initial lifecycle state; absent or empty means `test`. Any other state
 	// seals the version and must meet its promotion gate.
 	State Lifecycle `json:"state,omitempty" openapi:"inline,default=Test"`
+	// Markdown, at most 65536 bytes.
+	Description string `json:"description,omitempty"`
+}
+
+// VersionUpdate changes a version's description (its content and state have
+// routes of their own); absent members are unchanged.
+type VersionUpdate struct {
+	// A new description (Markdown, at most 65536 bytes); absent or null keeps it.
+	Description *string `json:"description,omitempty" openapi:"nullable"`
 }
 
 // VersionStateUpdate moves a version to a lifecycle state. Setting the

@@ -2,10 +2,11 @@
 DELETE FROM namespaces WHERE name = @name;
 
 -- name: UpsertModel :one
+-- Only the id: the migration tests load fixtures into older schemas.
 INSERT INTO models (namespace_id, name, created_at, updated_at)
 VALUES (@namespace_id, @name, @now, @now)
 ON CONFLICT (namespace_id, name) DO UPDATE SET name = excluded.name
-RETURNING *;
+RETURNING id;
 
 -- name: InsertVersionIfMissing :execrows
 INSERT INTO model_versions (model_id, version, state, state_changed_at, created_at, updated_at)

@@ -54,3 +54,8 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions WHERE model_id = @model_id;
 SELECT m.* FROM models m
 JOIN namespaces n ON n.id = m.namespace_id
 WHERE n.name = @namespace AND m.name = @model;
+
+-- name: SetModelDescription :one
+UPDATE models SET description = @description, updated_at = @now
+WHERE id = @id
+RETURNING *;

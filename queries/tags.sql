@@ -40,3 +40,12 @@ WHERE tag_id = @tag_id
 SELECT t.* FROM tags t JOIN tag_links l ON l.tag_id = t.id
 WHERE l.model_id = sqlc.narg(model_id) OR l.version_id = sqlc.narg(version_id) OR l.experiment_id = sqlc.narg(experiment_id)
 ORDER BY t.tag, t.id;
+
+-- name: ListVersionTagsInRange :many
+-- The tags linked to the versions whose ids are from lo to hi, for a page
+-- of versions in one query (the caller keeps the page's own): tag links
+-- are few, and the range is read from the index of tag_links.version_id.
+-- @readonly
+SELECT CAST(l.version_id AS BIGINT) AS version_id, t.tag FROM tag_links l JOIN tags t ON t.id = l.tag_id
+WHERE l.version_id >= @lo AND l.version_id <= @hi
+ORDER BY l.version_id, t.tag, t.id;

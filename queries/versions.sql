@@ -95,3 +95,8 @@ WHERE model_id = @model_id AND state = @state AND deleted_at IS NULL;
 UPDATE model_versions SET updated_at = updated_at
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
+
+-- name: SetVersionDescription :one
+UPDATE model_versions SET description = @description, updated_at = @now
+WHERE id = @id
+RETURNING *;

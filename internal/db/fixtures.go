@@ -63,11 +63,11 @@ func LoadFixtures(ctx context.Context, s DB, set string) error {
 				}
 			}
 			for _, name := range f.models {
-				m, err := q.UpsertModel(ctx, UpsertModelParams{NamespaceID: ns.ID, Name: name, Now: now})
+				modelID, err := q.UpsertModel(ctx, UpsertModelParams{NamespaceID: ns.ID, Name: name, Now: now})
 				if err != nil {
 					return fmt.Errorf("fixtures: model %s: %w", name, err)
 				}
-				_, err = q.InsertVersionIfMissing(ctx, InsertVersionIfMissingParams{ModelID: m.ID, Version: fixtureVersion, State: "test", Now: now})
+				_, err = q.InsertVersionIfMissing(ctx, InsertVersionIfMissingParams{ModelID: modelID, Version: fixtureVersion, State: "test", Now: now})
 				if err != nil {
 					return fmt.Errorf("fixtures: version %s %s: %w", name, fixtureVersion, err)
 				}

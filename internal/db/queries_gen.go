@@ -178,6 +178,11 @@ type Queries interface {
 	// Every live experiment of a version with its state, for promotion gates.
 	// @readonly
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
+	// The tags linked to the versions whose ids are from lo to hi, for a page
+	// of versions in one query (the caller keeps the page's own): tag links
+	// are few, and the range is read from the index of tag_links.version_id.
+	// @readonly
+	ListVersionTagsInRange(ctx context.Context, arg ListVersionTagsInRangeParams) ([]ListVersionTagsInRangeRow, error)
 	// @readonly
 	ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error)
 	// ListVersions filtered by state only, answered from the partial index
@@ -220,6 +225,8 @@ type Queries interface {
 	// Records the object version of a blob: verify records the version whose
 	// bytes it checked for a blob written before version ids were recorded.
 	SetBlobStorageVersion(ctx context.Context, arg SetBlobStorageVersionParams) (int64, error)
+	SetModelDescription(ctx context.Context, arg SetModelDescriptionParams) (Model, error)
+	SetVersionDescription(ctx context.Context, arg SetVersionDescriptionParams) (ModelVersion, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
 	SetVersionState(ctx context.Context, arg SetVersionStateParams) (ModelVersion, error)
@@ -229,7 +236,8 @@ type Queries interface {
 	StartExperiment(ctx context.Context, arg StartExperimentParams) (Experiment, error)
 	UpdateNamespace(ctx context.Context, arg UpdateNamespaceParams) (Namespace, error)
 	UpsertBucket(ctx context.Context, arg UpsertBucketParams) (Bucket, error)
-	UpsertModel(ctx context.Context, arg UpsertModelParams) (Model, error)
+	// Only the id: the migration tests load fixtures into older schemas.
+	UpsertModel(ctx context.Context, arg UpsertModelParams) (int64, error)
 	UpsertNamespace(ctx context.Context, arg UpsertNamespaceParams) (Namespace, error)
 }
 
@@ -593,6 +601,7 @@ type GetVersionByPathRow struct {
 	DeletedAt      *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Description    string
 	NamespaceID    int64
 }
 
@@ -777,6 +786,16 @@ type ListVersionExperimentStatesRow struct {
 	State string
 }
 
+type ListVersionTagsInRangeParams struct {
+	Lo *int64
+	Hi *int64
+}
+
+type ListVersionTagsInRangeRow struct {
+	VersionID int64
+	Tag       string
+}
+
 type ListVersionsInStateParams struct {
 	ModelID    int64
 	State      string
@@ -803,6 +822,7 @@ type Model struct {
 	Name        string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	Description string
 }
 
 type ModelVersion struct {
@@ -816,6 +836,7 @@ type ModelVersion struct {
 	DeletedAt      *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Description    string
 }
 
 type Namespace struct {
@@ -864,6 +885,18 @@ type SetArtifactBlobParams struct {
 type SetBlobStorageVersionParams struct {
 	StorageVersion string
 	ID             int64
+}
+
+type SetModelDescriptionParams struct {
+	Description string
+	Now         time.Time
+	ID          int64
+}
+
+type SetVersionDescriptionParams struct {
+	Description string
+	Now         time.Time
+	ID          int64
 }
 
 type SetVersionDigestParams struct {

@@ -33,7 +33,7 @@ func (s *server) handleCreateModel(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	m, err := s.registry.CreateModel(r.Context(), ns, in.Name)
+	m, err := s.registry.CreateModelWith(r.Context(), ns, registry.NewModel{Name: in.Name, Description: in.Description})
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,8 @@ func (s *server) handleGetModel(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, m)
 }
 
-// handleUpdateModel renames a model: {"name": "new"}.
+// handleUpdateModel renames a model and/or changes its description:
+// {"name": "new", "description": "…"}.
 func (s *server) handleUpdateModel(w http.ResponseWriter, r *http.Request) error {
 	n, err := pathNames(r, "namespace", "model")
 	if err != nil {
@@ -62,10 +63,10 @@ func (s *server) handleUpdateModel(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if in.Name == nil {
+	if in.Name == nil && in.Description == nil {
 		return s.handleGetModel(w, r)
 	}
-	m, err := s.registry.RenameModel(r.Context(), n[0], n[1], *in.Name)
+	m, err := s.registry.UpdateModel(r.Context(), n[0], n[1], registry.ModelChange{Name: in.Name, Description: in.Description})
 	if err != nil {
 		return err
 	}

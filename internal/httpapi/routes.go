@@ -20,8 +20,9 @@ const apiBase = "/api/v1"
 //
 // Each route names the access it needs (auth.go): read, write or admin in
 // its {namespace}, or one of the few routes outside a namespace. Reads
-// need read; creating, uploading and moving states need write; deletes,
-// buckets, tags and namespace changes need admin.
+// need read; creating, uploading, moving states, describing and attaching
+// or detaching an existing tag need write; deletes, buckets, creating and
+// deleting tags and namespace changes need admin.
 //
 // The upload routes (handleUpload) go through countRefusals, which counts
 // their refusals by reason in the metrics, and take one of the upload
@@ -60,16 +61,17 @@ func (s *server) routes() []Route {
 	handle(experiment, "", admin, s.handleDeleteExperiment, del)
 	handle(experiment, "/state", write, s.handleSetExperimentState, put)
 	handle(experiment, "/tags", read, s.handleExperimentTags, get)
-	handle(experiment, "/tags/{tag}", admin, s.handleTagExperiment, put, del)
+	handle(experiment, "/tags/{tag}", write, s.handleTagExperiment, put, del)
 
 	// /api/v1/namespaces/{namespace}/models/{model}/versions/{version}
 	handle(version, "", read, s.handleGetVersion, get)
+	handle(version, "", write, s.handleUpdateVersion, patch)
 	handle(version, "", admin, s.handleDeleteVersion, del)
 	handle(version, "/state", write, s.handleSetVersionState, put)
 	handle(version, "/history", read, s.handleVersionHistory, get)
 	handle(version, "/archive", read, s.handleVersionArchive, get, head)
 	handle(version, "/tags", read, s.handleVersionTags, get)
-	handle(version, "/tags/{tag}", admin, s.handleTagVersion, put, del)
+	handle(version, "/tags/{tag}", write, s.handleTagVersion, put, del)
 	handle(version, "/experiments", read, s.handleListExperiments, get)
 	handle(version, "/experiments", write, s.handleCreateExperiment, post)
 
@@ -86,7 +88,7 @@ func (s *server) routes() []Route {
 	handle(model, "", read, s.handleGetModel, get)
 	handle(model, "", write, s.handleUpdateModel, patch)
 	handle(model, "", admin, s.handleDeleteModel, del)
-	handle(model, "/tags/{tag}", admin, s.handleTagModel, put, del)
+	handle(model, "/tags/{tag}", write, s.handleTagModel, put, del)
 	handle(model, "/versions", read, s.handleListVersions, get)
 	handle(model, "/versions", write, s.handleCreateVersion, post)
 

@@ -33,7 +33,7 @@ func (s *server) handleCreateVersion(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	v, err := s.registry.CreateVersion(r.Context(), n[0], n[1], registry.NewVersion{Version: in.Version, State: in.State})
+	v, err := s.registry.CreateVersion(r.Context(), n[0], n[1], registry.NewVersion{Version: in.Version, State: in.State, Description: in.Description})
 	if err != nil {
 		return err
 	}
@@ -46,6 +46,23 @@ func (s *server) handleGetVersion(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	v, err := s.registry.GetVersion(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, v)
+}
+
+// handleUpdateVersion changes a version's description: {"description": "…"}.
+func (s *server) handleUpdateVersion(w http.ResponseWriter, r *http.Request) error {
+	ref, err := versionRef(r)
+	if err != nil {
+		return err
+	}
+	var in api.VersionUpdate
+	if err := decodeJSON(w, r, &in); err != nil {
+		return err
+	}
+	v, err := s.registry.UpdateVersion(r.Context(), ref, registry.VersionChange{Description: in.Description})
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,11 @@ func (r *Registry) VersionContent(ctx context.Context, ref Ref) (VersionContent,
 	if err != nil {
 		return VersionContent{}, err
 	}
-	out := VersionContent{Version: toVersion(ref.Namespace, ref.Model)(res.version)}
+	version, err := withTags(ctx, r.db, toVersion(ref.Namespace, ref.Model)(res.version), nil)
+	if err != nil {
+		return VersionContent{}, err
+	}
+	out := VersionContent{Version: version}
 	digests := make([]db.ListVersionArtifactDigestsRow, 0, len(rows))
 	for _, row := range rows {
 		a := r.artifact(artifactRow(row))

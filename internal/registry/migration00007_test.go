@@ -27,9 +27,19 @@ func TestMigration00007(t *testing.T) {
 			return ok[db.Namespace](t)(s.CreateNamespace(ctx, db.CreateNamespaceParams{Name: name, Now: now})).ID
 		}
 		canada, usa := ns("canada"), ns("usa")
+		// Models and versions inserted as rows of schema version 6 (no
+		// description yet).
 		version := func(ns int64, model string) int64 {
-			m := ok[db.Model](t)(s.CreateModel(ctx, db.CreateModelParams{NamespaceID: ns, Name: model, Now: now}))
-			return ok[db.ModelVersion](t)(s.CreateVersion(ctx, db.CreateVersionParams{ModelID: m.ID, Version: "v1", State: "test", Now: now})).ID
+			var m, v int64
+			if err := raw.QueryRowContext(ctx, fmt.Sprintf(`INSERT INTO models (namespace_id, name, created_at, updated_at)
+				VALUES (%d, '%s', '2024-05-01 12:00:00+00:00', '2024-05-01 12:00:00+00:00') RETURNING id`, ns, model)).Scan(&m); err != nil {
+				t.Fatal(err)
+			}
+			if err := raw.QueryRowContext(ctx, fmt.Sprintf(`INSERT INTO model_versions (model_id, version, state, state_changed_at, created_at, updated_at)
+				VALUES (%d, 'v1', 'test', '2024-05-01 12:00:00+00:00', '2024-05-01 12:00:00+00:00', '2024-05-01 12:00:00+00:00') RETURNING id`, m)).Scan(&v); err != nil {
+				t.Fatal(err)
+			}
+			return v
 		}
 		v1, v2, v3 := version(canada, "a"), version(canada, "b"), version(usa, "c")
 		sum := strings.Repeat("ab", 32)

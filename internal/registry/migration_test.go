@@ -246,9 +246,14 @@ func TestMigration00004(t *testing.T) {
 			}
 			blobs[content] = id
 		}
+		// Read as rows of schema version 3 (versions have no description yet).
 		versionID := func(model string) int64 {
-			v := ok[db.GetVersionByPathRow](t)(s.GetVersionByPath(ctx, db.GetVersionByPathParams{Namespace: "canada", Model: model, Version: "v1.0.0"}))
-			return v.ID
+			var id int64
+			if err := raw.QueryRowContext(ctx, fmt.Sprintf(`SELECT v.id FROM model_versions v JOIN models m ON m.id = v.model_id
+				JOIN namespaces n ON n.id = m.namespace_id WHERE n.name = 'canada' AND m.name = '%s' AND v.version = 'v1.0.0'`, model)).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			return id
 		}
 		sm, lg := versionID("llm.sm"), versionID("llm.lg")
 		experiment := func(version int64, name string) int64 {
@@ -258,7 +263,11 @@ func TestMigration00004(t *testing.T) {
 		ns := ok[db.Namespace](t)(s.GetNamespaceByName(ctx, "canada"))
 		nlp := ok[db.Tag](t)(s.CreateTag(ctx, db.CreateTagParams{NamespaceID: ns.ID, Tag: "nlp", Color: "#00aa00", Now: now})).ID
 		ready := ok[db.Tag](t)(s.CreateTag(ctx, db.CreateTagParams{NamespaceID: ns.ID, Tag: "ready", Color: "#0000aa", Now: now})).ID
-		smModel := ok[db.Model](t)(s.GetModelByName(ctx, db.GetModelByNameParams{NamespaceID: ns.ID, Name: "llm.sm"})).ID
+		// Read as a row of schema version 3 (models have no description yet).
+		var smModel int64
+		if err := raw.QueryRowContext(ctx, fmt.Sprintf(`SELECT id FROM models WHERE namespace_id = %d AND name = 'llm.sm'`, ns.ID)).Scan(&smModel); err != nil {
+			t.Fatal(err)
+		}
 
 		// Version artifacts 1-3 and experiment artifacts 1-4: ids 1 to 3
 		// name one of each kind.

@@ -17,7 +17,20 @@ func (r *Registry) toModel(ctx context.Context, q db.Queries, ns string, m db.Mo
 	if err != nil {
 		return Model{}, err
 	}
-	return Model{ID: m.ID, Namespace: ns, Name: m.Name, Tags: tagNames(tags), CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC()}, nil
+	return Model{ID: m.ID, Namespace: ns, Name: m.Name, Description: m.Description, Tags: tagNames(tags),
+		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC()}, nil
+}
+
+// validDescription checks the description of a model or a version:
+// Markdown, UTF-8, at most api.MaxDescriptionBytes.
+func validDescription(v *validation, d *string) {
+	switch {
+	case d == nil:
+	case len(*d) > api.MaxDescriptionBytes:
+		v.addf("description", "must be at most %d bytes", api.MaxDescriptionBytes)
+	case !utf8.ValidString(*d):
+		v.addf("description", "must be valid UTF-8")
+	}
 }
 
 func tagNames(tags []db.Tag) []string {
@@ -33,8 +46,21 @@ func ModelPath(ns, model string) string { return modelPath(ns, model) }
 
 // CreateModel creates a model in a namespace.
 func (r *Registry) CreateModel(ctx context.Context, ns, name string) (Model, error) {
+	return r.CreateModelWith(ctx, ns, NewModel{Name: name})
+}
+
+// NewModel is a model to create.
+type NewModel struct {
+	Name        string
+	Description string
+}
+
+// CreateModelWith creates a model in a namespace, with its description.
+func (r *Registry) CreateModelWith(ctx context.Context, ns string, in NewModel) (Model, error) {
+	name := in.Name
 	var v validation
 	validName(&v, "name", name)
+	validDescription(&v, &in.Description)
 	if err := v.err(); err != nil {
 		return Model{}, err
 	}
@@ -44,14 +70,22 @@ func (r *Registry) CreateModel(ctx context.Context, ns, name string) (Model, err
 		if err != nil {
 			return err
 		}
-		m, err := q.CreateModel(ctx, db.CreateModelParams{NamespaceID: n.ID, Name: name, Now: r.now()})
+		now := r.now()
+		m, err := q.CreateModel(ctx, db.CreateModelParams{NamespaceID: n.ID, Name: name, Now: now})
 		if err != nil {
 			return conflict(err, "model", modelPath(ns, name))
+		}
+		var detail any
+		if in.Description != "" {
+			if m, err = q.SetModelDescription(ctx, db.SetModelDescriptionParams{ID: m.ID, Description: in.Description, Now: now}); err != nil {
+				return err
+			}
+			detail = map[string]string{"description": in.Description}
 		}
 		if out, err = r.toModel(ctx, q, ns, m); err != nil {
 			return err
 		}
-		return r.record(ctx, q, "model.create", ns, modelPath(ns, name), nil)
+		return r.record(ctx, q, "model.create", ns, modelPath(ns, name), detail)
 	})
 	return out, err
 }
@@ -115,8 +149,24 @@ func optional(s string) *string {
 
 // RenameModel renames a model; its versions follow.
 func (r *Registry) RenameModel(ctx context.Context, ns, name, newName string) (Model, error) {
+	return r.UpdateModel(ctx, ns, name, ModelChange{Name: &newName})
+}
+
+// ModelChange changes a model; nil fields are kept.
+type ModelChange struct {
+	Name        *string
+	Description *string
+}
+
+// UpdateModel renames a model (its versions follow) and/or changes its
+// description, in one transaction; the audit record holds each changed
+// field before and after.
+func (r *Registry) UpdateModel(ctx context.Context, ns, name string, in ModelChange) (Model, error) {
 	var v validation
-	validName(&v, "name", newName)
+	if in.Name != nil {
+		validName(&v, "name", *in.Name)
+	}
+	validDescription(&v, in.Description)
 	if err := v.err(); err != nil {
 		return Model{}, err
 	}
@@ -126,14 +176,27 @@ func (r *Registry) RenameModel(ctx context.Context, ns, name, newName string) (M
 		if err != nil {
 			return err
 		}
-		m, err := q.RenameModel(ctx, db.RenameModelParams{ID: res.model.ID, Name: newName, Now: r.now()})
-		if err != nil {
-			return conflict(err, "model", modelPath(ns, newName))
+		m, newName, now := res.model, name, r.now()
+		if in.Name != nil && *in.Name != name {
+			newName = *in.Name
+			if m, err = q.RenameModel(ctx, db.RenameModelParams{ID: m.ID, Name: newName, Now: now}); err != nil {
+				return conflict(err, "model", modelPath(ns, newName))
+			}
 		}
-		if out, err = r.toModel(ctx, q, ns, m); err != nil || name == newName {
+		before := res.model.Description
+		if in.Description != nil && *in.Description != before {
+			if m, err = q.SetModelDescription(ctx, db.SetModelDescriptionParams{ID: m.ID, Description: *in.Description, Now: now}); err != nil {
+				return err
+			}
+		}
+		if out, err = r.toModel(ctx, q, ns, m); err != nil {
 			return err
 		}
-		return r.record(ctx, q, "model.update", ns, modelPath(ns, newName), diff("name", name, newName))
+		d := diff("name", name, newName, "description", before, m.Description)
+		if len(d) == 0 {
+			return nil
+		}
+		return r.record(ctx, q, "model.update", ns, modelPath(ns, newName), d)
 	})
 	return out, err
 }

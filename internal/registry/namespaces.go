@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"net/url"
 	"regexp"
 	"slices"
@@ -363,16 +364,34 @@ func toTag(ns string) func(db.Tag) Tag {
 
 var tagColor = regexp.MustCompile(api.TagColorPattern)
 
-// NewTag is a tag to create; Color is #rrggbb (lowercase hex).
+// NewTag is a tag to create; Color is #rrggbb (lowercase hex), or empty
+// for DefaultTagColor.
 type NewTag struct {
 	Tag   string
 	Color string
+}
+
+// tagPalette is the Tableau 10 palette (matplotlib's default colours):
+// distinct on light and dark backgrounds.
+var tagPalette = [...]string{"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+	"#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"}
+
+// DefaultTagColor is the colour of a tag created without one: a colour of
+// tagPalette chosen by the FNV-1a hash of its name, so that the same name
+// gets the same colour in every namespace and on every server.
+func DefaultTagColor(tag string) string {
+	h := fnv.New32a()
+	h.Write([]byte(tag))
+	return tagPalette[h.Sum32()%uint32(len(tagPalette))]
 }
 
 // CreateTag creates a namespace tag.
 func (r *Registry) CreateTag(ctx context.Context, ns string, in NewTag) (Tag, error) {
 	var v validation
 	validName(&v, "tag", in.Tag)
+	if in.Color == "" {
+		in.Color = DefaultTagColor(in.Tag)
+	}
 	if !tagColor.MatchString(in.Color) {
 		v.addf("color", "must be #rrggbb in lowercase hex, not %q", in.Color)
 	}

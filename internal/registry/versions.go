@@ -20,9 +20,46 @@ func toVersion(ns, model string) func(db.ModelVersion) Version {
 		return Version{
 			ID: v.ID, Namespace: ns, Model: model, Version: v.Version, State: v.State,
 			StateChangedAt: v.StateChangedAt.UTC(), Sealed: v.SealedAt != nil, SealedAt: utc(v.SealedAt),
-			Digest: v.Digest, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
+			Digest: v.Digest, Description: v.Description, Tags: []string{}, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
 		}
 	}
+}
+
+// withTags is v with the names of the tags attached to it.
+func withTags(ctx context.Context, q db.Queries, v Version, err error) (Version, error) {
+	if err != nil {
+		return v, err
+	}
+	tags, err := q.ListLinkedTags(ctx, tagTarget{VersionID: &v.ID})
+	if err != nil {
+		return Version{}, err
+	}
+	v.Tags = tagNames(tags)
+	return v, nil
+}
+
+// withPageTags fills in the tags of a page of versions with one query over
+// the range of their ids.
+func withPageTags(ctx context.Context, q db.Queries, vs []Version) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	lo, hi := vs[0].ID, vs[0].ID
+	at := make(map[int64]int, len(vs))
+	for i, v := range vs {
+		lo, hi = min(lo, v.ID), max(hi, v.ID)
+		at[v.ID] = i
+	}
+	rows, err := q.ListVersionTagsInRange(ctx, db.ListVersionTagsInRangeParams{Lo: &lo, Hi: &hi})
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if i, ok := at[row.VersionID]; ok {
+			vs[i].Tags = append(vs[i].Tags, row.Tag)
+		}
+	}
+	return nil
 }
 
 func utc(t *time.Time) *time.Time {
@@ -41,8 +78,9 @@ type StateChange = api.StateChange
 
 // NewVersion is a version to create; State defaults to test.
 type NewVersion struct {
-	Version string
-	State   string
+	Version     string
+	State       string
+	Description string
 }
 
 // CreateVersion creates a version of a model, recording its first state in
@@ -56,6 +94,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 	var v validation
 	validName(&v, "version", in.Version)
 	oneOf(&v, "state", in.State, Lifecycles)
+	validDescription(&v, &in.Description)
 	if err := v.err(); err != nil {
 		return Version{}, err
 	}
@@ -85,11 +124,18 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 				return err
 			}
 		}
+		detail := map[string]string{"state": in.State}
+		if in.Description != "" {
+			if out, err = q.SetVersionDescription(ctx, db.SetVersionDescriptionParams{ID: out.ID, Description: in.Description, Now: now}); err != nil {
+				return err
+			}
+			detail["description"] = in.Description
+		}
 		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, ToState: in.State, Actor: callerActor(ctx), Now: now})
 		if err != nil {
 			return err
 		}
-		return r.record(ctx, q, "version.create", ns, path, map[string]string{"state": in.State})
+		return r.record(ctx, q, "version.create", ns, path, detail)
 	})
 	return toVersion(ns, model)(out), err
 }
@@ -100,7 +146,46 @@ func (r *Registry) GetVersion(ctx context.Context, ref Ref) (Version, error) {
 	if err != nil {
 		return Version{}, err
 	}
-	return toVersion(ref.Namespace, ref.Model)(res.version), nil
+	return withTags(ctx, r.db, toVersion(ref.Namespace, ref.Model)(res.version), nil)
+}
+
+// VersionChange changes a version's description; nil fields are kept.
+// (Its content and lifecycle have their own calls.)
+type VersionChange struct {
+	Description *string
+}
+
+// UpdateVersion changes a version's description; the audit record holds
+// it before and after. A sealed version's description may change: it
+// describes the content, it is not part of it.
+func (r *Registry) UpdateVersion(ctx context.Context, ref Ref, in VersionChange) (Version, error) {
+	var v validation
+	validDescription(&v, in.Description)
+	if err := v.err(); err != nil {
+		return Version{}, err
+	}
+	var out Version
+	err := r.write(ctx, func(q db.Queries) error {
+		res, err := r.version(ctx, q, ref)
+		if err != nil {
+			return err
+		}
+		row, before := res.version, res.version.Description
+		if in.Description != nil && *in.Description != before {
+			if row, err = q.SetVersionDescription(ctx, db.SetVersionDescriptionParams{ID: row.ID, Description: *in.Description, Now: r.now()}); err != nil {
+				return err
+			}
+		}
+		if out, err = withTags(ctx, q, toVersion(ref.Namespace, ref.Model)(row), nil); err != nil {
+			return err
+		}
+		d := diff("description", before, row.Description)
+		if len(d) == 0 {
+			return nil
+		}
+		return r.record(ctx, q, "version.update", ref.Namespace, ref.path(), d)
+	})
+	return out, err
 }
 
 // VersionFilter narrows a version list; empty fields do not filter.
@@ -146,7 +231,11 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 	if err != nil {
 		return Page[Version]{}, err
 	}
-	return newPage(convert(rows, toVersion(ns, model)), page, total), nil
+	items := convert(rows, toVersion(ns, model))
+	if err := withPageTags(ctx, r.db, items); err != nil {
+		return Page[Version]{}, err
+	}
+	return newPage(items, page, total), nil
 }
 
 // SetVersionState moves a version to another lifecycle. Entering a gated
@@ -183,7 +272,7 @@ func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (
 		if errors.Is(err, errReplace) {
 			err = fmt.Errorf("version %s: its artifacts kept changing while they were placed: %w", ref.path(), err)
 		}
-		return toVersion(ref.Namespace, ref.Model)(out), err
+		return withTags(ctx, r.db, toVersion(ref.Namespace, ref.Model)(out), err)
 	}
 }
 

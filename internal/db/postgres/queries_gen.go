@@ -599,6 +599,17 @@ func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int6
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListVersionTagsInRange(ctx context.Context, arg db.ListVersionTagsInRangeParams) ([]db.ListVersionTagsInRangeRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionTagsInRange")
+	defer span.End()
+	r, err := q.reader().ListVersionTagsInRange(ctx, pgdb.ListVersionTagsInRangeParams(arg))
+	out := make([]db.ListVersionTagsInRangeRow, len(r))
+	for i := range r {
+		out[i] = db.ListVersionTagsInRangeRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([]db.ModelVersion, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListVersions")
 	defer span.End()
@@ -684,6 +695,20 @@ func (q queries) SetBlobStorageVersion(ctx context.Context, arg db.SetBlobStorag
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) SetModelDescription(ctx context.Context, arg db.SetModelDescriptionParams) (db.Model, error) {
+	ctx, span := queryTrace.Start(ctx, "db.SetModelDescription")
+	defer span.End()
+	r, err := q.writer().SetModelDescription(ctx, pgdb.SetModelDescriptionParams(arg))
+	return db.Model(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) SetVersionDescription(ctx context.Context, arg db.SetVersionDescriptionParams) (db.ModelVersion, error) {
+	ctx, span := queryTrace.Start(ctx, "db.SetVersionDescription")
+	defer span.End()
+	r, err := q.writer().SetVersionDescription(ctx, pgdb.SetVersionDescriptionParams(arg))
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) SetVersionDigest(ctx context.Context, arg db.SetVersionDigestParams) (db.ModelVersion, error) {
 	ctx, span := queryTrace.Start(ctx, "db.SetVersionDigest")
 	defer span.End()
@@ -733,11 +758,11 @@ func (q queries) UpsertBucket(ctx context.Context, arg db.UpsertBucketParams) (d
 	return db.Bucket(r), dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) UpsertModel(ctx context.Context, arg db.UpsertModelParams) (db.Model, error) {
+func (q queries) UpsertModel(ctx context.Context, arg db.UpsertModelParams) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.UpsertModel")
 	defer span.End()
 	r, err := q.writer().UpsertModel(ctx, pgdb.UpsertModelParams(arg))
-	return db.Model(r), dbtrace.Error(span, mapError(err))
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) UpsertNamespace(ctx context.Context, arg db.UpsertNamespaceParams) (db.Namespace, error) {

@@ -76,6 +76,7 @@ var schemas = append([]schema{
 	{name: "ModelCreate", typ: typeOf[api.ModelCreate]()},
 	{name: "ModelUpdate", typ: typeOf[api.ModelUpdate]()},
 	{name: "VersionCreate", typ: typeOf[api.VersionCreate]()},
+	{name: "VersionUpdate", typ: typeOf[api.VersionUpdate]()},
 	{name: "VersionStateUpdate", typ: typeOf[api.VersionStateUpdate]()},
 	{name: "ExperimentCreate", typ: typeOf[api.ExperimentCreate]()},
 	{name: "ExperimentStateUpdate", typ: typeOf[api.ExperimentStateUpdate]()},

@@ -298,6 +298,7 @@ type Model struct {
 	Name        string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	Description string
 }
 
 type ModelVersion struct {
@@ -311,6 +312,7 @@ type ModelVersion struct {
 	DeletedAt      *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Description    string
 }
 
 type Namespace struct {

@@ -50,7 +50,7 @@ func (q *Queries) CountModels(ctx context.Context, arg CountModelsParams) (int64
 const createModel = `-- name: CreateModel :one
 INSERT INTO models (namespace_id, name, created_at, updated_at)
 VALUES ($1, $2, $3, $3)
-RETURNING id, namespace_id, name, created_at, updated_at
+RETURNING id, namespace_id, name, created_at, updated_at, description
 `
 
 type CreateModelParams struct {
@@ -68,6 +68,7 @@ func (q *Queries) CreateModel(ctx context.Context, arg CreateModelParams) (Model
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
@@ -85,7 +86,7 @@ func (q *Queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
 }
 
 const getModel = `-- name: GetModel :one
-SELECT id, namespace_id, name, created_at, updated_at FROM models WHERE id = $1
+SELECT id, namespace_id, name, created_at, updated_at, description FROM models WHERE id = $1
 `
 
 // @readonly
@@ -98,12 +99,13 @@ func (q *Queries) GetModel(ctx context.Context, id int64) (Model, error) {
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
 
 const getModelByName = `-- name: GetModelByName :one
-SELECT id, namespace_id, name, created_at, updated_at FROM models WHERE namespace_id = $1 AND name = $2
+SELECT id, namespace_id, name, created_at, updated_at, description FROM models WHERE namespace_id = $1 AND name = $2
 `
 
 type GetModelByNameParams struct {
@@ -121,12 +123,13 @@ func (q *Queries) GetModelByName(ctx context.Context, arg GetModelByNameParams) 
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
 
 const getModelByPath = `-- name: GetModelByPath :one
-SELECT m.id, m.namespace_id, m.name, m.created_at, m.updated_at FROM models m
+SELECT m.id, m.namespace_id, m.name, m.created_at, m.updated_at, m.description FROM models m
 JOIN namespaces n ON n.id = m.namespace_id
 WHERE n.name = $1 AND m.name = $2
 `
@@ -146,12 +149,13 @@ func (q *Queries) GetModelByPath(ctx context.Context, arg GetModelByPathParams) 
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
 
 const listModels = `-- name: ListModels :many
-SELECT id, namespace_id, name, created_at, updated_at FROM models m
+SELECT id, namespace_id, name, created_at, updated_at, description FROM models m
 WHERE m.namespace_id = $1
   AND (CAST($2 AS TEXT) IS NULL
        OR replace(lower(m.name), lower(CAST($2 AS TEXT)), '') <> lower(m.name))
@@ -195,6 +199,7 @@ func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model
 			&i.Name,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Description,
 		); err != nil {
 			return nil, err
 		}
@@ -209,7 +214,7 @@ func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model
 const renameModel = `-- name: RenameModel :one
 UPDATE models SET name = $1, updated_at = $2
 WHERE id = $3
-RETURNING id, namespace_id, name, created_at, updated_at
+RETURNING id, namespace_id, name, created_at, updated_at, description
 `
 
 type RenameModelParams struct {
@@ -227,6 +232,33 @@ func (q *Queries) RenameModel(ctx context.Context, arg RenameModelParams) (Model
 		&i.Name,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
+	)
+	return i, err
+}
+
+const setModelDescription = `-- name: SetModelDescription :one
+UPDATE models SET description = $1, updated_at = $2
+WHERE id = $3
+RETURNING id, namespace_id, name, created_at, updated_at, description
+`
+
+type SetModelDescriptionParams struct {
+	Description string
+	Now         time.Time
+	ID          int64
+}
+
+func (q *Queries) SetModelDescription(ctx context.Context, arg SetModelDescriptionParams) (Model, error) {
+	row := q.db.QueryRow(ctx, setModelDescription, arg.Description, arg.Now, arg.ID)
+	var i Model
+	err := row.Scan(
+		&i.ID,
+		&i.NamespaceID,
+		&i.Name,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }

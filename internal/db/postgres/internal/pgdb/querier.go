@@ -176,6 +176,11 @@ type Querier interface {
 	// Every live experiment of a version with its state, for promotion gates.
 	// @readonly
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
+	// The tags linked to the versions whose ids are from lo to hi, for a page
+	// of versions in one query (the caller keeps the page's own): tag links
+	// are few, and the range is read from the index of tag_links.version_id.
+	// @readonly
+	ListVersionTagsInRange(ctx context.Context, arg ListVersionTagsInRangeParams) ([]ListVersionTagsInRangeRow, error)
 	// @readonly
 	ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error)
 	// ListVersions filtered by state only, answered from the partial index
@@ -218,6 +223,8 @@ type Querier interface {
 	// Records the object version of a blob: verify records the version whose
 	// bytes it checked for a blob written before version ids were recorded.
 	SetBlobStorageVersion(ctx context.Context, arg SetBlobStorageVersionParams) (int64, error)
+	SetModelDescription(ctx context.Context, arg SetModelDescriptionParams) (Model, error)
+	SetVersionDescription(ctx context.Context, arg SetVersionDescriptionParams) (ModelVersion, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
 	SetVersionState(ctx context.Context, arg SetVersionStateParams) (ModelVersion, error)
@@ -227,7 +234,8 @@ type Querier interface {
 	StartExperiment(ctx context.Context, arg StartExperimentParams) (Experiment, error)
 	UpdateNamespace(ctx context.Context, arg UpdateNamespaceParams) (Namespace, error)
 	UpsertBucket(ctx context.Context, arg UpsertBucketParams) (Bucket, error)
-	UpsertModel(ctx context.Context, arg UpsertModelParams) (Model, error)
+	// Only the id: the migration tests load fixtures into older schemas.
+	UpsertModel(ctx context.Context, arg UpsertModelParams) (int64, error)
 	UpsertNamespace(ctx context.Context, arg UpsertNamespaceParams) (Namespace, error)
 }
 

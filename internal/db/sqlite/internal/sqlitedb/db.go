@@ -240,6 +240,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listVersionExperimentStatesStmt, err = db.PrepareContext(ctx, listVersionExperimentStates); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionExperimentStates: %w", err)
 	}
+	if q.listVersionTagsInRangeStmt, err = db.PrepareContext(ctx, listVersionTagsInRange); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionTagsInRange: %w", err)
+	}
 	if q.listVersionsStmt, err = db.PrepareContext(ctx, listVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersions: %w", err)
 	}
@@ -272,6 +275,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.setBlobStorageVersionStmt, err = db.PrepareContext(ctx, setBlobStorageVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query SetBlobStorageVersion: %w", err)
+	}
+	if q.setModelDescriptionStmt, err = db.PrepareContext(ctx, setModelDescription); err != nil {
+		return nil, fmt.Errorf("error preparing query SetModelDescription: %w", err)
+	}
+	if q.setVersionDescriptionStmt, err = db.PrepareContext(ctx, setVersionDescription); err != nil {
+		return nil, fmt.Errorf("error preparing query SetVersionDescription: %w", err)
 	}
 	if q.setVersionDigestStmt, err = db.PrepareContext(ctx, setVersionDigest); err != nil {
 		return nil, fmt.Errorf("error preparing query SetVersionDigest: %w", err)
@@ -665,6 +674,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listVersionExperimentStatesStmt: %w", cerr)
 		}
 	}
+	if q.listVersionTagsInRangeStmt != nil {
+		if cerr := q.listVersionTagsInRangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionTagsInRangeStmt: %w", cerr)
+		}
+	}
 	if q.listVersionsStmt != nil {
 		if cerr := q.listVersionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionsStmt: %w", cerr)
@@ -718,6 +732,16 @@ func (q *Queries) Close() error {
 	if q.setBlobStorageVersionStmt != nil {
 		if cerr := q.setBlobStorageVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setBlobStorageVersionStmt: %w", cerr)
+		}
+	}
+	if q.setModelDescriptionStmt != nil {
+		if cerr := q.setModelDescriptionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setModelDescriptionStmt: %w", cerr)
+		}
+	}
+	if q.setVersionDescriptionStmt != nil {
+		if cerr := q.setVersionDescriptionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setVersionDescriptionStmt: %w", cerr)
 		}
 	}
 	if q.setVersionDigestStmt != nil {
@@ -876,6 +900,7 @@ type Queries struct {
 	listVersionArtifactDigestsStmt  *sql.Stmt
 	listVersionBlobsStmt            *sql.Stmt
 	listVersionExperimentStatesStmt *sql.Stmt
+	listVersionTagsInRangeStmt      *sql.Stmt
 	listVersionsStmt                *sql.Stmt
 	listVersionsInStateStmt         *sql.Stmt
 	lockUnsealedVersionStmt         *sql.Stmt
@@ -887,6 +912,8 @@ type Queries struct {
 	revokeTokenStmt                 *sql.Stmt
 	setArtifactBlobStmt             *sql.Stmt
 	setBlobStorageVersionStmt       *sql.Stmt
+	setModelDescriptionStmt         *sql.Stmt
+	setVersionDescriptionStmt       *sql.Stmt
 	setVersionDigestStmt            *sql.Stmt
 	setVersionStateStmt             *sql.Stmt
 	softDeleteExperimentStmt        *sql.Stmt
@@ -974,6 +1001,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listVersionArtifactDigestsStmt:  q.listVersionArtifactDigestsStmt,
 		listVersionBlobsStmt:            q.listVersionBlobsStmt,
 		listVersionExperimentStatesStmt: q.listVersionExperimentStatesStmt,
+		listVersionTagsInRangeStmt:      q.listVersionTagsInRangeStmt,
 		listVersionsStmt:                q.listVersionsStmt,
 		listVersionsInStateStmt:         q.listVersionsInStateStmt,
 		lockUnsealedVersionStmt:         q.lockUnsealedVersionStmt,
@@ -985,6 +1013,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		revokeTokenStmt:                 q.revokeTokenStmt,
 		setArtifactBlobStmt:             q.setArtifactBlobStmt,
 		setBlobStorageVersionStmt:       q.setBlobStorageVersionStmt,
+		setModelDescriptionStmt:         q.setModelDescriptionStmt,
+		setVersionDescriptionStmt:       q.setVersionDescriptionStmt,
 		setVersionDigestStmt:            q.setVersionDigestStmt,
 		setVersionStateStmt:             q.setVersionStateStmt,
 		softDeleteExperimentStmt:        q.softDeleteExperimentStmt,

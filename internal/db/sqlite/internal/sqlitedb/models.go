@@ -103,6 +103,7 @@ type Model struct {
 	Name        string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	Description string
 }
 
 type ModelVersion struct {
@@ -116,6 +117,7 @@ type ModelVersion struct {
 	DeletedAt      *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Description    string
 }
 
 type Namespace struct {

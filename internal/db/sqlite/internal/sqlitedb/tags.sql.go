@@ -228,3 +228,46 @@ func (q *Queries) ListTags(ctx context.Context, arg ListTagsParams) ([]Tag, erro
 	}
 	return items, nil
 }
+
+const listVersionTagsInRange = `-- name: ListVersionTagsInRange :many
+SELECT CAST(l.version_id AS BIGINT) AS version_id, t.tag FROM tag_links l JOIN tags t ON t.id = l.tag_id
+WHERE l.version_id >= ?1 AND l.version_id <= ?2
+ORDER BY l.version_id, t.tag, t.id
+`
+
+type ListVersionTagsInRangeParams struct {
+	Lo *int64
+	Hi *int64
+}
+
+type ListVersionTagsInRangeRow struct {
+	VersionID int64
+	Tag       string
+}
+
+// The tags linked to the versions whose ids are from lo to hi, for a page
+// of versions in one query (the caller keeps the page's own): tag links
+// are few, and the range is read from the index of tag_links.version_id.
+// @readonly
+func (q *Queries) ListVersionTagsInRange(ctx context.Context, arg ListVersionTagsInRangeParams) ([]ListVersionTagsInRangeRow, error) {
+	rows, err := q.query(ctx, q.listVersionTagsInRangeStmt, listVersionTagsInRange, arg.Lo, arg.Hi)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListVersionTagsInRangeRow
+	for rows.Next() {
+		var i ListVersionTagsInRangeRow
+		if err := rows.Scan(&i.VersionID, &i.Tag); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -89,7 +89,7 @@ func (q *Queries) CreateStateChange(ctx context.Context, arg CreateStateChangePa
 const createVersion = `-- name: CreateVersion :one
 INSERT INTO model_versions (model_id, version, state, state_changed_at, created_at, updated_at)
 VALUES (?1, ?2, ?3, ?4, ?4, ?4)
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
 `
 
 type CreateVersionParams struct {
@@ -118,6 +118,7 @@ func (q *Queries) CreateVersion(ctx context.Context, arg CreateVersionParams) (M
 		&i.DeletedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
@@ -135,7 +136,7 @@ func (q *Queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
 }
 
 const getVersion = `-- name: GetVersion :one
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at FROM model_versions WHERE id = ?1
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions WHERE id = ?1
 `
 
 // @readonly
@@ -153,12 +154,13 @@ func (q *Queries) GetVersion(ctx context.Context, id int64) (ModelVersion, error
 		&i.DeletedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
 
 const getVersionByPath = `-- name: GetVersionByPath :one
-SELECT v.id, v.model_id, v.version, v.state, v.state_changed_at, v.digest, v.sealed_at, v.deleted_at, v.created_at, v.updated_at, m.namespace_id FROM model_versions v
+SELECT v.id, v.model_id, v.version, v.state, v.state_changed_at, v.digest, v.sealed_at, v.deleted_at, v.created_at, v.updated_at, v.description, m.namespace_id FROM model_versions v
 JOIN models m ON m.id = v.model_id
 JOIN namespaces n ON n.id = m.namespace_id
 WHERE n.name = ?1 AND m.name = ?2 AND v.version = ?3
@@ -181,6 +183,7 @@ type GetVersionByPathRow struct {
 	DeletedAt      *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	Description    string
 	NamespaceID    int64
 }
 
@@ -201,6 +204,7 @@ func (q *Queries) GetVersionByPath(ctx context.Context, arg GetVersionByPathPara
 		&i.DeletedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 		&i.NamespaceID,
 	)
 	return i, err
@@ -244,7 +248,7 @@ func (q *Queries) ListStateChanges(ctx context.Context, versionID int64) ([]Vers
 }
 
 const listVersions = `-- name: ListVersions :many
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at FROM model_versions v
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions v
 WHERE v.model_id = ?1
   AND v.deleted_at IS NULL
   AND (CAST(?2 AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(?2 AS TEXT))
@@ -290,6 +294,7 @@ func (q *Queries) ListVersions(ctx context.Context, arg ListVersionsParams) ([]M
 			&i.DeletedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Description,
 		); err != nil {
 			return nil, err
 		}
@@ -305,7 +310,7 @@ func (q *Queries) ListVersions(ctx context.Context, arg ListVersionsParams) ([]M
 }
 
 const listVersionsInState = `-- name: ListVersionsInState :many
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at FROM model_versions
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions
 WHERE model_id = ?1 AND state = ?2 AND deleted_at IS NULL
 ORDER BY created_at DESC, id DESC
 LIMIT CAST(?4 AS BIGINT) OFFSET CAST(?3 AS BIGINT)
@@ -346,6 +351,7 @@ func (q *Queries) ListVersionsInState(ctx context.Context, arg ListVersionsInSta
 			&i.DeletedAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Description,
 		); err != nil {
 			return nil, err
 		}
@@ -363,7 +369,7 @@ func (q *Queries) ListVersionsInState(ctx context.Context, arg ListVersionsInSta
 const lockVersion = `-- name: LockVersion :one
 UPDATE model_versions SET updated_at = updated_at
 WHERE id = ?1 AND deleted_at IS NULL
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
 `
 
 // Takes the version's row lock (PostgreSQL; SQLite's writer is serial
@@ -385,6 +391,38 @@ func (q *Queries) LockVersion(ctx context.Context, id int64) (ModelVersion, erro
 		&i.DeletedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
+	)
+	return i, err
+}
+
+const setVersionDescription = `-- name: SetVersionDescription :one
+UPDATE model_versions SET description = ?1, updated_at = ?2
+WHERE id = ?3
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
+`
+
+type SetVersionDescriptionParams struct {
+	Description string
+	Now         time.Time
+	ID          int64
+}
+
+func (q *Queries) SetVersionDescription(ctx context.Context, arg SetVersionDescriptionParams) (ModelVersion, error) {
+	row := q.queryRow(ctx, q.setVersionDescriptionStmt, setVersionDescription, arg.Description, arg.Now, arg.ID)
+	var i ModelVersion
+	err := row.Scan(
+		&i.ID,
+		&i.ModelID,
+		&i.Version,
+		&i.State,
+		&i.StateChangedAt,
+		&i.Digest,
+		&i.SealedAt,
+		&i.DeletedAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
@@ -392,7 +430,7 @@ func (q *Queries) LockVersion(ctx context.Context, id int64) (ModelVersion, erro
 const setVersionDigest = `-- name: SetVersionDigest :one
 UPDATE model_versions SET digest = ?1, updated_at = ?2
 WHERE id = ?3
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
 `
 
 type SetVersionDigestParams struct {
@@ -415,6 +453,7 @@ func (q *Queries) SetVersionDigest(ctx context.Context, arg SetVersionDigestPara
 		&i.DeletedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
@@ -426,7 +465,7 @@ SET state = ?1,
     sealed_at = COALESCE(sealed_at, ?3),
     updated_at = ?2
 WHERE id = ?4
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
 `
 
 type SetVersionStateParams struct {
@@ -456,6 +495,7 @@ func (q *Queries) SetVersionState(ctx context.Context, arg SetVersionStateParams
 		&i.DeletedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
@@ -463,7 +503,7 @@ func (q *Queries) SetVersionState(ctx context.Context, arg SetVersionStateParams
 const softDeleteVersion = `-- name: SoftDeleteVersion :one
 UPDATE model_versions SET updated_at = ?1, deleted_at = ?1
 WHERE id = ?2 AND deleted_at IS NULL
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
 `
 
 type SoftDeleteVersionParams struct {
@@ -485,6 +525,7 @@ func (q *Queries) SoftDeleteVersion(ctx context.Context, arg SoftDeleteVersionPa
 		&i.DeletedAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.Description,
 	)
 	return i, err
 }
