@@ -757,3 +757,40 @@ func TestDownloadVerification(t *testing.T) {
 		}
 	})
 }
+
+// TestDescriptionsAndTags: descriptions of models and versions, a tag
+// without a colour, and a version's tags.
+func TestDescriptionsAndTags(t *testing.T) {
+	c, _ := newServer(t, serverConfig{})
+	_, err := c.CreateNamespace(ctx, "canada", "")
+	check(t, err)
+	m, err := c.CreateModelWith(ctx, "canada", client.NewModel{Name: "llm.sm", Description: "# llm.sm"})
+	check(t, err)
+	if m.Description != "# llm.sm" {
+		t.Fatalf("model %+v", m)
+	}
+	d := "small"
+	m, err = c.UpdateModel(ctx, "canada", "llm.sm", client.ModelUpdate{Description: &d})
+	check(t, err)
+	if m.Description != "small" || m.Name != "llm.sm" {
+		t.Fatalf("updated model %+v", m)
+	}
+	v, err := c.CreateVersion(ctx, "canada", "llm.sm", client.NewVersion{Version: "v1", Description: "first"})
+	check(t, err)
+	if v.Description != "first" || v.Tags == nil || len(v.Tags) != 0 {
+		t.Fatalf("version %+v", v)
+	}
+	tag, err := c.CreateTag(ctx, "canada", "nlp", "")
+	check(t, err)
+	if tag.Color == "" {
+		t.Fatalf("tag without a colour: %+v", tag)
+	}
+	ref := client.VersionRef{Namespace: "canada", Model: "llm.sm", Version: "v1"}
+	check(t, c.TagVersion(ctx, ref, "nlp"))
+	d = "second"
+	v, err = c.UpdateVersion(ctx, ref, client.VersionUpdate{Description: &d})
+	check(t, err)
+	if v.Description != "second" || !slices.Equal(v.Tags, []string{"nlp"}) {
+		t.Fatalf("updated version %+v", v)
+	}
+}

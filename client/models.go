@@ -17,6 +17,28 @@ func (c *Client) CreateModel(ctx context.Context, ns, name string) (Model, error
 	return m, err
 }
 
+// NewModel is a model to create: its name and its Markdown description.
+type NewModel = api.ModelCreate
+
+// CreateModelWith creates a model with its description; ErrConflict when
+// the name is taken in the namespace.
+func (c *Client) CreateModelWith(ctx context.Context, ns string, in NewModel) (Model, error) {
+	var m Model
+	err := c.doJSON(ctx, http.MethodPost, namespacePath(ns)+"/models", nil, in, &m)
+	return m, err
+}
+
+// ModelUpdate renames a model and/or changes its description; nil members
+// are kept.
+type ModelUpdate = api.ModelUpdate
+
+// UpdateModel changes a model's name and/or description.
+func (c *Client) UpdateModel(ctx context.Context, ns, name string, u ModelUpdate) (Model, error) {
+	var m Model
+	err := c.doJSON(ctx, http.MethodPatch, modelPath(ns, name), nil, u, &m)
+	return m, err
+}
+
 // GetModel returns a model with its tags.
 func (c *Client) GetModel(ctx context.Context, ns, name string) (Model, error) {
 	var m Model

@@ -70,7 +70,8 @@ func (c *Client) DeleteBucket(ctx context.Context, ns string, id int64) error {
 	return c.doJSON(ctx, http.MethodDelete, namespacePath(ns)+"/buckets/"+strconv.FormatInt(id, 10), nil, nil, nil)
 }
 
-// CreateTag creates a tag of a namespace; color is "#rrggbb" (lowercase).
+// CreateTag creates a tag of a namespace; color is "#rrggbb" (lowercase),
+// or "" for the server's default (chosen by the tag's name).
 func (c *Client) CreateTag(ctx context.Context, ns, tag, color string) (Tag, error) {
 	var out Tag
 	in := api.TagCreate{Tag: tag, Color: color}

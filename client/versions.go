@@ -21,7 +21,17 @@ func (c *Client) CreateVersion(ctx context.Context, ns, model string, v NewVersi
 	return out, err
 }
 
-// GetVersion returns a live (not deleted) version.
+// VersionUpdate changes a version's description; nil members are kept.
+type VersionUpdate = api.VersionUpdate
+
+// UpdateVersion changes a version's description (a sealed version's too).
+func (c *Client) UpdateVersion(ctx context.Context, v VersionRef, u VersionUpdate) (Version, error) {
+	var out Version
+	err := c.doJSON(ctx, http.MethodPatch, v.path(), nil, u, &out)
+	return out, err
+}
+
+// GetVersion returns a live (not deleted) version, with its tags.
 func (c *Client) GetVersion(ctx context.Context, v VersionRef) (Version, error) {
 	var out Version
 	err := c.doJSON(ctx, http.MethodGet, v.path(), nil, nil, &out)
