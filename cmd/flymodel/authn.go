@@ -34,7 +34,10 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, database db.DB, l
 	}
 	policy := cfg.Auth.Anonymous
 	if policy == "" {
-		policy = "default: write on a loopback address while no token exists, else none"
+		policy = "default: write on a loopback address while no token exists, else none; read at each request"
+	}
+	if role == auth.Admin {
+		logger.Warn("anonymous requests may do anything, delete and manage tokens included (auth.anonymous = admin)")
 	}
 	logger.Info("anonymous requests", "role", role.String(), "policy", policy)
 	return a, nil
