@@ -37,7 +37,7 @@ func TestAnonymousPolicyLive(t *testing.T) {
 		on(two).do("POST", base+"/namespaces/canada/models", map[string]any{"name": "llm.sm"}, 201)
 		res := on(one).request("DELETE", base+"/namespaces/canada/models/llm.sm?cascade=true", "", "")
 		hint(res, "admin")
-		if d := res.json(t)["detail"].(string); !strings.Contains(d, "anonymous requests may only write here") {
+		if d := res.json(t)["detail"].(string); !strings.Contains(d, "(anonymous requests may only write here)") {
 			t.Fatalf("detail does not say what anonymous requests may do: %q", d)
 		}
 
@@ -67,7 +67,7 @@ func TestAnonymousPolicyLive(t *testing.T) {
 		on(ro).do("GET", base+"/namespaces/canada/models", nil, 200)
 		res = on(ro).request("POST", base+"/namespaces/canada/models", "application/json", `{"name":"y"}`)
 		hint(res, "write")
-		if d := res.json(t)["detail"].(string); !strings.Contains(d, "anonymous requests may only read here") {
+		if d := res.json(t)["detail"].(string); !strings.Contains(d, "(anonymous requests may only read here)") {
 			t.Fatalf("detail = %q", d)
 		}
 		// Explicit admin: anonymous requests may delete.

@@ -112,15 +112,15 @@ func (s *server) refuse(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if p.Anonymous {
 		detail := "this request needs a bearer token"
 		if need > auth.None {
-			detail = "this needs the " + need.String() + " role"
+			detail += " with the " + need.String() + " role"
 			if ns != "" {
 				detail += " in namespace " + ns
 			}
 		}
 		if role := p.Strongest(); role > auth.None {
-			detail += ", and anonymous requests may only " + role.String() + " here"
+			detail += " (anonymous requests may only " + role.String() + " here)"
 		} else {
-			detail += ", and anonymous requests may do nothing here"
+			detail += " (anonymous requests may do nothing here)"
 		}
 		return unauthorized(w, `Bearer realm="flymodel"`, detail+"; "+getToken(max(need, auth.Read)))
 	}
@@ -145,11 +145,12 @@ func (s *server) refuse(w http.ResponseWriter, r *http.Request, p auth.Principal
 }
 
 // getToken tells a caller without a valid token how to get one, for
-// every 401: tokens are made on the server's database with the CLI (or
-// over /api/v1/tokens by an unscoped admin).
+// every 401: tokens are made with the CLI on the server, with its
+// configuration (or over /api/v1/tokens by an unscoped admin). It names
+// nothing of the server's internals.
 func getToken(role auth.Role) string {
-	return "create a token with `flymodel token create --name NAME --role " + role.String() +
-		"` where the server's database is (or ask its admin) and send it as Authorization: Bearer <token> (FLYMODEL_TOKEN or --token for the CLI)"
+	return "create one with `flymodel token create --name NAME --role " + role.String() +
+		"` on the server (or ask its admin) and send it as Authorization: Bearer <token> (FLYMODEL_TOKEN or --token for the CLI)"
 }
 
 func unauthorized(w http.ResponseWriter, challenge, detail string) error {
