@@ -71,7 +71,7 @@ var Roles = []Role{RoleRead, RoleWrite, RoleAdmin}
 
 // Format is a known artifact format; it gives the content type when none
 // is declared. An upload that declares none takes the format its name's
-// extension says (TypeByName).
+// extension names.
 type Format = string
 
 // Formats are the known artifact formats (DESIGN.md), each with the
