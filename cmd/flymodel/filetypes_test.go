@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,22 @@ func TestUpsertFormats(t *testing.T) {
 		}
 	}
 
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte("[[upsert.artifacts]]\nname = \"x\"\npath = \"out/notes\"\nformat = \"bogus\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := flymodel(t, dir, nil, append([]string{"-c", bad, "upsert"}, base...)...); res.code != 2 || !strings.Contains(res.stderr, `format "bogus": want one of json`) {
+		t.Errorf("config format bogus: want a usage error naming the formats: %s", res)
+	}
+
+	c, err := client.New(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetNamespace(context.Background(), "canada"); !errors.Is(err, client.ErrNotFound) {
+		t.Fatalf("a refused upsert created the namespace: %v", err)
+	}
+
 	runUpsert(t, dir, 0, append(base,
 		"--artifact", "weights=out/weights", // extensions; blob: --format
 		"--artifact", "out/params.yaml", // yaml from the extension
@@ -54,10 +71,6 @@ func TestUpsertFormats(t *testing.T) {
 		"--artifact", "arrays=out/arrays:npy", // a folder: the default of the files that say nothing
 		"--format", "txt")...)
 
-	c, err := client.New(server)
-	if err != nil {
-		t.Fatal(err)
-	}
 	owner := client.Owner{Namespace: "canada", Model: "llm.sm", Version: "v1"}
 	for name, want := range map[string][2]string{
 		"weights/model.safetensors": {"safetensors", "application/octet-stream"},

@@ -129,6 +129,9 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 	}
 
 	for _, art := range cfg.Artifacts {
+		if art.Format != "" && !slices.Contains(api.Formats, art.Format) {
+			return spec, usageErrorf(cmd, "upsert.artifacts %s: format %q: want one of %s", art.Path, art.Format, strings.Join(api.Formats, ", "))
+		}
 		files, err := upsert.Files(art.Name, art.Path)
 		if err != nil {
 			return spec, fmt.Errorf("upsert.artifacts %s: %w", art.Path, err)
