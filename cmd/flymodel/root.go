@@ -18,7 +18,13 @@ One binary is the server (serve), its admin commands and the client (upsert).
 With no configuration, flymodel keeps everything in ./flymodel-data.`,
 		Version:           buildVersion(),
 		Args:              subcommandArgs,
-		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		// Bare flymodel is a command line without a command: the help, on
+		// stderr, and the usage exit code (what --help asks for exits 0).
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.SetOut(a.stderr)
+			_ = cmd.Help()
+			return usageErrorf(cmd, "no command given")
+		},
 		PersistentPreRunE: a.loadConfig,
 		SilenceErrors:     true, // exitCode prints them, as one line
 		SilenceUsage:      true, // a runtime error is not a reason to show usage
