@@ -96,4 +96,3 @@ func (a *app) completeModels(cmd *cobra.Command, _ []string, prefix string) ([]s
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
-
