@@ -318,6 +318,10 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 		}
 	} else if err == nil || res.Conflicts > 0 {
 		printSummary(a.stdout, res)
+	} else if res.Changed > 0 {
+		// The plan is on screen: say how far the run got (a rerun goes on
+		// from there).
+		fmt.Fprintf(a.stdout, "%s: %d of %d change(s) made, then an error\n", res.Version, res.Changed, res.Changed+pendingSteps(res))
 	}
 	if errors.Is(err, client.ErrUnauthorized) {
 		err = fmt.Errorf("%w (give a token with --token, FLYMODEL_TOKEN or client.token)", err)
@@ -376,6 +380,17 @@ func printItems(w io.Writer, res upsert.Result) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// pendingSteps counts the planned changes a failed run did not make.
+func pendingSteps(res upsert.Result) int {
+	n := 0
+	for _, it := range res.Items {
+		if it.Action != upsert.Unchanged && it.Action != upsert.Conflict {
+			n++
+		}
+	}
+	return n - res.Changed
 }
 
 // printSummary writes the last line of a run.

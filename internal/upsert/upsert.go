@@ -84,6 +84,10 @@ func (s Spec) Validate() error {
 		if e.State != "" && !slices.Contains(api.ExperimentStates, e.State) {
 			errs = append(errs, fmt.Errorf("experiment %q: state %q: want one of %s", e.Name, e.State, strings.Join(api.ExperimentStates, ", ")))
 		}
+		if !api.Finished(e.State) && (len(e.Metrics) > 0 || e.DurationMs != nil) {
+			// They are recorded with the result: without one they would be dropped.
+			errs = append(errs, fmt.Errorf("experiment %q: metrics and duration are recorded with the result: give state passed or failed", e.Name))
+		}
 	}
 	if len(errs) > 0 {
 		return &InvalidError{Errs: errs}
