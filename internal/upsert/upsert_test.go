@@ -102,7 +102,9 @@ func TestSpecValidate(t *testing.T) {
 		{func(s *Spec) { s.Experiments[0].Name = "a\nb" }, `experiment "a\nb"`},
 		{func(s *Spec) { s.Experiments[0].State = "done" }, `state "done"`},
 		{func(s *Spec) { s.Experiments[0].State = "" }, "recorded with the result"},
-		{func(s *Spec) { s.Experiments[0].State, s.Experiments[0].Metrics, s.Experiments[0].DurationMs = "running", nil, &ms }, "recorded with the result"},
+		{func(s *Spec) {
+			s.Experiments[0].State, s.Experiments[0].Metrics, s.Experiments[0].DurationMs = "running", nil, &ms
+		}, "recorded with the result"},
 	} {
 		s := ok
 		s.Artifacts = slices.Clone(ok.Artifacts)
