@@ -96,3 +96,37 @@ func (a *app) completeModels(cmd *cobra.Command, _ []string, prefix string) ([]s
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
+
+// completeModelPath completes pull's first argument, NS/MODEL: namespaces
+// (with their "/") until one is chosen, then its models; the version, then
+// the folder, are left to the shell.
+func (a *app) completeModelPath(cmd *cobra.Command, args []string, prefix string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveDefault
+	}
+	ns, model, ok := strings.Cut(prefix, "/")
+	if !ok {
+		names, directive := a.completeNamespaces(cmd, args, prefix)
+		for i := range names {
+			names[i] += "/"
+		}
+		return names, directive | cobra.ShellCompDirectiveNoSpace
+	}
+	c := a.completionClient(cmd)
+	if c == nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+	defer cancel()
+	p, err := c.ListModels(ctx, ns, client.ModelFilter{Name: model}, client.ListOptions{Size: client.MaxPageSize})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var paths []string
+	for _, m := range p.Data {
+		if strings.HasPrefix(m.Name, model) {
+			paths = append(paths, ns+"/"+m.Name)
+		}
+	}
+	return paths, cobra.ShellCompDirectiveNoFileComp
+}

@@ -422,6 +422,12 @@ func TestCompletion(t *testing.T) {
 		if got := strings.Join(complete(env, "upsert", "--namespace", "canada", "--model", ""), " "); got != "llm.lg llm.sm" {
 			t.Errorf("models: %q", got)
 		}
+		if got := strings.Join(complete(env, "pull", ""), " "); got != "canada/ usa/" {
+			t.Errorf("pull NS/: %q", got)
+		}
+		if got := strings.Join(complete(env, "pull", "canada/llm.s"), " "); got != "canada/llm.sm" {
+			t.Errorf("pull NS/MODEL: %q", got)
+		}
 	})
 	srv, _ := countingServer(t)
 	if got := complete([]string{"FLYMODEL_SERVER=" + srv.URL}, "upsert", "--namespace", ""); len(got) != 0 {

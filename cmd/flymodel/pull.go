@@ -55,6 +55,7 @@ token from --token, FLYMODEL_TOKEN or client.token.`,
 	f.IntVar(&fl.parallel, "parallel", 4, "files downloaded at once")
 	f.StringVar(&fl.output, "output", "text", "result format: text or json")
 	completeFixed(cmd, "output", outputFormats)
+	cmd.ValidArgsFunction = a.completeModelPath
 	return cmd
 }
 
