@@ -54,6 +54,8 @@ token from --token, FLYMODEL_TOKEN or client.token.`,
 	f.StringVar(&fl.token, "token", "", "API token (env FLYMODEL_TOKEN, config client.token)")
 	f.IntVar(&fl.parallel, "parallel", 4, "files downloaded at once")
 	f.StringVar(&fl.output, "output", "text", "result format: text or json")
+	completeFixed(cmd, "output", outputFormats)
+	cmd.ValidArgsFunction = a.completeModelPath
 	return cmd
 }
 

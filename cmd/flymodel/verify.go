@@ -27,8 +27,7 @@ or whose sha256 differs from the recorded one. Exits 1 if any is.`,
 			}
 			defer l.Close()
 			if l.empty() {
-				fmt.Fprintln(a.stdout, "nothing to verify: the database has no schema yet")
-				return nil
+				return a.noRegistry()
 			}
 			var progress func(int64)
 			if output == "text" && isTerminal(a.stderr) {
@@ -72,5 +71,6 @@ or whose sha256 differs from the recorded one. Exits 1 if any is.`,
 	}
 	cmd.Flags().StringVar(&namespace, "namespace", "", "verify only this namespace")
 	cmd.Flags().StringVar(&output, "output", "text", "result format: text or json")
+	completeFixed(cmd, "output", outputFormats)
 	return cmd
 }

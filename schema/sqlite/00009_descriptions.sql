@@ -1,7 +1,7 @@
 -- +goose Up
 -- Models and versions get a Markdown description (issue 14), empty by
 -- default; the registry limits its length (api.MaxDescriptionBytes). Keep
--- it identical to schema/sqlite/00008_descriptions.sql.
+-- it identical to schema/postgres/00009_descriptions.sql.
 ALTER TABLE models ADD COLUMN description TEXT NOT NULL DEFAULT '';
 ALTER TABLE model_versions ADD COLUMN description TEXT NOT NULL DEFAULT '';
 
