@@ -96,6 +96,10 @@ func (a *app) loadConfig(cmd *cobra.Command, _ []string) error {
 	if err != nil {
 		return err
 	}
+	if len(cfg.Shadowed) > 0 {
+		fmt.Fprintf(a.stderr, "flymodel: warning: read %s; %s also exists and is not read (-c FILE chooses)\n",
+			cfg.Source, strings.Join(cfg.Shadowed, ", "))
+	}
 	a.cfg = cfg
 	return a.applyDatabaseURL(cmd)
 }
