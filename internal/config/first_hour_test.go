@@ -47,7 +47,7 @@ func TestEnvJSON(t *testing.T) {
 	for _, tt := range []struct{ env, want string }{
 		{`FLYMODEL_STORAGE_S3=models`, `config: FLYMODEL_STORAGE_S3: storage.s3: want JSON, such as [{"key": "value"}], got "models"`},
 		{`FLYMODEL_STORAGE_S3=[{"bucket": "models",]`, `config: FLYMODEL_STORAGE_S3: storage.s3: invalid JSON`},
-		{`FLYMODEL_STORAGE_S3=[{"bucket": "models", "rgion": "x"}]`, `config: FLYMODEL_STORAGE_S3: storage.s3[0].rgion: unknown key "storage.s3[0].rgion"`},
+		{`FLYMODEL_STORAGE_S3=[{"bucket": "models", "rgion": "x"}]`, `config: unknown key "storage.s3[0].rgion"`},
 		{`FLYMODEL_STORAGE_S3={"bucket": "models"}`, `config: FLYMODEL_STORAGE_S3: storage.s3: one table where a list of tables is wanted`},
 	} {
 		_, err := Load(LoadOptions{Dir: t.TempDir(), Environ: []string{tt.env}})
