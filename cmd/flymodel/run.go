@@ -42,6 +42,9 @@ type app struct {
 	configFile  string // -c/--config
 	dry         bool   // --dry
 	databaseURL string // -d/--database-url (see applyDatabaseURL)
+	// clientTLS holds --ca-file, --cert-file and --key-file of the client
+	// commands (see clientTLSOptions).
+	clientTLS config.ClientTLS
 
 	// cfg is loaded once, before any command runs (see loadConfig).
 	cfg *config.Config
