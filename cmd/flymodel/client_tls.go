@@ -26,7 +26,10 @@ func (a *app) addClientTLSFlags(cmd *cobra.Command) {
 // flags given over it; none when nothing is set, so that the client keeps
 // Go's default transport.
 func (a *app) clientTLSOptions(cmd *cobra.Command) ([]client.Option, error) {
-	c := a.cfg.Client.TLS
+	var c config.ClientTLS
+	if a.cfg != nil { // nil where no configuration is loaded (completion)
+		c = a.cfg.Client.TLS
+	}
 	for _, f := range []struct {
 		flag string
 		to   *string

@@ -69,13 +69,13 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	if err != nil {
 		return err
 	}
-	logger.Info("configuration", "sources", cfg.Sources())
 	// Checked first, so that a bad certificate stops the start before anything
 	// else happens.
 	tlsConfig, err := serverTLS(cfg.Server.TLS, time.Now())
 	if err != nil {
 		return err
 	}
+	logger.Info("configuration", "sources", cfg.Sources())
 
 	// Spans flush last: the deferred shutdown runs after the server, the
 	// sweeper and the database have stopped.
