@@ -19,10 +19,15 @@ const (
 	// name the same in a URL, a file system and a log. Names stored before
 	// the rule stay addressable: lookups by name do not apply it.
 	NameReserved = "?#%"
-	// NamePattern: not `.` or `..`, no leading or trailing whitespace (as
-	// unicode.IsSpace has it), no `/`, `\`, NameReserved or control
-	// characters.
-	NamePattern = `^(?!\.\.?$)(?![ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])(?![\s\S]*[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$)[^/\\` + NameReserved + `\u0000-\u001f\u007f-\u009f]+$`
+	// AllNamespaces is the namespace list of a token for every namespace
+	// (`["*"]`), so no new namespace, model, version, experiment, tag or
+	// token is named it: a namespace `*` would read as every namespace.
+	// Names stored before the rule stay addressable, as for NameReserved.
+	AllNamespaces = "*"
+	// NamePattern: not `.`, `..` or AllNamespaces, no leading or trailing
+	// whitespace (as unicode.IsSpace has it), no `/`, `\`, NameReserved or
+	// control characters.
+	NamePattern = `^(?!\.\.?$)(?!\*$)(?![ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])(?![\s\S]*[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$)[^/\\` + NameReserved + `\u0000-\u001f\u007f-\u009f]+$`
 
 	// MaxArtifactNameLen is the longest artifact name, in characters.
 	MaxArtifactNameLen = 1024

@@ -113,9 +113,9 @@ func TestHostileDatabaseBusy(t *testing.T) {
 // it cannot read. Identical bytes in two namespaces are two blobs (the
 // upload's `blob` id is not shared); the original's routes by id answer
 // an artifact or version of another namespace exactly as an unknown id
-// (404, no namespace named); a blob missing from the store is a 500 that
-// names no path. On the laptop default every bucket name may be recorded,
-// for any role.
+// (404, no namespace named), and so do the GraphQL fields by id; a blob
+// missing from the store is a 500 that names no path. On the laptop
+// default every bucket name may be recorded, for any role.
 func TestHostileLeaksAcrossNamespaces(t *testing.T) {
 	dir := t.TempDir()
 	admin := strings.TrimSpace(flymodel(t, dir, nil, "token", "create", "--name", "leaks-admin", "--role", "admin").stdout)
@@ -123,10 +123,10 @@ func TestHostileLeaksAcrossNamespaces(t *testing.T) {
 	h := &hostileClient{addr: s.addr, token: admin}
 	dataDir := filepath.Join(dir, "flymodel-data")
 
-	versionIDs := map[string]int64{}
+	versionIDs, ids := map[string]int64{}, map[string]any{}
 	for _, ns := range []string{"alpha", "beta"} {
-		h.mustJSON(t, "POST", "/api/v1/namespaces", fmt.Sprintf(`{"name":%q}`, ns), http.StatusCreated)
-		h.mustJSON(t, "POST", "/api/v1/namespaces/"+ns+"/models", `{"name":"m"}`, http.StatusCreated)
+		ids[ns] = h.mustJSON(t, "POST", "/api/v1/namespaces", fmt.Sprintf(`{"name":%q}`, ns), http.StatusCreated)["id"]
+		ids[ns+"/m"] = h.mustJSON(t, "POST", "/api/v1/namespaces/"+ns+"/models", `{"name":"m"}`, http.StatusCreated)["id"]
 		for _, v := range []string{"v1", "v2"} {
 			got := h.mustJSON(t, "POST", "/api/v1/namespaces/"+ns+"/models/m/versions", fmt.Sprintf(`{"version":%q}`, v), http.StatusCreated)
 			versionIDs[ns+"/"+v] = int64(got["id"].(float64))
@@ -190,6 +190,54 @@ func TestHostileLeaksAcrossNamespaces(t *testing.T) {
 		versionIDs["beta/v2"], unknown)
 	if names := h.names(t, "/api/v1/namespaces/beta/models/m/versions/v2/artifacts", "name"); len(names) != 0 {
 		t.Errorf("the refused upload into beta was stored: %q", names)
+	}
+
+	// And over GraphQL: a mutation or query naming beta's namespace, model
+	// or version by id is answered as naming an unknown id (the field's
+	// not-found error), and changes nothing; alpha's reader, which may
+	// read alpha but not write, is refused 403 there.
+	asWriter := &hostileClient{addr: s.addr, token: writer}
+	gql := func(c *hostileClient, doc string) hostileResult {
+		body, _ := json.Marshal(map[string]string{"query": doc})
+		return c.do(hostileJSON("POST", "/graphql", string(body)))
+	}
+	for doc, id := range map[string]any{
+		`mutation { createModel(namespace: %v, name: "planted") { id } }`:         ids["beta"],
+		`mutation { createModelVersion(model: %v, name: "planted") { id } }`:      ids["beta/m"],
+		`mutation { createExperiment(modelVersion: %v, name: "planted") { id } }`: versionIDs["beta/v1"],
+		`mutation { updateModelVersionState(id: %v, state: QA) { state } }`:       versionIDs["beta/v1"],
+		`{ namespace(id: %v) { totalItems data { name } } }`:                      ids["beta"],
+		`{ model(id: %v) { totalItems data { name } } }`:                          ids["beta/m"],
+		`{ model(namespace: %v) { totalItems data { name } } }`:                   ids["beta"],
+		`{ model(id: %v) { totalItems data { name namespace { name } } } }`:       ids["beta/m"],
+	} {
+		theirs, unknownRes := gql(asWriter, fmt.Sprintf(doc, id)), gql(asWriter, fmt.Sprintf(doc, unknown))
+		norm := func(r hostileResult, id any) string {
+			return strings.ReplaceAll(string(r.body), fmt.Sprintf("with id %v ", id), "with id N ")
+		}
+		if theirs.status != http.StatusOK || unknownRes.status != http.StatusOK || norm(theirs, id) != norm(unknownRes, unknown) {
+			t.Errorf("GraphQL %s: beta's id answered %d %s, an unknown id %d %s: want the same answer",
+				doc, theirs.status, theirs.body, unknownRes.status, unknownRes.body)
+		}
+		if strings.Contains(string(theirs.body), "beta") {
+			t.Errorf("GraphQL %s: the answer names the namespace: %s", doc, theirs.body)
+		}
+	}
+	if got := h.names(t, "/api/v1/namespaces/beta/models", "name"); strings.Join(got, ",") != "m" {
+		t.Errorf("beta's models after the GraphQL mutations by id: %q", got)
+	}
+	if got := h.names(t, "/api/v1/namespaces/beta/models/m/versions", "version"); strings.Join(got, ",") != "v1,v2" {
+		t.Errorf("beta's versions after the GraphQL mutations by id: %q", got)
+	}
+	if got := h.names(t, "/api/v1/namespaces/beta/models/m/versions/v1/experiments", "name"); len(got) != 0 {
+		t.Errorf("beta's experiments after the GraphQL mutations by id: %q", got)
+	}
+	if v := h.mustJSON(t, "GET", "/api/v1/namespaces/beta/models/m/versions/v1", "", http.StatusOK); v["state"] != "test" {
+		t.Errorf("beta's v1 after updateModelVersionState by its id: %v", v["state"])
+	}
+	res := gql(asReader, fmt.Sprintf(`mutation { createModel(namespace: %v, name: "r") { id } }`, ids["alpha"]))
+	if res.status != http.StatusForbidden || !strings.Contains(string(res.body), "problems/forbidden") {
+		t.Errorf("GraphQL createModel in alpha by alpha's reader: %d %s, want 403", res.status, res.body)
 	}
 
 	// (c) A blob missing from the store: a 500 naming the artifact and the

@@ -1015,6 +1015,9 @@ func TestHostileEdge(t *testing.T) {
 		// Looked up by such a name, a resource simply is not there.
 		refuse("names/"+url.PathEscape(name)+"/get-namespace", hostileReq{method: "GET", target: "/api/v1/namespaces/" + url.PathEscape(name)}, 404, "not-found", "")
 	}
+	// A namespace "*" would read as a token's every namespace (["*"]).
+	refuse("names/star/namespace", hostileJSON("POST", "/api/v1/namespaces", `{"name":"*"}`), 422, "validation", "every namespace")
+	refuse("names/star/model", hostileJSON("POST", ns+"/models", `{"name":"*"}`), 422, "validation", "every namespace")
 	refuse("names/artifact-hash-traversal", hostileMultipart(v1+"/artifacts", mpMeta(`{"name":"a#../b"}`), file, mpClose), 422, "validation", "'?', '#' or '%'")
 	for _, name := range []string{"C:x", "c:/windows/x", "Z:"} {
 		refuse("names/drive-letter/"+name+"/multipart", hostileMultipart(v1+"/artifacts", mpMeta(`{"name":"`+name+`"}`), file, mpClose), 422, "validation", "drive letter")

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -30,7 +31,7 @@ func HashSecret(secret string) string {
 
 // AllNamespaces is the namespace list of a token for every namespace, in
 // requests and listings: a token's scope is never implied by an empty list.
-const AllNamespaces = "*"
+const AllNamespaces = api.AllNamespaces
 
 // verifyToken finds the live token whose secret is secret. An unknown
 // token and a known one with a wrong secret take the same path: the

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -185,7 +186,8 @@ func TestAuthorizationTable(t *testing.T) {
 			{"HEAD", "/download/model-version-artifact", fmt.Sprintf("/download/model-version-artifact?artifact_id=%d", arts[0].ID), needCompatRead, nil},
 			{"GET", "/download/experiment-artifact", "/download/experiment-artifact?artifact_id={eartifact}", needCompatRead, nil},
 			{"HEAD", "/download/experiment-artifact", "/download/experiment-artifact?artifact_id={eartifact}", needCompatRead, nil},
-			// A mutation needs write in the namespace the id names.
+			// A mutation needs write in the namespace the id names; an id
+			// of a namespace the caller cannot read is an unknown id.
 			{"POST", "/graphql", "/graphql", needCompatWrite,
 				json(fmt.Sprintf(`{"query":"mutation { createModel(namespace: %d, name: \"gql\") { id } }"}`, canadaRow.ID))},
 
@@ -244,7 +246,12 @@ func TestAuthorizationTable(t *testing.T) {
 					if res.status != 401 || !strings.HasPrefix(res.header.Get("WWW-Authenticate"), `Bearer realm="flymodel"`) {
 						t.Errorf("%s: status %d, WWW-Authenticate %q, want 401 with a Bearer challenge", name, res.status, res.header.Get("WWW-Authenticate"))
 					}
-				case !allowed && p == otherNS && (r.need == needCompatRead || r.need == needCompatWrite) && r.template != "/graphql":
+				case !allowed && p == otherNS && r.template == "/graphql":
+					// By id, a resource of a namespace the caller cannot
+					// read is answered as an unknown id: over GraphQL, the
+					// field's not-found error.
+					gqlNotFound(t, name, res)
+				case !allowed && p == otherNS && (r.need == needCompatRead || r.need == needCompatWrite):
 					// By id, a resource of a namespace the caller cannot
 					// read is answered as an unknown id.
 					a.problem(res, 404, "not-found")
@@ -257,7 +264,8 @@ func TestAuthorizationTable(t *testing.T) {
 				if after := a.snapshot(); after != before {
 					t.Errorf("%s: refused, yet the database changed", name)
 				}
-				if mutation := r.method != "GET" && r.method != "HEAD"; mutation && res.status == 403 {
+				byID := p == otherNS && r.need == needCompatWrite // answered as an unknown id
+				if mutation := r.method != "GET" && r.method != "HEAD"; mutation && (res.status == 403 || byID) {
 					denied, _, err := audit.List(ctx, a.store, audit.Filter{Outcome: audit.Denied, Actor: p, Limit: audit.MaxLimit})
 					check(t, err)
 					if len(denied) == 0 || denied[len(denied)-1].RequestID != res.header.Get("X-Request-Id") {
@@ -285,6 +293,24 @@ func TestAuthorizationTable(t *testing.T) {
 			t.Errorf("mexico audit = %v", actions)
 		}
 	})
+}
+
+// gqlNotFound checks a GraphQL answer of one field that failed as for an
+// unknown id: 200, no data, one error whose extensions carry the
+// not-found problem.
+func gqlNotFound(t *testing.T, what string, res response) {
+	t.Helper()
+	var got struct {
+		Data   map[string]any
+		Errors []struct {
+			Message    string
+			Extensions map[string]any
+		}
+	}
+	if res.status != 200 || json.Unmarshal(res.body, &got) != nil || got.Data != nil || len(got.Errors) != 1 ||
+		got.Errors[0].Extensions["type"] != "https://flymodel.dev/problems/not-found" || !strings.HasSuffix(got.Errors[0].Message, " not found") {
+		t.Errorf("%s: %d %s, want 200 with the not-found error of an unknown id", what, res.status, res.body)
+	}
 }
 
 // rawJSON is a JSON document that json.Marshal writes as it is.

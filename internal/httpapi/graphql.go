@@ -193,14 +193,21 @@ func (c *gqlCall) refusal() error {
 // errRefusedEarlier fails the fields after a refused one.
 var errRefusedEarlier = errors.New("not run: an earlier field was refused")
 
-// authorize checks the caller's role in namespace ns for a field, and
-// records the first refusal (audited as denied, as on every route).
-func (s *server) gqlAuthorize(ctx context.Context, ns string, need auth.Role) error {
+// gqlAuthorize checks the caller's role in namespace ns for a field that
+// names its target by id, as authorizeByID does: a caller that may not
+// read ns gets the field's notFound, the error of an unknown id (the
+// refusal audited as denied), and the fields after it run as after an
+// unknown id. Otherwise it records the first refusal (audited as denied,
+// as on every route), which fails the whole request.
+func (s *server) gqlAuthorize(ctx context.Context, ns string, need auth.Role, notFound error) error {
 	c := callFrom(ctx)
 	if err := c.refusal(); err != nil {
 		return errRefusedEarlier
 	}
-	if err := s.authorize(c.w, c.r, ns, need); err != nil {
+	if err := s.authorizeByID(c.w, c.r, ns, need, notFound); err != nil {
+		if err == notFound {
+			return s.fieldError(ctx, err)
+		}
 		c.mu.Lock()
 		c.refused = err
 		c.mu.Unlock()
@@ -460,7 +467,7 @@ func (q *gqlRoot) CreateModel(ctx context.Context, args struct {
 	if err != nil {
 		return nil, s.fieldError(ctx, err)
 	}
-	if err := s.gqlAuthorize(ctx, ns.Name, auth.Write); err != nil {
+	if err := s.gqlAuthorize(ctx, ns.Name, auth.Write, registry.NamespaceNotFound(int64(args.Namespace))); err != nil {
 		return nil, err
 	}
 	m, err := s.registry.CreateModel(ctx, ns.Name, args.Name)
@@ -479,7 +486,7 @@ func (q *gqlRoot) CreateModelVersion(ctx context.Context, args struct {
 	if err != nil {
 		return nil, s.fieldError(ctx, err)
 	}
-	if err := s.gqlAuthorize(ctx, m.Namespace, auth.Write); err != nil {
+	if err := s.gqlAuthorize(ctx, m.Namespace, auth.Write, registry.ModelNotFound(int64(args.Model))); err != nil {
 		return nil, err
 	}
 	v, err := s.registry.CreateVersion(ctx, m.Namespace, m.Name, registry.NewVersion{Version: args.Name})
@@ -498,7 +505,7 @@ func (q *gqlRoot) UpdateModelVersionState(ctx context.Context, args struct {
 	if err != nil {
 		return nil, s.fieldError(ctx, err)
 	}
-	if err := s.gqlAuthorize(ctx, ref.Namespace, auth.Write); err != nil {
+	if err := s.gqlAuthorize(ctx, ref.Namespace, auth.Write, registry.VersionNotFound(int64(args.ID))); err != nil {
 		return nil, err
 	}
 	v, err := s.registry.SetVersionState(ctx, ref, strings.ToLower(args.State))
@@ -517,7 +524,7 @@ func (q *gqlRoot) CreateExperiment(ctx context.Context, args struct {
 	if err != nil {
 		return nil, s.fieldError(ctx, err)
 	}
-	if err := s.gqlAuthorize(ctx, ref.Namespace, auth.Write); err != nil {
+	if err := s.gqlAuthorize(ctx, ref.Namespace, auth.Write, registry.VersionNotFound(int64(args.ModelVersion))); err != nil {
 		return nil, err
 	}
 	e, err := s.registry.CreateExperiment(ctx, ref, registry.NewExperiment{Name: args.Name})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
@@ -71,6 +72,8 @@ func TestGraphQL(t *testing.T) {
 		check(t, err)
 		a.skipAudit()
 		admin := a.token
+		v1 := a.do("GET", base+"/namespaces/canada/models/llm.sm/versions/v1", nil, 200).json(t)["id"]
+		m1 := a.do("GET", base+"/namespaces/canada/models/llm.sm", nil, 200).json(t)["id"]
 		a.token = readSecret
 		if got := a.gql(`{ namespace { totalItems } }`, 200); fmt.Sprint(got["data"]) != "map[namespace:map[totalItems:2]]" {
 			t.Errorf("namespaces as a reader = %v", got)
@@ -83,8 +86,9 @@ func TestGraphQL(t *testing.T) {
 			t.Fatal("a read token's mutation changed the database")
 		}
 
-		// A token scoped to mexico sees mexico only, writes there, and is
-		// refused in canada; the mutation fields after a refusal are not run.
+		// A token scoped to mexico sees mexico only and writes there; an id
+		// in canada is to it an unknown id, its use audited as denied; the
+		// mutation fields after a refusal are not run.
 		a.token = scopedSecret
 		if got := a.gql(`{ namespace { totalItems data { name } } }`, 200); fmt.Sprint(got["data"]) != "map[namespace:map[data:[map[name:mexico]] totalItems:1]]" {
 			t.Errorf("namespaces as a mexico writer = %v", got)
@@ -97,11 +101,36 @@ func TestGraphQL(t *testing.T) {
 			t.Errorf("createModel in mexico = %v", created)
 		}
 		before = a.snapshot()
+		for doc, id := range map[string]any{
+			`mutation { createModel(namespace: %v, name: "x") { id } }`:           ids["canada"],
+			`mutation { createModelVersion(model: %v, name: "x") { id } }`:        m1,
+			`mutation { createExperiment(modelVersion: %v, name: "x") { id } }`:   v1,
+			`mutation { updateModelVersionState(id: %v, state: PROD) { state } }`: v1,
+		} {
+			send := func(id any) response {
+				body, _ := json.Marshal(map[string]string{"query": fmt.Sprintf(doc, id)})
+				return a.request("POST", "/graphql", "application/json", string(body))
+			}
+			theirs, unknown := send(id), send(999999)
+			norm := func(r response, id any) string {
+				return strings.ReplaceAll(string(r.body), fmt.Sprintf("with id %v ", id), "with id N ")
+			}
+			if got := norm(theirs, id); theirs.status != 200 || unknown.status != 200 ||
+				got != norm(unknown, 999999) || !strings.Contains(got, "not-found") || strings.Contains(got, "canada") {
+				t.Errorf("%s: canada's id %d %s, an unknown id %d %s: want the same not-found answer", doc, theirs.status, theirs.body, unknown.status, unknown.body)
+			}
+		}
+		// Audited as denied: one record, the repeats counted on it.
+		denied, _, err := audit.List(ctx, a.store, audit.Filter{Outcome: audit.Denied, Actor: "mexican", Namespace: "canada", Limit: audit.MaxLimit})
+		check(t, err)
+		if len(denied) != 1 || denied[0].Repeats != 3 || denied[0].Target != "/graphql" {
+			t.Errorf("denied records of the mutations by canada's ids = %+v, want one with 3 repeats", denied)
+		}
 		a.problem(a.request("POST", "/graphql", "application/json", fmt.Sprintf(
-			`{"query": "mutation { a: createModel(namespace: %v, name: \"x\") { id } b: createModel(namespace: %v, name: \"later\") { id } }"}`,
-			ids["canada"], ids["mexico"])), 403, "forbidden")
+			`{"query": "mutation { a: createNamespace(name: \"x\") { id } b: createModel(namespace: %v, name: \"later\") { id } }"}`,
+			ids["mexico"])), 403, "forbidden")
 		if after := a.snapshot(); after != before {
-			t.Fatal("the fields after a refused one ran")
+			t.Fatal("a mutation by canada's ids, or a field after a refused one, changed the database")
 		}
 
 		// A lifecycle change through GraphQL is the registry's: history and gates.

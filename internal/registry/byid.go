@@ -2,7 +2,10 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/flymodel/flymodel/internal/db"
 )
 
 // The original flymodel addresses namespaces, models, versions and
@@ -13,17 +16,29 @@ import (
 // NamespaceByID returns the namespace with id.
 func (r *Registry) NamespaceByID(ctx context.Context, id int64) (Namespace, error) {
 	n, err := r.db.GetNamespace(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		err = NamespaceNotFound(id)
+	}
 	if err != nil {
-		return Namespace{}, notFoundOr(err, "namespace", fmt.Sprintf("with id %d", id))
+		return Namespace{}, err
 	}
 	return toNamespace(n), nil
+}
+
+// NamespaceNotFound is NamespaceByID's error for an id it does not know
+// (see ArtifactNotFound).
+func NamespaceNotFound(id int64) error {
+	return &NotFoundError{Kind: "namespace", Path: fmt.Sprintf("with id %d", id)}
 }
 
 // ModelByID returns the model with id.
 func (r *Registry) ModelByID(ctx context.Context, id int64) (Model, error) {
 	m, err := r.db.GetModel(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		err = ModelNotFound(id)
+	}
 	if err != nil {
-		return Model{}, notFoundOr(err, "model", fmt.Sprintf("with id %d", id))
+		return Model{}, err
 	}
 	n, err := r.db.GetNamespace(ctx, m.NamespaceID)
 	if err != nil {
@@ -32,10 +47,22 @@ func (r *Registry) ModelByID(ctx context.Context, id int64) (Model, error) {
 	return r.toModel(ctx, r.db, n.Name, m)
 }
 
+// ModelNotFound is ModelByID's error for an id it does not know (see
+// ArtifactNotFound).
+func ModelNotFound(id int64) error {
+	return &NotFoundError{Kind: "model", Path: fmt.Sprintf("with id %d", id)}
+}
+
 // VersionRefByID names the version with id.
 func (r *Registry) VersionRefByID(ctx context.Context, id int64) (Ref, error) {
 	o, err := versionKind{}.byID(ctx, r, id)
 	return o.Ref, err
+}
+
+// VersionNotFound is VersionRefByID's error for an id it does not know
+// (see ArtifactNotFound).
+func VersionNotFound(id int64) error {
+	return OwnerNotFound(VersionArtifact, id)
 }
 
 // ExperimentByID returns the experiment with id.

@@ -15,7 +15,7 @@ import (
 func TestLegacyReservedNames(t *testing.T) {
 	engines(t, func(t *testing.T, s db.DB) {
 		r := registry.New(registry.Options{DB: s})
-		for _, name := range []string{"a?x=..", "a#b", "%2e%2e%2fetc%2fpasswd"} {
+		for _, name := range []string{"a?x=..", "a#b", "%2e%2e%2fetc%2fpasswd", "*"} {
 			if _, err := r.CreateNamespace(ctx, registry.NewNamespace{Name: name}); err == nil {
 				t.Errorf("namespace %q created", name)
 			} else {
@@ -35,6 +35,11 @@ func TestLegacyReservedNames(t *testing.T) {
 				return err
 			},
 			func() error { _, err := r.CreateTag(ctx, "canada", registry.NewTag{Tag: "100%"}); return err },
+			func() error {
+				_, err := r.UpdateNamespace(ctx, "canada", registry.NamespaceUpdate{Name: ptr("*")})
+				return err
+			},
+			func() error { _, err := r.CreateModel(ctx, "canada", "*"); return err },
 		} {
 			errAs[*registry.ValidationError](t, bad())
 		}
@@ -62,6 +67,15 @@ func TestLegacyReservedNames(t *testing.T) {
 		}
 		if _, err := r.GetNamespace(ctx, "old?ns"); err == nil {
 			t.Error("namespace still there after delete")
+		}
+
+		// A namespace named "*" from before that rule: still read by its
+		// name, and renamed to a name of today's rules.
+		ok[db.Namespace](t)(s.CreateNamespace(ctx, db.CreateNamespaceParams{Name: "*", Now: now}))
+		ok[registry.Namespace](t)(r.GetNamespace(ctx, "*"))
+		ok[registry.Model](t)(r.CreateModel(ctx, "*", "m"))
+		if got := ok[registry.Namespace](t)(r.UpdateNamespace(ctx, "*", registry.NamespaceUpdate{Name: ptr("star")})); got.Name != "star" {
+			t.Errorf("renamed to %q", got.Name)
 		}
 	})
 }

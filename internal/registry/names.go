@@ -18,12 +18,15 @@ const MaxArtifactNameLen = api.MaxArtifactNameLen
 
 // ValidateName checks a new namespace, model, version, experiment or tag
 // name: one path segment of 1–255 characters, no "/", no control
-// characters, no '?', '#' or '%' (api.NameReserved), not "." or "..", no
-// surrounding whitespace (api.NamePattern, which a test holds it to). The
-// error says which rule failed.
+// characters, no '?', '#' or '%' (api.NameReserved), not ".", ".." or "*"
+// (api.AllNamespaces), no surrounding whitespace (api.NamePattern, which a
+// test holds it to). The error says which rule failed.
 func ValidateName(name string) error {
-	if strings.ContainsAny(name, api.NameReserved) {
+	switch {
+	case strings.ContainsAny(name, api.NameReserved):
 		return errReserved
+	case name == api.AllNamespaces:
+		return errAllNamespaces
 	}
 	return ValidateNameRef(name)
 }
@@ -31,10 +34,13 @@ func ValidateName(name string) error {
 // errReserved is the rule of api.NameReserved.
 var errReserved = fmt.Errorf("must not contain '?', '#' or '%%' (they mean something else in a URL)")
 
+// errAllNamespaces is the rule of api.AllNamespaces.
+var errAllNamespaces = fmt.Errorf(`must not be %q (a token's ["%s"] means every namespace)`, api.AllNamespaces, api.AllNamespaces)
+
 // ValidateNameRef checks a name that refers to an existing resource: the
-// rules of ValidateName but api.NameReserved, which names stored before
-// that rule may hold, so that they stay readable, renamable and
-// deletable.
+// rules of ValidateName but api.NameReserved and api.AllNamespaces, which
+// names stored before those rules may break, so that they stay readable,
+// renamable and deletable.
 func ValidateNameRef(name string) error {
 	switch {
 	case name == "":

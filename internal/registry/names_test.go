@@ -36,19 +36,28 @@ func TestValidateName(t *testing.T) {
 		{"a?x=..", false},
 		{"a#b", false},
 		{"100%", false},
+		// "*" alone is a token's every namespace; names stored before
+		// the rule are still found.
+		{"*", false},
+		{"**", true},
+		{"a*", true},
+		{" *", false},
 	}
 	for _, c := range cases {
 		err := ValidateName(c.name)
 		if (err == nil) != c.ok {
 			t.Errorf("ValidateName(%q) = %v, want ok=%v", c.name, err, c.ok)
 		}
-		reserved := strings.ContainsAny(c.name, "?#%")
+		reserved := strings.ContainsAny(c.name, "?#%") || c.name == "*"
 		if err := ValidateNameRef(c.name); (err == nil) != (c.ok || reserved) {
 			t.Errorf("ValidateNameRef(%q) = %v, want ok=%v", c.name, err, c.ok || reserved)
 		}
 	}
 	if err := ValidateName("a?x"); err == nil || !strings.Contains(err.Error(), "'?', '#' or '%'") {
 		t.Errorf("ValidateName(a?x) = %v, want the rule named", err)
+	}
+	if err := ValidateName("*"); err == nil || !strings.Contains(err.Error(), "every namespace") {
+		t.Errorf("ValidateName(*) = %v, want the rule named", err)
 	}
 }
 

@@ -99,6 +99,7 @@ var patternExamples = []string{
 	strings.Repeat("ab/", 300) + "c", strings.Repeat("0", 64), strings.Repeat("a", 64),
 	strings.Repeat("A", 64), strings.Repeat("0", 63), strings.Repeat("g", 64),
 	"a?x=..", "a#../b", "%2e%2e%2fetc%2fpasswd", "100%", "?", "#", "%",
+	"*", "**", "a*", "*/a", " *",
 	"C:x", "c:", "Z:/a", "a/C:x", "1:x", "CC:x", ":x",
 	"evil\u202etxt.exe", "a\u202ab", "a\u2066b", "\u2069", "a\u2029b", "a\u200fb",
 }

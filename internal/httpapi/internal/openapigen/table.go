@@ -42,7 +42,7 @@ func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 // schemas are the generated schemas, in the document's order.
 var schemas = append([]schema{
 	{name: "Name", str: &stringRule{minLength: 1, maxLength: api.MaxNameLen, pattern: api.NamePattern, examples: []string{"llm.sm"}},
-		description: fmt.Sprintf("A name: 1 to %d characters of UTF-8, no `/`, `\\`, `?`, `#`, `%%` or control characters, not `.` or `..`, no leading or trailing whitespace. (Names stored before `?`, `#` and `%%` were refused are still found by them in paths.)", api.MaxNameLen)},
+		description: fmt.Sprintf("A name: 1 to %d characters of UTF-8, no `/`, `\\`, `?`, `#`, `%%` or control characters, not `.`, `..` or `%s` (a token's every namespace), no leading or trailing whitespace. (Names stored before `?`, `#`, `%%` and `%s` were refused are still found by them in paths.)", api.MaxNameLen, api.AllNamespaces, api.AllNamespaces)},
 	{name: "ArtifactName", str: &stringRule{minLength: 1, maxLength: api.MaxArtifactNameLen, pattern: api.ArtifactNamePattern, examples: []string{"model.safetensors", "eval/confusion.png"}},
 		description: fmt.Sprintf("An artifact name: 1 to %d characters of valid UTF-8, a relative path whose segments are separated by `/`: no leading or trailing `/`, no empty, `.` or `..` segment, not starting like a drive letter (`C:`), no `\\`, `?`, `#`, `%%` or control characters. (Artifacts stored before the last two rules are still found by their names.)", api.MaxArtifactNameLen)},
 	{name: "ArtifactFileName", str: &stringRule{minLength: 1, maxLength: api.MaxFileNameLen, pattern: api.FileNamePattern},
