@@ -70,13 +70,17 @@ const (
 var Roles = []Role{RoleRead, RoleWrite, RoleAdmin}
 
 // Format is a known artifact format; it gives the content type when none
-// is declared.
+// is declared. An upload that declares none takes the format its name's
+// extension names.
 type Format = string
 
 // Formats are the known artifact formats (DESIGN.md), each with the
 // content type an upload of that format gets when it declares none.
+// The first seventeen are the original flymodel's; the model and array
+// formats after them (schema migration 00008) name what ML files are.
 var Formats = []Format{"json", "jsonl", "arrow", "parquet", "msgpack", "xml", "csv", "xls", "jpeg",
-	"png", "wav", "mov", "mp4", "pdf", "html", "txt", "md"}
+	"png", "wav", "mov", "mp4", "pdf", "html", "txt", "md",
+	"safetensors", "gguf", "onnx", "pt", "pkl", "npy", "npz", "h5", "yaml"}
 
 var formatTypes = map[Format]string{
 	"json": "application/json", "jsonl": "application/jsonl", "arrow": "application/vnd.apache.arrow.file",
@@ -84,6 +88,12 @@ var formatTypes = map[Format]string{
 	"csv": "text/csv", "xls": "application/vnd.ms-excel", "jpeg": "image/jpeg", "png": "image/png",
 	"wav": "audio/wav", "mov": "video/quicktime", "mp4": "video/mp4", "pdf": "application/pdf",
 	"html": "text/html", "txt": "text/plain", "md": "text/markdown",
+	// Model and array files have no registered media type: their bytes
+	// are opaque to HTTP, their format says what they are.
+	"safetensors": "application/octet-stream", "gguf": "application/octet-stream",
+	"onnx": "application/octet-stream", "pt": "application/octet-stream", "pkl": "application/octet-stream",
+	"npy": "application/octet-stream", "npz": "application/octet-stream", "h5": "application/x-hdf5",
+	"yaml": "application/yaml",
 }
 
 // FormatContentType returns the content type of a known format, and

@@ -109,9 +109,11 @@ type UploadOptions struct {
 	// found by seeking.
 	Size int64
 	// ContentType is the artifact's media type; empty lets the server
-	// choose one from Format.
+	// choose one from Format, else from the name's extension
+	// (api.TypeByName).
 	ContentType string
-	// Format is one of the known formats (json, parquet, …), or empty.
+	// Format is one of the known formats (json, parquet, safetensors, …),
+	// or empty: the server takes the one the name's extension names.
 	Format string
 	// Encoding is the compression or packaging of the bytes (gzip, zstd,
 	// tar, …); empty is uncompressed. It is metadata only.

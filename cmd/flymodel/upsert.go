@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -67,9 +68,9 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 conflict with the registry.`,
 	f.StringVar(&fl.model, "model", "", "model name (config upsert.model)")
 	f.StringVar(&fl.version, "version", "", "model version, e.g. v0.1.0 (config upsert.version)")
 	f.StringVar(&fl.state, "state", "", "lifecycle state to move the version to, last: test, qa, stage or prod")
-	f.StringArrayVar(&fl.artifacts, "artifact", nil, "NAME=PATH of a file, or of a folder (every file under it, named NAME/relative/path); repeatable")
+	f.StringArrayVar(&fl.artifacts, "artifact", nil, "NAME=PATH[:FORMAT] of a file, or of a folder (every file under it, named NAME/relative/path); FORMAT sets a file's format (default: from its extension); repeatable")
 	f.StringVar(&fl.extra, "extra", "", "JSON object stored with the --artifact files")
-	f.StringVar(&fl.format, "format", "", "format of the --artifact files, e.g. json, parquet")
+	f.StringVar(&fl.format, "format", "", "format of the --artifact files whose extension names none, e.g. json, parquet")
 	f.StringVar(&fl.encode, "encode", "", "encoding of the --artifact files, e.g. uncompressed, gzip, zstd")
 	f.StringArrayVar(&fl.experiments, "experiment", nil, "experiment name; repeatable")
 	f.StringVar(&fl.experimentState, "experiment-state", "", "state to record for the --experiment names: running, passed or failed")
@@ -129,6 +130,9 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 	}
 
 	for _, art := range cfg.Artifacts {
+		if art.Format != "" && !slices.Contains(api.Formats, art.Format) {
+			return spec, usageErrorf(cmd, "upsert.artifacts %s: format %q: want one of %s", art.Path, art.Format, strings.Join(api.Formats, ", "))
+		}
 		files, err := upsert.Files(art.Name, art.Path)
 		if err != nil {
 			return spec, fmt.Errorf("upsert.artifacts %s: %w", art.Path, err)
@@ -138,25 +142,38 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 			x, _ = json.Marshal(art.Extra)
 		}
 		for i := range files {
-			files[i].Format, files[i].Encoding, files[i].Extra = art.Format, art.Encode, x
+			files[i].Encoding, files[i].Extra = art.Encode, x
 		}
+		upsert.SetFormats(files, art.Format, len(files) == 1 && files[0].Path == art.Path, art.Format)
 		spec.Artifacts = append(spec.Artifacts, files...)
+	}
+	if fl.format != "" && !slices.Contains(api.Formats, fl.format) {
+		return spec, usageErrorf(cmd, "--format %q: want one of %s", fl.format, strings.Join(api.Formats, ", "))
 	}
 	for _, arg := range fl.artifacts {
 		name, path, ok := strings.Cut(arg, "=")
 		if !ok {
 			name, path = "", arg
 		}
+		path, format, err := artifactFormat(cmd, arg, path)
+		if err != nil {
+			return spec, err
+		}
 		if path == "" {
-			return spec, usageErrorf(cmd, "--artifact %q: want NAME=PATH", arg)
+			return spec, usageErrorf(cmd, "--artifact %q: want NAME=PATH[:FORMAT]", arg)
 		}
 		files, err := upsert.Files(name, path)
 		if err != nil {
 			return spec, fmt.Errorf("--artifact %s: %w", arg, err)
 		}
 		for i := range files {
-			files[i].Format, files[i].Encoding, files[i].Extra = fl.format, fl.encode, extra
+			files[i].Encoding, files[i].Extra = fl.encode, extra
 		}
+		fallback := fl.format
+		if format != "" {
+			fallback = format
+		}
+		upsert.SetFormats(files, format, len(files) == 1 && files[0].Path == path, fallback)
 		spec.Artifacts = append(spec.Artifacts, files...)
 	}
 	seen := map[string]bool{}
@@ -190,6 +207,25 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 		spec.Experiments = append(spec.Experiments, upsert.Experiment{Name: name, State: fl.experimentState, Metrics: metrics})
 	}
 	return spec, nil
+}
+
+// artifactFormat splits the format off PATH[:FORMAT], the path of an
+// --artifact argument: a suffix that is a known format is one; any other
+// suffix is part of the path, unless no such path exists and the suffix
+// reads like a format (a word), when it is refused as an unknown format.
+func artifactFormat(cmd *cobra.Command, arg, path string) (string, string, error) {
+	i := strings.LastIndexByte(path, ':')
+	if i <= 0 {
+		return path, "", nil
+	}
+	suffix := path[i+1:]
+	if slices.Contains(api.Formats, suffix) {
+		return path[:i], suffix, nil
+	}
+	if _, err := os.Stat(path); err != nil && suffix != "" && !strings.ContainsAny(suffix, `/\.`) {
+		return "", "", usageErrorf(cmd, "--artifact %q: unknown format %q: want one of %s", arg, suffix, strings.Join(api.Formats, ", "))
+	}
+	return path, "", nil
 }
 
 func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, spec upsert.Spec) error {

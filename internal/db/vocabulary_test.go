@@ -80,6 +80,7 @@ func enumsAfterMigrations(t *testing.T, fsys fs.FS, engine string) map[string][]
 	slices.Sort(files)
 	types := map[string][]string{}             // enum type → values
 	tables := map[string]map[string][]string{} // table → column → values
+	typed := map[string]map[string]string{}    // table → column → its enum type
 	for _, file := range files {
 		src, err := fs.ReadFile(fsys, file)
 		if err != nil {
@@ -95,17 +96,26 @@ func enumsAfterMigrations(t *testing.T, fsys fs.FS, engine string) map[string][]
 			case addValue.MatchString(stmt):
 				m := addValue.FindStringSubmatch(stmt)
 				types[m[1]] = append(types[m[1]], values(m[2])...)
+				for table, cols := range typed {
+					for col, typ := range cols {
+						if typ == m[1] {
+							tables[table][col] = types[typ]
+						}
+					}
+				}
 			case dropType.MatchString(stmt):
 				delete(types, dropType.FindStringSubmatch(stmt)[1])
 			case createTable.MatchString(stmt):
 				m := createTable.FindStringSubmatch(stmt)
-				tables[m[1]] = columns(m[2], types)
+				tables[m[1]], typed[m[1]] = columns(m[2], types)
 			case dropTable.MatchString(stmt):
 				delete(tables, dropTable.FindStringSubmatch(stmt)[1])
+				delete(typed, dropTable.FindStringSubmatch(stmt)[1])
 			case renameTable.MatchString(stmt):
 				m := renameTable.FindStringSubmatch(stmt)
-				tables[m[2]] = tables[m[1]]
+				tables[m[2]], typed[m[2]] = tables[m[1]], typed[m[1]]
 				delete(tables, m[1])
+				delete(typed, m[1])
 			case strings.HasPrefix(strings.ToUpper(stmt), "ALTER TYPE"):
 				t.Fatalf("%s: %q: teach enumsAfterMigrations this change of an enum type", file, stmt)
 			}
@@ -121,20 +131,21 @@ func enumsAfterMigrations(t *testing.T, fsys fs.FS, engine string) map[string][]
 }
 
 // columns returns the enumerated columns of a table's definition: those of
-// an enum type, and those a CHECK restricts to a list.
-func columns(body string, types map[string][]string) map[string][]string {
-	cols := map[string][]string{}
+// an enum type, and those a CHECK restricts to a list; and the enum type of
+// the former (whose values a later ALTER TYPE … ADD VALUE extends).
+func columns(body string, types map[string][]string) (map[string][]string, map[string]string) {
+	cols, typeOf := map[string][]string{}, map[string]string{}
 	for _, def := range splitTopLevel(body) {
 		if m := columnType.FindStringSubmatch(strings.TrimSpace(def)); m != nil {
 			if vals, ok := types[m[2]]; ok {
-				cols[m[1]] = vals
+				cols[m[1]], typeOf[m[1]] = vals, m[2]
 			}
 		}
 	}
 	for _, m := range inList.FindAllStringSubmatch(body, -1) {
 		cols[m[1]] = values(m[2])
 	}
-	return cols
+	return cols, typeOf
 }
 
 // splitTopLevel splits a table's body at the commas outside parentheses.

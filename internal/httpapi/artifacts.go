@@ -221,8 +221,8 @@ func (s *server) handlePutArtifact(w http.ResponseWriter, r *http.Request) error
 		Name: name, FileName: q.Get("file_name"), Format: q.Get("format"), Encoding: q.Get("encoding"),
 		ContentType: r.Header.Get("Content-Type"), SHA256: digests.sha256, Digests: digests.others,
 	}
-	if in.ContentType == "application/octet-stream" {
-		in.ContentType = "" // the default: let the format decide
+	if !declaredContentType(in.ContentType) {
+		in.ContentType = "" // let the format or the name's extension decide
 	}
 	if e := q.Get("extra"); e != "" {
 		in.Extra = json.RawMessage(e)
@@ -461,10 +461,27 @@ func describeFile(in *registry.NewArtifact, file *multipart.Part) {
 		in.FileName = file.FileName()
 	}
 	if in.ContentType == "" {
-		if ct := file.Header.Get("Content-Type"); ct != "" && ct != "application/octet-stream" {
+		if ct := file.Header.Get("Content-Type"); declaredContentType(ct) {
 			in.ContentType = ct
 		}
 	}
+}
+
+// declaredContentType reports whether a request's (or a file part's)
+// Content-Type says what the bytes are. The generic application/octet-stream
+// and the form types a client sends by default (curl --data-binary sends
+// application/x-www-form-urlencoded; a form without parts is
+// multipart/form-data) say nothing: the artifact's format or name decides.
+func declaredContentType(ct string) bool {
+	mediaType, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ct != "" // malformed: kept, for the registry to refuse
+	}
+	switch mediaType {
+	case "application/octet-stream", "application/x-www-form-urlencoded", "multipart/form-data":
+		return false
+	}
+	return true
 }
 
 // maxMultipartHead bounds what an upload may send before its file part:

@@ -261,7 +261,7 @@ func TestArtifactRoundTrip(t *testing.T) {
 		res := a.upload(vbase+"/artifacts", map[string]any{"name": "weights/model.safetensors", "extra": map[string]any{"framework": "torch"}}, "model.safetensors", weights, 201)
 		art := res.json(t)
 		if art["sha256"] != sha(weights) || art["size"] != float64(len(weights)) || art["file_name"] != "model.safetensors" ||
-			art["content_type"] != "application/octet-stream" || art["encoding"] != "uncompressed" || art["format"] != nil ||
+			art["content_type"] != "application/octet-stream" || art["encoding"] != "uncompressed" || art["format"] != "safetensors" ||
 			fmt.Sprint(art["extra"]) != "map[framework:torch]" || art["blob"] == nil || art["version_id"] == nil {
 			t.Fatalf("artifact = %v", art)
 		}

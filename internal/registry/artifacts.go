@@ -28,7 +28,8 @@ import (
 )
 
 // DefaultContentType is the content type of an artifact with neither a
-// declared content type nor a known format.
+// declared content type, nor a known format, nor a name whose extension
+// names one.
 const DefaultContentType = "application/octet-stream"
 
 // Artifact is a stored file of a version or an experiment: what the API
@@ -236,8 +237,8 @@ func ArtifactPath(o Owner, name string) string {
 type NewArtifact struct {
 	Name        string
 	FileName    string // default: the name's last segment
-	ContentType string // default: from the format, else application/octet-stream
-	Format      string // one of Formats, or ""
+	ContentType string // default: from the format, else from the name's extension, else application/octet-stream
+	Format      string // one of Formats; default: from the name's extension (api.TypeByName), else none
 	Encoding    string // one of Encodings; default uncompressed
 	Extra       json.RawMessage
 	// SHA256 is the digest the client expects (lowercase hex); a mismatch
@@ -373,8 +374,16 @@ func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *stri
 	if err := validateFileName(in.FileName); err != nil {
 		v.add("file_name", err)
 	}
+	// What the upload leaves out, the name's extension says (the file
+	// name's when the name has none): what is declared always wins.
+	byName, _ := api.TypeByName(in.Name)
+	if byName.ContentType == "" {
+		byName, _ = api.TypeByName(in.FileName)
+	}
 	if in.Format != "" {
 		oneOf(v, "format", in.Format, api.Formats)
+	} else {
+		in.Format = byName.Format
 	}
 	if in.Encoding == "" {
 		in.Encoding = api.Uncompressed
@@ -384,6 +393,8 @@ func (r *Registry) validateUpload(v *validation, o Owner, in *NewArtifact) *stri
 		in.ContentType = DefaultContentType
 		if t, ok := api.FormatContentType(in.Format); ok {
 			in.ContentType = t
+		} else if byName.ContentType != "" {
+			in.ContentType = byName.ContentType
 		}
 	} else if _, _, err := mime.ParseMediaType(in.ContentType); err != nil || len(in.ContentType) > api.MaxContentTypeLen {
 		v.addf("content_type", "must be a media type such as application/json")

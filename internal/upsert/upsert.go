@@ -103,6 +103,27 @@ func Files(name, path string) ([]Artifact, error) {
 	return out, err
 }
 
+// SetFormats gives the artifacts of one argument (what Files expanded from
+// one path) their formats. given, for a path that is one file, is that
+// file's format whatever its name says. Otherwise each file takes the
+// format its extension says (api.TypeByName: the artifact name's, else the
+// local file's), else fallback: the format of files whose extension says
+// nothing (the format of a folder argument, or --format).
+func SetFormats(arts []Artifact, given string, file bool, fallback string) {
+	for i := range arts {
+		switch f := api.FormatByName(arts[i].Name); {
+		case file && given != "":
+			arts[i].Format = given
+		case f != "":
+			arts[i].Format = f
+		case api.FormatByName(arts[i].Path) != "":
+			arts[i].Format = api.FormatByName(arts[i].Path)
+		default:
+			arts[i].Format = fallback
+		}
+	}
+}
+
 // Hash computes each artifact's sha256 and size from its file.
 func Hash(arts []Artifact) error {
 	for i := range arts {

@@ -75,3 +75,38 @@ func TestFiles(t *testing.T) {
 		t.Fatal("a missing path was accepted")
 	}
 }
+
+func TestSetFormats(t *testing.T) {
+	folder := func() []Artifact {
+		return []Artifact{
+			{Name: "w/model.safetensors", Path: "out/model.safetensors"},
+			{Name: "w/blob", Path: "out/blob"},
+			{Name: "w/CONFIG.JSON", Path: "out/CONFIG.JSON"},
+		}
+	}
+	arts := folder()
+	SetFormats(arts, "npy", false, "npy") // a folder's :FORMAT: the default only
+	if got := []string{arts[0].Format, arts[1].Format, arts[2].Format}; !slices.Equal(got, []string{"safetensors", "npy", "json"}) {
+		t.Errorf("folder with :npy: %v", got)
+	}
+	arts = folder()
+	SetFormats(arts, "", false, "") // nothing given: the extensions, else none
+	if got := []string{arts[0].Format, arts[1].Format, arts[2].Format}; !slices.Equal(got, []string{"safetensors", "", "json"}) {
+		t.Errorf("folder: %v", got)
+	}
+	for _, c := range []struct {
+		art                   Artifact
+		given, fallback, want string
+	}{
+		{Artifact{Name: "config.json", Path: "c.json"}, "txt", "", "txt"},          // one file's :FORMAT wins
+		{Artifact{Name: "config.json", Path: "c.json"}, "", "txt", "json"},         // --format does not
+		{Artifact{Name: "weights", Path: "out/m.gguf"}, "", "txt", "gguf"},         // the local file's extension
+		{Artifact{Name: "weights", Path: "out/weights"}, "", "parquet", "parquet"}, // nothing said: --format
+	} {
+		arts := []Artifact{c.art}
+		SetFormats(arts, c.given, true, c.fallback)
+		if arts[0].Format != c.want {
+			t.Errorf("SetFormats(%+v, %q, file, %q) = %q, want %q", c.art, c.given, c.fallback, arts[0].Format, c.want)
+		}
+	}
+}

@@ -651,7 +651,7 @@ func testArtifacts(t *testing.T, s db.DB) {
 	})
 	wantConflict(t, err, "artifacts", "kind", "number")
 	for _, bad := range []db.CreateArtifactParams{
-		{VersionID: v.ID, Number: 9, Name: "f1", FileName: "f", BlobID: b.ID, ContentType: "x", Format: ptr("safetensors"), Encoding: "uncompressed", Now: now()},
+		{VersionID: v.ID, Number: 9, Name: "f1", FileName: "f", BlobID: b.ID, ContentType: "x", Format: ptr("bin"), Encoding: "uncompressed", Now: now()},
 		{VersionID: v.ID, Number: 9, Name: "f2", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "rar", Now: now()},
 		{VersionID: v.ID, Number: 9, Name: "f3", FileName: "f", BlobID: b.ID, ContentType: "x", Encoding: "uncompressed", Extra: ptr("[oops"), Now: now()},
 		// Only a version's own artifacts carry extra.
