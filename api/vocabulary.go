@@ -20,8 +20,9 @@ const (
 // Lifecycles are the lifecycle states, in promotion order.
 var Lifecycles = []Lifecycle{Test, QA, Stage, Prod}
 
-// Staging is the original flymodel's name of Stage, accepted where the
-// original's configuration and command line are (not by the HTTP API).
+// Staging is the original flymodel's name of Stage (and MLflow's), accepted
+// everywhere a lifecycle is given — configuration, command line, the API's
+// version states and filters — and answered as Stage.
 const Staging = "staging"
 
 // CanonicalLifecycle returns Stage for Staging and any other s unchanged.

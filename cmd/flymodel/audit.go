@@ -51,8 +51,7 @@ are listed with outcome "denied". Reads the database directly. With
 			}
 			defer l.Close()
 			if l.empty() {
-				fmt.Fprintln(a.stdout, "no audit records: the database has no schema yet")
-				return nil
+				return a.noRegistry()
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			enc := json.NewEncoder(a.stdout)
@@ -104,6 +103,8 @@ are listed with outcome "denied". Reads the database directly. With
 	f.String("since", "", "only records from this time on (RFC 3339) or this long ago (e.g. 24h)")
 	f.Int64("limit", 0, "print at most this many records (default: all)")
 	f.String("output", "text", "text (a table) or json (one object per line)")
+	completeFixed(cmd, "output", outputFormats)
+	completeFixed(cmd, "outcome", []string{string(audit.OK), string(audit.Denied)})
 	return cmd
 }
 

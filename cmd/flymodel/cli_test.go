@@ -157,7 +157,16 @@ func testMigrate(t *testing.T, url string) {
 	if !strings.Contains(down.stdout, fmt.Sprintf("rolled back migration %d", n)) || !strings.Contains(down.stdout, fmt.Sprintf("schema at version %d (", n-1)) {
 		t.Errorf("down: want the latest migration rolled back\n%s", down)
 	}
-	all := flymodel(t, dir, nil, "migrate", "down", "--steps", "0", "-d", url)
+	// Rolling back everything deletes all the data: not without --yes.
+	refused := flymodel(t, dir, nil, "migrate", "down", "--steps", "0", "-d", url)
+	refused.expectCode(t, 2)
+	if !strings.Contains(refused.stderr, "--yes") || strings.Contains(refused.stdout, "rolled back") {
+		t.Errorf("down --steps 0 without --yes: want a refusal naming --yes\n%s", refused)
+	}
+	if st := flymodel(t, dir, nil, "--dry", "migrate", "up", "-d", url); !strings.Contains(st.stdout, fmt.Sprintf("schema at version %d (", n-1)) {
+		t.Errorf("the refused down --steps 0 changed the schema\n%s", st)
+	}
+	all := flymodel(t, dir, nil, "migrate", "down", "--steps", "0", "--yes", "-d", url)
 	all.expectCode(t, 0)
 	if !strings.Contains(all.stdout, "schema at version 0 (") {
 		t.Errorf("down --steps 0: want every migration rolled back\n%s", all)
@@ -347,8 +356,26 @@ func TestServeZeroConfig(t *testing.T) {
 	s.stop(t, syscall.SIGTERM)
 }
 
+// TestServeNoMigrateCreatesNothing: refusing to migrate a folder with no
+// registry creates nothing there, not even the database file.
+func TestServeNoMigrateCreatesNothing(t *testing.T) {
+	dir := t.TempDir()
+	res := flymodel(t, dir, nil, "serve", "--no-migrate", "-p", "0")
+	res.expectCode(t, 1)
+	if !strings.Contains(res.stderr, "no database at flymodel-data/flymodel.db") || !strings.Contains(res.stderr, `"flymodel migrate up"`) {
+		t.Errorf("want an error naming the missing database and migrate up:\n%s", res)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("serve --no-migrate created %v", entries)
+	}
+}
+
 func TestServeNoMigrate(t *testing.T) {
 	dir := t.TempDir()
+	// A database without its schema (an empty SQLite file is one).
+	if err := os.WriteFile(filepath.Join(dir, "flymodel.db"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	res := flymodel(t, dir, nil, "serve", "--no-migrate", "-p", "0", "-d", "sqlite:"+filepath.Join(dir, "flymodel.db"))
 	res.expectCode(t, 1)
 	lines := strings.Split(strings.TrimSpace(res.stderr), "\n")

@@ -22,14 +22,10 @@ func (a *app) addClientTLSFlags(cmd *cobra.Command) {
 	f.StringVar(&a.clientTLS.KeyFile, "key-file", "", "private key (PEM) of --cert-file (config client.tls.key_file)")
 }
 
-// clientTLSOptions are the client options that carry client.tls with the
-// flags given over it; none when nothing is set, so that the client keeps
-// Go's default transport.
-func (a *app) clientTLSOptions(cmd *cobra.Command) ([]client.Option, error) {
-	var c config.ClientTLS
-	if a.cfg != nil { // nil where no configuration is loaded (completion)
-		c = a.cfg.Client.TLS
-	}
+// clientTLSOptions are the client options that carry c (client.tls) with
+// the flags given over it; none when nothing is set, so that the client
+// keeps Go's default transport.
+func (a *app) clientTLSOptions(cmd *cobra.Command, c config.ClientTLS) ([]client.Option, error) {
 	for _, f := range []struct {
 		flag string
 		to   *string

@@ -57,6 +57,11 @@ func TestClientTLS(t *testing.T) {
 	if got, err := os.ReadFile(filepath.Join(work, "dest", "weights")); err != nil || string(got) != "weights" {
 		t.Errorf("pulled weights: %q, %v\n%s", got, err, pull)
 	}
+	// Completion of names from the server goes through the same TLS.
+	comp := flymodel(t, work, nil, append([]string{"__complete", "pull", "--server", url}, append(tlsFlags, "can")...)...)
+	if comp.code != 0 || !strings.Contains(comp.stdout, "canada/") {
+		t.Errorf("completion over mTLS: want canada/\n%s", comp)
+	}
 	// A flag beats its key: a wrong CA file named by --ca-file is used.
 	bad := flymodel(t, work, env, "pull", "--server", url, "--ca-file", p.notPEM, "canada/llm.sm", "v1", "dest2")
 	bad.expectCode(t, exitUsage)

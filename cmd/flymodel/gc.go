@@ -30,8 +30,7 @@ what would be removed.`,
 			}
 			defer l.Close()
 			if l.empty() {
-				fmt.Fprintln(a.stdout, "nothing to collect: the database has no schema yet")
-				return nil
+				return a.noRegistry()
 			}
 			rep, err := l.reg.GC(cmd.Context(), registry.GCOptions{Grace: grace, Dry: a.dry})
 			verb := "removed"

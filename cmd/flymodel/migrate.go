@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,12 +17,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/redact"
 )
 
 // migrateFlags are the flags of migrate up and migrate down.
 type migrateFlags struct {
 	testData string
 	steps    int
+	yes      bool
 }
 
 func (a *app) newMigrateCommand() *cobra.Command {
@@ -54,6 +57,7 @@ unless --steps is given. Without it, roll back --steps migrations (default 1).`,
 	}
 	addMigrateFlags(up, &flags, "number of migrations to apply (default: all pending)")
 	addMigrateFlags(down, &flags, "number of migrations to roll back, 0 for all (default: 1, or none with --test-data)")
+	down.Flags().BoolVar(&flags.yes, "yes", false, "roll back every migration (--steps 0) without asking: it deletes all the data")
 	cmd.AddCommand(up, down)
 	return cmd
 }
@@ -98,6 +102,11 @@ func (a *app) migrate(cmd *cobra.Command, flags migrateFlags, down bool) error {
 	if a.dry {
 		return printMigratePlan(ctx, a.stdout, plan)
 	}
+	if down && plan.migrate && plan.steps == 0 && !flags.yes {
+		if err := a.confirmWipe(cmd, plan.url); err != nil {
+			return err
+		}
+	}
 
 	database, err := openDatabase(ctx, plan.url)
 	if err != nil {
@@ -105,6 +114,26 @@ func (a *app) migrate(cmd *cobra.Command, flags migrateFlags, down bool) error {
 	}
 	defer database.Close()
 	return runMigratePlan(ctx, a.stdout, database, plan)
+}
+
+// confirmWipe asks before migrate down --steps 0 drops every table: on a
+// terminal the user types "yes"; otherwise --yes is required.
+func (a *app) confirmWipe(cmd *cobra.Command, url string) error {
+	if !isTerminal(a.stdout) || !isReader(a.stdin) {
+		return usageErrorf(cmd, "--steps 0 rolls back every migration and deletes all the data of %s: give --yes to do it", redact.URL(url))
+	}
+	fmt.Fprintf(a.stdout, "This rolls back every migration and deletes all the data of %s.\nType yes to go on: ", redact.URL(url))
+	answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	if strings.TrimSpace(answer) != "yes" {
+		return fmt.Errorf("not confirmed: nothing was changed")
+	}
+	return nil
+}
+
+// isReader reports whether r is a terminal to read an answer from.
+func isReader(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && isTerminal(f)
 }
 
 func runMigratePlan(ctx context.Context, out io.Writer, database db.DB, plan migratePlan) error {

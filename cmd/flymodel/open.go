@@ -94,6 +94,19 @@ type local struct {
 	reg *registry.Registry
 }
 
+// noRegistry is the error of a command that reads a registry where there
+// is none (a SQLite file that does not exist, a database never migrated):
+// most likely the command runs in another folder than the registry's.
+func (a *app) noRegistry() error {
+	url := a.cfg.DatabaseURL()
+	if file, ok := sqliteFile(url); ok {
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("no registry here (looked for %s); use -d or run in the registry's folder", file)
+		}
+	}
+	return fmt.Errorf("no registry here (%s has no schema yet; run \"flymodel migrate up\" to make one); use -d or run in the registry's folder", redact.URL(url))
+}
+
 // empty reports a database that does not exist or was never migrated.
 func (l *local) empty() bool { return l.db == nil }
 
@@ -117,8 +130,12 @@ func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err
 		logger = slog.New(slog.DiscardHandler)
 	}
 	url := a.cfg.DatabaseURL()
-	if file, ok := sqliteFile(url); ok && opts.schema == schemaAsIs {
+	if file, ok := sqliteFile(url); ok && opts.schema != schemaMigrate {
 		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			if opts.schema == schemaCurrent {
+				// Refusing to migrate creates nothing, not even the file.
+				return nil, fmt.Errorf("no database at %s; run \"flymodel migrate up\" to create it", file)
+			}
 			return &local{}, nil
 		}
 	}

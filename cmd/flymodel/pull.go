@@ -55,6 +55,8 @@ token from --token, FLYMODEL_TOKEN or client.token.`,
 	f.IntVar(&fl.parallel, "parallel", 4, "files downloaded at once")
 	f.StringVar(&fl.output, "output", "text", "result format: text or json")
 	a.addClientTLSFlags(cmd)
+	completeFixed(cmd, "output", outputFormats)
+	cmd.ValidArgsFunction = a.completeModelPath
 	return cmd
 }
 
@@ -121,7 +123,7 @@ func (a *app) serverClient(cmd *cobra.Command, server, token, agent string) (*cl
 	if server == "" {
 		return nil, usageErrorf(cmd, "%s talks to a server: give --server, FLYMODEL_SERVER or client.server", cmd.Name())
 	}
-	opts, err := a.clientTLSOptions(cmd)
+	opts, err := a.clientTLSOptions(cmd, a.cfg.Client.TLS)
 	if err != nil {
 		return nil, err
 	}

@@ -31,8 +31,7 @@ removed.`,
 			}
 			defer l.Close()
 			if l.empty() {
-				fmt.Fprintln(a.stdout, "nothing to remove: the database has no schema yet")
-				return nil
+				return a.noRegistry()
 			}
 			rep, err := l.reg.Retention(cmd.Context(), rules, a.dry)
 			verb := "removed"

@@ -18,7 +18,7 @@ One binary is the server (serve), its admin commands and the client (upsert).
 With no configuration, flymodel keeps everything in ./flymodel-data.`,
 		Version:           buildVersion(),
 		Args:              subcommandArgs,
-		RunE:              func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE:              a.runBare,
 		PersistentPreRunE: a.loadConfig,
 		SilenceErrors:     true, // exitCode prints them, as one line
 		SilenceUsage:      true, // a runtime error is not a reason to show usage
@@ -46,6 +46,14 @@ With no configuration, flymodel keeps everything in ./flymodel-data.`,
 		a.newAuditCommand(),
 	)
 	return root
+}
+
+// runBare is bare flymodel: a command line without a command. It prints
+// the help on stderr and exits with the usage code (--help exits 0).
+func (a *app) runBare(cmd *cobra.Command, _ []string) error {
+	cmd.SetOut(a.stderr)
+	_ = cmd.Help()
+	return usageErrorf(cmd, "no command given")
 }
 
 // subcommandArgs is the Args of commands that only group subcommands: any

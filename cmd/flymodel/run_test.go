@@ -25,7 +25,7 @@ func runCLI(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 }
 
 func TestRunHelp(t *testing.T) {
-	stdout, _, err := runCLI(t, nil)
+	stdout, _, err := runCLI(t, nil, "--help")
 	if err != nil {
 		t.Fatal(err)
 	}

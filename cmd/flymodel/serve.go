@@ -35,7 +35,12 @@ func (a *app) newServeCommand() *cobra.Command {
 flight (up to server.shutdown_timeout) and stop.
 
 Pending database migrations are applied at start, unless --no-migrate is
-given: then they are an error, and "flymodel migrate up" applies them.`,
+given: then they are an error, and "flymodel migrate up" applies them (and
+nothing is created, not even the database file).
+
+With --dry, print the plan (pending migrations, the blob stores and their
+state, the listen address, the anonymous policy) and exit: nothing is
+served, migrated or created.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg := a.cfg
@@ -52,6 +57,9 @@ given: then they are an error, and "flymodel migrate up" applies them.`,
 			if cfg.Server.Port < 0 || cfg.Server.Port > 65535 {
 				return usageErrorf(cmd, "port %d is out of range 0-65535", cfg.Server.Port)
 			}
+			if a.dry {
+				return a.servePlan(cmd.Context(), cfg, noMigrate)
+			}
 			return a.serve(cmd.Context(), cfg, noMigrate)
 		},
 	}
@@ -60,6 +68,7 @@ given: then they are an error, and "flymodel migrate up" applies them.`,
 	f.StringVarP(&bind, "bind", "b", defaults.Server.Bind, "address to listen on (config server.bind)")
 	f.BoolVar(&noMigrate, "no-migrate", false, "refuse to start when migrations are pending instead of applying them")
 	f.StringVar(&logFormat, "log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json (config log.format)")
+	completeFixed(cmd, "log-format", []string{"auto", "text", "json"})
 	return cmd
 }
 
@@ -82,6 +91,11 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	shutdownTracing, err := tracing.Setup(ctx, cfg.Tracing)
 	if err != nil {
 		return err
+	}
+	if where := tracing.Describe(cfg.Tracing); where != "" {
+		logger.Info("tracing on", "exporter", where, "target", cfg.Tracing.OTLP.Target)
+	} else {
+		logger.Debug("tracing off", "set", "tracing.otlp.target")
 	}
 	defer func() {
 		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

@@ -152,7 +152,7 @@ func TestVerifyAndGCCommands(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "f.txt"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	flymodel(t, dir, nil, "verify").expectCode(t, 0) // no database yet: nothing to verify
+	flymodel(t, dir, nil, "verify").expectCode(t, 1) // no registry here
 	flymodel(t, dir, nil, "upsert", "--namespace", "n", "--model", "m", "--version", "v", "--artifact", "f.txt=f.txt").expectCode(t, 0)
 	ok := flymodel(t, dir, nil, "verify")
 	ok.expectCode(t, 0)

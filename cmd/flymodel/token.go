@@ -153,8 +153,7 @@ func (a *app) newTokenListCommand() *cobra.Command {
 			}
 			defer l.Close()
 			if l.empty() {
-				fmt.Fprintln(a.stdout, "no tokens: the database has no schema yet")
-				return nil
+				return a.noRegistry()
 			}
 			tokens, err := l.reg.ListTokens(cmd.Context())
 			if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/client"
 	"github.com/flymodel/flymodel/internal/config"
+	"github.com/flymodel/flymodel/internal/redact"
 	"github.com/flymodel/flymodel/internal/upsert"
 )
 
@@ -29,7 +31,10 @@ type upsertFlags struct {
 	extra, format, encode     string
 	experiments               []string
 	experimentState, metrics  string
+	params                    []string
+	duration                  time.Duration
 	output                    string
+	local                     bool
 }
 
 func (a *app) newUpsertCommand() *cobra.Command {
@@ -45,12 +50,16 @@ is written (exit 3). What to register comes from the [upsert] section of
 the configuration and from these flags; with --dry, print the plan.
 
 Without a server (--server, FLYMODEL_SERVER or client.server), register into
-the local data folder that "flymodel serve" uses by default.
+the local data folder that "flymodel serve" uses by default, and say so on
+stderr. With a server configured, --local registers locally instead.
+Every name is checked before anything is read or sent; the plan prints
+before the first upload starts.
 
 Exit codes: 0 ok, 1 error, 2 usage, 3 conflict with the registry.`,
 		Example: `  flymodel upsert --namespace canada --model llm.sm --version v0.1.0 \
     --artifact weights=./out/weights --artifact config.json=./out/config.json \
-    --experiment eval --experiment-state passed --metrics '{"accuracy": 0.93}' --state qa`,
+    --experiment eval --param lr=0.001 --experiment-state passed --metrics '{"accuracy": 0.93}' \
+    --duration 42m --state qa`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			spec, err := a.upsertSpec(cmd, fl)
@@ -62,6 +71,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 conflict with the registry.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.server, "server", "", "flymodel server URL (env FLYMODEL_SERVER, config client.server); none: the local data folder")
+	f.BoolVar(&fl.local, "local", false, "register into the local registry (-d, or the data folder) even when a server is configured")
 	f.StringVar(&fl.token, "token", "", "API token (env FLYMODEL_TOKEN, config client.token)")
 	a.addClientTLSFlags(cmd)
 	f.StringVar(&fl.namespace, "namespace", "", "namespace (config upsert.namespace)")
@@ -75,7 +85,17 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 conflict with the registry.`,
 	f.StringArrayVar(&fl.experiments, "experiment", nil, "experiment name; repeatable")
 	f.StringVar(&fl.experimentState, "experiment-state", "", "state to record for the --experiment names: running, passed or failed")
 	f.StringVar(&fl.metrics, "metrics", "", "JSON object of metrics recorded with a passed or failed --experiment-state")
+	f.StringArrayVar(&fl.params, "param", nil, "KEY=VALUE parameter of the --experiment names, set at creation (VALUE: JSON, else a string); repeatable")
+	f.DurationVar(&fl.duration, "duration", 0, "run time recorded with a passed or failed --experiment-state, e.g. 42m (default: measured by the registry)")
 	f.StringVar(&fl.output, "output", "text", "result format: text or json")
+	cmd.MarkFlagsMutuallyExclusive("server", "local")
+	completeFixed(cmd, "state", api.Lifecycles)
+	completeFixed(cmd, "experiment-state", []string{api.ExperimentRunning, api.ExperimentPassed, api.ExperimentFailed})
+	completeFixed(cmd, "output", outputFormats)
+	completeFixed(cmd, "format", api.Formats)
+	completeFixed(cmd, "encode", api.Encodings)
+	_ = cmd.RegisterFlagCompletionFunc("namespace", a.completeNamespaces)
+	_ = cmd.RegisterFlagCompletionFunc("model", a.completeModels)
 	return cmd
 }
 
@@ -183,9 +203,6 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 		}
 		seen[art.Name] = true
 	}
-	if err := upsert.Hash(spec.Artifacts); err != nil {
-		return spec, err
-	}
 
 	for _, e := range cfg.Experiments {
 		x := upsert.Experiment{Name: e.Name, State: e.State}
@@ -200,11 +217,36 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 	if fl.experimentState != "" && !slices.Contains(api.ExperimentStates, fl.experimentState) {
 		return spec, usageErrorf(cmd, "--experiment-state %q: want running, passed or failed", fl.experimentState)
 	}
-	if len(fl.experiments) == 0 && (fl.experimentState != "" || fl.metrics != "") {
-		return spec, usageErrorf(cmd, "--experiment-state and --metrics need --experiment NAME")
+	given := cmd.Flags().Changed
+	if len(fl.experiments) == 0 && (fl.experimentState != "" || fl.metrics != "" || len(fl.params) > 0 || given("duration")) {
+		return spec, usageErrorf(cmd, "--experiment-state, --metrics, --param and --duration need --experiment NAME")
+	}
+	// A result without a final state would be dropped: refuse it.
+	if final := api.Finished(fl.experimentState); !final && (fl.metrics != "" || given("duration")) {
+		return spec, usageErrorf(cmd, "--metrics and --duration are recorded with the result: give --experiment-state passed or failed")
+	}
+	if fl.duration < 0 {
+		return spec, usageErrorf(cmd, "--duration %s: want a positive duration", fl.duration)
+	}
+	var duration *int64
+	if given("duration") {
+		ms := fl.duration.Milliseconds()
+		duration = &ms
+	}
+	params, err := paramsObject(cmd, fl.params)
+	if err != nil {
+		return spec, err
 	}
 	for _, name := range fl.experiments {
-		spec.Experiments = append(spec.Experiments, upsert.Experiment{Name: name, State: fl.experimentState, Metrics: metrics})
+		spec.Experiments = append(spec.Experiments, upsert.Experiment{Name: name, State: fl.experimentState, Metrics: metrics,
+			Params: params, DurationMs: duration})
+	}
+	// Every name is checked before anything is read or sent.
+	if err := spec.Validate(); err != nil {
+		return spec, &usageError{err: err, commandPath: cmd.CommandPath()}
+	}
+	if err := upsert.Hash(spec.Artifacts); err != nil {
+		return spec, err
 	}
 	return spec, nil
 }
@@ -228,6 +270,31 @@ func artifactFormat(cmd *cobra.Command, arg, path string) (string, string, error
 	return path, "", nil
 }
 
+// paramsObject turns --param KEY=VALUE flags into a JSON object: VALUE is
+// taken as JSON when it is (0.001, 32, true, "x", [1,2]), else as a string.
+func paramsObject(cmd *cobra.Command, flags []string) (json.RawMessage, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	params := map[string]any{}
+	for _, kv := range flags {
+		key, value, ok := strings.Cut(kv, "=")
+		if !ok || key == "" {
+			return nil, usageErrorf(cmd, "--param %q: want KEY=VALUE", kv)
+		}
+		if _, dup := params[key]; dup {
+			return nil, usageErrorf(cmd, "--param %s is given twice", key)
+		}
+		var v any
+		if err := json.Unmarshal([]byte(value), &v); err != nil {
+			v = value
+		}
+		params[key] = v
+	}
+	out, err := json.Marshal(params)
+	return out, err
+}
+
 func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, spec upsert.Spec) error {
 	server, token := a.cfg.Client.Server, a.cfg.Client.Token
 	if cmd.Flags().Changed("server") {
@@ -236,9 +303,15 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 	if cmd.Flags().Changed("token") {
 		token = fl.token
 	}
+	if fl.local {
+		server = ""
+	} else if server != "" && cmd.Flags().Changed("database-url") {
+		// Two destinations: never pick one silently.
+		return usageErrorf(cmd, "a server is configured (%s) and -d names a database: give --local to register into the database, or leave -d out", redact.URL(server))
+	}
 	var backend upsert.Backend
 	if server != "" {
-		opts, err := a.clientTLSOptions(cmd)
+		opts, err := a.clientTLSOptions(cmd, a.cfg.Client.TLS)
 		if err != nil {
 			return err
 		}
@@ -252,6 +325,7 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 		}
 		backend = upsert.Remote{C: c}
 	} else {
+		fmt.Fprintf(a.stderr, "%s: registering into %s\n", localReason(fl.local), a.localTarget())
 		local, closeLocal, err := a.localBackend(ctx)
 		if err != nil {
 			return err
@@ -263,6 +337,10 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 	opts := upsert.Options{Dry: a.dry}
 	if fl.output == "text" && isTerminal(a.stderr) {
 		opts.Progress = progressBar(a.stderr)
+	}
+	if fl.output == "text" {
+		// The plan shows before the first upload starts.
+		opts.Planned = func(res upsert.Result) { printItems(a.stdout, res) }
 	}
 	res, err := upsert.Run(ctx, backend, spec, opts)
 	if fl.output == "json" {
@@ -278,8 +356,12 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 		if encErr := enc.Encode(out); encErr != nil {
 			return encErr
 		}
-	} else if err == nil || len(res.Items) > 0 {
-		printUpsert(a.stdout, res)
+	} else if err == nil || res.Conflicts > 0 {
+		printSummary(a.stdout, res)
+	} else if res.Changed > 0 {
+		// The plan is on screen: say how far the run got (a rerun goes on
+		// from there).
+		fmt.Fprintf(a.stdout, "%s: %d of %d change(s) made, then an error\n", res.Version, res.Changed, res.Changed+pendingSteps(res))
 	}
 	if errors.Is(err, client.ErrUnauthorized) {
 		err = fmt.Errorf("%w (give a token with --token, FLYMODEL_TOKEN or client.token)", err)
@@ -304,8 +386,30 @@ func (a *app) localBackend(ctx context.Context) (upsert.Backend, func(), error) 
 	return upsert.Local{R: l.reg}, func() { l.Close() }, nil
 }
 
-// printUpsert writes one line per item and a summary.
-func printUpsert(w io.Writer, res upsert.Result) {
+// localReason says why upsert registers locally.
+func localReason(forced bool) string {
+	if forced {
+		return "--local"
+	}
+	return "no --server"
+}
+
+// localTarget names where a local upsert writes: the data folder, or the
+// database -d (or the configuration) names.
+func (a *app) localTarget() string {
+	def := config.Config{DataDir: a.cfg.DataDir}
+	if url := a.cfg.DatabaseURL(); url != def.DatabaseURL() {
+		return redact.URL(url)
+	}
+	dir := a.cfg.DataDir
+	if !filepath.IsAbs(dir) && !strings.HasPrefix(dir, ".") {
+		dir = "./" + dir
+	}
+	return dir
+}
+
+// printItems writes one line per item of the plan.
+func printItems(w io.Writer, res upsert.Result) {
 	for _, it := range res.Items {
 		line := fmt.Sprintf("%-9s %-16s %s", it.Action, it.Kind, it.Name)
 		switch {
@@ -316,6 +420,21 @@ func printUpsert(w io.Writer, res upsert.Result) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// pendingSteps counts the planned changes a failed run did not make.
+func pendingSteps(res upsert.Result) int {
+	n := 0
+	for _, it := range res.Items {
+		if it.Action != upsert.Unchanged && it.Action != upsert.Conflict {
+			n++
+		}
+	}
+	return n - res.Changed
+}
+
+// printSummary writes the last line of a run.
+func printSummary(w io.Writer, res upsert.Result) {
 	unchanged := 0
 	for _, it := range res.Items {
 		if it.Action == upsert.Unchanged {
@@ -356,13 +475,12 @@ func progressBar(w io.Writer) func(upsert.Artifact) (func(int64), func()) {
 			return func(int64) {}, func() {}
 		}
 		var (
-			mu   sync.Mutex
-			last time.Time
+			mu    sync.Mutex
+			last  time.Time
+			start = time.Now()
 		)
 		draw := func(done int64) {
-			pct := float64(done) / float64(art.Size) * 100
-			bar := strings.Repeat("#", int(pct/5)) + strings.Repeat(".", 20-int(pct/5))
-			fmt.Fprintf(w, "\r%s [%s] %5.1f%% %s / %s", art.Name, bar, pct, humanBytes(done), humanBytes(art.Size))
+			fmt.Fprintf(w, "\r\033[K%s", progressLine(art.Name, done, art.Size, time.Since(start)))
 		}
 		report := func(done int64) {
 			mu.Lock()
@@ -380,4 +498,18 @@ func progressBar(w io.Writer) func(upsert.Artifact) (func(int64), func()) {
 		}
 		return report, finish
 	}
+}
+
+// progressLine is one state of the progress bar: the share done, the
+// bytes, the rate so far and the time left at that rate.
+func progressLine(name string, done, size int64, elapsed time.Duration) string {
+	pct := float64(done) / float64(size) * 100
+	bar := strings.Repeat("#", int(pct/5)) + strings.Repeat(".", 20-int(pct/5))
+	line := fmt.Sprintf("%s [%s] %5.1f%% %s / %s", name, bar, pct, humanBytes(done), humanBytes(size))
+	if secs := elapsed.Seconds(); secs > 0 && done > 0 {
+		rate := float64(done) / secs
+		left := time.Duration(float64(size-done) / rate * float64(time.Second)).Round(time.Second)
+		line += fmt.Sprintf(" %s/s, %s left", humanBytes(int64(rate)), left)
+	}
+	return line
 }

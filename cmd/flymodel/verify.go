@@ -31,8 +31,7 @@ also exits 1: it could not be checked.`,
 			}
 			defer l.Close()
 			if l.empty() {
-				fmt.Fprintln(a.stdout, "nothing to verify: the database has no schema yet")
-				return nil
+				return a.noRegistry()
 			}
 			var progress func(int64)
 			if output == "text" && isTerminal(a.stderr) {
@@ -81,5 +80,6 @@ also exits 1: it could not be checked.`,
 	}
 	cmd.Flags().StringVar(&namespace, "namespace", "", "verify only this namespace")
 	cmd.Flags().StringVar(&output, "output", "text", "result format: text or json")
+	completeFixed(cmd, "output", outputFormats)
 	return cmd
 }

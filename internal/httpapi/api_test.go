@@ -626,7 +626,7 @@ func TestBadInput(t *testing.T) {
 		{"bad experiment name", "POST", vpath + "/experiments", "application/json", `{"name":"a\nb"}`, 422, "validation"},
 		{"params not an object", "POST", vpath + "/experiments", "application/json", `{"name":"x","params":[1,2]}`, 422, "validation"},
 		{"unknown lifecycle on create", "POST", base + "/namespaces/canada/models/llm.sm/versions", "application/json", `{"version":"v9","state":"production"}`, 422, "validation"},
-		{"unknown lifecycle", "PUT", vpath + "/state", "application/json", `{"state":"staging"}`, 422, "validation"},
+		{"unknown lifecycle", "PUT", vpath + "/state", "application/json", `{"state":"Stage"}`, 422, "validation"},
 		{"unknown run state", "PUT", vpath + "/experiments/eval/state", "application/json", `{"state":"done"}`, 422, "validation"},
 		{"negative duration", "PUT", vpath + "/experiments/eval/state", "application/json", `{"state":"passed","duration_ms":-1}`, 422, "validation"},
 		{"result before running", "PUT", vpath + "/experiments/eval/state", "application/json", `{"state":"passed"}`, 409, "invalid-transition"},

@@ -83,7 +83,7 @@ func refused(reason string) string {
 const (
 	versionRoute  = "/api/v1/namespaces/{namespace}/models/{model}/versions/{version}"
 	uploadRoute   = versionRoute + "/artifacts"
-	artifactRoute = versionRoute + "/artifacts/{name:.+}"
+	artifactRoute = versionRoute + "/artifacts/{name}" // the label leaves the pattern {name:.+} out
 )
 
 // TestMetricsAfterTraffic scrapes /metrics before and after traffic of every
@@ -300,6 +300,20 @@ func TestMetricsDatabasePool(t *testing.T) {
 		s, _ := scrapeMetrics(t, newServer(registry.New(registry.Options{}), nil, opts))
 		if !s.has("flymodel_integrity_failures_total") || s.has("flymodel_db_pool_open_connections") {
 			t.Errorf("metrics of a server without a pool: %v", s)
+		}
+	}
+}
+
+func TestRouteLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                    "",
+		"/readyz":                             "/readyz",
+		"/a/{ns}/b":                           "/a/{ns}/b",
+		versionRoute + "/artifacts/{name:.+}": versionRoute + "/artifacts/{name}",
+		"/{a:[0-9]+}/x/{b:.+}":                "/{a}/x/{b}",
+	} {
+		if got := httpapi.RouteLabel(in); got != want {
+			t.Errorf("RouteLabel(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

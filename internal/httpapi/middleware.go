@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -90,7 +91,8 @@ func recordRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if info := infoFrom(r.Context()); info != nil {
 			if route := mux.CurrentRoute(r); route != nil {
-				info.route, _ = route.GetPathTemplate()
+				tmpl, _ := route.GetPathTemplate()
+				info.route = RouteLabel(tmpl)
 				if span := trace.SpanFromContext(r.Context()); info.route != "" && span.IsRecording() {
 					span.SetName(info.route)
 					span.SetAttributes(attribute.String("http.route", info.route))
@@ -99,6 +101,35 @@ func recordRoute(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// RouteLabel is a route template as logs, metrics and spans name it: a
+// variable's pattern left out ({name:.+} is {name}), as in the OpenAPI
+// document.
+func RouteLabel(template string) string {
+	if !strings.Contains(template, ":") {
+		return template // no pattern: the common case costs nothing
+	}
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(template, '{')
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(template[open:], '}')
+		if end < 0 {
+			break
+		}
+		v := template[open+1 : open+end]
+		if name, _, ok := strings.Cut(v, ":"); ok {
+			v = name
+		}
+		b.WriteString(template[:open])
+		b.WriteString("{" + v + "}")
+		template = template[open+end+1:]
+	}
+	b.WriteString(template)
+	return b.String()
 }
 
 const tracerName = "github.com/flymodel/flymodel/internal/httpapi"
@@ -188,7 +219,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Int64("bytes", rec.bytes),
-				slog.Duration("duration", elapsed),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("request_id", id),
 			)
 		}()

@@ -197,8 +197,12 @@ func TestAccessLog(t *testing.T) {
 			t.Errorf("readyz log %s = %v, want %v (%s)", k, first[k], want, lines[0])
 		}
 	}
-	if _, ok := first["duration"]; !ok {
-		t.Errorf("no duration in %s", lines[0])
+	// Milliseconds, the unit in the key (issue 14).
+	if ms, ok := first["duration_ms"].(float64); !ok || ms < 0 || ms > 60_000 {
+		t.Errorf("no duration_ms in milliseconds in %s", lines[0])
+	}
+	if _, ok := first["duration"]; ok {
+		t.Errorf("a duration without its unit in %s", lines[0])
 	}
 	for k, want := range map[string]any{"route": "", "path": "/missing", "status": float64(404), "level": "INFO"} {
 		if second[k] != want {

@@ -53,6 +53,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 	if in.State == "" {
 		in.State = api.Test
 	}
+	in.State = api.CanonicalLifecycle(in.State) // the original's "staging" is "stage"
 	var v validation
 	validName(&v, "version", in.Version)
 	oneOf(&v, "state", in.State, Lifecycles)
@@ -114,6 +115,7 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 	var v validation
 	off, lim := page.validate(&v)
 	if f.State != "" {
+		f.State = api.CanonicalLifecycle(f.State)
 		oneOf(&v, "state", f.State, Lifecycles)
 	}
 	if f.Tag != "" {
@@ -160,6 +162,7 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 // its history entry and its audit record. A failed placement changes
 // nothing and removes the copies it made.
 func (r *Registry) SetVersionState(ctx context.Context, ref Ref, state string) (Version, error) {
+	state = api.CanonicalLifecycle(state)
 	var v validation
 	oneOf(&v, "state", state, Lifecycles)
 	if err := v.err(); err != nil {

@@ -14,7 +14,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
 	"os"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -70,8 +72,48 @@ func Setup(ctx context.Context, cfg config.Tracing) (shutdown func(context.Conte
 	spans.SetEnabled(true)
 	return func(ctx context.Context) error {
 		spans.SetEnabled(false)
+		// Flushing to a collector that is not there would wait out ctx
+		// (the exporter retries until its deadline): look first, and give
+		// an absent one no time.
+		if err := reachable(ctx, cfg.OTLP.Target); err != nil {
+			quick, cancel := context.WithTimeout(ctx, absentFlush)
+			defer cancel()
+			_ = tp.Shutdown(quick)
+			return fmt.Errorf("collector %s unreachable, spans not yet exported were dropped: %w", cfg.OTLP.Target, err)
+		}
 		return tp.Shutdown(ctx)
 	}, nil
+}
+
+// absentFlush is how long shutdown lets the exporter try a collector that
+// did not accept a connection; reachDial bounds that first look.
+const (
+	absentFlush = 100 * time.Millisecond
+	reachDial   = time.Second
+)
+
+// reachable reports whether target accepts a TCP connection.
+func reachable(ctx context.Context, target string) error {
+	ctx, cancel := context.WithTimeout(ctx, reachDial)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", target)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// Describe says where spans go, for the log line at start: "" when
+// tracing is off.
+func Describe(cfg config.Tracing) string {
+	if cfg.OTLP.Target == "" {
+		return ""
+	}
+	scheme := "plaintext"
+	if cfg.OTLP.TLS.CASource != "" || cfg.OTLP.TLS.Certs.IsSet() {
+		scheme = "TLS"
+	}
+	return "OTLP/gRPC to " + cfg.OTLP.Target + " (" + scheme + ")"
 }
 
 // clientTLS builds the exporter's TLS configuration from tracing.otlp.tls,

@@ -2,10 +2,12 @@ package tracing_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel"
 
@@ -53,5 +55,34 @@ func TestSetupTLSErrorsNameTheKey(t *testing.T) {
 		if otel.GetTracerProvider() != before {
 			t.Fatal("a failed Setup replaced the global TracerProvider")
 		}
+	}
+}
+
+// TestShutdownWithoutCollector: a collector that is not there does not
+// hold the shutdown for the whole flush deadline; the error says so.
+func TestShutdownWithoutCollector(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	shutdown, err := tracing.Setup(context.Background(), config.Tracing{OTLP: config.OTLP{Target: target}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "span")
+	span.End()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = shutdown(ctx)
+	if err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("shutdown: %v, want the collector named unreachable", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("shutdown waited out its whole deadline")
+	}
+	if got := tracing.Describe(config.Tracing{OTLP: config.OTLP{Target: target}}); !strings.Contains(got, target) {
+		t.Fatalf("Describe = %q", got)
 	}
 }

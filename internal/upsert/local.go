@@ -136,7 +136,7 @@ func (l Local) Experiment(ctx context.Context, ref Ref, name string) (Experiment
 	if !ok {
 		return ExperimentInfo{}, err
 	}
-	return ExperimentInfo{Exists: true, State: e.State}, nil
+	return ExperimentInfo{Exists: true, State: e.State, Params: e.Params, Metrics: e.Metrics, DurationMs: e.DurationMs}, nil
 }
 
 // CreateExperiment implements Backend.
@@ -146,8 +146,8 @@ func (l Local) CreateExperiment(ctx context.Context, ref Ref, name string, param
 }
 
 // SetExperimentState implements Backend.
-func (l Local) SetExperimentState(ctx context.Context, ref Ref, name, state string, metrics json.RawMessage) error {
-	_, err := l.R.SetExperimentState(ctx, l.ref(ref), name, registry.ExperimentUpdate{State: state, Metrics: metrics})
+func (l Local) SetExperimentState(ctx context.Context, ref Ref, name, state string, metrics json.RawMessage, durationMs *int64) error {
+	_, err := l.R.SetExperimentState(ctx, l.ref(ref), name, registry.ExperimentUpdate{State: state, Metrics: metrics, DurationMs: durationMs})
 	return err
 }
 

@@ -104,7 +104,7 @@ func (r Remote) Experiment(ctx context.Context, ref Ref, name string) (Experimen
 	if !ok {
 		return ExperimentInfo{}, err
 	}
-	return ExperimentInfo{Exists: true, State: e.State}, nil
+	return ExperimentInfo{Exists: true, State: e.State, Params: e.Params, Metrics: e.Metrics, DurationMs: e.DurationMs}, nil
 }
 
 // CreateExperiment implements Backend.
@@ -118,8 +118,8 @@ func (r Remote) CreateExperiment(ctx context.Context, ref Ref, name string, para
 }
 
 // SetExperimentState implements Backend.
-func (r Remote) SetExperimentState(ctx context.Context, ref Ref, name, state string, metrics json.RawMessage) error {
-	_, err := r.C.SetExperimentState(ctx, r.vref(ref), name, client.ExperimentUpdate{State: state, Metrics: metrics})
+func (r Remote) SetExperimentState(ctx context.Context, ref Ref, name, state string, metrics json.RawMessage, durationMs *int64) error {
+	_, err := r.C.SetExperimentState(ctx, r.vref(ref), name, client.ExperimentUpdate{State: state, Metrics: metrics, DurationMs: durationMs})
 	return err
 }
 

@@ -10,6 +10,7 @@
 package upsert
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,10 +21,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/flymodel/flymodel/api"
+	"github.com/flymodel/flymodel/internal/registry"
 )
 
 // Spec is what to register.
@@ -52,7 +55,60 @@ type Experiment struct {
 	State   string
 	Params  json.RawMessage
 	Metrics json.RawMessage
+	// DurationMs is the run's duration recorded with its result; nil lets
+	// the registry measure it from the first start.
+	DurationMs *int64
 }
+
+// Validate checks every name of the spec with the registry's rules, before
+// anything is read or sent: a name the registry would refuse stops the run
+// with nothing planned. The error names every bad name.
+func (s Spec) Validate() error {
+	var errs []error
+	check := func(what, name string, rule func(string) error) {
+		if err := rule(name); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: %w", what, name, err))
+		}
+	}
+	check("namespace", s.Namespace, registry.ValidateName)
+	check("model", s.Model, registry.ValidateName)
+	check("version", s.Version, registry.ValidateName)
+	if s.State != "" && !slices.Contains(api.Lifecycles, s.State) {
+		errs = append(errs, fmt.Errorf("state %q: want one of %s", s.State, strings.Join(api.Lifecycles, ", ")))
+	}
+	for _, a := range s.Artifacts {
+		check("artifact", a.Name, registry.ValidateArtifactName)
+	}
+	for _, e := range s.Experiments {
+		check("experiment", e.Name, registry.ValidateName)
+		if e.State != "" && !slices.Contains(api.ExperimentStates, e.State) {
+			errs = append(errs, fmt.Errorf("experiment %q: state %q: want one of %s", e.Name, e.State, strings.Join(api.ExperimentStates, ", ")))
+		}
+		if !api.Finished(e.State) && (len(e.Metrics) > 0 || e.DurationMs != nil) {
+			// They are recorded with the result: without one they would be dropped.
+			errs = append(errs, fmt.Errorf("experiment %q: metrics and duration are recorded with the result: give state passed or failed", e.Name))
+		}
+	}
+	if len(errs) > 0 {
+		return &InvalidError{Errs: errs}
+	}
+	return nil
+}
+
+// InvalidError is a spec the registry would refuse (a bad name, an unknown
+// state); nothing was read or written. It is of class api.ErrInvalid.
+type InvalidError struct{ Errs []error }
+
+func (e *InvalidError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return "invalid: " + strings.Join(msgs, "; ")
+}
+
+// Unwrap makes it of class api.ErrInvalid.
+func (e *InvalidError) Unwrap() error { return api.ErrInvalid }
 
 // Ref names the version.
 func (s Spec) Ref() Ref { return Ref{Namespace: s.Namespace, Model: s.Model, Version: s.Version} }
@@ -192,6 +248,9 @@ type VersionInfo struct {
 type ExperimentInfo struct {
 	Exists bool
 	State  string
+	// Params, Metrics and DurationMs as recorded (nil when absent).
+	Params, Metrics json.RawMessage
+	DurationMs      *int64
 }
 
 // Backend is the registry upsert talks to. Lookups report a missing
@@ -209,8 +268,8 @@ type Backend interface {
 	Experiment(ctx context.Context, ref Ref, name string) (ExperimentInfo, error)
 	CreateExperiment(ctx context.Context, ref Ref, name string, params json.RawMessage) error
 	// SetExperimentState moves an experiment to running, or records its
-	// result (passed, failed) with metrics.
-	SetExperimentState(ctx context.Context, ref Ref, name, state string, metrics json.RawMessage) error
+	// result (passed, failed) with metrics and, when not nil, its duration.
+	SetExperimentState(ctx context.Context, ref Ref, name, state string, metrics json.RawMessage, durationMs *int64) error
 	SetVersionState(ctx context.Context, ref Ref, state string) error
 }
 
@@ -221,6 +280,10 @@ type Options struct {
 	// the upload reports its bytes to; it returns a function to call when
 	// the upload ends.
 	Progress func(a Artifact) (report func(done int64), done func())
+	// Planned, when set, is called with the plan once it is made, before
+	// the first write (and before a conflict or a dry run returns), so
+	// that the plan can be shown before the uploads start.
+	Planned func(Result)
 }
 
 // step is one planned write.
@@ -234,9 +297,15 @@ type step struct {
 // dry) performs the planned writes in order.
 func Run(ctx context.Context, b Backend, spec Spec, opts Options) (Result, error) {
 	res := Result{Dry: opts.Dry, Version: spec.Namespace + "/" + spec.Model + "/" + spec.Version}
+	if err := spec.Validate(); err != nil {
+		return res, err
+	}
 	steps, err := plan(ctx, b, spec, opts, &res)
 	if err != nil {
 		return res, err
+	}
+	if opts.Planned != nil {
+		opts.Planned(res)
 	}
 	if res.Conflicts > 0 {
 		return res, fmt.Errorf("%w: %d conflicting item(s); nothing was written", ErrConflict, res.Conflicts)
@@ -328,11 +397,17 @@ func plan(ctx context.Context, b Backend, spec Spec, opts Options, res *Result) 
 				return nil, err
 			}
 		}
-		if !info.Exists {
+		switch {
+		case !info.Exists:
 			add(Item{Kind: "experiment", Name: e.Name, Action: Create},
 				func(ctx context.Context) error { return b.CreateExperiment(ctx, ref, e.Name, e.Params) })
 			info.State = "created"
-		} else {
+		case len(e.Params) > 0 && !sameJSON(e.Params, info.Params):
+			// Params are set at creation and never change: other ones are
+			// another run, not this one again.
+			add(Item{Kind: "experiment", Name: e.Name, Action: Conflict,
+				Detail: fmt.Sprintf("created with params %s, given %s: params are set once, name another experiment", show(info.Params), compact(e.Params))}, nil)
+		default:
 			add(Item{Kind: "experiment", Name: e.Name, Action: Unchanged}, nil)
 		}
 		for _, move := range experimentMoves(info.State, e.State) {
@@ -342,14 +417,18 @@ func plan(ctx context.Context, b Backend, spec Spec, opts Options, res *Result) 
 			}
 			if move.from == move.to {
 				it.Action, it.Detail = Unchanged, move.to
+				if conflict := resultConflict(info, e); conflict != "" {
+					it.Action, it.Detail = Conflict, conflict
+				}
 			}
 			to := move.to
 			add(it, func(ctx context.Context) error {
 				var metrics json.RawMessage
+				var duration *int64
 				if to == "passed" || to == "failed" {
-					metrics = e.Metrics
+					metrics, duration = e.Metrics, e.DurationMs
 				}
-				return b.SetExperimentState(ctx, ref, e.Name, to, metrics)
+				return b.SetExperimentState(ctx, ref, e.Name, to, metrics, duration)
 			})
 		}
 	}
@@ -366,6 +445,58 @@ func plan(ctx context.Context, b Backend, spec Spec, opts Options, res *Result) 
 		add(it, func(ctx context.Context) error { return b.SetVersionState(ctx, ref, spec.State) })
 	}
 	return steps, nil
+}
+
+// resultConflict says how the result e asks for differs from the one
+// recorded (the same final state): results are written once, so other
+// metrics or another duration are a conflict, never silently dropped.
+func resultConflict(info ExperimentInfo, e Experiment) string {
+	if info.State != "passed" && info.State != "failed" {
+		return ""
+	}
+	var diffs []string
+	if len(e.Metrics) > 0 && !sameJSON(e.Metrics, info.Metrics) {
+		diffs = append(diffs, fmt.Sprintf("metrics %s, given %s", show(info.Metrics), compact(e.Metrics)))
+	}
+	if e.DurationMs != nil && (info.DurationMs == nil || *info.DurationMs != *e.DurationMs) {
+		recorded := "none"
+		if info.DurationMs != nil {
+			recorded = fmt.Sprintf("%d ms", *info.DurationMs)
+		}
+		diffs = append(diffs, fmt.Sprintf("duration %s, given %d ms", recorded, *e.DurationMs))
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("its result is already recorded as %s with %s: a result is written once, name another experiment or version",
+		info.State, strings.Join(diffs, "; "))
+}
+
+// sameJSON reports whether two JSON documents are equal as values (key
+// order and spacing aside).
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
+}
+
+// compact is a JSON document on one line.
+func compact(m json.RawMessage) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, m) != nil {
+		return string(m)
+	}
+	return buf.String()
+}
+
+// show is a recorded JSON document on one line, "none" when absent.
+func show(m json.RawMessage) string {
+	if len(m) == 0 || string(m) == "null" {
+		return "none"
+	}
+	return compact(m)
 }
 
 func createOr(exists bool) Action {
@@ -442,7 +573,7 @@ func (Empty) Experiment(context.Context, Ref, string) (ExperimentInfo, error) {
 func (Empty) CreateExperiment(context.Context, Ref, string, json.RawMessage) error { return errEmpty }
 
 // SetExperimentState implements Backend.
-func (Empty) SetExperimentState(context.Context, Ref, string, string, json.RawMessage) error {
+func (Empty) SetExperimentState(context.Context, Ref, string, string, json.RawMessage, *int64) error {
 	return errEmpty
 }
 

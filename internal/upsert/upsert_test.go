@@ -1,11 +1,15 @@
 package upsert
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/flymodel/flymodel/api"
 )
 
 func TestExperimentMoves(t *testing.T) {
@@ -107,6 +111,62 @@ func TestSetFormats(t *testing.T) {
 		SetFormats(arts, c.given, true, c.fallback)
 		if arts[0].Format != c.want {
 			t.Errorf("SetFormats(%+v, %q, file, %q) = %q, want %q", c.art, c.given, c.fallback, arts[0].Format, c.want)
+		}
+	}
+}
+
+// TestSpecValidate: the registry's name rules and the vocabularies, checked
+// before anything is read or sent; every bad item is named.
+func TestSpecValidate(t *testing.T) {
+	ok := Spec{Namespace: "n", Model: "m", Version: "v1", State: "stage",
+		Artifacts:   []Artifact{{Name: "weights/model.safetensors"}},
+		Experiments: []Experiment{{Name: "eval", State: "passed", Metrics: []byte(`{"a":1}`)}}}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("valid spec: %v", err)
+	}
+	ms := int64(5)
+	for _, tc := range []struct {
+		change func(*Spec)
+		want   string
+	}{
+		{func(s *Spec) { s.Version = "v5/x" }, `version "v5/x"`},
+		{func(s *Spec) { s.Namespace = ".." }, `namespace ".."`},
+		{func(s *Spec) { s.Model = "a%b" }, `model "a%b"`},
+		{func(s *Spec) { s.State = "gold" }, `state "gold"`},
+		{func(s *Spec) { s.Artifacts[0].Name = "/abs" }, `artifact "/abs"`},
+		{func(s *Spec) { s.Experiments[0].Name = "a\nb" }, `experiment "a\nb"`},
+		{func(s *Spec) { s.Experiments[0].State = "done" }, `state "done"`},
+		{func(s *Spec) { s.Experiments[0].State = "" }, "recorded with the result"},
+		{func(s *Spec) {
+			s.Experiments[0].State, s.Experiments[0].Metrics, s.Experiments[0].DurationMs = "running", nil, &ms
+		}, "recorded with the result"},
+	} {
+		s := ok
+		s.Artifacts = slices.Clone(ok.Artifacts)
+		s.Experiments = slices.Clone(ok.Experiments)
+		tc.change(&s)
+		err := s.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, api.ErrInvalid) {
+			t.Errorf("%s: err = %v", tc.want, err)
+		}
+	}
+}
+
+func TestResultConflict(t *testing.T) {
+	ms := func(n int64) *int64 { return &n }
+	recorded := ExperimentInfo{Exists: true, State: "passed", Metrics: []byte(`{"acc": 0.9, "f1": 0.5}`), DurationMs: ms(42000)}
+	for _, tc := range []struct {
+		e    Experiment
+		want string
+	}{
+		{Experiment{State: "passed"}, ""},
+		{Experiment{State: "passed", Metrics: []byte(`{"f1":0.5,"acc":0.9}`)}, ""},
+		{Experiment{State: "passed", DurationMs: ms(42000)}, ""},
+		{Experiment{State: "passed", Metrics: []byte(`{"acc": 0.8}`)}, `metrics {"acc":0.9,"f1":0.5}, given {"acc":0.8}`},
+		{Experiment{State: "passed", DurationMs: ms(1)}, "duration 42000 ms, given 1 ms"},
+	} {
+		if got := resultConflict(recorded, tc.e); (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: %q, want %q", tc.e, got, tc.want)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -86,10 +85,6 @@ func addSchemas(doc *object, d *docs) error {
 	return nil
 }
 
-// routeVar is a router variable with its own pattern ({name:.+}), written
-// {name} in the document.
-var routeVar = regexp.MustCompile(`\{([^{}:]+):[^{}]*\}`)
-
 // addAccess gives every operation what its route's access implies: a
 // public route needs no credentials (security: []); any other may be
 // answered 401 and 403; an upload route also 429.
@@ -100,7 +95,7 @@ func addAccess(doc *object, routes []httpapi.Route) error {
 	}
 	ref := func(name string) *object { return newObject().set("$ref", "#/components/responses/"+name) }
 	for _, r := range routes {
-		path := routeVar.ReplaceAllString(r.Path, "{$1}")
+		path := httpapi.RouteLabel(r.Path) // {name:.+} is {name} in the document
 		for _, m := range r.Methods {
 			op, err := member(paths, path, strings.ToLower(m))
 			if err != nil {
