@@ -21,9 +21,10 @@ build:
 run:
 	$(GO) run ./cmd/flymodel serve
 
-## test: every test (PostgreSQL too when FLYMODEL_TEST_POSTGRES_URL is set)
+## test: every test (PostgreSQL too when FLYMODEL_TEST_POSTGRES_URL is set), then
+## the tests skipped for lack of a service, by reason, and "N passed, N failed, N skipped"
 test:
-	$(GO) test -count=1 ./...
+	set -o pipefail; $(GO) test -count=1 -json ./... | $(GO) run ./internal/cmd/testsummary
 
 ## generate: sqlc's code, then the engine adapters over it
 generate: $(SQLC)

@@ -167,6 +167,8 @@ type InternalProblem struct{}
 type ReadinessProblem struct {
 	Checks map[string]CheckResult `json:"checks"`
 	// As in the answer when ready.
+	Unused []string `json:"unused,omitempty"`
+	// As in the answer when ready.
 	NoStore []NoStoreProblem `json:"no_store,omitempty"`
 }
 

@@ -32,6 +32,19 @@ const (
 // CheckResults are the readiness check results.
 var CheckResults = []CheckResult{CheckOK, CheckFailed}
 
+// ReadinessStatus is the status of a server that can do its work.
+type ReadinessStatus = string
+
+// The readiness statuses: degraded is a failing blob store that no
+// lifecycle writes to (see Readiness.Unused).
+const (
+	Ready    ReadinessStatus = "ready"
+	Degraded ReadinessStatus = "degraded"
+)
+
+// ReadinessStatuses are the statuses of /readyz's 200 answer.
+var ReadinessStatuses = []ReadinessStatus{Ready, Degraded}
+
 // PageInfo is the page that was asked for.
 type PageInfo struct {
 	Page int64 `json:"page" openapi:"minimum=1,maximum=MaxPage"`
@@ -476,9 +489,16 @@ type Health struct {
 
 // Readiness is the answer of /readyz when the server can do its work.
 type Readiness struct {
-	Status string `json:"status" openapi:"const=ready"`
-	// Each dependency checked (today `database`) and its result.
+	// `ready`, or `degraded` when a store in `unused` failed its check.
+	Status ReadinessStatus `json:"status"`
+	// Each dependency checked (`database`, `storage:<name>`) and its
+	// result. A failing database or store in use answers 503.
 	Checks map[string]CheckResult `json:"checks"`
+	// The checks of the blob stores no lifecycle writes to (no default
+	// role, no namespace's bucket): they may hold older artifacts, and
+	// their failure makes the server degraded (reads of those artifacts
+	// fail), not unready. Absent when every store is in use.
+	Unused []string `json:"unused,omitempty"`
 	// The lifecycles no blob store of this server serves (a namespace's
 	// bucket that is not configured, or a lifecycle without a default
 	// store): uploads and state changes into them are refused with

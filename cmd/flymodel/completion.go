@@ -42,7 +42,11 @@ func (a *app) completionClient(cmd *cobra.Command) *client.Client {
 	if server == "" {
 		return nil
 	}
-	opts := []client.Option{client.WithUserAgent("flymodel-completion/" + buildVersion())}
+	opts, err := a.clientTLSOptions(cmd, cfg.Client.TLS)
+	if err != nil {
+		return nil
+	}
+	opts = append(opts, client.WithUserAgent("flymodel-completion/"+buildVersion()))
 	if token != "" {
 		opts = append(opts, client.WithToken(token))
 	}

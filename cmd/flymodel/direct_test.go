@@ -49,13 +49,13 @@ func TestServePublicAndPrivateS3(t *testing.T) {
 
 	dry := flymodel(t, dir, nil, "--dry", "setup-storage")
 	dry.expectCode(t, 0)
-	if !strings.Contains(dry.stdout, "s3:cli-prod-"+suffix+" (prod): create when missing, versioning on, probe, anonymous read of objects (public = true)") {
+	if !strings.Contains(dry.stdout, "s3:cli-prod-"+suffix+" (prod): missing: would create it, turn versioning on, probe, grant anonymous read of objects (public = true)") {
 		t.Fatalf("setup-storage --dry: %s", dry)
 	}
 	setup := flymodel(t, dir, nil, "setup-storage")
 	setup.expectCode(t, 0)
-	if !strings.Contains(setup.stdout, "ok s3:cli-prod-"+suffix+" (prod): exists, versioning on where supported, write/read/delete probe passed, anonymous read of objects granted (bucket policy)") ||
-		strings.Contains(setup.stdout, "cli-test-"+suffix+" (test): exists, versioning on where supported, write/read/delete probe passed, anonymous") {
+	if !strings.Contains(setup.stdout, "ok s3:cli-prod-"+suffix+" (prod): created, versioning turned on, write/read/delete probe passed, anonymous read of objects granted (bucket policy)") ||
+		strings.Contains(setup.stdout, "cli-test-"+suffix+" (test): created, versioning turned on, write/read/delete probe passed, anonymous") {
 		t.Fatalf("setup-storage: %s", setup)
 	}
 	if again := flymodel(t, dir, nil, "setup-storage"); !strings.Contains(again.stdout, "anonymous read of objects already granted") {

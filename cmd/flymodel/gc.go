@@ -45,6 +45,10 @@ what would be removed.`,
 			}
 			fmt.Fprintf(a.stdout, "%s %d blobs, %d orphaned objects (%s), %d temporary files\n",
 				verb, len(rep.Blobs), len(rep.Orphans), humanBytes(rep.Bytes), rep.TempFiles)
+			if err == nil {
+				fmt.Fprintf(a.stdout, "spared %d unreferenced blobs and %d unrecorded objects younger than --grace %s (an upload may still be committing them; a later gc collects them)\n",
+					rep.SparedBlobs, rep.SparedObjects, grace)
+			}
 			return err
 		},
 	}

@@ -31,7 +31,7 @@ func newLogger(cfg config.Log, w io.Writer) (*slog.Logger, error) {
 	case "trace":
 		level = levelTrace
 	default:
-		return nil, fmt.Errorf("log.level %q: want error, info, debug or trace", cfg.Level)
+		return nil, fmt.Errorf("log.level %q: want error, warn, info, debug or trace", cfg.Level)
 	}
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		return redactAttr(nameTraceLevel(groups, a))

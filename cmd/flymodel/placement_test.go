@@ -224,8 +224,8 @@ func TestOriginalSampleConfigurations(t *testing.T) {
 		file string
 		want []string
 	}{
-		{"flymodel.toml", []string{"would ensure s3:ml-test (test)", "would ensure s3:ml-qa (qa)", "would ensure s3:ml-stage (stage)", "would ensure s3:ml-prod (prod)"}},
-		{"storage-sample.toml", []string{"would ensure s3:ml-prod (prod)", "flymodel-data/blobs (test, qa, stage)", "note: no storage entry serves test, qa, stage"}},
+		{"flymodel.toml", []string{"FAILED s3:ml-test (test)", "FAILED s3:ml-qa (qa)", "FAILED s3:ml-stage (stage)", "FAILED s3:ml-prod (prod)"}},
+		{"storage-sample.toml", []string{"FAILED s3:ml-prod (prod)", "flymodel-data/blobs (test, qa, stage)", "note: no storage entry serves test, qa, stage"}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
 			dir := t.TempDir()
@@ -233,10 +233,12 @@ func TestOriginalSampleConfigurations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// --dry checks that each store answers: the samples' endpoints
+			// do not exist here, and each fails on its own line.
 			res := flymodel(t, dir, nil, "-c", sample, "--dry", "setup-storage")
-			res.expectCode(t, 0)
+			res.expectCode(t, 1)
 			for _, w := range tt.want {
-				if !strings.Contains(res.stdout, w) {
+				if !strings.Contains(res.stdout+res.stderr, w) {
 					t.Errorf("no %q in:\n%s", w, res)
 				}
 			}

@@ -54,6 +54,7 @@ token from --token, FLYMODEL_TOKEN or client.token.`,
 	f.StringVar(&fl.token, "token", "", "API token (env FLYMODEL_TOKEN, config client.token)")
 	f.IntVar(&fl.parallel, "parallel", 4, "files downloaded at once")
 	f.StringVar(&fl.output, "output", "text", "result format: text or json")
+	a.addClientTLSFlags(cmd)
 	completeFixed(cmd, "output", outputFormats)
 	cmd.ValidArgsFunction = a.completeModelPath
 	return cmd
@@ -122,7 +123,11 @@ func (a *app) serverClient(cmd *cobra.Command, server, token, agent string) (*cl
 	if server == "" {
 		return nil, usageErrorf(cmd, "%s talks to a server: give --server, FLYMODEL_SERVER or client.server", cmd.Name())
 	}
-	opts := []client.Option{client.WithUserAgent(agent + "/" + buildVersion())}
+	opts, err := a.clientTLSOptions(cmd, a.cfg.Client.TLS)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, client.WithUserAgent(agent+"/"+buildVersion()))
 	if token != "" {
 		opts = append(opts, client.WithToken(token))
 	}

@@ -42,6 +42,9 @@ type app struct {
 	configFile  string // -c/--config
 	dry         bool   // --dry
 	databaseURL string // -d/--database-url (see applyDatabaseURL)
+	// clientTLS holds --ca-file, --cert-file and --key-file of the client
+	// commands (see clientTLSOptions).
+	clientTLS config.ClientTLS
 
 	// cfg is loaded once, before any command runs (see loadConfig).
 	cfg *config.Config
@@ -95,6 +98,10 @@ func (a *app) loadConfig(cmd *cobra.Command, _ []string) error {
 		Warn: func(msg string) { fmt.Fprintf(a.stderr, "flymodel: warning: %s\n", msg) }})
 	if err != nil {
 		return err
+	}
+	if len(cfg.Shadowed) > 0 {
+		fmt.Fprintf(a.stderr, "flymodel: warning: read %s; %s also exists and is not read (-c FILE chooses)\n",
+			cfg.Source, strings.Join(cfg.Shadowed, ", "))
 	}
 	a.cfg = cfg
 	return a.applyDatabaseURL(cmd)

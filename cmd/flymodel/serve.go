@@ -84,6 +84,7 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	if err != nil {
 		return err
 	}
+	logger.Info("configuration", "sources", cfg.Sources())
 
 	// Spans flush last: the deferred shutdown runs after the server, the
 	// sweeper and the database have stopped.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,20 +43,48 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 	if err != nil {
 		return err
 	}
+	// The namespaces are checked before any store is touched.
+	var buckets []registry.NewBucket
+	if len(namespaces) > 0 {
+		if buckets, err = a.checkNamespaces(ctx, namespaces); err != nil {
+			return err
+		}
+	}
 	public := publicBuckets(a.cfg)
 	failed := 0
+	// A dry run's checks, which write nothing, run at once.
+	type inspection struct {
+		line string
+		err  error
+	}
+	inspected := map[string]*inspection{}
+	if a.dry {
+		var wg sync.WaitGroup
+		for _, name := range storeNames(blobs) {
+			in := &inspection{}
+			inspected[name] = in
+			wg.Go(func() {
+				stepCtx, cancel := context.WithTimeout(ctx, time.Minute)
+				defer cancel()
+				in.line, in.err = inspectStore(stepCtx, blobs.ByName[name], public[name])
+			})
+		}
+		wg.Wait()
+	}
 	for _, name := range storeNames(blobs) {
 		st := blobs.ByName[name]
-		if a.dry {
-			also := ""
-			if public[name] {
-				also = ", anonymous read of objects (public = true)"
+		roles := rolesOf(blobs, name)
+		if in := inspected[name]; in != nil {
+			if in.err != nil {
+				failed++
+				fmt.Fprintf(a.stderr, "FAILED %s (%s): %v\n", st, roles, in.err)
+				continue
 			}
-			fmt.Fprintf(a.stdout, "would ensure %s (%s): create when missing, versioning on, probe%s\n", st, rolesOf(blobs, name), also)
+			fmt.Fprintf(a.stdout, "would ensure %s (%s): %s\n", st, roles, in.line)
 			continue
 		}
 		stepCtx, cancel := context.WithTimeout(ctx, time.Minute)
-		err := st.Ensure(stepCtx)
+		rep, err := ensureStore(stepCtx, st)
 		if err == nil {
 			err = st.Probe(stepCtx)
 		}
@@ -66,13 +95,13 @@ func (a *app) setupStorage(ctx context.Context, namespaces []string) error {
 		cancel()
 		if err != nil {
 			failed++
-			fmt.Fprintf(a.stderr, "FAILED %s: %v\n", st, err)
+			fmt.Fprintf(a.stderr, "FAILED %s (%s): %v\n", st, roles, err)
 			continue
 		}
-		fmt.Fprintf(a.stdout, "ok %s (%s): exists, versioning on where supported, write/read/delete probe passed%s\n", st, rolesOf(blobs, name), policy)
+		fmt.Fprintf(a.stdout, "ok %s (%s): %s, write/read/delete probe passed%s\n", st, roles, rep, policy)
 	}
 	if len(namespaces) > 0 {
-		if err := a.recordBuckets(ctx, namespaces); err != nil {
+		if err := a.recordBuckets(ctx, namespaces, buckets); err != nil {
 			return err
 		}
 	}
@@ -120,6 +149,66 @@ func (a *app) unservedLifecycles(ctx context.Context) (int, error) {
 	return len(missing), nil
 }
 
+// ensureStore ensures st and says what it found and did: "created" or
+// "exists", and the versioning the server reports when asked again.
+func ensureStore(ctx context.Context, st blob.Store) (string, error) {
+	s, ok := blob.SetupOf(st)
+	if !ok {
+		return "exists", st.Ensure(ctx)
+	}
+	rep, err := s.EnsureReport(ctx)
+	if err != nil {
+		return "", err
+	}
+	what := "exists"
+	if rep.Created {
+		what = "created"
+	}
+	return what + ", " + versioningState(rep), nil
+}
+
+// versioningState says whether a store keeps versions, as its server
+// reports it.
+func versioningState(rep blob.SetupReport) string {
+	switch {
+	case rep.NoVersions:
+		return "no versioning (a folder)"
+	case rep.Versioning == "Enabled" && rep.VersioningTurnedOn:
+		return "versioning turned on"
+	case rep.Versioning == "Enabled":
+		return "versioning on"
+	case rep.Versioning == "":
+		return "versioning NOT on (the server reports none): replaced or deleted bytes are not kept"
+	}
+	return fmt.Sprintf("versioning NOT on (the server reports %q): replaced or deleted bytes are not kept", rep.Versioning)
+}
+
+// inspectStore checks, writing nothing, that st answers with the
+// credentials configured, and says what setup-storage would do.
+func inspectStore(ctx context.Context, st blob.Store, public bool) (string, error) {
+	also := ""
+	if public {
+		also = ", grant anonymous read of objects (public = true)"
+	}
+	s, ok := blob.SetupOf(st)
+	if !ok {
+		return "create when missing, versioning on, probe" + also, nil
+	}
+	rep, err := s.Inspect(ctx)
+	if err != nil {
+		return "", err
+	}
+	const checked = " (connection and credentials checked; nothing written)"
+	versioning := ", turn versioning on"
+	if rep.NoVersions || rep.Versioning == "Enabled" {
+		versioning = ""
+	}
+	if rep.Created {
+		return "missing: would create it" + versioning + ", probe" + also + checked, nil
+	}
+	return "exists, " + versioningState(rep) + ": would" + strings.TrimPrefix(versioning, ",") + " probe" + also + checked, nil
+}
+
 // publicBuckets names the S3 buckets configured public = true.
 func publicBuckets(cfg *config.Config) map[string]bool {
 	public := map[string]bool{}
@@ -160,36 +249,46 @@ func rolesOf(blobs registry.BlobStores, name string) string {
 	return strings.Join(roles, ", ")
 }
 
-// recordBuckets records the configured S3 buckets as the buckets of each
-// namespace, one per role, through the registry: validated, and audited
-// where they change something. Every namespace is checked before any is
-// changed.
-func (a *app) recordBuckets(ctx context.Context, namespaces []string) error {
+// checkNamespaces checks, before setup-storage touches a store (for a dry
+// run too: it must refuse what the real run would refuse), that the
+// configured S3 buckets can be recorded and that every namespace exists,
+// and returns the buckets to record.
+func (a *app) checkNamespaces(ctx context.Context, namespaces []string) ([]registry.NewBucket, error) {
 	if len(a.cfg.Storage.S3) == 0 {
-		return errors.New("--namespace: no storage.s3 buckets are configured to record")
+		return nil, errors.New("--namespace: no storage.s3 buckets are configured to record")
 	}
-	// Checked first, for a dry run too: it must refuse what the real run
-	// would refuse.
 	buckets := make([]registry.NewBucket, len(a.cfg.Storage.S3))
 	for i, e := range a.cfg.Storage.S3 {
 		buckets[i] = registry.NewBucket{Name: e.Bucket, Region: e.Region, Role: e.Role}
 		if err := buckets[i].Validate(); err != nil {
-			return fmt.Errorf("storage.s3 bucket %s: %w", e.Bucket, err)
+			return nil, fmt.Errorf("storage.s3 bucket %s: %w", e.Bucket, err)
 		}
 	}
+	l, err := a.openRegistry(ctx, openOptions{schema: schemaAsIs, blobs: blobsNone})
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	if l.empty() {
+		return nil, fmt.Errorf("namespace %s: the database has no schema yet", namespaces[0])
+	}
+	for _, ns := range namespaces {
+		if _, err := l.reg.GetNamespace(ctx, ns); err != nil {
+			return nil, err
+		}
+	}
+	return buckets, nil
+}
+
+// recordBuckets records buckets (checkNamespaces checked them) as the
+// buckets of each namespace, one per role, through the registry:
+// validated, and audited where they change something.
+func (a *app) recordBuckets(ctx context.Context, namespaces []string, buckets []registry.NewBucket) error {
 	l, err := a.openRegistry(ctx, openOptions{schema: schemaAsIs, blobs: blobsNone})
 	if err != nil {
 		return err
 	}
 	defer l.Close()
-	if l.empty() {
-		return fmt.Errorf("namespace %s: the database has no schema yet", namespaces[0])
-	}
-	for _, ns := range namespaces {
-		if _, err := l.reg.GetNamespace(ctx, ns); err != nil {
-			return err
-		}
-	}
 	for _, ns := range namespaces {
 		if a.dry {
 			for _, b := range buckets {

@@ -262,3 +262,73 @@ func TestServeLogFormatFlag(t *testing.T) {
 		t.Fatalf("bad --log-format: %s", res)
 	}
 }
+
+// TestSetupStorageS3Explains: setup-storage against the real S3 server
+// says what it found and did: --dry checks the connection and credentials
+// and writes nothing; created, then exists; versioning as the server
+// reports it; the server's own message for a wrong region; an unknown
+// --namespace before any store is touched.
+func TestSetupStorageS3Explains(t *testing.T) {
+	dir := t.TempDir()
+	suffix := s3Config(t, dir)
+	prod := "s3:cli-prod-" + suffix + " (prod)"
+
+	for range 2 { // a dry run changes nothing: the second says the same
+		dry := flymodel(t, dir, nil, "--dry", "setup-storage")
+		dry.expectCode(t, 0)
+		if !strings.Contains(dry.stdout, "would ensure "+prod+": missing: would create it, turn versioning on, probe (connection and credentials checked; nothing written)") {
+			t.Fatalf("--dry on a missing bucket: %s", dry)
+		}
+	}
+	first := flymodel(t, dir, nil, "setup-storage")
+	first.expectCode(t, 0)
+	if !strings.Contains(first.stdout, "ok "+prod+": created, versioning turned on, write/read/delete probe passed") {
+		t.Fatalf("first run: %s", first)
+	}
+	again := flymodel(t, dir, nil, "setup-storage")
+	again.expectCode(t, 0)
+	if !strings.Contains(again.stdout, "ok "+prod+": exists, versioning on, write/read/delete probe passed") {
+		t.Fatalf("second run: %s", again)
+	}
+	dry := flymodel(t, dir, nil, "--dry", "setup-storage")
+	if !strings.Contains(dry.stdout, "would ensure "+prod+": exists, versioning on: would probe") {
+		t.Fatalf("--dry on a ready bucket: %s", dry)
+	}
+
+	// The S3 server's message, not "400 Bad Request".
+	cfg, err := os.ReadFile(filepath.Join(dir, "flymodel.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	region := os.Getenv("FLYMODEL_TEST_S3_REGION")
+	if region == "" {
+		region = "us-east-1"
+	}
+	wrong := t.TempDir()
+	if err := os.WriteFile(filepath.Join(wrong, "flymodel.toml"), []byte(strings.ReplaceAll(string(cfg), "region = \""+region+"\"", `region = "ca"`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"setup-storage"}, {"--dry", "setup-storage"}} {
+		res := flymodel(t, wrong, nil, args...)
+		res.expectCode(t, 1)
+		if want := `region "ca" is wrong; expecting "` + region + `"`; !strings.Contains(res.stderr, want) {
+			t.Errorf("%v with region ca: want %q\n%s", args, want, res)
+		}
+	}
+	// Wrong credentials fail the dry run too.
+	badKey := t.TempDir()
+	if err := os.WriteFile(filepath.Join(badKey, "flymodel.toml"), []byte(strings.ReplaceAll(string(cfg), os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), "no-such-key")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := flymodel(t, badKey, nil, "--dry", "setup-storage"); res.code != 1 || !strings.Contains(res.stderr, "FAILED "+prod) {
+		t.Errorf("--dry with an unknown access key: %s", res)
+	}
+
+	// An unknown namespace is refused before any store is touched.
+	flymodel(t, dir, nil, "migrate", "up").expectCode(t, 0)
+	nowhere := flymodel(t, dir, nil, "setup-storage", "--namespace", "nowhere")
+	nowhere.expectCode(t, 1)
+	if strings.Contains(nowhere.stdout, "ok ") || !strings.Contains(nowhere.stderr, "nowhere") {
+		t.Errorf("--namespace nowhere: %s", nowhere)
+	}
+}

@@ -106,23 +106,28 @@ func loadKeyPair(c config.TLSCerts, now time.Time) (tls.Certificate, error) {
 
 // loadCAPool reads a PEM bundle of CA certificates.
 func loadCAPool(file string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	return pool, addCAs(pool, file)
+}
+
+// addCAs adds the CA certificates of a PEM bundle to pool.
+func addCAs(pool *x509.CertPool, file string) error {
 	data, err := readTLSFile(file)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	certs, _ := pemBlocks(data)
 	if len(certs) == 0 {
-		return nil, fmt.Errorf("no PEM certificate in %s", file)
+		return fmt.Errorf("no PEM certificate in %s", file)
 	}
-	pool := x509.NewCertPool()
 	for _, b := range certs {
 		ca, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return nil, fmt.Errorf("certificate in %s: %w", file, err)
+			return fmt.Errorf("certificate in %s: %w", file, err)
 		}
 		pool.AddCert(ca)
 	}
-	return pool, nil
+	return nil
 }
 
 // readTLSFile reads a certificate or key file; the error names it once.

@@ -73,6 +73,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 conflict with the registry.`,
 	f.StringVar(&fl.server, "server", "", "flymodel server URL (env FLYMODEL_SERVER, config client.server); none: the local data folder")
 	f.BoolVar(&fl.local, "local", false, "register into the local registry (-d, or the data folder) even when a server is configured")
 	f.StringVar(&fl.token, "token", "", "API token (env FLYMODEL_TOKEN, config client.token)")
+	a.addClientTLSFlags(cmd)
 	f.StringVar(&fl.namespace, "namespace", "", "namespace (config upsert.namespace)")
 	f.StringVar(&fl.model, "model", "", "model name (config upsert.model)")
 	f.StringVar(&fl.version, "version", "", "model version, e.g. v0.1.0 (config upsert.version)")
@@ -310,7 +311,10 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 	}
 	var backend upsert.Backend
 	if server != "" {
-		var opts []client.Option
+		opts, err := a.clientTLSOptions(cmd, a.cfg.Client.TLS)
+		if err != nil {
+			return err
+		}
 		if token != "" {
 			opts = append(opts, client.WithToken(token))
 		}

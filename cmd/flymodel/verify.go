@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +16,10 @@ func (a *app) newVerifyCommand() *cobra.Command {
 		Use:   "verify",
 		Short: "Re-hash stored blobs and report missing or altered ones",
 		Long: `Re-read every referenced blob, hash it, and report the ones that are missing
-or whose sha256 differs from the recorded one. Exits 1 if any is.`,
+or whose sha256 differs from the recorded one. Exits 1 if any is. An
+artifact recorded in a store that the configuration here does not have is
+reported "unconfigured" (store X is not configured here), not missing, and
+also exits 1: it could not be checked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
@@ -61,10 +65,15 @@ or whose sha256 differs from the recorded one. Exits 1 if any is.`,
 				for _, p := range rep.Problems {
 					fmt.Fprintf(a.stdout, "%-8s %s (%s %s): %s\n", p.Problem, p.Artifact, p.Store, p.Key, p.Detail)
 				}
-				fmt.Fprintf(a.stdout, "checked %d artifacts (%s): %d missing or altered\n", rep.Checked, humanBytes(rep.Bytes), len(rep.Problems))
+				fmt.Fprintf(a.stdout, "checked %d artifacts (%s): %d missing or altered\n", rep.Checked, humanBytes(rep.Bytes), len(rep.Problems)-rep.Count("unconfigured"))
 			}
-			if len(rep.Problems) > 0 {
-				return fmt.Errorf("%d of %d artifacts are missing or altered", len(rep.Problems), rep.Checked)
+			bad, unconfigured := len(rep.Problems)-rep.Count("unconfigured"), rep.Count("unconfigured")
+			switch {
+			case bad > 0:
+				return fmt.Errorf("%d of %d artifacts are missing or altered", bad, rep.Checked)
+			case unconfigured > 0:
+				return fmt.Errorf("%d of %d artifacts are in stores not configured here (%s): run verify with their configuration",
+					unconfigured, rep.Checked, strings.Join(rep.Unconfigured, ", "))
 			}
 			return nil
 		},

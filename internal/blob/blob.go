@@ -118,6 +118,38 @@ func VersionsOf(s Store) (Versions, bool) {
 	return v, ok
 }
 
+// Setup is an optional capability of a Store: setup-storage's report of
+// what Ensure did, and a check that writes nothing. Reach it with SetupOf.
+type Setup interface {
+	// EnsureReport is Ensure, saying what it found and did.
+	EnsureReport(ctx context.Context) (SetupReport, error)
+	// Inspect checks that the store answers with the credentials given,
+	// and reports what EnsureReport would find, writing nothing.
+	Inspect(ctx context.Context) (SetupReport, error)
+}
+
+// SetupReport is what Setup found and did.
+type SetupReport struct {
+	// Created: the bucket or folder did not exist (Inspect: would be
+	// created).
+	Created bool
+	// Versioning is the bucket's versioning afterwards, as the server
+	// reports it when asked again: "Enabled", "Suspended", "" (never
+	// turned on); Inspect reports it as found. A store without versions
+	// (a folder) leaves it "" and sets NoVersions.
+	Versioning string
+	NoVersions bool
+	// VersioningTurnedOn: EnsureReport turned versioning on.
+	VersioningTurnedOn bool
+}
+
+// SetupOf returns s's Setup capability, looking through wrappers, or false
+// when s has none.
+func SetupOf(s Store) (Setup, bool) {
+	v, ok := Unwrap(s).(Setup)
+	return v, ok
+}
+
 // MaxKeyLen is the longest key, in bytes.
 const MaxKeyLen = 1024
 

@@ -35,11 +35,16 @@ type Config struct {
 
 	// Source is the file the configuration was read from, "" if none.
 	Source string `koanf:"-"`
+	// Shadowed lists the files of the search path that exist but were
+	// not read, because Source came first or -c named another.
+	Shadowed []string `koanf:"-"`
+	// EnvVars lists the environment variables that set keys, sorted.
+	EnvVars []string `koanf:"-"`
 }
 
 // Log configures logging.
 type Log struct {
-	Level  string `koanf:"level"`  // error, info, debug or trace
+	Level  string `koanf:"level"`  // error, warn, info, debug or trace ("warning" is read as warn)
 	Format string `koanf:"format"` // auto (text on a terminal, else json), text or json
 }
 
@@ -212,8 +217,18 @@ const DefaultMaxUploadsPerPrincipal = 16
 // Client says where `flymodel upsert` sends its requests. FLYMODEL_SERVER and
 // FLYMODEL_TOKEN also set these, below FLYMODEL_CLIENT_SERVER/_TOKEN.
 type Client struct {
-	Server string `koanf:"server"` // http(s) URL
-	Token  string `koanf:"token"`
+	Server string    `koanf:"server"` // http(s) URL
+	Token  string    `koanf:"token"`
+	TLS    ClientTLS `koanf:"tls"`
+}
+
+// ClientTLS is how client commands reach an HTTPS server: CAFile adds a PEM
+// bundle of CAs to the system's trusted roots (a private CA); CertFile and
+// KeyFile are the client certificate a server with mTLS asks for.
+type ClientTLS struct {
+	CAFile   string `koanf:"ca_file"`
+	CertFile string `koanf:"cert_file"`
+	KeyFile  string `koanf:"key_file"`
 }
 
 // Upsert is what `flymodel upsert` registers.

@@ -438,7 +438,7 @@ server = "http://file:1"
 		{"pem replaces table", []string{"FLYMODEL_SERVER_TLS_CERTS=/env.pem"}, func(c *Config) any { return c.Server.TLS.Certs }, TLSCerts{PEMFile: "/env.pem"}},
 		{"table field", []string{"FLYMODEL_SERVER_TLS_CERTS_KEY_FILE=env.key"}, func(c *Config) any { return c.Server.TLS.Certs }, TLSCerts{CertFile: "c.crt", KeyFile: "env.key"}},
 		{"upsert scalar", []string{"FLYMODEL_UPSERT_STATE=staging"}, func(c *Config) any { return c.Upsert.State }, "stage"},
-		{"unknown FLYMODEL_ ignored", []string{"FLYMODEL_TEST_POSTGRES_URL=postgres://x", "FLYMODEL_REQUIRE_SERVICES=1", "FLYMODEL_STORAGE_S3=x", "NOT_FLYMODEL=1"}, func(c *Config) any { return c.Server.Port }, 7000},
+		{"unknown FLYMODEL_ ignored", []string{"FLYMODEL_TEST_POSTGRES_URL=postgres://x", "FLYMODEL_REQUIRE_SERVICES=1", "FLYMODEL_STORAGE_S3_0_BUCKET=x", "NOT_FLYMODEL=1"}, func(c *Config) any { return c.Server.Port }, 7000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -596,7 +596,7 @@ func TestInvalidValues(t *testing.T) {
 		content string
 		want    string // key: message, after "config: <file>: "
 	}{
-		{"[log]\nlevel = \"loud\"", `log.level: invalid value "loud" (want error, info, debug or trace)`},
+		{"[log]\nlevel = \"loud\"", `log.level: invalid value "loud" (want error, warn, info, debug or trace)`},
 		{"[log]\nformat = \"xml\"", `log.format: invalid value "xml"`},
 		{"[server]\nport = 70000", "server.port: invalid value 70000 (want 0 to 65535; 0 picks a free port)"},
 		{"[server]\nport = 65536", "server.port: invalid value 65536"},
@@ -707,7 +707,7 @@ role = "qa"
 
 func TestInvalidEnv(t *testing.T) {
 	tests := []struct{ env, want string }{
-		{"FLYMODEL_LOG_LEVEL=loud", `config: FLYMODEL_LOG_LEVEL: log.level: invalid value "loud" (want error, info, debug or trace)`},
+		{"FLYMODEL_LOG_LEVEL=loud", `config: FLYMODEL_LOG_LEVEL: log.level: invalid value "loud" (want error, warn, info, debug or trace)`},
 		{"FLYMODEL_SERVER_PORT=abc", `config: FLYMODEL_SERVER_PORT: server.port: invalid integer "abc"`},
 		{"FLYMODEL_SERVER_PORT=70000", `config: FLYMODEL_SERVER_PORT: server.port: invalid value 70000`},
 		{"FLYMODEL_SERVER_MAX_UPLOAD_BYTES=5GiB", `config: FLYMODEL_SERVER_MAX_UPLOAD_BYTES: server.max_upload_bytes: invalid integer "5GiB"`},
@@ -789,9 +789,9 @@ func TestEnvWarnings(t *testing.T) {
 		{"FLYMODEL_SERVER_TEMPDIR=/t", "FLYMODEL_SERVER_TEMPDIR is not a configuration key; did you mean FLYMODEL_SERVER_TEMP_DIR (server.temp_dir)?"},
 		{"FLYMODEL_server_port=1", "FLYMODEL_server_port is not a configuration key; did you mean FLYMODEL_SERVER_PORT (server.port)?"},
 		{"FLYMODEL_RETENTION_STAGING_MODEL=1", "FLYMODEL_RETENTION_STAGING_MODEL is not a configuration key; did you mean FLYMODEL_RETENTION_STAGING_MODELS (retention.stage.models)?"},
-		{"FLYMODEL_STORAGE_S3=x", "FLYMODEL_STORAGE_S3 is not a configuration key: storage.s3 is set in a configuration file only"},
-		{"FLYMODEL_UPSERT_ARTIFACTS_0_PATH=x", "FLYMODEL_UPSERT_ARTIFACTS_0_PATH is not a configuration key: upsert.artifacts is set in a configuration file only"},
-		{"FLYMODEL_AUTH_OIDC_ROLES_OPS=admin", "FLYMODEL_AUTH_OIDC_ROLES_OPS is not a configuration key: auth.oidc.roles is set in a configuration file only"},
+		{"FLYMODEL_STORAGE_S3_0_BUCKET=x", "FLYMODEL_STORAGE_S3_0_BUCKET is not a configuration key: storage.s3 is set whole, in a configuration file or as JSON in FLYMODEL_STORAGE_S3"},
+		{"FLYMODEL_UPSERT_ARTIFACTS_0_PATH=x", "FLYMODEL_UPSERT_ARTIFACTS_0_PATH is not a configuration key: upsert.artifacts is set whole, in a configuration file or as JSON in FLYMODEL_UPSERT_ARTIFACTS"},
+		{"FLYMODEL_AUTH_OIDC_ROLES_OPS=admin", "FLYMODEL_AUTH_OIDC_ROLES_OPS is not a configuration key: auth.oidc.roles is set whole, in a configuration file or as JSON in FLYMODEL_AUTH_OIDC_ROLES"},
 		{"FLYMODEL_LOG_LEVL=", ""}, // empty is unset
 		{"FLYMODEL_LOG_LEVEL=debug", ""},
 		{"FLYMODEL_SERVER=http://h:1", ""},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
@@ -28,8 +29,9 @@ func envName(key string) string {
 	return "FLYMODEL_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
-// envVars maps each variable that sets a key to it, and lists the keys only a
-// file sets (arrays of tables, free-form tables). Variable names are made from
+// envVars maps each variable that sets a key to it, and lists the keys that
+// only a JSON value sets from the environment (arrays of tables, free-form
+// tables: FLYMODEL_STORAGE_S3='[{"bucket": "models", …}]'). Variable names are made from
 // keys, never keys from names, so that a key with an underscore
 // (server.temp_dir) is matched whole. The keys are Config's koanf tags, read
 // by koanf's structs provider from a Config that has every lifecycle.
@@ -56,12 +58,14 @@ var envVars = sync.OnceValues(func() (map[string]envVar, []string) {
 	}
 	var fileOnly []string
 	for key, v := range k.All() {
+		add(envName(key), key, false)
 		switch v.(type) {
 		case []any, map[string]string:
+			// A list of tables or a free-form table: its variable
+			// takes it whole, as JSON; nothing sets its parts.
 			fileOnly = append(fileOnly, key)
 			continue
 		}
-		add(envName(key), key, false)
 		if staging := strings.Replace(key, "."+api.Stage+".", "."+api.Staging+".", 1); staging != key {
 			add(envName(staging), key, true)
 		}
@@ -119,8 +123,8 @@ func chooseEnv(environ []string, warn func(string)) (map[string]string, []error)
 func unknownVar(name string) string {
 	vars, fileOnly := envVars()
 	for _, key := range fileOnly {
-		if prefix := envName(key); name == prefix || strings.HasPrefix(name, prefix+"_") {
-			return fmt.Sprintf("%s is not a configuration key: %s is set in a configuration file only", name, key)
+		if prefix := envName(key); strings.HasPrefix(name, prefix+"_") {
+			return fmt.Sprintf("%s is not a configuration key: %s is set whole, in a configuration file or as JSON in %s", name, key, prefix)
 		}
 	}
 	nearest, best := "", -1
@@ -174,9 +178,10 @@ func loadEnv(k *koanf.Koanf, environ []string, from map[string]string) error {
 // to its key's type.
 type envValue string
 
-// fromEnvironment is the decode hook that converts an envValue: a list is
-// comma-separated; durations and the one-file form of TLSCerts go on as
-// strings, to the hooks that parse them in files too.
+// fromEnvironment is the decode hook that converts an envValue: a list or a
+// table is JSON (a list of strings may also be comma-separated);
+// durations and the one-file form of TLSCerts go on as strings, to the
+// hooks that parse them in files too.
 func fromEnvironment(_, to reflect.Type, data any) (any, error) {
 	v, ok := data.(envValue)
 	if !ok {
@@ -201,6 +206,14 @@ func fromEnvironment(_, to reflect.Type, data any) (any, error) {
 			return nil, fmt.Errorf("invalid integer %q", s)
 		}
 		return n, nil
+	case isJSON(s) && (to.Kind() == reflect.Slice || to.Kind() == reflect.Map):
+		var x any
+		if err := json.Unmarshal([]byte(s), &x); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %v", err)
+		}
+		return x, nil
+	case to.Kind() == reflect.Map || (to.Kind() == reflect.Slice && to.Elem().Kind() != reflect.String):
+		return nil, fmt.Errorf("want JSON, such as %s, got %q", jsonExample(to), s)
 	case to.Kind() == reflect.Slice:
 		list := []string{}
 		for _, item := range strings.Split(s, ",") {
@@ -211,4 +224,29 @@ func fromEnvironment(_, to reflect.Type, data any) (any, error) {
 		return list, nil
 	}
 	return s, nil
+}
+
+// isJSON reports whether an environment value is meant as a JSON list or
+// table.
+func isJSON(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{")
+}
+
+// jsonExample shows the shape of JSON a list or table key takes.
+func jsonExample(to reflect.Type) string {
+	if to.Kind() == reflect.Map {
+		return `{"key": "value"}`
+	}
+	return `[{"key": "value"}]`
+}
+
+// envJSON is the JSON an environment value holds, for keysOnly to find
+// the unknown keys in; nil if it holds none.
+func envJSON(v envValue) any {
+	var x any
+	if !isJSON(string(v)) || json.Unmarshal([]byte(v), &x) != nil {
+		return nil
+	}
+	return x
 }

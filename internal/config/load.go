@@ -49,14 +49,14 @@ var searchPath = []string{
 
 // Load reads the configuration: Default(), then the file (opts.File, else the
 // first of config/flymodel.{toml,yaml,yml,json,json5} and ./flymodel.toml that
-// exists, else none), then FLYMODEL_* variables of opts.Environ. It rejects
+// exists, else none; the others found are Config.Shadowed), then FLYMODEL_* variables of opts.Environ. It rejects
 // unknown keys and invalid values, naming each key and where it came from, and
 // returns every problem found, joined.
 //
 // koanf layers the file and the environment; mapstructure decodes the result
 // onto Default(), so that what neither sets keeps its default.
 func Load(opts LoadOptions) (*Config, error) {
-	path, err := findFile(opts)
+	path, shadowed, err := findFile(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,8 @@ func Load(opts LoadOptions) (*Config, error) {
 		errs = append(errs, src.errorf(p))
 	}
 	cfg.normalize()
-	cfg.Source = path
+	cfg.Source, cfg.Shadowed = path, shadowed
+	cfg.EnvVars = slices.Sorted(maps.Values(src.env))
 	for _, p := range cfg.problems() {
 		errs = append(errs, src.errorf(p))
 	}
@@ -104,8 +105,9 @@ func Load(opts LoadOptions) (*Config, error) {
 	return cfg, nil
 }
 
-// findFile returns the file to read, "" for none.
-func findFile(opts LoadOptions) (string, error) {
+// findFile returns the file to read, "" for none, and the other files of
+// the search path that exist (read by no one unless -c names them).
+func findFile(opts LoadOptions) (string, []string, error) {
 	dir := opts.Dir
 	if dir == "" {
 		dir = "."
@@ -117,22 +119,45 @@ func findFile(opts LoadOptions) (string, error) {
 		}
 		if _, err := os.Stat(path); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return "", fmt.Errorf("config: %s: file does not exist", path)
+				return "", nil, fmt.Errorf("config: %s: file does not exist", path)
 			}
-			return "", fmt.Errorf("config: %w", err)
+			return "", nil, fmt.Errorf("config: %w", err)
 		}
-		return path, nil
+		return path, nil, nil
 	}
+	var found []string
 	for _, name := range searchPath {
 		path := filepath.Join(dir, name)
 		switch info, err := os.Stat(path); {
 		case err == nil && !info.IsDir():
-			return path, nil
+			found = append(found, path)
 		case err != nil && !errors.Is(err, fs.ErrNotExist):
-			return "", fmt.Errorf("config: %w", err)
+			return "", nil, fmt.Errorf("config: %w", err)
 		}
 	}
-	return "", nil
+	switch len(found) {
+	case 0:
+		return "", nil, nil
+	case 1:
+		return found[0], nil, nil
+	}
+	return found[0], found[1:], nil
+}
+
+// Sources says where the configuration came from, for a log line: the
+// file, the environment variables that set keys, "defaults" if neither.
+func (c *Config) Sources() []string {
+	var out []string
+	if c.Source != "" {
+		out = append(out, "file "+c.Source)
+	}
+	if len(c.EnvVars) > 0 {
+		out = append(out, "environment "+strings.Join(c.EnvVars, ", "))
+	}
+	if len(out) == 0 {
+		out = append(out, "defaults")
+	}
+	return out
 }
 
 // loadFile loads path into k with the parser its extension names, merging
@@ -262,6 +287,9 @@ func unknownKeys(k *koanf.Koanf) []string {
 // keysOnly is the decode hook of unknownKeys: it passes on tables and lists
 // to the fields that take them, and nothing else.
 func keysOnly(_, to reflect.Type, data any) (any, error) {
+	if v, ok := data.(envValue); ok {
+		data = envJSON(v)
+	}
 	switch to.Kind() {
 	case reflect.Struct, reflect.Map:
 		if m, ok := data.(map[string]any); ok {
@@ -283,8 +311,20 @@ var (
 
 // decodeValues is the decode hook of the values, each of them small.
 var decodeValues = mapstructure.ComposeDecodeHookFunc(
-	fromEnvironment, tlsCertsFromString, pathStyleByDefault, durationFromString, wholeNumbers,
+	fromEnvironment, tablesNotTable, tlsCertsFromString, pathStyleByDefault, durationFromString, wholeNumbers,
 )
+
+// errOneTable is a list of tables ([[storage.s3]]) written as one table
+// ([storage.s3]); decodeProblems says how to write it, naming the key.
+var errOneTable = errors.New("one table where a list of tables is wanted")
+
+// tablesNotTable refuses one table for a list of tables.
+func tablesNotTable(_, to reflect.Type, data any) (any, error) {
+	if _, ok := data.(map[string]any); ok && to.Kind() == reflect.Slice && to.Elem().Kind() == reflect.Struct {
+		return nil, errOneTable
+	}
+	return data, nil
+}
 
 // tlsCertsFromString decodes the one-PEM-file form of TLSCerts.
 func tlsCertsFromString(_, to reflect.Type, data any) (any, error) {
@@ -381,7 +421,11 @@ func decodeProblems(err error) []problem {
 		if isDecode(e.Unwrap()) {
 			return decodeProblems(e.Unwrap())
 		}
-		return []problem{{mapIndex.ReplaceAllString(e.Name(), ".$1"), e.Unwrap().Error()}}
+		key := mapIndex.ReplaceAllString(e.Name(), ".$1")
+		if errors.Is(e.Unwrap(), errOneTable) {
+			return []problem{{key, fmt.Sprintf("%v: write [[%s]], with double brackets, once per entry (in YAML or JSON, a list)", errOneTable, key)}}
+		}
+		return []problem{{key, e.Unwrap().Error()}}
 	case interface{ Unwrap() []error }:
 		var out []problem
 		for _, inner := range e.Unwrap() {
@@ -409,4 +453,7 @@ func (c *Config) normalize() {
 		c.Storage.FS[i].Role = canonicalLifecycle(c.Storage.FS[i].Role)
 	}
 	c.Upsert.State = canonicalLifecycle(c.Upsert.State)
+	if c.Log.Level == "warning" {
+		c.Log.Level = "warn"
+	}
 }

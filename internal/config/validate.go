@@ -102,7 +102,7 @@ func (ch *checker) general(c *Config) {
 	if c.DataDir == "" {
 		ch.add("data_dir", "must not be empty")
 	}
-	ch.oneOf("log.level", c.Log.Level, "error", "info", "debug", "trace")
+	ch.oneOf("log.level", c.Log.Level, "error", "warn", "info", "debug", "trace")
 	ch.oneOf("log.format", c.Log.Format, "auto", "text", "json")
 	if c.Database.BusyTimeout < time.Millisecond {
 		ch.add("database.busy_timeout", "invalid value %s (want 1ms or more)", c.Database.BusyTimeout)
@@ -318,6 +318,9 @@ func (ch *checker) auth(a Auth) {
 func (ch *checker) client(c Client) {
 	if c.Server != "" {
 		ch.httpURL("client.server", c.Server)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		ch.add("client.tls", "cert_file and key_file go together")
 	}
 }
 

@@ -19,16 +19,25 @@ func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) error {
 }
 
 // handleReadyz answers whether the server can do its work: 200 when the
-// registry's database and every blob store answer within readyTimeout, else
-// 503 naming the failed checks.
+// registry's database and every blob store in use answer within
+// readyTimeout ("degraded" when a store no lifecycle writes to does not),
+// else 503 naming the failed checks.
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	checks := map[string]api.CheckResult{}
-	ready := true
+	var unused []string
+	ready, status := true, api.Ready
 	for _, c := range s.registry.Ready(ctx) {
+		if c.Unused {
+			unused = append(unused, c.Name)
+		}
 		if c.Err != nil {
-			ready = false
+			if c.Unused {
+				status = api.Degraded
+			} else {
+				ready = false
+			}
 			checks[c.Name] = api.CheckFailed
 			s.logger.WarnContext(r.Context(), "readiness check failed",
 				"check", c.Name, "request_id", requestIDFrom(r.Context()), "err", c.Err)
@@ -45,7 +54,7 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if !ready {
-		return newProblem(kindNotReady, "a dependency of the server is not available").with(api.ReadinessProblem{Checks: checks, NoStore: noStore})
+		return newProblem(kindNotReady, "a dependency of the server is not available").with(api.ReadinessProblem{Checks: checks, Unused: unused, NoStore: noStore})
 	}
-	return writeJSON(w, http.StatusOK, api.Readiness{Status: "ready", Checks: checks, NoStore: noStore})
+	return writeJSON(w, http.StatusOK, api.Readiness{Status: status, Checks: checks, Unused: unused, NoStore: noStore})
 }

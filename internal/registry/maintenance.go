@@ -38,7 +38,15 @@ type GCReport struct {
 	// TempFiles counts interrupted uploads' temporary data removed.
 	TempFiles int
 	Bytes     int64
+	// SparedBlobs and SparedObjects count the unreferenced blobs and
+	// unrecorded objects left alone because they are younger than the
+	// grace period (an upload may still be committing them); a later gc
+	// collects them.
+	SparedBlobs, SparedObjects int
 }
+
+// maxSpareCount bounds the unreferenced blobs GC counts as spared.
+const maxSpareCount = 100_000
 
 // GC removes what no record references: unreferenced blob rows with their
 // objects, objects no row records (left by a crash between the blob write
@@ -77,6 +85,15 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			break
 		}
 	}
+	young, err := r.db.ListUnreferencedBlobs(ctx, db.ListUnreferencedBlobsParams{CreatedBefore: r.now().Add(24 * time.Hour), PageLimit: maxSpareCount})
+	if err != nil {
+		return rep, err
+	}
+	for _, b := range young {
+		if !b.CreatedAt.Before(cutoff) {
+			rep.SparedBlobs++
+		}
+	}
 	groups, err := r.storeGroups()
 	if err != nil {
 		return rep, err
@@ -104,11 +121,12 @@ func (r *Registry) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			return false, nil
 		}
 		orphan := func(v blob.Version) error {
-			if !v.Modified.Before(cutoff) {
-				return nil
-			}
 			if ok, err := recorded(v.Key); ok || err != nil {
 				return err
+			}
+			if !v.Modified.Before(cutoff) {
+				rep.SparedObjects++
+				return nil
 			}
 			if n := len(rep.Orphans); n == 0 || rep.Orphans[n-1] != g.names[0]+":"+v.Key {
 				rep.Orphans = append(rep.Orphans, g.names[0]+":"+v.Key)
@@ -201,7 +219,7 @@ type VerifyProblem struct {
 	Artifact string `json:"artifact"` // its API path
 	Store    string `json:"store"`
 	Key      string `json:"key"`
-	Problem  string `json:"problem"` // "missing" or "altered"
+	Problem  string `json:"problem"` // "missing", "altered", or "unconfigured" (its store is not configured here)
 	Detail   string `json:"detail"`
 }
 
@@ -210,6 +228,21 @@ type VerifyReport struct {
 	Checked  int             `json:"checked"`
 	Bytes    int64           `json:"bytes"`
 	Problems []VerifyProblem `json:"problems"`
+	// Unconfigured names the stores that artifacts are recorded in and
+	// that the configuration here does not have: their artifacts are
+	// reported "unconfigured", unchecked, rather than missing.
+	Unconfigured []string `json:"unconfigured"`
+}
+
+// Count is how many problems are of kind problem.
+func (r VerifyReport) Count(problem string) int {
+	n := 0
+	for _, p := range r.Problems {
+		if p.Problem == problem {
+			n++
+		}
+	}
+	return n
 }
 
 // Verify re-reads every artifact's stored bytes (of one namespace, or all),
@@ -219,7 +252,7 @@ type VerifyReport struct {
 // version whose bytes it verified recorded: from then on it is read and
 // removed by that version, as every other.
 func (r *Registry) Verify(ctx context.Context, namespace string, progress func(bytes int64)) (VerifyReport, error) {
-	rep := VerifyReport{Problems: []VerifyProblem{}}
+	rep := VerifyReport{Problems: []VerifyProblem{}, Unconfigured: []string{}}
 	ns := optional(namespace)
 	if namespace != "" {
 		if _, err := r.namespace(ctx, r.db, namespace); err != nil {
@@ -232,7 +265,13 @@ func (r *Registry) Verify(ctx context.Context, namespace string, progress func(b
 		p := VerifyProblem{Artifact: path, Store: store, Key: key}
 		st, err := r.blobs.store(store)
 		if err != nil {
-			p.Problem, p.Detail = "missing", err.Error()
+			p.Problem, p.Detail = "unconfigured", "store "+store+" is not configured here"
+			if se := (*StoreError)(nil); errors.As(err, &se) && se.Err != nil {
+				p.Detail = err.Error()
+			}
+			if !slices.Contains(rep.Unconfigured, store) {
+				rep.Unconfigured = append(rep.Unconfigured, store)
+			}
 			rep.Problems = append(rep.Problems, p)
 			return nil
 		}

@@ -83,9 +83,13 @@ func TestGarbageCollection(t *testing.T) {
 		if err != nil || len(rep.Blobs) != 0 || len(rep.Orphans) != 0 || objects(t, st) != 4 {
 			t.Fatalf("gc inside the grace period: %+v %v", rep, err)
 		}
+		// … and says what it spared.
+		if rep.SparedBlobs != 2 || rep.SparedObjects != 1 {
+			t.Fatalf("gc inside the grace period spared %d blobs, %d objects; want 2 and 1", rep.SparedBlobs, rep.SparedObjects)
+		}
 		clock = clock.Add(2 * time.Hour)
 		dry, err := r.GC(ctx, registry.GCOptions{Grace: time.Hour, Dry: true})
-		if err != nil || len(dry.Blobs) != 2 || len(dry.Orphans) != 1 || objects(t, st) != 4 {
+		if err != nil || len(dry.Blobs) != 2 || len(dry.Orphans) != 1 || objects(t, st) != 4 || dry.SparedBlobs+dry.SparedObjects != 0 {
 			t.Fatalf("dry gc: %+v %v (objects %d)", dry, err, objects(t, st))
 		}
 		rep, err = r.GC(ctx, registry.GCOptions{Grace: time.Hour})
@@ -178,5 +182,27 @@ func TestVerify(t *testing.T) {
 		}
 		_, err = r.Verify(ctx, "nowhere", nil)
 		errAs[*registry.NotFoundError](t, err)
+	})
+}
+
+// TestVerifyUnconfiguredStore: an artifact in a store the configuration
+// here lacks is "unconfigured", not missing.
+func TestVerifyUnconfiguredStore(t *testing.T) {
+	engines(t, func(t *testing.T, s db.DB) {
+		r, st := withStore(t, s, nil)
+		ref := setup(t, r)
+		put(t, r, ref, "a.bin", []byte("aaa"))
+		elsewhere := registry.New(registry.Options{DB: s, Blobs: registry.BlobStores{
+			ByName:  map[string]blob.Store{"other": st},
+			ForRole: map[string]string{"test": "other", "qa": "other", "stage": "other", "prod": "other"},
+		}})
+		rep, err := elsewhere.Verify(ctx, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Checked != 1 || len(rep.Problems) != 1 || rep.Problems[0].Problem != "unconfigured" ||
+			rep.Problems[0].Detail != "store local is not configured here" || fmt.Sprint(rep.Unconfigured) != "[local]" {
+			t.Fatalf("verify without the store: %+v", rep)
+		}
 	})
 }

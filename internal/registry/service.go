@@ -35,6 +35,9 @@ type Check struct {
 	Name string
 	// Err is nil when the dependency answered.
 	Err error
+	// Unused marks a blob store that no lifecycle writes to: not the
+	// default store of one, nor a namespace's recorded bucket.
+	Unused bool
 }
 
 // Ready asks the database and every blob store whether they answer, all
@@ -54,7 +57,32 @@ func (r *Registry) Ready(ctx context.Context) []Check {
 		})
 	}
 	wg.Wait()
+	inUse := r.storesInUse(ctx)
+	for i, name := range names {
+		checks[1+i].Unused = inUse != nil && !inUse[name]
+	}
 	return checks
+}
+
+// storesInUse names the stores some lifecycle writes to: the default
+// stores, and the namespaces' buckets that are configured; nil when the
+// buckets cannot be read (every store then counts as in use).
+func (r *Registry) storesInUse(ctx context.Context) map[string]bool {
+	inUse := map[string]bool{}
+	for _, name := range r.blobs.ForRole {
+		inUse[name] = true
+	}
+	if r.db == nil {
+		return inUse
+	}
+	rows, err := r.db.ListAllBuckets(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, b := range rows {
+		inUse[b.Name] = true
+	}
+	return inUse
 }
 
 func (r *Registry) pingDatabase(ctx context.Context) error {

@@ -529,6 +529,36 @@ func walk(ctx context.Context, root *os.Root, dir, prefix string, fn func(blob.I
 
 // Ensure creates the root and its .tmp folder when missing.
 func (s *Store) Ensure(ctx context.Context) error {
+	_, err := s.EnsureReport(ctx)
+	return err
+}
+
+var _ blob.Setup = (*Store)(nil)
+
+// EnsureReport is Ensure, saying whether it created the folder.
+func (s *Store) EnsureReport(ctx context.Context) (blob.SetupReport, error) {
+	rep, err := s.Inspect(ctx)
+	if err != nil {
+		return rep, err
+	}
+	return rep, s.ensure()
+}
+
+// Inspect reports whether the folder exists, writing nothing.
+func (s *Store) Inspect(ctx context.Context) (blob.SetupReport, error) {
+	rep := blob.SetupReport{NoVersions: true}
+	switch st, err := os.Stat(s.dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		rep.Created = true
+	case err != nil:
+		return rep, fmt.Errorf("inspect %s: %w", s, err)
+	case !st.IsDir():
+		return rep, fmt.Errorf("inspect %s: not a folder (%s)", s, st.Mode().Type())
+	}
+	return rep, nil
+}
+
+func (s *Store) ensure() error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return fmt.Errorf("ensure %s: %w", s, err)
 	}

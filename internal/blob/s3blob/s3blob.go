@@ -568,30 +568,110 @@ func (s *Store) Ensure(ctx context.Context) error {
 	ctx, explain := traceConnect(ctx)
 	ctx, cancel := s.call(ctx)
 	defer cancel()
-	return explain(s.ensure(ctx))
+	_, err := s.ensure(ctx, true)
+	return explain(err)
 }
 
-func (s *Store) ensure(ctx context.Context) error {
+var _ blob.Setup = (*Store)(nil)
+
+// EnsureReport is Ensure, saying whether it created the bucket and what
+// the server reports of its versioning afterwards.
+func (s *Store) EnsureReport(ctx context.Context) (blob.SetupReport, error) {
+	ctx, explain := traceConnect(ctx)
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	rep, err := s.ensure(ctx, true)
+	return rep, explain(err)
+}
+
+// Inspect checks the credentials and that the bucket answers, writing
+// nothing: whether the bucket exists, and its versioning.
+func (s *Store) Inspect(ctx context.Context) (blob.SetupReport, error) {
+	ctx, explain := traceConnect(ctx)
+	ctx, cancel := s.call(ctx)
+	defer cancel()
+	rep, err := s.ensure(ctx, false)
+	return rep, explain(err)
+}
+
+// ensure creates the bucket and turns versioning on when write is set, and
+// only looks otherwise.
+func (s *Store) ensure(ctx context.Context, write bool) (blob.SetupReport, error) {
+	var rep blob.SetupReport
 	exists, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
-		return s.fail(ctx, "check bucket", "", err)
+		return rep, s.fail(ctx, "check bucket", "", s.withMessage(ctx, err))
 	}
 	if !exists {
+		// A HEAD answers 404 to unknown credentials too (Versity Gateway
+		// does): a GET tells a missing bucket from a refusal.
+		exists, err = s.confirmMissing(ctx)
+		if err != nil {
+			return rep, s.fail(ctx, "check bucket", "", err)
+		}
+	}
+	if !exists {
+		rep.Created = true
+		if !write {
+			return rep, nil
+		}
 		err := s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: s.region})
 		if err != nil && minio.ToErrorResponse(err).Code != "BucketAlreadyOwnedByYou" {
-			return s.fail(ctx, "create bucket", "", err)
+			return rep, s.fail(ctx, "create bucket", "", s.withMessage(ctx, err))
 		}
 	}
 	v, err := s.client.GetBucketVersioning(ctx, s.bucket)
 	if err != nil {
-		return s.fail(ctx, "get bucket versioning", "", err)
+		return rep, s.fail(ctx, "get bucket versioning", "", err)
 	}
-	if !v.Enabled() {
-		if err := s.client.EnableVersioning(ctx, s.bucket); err != nil {
-			return s.fail(ctx, "enable bucket versioning", "", err)
+	rep.Versioning = v.Status
+	if v.Enabled() || !write {
+		return rep, nil
+	}
+	if err := s.client.EnableVersioning(ctx, s.bucket); err != nil {
+		return rep, s.fail(ctx, "enable bucket versioning", "", err)
+	}
+	rep.VersioningTurnedOn = true
+	// Asked again: a server may accept the request and keep versioning off.
+	if v, err = s.client.GetBucketVersioning(ctx, s.bucket); err != nil {
+		return rep, s.fail(ctx, "get bucket versioning", "", err)
+	}
+	rep.Versioning = v.Status
+	return rep, nil
+}
+
+// confirmMissing asks again, with a GET whose answer has a body, whether
+// the bucket that a HEAD did not find exists.
+func (s *Store) confirmMissing(ctx context.Context) (exists bool, err error) {
+	for obj := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{MaxKeys: 1}) {
+		if obj.Err != nil {
+			if minio.ToErrorResponse(obj.Err).Code == "NoSuchBucket" {
+				return false, nil
+			}
+			return false, obj.Err
 		}
+		break
 	}
-	return nil
+	return true, nil
+}
+
+// withMessage replaces the error of a HEAD request, whose answer has no
+// body and so no message (minio-go makes "400 Bad Request" of it), by the
+// error of a GET of the same bucket, whose body says what is wrong (a wrong
+// region: `region "ca" is wrong; expecting "us-east-1"`).
+func (s *Store) withMessage(ctx context.Context, err error) error {
+	var resp minio.ErrorResponse
+	if !errors.As(err, &resp) || resp.StatusCode == 0 || (resp.Message != "" && resp.Message != http.StatusText(resp.StatusCode) && resp.Message != fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))) {
+		return err
+	}
+	for obj := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{MaxKeys: 1}) {
+		var got minio.ErrorResponse
+		if errors.As(obj.Err, &got) && got.Message != "" {
+			return obj.Err
+		}
+		break
+	}
+	return err
 }
 
 // Probe writes, reads back and removes (every version of) probe/<random>.

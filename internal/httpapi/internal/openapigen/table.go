@@ -147,6 +147,7 @@ var vocabularies = map[string]vocabulary{
 	"TokenStatus":     {values: api.TokenStatuses},
 	"Outcome":         {values: api.Outcomes},
 	"CheckResult":     {values: api.CheckResults},
+	"ReadinessStatus": {values: api.ReadinessStatuses},
 }
 
 // constants are the api constants an openapi tag may name as a value.
