@@ -251,7 +251,7 @@ func prepareSchema(ctx context.Context, database db.DB, policy schemaPolicy, log
 	if policy == schemaMigrate {
 		applied, err = database.Migrate(ctx, db.MigrateOptions{})
 		for _, m := range applied {
-			logger.Info("migration applied", "version", m.Version, "source", path.Base(m.Source), "duration", m.Duration)
+			logger.Info("migration applied", "version", m.Version, "source", path.Base(m.Source), "duration_ms", float64(m.Duration.Microseconds())/1000)
 		}
 		if err != nil {
 			return false, fmt.Errorf("migrate: %w", err)
