@@ -290,7 +290,8 @@ func (ch *checker) storage(s Storage) {
 }
 
 func (ch *checker) auth(a Auth) {
-	ch.oneOf("auth.anonymous", a.Anonymous, "", "none", "read", "write", "admin")
+	// Unset (the loopback default), "none", or a role (api.Roles).
+	ch.oneOf("auth.anonymous", a.Anonymous, append([]string{"", "none"}, api.Roles...)...)
 	oidc := a.OIDC
 	if oidc.Issuer != "" {
 		if u, err := url.Parse(oidc.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
