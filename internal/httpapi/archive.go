@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"archive/tar"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -147,7 +146,7 @@ func archiveEntry(tw *tar.Writer, h *tar.Header, obj blob.Object, a registry.Art
 	if err := tw.WriteHeader(h); err != nil {
 		return err
 	}
-	v := &verifyingReader{obj: obj, size: a.Size, want: a.SHA256, h: sha256.New()}
+	v := verifying(obj, a)
 	n, err := io.Copy(tw, v)
 	switch {
 	case v.failed:

@@ -598,8 +598,7 @@ func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registr
 	}
 	defer obj.Close()
 	if size := obj.Info().Size; size != a.Size {
-		s.integrityFailure(r, describe, fmt.Sprintf("stored size %d, recorded %d", size, a.Size))
-		return newProblem(kindBlobMissing, fmt.Sprintf("the stored bytes of artifact %s do not match its record", describe))
+		return s.resizedBlob(r, describe, size, a.Size)
 	}
 	h := w.Header()
 	h.Set("Content-Type", a.ContentType)
@@ -607,7 +606,7 @@ func (s *server) serveArtifact(w http.ResponseWriter, r *http.Request, a registr
 	setDigestHeaders(h, a)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "private, max-age=0, must-revalidate")
-	v := &verifyingReader{obj: obj, size: a.Size, want: a.SHA256, h: sha256.New()}
+	v := verifying(obj, a)
 	http.ServeContent(&rangeProblems{ResponseWriter: w, r: r, size: a.Size}, r, "", a.CreatedAt, v)
 	if v.failed {
 		s.integrityFailure(r, describe, "stored bytes do not hash to the recorded sha256")
@@ -621,6 +620,13 @@ func (s *server) integrityFailure(r *http.Request, artifact, why string) {
 	s.metrics.integrityFailure()
 	s.logger.ErrorContext(r.Context(), "integrity error", "artifact", artifact, "reason", why,
 		"request_id", requestIDFrom(r.Context()))
+}
+
+// resizedBlob counts and answers an artifact whose stored object is not
+// of the recorded size, on a download and on a redirect to one.
+func (s *server) resizedBlob(r *http.Request, describe string, stored, recorded int64) error {
+	s.integrityFailure(r, describe, fmt.Sprintf("stored size %d, recorded %d", stored, recorded))
+	return newProblem(kindBlobMissing, fmt.Sprintf("the stored bytes of artifact %s do not match its record", describe))
 }
 
 // errIntegrity withholds the last bytes of a response whose content does
@@ -639,6 +645,11 @@ type verifyingReader struct {
 	hashed int64 // bytes hashed contiguously from 0
 	pos    int64
 	failed bool
+}
+
+// verifying reads obj verified against a's recorded size and sha256.
+func verifying(obj blob.Object, a registry.Artifact) *verifyingReader {
+	return &verifyingReader{obj: obj, size: a.Size, want: a.SHA256, h: sha256.New()}
 }
 
 func (v *verifyingReader) Seek(offset int64, whence int) (int64, error) {

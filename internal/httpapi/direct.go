@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"mime"
 	"net/http"
 
@@ -47,8 +46,7 @@ func (s *server) redirectArtifact(w http.ResponseWriter, r *http.Request, a regi
 	case u == "":
 		return false, nil
 	case stored != a.Size:
-		s.integrityFailure(r, describe, fmt.Sprintf("stored size %d, recorded %d", stored, a.Size))
-		return true, newProblem(kindBlobMissing, fmt.Sprintf("the stored bytes of artifact %s do not match its record", describe))
+		return true, s.resizedBlob(r, describe, stored, a.Size)
 	}
 	h := w.Header()
 	setDigestHeaders(h, a)

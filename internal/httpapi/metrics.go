@@ -275,19 +275,14 @@ func refusalReason(err error) string {
 // routes learn their target only from the body, and check the exact role
 // as soon as they do; a read token must not hold slots meanwhile.
 func (s *server) upload(h handlerFunc) handlerFunc {
-	h = s.countRefusals(h)
-	return func(w http.ResponseWriter, r *http.Request) error {
+	return s.countRefusals(func(w http.ResponseWriter, r *http.Request) error {
 		p := principalFrom(r.Context())
 		if p.Strongest() < auth.Write {
-			err := s.refuse(w, r, p, "", auth.Write)
-			s.metrics.uploadRefused(err)
-			return err
+			return s.refuse(w, r, p, "", auth.Write)
 		}
 		if !s.slots.take(p.Name) {
 			w.Header().Set("Retry-After", "1")
-			err := newProblem(kindTooManyUploads, fmt.Sprintf("this caller is sending %d uploads already; retry shortly", s.slots.perPrincipal))
-			s.metrics.uploadRefused(err)
-			return err
+			return newProblem(kindTooManyUploads, fmt.Sprintf("this caller is sending %d uploads already; retry shortly", s.slots.perPrincipal))
 		}
 		defer s.slots.release(p.Name)
 		select {
@@ -300,11 +295,9 @@ func (s *server) upload(h handlerFunc) handlerFunc {
 			return h(w, r)
 		default:
 			w.Header().Set("Retry-After", "1")
-			err := newProblem(kindTooManyUploads, fmt.Sprintf("the server is receiving %d uploads already; retry shortly", cap(s.uploads)))
-			s.metrics.uploadRefused(err)
-			return err
+			return newProblem(kindTooManyUploads, fmt.Sprintf("the server is receiving %d uploads already; retry shortly", cap(s.uploads)))
 		}
-	}
+	})
 }
 
 // principalSlots counts the uploads in flight of each principal (by name:
