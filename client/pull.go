@@ -365,20 +365,14 @@ func checkPullNames(arts []Artifact) error {
 	return nil
 }
 
-// versionDigest is the content digest of a version holding arts: "sha256:"
-// and the sha256 of the lines "<sha256>  <name>\n" sorted by name; "" for
-// none (as the server computes the version's digest).
+// versionDigest is the content digest of a version holding arts, as the
+// server computes it (api.VersionDigest).
 func versionDigest(arts []Artifact) string {
-	if len(arts) == 0 {
-		return ""
+	sums := make(map[string]string, len(arts))
+	for _, a := range arts {
+		sums[a.Name] = a.SHA256
 	}
-	sorted := slices.Clone(arts)
-	slices.SortFunc(sorted, func(a, b Artifact) int { return strings.Compare(a.Name, b.Name) })
-	h := sha256.New()
-	for _, a := range sorted {
-		fmt.Fprintf(h, "%s  %s\n", a.SHA256, a.Name)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return api.VersionDigest(sums)
 }
 
 // pullProgress adds up the bytes the downloads write and reports them one

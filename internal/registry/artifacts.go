@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"path"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -667,15 +666,11 @@ func (r *Registry) updateDigest(ctx context.Context, q db.Queries, versionID int
 }
 
 func contentDigest(rows []db.ListVersionArtifactDigestsRow) string {
-	if len(rows) == 0 {
-		return ""
-	}
-	slices.SortFunc(rows, func(a, b db.ListVersionArtifactDigestsRow) int { return strings.Compare(a.Name, b.Name) })
-	h := sha256.New()
+	sums := make(map[string]string, len(rows))
 	for _, row := range rows {
-		fmt.Fprintf(h, "%s  %s\n", row.Sha256, row.Name)
+		sums[row.Name] = row.Sha256
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	return api.VersionDigest(sums)
 }
 
 // discard removes an object no metadata references: the version written
