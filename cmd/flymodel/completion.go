@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +16,21 @@ import (
 
 // outputFormats are the values of every --output flag.
 var outputFormats = []string{"text", "json"}
+
+// checkOutput is the usage error of an --output value not in outputFormats.
+func checkOutput(cmd *cobra.Command, output string) error {
+	if !slices.Contains(outputFormats, output) {
+		return usageErrorf(cmd, "--output %q: want %s", output, strings.Join(outputFormats, " or "))
+	}
+	return nil
+}
+
+// writeJSON writes v as --output json does: indented, one document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
 
 // completeFixed completes flag with values (and no file names).
 func completeFixed(cmd *cobra.Command, flag string, values []string) {

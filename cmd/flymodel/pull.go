@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -65,8 +64,8 @@ func (a *app) pull(ctx context.Context, cmd *cobra.Command, fl pullFlags, args [
 	if !ok || ns == "" || model == "" || strings.Contains(model, "/") {
 		return usageErrorf(cmd, "%q: want NAMESPACE/MODEL", args[0])
 	}
-	if fl.output != "text" && fl.output != "json" {
-		return usageErrorf(cmd, "--output %q: want text or json", fl.output)
+	if err := checkOutput(cmd, fl.output); err != nil {
+		return err
 	}
 	if fl.parallel < 1 {
 		return usageErrorf(cmd, "--parallel %d: at least 1", fl.parallel)
@@ -99,9 +98,7 @@ func (a *app) pull(ctx context.Context, cmd *cobra.Command, fl pullFlags, args [
 		if err != nil {
 			out.Error = err.Error()
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if encErr := enc.Encode(out); encErr != nil {
+		if encErr := writeJSON(a.stdout, out); encErr != nil {
 			return encErr
 		}
 	} else if err == nil {

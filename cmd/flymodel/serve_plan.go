@@ -51,13 +51,7 @@ func (a *app) servePlan(ctx context.Context, cfg *config.Config, noMigrate bool)
 		return err
 	}
 	for _, name := range storeNames(blobs) {
-		var roles []string
-		for _, role := range config.Lifecycles {
-			if blobs.ForRole[role] == name {
-				roles = append(roles, role)
-			}
-		}
-		fmt.Fprintf(out, "store     %s %s (%s): %s\n", name, blobs.ByName[name], strings.Join(roles, ","), storeState(ctx, blobs.ByName[name]))
+		fmt.Fprintf(out, "store     %s %s (%s): %s\n", name, blobs.ByName[name], strings.Join(storeRoles(blobs, name), ","), storeState(ctx, blobs.ByName[name]))
 	}
 	if blobs.Folders != nil {
 		fmt.Fprintf(out, "store     buckets of namespaces: folders under %s\n", filepath.Join(defaultBlobRoot(cfg), "buckets"))

@@ -235,14 +235,20 @@ func ensurePublic(ctx context.Context, st blob.Store) (string, error) {
 	return ", anonymous read of objects already granted", nil
 }
 
-// rolesOf lists the lifecycles a store serves by default.
-func rolesOf(blobs registry.BlobStores, name string) string {
+// storeRoles lists the lifecycles a store serves by default.
+func storeRoles(blobs registry.BlobStores, name string) []string {
 	var roles []string
 	for _, role := range config.Lifecycles {
 		if blobs.ForRole[role] == name {
 			roles = append(roles, role)
 		}
 	}
+	return roles
+}
+
+// rolesOf says which lifecycles a store serves by default.
+func rolesOf(blobs registry.BlobStores, name string) string {
+	roles := storeRoles(blobs, name)
 	if len(roles) == 0 {
 		return "no default role"
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flymodel/flymodel/api"
-	"github.com/flymodel/flymodel/client"
 	"github.com/flymodel/flymodel/internal/config"
 	"github.com/flymodel/flymodel/internal/redact"
 	"github.com/flymodel/flymodel/internal/upsert"
@@ -127,8 +125,8 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 	if spec.State != "" && !slices.Contains(config.Lifecycles, spec.State) {
 		return spec, usageErrorf(cmd, "--state %q: want one of %s", spec.State, strings.Join(config.Lifecycles, ", "))
 	}
-	if fl.output != "text" && fl.output != "json" {
-		return spec, usageErrorf(cmd, "--output %q: want text or json", fl.output)
+	if err := checkOutput(cmd, fl.output); err != nil {
+		return spec, err
 	}
 	jsonObject := func(flag, v string) (json.RawMessage, error) {
 		if v == "" {
@@ -296,12 +294,9 @@ func paramsObject(cmd *cobra.Command, flags []string) (json.RawMessage, error) {
 }
 
 func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, spec upsert.Spec) error {
-	server, token := a.cfg.Client.Server, a.cfg.Client.Token
+	server := a.cfg.Client.Server
 	if cmd.Flags().Changed("server") {
 		server = fl.server
-	}
-	if cmd.Flags().Changed("token") {
-		token = fl.token
 	}
 	if fl.local {
 		server = ""
@@ -311,17 +306,9 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 	}
 	var backend upsert.Backend
 	if server != "" {
-		opts, err := a.clientTLSOptions(cmd, a.cfg.Client.TLS)
+		c, err := a.serverClient(cmd, fl.server, fl.token, "flymodel-upsert")
 		if err != nil {
 			return err
-		}
-		if token != "" {
-			opts = append(opts, client.WithToken(token))
-		}
-		opts = append(opts, client.WithUserAgent("flymodel-upsert/"+buildVersion()))
-		c, err := client.New(server, opts...)
-		if err != nil {
-			return usageErrorf(cmd, "--server: %v", err)
 		}
 		backend = upsert.Remote{C: c}
 	} else {
@@ -351,9 +338,7 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 		if err != nil {
 			out.Error = err.Error()
 		}
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
-		if encErr := enc.Encode(out); encErr != nil {
+		if encErr := writeJSON(a.stdout, out); encErr != nil {
 			return encErr
 		}
 	} else if err == nil || res.Conflicts > 0 {
@@ -363,10 +348,7 @@ func (a *app) upsert(ctx context.Context, cmd *cobra.Command, fl upsertFlags, sp
 		// from there).
 		fmt.Fprintf(a.stdout, "%s: %d of %d change(s) made, then an error\n", res.Version, res.Changed, res.Changed+pendingSteps(res))
 	}
-	if errors.Is(err, client.ErrUnauthorized) {
-		err = fmt.Errorf("%w (give a token with --token, FLYMODEL_TOKEN or client.token)", err)
-	}
-	return err
+	return explainAuth(err)
 }
 
 // localBackend registers into the local registry: the configured database

@@ -37,18 +37,9 @@ type PresignOptions struct {
 	Version string
 }
 
-// DirectOf returns s's Direct capability, looking through wrappers that
-// have an Unwrap() Store method (tracing), or false when s has none.
+// DirectOf returns s's Direct capability, looking through wrappers
+// (tracing), or false when s has none.
 func DirectOf(s Store) (Direct, bool) {
-	for s != nil {
-		if d, ok := s.(Direct); ok {
-			return d, true
-		}
-		w, ok := s.(interface{ Unwrap() Store })
-		if !ok {
-			return nil, false
-		}
-		s = w.Unwrap()
-	}
-	return nil, false
+	d, ok := Unwrap(s).(Direct)
+	return d, ok
 }

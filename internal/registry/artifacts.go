@@ -158,7 +158,7 @@ func (versionKind) added(ctx context.Context, r *Registry, q db.Queries, o owner
 func (versionKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
 	v, err := r.db.GetVersion(ctx, id)
 	if err != nil || v.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, versionKind{}.String(), fmt.Sprintf("with id %d", id))
+		return Owner{}, notFoundOr(err, versionKind{}.String(), idPath(id))
 	}
 	m, err := r.db.GetModel(ctx, v.ModelID)
 	if err != nil {
@@ -207,7 +207,7 @@ func (experimentKind) added(context.Context, *Registry, db.Queries, owner, time.
 func (experimentKind) byID(ctx context.Context, r *Registry, id int64) (Owner, error) {
 	e, err := r.db.GetExperiment(ctx, id)
 	if err != nil || e.DeletedAt != nil {
-		return Owner{}, notFoundOr(err, experimentKind{}.String(), fmt.Sprintf("with id %d", id))
+		return Owner{}, notFoundOr(err, experimentKind{}.String(), idPath(id))
 	}
 	o, err := versionKind{}.byID(ctx, r, e.VersionID)
 	if err != nil {

@@ -28,7 +28,7 @@ func (r *Registry) NamespaceByID(ctx context.Context, id int64) (Namespace, erro
 // NamespaceNotFound is NamespaceByID's error for an id it does not know
 // (see ArtifactNotFound).
 func NamespaceNotFound(id int64) error {
-	return &NotFoundError{Kind: "namespace", Path: fmt.Sprintf("with id %d", id)}
+	return &NotFoundError{Kind: "namespace", Path: idPath(id)}
 }
 
 // ModelByID returns the model with id.
@@ -50,7 +50,7 @@ func (r *Registry) ModelByID(ctx context.Context, id int64) (Model, error) {
 // ModelNotFound is ModelByID's error for an id it does not know (see
 // ArtifactNotFound).
 func ModelNotFound(id int64) error {
-	return &NotFoundError{Kind: "model", Path: fmt.Sprintf("with id %d", id)}
+	return &NotFoundError{Kind: "model", Path: idPath(id)}
 }
 
 // VersionRefByID names the version with id.
@@ -78,11 +78,16 @@ func (r *Registry) ExperimentByID(ctx context.Context, id int64) (Experiment, er
 // original's routes answer it also for an artifact the caller may not read,
 // so that an id tells nothing of another namespace.
 func ArtifactNotFound(k ArtifactKind, id int64) error {
-	return &NotFoundError{Kind: k.String(), Path: fmt.Sprintf("with id %d", id)}
+	return &NotFoundError{Kind: k.String(), Path: idPath(id)}
 }
 
 // OwnerNotFound is OwnerByID's error for an id it does not know (see
 // ArtifactNotFound).
 func OwnerNotFound(k ArtifactKind, id int64) error {
-	return notFoundOr(nil, k.kind.String(), fmt.Sprintf("with id %d", id))
+	return notFoundOr(nil, k.kind.String(), idPath(id))
+}
+
+// idPath names a resource by its id in a *NotFoundError.
+func idPath(id int64) string {
+	return fmt.Sprintf("with id %d", id)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 	"sync"
 
 	"github.com/flymodel/flymodel/internal/audit"
@@ -43,11 +42,7 @@ type Check struct {
 // Ready asks the database and every blob store whether they answer, all
 // at once, within ctx: the database first, then the stores by name.
 func (r *Registry) Ready(ctx context.Context) []Check {
-	names := make([]string, 0, len(r.blobs.ByName))
-	for name := range r.blobs.ByName {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := sortedKeys(r.blobs.ByName)
 	checks := make([]Check, 1+len(names))
 	var wg sync.WaitGroup
 	wg.Go(func() { checks[0] = Check{Name: "database", Err: r.pingDatabase(ctx)} })
