@@ -1,11 +1,15 @@
 -- Read-only queries of the web UI's overview pages (internal/registry/overview.go).
 
 -- name: CountNamespaceLiveVersions :one
--- The live versions of a namespace's models (model_versions_live_idx).
+-- The live versions of a namespace's models, counted up to count_cap (a
+-- namespace may hold any number: the count stays bounded).
 -- @readonly
-SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions v
-JOIN models m ON m.id = v.model_id
-WHERE m.namespace_id = @namespace_id AND v.deleted_at IS NULL;
+SELECT CAST(COUNT(*) AS BIGINT) FROM (
+  SELECT 1 FROM model_versions v
+  JOIN models m ON m.id = v.model_id
+  WHERE m.namespace_id = @namespace_id AND v.deleted_at IS NULL
+  LIMIT CAST(@count_cap AS BIGINT)
+) AS c;
 
 -- name: ListNamespaceVersionsInState :many
 -- The live versions of a namespace now in one lifecycle, newest state
@@ -18,10 +22,15 @@ ORDER BY v.state_changed_at DESC, v.id DESC
 LIMIT CAST(@page_limit AS BIGINT);
 
 -- name: CountNamespaceVersionsInState :one
+-- The live versions of a namespace now in one lifecycle, counted up to
+-- count_cap.
 -- @readonly
-SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions v
-JOIN models m ON m.id = v.model_id
-WHERE m.namespace_id = @namespace_id AND v.state = @state AND v.deleted_at IS NULL;
+SELECT CAST(COUNT(*) AS BIGINT) FROM (
+  SELECT 1 FROM model_versions v
+  JOIN models m ON m.id = v.model_id
+  WHERE m.namespace_id = @namespace_id AND v.state = @state AND v.deleted_at IS NULL
+  LIMIT CAST(@count_cap AS BIGINT)
+) AS c;
 
 -- name: ListModelsSorted :many
 -- ListModels in the order sort names: name, -created, created, -updated,

@@ -31,12 +31,18 @@ const MaxBriefs = 100
 // asked for 0.
 const DefaultBriefs = 10
 
+// CountCap bounds the counts of versions in a namespace (NamespaceSummary
+// Versions and ProdTotal, Lane Total), which would otherwise read every
+// version: a count equal to CountCap means CountCap or more.
+const CountCap = 10000
+
 // NamespaceSummary is a namespace with its counts and the versions now in
-// prod (the newest DefaultBriefs state changes; ProdTotal counts them all).
+// prod (the newest DefaultBriefs state changes; ProdTotal counts them all,
+// up to CountCap).
 type NamespaceSummary struct {
 	Namespace Namespace
 	Models    int64
-	// Versions counts the live (not soft-deleted) versions.
+	// Versions counts the live (not soft-deleted) versions, up to CountCap.
 	Versions  int64
 	Prod      []VersionBrief
 	ProdTotal int64
@@ -64,7 +70,7 @@ func (r *Registry) NamespaceSummaries(ctx context.Context, names []string, page 
 		if s.Models, err = r.db.CountNamespaceModels(ctx, ns.ID); err != nil {
 			return Page[NamespaceSummary]{}, err
 		}
-		if s.Versions, err = r.db.CountNamespaceLiveVersions(ctx, ns.ID); err != nil {
+		if s.Versions, err = r.db.CountNamespaceLiveVersions(ctx, db.CountNamespaceLiveVersionsParams{NamespaceID: ns.ID, CountCap: CountCap}); err != nil {
 			return Page[NamespaceSummary]{}, err
 		}
 		if s.Prod, s.ProdTotal, err = r.lane(ctx, ns.ID, api.Prod, DefaultBriefs); err != nil {
@@ -89,7 +95,7 @@ func (r *Registry) lane(ctx context.Context, nsID int64, lifecycle string, n int
 	}
 	total := int64(len(rows))
 	if total == int64(n) {
-		if total, err = r.db.CountNamespaceVersionsInState(ctx, db.CountNamespaceVersionsInStateParams{NamespaceID: nsID, State: lifecycle}); err != nil {
+		if total, err = r.db.CountNamespaceVersionsInState(ctx, db.CountNamespaceVersionsInStateParams{NamespaceID: nsID, State: lifecycle, CountCap: CountCap}); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -173,7 +179,7 @@ type Board struct {
 }
 
 // Lane is the versions now in one lifecycle, newest state change first
-// (at most the board's cap), and how many there are.
+// (at most the board's cap), and how many there are (up to CountCap).
 type Lane struct {
 	Lifecycle string
 	Versions  []VersionBrief

@@ -31,7 +31,7 @@ func testOverview(t *testing.T, s db.DB) {
 	mk(o, "x", "prod", 5)
 	must(s.SoftDeleteVersion(ctx, db.SoftDeleteVersionParams{ID: v4.ID, Now: at(6)}))
 
-	if n := must(s.CountNamespaceLiveVersions(ctx, ns.ID)); n != 3 {
+	if n := must(s.CountNamespaceLiveVersions(ctx, db.CountNamespaceLiveVersionsParams{NamespaceID: ns.ID, CountCap: 10})); n != 3 {
 		t.Fatalf("live versions = %d, want 3", n)
 	}
 	if n := must(s.CountLiveVersions(ctx, b.ID)); n != 0 {
@@ -42,8 +42,11 @@ func testOverview(t *testing.T, s db.DB) {
 		t.Fatalf("test lane = %+v", lane)
 	}
 	wantTime(t, "state_changed_at", lane[0].StateChangedAt, at(3))
-	if n := must(s.CountNamespaceVersionsInState(ctx, db.CountNamespaceVersionsInStateParams{NamespaceID: ns.ID, State: "prod"})); n != 1 {
+	if n := must(s.CountNamespaceVersionsInState(ctx, db.CountNamespaceVersionsInStateParams{NamespaceID: ns.ID, State: "prod", CountCap: 10})); n != 1 {
 		t.Fatalf("prod count = %d", n)
+	}
+	if n := must(s.CountNamespaceLiveVersions(ctx, db.CountNamespaceLiveVersionsParams{NamespaceID: ns.ID, CountCap: 2})); n != 2 {
+		t.Fatalf("capped live versions = %d, want 2", n)
 	}
 
 	heads := must(s.ListModelHeads(ctx, a.ID))

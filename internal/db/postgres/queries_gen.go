@@ -78,10 +78,10 @@ func (q queries) CountModels(ctx context.Context, arg db.CountModelsParams) (int
 	return r, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) CountNamespaceLiveVersions(ctx context.Context, namespaceID int64) (int64, error) {
+func (q queries) CountNamespaceLiveVersions(ctx context.Context, arg db.CountNamespaceLiveVersionsParams) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.CountNamespaceLiveVersions")
 	defer span.End()
-	r, err := q.reader().CountNamespaceLiveVersions(ctx, namespaceID)
+	r, err := q.reader().CountNamespaceLiveVersions(ctx, pgdb.CountNamespaceLiveVersionsParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
 }
 

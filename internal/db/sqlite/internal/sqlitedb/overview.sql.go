@@ -26,35 +26,50 @@ func (q *Queries) CountLiveVersions(ctx context.Context, modelID int64) (int64, 
 
 const countNamespaceLiveVersions = `-- name: CountNamespaceLiveVersions :one
 
-SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions v
-JOIN models m ON m.id = v.model_id
-WHERE m.namespace_id = ?1 AND v.deleted_at IS NULL
+SELECT CAST(COUNT(*) AS BIGINT) FROM (
+  SELECT 1 FROM model_versions v
+  JOIN models m ON m.id = v.model_id
+  WHERE m.namespace_id = ?1 AND v.deleted_at IS NULL
+  LIMIT CAST(?2 AS BIGINT)
+) AS c
 `
 
+type CountNamespaceLiveVersionsParams struct {
+	NamespaceID int64
+	CountCap    int64
+}
+
 // Read-only queries of the web UI's overview pages (internal/registry/overview.go).
-// The live versions of a namespace's models (model_versions_live_idx).
+// The live versions of a namespace's models, counted up to count_cap (a
+// namespace may hold any number: the count stays bounded).
 // @readonly
-func (q *Queries) CountNamespaceLiveVersions(ctx context.Context, namespaceID int64) (int64, error) {
-	row := q.queryRow(ctx, q.countNamespaceLiveVersionsStmt, countNamespaceLiveVersions, namespaceID)
+func (q *Queries) CountNamespaceLiveVersions(ctx context.Context, arg CountNamespaceLiveVersionsParams) (int64, error) {
+	row := q.queryRow(ctx, q.countNamespaceLiveVersionsStmt, countNamespaceLiveVersions, arg.NamespaceID, arg.CountCap)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
 }
 
 const countNamespaceVersionsInState = `-- name: CountNamespaceVersionsInState :one
-SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions v
-JOIN models m ON m.id = v.model_id
-WHERE m.namespace_id = ?1 AND v.state = ?2 AND v.deleted_at IS NULL
+SELECT CAST(COUNT(*) AS BIGINT) FROM (
+  SELECT 1 FROM model_versions v
+  JOIN models m ON m.id = v.model_id
+  WHERE m.namespace_id = ?1 AND v.state = ?2 AND v.deleted_at IS NULL
+  LIMIT CAST(?3 AS BIGINT)
+) AS c
 `
 
 type CountNamespaceVersionsInStateParams struct {
 	NamespaceID int64
 	State       string
+	CountCap    int64
 }
 
+// The live versions of a namespace now in one lifecycle, counted up to
+// count_cap.
 // @readonly
 func (q *Queries) CountNamespaceVersionsInState(ctx context.Context, arg CountNamespaceVersionsInStateParams) (int64, error) {
-	row := q.queryRow(ctx, q.countNamespaceVersionsInStateStmt, countNamespaceVersionsInState, arg.NamespaceID, arg.State)
+	row := q.queryRow(ctx, q.countNamespaceVersionsInStateStmt, countNamespaceVersionsInState, arg.NamespaceID, arg.State, arg.CountCap)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err

@@ -33,11 +33,14 @@ type Querier interface {
 	// @readonly
 	CountModels(ctx context.Context, arg CountModelsParams) (int64, error)
 	// Read-only queries of the web UI's overview pages (internal/registry/overview.go).
-	// The live versions of a namespace's models (model_versions_live_idx).
+	// The live versions of a namespace's models, counted up to count_cap (a
+	// namespace may hold any number: the count stays bounded).
 	// @readonly
-	CountNamespaceLiveVersions(ctx context.Context, namespaceID int64) (int64, error)
+	CountNamespaceLiveVersions(ctx context.Context, arg CountNamespaceLiveVersionsParams) (int64, error)
 	// @readonly
 	CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error)
+	// The live versions of a namespace now in one lifecycle, counted up to
+	// count_cap.
 	// @readonly
 	CountNamespaceVersionsInState(ctx context.Context, arg CountNamespaceVersionsInStateParams) (int64, error)
 	// @readonly
