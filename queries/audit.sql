@@ -30,10 +30,11 @@ ORDER BY id
 LIMIT CAST(@page_limit AS BIGINT);
 
 -- name: ListAuditNewest :many
--- ListAudit newest first, from before before_id (0: from the newest).
+-- ListAudit newest first, before before_id: read backwards along the
+-- primary key, stopping at page_limit matches.
 -- @readonly
 SELECT * FROM audit_log
-WHERE (CAST(@before_id AS BIGINT) = 0 OR id < CAST(@before_id AS BIGINT))
+WHERE id < CAST(@before_id AS BIGINT)
   AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR namespace = CAST(sqlc.narg(namespace) AS TEXT))
   AND (CAST(sqlc.narg(actor) AS TEXT) IS NULL OR actor = CAST(sqlc.narg(actor) AS TEXT))
   AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = CAST(sqlc.narg(action) AS TEXT))

@@ -6,6 +6,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/flymodel/flymodel/api"
@@ -147,8 +148,12 @@ func List(ctx context.Context, q db.Queries, f Filter) (items []Item, next int64
 	}
 	var rows []db.AuditLog
 	if f.Newest {
+		before := f.Before
+		if before <= 0 {
+			before = math.MaxInt64
+		}
 		rows, err = q.ListAuditNewest(ctx, db.ListAuditNewestParams{
-			BeforeID: f.Before, Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
+			BeforeID: before, Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
 			Outcome: opt(f.Outcome), Since: f.Since.UTC(), Until: until.UTC(), PageLimit: limit + 1,
 		})
 	} else {

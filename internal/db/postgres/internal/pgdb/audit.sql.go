@@ -124,7 +124,7 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLo
 
 const listAuditNewest = `-- name: ListAuditNewest :many
 SELECT id, at, actor, action, target, namespace, outcome, request_id, detail, repeats, last_at FROM audit_log
-WHERE (CAST($1 AS BIGINT) = 0 OR id < CAST($1 AS BIGINT))
+WHERE id < CAST($1 AS BIGINT)
   AND (CAST($2 AS TEXT) IS NULL OR namespace = CAST($2 AS TEXT))
   AND (CAST($3 AS TEXT) IS NULL OR actor = CAST($3 AS TEXT))
   AND (CAST($4 AS TEXT) IS NULL OR action = CAST($4 AS TEXT))
@@ -145,7 +145,8 @@ type ListAuditNewestParams struct {
 	PageLimit int64
 }
 
-// ListAudit newest first, from before before_id (0: from the newest).
+// ListAudit newest first, before before_id: read backwards along the
+// primary key, stopping at page_limit matches.
 // @readonly
 func (q *Queries) ListAuditNewest(ctx context.Context, arg ListAuditNewestParams) ([]AuditLog, error) {
 	rows, err := q.db.Query(ctx, listAuditNewest,

@@ -142,7 +142,8 @@ type Querier interface {
 	// the optional fields.
 	// @readonly
 	ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error)
-	// ListAudit newest first, from before before_id (0: from the newest).
+	// ListAudit newest first, before before_id: read backwards along the
+	// primary key, stopping at page_limit matches.
 	// @readonly
 	ListAuditNewest(ctx context.Context, arg ListAuditNewestParams) ([]AuditLog, error)
 	// @readonly
