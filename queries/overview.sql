@@ -13,10 +13,12 @@ SELECT CAST(COUNT(*) AS BIGINT) FROM (
 
 -- name: ListNamespaceVersionsInState :many
 -- The live versions of a namespace now in one lifecycle, newest state
--- change first (model_versions_live_state_changed_idx).
+-- change first (model_versions_live_state_changed_idx). The unary + keeps
+-- SQLite from looking the versions up model by model (then sorting every
+-- version in the lifecycle): the page is read off the index in order.
 -- @readonly
 SELECT m.name AS model, v.version, v.state_changed_at, v.created_at FROM model_versions v
-JOIN models m ON m.id = v.model_id
+JOIN models m ON m.id = +v.model_id
 WHERE m.namespace_id = @namespace_id AND v.state = @state AND v.deleted_at IS NULL
 ORDER BY v.state_changed_at DESC, v.id DESC
 LIMIT CAST(@page_limit AS BIGINT);

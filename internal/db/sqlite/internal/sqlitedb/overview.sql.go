@@ -291,7 +291,7 @@ func (q *Queries) ListModelsSorted(ctx context.Context, arg ListModelsSortedPara
 
 const listNamespaceVersionsInState = `-- name: ListNamespaceVersionsInState :many
 SELECT m.name AS model, v.version, v.state_changed_at, v.created_at FROM model_versions v
-JOIN models m ON m.id = v.model_id
+JOIN models m ON m.id = +v.model_id
 WHERE m.namespace_id = ?1 AND v.state = ?2 AND v.deleted_at IS NULL
 ORDER BY v.state_changed_at DESC, v.id DESC
 LIMIT CAST(?3 AS BIGINT)
@@ -311,7 +311,9 @@ type ListNamespaceVersionsInStateRow struct {
 }
 
 // The live versions of a namespace now in one lifecycle, newest state
-// change first (model_versions_live_state_changed_idx).
+// change first (model_versions_live_state_changed_idx). The unary + keeps
+// SQLite from looking the versions up model by model (then sorting every
+// version in the lifecycle): the page is read off the index in order.
 // @readonly
 func (q *Queries) ListNamespaceVersionsInState(ctx context.Context, arg ListNamespaceVersionsInStateParams) ([]ListNamespaceVersionsInStateRow, error) {
 	rows, err := q.query(ctx, q.listNamespaceVersionsInStateStmt, listNamespaceVersionsInState, arg.NamespaceID, arg.State, arg.PageLimit)

@@ -182,7 +182,9 @@ type Querier interface {
 	// @readonly
 	ListModelsSorted(ctx context.Context, arg ListModelsSortedParams) ([]Model, error)
 	// The live versions of a namespace now in one lifecycle, newest state
-	// change first (model_versions_live_state_changed_idx).
+	// change first (model_versions_live_state_changed_idx). The unary + keeps
+	// SQLite from looking the versions up model by model (then sorting every
+	// version in the lifecycle): the page is read off the index in order.
 	// @readonly
 	ListNamespaceVersionsInState(ctx context.Context, arg ListNamespaceVersionsInStateParams) ([]ListNamespaceVersionsInStateRow, error)
 	// @readonly
