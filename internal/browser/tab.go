@@ -411,6 +411,9 @@ func (tab *Tab) SetViewport(v Viewport) {
 	tab.view = v
 }
 
+// Viewport is the tab's current viewport.
+func (tab *Tab) Viewport() Viewport { return tab.view }
+
 // Screenshot writes a full-page PNG of the current page at viewport v to
 // path: v.Width pixels wide, as tall as the page (at least v.Height). The
 // tab keeps viewport v afterwards.
