@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -49,7 +50,7 @@ func server(t *testing.T) *httptest.Server {
 	page("/csp", "default-src 'self'; img-src 'self' data:; script-src 'self'", `<p>strict</p><script>document.title = "ran";</script>`)
 	page("/alert", "", `<p>hi</p><script>alert("boo");</script>`)
 	page("/error", "", `<script>console.error("something broke"); throw new Error("uncaught");</script>`)
-	page("/foreign", "", `<img id="i" alt="x" src="http://localhost:1/pixel.png">`)
+	page("/foreign", "", `<img id="i" alt="x" src="http://localhost:2/pixel.png"><img alt="y" src="https://fonts.example.invalid/font.png">`)
 	page("/download", "", `<a id="dl" href="/file">download</a>`)
 	mux.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -168,9 +169,23 @@ func TestRecordsConsoleErrorAndException(t *testing.T) {
 func TestRecordsForeignRequest(t *testing.T) {
 	tab := browser.Shared(t).NewTab(t, server(t).URL)
 	tab.Navigate("/foreign")
-	got := tab.EventsOf(browser.ForeignRequest)
-	if len(got) != 1 || got[0].URL != "http://localhost:1/pixel.png" {
-		t.Errorf("foreign requests = %v, want the image on localhost:1 (all: %v)", got, tab.Events())
+	var got []string
+	for _, e := range tab.EventsOf(browser.ForeignRequest) {
+		got = append(got, e.URL)
+		if !strings.Contains(e.Text, "blocked") {
+			t.Errorf("%s was not blocked", e)
+		}
+	}
+	slices.Sort(got)
+	want := []string{"http://localhost:2/pixel.png", "https://fonts.example.invalid/font.png"}
+	if !slices.Equal(got, want) {
+		t.Errorf("foreign requests = %v, want %v (all: %v)", got, want, tab.Events())
+	}
+	t.Logf("recorded: %v", tab.Events())
+	var complete bool
+	tab.Eval(`[...document.images].every(i => i.complete && i.naturalWidth === 0)`, &complete)
+	if !complete {
+		t.Error("the images on other hosts did not fail")
 	}
 }
 

@@ -84,6 +84,9 @@ type Tab struct {
 	mu     sync.Mutex
 	events []Event
 	allow  map[string]bool // hosts (host:port) requests may go to
+	// foreign maps the id of a request to another host to its event, to
+	// note how it failed.
+	foreign map[network.RequestID]int
 	view   Viewport
 }
 
@@ -99,7 +102,7 @@ func (b *Browser) NewTab(t T, base string) *Tab {
 	}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancel)
-	tab := &Tab{t: t, ctx: ctx, base: u, allow: map[string]bool{u.Host: true}}
+	tab := &Tab{t: t, ctx: ctx, base: u, allow: map[string]bool{u.Host: true}, foreign: map[network.RequestID]int{}}
 	if err := chromedp.Listen(ctx, tab.listen); err != nil {
 		t.Fatalf("browser: open a tab: %v", err)
 	}
@@ -110,18 +113,41 @@ func (b *Browser) NewTab(t T, base string) *Tab {
 		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watcher})
 		return err
 	}))
+	tab.block()
 	tab.SetViewport(Laptop)
 	return tab
 }
 
 // Allow adds hosts (host:port as in a URL) that requests may go to without
-// being recorded.
+// being blocked and recorded.
 func (tab *Tab) Allow(hosts ...string) {
+	tab.t.Helper()
 	tab.mu.Lock()
-	defer tab.mu.Unlock()
 	for _, h := range hosts {
 		tab.allow[h] = true
 	}
+	tab.mu.Unlock()
+	tab.block()
+}
+
+// block makes the browser refuse every request to a host that is not
+// allowed, at once (offline, a lookup of a name could otherwise hold up
+// the page's load); the request is still recorded as a ForeignRequest.
+func (tab *Tab) block() {
+	tab.t.Helper()
+	var patterns []*network.BlockPattern
+	tab.mu.Lock()
+	for h := range tab.allow {
+		patterns = append(patterns, &network.BlockPattern{URLPattern: "*://" + h + "/*", Block: false})
+	}
+	tab.mu.Unlock()
+	patterns = append(patterns,
+		&network.BlockPattern{URLPattern: "*://*/*", Block: true},
+		&network.BlockPattern{URLPattern: "*://*:*/*", Block: true})
+	tab.do("block other hosts", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: patterns})
+		return err
+	}))
 }
 
 func (tab *Tab) record(e Event) {
@@ -188,7 +214,20 @@ func (tab *Tab) listen(ev any) {
 		ok := tab.allow[u.Host]
 		tab.mu.Unlock()
 		if !ok {
-			tab.record(Event{Kind: ForeignRequest, Text: ev.Request.Method + " " + string(ev.Type), URL: ev.Request.URL})
+			tab.mu.Lock()
+			tab.foreign[ev.RequestID] = len(tab.events)
+			tab.events = append(tab.events, Event{Kind: ForeignRequest, Text: ev.Request.Method + " " + string(ev.Type), URL: ev.Request.URL})
+			tab.mu.Unlock()
+		}
+	case *network.EventLoadingFailed:
+		tab.mu.Lock()
+		defer tab.mu.Unlock()
+		if i, ok := tab.foreign[ev.RequestID]; ok && i < len(tab.events) {
+			if ev.BlockedReason != "" {
+				tab.events[i].Text += ", blocked (" + string(ev.BlockedReason) + ")"
+			} else {
+				tab.events[i].Text += ", failed (" + ev.ErrorText + ")"
+			}
 		}
 	}
 }
@@ -240,6 +279,7 @@ func (tab *Tab) AssertClean(t T) {
 func (tab *Tab) Reset() {
 	tab.mu.Lock()
 	tab.events = nil
+	clear(tab.foreign)
 	tab.mu.Unlock()
 }
 
