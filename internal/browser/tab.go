@@ -87,7 +87,7 @@ type Tab struct {
 	// foreign maps the id of a request to another host to its event, to
 	// note how it failed.
 	foreign map[network.RequestID]int
-	view   Viewport
+	view    Viewport
 }
 
 // NewTab opens a tab in a fresh incognito browser context (no cookies or
