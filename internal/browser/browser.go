@@ -4,7 +4,8 @@
 // A test starts (or shares) a browser, opens a Tab on the server under test
 // and drives it; the tab records what a person would never want to see —
 // JavaScript dialogs, console errors, uncaught exceptions, Content Security
-// Policy violations, requests to any host other than the server's — and
+// Policy violations, requests to any host other than the server's (which
+// the browser also refuses at once) — and
 // AssertClean fails the test on any of them:
 //
 //	func TestHome(t *testing.T) {
