@@ -11,7 +11,7 @@
 //	func TestHome(t *testing.T) {
 //		tab := browser.Shared(t).NewTab(t, srv.URL)
 //		tab.Navigate("/")
-//		tab.Click("a.model")
+//		tab.ClickNav("a.model") // click a link, wait for the next page
 //		if got := tab.Text("h1"); got != "llm.sm" {
 //			t.Errorf("h1 = %q", got)
 //		}
