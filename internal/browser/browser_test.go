@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp/kb"
 	"github.com/flymodel/flymodel/internal/browser"
 )
 
@@ -92,6 +93,24 @@ func TestNavigateAndClick(t *testing.T) {
 	tab.Eval(`1 + 2`, &sum)
 	if sum != 3 {
 		t.Errorf("Eval(1 + 2) = %d", sum)
+	}
+	tab.AssertClean(t)
+}
+
+func TestKeyboard(t *testing.T) {
+	tab := browser.Shared(t).NewTab(t, server(t).URL)
+	tab.Navigate("/")
+	if got := tab.Focused(); got != "body" {
+		t.Errorf("focus on a fresh page: %s", got)
+	}
+	tab.Press(kb.Tab)
+	if got := tab.Focused(); got != `a#next "next"` {
+		t.Errorf("focus after Tab: %s, want the link", got)
+	}
+	tab.Press(kb.Tab)
+	tab.Press(kb.Enter) // the button: no navigation
+	if got := tab.Text("#out"); got != "pressed" {
+		t.Errorf("#out after Enter on the button = %q", got)
 	}
 	tab.AssertClean(t)
 }

@@ -351,6 +351,27 @@ func (tab *Tab) ClickNav(sel string) {
 		chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible)))
 }
 
+// Press types keys on whatever has the focus, as key events: text, or the
+// keys of github.com/chromedp/chromedp/kb (kb.Tab, kb.Enter, kb.Escape…).
+// It does not wait for a navigation.
+func (tab *Tab) Press(keys string) {
+	tab.t.Helper()
+	tab.do("press keys", chromedp.KeyEvent(keys))
+}
+
+// Focused describes the element that has the focus: its tag, id and
+// trimmed text, e.g. `a#next "next"`, or "body" when nothing has.
+func (tab *Tab) Focused() string {
+	tab.t.Helper()
+	return get(tab, "the focused element", chromedp.Evaluate[string](`(() => {
+		const e = document.activeElement;
+		if (!e || e === document.body) return "body";
+		let d = e.tagName.toLowerCase() + (e.id ? "#" + e.id : "");
+		const text = (e.innerText || e.value || "").trim();
+		return text ? d + " " + JSON.stringify(text) : d;
+	})()`))
+}
+
 // SetValue sets the value of an input, select or textarea (no key events).
 func (tab *Tab) SetValue(sel, value string) {
 	tab.t.Helper()
