@@ -96,6 +96,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createVersionStmt, err = db.PrepareContext(ctx, createVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateVersion: %w", err)
 	}
+	if q.createWebSessionStmt, err = db.PrepareContext(ctx, createWebSession); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateWebSession: %w", err)
+	}
 	if q.deleteBlobStmt, err = db.PrepareContext(ctx, deleteBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteBlob: %w", err)
 	}
@@ -104,6 +107,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteExperimentStmt, err = db.PrepareContext(ctx, deleteExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExperiment: %w", err)
+	}
+	if q.deleteExpiredWebSessionsStmt, err = db.PrepareContext(ctx, deleteExpiredWebSessions); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExpiredWebSessions: %w", err)
 	}
 	if q.deleteModelStmt, err = db.PrepareContext(ctx, deleteModel); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteModel: %w", err)
@@ -119,6 +125,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteVersionStmt, err = db.PrepareContext(ctx, deleteVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteVersion: %w", err)
+	}
+	if q.deleteWebSessionStmt, err = db.PrepareContext(ctx, deleteWebSession); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteWebSession: %w", err)
 	}
 	if q.detachTagStmt, err = db.PrepareContext(ctx, detachTag); err != nil {
 		return nil, fmt.Errorf("error preparing query DetachTag: %w", err)
@@ -171,11 +180,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getTokenByHashStmt, err = db.PrepareContext(ctx, getTokenByHash); err != nil {
 		return nil, fmt.Errorf("error preparing query GetTokenByHash: %w", err)
 	}
+	if q.getTokenByIDStmt, err = db.PrepareContext(ctx, getTokenByID); err != nil {
+		return nil, fmt.Errorf("error preparing query GetTokenByID: %w", err)
+	}
 	if q.getVersionStmt, err = db.PrepareContext(ctx, getVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersion: %w", err)
 	}
 	if q.getVersionByPathStmt, err = db.PrepareContext(ctx, getVersionByPath); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersionByPath: %w", err)
+	}
+	if q.getWebSessionStmt, err = db.PrepareContext(ctx, getWebSession); err != nil {
+		return nil, fmt.Errorf("error preparing query GetWebSession: %w", err)
 	}
 	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
@@ -434,6 +449,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createVersionStmt: %w", cerr)
 		}
 	}
+	if q.createWebSessionStmt != nil {
+		if cerr := q.createWebSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createWebSessionStmt: %w", cerr)
+		}
+	}
 	if q.deleteBlobStmt != nil {
 		if cerr := q.deleteBlobStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteBlobStmt: %w", cerr)
@@ -447,6 +467,11 @@ func (q *Queries) Close() error {
 	if q.deleteExperimentStmt != nil {
 		if cerr := q.deleteExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteExperimentStmt: %w", cerr)
+		}
+	}
+	if q.deleteExpiredWebSessionsStmt != nil {
+		if cerr := q.deleteExpiredWebSessionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExpiredWebSessionsStmt: %w", cerr)
 		}
 	}
 	if q.deleteModelStmt != nil {
@@ -472,6 +497,11 @@ func (q *Queries) Close() error {
 	if q.deleteVersionStmt != nil {
 		if cerr := q.deleteVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteVersionStmt: %w", cerr)
+		}
+	}
+	if q.deleteWebSessionStmt != nil {
+		if cerr := q.deleteWebSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteWebSessionStmt: %w", cerr)
 		}
 	}
 	if q.detachTagStmt != nil {
@@ -559,6 +589,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getTokenByHashStmt: %w", cerr)
 		}
 	}
+	if q.getTokenByIDStmt != nil {
+		if cerr := q.getTokenByIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getTokenByIDStmt: %w", cerr)
+		}
+	}
 	if q.getVersionStmt != nil {
 		if cerr := q.getVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getVersionStmt: %w", cerr)
@@ -567,6 +602,11 @@ func (q *Queries) Close() error {
 	if q.getVersionByPathStmt != nil {
 		if cerr := q.getVersionByPathStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getVersionByPathStmt: %w", cerr)
+		}
+	}
+	if q.getWebSessionStmt != nil {
+		if cerr := q.getWebSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getWebSessionStmt: %w", cerr)
 		}
 	}
 	if q.insertVersionIfMissingStmt != nil {
@@ -852,14 +892,17 @@ type Queries struct {
 	createTagStmt                   *sql.Stmt
 	createTokenStmt                 *sql.Stmt
 	createVersionStmt               *sql.Stmt
+	createWebSessionStmt            *sql.Stmt
 	deleteBlobStmt                  *sql.Stmt
 	deleteBucketStmt                *sql.Stmt
 	deleteExperimentStmt            *sql.Stmt
+	deleteExpiredWebSessionsStmt    *sql.Stmt
 	deleteModelStmt                 *sql.Stmt
 	deleteNamespaceStmt             *sql.Stmt
 	deleteNamespaceByNameStmt       *sql.Stmt
 	deleteTagStmt                   *sql.Stmt
 	deleteVersionStmt               *sql.Stmt
+	deleteWebSessionStmt            *sql.Stmt
 	detachTagStmt                   *sql.Stmt
 	finishExperimentStmt            *sql.Stmt
 	getArtifactWithBlobStmt         *sql.Stmt
@@ -877,8 +920,10 @@ type Queries struct {
 	getNamespaceByNameStmt          *sql.Stmt
 	getTagByNameStmt                *sql.Stmt
 	getTokenByHashStmt              *sql.Stmt
+	getTokenByIDStmt                *sql.Stmt
 	getVersionStmt                  *sql.Stmt
 	getVersionByPathStmt            *sql.Stmt
+	getWebSessionStmt               *sql.Stmt
 	insertVersionIfMissingStmt      *sql.Stmt
 	listAllBucketsStmt              *sql.Stmt
 	listArtifactBlobIDsStmt         *sql.Stmt
@@ -953,14 +998,17 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createTagStmt:                   q.createTagStmt,
 		createTokenStmt:                 q.createTokenStmt,
 		createVersionStmt:               q.createVersionStmt,
+		createWebSessionStmt:            q.createWebSessionStmt,
 		deleteBlobStmt:                  q.deleteBlobStmt,
 		deleteBucketStmt:                q.deleteBucketStmt,
 		deleteExperimentStmt:            q.deleteExperimentStmt,
+		deleteExpiredWebSessionsStmt:    q.deleteExpiredWebSessionsStmt,
 		deleteModelStmt:                 q.deleteModelStmt,
 		deleteNamespaceStmt:             q.deleteNamespaceStmt,
 		deleteNamespaceByNameStmt:       q.deleteNamespaceByNameStmt,
 		deleteTagStmt:                   q.deleteTagStmt,
 		deleteVersionStmt:               q.deleteVersionStmt,
+		deleteWebSessionStmt:            q.deleteWebSessionStmt,
 		detachTagStmt:                   q.detachTagStmt,
 		finishExperimentStmt:            q.finishExperimentStmt,
 		getArtifactWithBlobStmt:         q.getArtifactWithBlobStmt,
@@ -978,8 +1026,10 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getNamespaceByNameStmt:          q.getNamespaceByNameStmt,
 		getTagByNameStmt:                q.getTagByNameStmt,
 		getTokenByHashStmt:              q.getTokenByHashStmt,
+		getTokenByIDStmt:                q.getTokenByIDStmt,
 		getVersionStmt:                  q.getVersionStmt,
 		getVersionByPathStmt:            q.getVersionByPathStmt,
+		getWebSessionStmt:               q.getWebSessionStmt,
 		insertVersionIfMissingStmt:      q.insertVersionIfMissingStmt,
 		listAllBucketsStmt:              q.listAllBucketsStmt,
 		listArtifactBlobIDsStmt:         q.listArtifactBlobIDsStmt,
