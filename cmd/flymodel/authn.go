@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/config"
@@ -18,7 +19,8 @@ func newAuthenticator(ctx context.Context, cfg *config.Config, database db.DB, l
 	if o := cfg.Auth.OIDC; o.Issuer != "" {
 		var err error
 		oidc, err = auth.NewOIDC(ctx, auth.OIDCConfig{Issuer: o.Issuer, Audience: o.Audience, RoleClaim: o.RoleClaim, Roles: o.Roles,
-			JWKSMinRefresh: o.JWKSMinRefresh}, nil)
+			JWKSMinRefresh: o.JWKSMinRefresh, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+			Scopes: strings.Fields(o.Scopes), RedirectURL: o.RedirectURL}, nil)
 		if err != nil {
 			return nil, err
 		}

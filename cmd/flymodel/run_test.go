@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -121,6 +123,7 @@ func TestMigrateDryRunChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := latestMigration(t)
+	latest, _ := migrationVersions(t)
 	for _, want := range []string{"would create the database", fmt.Sprintf("would apply %d of %d pending migration", n, n), "would load test data basic"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("dry up: no %q in\n%s", want, stdout)
@@ -139,8 +142,8 @@ func TestMigrateDryRunChangesNothing(t *testing.T) {
 		want      []string
 		forbidden string
 	}{
-		{[]string{"migrate", "up"}, []string{fmt.Sprintf("schema at version %d (0 pending)", n), "no migration to apply"}, "would apply"},
-		{[]string{"migrate", "down"}, []string{fmt.Sprintf("would roll back 1 migration, from version %d", n)}, ""},
+		{[]string{"migrate", "up"}, []string{fmt.Sprintf("schema at version %d (0 pending)", latest), "no migration to apply"}, "would apply"},
+		{[]string{"migrate", "down"}, []string{fmt.Sprintf("would roll back 1 migration, from version %d", latest)}, ""},
 		{[]string{"migrate", "down", "--steps", "0"}, []string{"would roll back every applied migration"}, ""},
 		{[]string{"migrate", "down", "--test-data", "basic"}, []string{"would remove test data basic"}, "roll back"},
 	}
@@ -244,4 +247,24 @@ func latestMigration(t *testing.T) int {
 		t.Fatalf("no migrations: %v", err)
 	}
 	return len(files)
+}
+
+// migrationVersions are the latest migration's version and the one before
+// it (the numbers may have gaps: a migration on another branch).
+func migrationVersions(t *testing.T) (latest, previous int) {
+	t.Helper()
+	files, err := fs.Glob(schema.SQLite, "sqlite/*.sql")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("migrations: %v %v", files, err)
+	}
+	var versions []int
+	for _, f := range files {
+		v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
+		if err != nil {
+			t.Fatalf("migration %s: %v", f, err)
+		}
+		versions = append(versions, v)
+	}
+	slices.Sort(versions)
+	return versions[len(versions)-1], versions[len(versions)-2]
 }

@@ -1,6 +1,9 @@
 // Package auth decides who a request comes from and what it may do: API
 // tokens (stored as hashes), OIDC JWT bearer tokens, and the anonymous
-// policy. It knows nothing of HTTP beyond the Authorization header value.
+// policy; and the web UI's sessions (cookie secrets stored as hashes, CSRF
+// tokens) and sign-in through the OIDC issuer (authorization code with
+// PKCE). Of HTTP it knows the Authorization header value, the cookies it
+// defines, and the issuer's endpoints.
 package auth
 
 import (

@@ -65,6 +65,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	return verifyToken(ctx, a.db, token, a.now())
 }
 
+// OIDC is the issuer's verifier (and web sign-in, when OIDC.SignInEnabled),
+// or nil without auth.oidc.
+func (a *Authenticator) OIDC() *OIDC { return a.oidc }
+
 // Anonymous is the principal of a request without credentials.
 func (a *Authenticator) Anonymous(ctx context.Context) (Principal, error) {
 	role, err := a.AnonymousRole(ctx)

@@ -35,7 +35,22 @@ type OIDCConfig struct {
 	// key set (a token naming an unknown key makes one); 0 means
 	// DefaultJWKSMinRefresh.
 	JWKSMinRefresh time.Duration
+	// ClientID enables sign-in to the web UI through the issuer (the
+	// authorization-code flow with PKCE); ID tokens must name it as their
+	// audience. "" disables it.
+	ClientID string
+	// ClientSecret authenticates a confidential client at the token
+	// endpoint (HTTP Basic); "" for a public client.
+	ClientSecret string
+	// Scopes are asked for at sign-in; nil means DefaultOIDCScopes.
+	Scopes []string
+	// RedirectURL is the callback URL registered at the issuer; "" lets
+	// the caller derive it from the request.
+	RedirectURL string
 }
+
+// DefaultOIDCScopes are the scopes asked for at sign-in by default.
+var DefaultOIDCScopes = []string{"openid", "profile", "email"}
 
 // OIDC verifies JWT bearer tokens against an OpenID Connect issuer and maps
 // their claims to grants. It is safe for concurrent use. Signing keys come
@@ -49,6 +64,16 @@ type OIDC struct {
 	keys      *keySet
 	roleClaim string
 	roles     map[string]Grant
+	client    *http.Client
+
+	// The authorization-code flow, when ClientID is set.
+	clientID     string
+	clientSecret string
+	scopes       []string
+	redirectURL  string
+	authURL      string
+	tokenURL     string
+	idVerifier   *oidc.IDTokenVerifier
 }
 
 // oidcHTTPTimeout bounds discovery and JWKS requests when NewOIDC is not
@@ -101,8 +126,10 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client) (*OIDC, e
 		return nil, fmt.Errorf("oidc: discovering issuer %q: %w", cfg.Issuer, err)
 	}
 	var meta struct {
-		JWKSURI string   `json:"jwks_uri"`
-		Algs    []string `json:"id_token_signing_alg_values_supported"`
+		JWKSURI  string   `json:"jwks_uri"`
+		Algs     []string `json:"id_token_signing_alg_values_supported"`
+		AuthURL  string   `json:"authorization_endpoint"`
+		TokenURL string   `json:"token_endpoint"`
 	}
 	if err := provider.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("oidc: discovering issuer %q: %w", cfg.Issuer, err)
@@ -127,7 +154,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client) (*OIDC, e
 	for _, a := range algs {
 		keys.algs = append(keys.algs, jose.SignatureAlgorithm(a))
 	}
-	return &OIDC{
+	o := &OIDC{
 		issuer: cfg.Issuer,
 		verifier: oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{
 			ClientID:             cfg.Audience,
@@ -136,7 +163,27 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, client *http.Client) (*OIDC, e
 		keys:      keys,
 		roleClaim: cfg.RoleClaim,
 		roles:     roles,
-	}, nil
+		client:    client,
+	}
+	if cfg.ClientID != "" {
+		if meta.AuthURL == "" || meta.TokenURL == "" {
+			return nil, fmt.Errorf("oidc: issuer %q: sign-in (client_id) needs authorization_endpoint and token_endpoint in its discovery document", cfg.Issuer)
+		}
+		o.clientID, o.clientSecret, o.redirectURL = cfg.ClientID, cfg.ClientSecret, cfg.RedirectURL
+		o.authURL, o.tokenURL = meta.AuthURL, meta.TokenURL
+		o.scopes = cfg.Scopes
+		if len(o.scopes) == 0 {
+			o.scopes = DefaultOIDCScopes
+		}
+		if !slices.Contains(o.scopes, "openid") {
+			o.scopes = append([]string{"openid"}, o.scopes...)
+		}
+		o.idVerifier = oidc.NewVerifier(cfg.Issuer, keys, &oidc.Config{
+			ClientID:             cfg.ClientID,
+			SupportedSigningAlgs: algs,
+		})
+	}
+	return o, nil
 }
 
 // parseRoleMapping parses "read", "write", "admin" (every namespace) or
@@ -172,26 +219,32 @@ func validNamespace(ns string) bool {
 // ErrInvalidToken; the message says more, for the server log only. A valid
 // token whose role claim maps to nothing yields a principal without grants.
 func (o *OIDC) Verify(ctx context.Context, raw string) (Principal, error) {
+	p, _, err := o.verify(ctx, o.verifier, raw)
+	return p, err
+}
+
+// verify checks raw with verifier and maps its claims to a principal.
+func (o *OIDC) verify(ctx context.Context, verifier *oidc.IDTokenVerifier, raw string) (Principal, *oidc.IDToken, error) {
 	if len(raw) > maxJWTLen || !LooksLikeJWT(raw) {
-		return Principal{}, fmt.Errorf("%w: oidc: not a JWT", ErrInvalidToken)
+		return Principal{}, nil, fmt.Errorf("%w: oidc: not a JWT", ErrInvalidToken)
 	}
 	// Another issuer's token (or junk) is refused before its signature is
 	// checked, which may fetch the key set; the verifier checks the
 	// issuer again once the signature holds.
 	if iss, ok := unverifiedIssuer(raw); !ok || iss != o.issuer {
-		return Principal{}, fmt.Errorf("%w: oidc: token not issued by %s", ErrInvalidToken, o.issuer)
+		return Principal{}, nil, fmt.Errorf("%w: oidc: token not issued by %s", ErrInvalidToken, o.issuer)
 	}
-	tok, err := o.verifier.Verify(ctx, raw)
+	tok, err := verifier.Verify(ctx, raw)
 	if err != nil {
 		// %v, not %w: callers must not tell expiry from a bad signature.
-		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
+		return Principal{}, nil, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
 	if tok.Subject == "" {
-		return Principal{}, fmt.Errorf("%w: oidc: token without sub claim", ErrInvalidToken)
+		return Principal{}, nil, fmt.Errorf("%w: oidc: token without sub claim", ErrInvalidToken)
 	}
 	var claims map[string]json.RawMessage
 	if err := tok.Claims(&claims); err != nil {
-		return Principal{}, fmt.Errorf("%w: oidc: claims: %v", ErrInvalidToken, err)
+		return Principal{}, nil, fmt.Errorf("%w: oidc: claims: %v", ErrInvalidToken, err)
 	}
 	p := Principal{Name: api.ActorOIDCPrefix + tok.Subject}
 	for _, v := range claimValues(claims[o.roleClaim]) {
@@ -199,7 +252,7 @@ func (o *OIDC) Verify(ctx context.Context, raw string) (Principal, error) {
 			p.Grants = append(p.Grants, g)
 		}
 	}
-	return p, nil
+	return p, tok, nil
 }
 
 // unverifiedIssuer is the iss claim of a compact JWS, read without

@@ -50,9 +50,17 @@ func verifyToken(ctx context.Context, q db.Queries, secret string, now time.Time
 	if len(rows) == 0 {
 		return Principal{}, ErrInvalidToken
 	}
+	if subtle.ConstantTimeCompare([]byte(rows[0].SecretHash), []byte(hash)) != 1 {
+		return Principal{}, ErrInvalidToken
+	}
+	return tokenPrincipal(rows, now)
+}
+
+// tokenPrincipal is the principal of a token read as GetTokenByHash rows
+// (at least one), or ErrInvalidToken when it is revoked or expired at now.
+func tokenPrincipal(rows []db.GetTokenByHashRow, now time.Time) (Principal, error) {
 	row := rows[0]
-	if subtle.ConstantTimeCompare([]byte(row.SecretHash), []byte(hash)) != 1 ||
-		row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
+	if row.RevokedAt != nil || (row.ExpiresAt != nil && !now.Before(*row.ExpiresAt)) {
 		return Principal{}, ErrInvalidToken
 	}
 	role, err := ParseRole(row.Role)

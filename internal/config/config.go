@@ -188,7 +188,22 @@ type Auth struct {
 	// token exists, else none).
 	Anonymous string `koanf:"anonymous"`
 	OIDC      OIDC   `koanf:"oidc"`
+	// SessionTTL is how long a web UI session lasts from sign-in (fixed,
+	// not sliding); a token's session also ends with the token.
+	SessionTTL time.Duration `koanf:"session_ttl"`
 }
+
+// DefaultSessionTTL is the default of auth.session_ttl.
+const DefaultSessionTTL = 12 * time.Hour
+
+// MinSessionTTL and MaxSessionTTL bound auth.session_ttl.
+const (
+	MinSessionTTL = time.Minute
+	MaxSessionTTL = 30 * 24 * time.Hour
+)
+
+// DefaultOIDCScopes is the default of auth.oidc.scopes.
+const DefaultOIDCScopes = "openid profile email"
 
 // OIDC configures JWT bearer tokens from an OpenID Connect issuer.
 type OIDC struct {
@@ -200,6 +215,19 @@ type OIDC struct {
 	// JWKSMinRefresh is the least time between two fetches of the issuer's
 	// key set (a token naming an unknown key makes one).
 	JWKSMinRefresh time.Duration `koanf:"jwks_min_refresh"`
+	// ClientID enables "Sign in with <issuer>" in the web UI (the
+	// authorization-code flow with PKCE); ID tokens must name it as their
+	// audience.
+	ClientID string `koanf:"client_id"`
+	// ClientSecret makes the web UI a confidential client; "" for a public
+	// one.
+	ClientSecret string `koanf:"client_secret"`
+	// Scopes are asked for at sign-in, space-separated; openid is required.
+	Scopes string `koanf:"scopes"`
+	// RedirectURL is the callback URL registered at the issuer
+	// (…/ui/oidc/callback or as the UI names it); "" derives it from each
+	// request's scheme and Host.
+	RedirectURL string `koanf:"redirect_url"`
 }
 
 // DefaultJWKSMinRefresh is the default of auth.oidc.jwks_min_refresh.
@@ -286,7 +314,8 @@ func Default() *Config {
 			SweepInterval:          time.Hour,
 		},
 		Storage: Storage{PresignTTL: DefaultPresignTTL},
-		Auth:    Auth{OIDC: OIDC{RoleClaim: "roles", JWKSMinRefresh: DefaultJWKSMinRefresh}},
+		Auth: Auth{SessionTTL: DefaultSessionTTL,
+			OIDC: OIDC{RoleClaim: "roles", JWKSMinRefresh: DefaultJWKSMinRefresh, Scopes: DefaultOIDCScopes}},
 	}
 }
 

@@ -66,6 +66,8 @@ func TestDefaults(t *testing.T) {
 		{"presign ttl", cfg.Storage.PresignTTL, 15 * time.Minute},
 		{"uploads per principal", cfg.Server.MaxUploadsPerPrincipal, 16},
 		{"jwks min refresh", cfg.Auth.OIDC.JWKSMinRefresh, time.Minute},
+		{"session ttl", cfg.Auth.SessionTTL, 12 * time.Hour},
+		{"oidc scopes", cfg.Auth.OIDC.Scopes, "openid profile email"},
 		{"role claim", cfg.Auth.OIDC.RoleClaim, "roles"},
 		{"source", cfg.Source, ""},
 		{"database", cfg.DatabaseURL(), "sqlite:flymodel-data/flymodel.db"},
@@ -288,9 +290,9 @@ func TestFormats(t *testing.T) {
 		FS:         []FSStorage{{Path: "/blobs"}},
 		PresignTTL: DefaultPresignTTL,
 	}
-	want.Auth = Auth{Anonymous: "read", OIDC: OIDC{
+	want.Auth = Auth{Anonymous: "read", SessionTTL: DefaultSessionTTL, OIDC: OIDC{
 		Issuer: "https://id.example.com", Audience: "flymodel", RoleClaim: "roles",
-		Roles: map[string]string{"admins": "admin"}, JWKSMinRefresh: DefaultJWKSMinRefresh,
+		Roles: map[string]string{"admins": "admin"}, JWKSMinRefresh: DefaultJWKSMinRefresh, Scopes: DefaultOIDCScopes,
 	}}
 	want.Client = Client{Server: "http://localhost:9009", Token: "t"}
 	want.Upsert = Upsert{
@@ -638,6 +640,12 @@ func TestInvalidValues(t *testing.T) {
 		{"[auth.oidc]\njwks_min_refresh = \"0s\"", "auth.oidc.jwks_min_refresh: invalid value 0s (want 1s to 24h0m0s)"},
 		{"[auth.oidc]\njwks_min_refresh = \"25h\"", "auth.oidc.jwks_min_refresh: invalid value 25h0m0s"},
 		{"[auth.oidc]\njwks_min_refresh = 60", "auth.oidc.jwks_min_refresh: want a duration string"},
+		{"[auth]\nsession_ttl = \"30s\"", "auth.session_ttl: invalid value 30s (want 1m0s to 720h0m0s)"},
+		{"[auth]\nsession_ttl = \"721h\"", "auth.session_ttl: invalid value 721h0m0s"},
+		{"[auth.oidc]\nclient_id = \"ui\"", "auth.oidc.issuer: required when auth.oidc is configured"},
+		{"[auth.oidc]\nclient_secret = \"s\"", "auth.oidc.client_id: required with auth.oidc.client_secret"},
+		{"[auth.oidc]\nissuer = \"https://id.example.com\"\naudience = \"a\"\nclient_id = \"ui\"\nscopes = \"profile email\"", "auth.oidc.scopes: invalid value \"profile email\""},
+		{"[auth.oidc]\nissuer = \"https://id.example.com\"\naudience = \"a\"\nclient_id = \"ui\"\nredirect_url = \"/cb\"", "auth.oidc.redirect_url: invalid URL \"/cb\""},
 		{"[server]\nmax_uploads_per_principal = 0", "server.max_uploads_per_principal: invalid value 0 (want more than 0)"},
 		{"[server]\nmax_uploads_per_principal = -4", "server.max_uploads_per_principal: invalid value -4"},
 		{"[auth.oidc]\nissuer = \"https://id\"", "auth.oidc.audience: required with auth.oidc.issuer"},

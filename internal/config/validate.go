@@ -303,8 +303,22 @@ func (ch *checker) auth(a Auth) {
 		if oidc.RoleClaim == "" {
 			ch.add("auth.oidc.role_claim", "required with auth.oidc.issuer")
 		}
-	} else if oidc.Audience != "" || len(oidc.Roles) > 0 {
+	} else if oidc.Audience != "" || len(oidc.Roles) > 0 || oidc.ClientID != "" {
 		ch.add("auth.oidc.issuer", "required when auth.oidc is configured")
+	}
+	if oidc.ClientID == "" && (oidc.ClientSecret != "" || oidc.RedirectURL != "") {
+		ch.add("auth.oidc.client_id", "required with auth.oidc.client_secret or auth.oidc.redirect_url")
+	}
+	if oidc.RedirectURL != "" {
+		if u, err := url.Parse(oidc.RedirectURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" {
+			ch.add("auth.oidc.redirect_url", "invalid URL %q (want an absolute http(s) URL without a fragment)", oidc.RedirectURL)
+		}
+	}
+	if !slices.Contains(strings.Fields(oidc.Scopes), "openid") {
+		ch.add("auth.oidc.scopes", "invalid value %q (want space-separated scopes including openid)", oidc.Scopes)
+	}
+	if a.SessionTTL < MinSessionTTL || a.SessionTTL > MaxSessionTTL {
+		ch.add("auth.session_ttl", "invalid value %s (want %s to %s)", a.SessionTTL, MinSessionTTL, MaxSessionTTL)
 	}
 	if oidc.JWKSMinRefresh < time.Second || oidc.JWKSMinRefresh > MaxJWKSMinRefresh {
 		ch.add("auth.oidc.jwks_min_refresh", "invalid value %s (want 1s to %s)", oidc.JWKSMinRefresh, MaxJWKSMinRefresh)

@@ -66,15 +66,18 @@ type Queries interface {
 	CreateTag(ctx context.Context, arg CreateTagParams) (Tag, error)
 	CreateToken(ctx context.Context, arg CreateTokenParams) (ApiToken, error)
 	CreateVersion(ctx context.Context, arg CreateVersionParams) (ModelVersion, error)
+	CreateWebSession(ctx context.Context, arg CreateWebSessionParams) (WebSession, error)
 	// Deletes the row only while nothing references it (a racing insert wins).
 	DeleteBlob(ctx context.Context, id int64) (int64, error)
 	DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int64, error)
 	DeleteExperiment(ctx context.Context, id int64) (int64, error)
+	DeleteExpiredWebSessions(ctx context.Context, now time.Time) (int64, error)
 	DeleteModel(ctx context.Context, id int64) (int64, error)
 	DeleteNamespace(ctx context.Context, id int64) (int64, error)
 	DeleteNamespaceByName(ctx context.Context, name string) (int64, error)
 	DeleteTag(ctx context.Context, id int64) (int64, error)
 	DeleteVersion(ctx context.Context, id int64) (int64, error)
+	DeleteWebSession(ctx context.Context, secretHash string) (WebSession, error)
 	// The ids left NULL match nothing, so only the one target set is unlinked.
 	DetachTag(ctx context.Context, arg DetachTagParams) (int64, error)
 	// Writes the result exactly once: only a running experiment finishes.
@@ -119,12 +122,19 @@ type Queries interface {
 	// when it is limited to none (or to every one: all_namespaces).
 	// @readonly
 	GetTokenByHash(ctx context.Context, secretHash string) ([]GetTokenByHashRow, error)
+	// The token with id, as GetTokenByHash reads it: one row per namespace it
+	// is limited to, or one row with namespace ''.
+	// @readonly
+	GetTokenByID(ctx context.Context, id int64) ([]GetTokenByIDRow, error)
 	// @readonly
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
 	// of every version request); soft-deleted versions are returned too.
 	// @readonly
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
+	// The session whose cookie secret hashes to secret_hash.
+	// @readonly
+	GetWebSession(ctx context.Context, secretHash string) (WebSession, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	// Every namespace's buckets, to find the lifecycles no blob store serves.
 	// @readonly
@@ -511,6 +521,16 @@ type CreateVersionParams struct {
 	Now     time.Time
 }
 
+type CreateWebSessionParams struct {
+	SecretHash string
+	TokenID    *int64
+	Actor      string
+	Grants     string
+	Csrf       string
+	Now        time.Time
+	ExpiresAt  time.Time
+}
+
 type DeleteBucketParams struct {
 	ID          int64
 	NamespaceID int64
@@ -639,6 +659,17 @@ type GetTagByNameParams struct {
 }
 
 type GetTokenByHashRow struct {
+	ID            int64
+	Name          string
+	SecretHash    string
+	Role          string
+	AllNamespaces bool
+	ExpiresAt     *time.Time
+	RevokedAt     *time.Time
+	Namespace     string
+}
+
+type GetTokenByIDRow struct {
 	ID            int64
 	Name          string
 	SecretHash    string
@@ -1130,4 +1161,15 @@ type VersionStateChange struct {
 	ToState   string
 	Actor     string
 	ChangedAt time.Time
+}
+
+type WebSession struct {
+	ID         int64
+	SecretHash string
+	TokenID    *int64
+	Actor      string
+	Grants     string
+	Csrf       string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
 }

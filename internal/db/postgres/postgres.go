@@ -175,6 +175,7 @@ var uniqueKeys = map[string]db.ConflictError{
 	"tag_links_model_key":               {Table: "tag_links", Columns: []string{"model_id", "tag_id"}},
 	"tag_links_version_key":             {Table: "tag_links", Columns: []string{"version_id", "tag_id"}},
 	"tags_namespace_tag_key":            {Table: "tags", Columns: []string{"namespace_id", "tag"}},
+	"web_sessions_secret_hash_key":      {Table: "web_sessions", Columns: []string{"secret_hash"}},
 }
 
 // mapError turns PostgreSQL errors into the db package's typed errors.

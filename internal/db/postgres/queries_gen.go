@@ -204,6 +204,13 @@ func (q queries) CreateVersion(ctx context.Context, arg db.CreateVersionParams) 
 	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) CreateWebSession(ctx context.Context, arg db.CreateWebSessionParams) (db.WebSession, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CreateWebSession")
+	defer span.End()
+	r, err := q.writer().CreateWebSession(ctx, pgdb.CreateWebSessionParams(arg))
+	return db.WebSession(r), dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.DeleteBlob")
 	defer span.End()
@@ -222,6 +229,13 @@ func (q queries) DeleteExperiment(ctx context.Context, id int64) (int64, error) 
 	ctx, span := queryTrace.Start(ctx, "db.DeleteExperiment")
 	defer span.End()
 	r, err := q.writer().DeleteExperiment(ctx, id)
+	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) DeleteExpiredWebSessions(ctx context.Context, now time.Time) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DeleteExpiredWebSessions")
+	defer span.End()
+	r, err := q.writer().DeleteExpiredWebSessions(ctx, now)
 	return r, dbtrace.Error(span, mapError(err))
 }
 
@@ -258,6 +272,13 @@ func (q queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
 	defer span.End()
 	r, err := q.writer().DeleteVersion(ctx, id)
 	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) DeleteWebSession(ctx context.Context, secretHash string) (db.WebSession, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DeleteWebSession")
+	defer span.End()
+	r, err := q.writer().DeleteWebSession(ctx, secretHash)
+	return db.WebSession(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DetachTag(ctx context.Context, arg db.DetachTagParams) (int64, error) {
@@ -383,6 +404,17 @@ func (q queries) GetTokenByHash(ctx context.Context, secretHash string) ([]db.Ge
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) GetTokenByID(ctx context.Context, id int64) ([]db.GetTokenByIDRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.GetTokenByID")
+	defer span.End()
+	r, err := q.reader().GetTokenByID(ctx, id)
+	out := make([]db.GetTokenByIDRow, len(r))
+	for i := range r {
+		out[i] = db.GetTokenByIDRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) GetVersion(ctx context.Context, id int64) (db.ModelVersion, error) {
 	ctx, span := queryTrace.Start(ctx, "db.GetVersion")
 	defer span.End()
@@ -395,6 +427,13 @@ func (q queries) GetVersionByPath(ctx context.Context, arg db.GetVersionByPathPa
 	defer span.End()
 	r, err := q.reader().GetVersionByPath(ctx, pgdb.GetVersionByPathParams(arg))
 	return db.GetVersionByPathRow(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) GetWebSession(ctx context.Context, secretHash string) (db.WebSession, error) {
+	ctx, span := queryTrace.Start(ctx, "db.GetWebSession")
+	defer span.End()
+	r, err := q.reader().GetWebSession(ctx, secretHash)
+	return db.WebSession(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersionIfMissingParams) (int64, error) {

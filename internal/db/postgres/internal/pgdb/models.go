@@ -355,3 +355,14 @@ type VersionStateChange struct {
 	Actor     string
 	ChangedAt time.Time
 }
+
+type WebSession struct {
+	ID         int64
+	SecretHash string
+	TokenID    *int64
+	Actor      string
+	Grants     string
+	Csrf       string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+}

@@ -6,6 +6,7 @@ package pgdb
 
 import (
 	"context"
+	"time"
 )
 
 type Querier interface {
@@ -64,15 +65,18 @@ type Querier interface {
 	CreateTag(ctx context.Context, arg CreateTagParams) (Tag, error)
 	CreateToken(ctx context.Context, arg CreateTokenParams) (ApiToken, error)
 	CreateVersion(ctx context.Context, arg CreateVersionParams) (ModelVersion, error)
+	CreateWebSession(ctx context.Context, arg CreateWebSessionParams) (WebSession, error)
 	// Deletes the row only while nothing references it (a racing insert wins).
 	DeleteBlob(ctx context.Context, id int64) (int64, error)
 	DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int64, error)
 	DeleteExperiment(ctx context.Context, id int64) (int64, error)
+	DeleteExpiredWebSessions(ctx context.Context, now time.Time) (int64, error)
 	DeleteModel(ctx context.Context, id int64) (int64, error)
 	DeleteNamespace(ctx context.Context, id int64) (int64, error)
 	DeleteNamespaceByName(ctx context.Context, name string) (int64, error)
 	DeleteTag(ctx context.Context, id int64) (int64, error)
 	DeleteVersion(ctx context.Context, id int64) (int64, error)
+	DeleteWebSession(ctx context.Context, secretHash string) (WebSession, error)
 	// The ids left NULL match nothing, so only the one target set is unlinked.
 	DetachTag(ctx context.Context, arg DetachTagParams) (int64, error)
 	// Writes the result exactly once: only a running experiment finishes.
@@ -117,12 +121,19 @@ type Querier interface {
 	// when it is limited to none (or to every one: all_namespaces).
 	// @readonly
 	GetTokenByHash(ctx context.Context, secretHash string) ([]GetTokenByHashRow, error)
+	// The token with id, as GetTokenByHash reads it: one row per namespace it
+	// is limited to, or one row with namespace ''.
+	// @readonly
+	GetTokenByID(ctx context.Context, id int64) ([]GetTokenByIDRow, error)
 	// @readonly
 	GetVersion(ctx context.Context, id int64) (ModelVersion, error)
 	// Resolves namespace, model and version names in one lookup (the hot path
 	// of every version request); soft-deleted versions are returned too.
 	// @readonly
 	GetVersionByPath(ctx context.Context, arg GetVersionByPathParams) (GetVersionByPathRow, error)
+	// The session whose cookie secret hashes to secret_hash.
+	// @readonly
+	GetWebSession(ctx context.Context, secretHash string) (WebSession, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
 	// Every namespace's buckets, to find the lifecycles no blob store serves.
 	// @readonly

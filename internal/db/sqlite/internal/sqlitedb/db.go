@@ -105,6 +105,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createVersionStmt, err = db.PrepareContext(ctx, createVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateVersion: %w", err)
 	}
+	if q.createWebSessionStmt, err = db.PrepareContext(ctx, createWebSession); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateWebSession: %w", err)
+	}
 	if q.deleteBlobStmt, err = db.PrepareContext(ctx, deleteBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteBlob: %w", err)
 	}
@@ -113,6 +116,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteExperimentStmt, err = db.PrepareContext(ctx, deleteExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteExperiment: %w", err)
+	}
+	if q.deleteExpiredWebSessionsStmt, err = db.PrepareContext(ctx, deleteExpiredWebSessions); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExpiredWebSessions: %w", err)
 	}
 	if q.deleteModelStmt, err = db.PrepareContext(ctx, deleteModel); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteModel: %w", err)
@@ -128,6 +134,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteVersionStmt, err = db.PrepareContext(ctx, deleteVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteVersion: %w", err)
+	}
+	if q.deleteWebSessionStmt, err = db.PrepareContext(ctx, deleteWebSession); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteWebSession: %w", err)
 	}
 	if q.detachTagStmt, err = db.PrepareContext(ctx, detachTag); err != nil {
 		return nil, fmt.Errorf("error preparing query DetachTag: %w", err)
@@ -180,11 +189,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getTokenByHashStmt, err = db.PrepareContext(ctx, getTokenByHash); err != nil {
 		return nil, fmt.Errorf("error preparing query GetTokenByHash: %w", err)
 	}
+	if q.getTokenByIDStmt, err = db.PrepareContext(ctx, getTokenByID); err != nil {
+		return nil, fmt.Errorf("error preparing query GetTokenByID: %w", err)
+	}
 	if q.getVersionStmt, err = db.PrepareContext(ctx, getVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersion: %w", err)
 	}
 	if q.getVersionByPathStmt, err = db.PrepareContext(ctx, getVersionByPath); err != nil {
 		return nil, fmt.Errorf("error preparing query GetVersionByPath: %w", err)
+	}
+	if q.getWebSessionStmt, err = db.PrepareContext(ctx, getWebSession); err != nil {
+		return nil, fmt.Errorf("error preparing query GetWebSession: %w", err)
 	}
 	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
@@ -491,6 +506,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createVersionStmt: %w", cerr)
 		}
 	}
+	if q.createWebSessionStmt != nil {
+		if cerr := q.createWebSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createWebSessionStmt: %w", cerr)
+		}
+	}
 	if q.deleteBlobStmt != nil {
 		if cerr := q.deleteBlobStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteBlobStmt: %w", cerr)
@@ -504,6 +524,11 @@ func (q *Queries) Close() error {
 	if q.deleteExperimentStmt != nil {
 		if cerr := q.deleteExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteExperimentStmt: %w", cerr)
+		}
+	}
+	if q.deleteExpiredWebSessionsStmt != nil {
+		if cerr := q.deleteExpiredWebSessionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExpiredWebSessionsStmt: %w", cerr)
 		}
 	}
 	if q.deleteModelStmt != nil {
@@ -529,6 +554,11 @@ func (q *Queries) Close() error {
 	if q.deleteVersionStmt != nil {
 		if cerr := q.deleteVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteVersionStmt: %w", cerr)
+		}
+	}
+	if q.deleteWebSessionStmt != nil {
+		if cerr := q.deleteWebSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteWebSessionStmt: %w", cerr)
 		}
 	}
 	if q.detachTagStmt != nil {
@@ -616,6 +646,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getTokenByHashStmt: %w", cerr)
 		}
 	}
+	if q.getTokenByIDStmt != nil {
+		if cerr := q.getTokenByIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getTokenByIDStmt: %w", cerr)
+		}
+	}
 	if q.getVersionStmt != nil {
 		if cerr := q.getVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getVersionStmt: %w", cerr)
@@ -624,6 +659,11 @@ func (q *Queries) Close() error {
 	if q.getVersionByPathStmt != nil {
 		if cerr := q.getVersionByPathStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getVersionByPathStmt: %w", cerr)
+		}
+	}
+	if q.getWebSessionStmt != nil {
+		if cerr := q.getWebSessionStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getWebSessionStmt: %w", cerr)
 		}
 	}
 	if q.insertVersionIfMissingStmt != nil {
@@ -967,14 +1007,17 @@ type Queries struct {
 	createTagStmt                     *sql.Stmt
 	createTokenStmt                   *sql.Stmt
 	createVersionStmt                 *sql.Stmt
+	createWebSessionStmt              *sql.Stmt
 	deleteBlobStmt                    *sql.Stmt
 	deleteBucketStmt                  *sql.Stmt
 	deleteExperimentStmt              *sql.Stmt
+	deleteExpiredWebSessionsStmt      *sql.Stmt
 	deleteModelStmt                   *sql.Stmt
 	deleteNamespaceStmt               *sql.Stmt
 	deleteNamespaceByNameStmt         *sql.Stmt
 	deleteTagStmt                     *sql.Stmt
 	deleteVersionStmt                 *sql.Stmt
+	deleteWebSessionStmt              *sql.Stmt
 	detachTagStmt                     *sql.Stmt
 	finishExperimentStmt              *sql.Stmt
 	getArtifactWithBlobStmt           *sql.Stmt
@@ -992,8 +1035,10 @@ type Queries struct {
 	getNamespaceByNameStmt            *sql.Stmt
 	getTagByNameStmt                  *sql.Stmt
 	getTokenByHashStmt                *sql.Stmt
+	getTokenByIDStmt                  *sql.Stmt
 	getVersionStmt                    *sql.Stmt
 	getVersionByPathStmt              *sql.Stmt
+	getWebSessionStmt                 *sql.Stmt
 	insertVersionIfMissingStmt        *sql.Stmt
 	listAllBucketsStmt                *sql.Stmt
 	listArtifactBlobIDsStmt           *sql.Stmt
@@ -1082,14 +1127,17 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createTagStmt:                     q.createTagStmt,
 		createTokenStmt:                   q.createTokenStmt,
 		createVersionStmt:                 q.createVersionStmt,
+		createWebSessionStmt:              q.createWebSessionStmt,
 		deleteBlobStmt:                    q.deleteBlobStmt,
 		deleteBucketStmt:                  q.deleteBucketStmt,
 		deleteExperimentStmt:              q.deleteExperimentStmt,
+		deleteExpiredWebSessionsStmt:      q.deleteExpiredWebSessionsStmt,
 		deleteModelStmt:                   q.deleteModelStmt,
 		deleteNamespaceStmt:               q.deleteNamespaceStmt,
 		deleteNamespaceByNameStmt:         q.deleteNamespaceByNameStmt,
 		deleteTagStmt:                     q.deleteTagStmt,
 		deleteVersionStmt:                 q.deleteVersionStmt,
+		deleteWebSessionStmt:              q.deleteWebSessionStmt,
 		detachTagStmt:                     q.detachTagStmt,
 		finishExperimentStmt:              q.finishExperimentStmt,
 		getArtifactWithBlobStmt:           q.getArtifactWithBlobStmt,
@@ -1107,8 +1155,10 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getNamespaceByNameStmt:            q.getNamespaceByNameStmt,
 		getTagByNameStmt:                  q.getTagByNameStmt,
 		getTokenByHashStmt:                q.getTokenByHashStmt,
+		getTokenByIDStmt:                  q.getTokenByIDStmt,
 		getVersionStmt:                    q.getVersionStmt,
 		getVersionByPathStmt:              q.getVersionByPathStmt,
+		getWebSessionStmt:                 q.getWebSessionStmt,
 		insertVersionIfMissingStmt:        q.insertVersionIfMissingStmt,
 		listAllBucketsStmt:                q.listAllBucketsStmt,
 		listArtifactBlobIDsStmt:           q.listArtifactBlobIDsStmt,
