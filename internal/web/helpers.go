@@ -304,8 +304,8 @@ func (u *ui) funcs() template.FuncMap {
 			}
 			return (time.Duration(*ms) * time.Millisecond).String()
 		},
-		"inc":      func(i int) int { return i + 1 },
-		"tagsIn":   func(u *url.URL, tags []string) TagList { return TagList{URL: u, Tags: tags} },
+		"inc":    func(i int) int { return i + 1 },
+		"tagsIn": func(u *url.URL, tags []string) TagList { return TagList{URL: u, Tags: tags} },
 		"withQuery": func(base, key, value string) string {
 			return base + "?" + url.Values{key: {value}}.Encode()
 		},
