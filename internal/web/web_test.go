@@ -36,6 +36,12 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
+	return newSiteWith(t, func(*auth.Authenticator) web.Options { return web.Options{Version: "v9.9.9-test"} })
+}
+
+// newSiteWith is newSite with the UI's options of opts.
+func newSiteWith(t *testing.T, opts func(*auth.Authenticator) web.Options) *site {
+	t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, dbtest.SQLitePath(t))
 	if err != nil {
@@ -56,7 +62,7 @@ func newSite(t *testing.T) *site {
 		ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}
 	reg := registry.New(registry.Options{DB: s, Blobs: stores})
 	authn := auth.New(auth.Options{DB: s, Loopback: true})
-	ui := web.New(reg, authn, web.Options{Version: "v9.9.9-test"})
+	ui := web.New(reg, authn, opts(authn))
 	return &site{t: t, reg: reg, h: httpapi.NewServer(reg, authn, httpapi.Options{UI: ui, LoopbackBind: true})}
 }
 
@@ -374,4 +380,29 @@ func TestHelpers(t *testing.T) {
 	if _, err := web.ReadSort(httptest.NewRequest("GET", "/x?sort=password", nil), []string{"name"}, def); err == nil {
 		t.Error("ReadSort accepted a key off the list")
 	}
+}
+
+// TestPrincipalFunc: the principal comes from Options.Principal alone
+// (where the session cookie plugs in), and pages obey its grants.
+func TestPrincipalFunc(t *testing.T) {
+	s := newSiteWith(t, func(authn *auth.Authenticator) web.Options {
+		bearer := web.BearerPrincipal(authn)
+		return web.Options{Principal: func(r *http.Request) (auth.Principal, error) {
+			if c, err := r.Cookie("session"); err == nil && c.Value == "ok" {
+				return auth.Principal{Name: "cookie-user", Grants: []auth.Grant{{Namespace: "team", Role: auth.Read}}}, nil
+			}
+			return bearer(r)
+		}}
+	})
+	s.seed()
+	must[registry.Namespace](t)(s.reg.CreateNamespace(context.Background(), registry.NewNamespace{Name: "other"}))
+	home := page(t, s.get("/", "Cookie", "session=ok"), http.StatusOK)
+	contains(t, home, "cookie-user", `href="/ns/team"`)
+	if strings.Contains(home, `href="/ns/other"`) {
+		t.Error("home lists a namespace outside the principal's grants")
+	}
+	page(t, s.get("/ns/team/models/clf", "Cookie", "session=ok"), http.StatusOK)
+	page(t, s.get("/ns/other", "Cookie", "session=ok"), http.StatusForbidden)
+	// Without the cookie: the API's rule (anonymous write on a laptop).
+	contains(t, page(t, s.get("/ns/other"), http.StatusOK), "anonymous")
 }
