@@ -13,11 +13,26 @@
 //     times, Markdown.
 //   - pages.go: the pages.
 //
-// A page is a PageFunc: it reads the request, checks access with need,
-// asks the registry, and returns a View naming its template
-// (templates/<name>.html, which defines "title" and "content") and the
-// data it shows; errors become HTML error pages with the status the API
-// would answer.
+// A page is a PageFunc: it reads the request (pathName/pathNames for
+// names, PageRequest for paging, ReadSort for order, r.URL.Query() for
+// filters), checks access with need(r, ns, role), asks the registry, and
+// returns a View naming its template and the data it shows; an error
+// becomes an HTML error page with the status the API would answer (an
+// *Error from Errorf, or a registry error as httpapi.ProblemOf classifies
+// it). To add a page: write the PageFunc in a file of its own, its
+// template templates/<name>.html defining "content" (its data is .Data,
+// the request's URL .URL, the principal .Principal), and one line in
+// routes.
+//
+// Components (templates/components.html), called as {{template "name" arg}}:
+// "time" (a time.Time: relative, with the absolute time), "copy" (a text
+// with a copy button), "badge" (a lifecycle or experiment state),
+// "sealed" (a bool), "tags" (tagsIn .URL tags: links that filter the
+// list), "empty" (empty "message" "command"), "pager" (a Pager),
+// "markdown" (a description). Functions (funcs in helpers.go): asset,
+// nsURL, modelURL, versionURL, downloadURL, signInURL, link, withQuery,
+// bytes, ago, rfc3339, absolute, markdown, members, empty, badgeClass,
+// duration, deref, derefs, inc, tagsIn.
 package web
 
 import (
