@@ -111,7 +111,8 @@ func NewPager[T any](r *http.Request, prefix string, p registry.Page[T]) Pager {
 
 // Link is u (path and query) with the query parameter key set to value,
 // or removed when value is "", and every other parameter kept. Changing
-// anything but a page number starts over at page 1 (drops "page").
+// anything but a page number starts over at page 1 (drops "page" and the
+// prefixed page parameters of the other lists, "epage").
 func Link(u *url.URL, key, value string) string {
 	q := u.Query()
 	if value == "" {
@@ -120,7 +121,11 @@ func Link(u *url.URL, key, value string) string {
 		q.Set(key, value)
 	}
 	if !strings.HasSuffix(key, "page") {
-		q.Del("page")
+		for k := range q {
+			if strings.HasSuffix(k, "page") {
+				q.Del(k)
+			}
+		}
 	}
 	out := url.URL{Path: u.Path, RawPath: u.RawPath, RawQuery: q.Encode()}
 	return out.String()
@@ -290,6 +295,7 @@ func (u *ui) funcs() template.FuncMap {
 		"downloadURL": ArtifactDownloadURL,
 		"signInURL":   signInURL,
 		"link":        Link,
+		"sortLink":    SortLink,
 		"bytes":       HumanBytes,
 		"ago":         func(t time.Time) string { return Ago(t, time.Now()) },
 		"rfc3339":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
