@@ -264,6 +264,19 @@ type Empty struct {
 	Command string
 }
 
+// ShellQuote writes s as one word of a POSIX shell command, for the CLI
+// hints: as it is when it holds only safe characters, else in single
+// quotes.
+func ShellQuote(s string) string {
+	safe := s != "" && strings.IndexFunc(s, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("._-+:@/=", c))
+	}) < 0
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // TagList is what the "tags" component shows: tag names, each a link to
 // the list at URL filtered by it.
 type TagList struct {
@@ -296,6 +309,7 @@ func (u *ui) funcs() template.FuncMap {
 		"signInURL":   signInURL,
 		"link":        Link,
 		"sortLink":    SortLink,
+		"sh":          ShellQuote,
 		"bytes":       HumanBytes,
 		"ago":         func(t time.Time) string { return Ago(t, time.Now()) },
 		"rfc3339":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },

@@ -30,7 +30,7 @@
 // "sealed" (a bool), "tags" (tagsIn .URL tags: links that filter the
 // list), "empty" (empty "message" "command"), "pager" (a Pager),
 // "markdown" (a description). Functions (funcs in helpers.go): asset,
-// nsURL, modelURL, versionURL, downloadURL, signInURL, link, sortLink, withQuery,
+// nsURL, modelURL, versionURL, downloadURL, signInURL, link, sortLink, sh, withQuery,
 // bytes, ago, rfc3339, absolute, markdown, members, empty, badgeClass,
 // duration, deref, derefs, inc, tagsIn.
 package web

@@ -363,6 +363,11 @@ func TestHelpers(t *testing.T) {
 			t.Errorf("Ago(-%v) = %q, want %q", d, got, want)
 		}
 	}
+	for in, want := range map[string]string{"team": "team", "v1.2-rc+1": "v1.2-rc+1", "a b": "'a b'", "it's": `'it'\''s'`, hostile: "'" + hostile + "'", "": "''"} {
+		if got := web.ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
 	u, _ := url.Parse("/ns/p?q=a&page=3&sort=name")
 	if got := web.Link(u, "tag", "x"); got != "/ns/p?q=a&sort=name&tag=x" {
 		t.Errorf("Link = %q", got)
