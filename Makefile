@@ -11,7 +11,7 @@ GO ?= go
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-artifacts bench-promote
+.PHONY: build run test generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-artifacts bench-promote screenshots
 
 ## build: the binary, bin/flymodel, stamped with the version
 build:
@@ -102,3 +102,10 @@ bench-artifacts:
 # FLYMODEL_TEST_S3_ENDPOINT is set. Flags go in BENCH_FLAGS.
 bench-promote:
 	$(GO) run ./internal/cmd/benchblob promote $(BENCH_FLAGS)
+
+## screenshots: PNGs of the web UI's pages into docs/screenshots (needs Chromium)
+# A throwaway serve seeded with --test-data multi_region plus generated
+# versions, experiments and artifacts; the pages are the table in
+# internal/cmd/screenshots. Chromium as for the browser tests (FLYMODEL_CHROMIUM).
+screenshots: build
+	$(GO) run ./internal/cmd/screenshots -flymodel bin/flymodel -out docs/screenshots $(SCREENSHOT_FLAGS)

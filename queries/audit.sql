@@ -28,3 +28,17 @@ WHERE id > CAST(@after_id AS BIGINT)
   AND at >= @since AND at < @until
 ORDER BY id
 LIMIT CAST(@page_limit AS BIGINT);
+
+-- name: ListAuditNewest :many
+-- ListAudit newest first, before before_id: read backwards along the
+-- primary key, stopping at page_limit matches.
+-- @readonly
+SELECT * FROM audit_log
+WHERE id < CAST(@before_id AS BIGINT)
+  AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR namespace = CAST(sqlc.narg(namespace) AS TEXT))
+  AND (CAST(sqlc.narg(actor) AS TEXT) IS NULL OR actor = CAST(sqlc.narg(actor) AS TEXT))
+  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = CAST(sqlc.narg(action) AS TEXT))
+  AND (CAST(sqlc.narg(outcome) AS TEXT) IS NULL OR outcome = CAST(sqlc.narg(outcome) AS TEXT))
+  AND at >= @since AND at < @until
+ORDER BY id DESC
+LIMIT CAST(@page_limit AS BIGINT);

@@ -12,3 +12,9 @@ RETURNING id;
 INSERT INTO model_versions (model_id, version, state, state_changed_at, created_at, updated_at)
 VALUES (@model_id, @version, @state, @now, @now, @now)
 ON CONFLICT (model_id, version) DO NOTHING;
+
+-- name: SeedExperiment :exec
+-- A finished experiment in one statement, for seeding large test and
+-- benchmark databases (registrytest.Seed).
+INSERT INTO experiments (version_id, name, state, metrics, started_at, finished_at, duration_ms, created_at, updated_at)
+VALUES (@version_id, @name, @state, sqlc.narg(metrics), @now, @now, CAST(@duration_ms AS BIGINT), @now, @now);

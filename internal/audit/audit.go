@@ -6,6 +6,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"time"
 
 	"github.com/flymodel/flymodel/api"
@@ -110,8 +111,12 @@ type Item = api.AuditRecord
 type Filter struct {
 	Namespace, Actor, Action, Outcome string
 	Since, Until                      time.Time
-	// After is the id of the last record already seen.
+	// After is the id of the last record already seen (oldest first).
 	After int64
+	// Newest lists newest first, from before Before (0: from the newest);
+	// After is then ignored and the next value returned is a Before.
+	Newest bool
+	Before int64
 	// Limit caps the records returned: 1 to MaxLimit, 0 means DefaultLimit.
 	Limit int64
 }
@@ -123,7 +128,8 @@ const (
 )
 
 // List returns the records f selects, oldest first, and the After value
-// that continues the list (0 when there is no more).
+// that continues the list (0 when there is no more); with f.Newest, newest
+// first, and the Before value that continues it.
 func List(ctx context.Context, q db.Queries, f Filter) (items []Item, next int64, err error) {
 	limit := f.Limit
 	if limit <= 0 {
@@ -140,10 +146,22 @@ func List(ctx context.Context, q db.Queries, f Filter) (items []Item, next int64
 		}
 		return &s
 	}
-	rows, err := q.ListAudit(ctx, db.ListAuditParams{
-		AfterID: f.After, Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
-		Outcome: opt(f.Outcome), Since: f.Since.UTC(), Until: until.UTC(), PageLimit: limit + 1,
-	})
+	var rows []db.AuditLog
+	if f.Newest {
+		before := f.Before
+		if before <= 0 {
+			before = math.MaxInt64
+		}
+		rows, err = q.ListAuditNewest(ctx, db.ListAuditNewestParams{
+			BeforeID: before, Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
+			Outcome: opt(f.Outcome), Since: f.Since.UTC(), Until: until.UTC(), PageLimit: limit + 1,
+		})
+	} else {
+		rows, err = q.ListAudit(ctx, db.ListAuditParams{
+			AfterID: f.After, Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
+			Outcome: opt(f.Outcome), Since: f.Since.UTC(), Until: until.UTC(), PageLimit: limit + 1,
+		})
+	}
 	if err != nil {
 		return nil, 0, err
 	}

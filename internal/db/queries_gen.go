@@ -26,13 +26,25 @@ type Queries interface {
 	// Tokens not revoked (expired ones count: they show that tokens are in use).
 	// @readonly
 	CountLiveTokens(ctx context.Context) (int64, error)
+	// A model's live versions (model_versions_live_idx).
+	// @readonly
+	CountLiveVersions(ctx context.Context, modelID int64) (int64, error)
 	// Counts every version, soft-deleted ones included: they still hold data.
 	// @readonly
 	CountModelVersions(ctx context.Context, modelID int64) (int64, error)
 	// @readonly
 	CountModels(ctx context.Context, arg CountModelsParams) (int64, error)
+	// Read-only queries of the web UI's overview pages (internal/registry/overview.go).
+	// The live versions of a namespace's models, counted up to count_cap (a
+	// namespace may hold any number: the count stays bounded).
+	// @readonly
+	CountNamespaceLiveVersions(ctx context.Context, arg CountNamespaceLiveVersionsParams) (int64, error)
 	// @readonly
 	CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error)
+	// The live versions of a namespace now in one lifecycle, counted up to
+	// count_cap.
+	// @readonly
+	CountNamespaceVersionsInState(ctx context.Context, arg CountNamespaceVersionsInStateParams) (int64, error)
 	// @readonly
 	CountNamespaces(ctx context.Context) (int64, error)
 	// @readonly
@@ -132,8 +144,16 @@ type Queries interface {
 	// the optional fields.
 	// @readonly
 	ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error)
+	// ListAudit newest first, before before_id: read backwards along the
+	// primary key, stopping at page_limit matches.
+	// @readonly
+	ListAuditNewest(ctx context.Context, arg ListAuditNewestParams) ([]AuditLog, error)
 	// @readonly
 	ListBuckets(ctx context.Context, arg ListBucketsParams) ([]Bucket, error)
+	// One experiment name over a model's live versions, newest version first
+	// (model_versions_live_idx, then experiments_version_name_key per version).
+	// @readonly
+	ListExperimentSeries(ctx context.Context, arg ListExperimentSeriesParams) ([]ListExperimentSeriesRow, error)
 	// @readonly
 	ListExperiments(ctx context.Context, arg ListExperimentsParams) ([]Experiment, error)
 	// Experiments created before a cut-off on versions in a lifecycle.
@@ -146,11 +166,29 @@ type Queries interface {
 	// The tags linked to one target (exactly one id set, as for AttachTag).
 	// @readonly
 	ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) ([]Tag, error)
+	// The distinct names of the live experiments of a model's live versions.
+	// @readonly
+	ListModelExperimentNames(ctx context.Context, arg ListModelExperimentNamesParams) ([]string, error)
+	// The newest live version of a model in each lifecycle (at most four rows,
+	// each found by model_versions_live_state_idx); the newest of them is the
+	// model's newest version.
+	// @readonly
+	ListModelHeads(ctx context.Context, modelID int64) ([]ModelVersion, error)
 	// name_contains matches as a plain substring, case-insensitively. replace()
 	// is used rather than LIKE because it has no wildcards to escape and is the
 	// same on both engines; an empty name_contains must be passed as NULL.
 	// @readonly
 	ListModels(ctx context.Context, arg ListModelsParams) ([]Model, error)
+	// ListModels in the order sort names: name, -created, created, -updated,
+	// updated (anything else sorts by name).
+	// @readonly
+	ListModelsSorted(ctx context.Context, arg ListModelsSortedParams) ([]Model, error)
+	// The live versions of a namespace now in one lifecycle, newest state
+	// change first (model_versions_live_state_changed_idx). The unary + keeps
+	// SQLite from looking the versions up model by model (then sorting every
+	// version in the lifecycle): the page is read off the index in order.
+	// @readonly
+	ListNamespaceVersionsInState(ctx context.Context, arg ListNamespaceVersionsInStateParams) ([]ListNamespaceVersionsInStateRow, error)
 	// @readonly
 	ListNamespaces(ctx context.Context, arg ListNamespacesParams) ([]Namespace, error)
 	// @readonly
@@ -185,6 +223,15 @@ type Queries interface {
 	ListVersionTagsInRange(ctx context.Context, arg ListVersionTagsInRangeParams) ([]ListVersionTagsInRangeRow, error)
 	// @readonly
 	ListVersions(ctx context.Context, arg ListVersionsParams) ([]ModelVersion, error)
+	// ListVersions by version name (model_versions_model_version_key).
+	// @readonly
+	ListVersionsByName(ctx context.Context, arg ListVersionsByNameParams) ([]ModelVersion, error)
+	// ListVersions by version name, descending.
+	// @readonly
+	ListVersionsByNameDesc(ctx context.Context, arg ListVersionsByNameDescParams) ([]ModelVersion, error)
+	// ListVersions, oldest first.
+	// @readonly
+	ListVersionsCreatedAsc(ctx context.Context, arg ListVersionsCreatedAscParams) ([]ModelVersion, error)
 	// ListVersions filtered by state only, answered from the partial index
 	// model_versions_live_state_idx.
 	// @readonly
@@ -219,6 +266,9 @@ type Queries interface {
 	// target and namespace written at or after since, if there is one.
 	RepeatDeniedAudit(ctx context.Context, arg RepeatDeniedAuditParams) (int64, error)
 	RevokeToken(ctx context.Context, arg RevokeTokenParams) (ApiToken, error)
+	// A finished experiment in one statement, for seeding large test and
+	// benchmark databases (registrytest.Seed).
+	SeedExperiment(ctx context.Context, arg SeedExperimentParams) error
 	// Points an artifact at the copy of its bytes in another store (same
 	// size and sha256), when its version changes lifecycle.
 	SetArtifactBlob(ctx context.Context, arg SetArtifactBlobParams) (int64, error)
@@ -239,6 +289,10 @@ type Queries interface {
 	// Only the id: the migration tests load fixtures into older schemas.
 	UpsertModel(ctx context.Context, arg UpsertModelParams) (int64, error)
 	UpsertNamespace(ctx context.Context, arg UpsertNamespaceParams) (Namespace, error)
+	// A version's own artifacts: how many, and their bytes
+	// (artifacts_owner_name_key).
+	// @readonly
+	VersionArtifactTotals(ctx context.Context, versionID int64) (VersionArtifactTotalsRow, error)
 }
 
 type AddTokenNamespaceParams struct {
@@ -340,6 +394,17 @@ type CountModelsParams struct {
 	NamespaceID  int64
 	NameContains *string
 	Tag          *string
+}
+
+type CountNamespaceLiveVersionsParams struct {
+	NamespaceID int64
+	CountCap    int64
+}
+
+type CountNamespaceVersionsInStateParams struct {
+	NamespaceID int64
+	State       string
+	CountCap    int64
 }
 
 type CountVersionsInStateParams struct {
@@ -673,6 +738,17 @@ type ListArtifactsWithBlobRow struct {
 	Sha256         string
 }
 
+type ListAuditNewestParams struct {
+	BeforeID  int64
+	Namespace *string
+	Actor     *string
+	Action    *string
+	Outcome   *string
+	Since     time.Time
+	Until     time.Time
+	PageLimit int64
+}
+
 type ListAuditParams struct {
 	AfterID   int64
 	Namespace *string
@@ -688,6 +764,19 @@ type ListBucketsParams struct {
 	NamespaceID int64
 	PageOffset  int64
 	PageLimit   int64
+}
+
+type ListExperimentSeriesParams struct {
+	Name      string
+	ModelID   int64
+	PageLimit int64
+}
+
+type ListExperimentSeriesRow struct {
+	Version   string
+	CreatedAt time.Time
+	State     string
+	Metrics   *string
 }
 
 type ListExperimentsParams struct {
@@ -735,12 +824,39 @@ type ListLinkedTagsParams struct {
 	ExperimentID *int64
 }
 
+type ListModelExperimentNamesParams struct {
+	ModelID   int64
+	PageLimit int64
+}
+
 type ListModelsParams struct {
 	NamespaceID  int64
 	NameContains *string
 	Tag          *string
 	PageOffset   int64
 	PageLimit    int64
+}
+
+type ListModelsSortedParams struct {
+	NamespaceID  int64
+	NameContains *string
+	Tag          *string
+	PageOffset   int64
+	PageLimit    int64
+	Sort         string
+}
+
+type ListNamespaceVersionsInStateParams struct {
+	NamespaceID int64
+	State       string
+	PageLimit   int64
+}
+
+type ListNamespaceVersionsInStateRow struct {
+	Model          string
+	Version        string
+	StateChangedAt time.Time
+	CreatedAt      time.Time
 }
 
 type ListNamespacesParams struct {
@@ -794,6 +910,30 @@ type ListVersionTagsInRangeParams struct {
 type ListVersionTagsInRangeRow struct {
 	VersionID int64
 	Tag       string
+}
+
+type ListVersionsByNameDescParams struct {
+	ModelID    int64
+	State      *string
+	Tag        *string
+	PageOffset int64
+	PageLimit  int64
+}
+
+type ListVersionsByNameParams struct {
+	ModelID    int64
+	State      *string
+	Tag        *string
+	PageOffset int64
+	PageLimit  int64
+}
+
+type ListVersionsCreatedAscParams struct {
+	ModelID    int64
+	State      *string
+	Tag        *string
+	PageOffset int64
+	PageLimit  int64
 }
 
 type ListVersionsInStateParams struct {
@@ -875,6 +1015,15 @@ type RepeatDeniedAuditParams struct {
 type RevokeTokenParams struct {
 	Now  *time.Time
 	Name string
+}
+
+type SeedExperimentParams struct {
+	VersionID  int64
+	Name       string
+	State      string
+	Metrics    *string
+	Now        *time.Time
+	DurationMs int64
 }
 
 type SetArtifactBlobParams struct {
@@ -967,6 +1116,11 @@ type UpsertNamespaceParams struct {
 	Name        string
 	Description string
 	Now         time.Time
+}
+
+type VersionArtifactTotalsRow struct {
+	Artifacts int64
+	Bytes     int64
 }
 
 type VersionStateChange struct {

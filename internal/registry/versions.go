@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/flymodel/flymodel/api"
@@ -366,46 +367,63 @@ func (r *Registry) setVersionState(ctx context.Context, ref Ref, state string, p
 // checkGate applies the promotion gate of lifecycle to a version (id 0: a
 // version being created, which has no experiments yet).
 func (r *Registry) checkGate(ctx context.Context, q db.Queries, id int64, path, lifecycle string) error {
+	g, err := r.gateVerdict(ctx, q, id, lifecycle)
+	if err != nil || g.passed() {
+		return err
+	}
+	ge := &GateError{Path: path, To: lifecycle, Missing: g.Missing, NoExperiments: g.NoExperiments}
+	for _, e := range g.NotPassed {
+		ge.NotPassed = append(ge.NotPassed, e.Name)
+	}
+	return ge
+}
+
+// gateVerdict is the one reading of the promotion gate of lifecycle for a
+// version (id 0: a version being created, which has no experiments yet):
+// checkGate refuses on it, GatePreview shows it.
+func (r *Registry) gateVerdict(ctx context.Context, q db.Queries, id int64, lifecycle string) (gateVerdict, error) {
 	gate, ok := r.gates[lifecycle]
+	g := gateVerdict{Require: slices.Clone(gate.Require), RequireAllPassed: gate.RequireAllPassed}
 	if !ok || (len(gate.Require) == 0 && !gate.RequireAllPassed) {
-		return nil
+		return g, nil
 	}
 	var states []db.ListVersionExperimentStatesRow
 	if id != 0 {
 		var err error
 		if states, err = q.ListVersionExperimentStates(ctx, id); err != nil {
-			return err
+			return g, err
 		}
 	}
-	ge := &GateError{Path: path, To: lifecycle}
 	byName := map[string]string{}
 	for _, s := range states {
 		byName[s.Name] = s.State
+	}
+	notPassed := func(name, state string) {
+		if !slices.ContainsFunc(g.NotPassed, func(e GateExperiment) bool { return e.Name == name }) {
+			g.NotPassed = append(g.NotPassed, GateExperiment{Name: name, State: state})
+		}
 	}
 	for _, name := range gate.Require {
 		state, ok := byName[name]
 		switch {
 		case !ok:
-			ge.Missing = append(ge.Missing, name)
+			g.Missing = append(g.Missing, name)
 		case state != api.ExperimentPassed:
-			ge.NotPassed = append(ge.NotPassed, name)
+			notPassed(name, state)
 		}
 	}
 	if gate.RequireAllPassed {
 		if len(states) == 0 {
-			ge.NoExperiments = true
+			g.NoExperiments = true
 		}
 		for _, s := range states {
-			if s.State != api.ExperimentPassed && !slices.Contains(ge.NotPassed, s.Name) {
-				ge.NotPassed = append(ge.NotPassed, s.Name)
+			if s.State != api.ExperimentPassed {
+				notPassed(s.Name, s.State)
 			}
 		}
 	}
-	if len(ge.Missing) > 0 || len(ge.NotPassed) > 0 || ge.NoExperiments {
-		slices.Sort(ge.NotPassed)
-		return ge
-	}
-	return nil
+	slices.SortFunc(g.NotPassed, func(a, b GateExperiment) int { return strings.Compare(a.Name, b.Name) })
+	return g, nil
 }
 
 // VersionHistory returns a version's lifecycle changes, oldest first.

@@ -48,6 +48,7 @@ func Run(t *testing.T, newDB NewDB) {
 	subtest(t, "Exclusive", func(t *testing.T) { testExclusive(t, migrated(t)) })
 	subtest(t, "Tokens", func(t *testing.T) { testTokens(t, migrated(t)) })
 	subtest(t, "Audit", func(t *testing.T) { testAudit(t, migrated(t)) })
+	subtest(t, "Overview", func(t *testing.T) { testOverview(t, migrated(t)) })
 }
 
 // now is a timestamp both engines store exactly (microseconds, UTC).

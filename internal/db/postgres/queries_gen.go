@@ -57,6 +57,13 @@ func (q queries) CountLiveTokens(ctx context.Context) (int64, error) {
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) CountLiveVersions(ctx context.Context, modelID int64) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CountLiveVersions")
+	defer span.End()
+	r, err := q.reader().CountLiveVersions(ctx, modelID)
+	return r, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.CountModelVersions")
 	defer span.End()
@@ -71,10 +78,24 @@ func (q queries) CountModels(ctx context.Context, arg db.CountModelsParams) (int
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) CountNamespaceLiveVersions(ctx context.Context, arg db.CountNamespaceLiveVersionsParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CountNamespaceLiveVersions")
+	defer span.End()
+	r, err := q.reader().CountNamespaceLiveVersions(ctx, pgdb.CountNamespaceLiveVersionsParams(arg))
+	return r, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.CountNamespaceModels")
 	defer span.End()
 	r, err := q.reader().CountNamespaceModels(ctx, namespaceID)
+	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) CountNamespaceVersionsInState(ctx context.Context, arg db.CountNamespaceVersionsInStateParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CountNamespaceVersionsInState")
+	defer span.End()
+	r, err := q.reader().CountNamespaceVersionsInState(ctx, pgdb.CountNamespaceVersionsInStateParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
 }
 
@@ -434,6 +455,17 @@ func (q queries) ListAudit(ctx context.Context, arg db.ListAuditParams) ([]db.Au
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListAuditNewest(ctx context.Context, arg db.ListAuditNewestParams) ([]db.AuditLog, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListAuditNewest")
+	defer span.End()
+	r, err := q.reader().ListAuditNewest(ctx, pgdb.ListAuditNewestParams(arg))
+	out := make([]db.AuditLog, len(r))
+	for i := range r {
+		out[i] = db.AuditLog(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]db.Bucket, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListBuckets")
 	defer span.End()
@@ -441,6 +473,17 @@ func (q queries) ListBuckets(ctx context.Context, arg db.ListBucketsParams) ([]d
 	out := make([]db.Bucket, len(r))
 	for i := range r {
 		out[i] = db.Bucket(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListExperimentSeries(ctx context.Context, arg db.ListExperimentSeriesParams) ([]db.ListExperimentSeriesRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListExperimentSeries")
+	defer span.End()
+	r, err := q.reader().ListExperimentSeries(ctx, pgdb.ListExperimentSeriesParams(arg))
+	out := make([]db.ListExperimentSeriesRow, len(r))
+	for i := range r {
+		out[i] = db.ListExperimentSeriesRow(r[i])
 	}
 	return out, dbtrace.Error(span, mapError(err))
 }
@@ -489,6 +532,24 @@ func (q queries) ListLinkedTags(ctx context.Context, arg db.ListLinkedTagsParams
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListModelExperimentNames(ctx context.Context, arg db.ListModelExperimentNamesParams) ([]string, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListModelExperimentNames")
+	defer span.End()
+	r, err := q.reader().ListModelExperimentNames(ctx, pgdb.ListModelExperimentNamesParams(arg))
+	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListModelHeads(ctx context.Context, modelID int64) ([]db.ModelVersion, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListModelHeads")
+	defer span.End()
+	r, err := q.reader().ListModelHeads(ctx, modelID)
+	out := make([]db.ModelVersion, len(r))
+	for i := range r {
+		out[i] = db.ModelVersion(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListModels(ctx context.Context, arg db.ListModelsParams) ([]db.Model, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListModels")
 	defer span.End()
@@ -496,6 +557,28 @@ func (q queries) ListModels(ctx context.Context, arg db.ListModelsParams) ([]db.
 	out := make([]db.Model, len(r))
 	for i := range r {
 		out[i] = db.Model(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListModelsSorted(ctx context.Context, arg db.ListModelsSortedParams) ([]db.Model, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListModelsSorted")
+	defer span.End()
+	r, err := q.reader().ListModelsSorted(ctx, pgdb.ListModelsSortedParams(arg))
+	out := make([]db.Model, len(r))
+	for i := range r {
+		out[i] = db.Model(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListNamespaceVersionsInState(ctx context.Context, arg db.ListNamespaceVersionsInStateParams) ([]db.ListNamespaceVersionsInStateRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListNamespaceVersionsInState")
+	defer span.End()
+	r, err := q.reader().ListNamespaceVersionsInState(ctx, pgdb.ListNamespaceVersionsInStateParams(arg))
+	out := make([]db.ListNamespaceVersionsInStateRow, len(r))
+	for i := range r {
+		out[i] = db.ListNamespaceVersionsInStateRow(r[i])
 	}
 	return out, dbtrace.Error(span, mapError(err))
 }
@@ -621,6 +704,39 @@ func (q queries) ListVersions(ctx context.Context, arg db.ListVersionsParams) ([
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListVersionsByName(ctx context.Context, arg db.ListVersionsByNameParams) ([]db.ModelVersion, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionsByName")
+	defer span.End()
+	r, err := q.reader().ListVersionsByName(ctx, pgdb.ListVersionsByNameParams(arg))
+	out := make([]db.ModelVersion, len(r))
+	for i := range r {
+		out[i] = db.ModelVersion(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListVersionsByNameDesc(ctx context.Context, arg db.ListVersionsByNameDescParams) ([]db.ModelVersion, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionsByNameDesc")
+	defer span.End()
+	r, err := q.reader().ListVersionsByNameDesc(ctx, pgdb.ListVersionsByNameDescParams(arg))
+	out := make([]db.ModelVersion, len(r))
+	for i := range r {
+		out[i] = db.ModelVersion(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListVersionsCreatedAsc(ctx context.Context, arg db.ListVersionsCreatedAscParams) ([]db.ModelVersion, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionsCreatedAsc")
+	defer span.End()
+	r, err := q.reader().ListVersionsCreatedAsc(ctx, pgdb.ListVersionsCreatedAscParams(arg))
+	out := make([]db.ModelVersion, len(r))
+	for i := range r {
+		out[i] = db.ModelVersion(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInStateParams) ([]db.ModelVersion, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListVersionsInState")
 	defer span.End()
@@ -679,6 +795,12 @@ func (q queries) RevokeToken(ctx context.Context, arg db.RevokeTokenParams) (db.
 	defer span.End()
 	r, err := q.writer().RevokeToken(ctx, pgdb.RevokeTokenParams(arg))
 	return db.ApiToken(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) SeedExperiment(ctx context.Context, arg db.SeedExperimentParams) error {
+	ctx, span := queryTrace.Start(ctx, "db.SeedExperiment")
+	defer span.End()
+	return dbtrace.Error(span, mapError(q.writer().SeedExperiment(ctx, pgdb.SeedExperimentParams(arg))))
 }
 
 func (q queries) SetArtifactBlob(ctx context.Context, arg db.SetArtifactBlobParams) (int64, error) {
@@ -770,4 +892,11 @@ func (q queries) UpsertNamespace(ctx context.Context, arg db.UpsertNamespacePara
 	defer span.End()
 	r, err := q.writer().UpsertNamespace(ctx, pgdb.UpsertNamespaceParams(arg))
 	return db.Namespace(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) VersionArtifactTotals(ctx context.Context, versionID int64) (db.VersionArtifactTotalsRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.VersionArtifactTotals")
+	defer span.End()
+	r, err := q.reader().VersionArtifactTotals(ctx, versionID)
+	return db.VersionArtifactTotalsRow(r), dbtrace.Error(span, mapError(err))
 }

@@ -122,6 +122,73 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLo
 	return items, nil
 }
 
+const listAuditNewest = `-- name: ListAuditNewest :many
+SELECT id, at, actor, action, target, namespace, outcome, request_id, detail, repeats, last_at FROM audit_log
+WHERE id < CAST($1 AS BIGINT)
+  AND (CAST($2 AS TEXT) IS NULL OR namespace = CAST($2 AS TEXT))
+  AND (CAST($3 AS TEXT) IS NULL OR actor = CAST($3 AS TEXT))
+  AND (CAST($4 AS TEXT) IS NULL OR action = CAST($4 AS TEXT))
+  AND (CAST($5 AS TEXT) IS NULL OR outcome = CAST($5 AS TEXT))
+  AND at >= $6 AND at < $7
+ORDER BY id DESC
+LIMIT CAST($8 AS BIGINT)
+`
+
+type ListAuditNewestParams struct {
+	BeforeID  int64
+	Namespace *string
+	Actor     *string
+	Action    *string
+	Outcome   *string
+	Since     time.Time
+	Until     time.Time
+	PageLimit int64
+}
+
+// ListAudit newest first, before before_id: read backwards along the
+// primary key, stopping at page_limit matches.
+// @readonly
+func (q *Queries) ListAuditNewest(ctx context.Context, arg ListAuditNewestParams) ([]AuditLog, error) {
+	rows, err := q.db.Query(ctx, listAuditNewest,
+		arg.BeforeID,
+		arg.Namespace,
+		arg.Actor,
+		arg.Action,
+		arg.Outcome,
+		arg.Since,
+		arg.Until,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.At,
+			&i.Actor,
+			&i.Action,
+			&i.Target,
+			&i.Namespace,
+			&i.Outcome,
+			&i.RequestID,
+			&i.Detail,
+			&i.Repeats,
+			&i.LastAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const repeatDeniedAudit = `-- name: RepeatDeniedAudit :execrows
 UPDATE audit_log SET repeats = repeats + 1, last_at = $1
 WHERE id = (

@@ -48,6 +48,34 @@ func (q *Queries) InsertVersionIfMissing(ctx context.Context, arg InsertVersionI
 	return result.RowsAffected(), nil
 }
 
+const seedExperiment = `-- name: SeedExperiment :exec
+INSERT INTO experiments (version_id, name, state, metrics, started_at, finished_at, duration_ms, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $5, CAST($6 AS BIGINT), $5, $5)
+`
+
+type SeedExperimentParams struct {
+	VersionID  int64
+	Name       string
+	State      string
+	Metrics    *string
+	Now        *time.Time
+	DurationMs int64
+}
+
+// A finished experiment in one statement, for seeding large test and
+// benchmark databases (registrytest.Seed).
+func (q *Queries) SeedExperiment(ctx context.Context, arg SeedExperimentParams) error {
+	_, err := q.db.Exec(ctx, seedExperiment,
+		arg.VersionID,
+		arg.Name,
+		arg.State,
+		arg.Metrics,
+		arg.Now,
+		arg.DurationMs,
+	)
+	return err
+}
+
 const upsertModel = `-- name: UpsertModel :one
 INSERT INTO models (namespace_id, name, created_at, updated_at)
 VALUES ($1, $2, $3, $3)

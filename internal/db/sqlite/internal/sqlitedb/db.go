@@ -42,14 +42,23 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countLiveTokensStmt, err = db.PrepareContext(ctx, countLiveTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query CountLiveTokens: %w", err)
 	}
+	if q.countLiveVersionsStmt, err = db.PrepareContext(ctx, countLiveVersions); err != nil {
+		return nil, fmt.Errorf("error preparing query CountLiveVersions: %w", err)
+	}
 	if q.countModelVersionsStmt, err = db.PrepareContext(ctx, countModelVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query CountModelVersions: %w", err)
 	}
 	if q.countModelsStmt, err = db.PrepareContext(ctx, countModels); err != nil {
 		return nil, fmt.Errorf("error preparing query CountModels: %w", err)
 	}
+	if q.countNamespaceLiveVersionsStmt, err = db.PrepareContext(ctx, countNamespaceLiveVersions); err != nil {
+		return nil, fmt.Errorf("error preparing query CountNamespaceLiveVersions: %w", err)
+	}
 	if q.countNamespaceModelsStmt, err = db.PrepareContext(ctx, countNamespaceModels); err != nil {
 		return nil, fmt.Errorf("error preparing query CountNamespaceModels: %w", err)
+	}
+	if q.countNamespaceVersionsInStateStmt, err = db.PrepareContext(ctx, countNamespaceVersionsInState); err != nil {
+		return nil, fmt.Errorf("error preparing query CountNamespaceVersionsInState: %w", err)
 	}
 	if q.countNamespacesStmt, err = db.PrepareContext(ctx, countNamespaces); err != nil {
 		return nil, fmt.Errorf("error preparing query CountNamespaces: %w", err)
@@ -195,8 +204,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listAuditStmt, err = db.PrepareContext(ctx, listAudit); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAudit: %w", err)
 	}
+	if q.listAuditNewestStmt, err = db.PrepareContext(ctx, listAuditNewest); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditNewest: %w", err)
+	}
 	if q.listBucketsStmt, err = db.PrepareContext(ctx, listBuckets); err != nil {
 		return nil, fmt.Errorf("error preparing query ListBuckets: %w", err)
+	}
+	if q.listExperimentSeriesStmt, err = db.PrepareContext(ctx, listExperimentSeries); err != nil {
+		return nil, fmt.Errorf("error preparing query ListExperimentSeries: %w", err)
 	}
 	if q.listExperimentsStmt, err = db.PrepareContext(ctx, listExperiments); err != nil {
 		return nil, fmt.Errorf("error preparing query ListExperiments: %w", err)
@@ -210,8 +225,20 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listLinkedTagsStmt, err = db.PrepareContext(ctx, listLinkedTags); err != nil {
 		return nil, fmt.Errorf("error preparing query ListLinkedTags: %w", err)
 	}
+	if q.listModelExperimentNamesStmt, err = db.PrepareContext(ctx, listModelExperimentNames); err != nil {
+		return nil, fmt.Errorf("error preparing query ListModelExperimentNames: %w", err)
+	}
+	if q.listModelHeadsStmt, err = db.PrepareContext(ctx, listModelHeads); err != nil {
+		return nil, fmt.Errorf("error preparing query ListModelHeads: %w", err)
+	}
 	if q.listModelsStmt, err = db.PrepareContext(ctx, listModels); err != nil {
 		return nil, fmt.Errorf("error preparing query ListModels: %w", err)
+	}
+	if q.listModelsSortedStmt, err = db.PrepareContext(ctx, listModelsSorted); err != nil {
+		return nil, fmt.Errorf("error preparing query ListModelsSorted: %w", err)
+	}
+	if q.listNamespaceVersionsInStateStmt, err = db.PrepareContext(ctx, listNamespaceVersionsInState); err != nil {
+		return nil, fmt.Errorf("error preparing query ListNamespaceVersionsInState: %w", err)
 	}
 	if q.listNamespacesStmt, err = db.PrepareContext(ctx, listNamespaces); err != nil {
 		return nil, fmt.Errorf("error preparing query ListNamespaces: %w", err)
@@ -246,6 +273,15 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listVersionsStmt, err = db.PrepareContext(ctx, listVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersions: %w", err)
 	}
+	if q.listVersionsByNameStmt, err = db.PrepareContext(ctx, listVersionsByName); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionsByName: %w", err)
+	}
+	if q.listVersionsByNameDescStmt, err = db.PrepareContext(ctx, listVersionsByNameDesc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionsByNameDesc: %w", err)
+	}
+	if q.listVersionsCreatedAscStmt, err = db.PrepareContext(ctx, listVersionsCreatedAsc); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionsCreatedAsc: %w", err)
+	}
 	if q.listVersionsInStateStmt, err = db.PrepareContext(ctx, listVersionsInState); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionsInState: %w", err)
 	}
@@ -269,6 +305,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.revokeTokenStmt, err = db.PrepareContext(ctx, revokeToken); err != nil {
 		return nil, fmt.Errorf("error preparing query RevokeToken: %w", err)
+	}
+	if q.seedExperimentStmt, err = db.PrepareContext(ctx, seedExperiment); err != nil {
+		return nil, fmt.Errorf("error preparing query SeedExperiment: %w", err)
 	}
 	if q.setArtifactBlobStmt, err = db.PrepareContext(ctx, setArtifactBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query SetArtifactBlob: %w", err)
@@ -309,6 +348,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.upsertNamespaceStmt, err = db.PrepareContext(ctx, upsertNamespace); err != nil {
 		return nil, fmt.Errorf("error preparing query UpsertNamespace: %w", err)
 	}
+	if q.versionArtifactTotalsStmt, err = db.PrepareContext(ctx, versionArtifactTotals); err != nil {
+		return nil, fmt.Errorf("error preparing query VersionArtifactTotals: %w", err)
+	}
 	return &q, nil
 }
 
@@ -344,6 +386,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countLiveTokensStmt: %w", cerr)
 		}
 	}
+	if q.countLiveVersionsStmt != nil {
+		if cerr := q.countLiveVersionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countLiveVersionsStmt: %w", cerr)
+		}
+	}
 	if q.countModelVersionsStmt != nil {
 		if cerr := q.countModelVersionsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countModelVersionsStmt: %w", cerr)
@@ -354,9 +401,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countModelsStmt: %w", cerr)
 		}
 	}
+	if q.countNamespaceLiveVersionsStmt != nil {
+		if cerr := q.countNamespaceLiveVersionsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countNamespaceLiveVersionsStmt: %w", cerr)
+		}
+	}
 	if q.countNamespaceModelsStmt != nil {
 		if cerr := q.countNamespaceModelsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countNamespaceModelsStmt: %w", cerr)
+		}
+	}
+	if q.countNamespaceVersionsInStateStmt != nil {
+		if cerr := q.countNamespaceVersionsInStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countNamespaceVersionsInStateStmt: %w", cerr)
 		}
 	}
 	if q.countNamespacesStmt != nil {
@@ -599,9 +656,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listAuditStmt: %w", cerr)
 		}
 	}
+	if q.listAuditNewestStmt != nil {
+		if cerr := q.listAuditNewestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditNewestStmt: %w", cerr)
+		}
+	}
 	if q.listBucketsStmt != nil {
 		if cerr := q.listBucketsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listBucketsStmt: %w", cerr)
+		}
+	}
+	if q.listExperimentSeriesStmt != nil {
+		if cerr := q.listExperimentSeriesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listExperimentSeriesStmt: %w", cerr)
 		}
 	}
 	if q.listExperimentsStmt != nil {
@@ -624,9 +691,29 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listLinkedTagsStmt: %w", cerr)
 		}
 	}
+	if q.listModelExperimentNamesStmt != nil {
+		if cerr := q.listModelExperimentNamesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listModelExperimentNamesStmt: %w", cerr)
+		}
+	}
+	if q.listModelHeadsStmt != nil {
+		if cerr := q.listModelHeadsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listModelHeadsStmt: %w", cerr)
+		}
+	}
 	if q.listModelsStmt != nil {
 		if cerr := q.listModelsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listModelsStmt: %w", cerr)
+		}
+	}
+	if q.listModelsSortedStmt != nil {
+		if cerr := q.listModelsSortedStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listModelsSortedStmt: %w", cerr)
+		}
+	}
+	if q.listNamespaceVersionsInStateStmt != nil {
+		if cerr := q.listNamespaceVersionsInStateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listNamespaceVersionsInStateStmt: %w", cerr)
 		}
 	}
 	if q.listNamespacesStmt != nil {
@@ -684,6 +771,21 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listVersionsStmt: %w", cerr)
 		}
 	}
+	if q.listVersionsByNameStmt != nil {
+		if cerr := q.listVersionsByNameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionsByNameStmt: %w", cerr)
+		}
+	}
+	if q.listVersionsByNameDescStmt != nil {
+		if cerr := q.listVersionsByNameDescStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionsByNameDescStmt: %w", cerr)
+		}
+	}
+	if q.listVersionsCreatedAscStmt != nil {
+		if cerr := q.listVersionsCreatedAscStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionsCreatedAscStmt: %w", cerr)
+		}
+	}
 	if q.listVersionsInStateStmt != nil {
 		if cerr := q.listVersionsInStateStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionsInStateStmt: %w", cerr)
@@ -722,6 +824,11 @@ func (q *Queries) Close() error {
 	if q.revokeTokenStmt != nil {
 		if cerr := q.revokeTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing revokeTokenStmt: %w", cerr)
+		}
+	}
+	if q.seedExperimentStmt != nil {
+		if cerr := q.seedExperimentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing seedExperimentStmt: %w", cerr)
 		}
 	}
 	if q.setArtifactBlobStmt != nil {
@@ -789,6 +896,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing upsertNamespaceStmt: %w", cerr)
 		}
 	}
+	if q.versionArtifactTotalsStmt != nil {
+		if cerr := q.versionArtifactTotalsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing versionArtifactTotalsStmt: %w", cerr)
+		}
+	}
 	return err
 }
 
@@ -826,203 +938,231 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                              DBTX
-	tx                              *sql.Tx
-	addTokenNamespaceStmt           *sql.Stmt
-	attachTagStmt                   *sql.Stmt
-	countArtifactsStmt              *sql.Stmt
-	countBucketsStmt                *sql.Stmt
-	countExperimentsStmt            *sql.Stmt
-	countLiveTokensStmt             *sql.Stmt
-	countModelVersionsStmt          *sql.Stmt
-	countModelsStmt                 *sql.Stmt
-	countNamespaceModelsStmt        *sql.Stmt
-	countNamespacesStmt             *sql.Stmt
-	countTagsStmt                   *sql.Stmt
-	countVersionsStmt               *sql.Stmt
-	countVersionsInStateStmt        *sql.Stmt
-	createArtifactStmt              *sql.Stmt
-	createAuditRecordStmt           *sql.Stmt
-	createBlobStmt                  *sql.Stmt
-	createBucketStmt                *sql.Stmt
-	createExperimentStmt            *sql.Stmt
-	createModelStmt                 *sql.Stmt
-	createNamespaceStmt             *sql.Stmt
-	createStateChangeStmt           *sql.Stmt
-	createTagStmt                   *sql.Stmt
-	createTokenStmt                 *sql.Stmt
-	createVersionStmt               *sql.Stmt
-	deleteBlobStmt                  *sql.Stmt
-	deleteBucketStmt                *sql.Stmt
-	deleteExperimentStmt            *sql.Stmt
-	deleteModelStmt                 *sql.Stmt
-	deleteNamespaceStmt             *sql.Stmt
-	deleteNamespaceByNameStmt       *sql.Stmt
-	deleteTagStmt                   *sql.Stmt
-	deleteVersionStmt               *sql.Stmt
-	detachTagStmt                   *sql.Stmt
-	finishExperimentStmt            *sql.Stmt
-	getArtifactWithBlobStmt         *sql.Stmt
-	getArtifactWithBlobByNumberStmt *sql.Stmt
-	getBlobStmt                     *sql.Stmt
-	getBlobByKeyStmt                *sql.Stmt
-	getBlobByShaStmt                *sql.Stmt
-	getBucketForRoleStmt            *sql.Stmt
-	getExperimentStmt               *sql.Stmt
-	getExperimentByNameStmt         *sql.Stmt
-	getModelStmt                    *sql.Stmt
-	getModelByNameStmt              *sql.Stmt
-	getModelByPathStmt              *sql.Stmt
-	getNamespaceStmt                *sql.Stmt
-	getNamespaceByNameStmt          *sql.Stmt
-	getTagByNameStmt                *sql.Stmt
-	getTokenByHashStmt              *sql.Stmt
-	getVersionStmt                  *sql.Stmt
-	getVersionByPathStmt            *sql.Stmt
-	insertVersionIfMissingStmt      *sql.Stmt
-	listAllBucketsStmt              *sql.Stmt
-	listArtifactBlobIDsStmt         *sql.Stmt
-	listArtifactBlobsStmt           *sql.Stmt
-	listArtifactsWithBlobStmt       *sql.Stmt
-	listAuditStmt                   *sql.Stmt
-	listBucketsStmt                 *sql.Stmt
-	listExperimentsStmt             *sql.Stmt
-	listExpiredExperimentsStmt      *sql.Stmt
-	listExpiredVersionsStmt         *sql.Stmt
-	listLinkedTagsStmt              *sql.Stmt
-	listModelsStmt                  *sql.Stmt
-	listNamespacesStmt              *sql.Stmt
-	listStateChangesStmt            *sql.Stmt
-	listTagsStmt                    *sql.Stmt
-	listTokenNamespacesStmt         *sql.Stmt
-	listTokensStmt                  *sql.Stmt
-	listUnreferencedBlobsStmt       *sql.Stmt
-	listVersionArtifactDigestsStmt  *sql.Stmt
-	listVersionBlobsStmt            *sql.Stmt
-	listVersionExperimentStatesStmt *sql.Stmt
-	listVersionTagsInRangeStmt      *sql.Stmt
-	listVersionsStmt                *sql.Stmt
-	listVersionsInStateStmt         *sql.Stmt
-	lockUnsealedVersionStmt         *sql.Stmt
-	lockVersionStmt                 *sql.Stmt
-	nextArtifactNumberStmt          *sql.Stmt
-	putBlobStmt                     *sql.Stmt
-	renameModelStmt                 *sql.Stmt
-	repeatDeniedAuditStmt           *sql.Stmt
-	revokeTokenStmt                 *sql.Stmt
-	setArtifactBlobStmt             *sql.Stmt
-	setBlobStorageVersionStmt       *sql.Stmt
-	setModelDescriptionStmt         *sql.Stmt
-	setVersionDescriptionStmt       *sql.Stmt
-	setVersionDigestStmt            *sql.Stmt
-	setVersionStateStmt             *sql.Stmt
-	softDeleteExperimentStmt        *sql.Stmt
-	softDeleteVersionStmt           *sql.Stmt
-	startExperimentStmt             *sql.Stmt
-	updateNamespaceStmt             *sql.Stmt
-	upsertBucketStmt                *sql.Stmt
-	upsertModelStmt                 *sql.Stmt
-	upsertNamespaceStmt             *sql.Stmt
+	db                                DBTX
+	tx                                *sql.Tx
+	addTokenNamespaceStmt             *sql.Stmt
+	attachTagStmt                     *sql.Stmt
+	countArtifactsStmt                *sql.Stmt
+	countBucketsStmt                  *sql.Stmt
+	countExperimentsStmt              *sql.Stmt
+	countLiveTokensStmt               *sql.Stmt
+	countLiveVersionsStmt             *sql.Stmt
+	countModelVersionsStmt            *sql.Stmt
+	countModelsStmt                   *sql.Stmt
+	countNamespaceLiveVersionsStmt    *sql.Stmt
+	countNamespaceModelsStmt          *sql.Stmt
+	countNamespaceVersionsInStateStmt *sql.Stmt
+	countNamespacesStmt               *sql.Stmt
+	countTagsStmt                     *sql.Stmt
+	countVersionsStmt                 *sql.Stmt
+	countVersionsInStateStmt          *sql.Stmt
+	createArtifactStmt                *sql.Stmt
+	createAuditRecordStmt             *sql.Stmt
+	createBlobStmt                    *sql.Stmt
+	createBucketStmt                  *sql.Stmt
+	createExperimentStmt              *sql.Stmt
+	createModelStmt                   *sql.Stmt
+	createNamespaceStmt               *sql.Stmt
+	createStateChangeStmt             *sql.Stmt
+	createTagStmt                     *sql.Stmt
+	createTokenStmt                   *sql.Stmt
+	createVersionStmt                 *sql.Stmt
+	deleteBlobStmt                    *sql.Stmt
+	deleteBucketStmt                  *sql.Stmt
+	deleteExperimentStmt              *sql.Stmt
+	deleteModelStmt                   *sql.Stmt
+	deleteNamespaceStmt               *sql.Stmt
+	deleteNamespaceByNameStmt         *sql.Stmt
+	deleteTagStmt                     *sql.Stmt
+	deleteVersionStmt                 *sql.Stmt
+	detachTagStmt                     *sql.Stmt
+	finishExperimentStmt              *sql.Stmt
+	getArtifactWithBlobStmt           *sql.Stmt
+	getArtifactWithBlobByNumberStmt   *sql.Stmt
+	getBlobStmt                       *sql.Stmt
+	getBlobByKeyStmt                  *sql.Stmt
+	getBlobByShaStmt                  *sql.Stmt
+	getBucketForRoleStmt              *sql.Stmt
+	getExperimentStmt                 *sql.Stmt
+	getExperimentByNameStmt           *sql.Stmt
+	getModelStmt                      *sql.Stmt
+	getModelByNameStmt                *sql.Stmt
+	getModelByPathStmt                *sql.Stmt
+	getNamespaceStmt                  *sql.Stmt
+	getNamespaceByNameStmt            *sql.Stmt
+	getTagByNameStmt                  *sql.Stmt
+	getTokenByHashStmt                *sql.Stmt
+	getVersionStmt                    *sql.Stmt
+	getVersionByPathStmt              *sql.Stmt
+	insertVersionIfMissingStmt        *sql.Stmt
+	listAllBucketsStmt                *sql.Stmt
+	listArtifactBlobIDsStmt           *sql.Stmt
+	listArtifactBlobsStmt             *sql.Stmt
+	listArtifactsWithBlobStmt         *sql.Stmt
+	listAuditStmt                     *sql.Stmt
+	listAuditNewestStmt               *sql.Stmt
+	listBucketsStmt                   *sql.Stmt
+	listExperimentSeriesStmt          *sql.Stmt
+	listExperimentsStmt               *sql.Stmt
+	listExpiredExperimentsStmt        *sql.Stmt
+	listExpiredVersionsStmt           *sql.Stmt
+	listLinkedTagsStmt                *sql.Stmt
+	listModelExperimentNamesStmt      *sql.Stmt
+	listModelHeadsStmt                *sql.Stmt
+	listModelsStmt                    *sql.Stmt
+	listModelsSortedStmt              *sql.Stmt
+	listNamespaceVersionsInStateStmt  *sql.Stmt
+	listNamespacesStmt                *sql.Stmt
+	listStateChangesStmt              *sql.Stmt
+	listTagsStmt                      *sql.Stmt
+	listTokenNamespacesStmt           *sql.Stmt
+	listTokensStmt                    *sql.Stmt
+	listUnreferencedBlobsStmt         *sql.Stmt
+	listVersionArtifactDigestsStmt    *sql.Stmt
+	listVersionBlobsStmt              *sql.Stmt
+	listVersionExperimentStatesStmt   *sql.Stmt
+	listVersionTagsInRangeStmt        *sql.Stmt
+	listVersionsStmt                  *sql.Stmt
+	listVersionsByNameStmt            *sql.Stmt
+	listVersionsByNameDescStmt        *sql.Stmt
+	listVersionsCreatedAscStmt        *sql.Stmt
+	listVersionsInStateStmt           *sql.Stmt
+	lockUnsealedVersionStmt           *sql.Stmt
+	lockVersionStmt                   *sql.Stmt
+	nextArtifactNumberStmt            *sql.Stmt
+	putBlobStmt                       *sql.Stmt
+	renameModelStmt                   *sql.Stmt
+	repeatDeniedAuditStmt             *sql.Stmt
+	revokeTokenStmt                   *sql.Stmt
+	seedExperimentStmt                *sql.Stmt
+	setArtifactBlobStmt               *sql.Stmt
+	setBlobStorageVersionStmt         *sql.Stmt
+	setModelDescriptionStmt           *sql.Stmt
+	setVersionDescriptionStmt         *sql.Stmt
+	setVersionDigestStmt              *sql.Stmt
+	setVersionStateStmt               *sql.Stmt
+	softDeleteExperimentStmt          *sql.Stmt
+	softDeleteVersionStmt             *sql.Stmt
+	startExperimentStmt               *sql.Stmt
+	updateNamespaceStmt               *sql.Stmt
+	upsertBucketStmt                  *sql.Stmt
+	upsertModelStmt                   *sql.Stmt
+	upsertNamespaceStmt               *sql.Stmt
+	versionArtifactTotalsStmt         *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                              tx,
-		tx:                              tx,
-		addTokenNamespaceStmt:           q.addTokenNamespaceStmt,
-		attachTagStmt:                   q.attachTagStmt,
-		countArtifactsStmt:              q.countArtifactsStmt,
-		countBucketsStmt:                q.countBucketsStmt,
-		countExperimentsStmt:            q.countExperimentsStmt,
-		countLiveTokensStmt:             q.countLiveTokensStmt,
-		countModelVersionsStmt:          q.countModelVersionsStmt,
-		countModelsStmt:                 q.countModelsStmt,
-		countNamespaceModelsStmt:        q.countNamespaceModelsStmt,
-		countNamespacesStmt:             q.countNamespacesStmt,
-		countTagsStmt:                   q.countTagsStmt,
-		countVersionsStmt:               q.countVersionsStmt,
-		countVersionsInStateStmt:        q.countVersionsInStateStmt,
-		createArtifactStmt:              q.createArtifactStmt,
-		createAuditRecordStmt:           q.createAuditRecordStmt,
-		createBlobStmt:                  q.createBlobStmt,
-		createBucketStmt:                q.createBucketStmt,
-		createExperimentStmt:            q.createExperimentStmt,
-		createModelStmt:                 q.createModelStmt,
-		createNamespaceStmt:             q.createNamespaceStmt,
-		createStateChangeStmt:           q.createStateChangeStmt,
-		createTagStmt:                   q.createTagStmt,
-		createTokenStmt:                 q.createTokenStmt,
-		createVersionStmt:               q.createVersionStmt,
-		deleteBlobStmt:                  q.deleteBlobStmt,
-		deleteBucketStmt:                q.deleteBucketStmt,
-		deleteExperimentStmt:            q.deleteExperimentStmt,
-		deleteModelStmt:                 q.deleteModelStmt,
-		deleteNamespaceStmt:             q.deleteNamespaceStmt,
-		deleteNamespaceByNameStmt:       q.deleteNamespaceByNameStmt,
-		deleteTagStmt:                   q.deleteTagStmt,
-		deleteVersionStmt:               q.deleteVersionStmt,
-		detachTagStmt:                   q.detachTagStmt,
-		finishExperimentStmt:            q.finishExperimentStmt,
-		getArtifactWithBlobStmt:         q.getArtifactWithBlobStmt,
-		getArtifactWithBlobByNumberStmt: q.getArtifactWithBlobByNumberStmt,
-		getBlobStmt:                     q.getBlobStmt,
-		getBlobByKeyStmt:                q.getBlobByKeyStmt,
-		getBlobByShaStmt:                q.getBlobByShaStmt,
-		getBucketForRoleStmt:            q.getBucketForRoleStmt,
-		getExperimentStmt:               q.getExperimentStmt,
-		getExperimentByNameStmt:         q.getExperimentByNameStmt,
-		getModelStmt:                    q.getModelStmt,
-		getModelByNameStmt:              q.getModelByNameStmt,
-		getModelByPathStmt:              q.getModelByPathStmt,
-		getNamespaceStmt:                q.getNamespaceStmt,
-		getNamespaceByNameStmt:          q.getNamespaceByNameStmt,
-		getTagByNameStmt:                q.getTagByNameStmt,
-		getTokenByHashStmt:              q.getTokenByHashStmt,
-		getVersionStmt:                  q.getVersionStmt,
-		getVersionByPathStmt:            q.getVersionByPathStmt,
-		insertVersionIfMissingStmt:      q.insertVersionIfMissingStmt,
-		listAllBucketsStmt:              q.listAllBucketsStmt,
-		listArtifactBlobIDsStmt:         q.listArtifactBlobIDsStmt,
-		listArtifactBlobsStmt:           q.listArtifactBlobsStmt,
-		listArtifactsWithBlobStmt:       q.listArtifactsWithBlobStmt,
-		listAuditStmt:                   q.listAuditStmt,
-		listBucketsStmt:                 q.listBucketsStmt,
-		listExperimentsStmt:             q.listExperimentsStmt,
-		listExpiredExperimentsStmt:      q.listExpiredExperimentsStmt,
-		listExpiredVersionsStmt:         q.listExpiredVersionsStmt,
-		listLinkedTagsStmt:              q.listLinkedTagsStmt,
-		listModelsStmt:                  q.listModelsStmt,
-		listNamespacesStmt:              q.listNamespacesStmt,
-		listStateChangesStmt:            q.listStateChangesStmt,
-		listTagsStmt:                    q.listTagsStmt,
-		listTokenNamespacesStmt:         q.listTokenNamespacesStmt,
-		listTokensStmt:                  q.listTokensStmt,
-		listUnreferencedBlobsStmt:       q.listUnreferencedBlobsStmt,
-		listVersionArtifactDigestsStmt:  q.listVersionArtifactDigestsStmt,
-		listVersionBlobsStmt:            q.listVersionBlobsStmt,
-		listVersionExperimentStatesStmt: q.listVersionExperimentStatesStmt,
-		listVersionTagsInRangeStmt:      q.listVersionTagsInRangeStmt,
-		listVersionsStmt:                q.listVersionsStmt,
-		listVersionsInStateStmt:         q.listVersionsInStateStmt,
-		lockUnsealedVersionStmt:         q.lockUnsealedVersionStmt,
-		lockVersionStmt:                 q.lockVersionStmt,
-		nextArtifactNumberStmt:          q.nextArtifactNumberStmt,
-		putBlobStmt:                     q.putBlobStmt,
-		renameModelStmt:                 q.renameModelStmt,
-		repeatDeniedAuditStmt:           q.repeatDeniedAuditStmt,
-		revokeTokenStmt:                 q.revokeTokenStmt,
-		setArtifactBlobStmt:             q.setArtifactBlobStmt,
-		setBlobStorageVersionStmt:       q.setBlobStorageVersionStmt,
-		setModelDescriptionStmt:         q.setModelDescriptionStmt,
-		setVersionDescriptionStmt:       q.setVersionDescriptionStmt,
-		setVersionDigestStmt:            q.setVersionDigestStmt,
-		setVersionStateStmt:             q.setVersionStateStmt,
-		softDeleteExperimentStmt:        q.softDeleteExperimentStmt,
-		softDeleteVersionStmt:           q.softDeleteVersionStmt,
-		startExperimentStmt:             q.startExperimentStmt,
-		updateNamespaceStmt:             q.updateNamespaceStmt,
-		upsertBucketStmt:                q.upsertBucketStmt,
-		upsertModelStmt:                 q.upsertModelStmt,
-		upsertNamespaceStmt:             q.upsertNamespaceStmt,
+		db:                                tx,
+		tx:                                tx,
+		addTokenNamespaceStmt:             q.addTokenNamespaceStmt,
+		attachTagStmt:                     q.attachTagStmt,
+		countArtifactsStmt:                q.countArtifactsStmt,
+		countBucketsStmt:                  q.countBucketsStmt,
+		countExperimentsStmt:              q.countExperimentsStmt,
+		countLiveTokensStmt:               q.countLiveTokensStmt,
+		countLiveVersionsStmt:             q.countLiveVersionsStmt,
+		countModelVersionsStmt:            q.countModelVersionsStmt,
+		countModelsStmt:                   q.countModelsStmt,
+		countNamespaceLiveVersionsStmt:    q.countNamespaceLiveVersionsStmt,
+		countNamespaceModelsStmt:          q.countNamespaceModelsStmt,
+		countNamespaceVersionsInStateStmt: q.countNamespaceVersionsInStateStmt,
+		countNamespacesStmt:               q.countNamespacesStmt,
+		countTagsStmt:                     q.countTagsStmt,
+		countVersionsStmt:                 q.countVersionsStmt,
+		countVersionsInStateStmt:          q.countVersionsInStateStmt,
+		createArtifactStmt:                q.createArtifactStmt,
+		createAuditRecordStmt:             q.createAuditRecordStmt,
+		createBlobStmt:                    q.createBlobStmt,
+		createBucketStmt:                  q.createBucketStmt,
+		createExperimentStmt:              q.createExperimentStmt,
+		createModelStmt:                   q.createModelStmt,
+		createNamespaceStmt:               q.createNamespaceStmt,
+		createStateChangeStmt:             q.createStateChangeStmt,
+		createTagStmt:                     q.createTagStmt,
+		createTokenStmt:                   q.createTokenStmt,
+		createVersionStmt:                 q.createVersionStmt,
+		deleteBlobStmt:                    q.deleteBlobStmt,
+		deleteBucketStmt:                  q.deleteBucketStmt,
+		deleteExperimentStmt:              q.deleteExperimentStmt,
+		deleteModelStmt:                   q.deleteModelStmt,
+		deleteNamespaceStmt:               q.deleteNamespaceStmt,
+		deleteNamespaceByNameStmt:         q.deleteNamespaceByNameStmt,
+		deleteTagStmt:                     q.deleteTagStmt,
+		deleteVersionStmt:                 q.deleteVersionStmt,
+		detachTagStmt:                     q.detachTagStmt,
+		finishExperimentStmt:              q.finishExperimentStmt,
+		getArtifactWithBlobStmt:           q.getArtifactWithBlobStmt,
+		getArtifactWithBlobByNumberStmt:   q.getArtifactWithBlobByNumberStmt,
+		getBlobStmt:                       q.getBlobStmt,
+		getBlobByKeyStmt:                  q.getBlobByKeyStmt,
+		getBlobByShaStmt:                  q.getBlobByShaStmt,
+		getBucketForRoleStmt:              q.getBucketForRoleStmt,
+		getExperimentStmt:                 q.getExperimentStmt,
+		getExperimentByNameStmt:           q.getExperimentByNameStmt,
+		getModelStmt:                      q.getModelStmt,
+		getModelByNameStmt:                q.getModelByNameStmt,
+		getModelByPathStmt:                q.getModelByPathStmt,
+		getNamespaceStmt:                  q.getNamespaceStmt,
+		getNamespaceByNameStmt:            q.getNamespaceByNameStmt,
+		getTagByNameStmt:                  q.getTagByNameStmt,
+		getTokenByHashStmt:                q.getTokenByHashStmt,
+		getVersionStmt:                    q.getVersionStmt,
+		getVersionByPathStmt:              q.getVersionByPathStmt,
+		insertVersionIfMissingStmt:        q.insertVersionIfMissingStmt,
+		listAllBucketsStmt:                q.listAllBucketsStmt,
+		listArtifactBlobIDsStmt:           q.listArtifactBlobIDsStmt,
+		listArtifactBlobsStmt:             q.listArtifactBlobsStmt,
+		listArtifactsWithBlobStmt:         q.listArtifactsWithBlobStmt,
+		listAuditStmt:                     q.listAuditStmt,
+		listAuditNewestStmt:               q.listAuditNewestStmt,
+		listBucketsStmt:                   q.listBucketsStmt,
+		listExperimentSeriesStmt:          q.listExperimentSeriesStmt,
+		listExperimentsStmt:               q.listExperimentsStmt,
+		listExpiredExperimentsStmt:        q.listExpiredExperimentsStmt,
+		listExpiredVersionsStmt:           q.listExpiredVersionsStmt,
+		listLinkedTagsStmt:                q.listLinkedTagsStmt,
+		listModelExperimentNamesStmt:      q.listModelExperimentNamesStmt,
+		listModelHeadsStmt:                q.listModelHeadsStmt,
+		listModelsStmt:                    q.listModelsStmt,
+		listModelsSortedStmt:              q.listModelsSortedStmt,
+		listNamespaceVersionsInStateStmt:  q.listNamespaceVersionsInStateStmt,
+		listNamespacesStmt:                q.listNamespacesStmt,
+		listStateChangesStmt:              q.listStateChangesStmt,
+		listTagsStmt:                      q.listTagsStmt,
+		listTokenNamespacesStmt:           q.listTokenNamespacesStmt,
+		listTokensStmt:                    q.listTokensStmt,
+		listUnreferencedBlobsStmt:         q.listUnreferencedBlobsStmt,
+		listVersionArtifactDigestsStmt:    q.listVersionArtifactDigestsStmt,
+		listVersionBlobsStmt:              q.listVersionBlobsStmt,
+		listVersionExperimentStatesStmt:   q.listVersionExperimentStatesStmt,
+		listVersionTagsInRangeStmt:        q.listVersionTagsInRangeStmt,
+		listVersionsStmt:                  q.listVersionsStmt,
+		listVersionsByNameStmt:            q.listVersionsByNameStmt,
+		listVersionsByNameDescStmt:        q.listVersionsByNameDescStmt,
+		listVersionsCreatedAscStmt:        q.listVersionsCreatedAscStmt,
+		listVersionsInStateStmt:           q.listVersionsInStateStmt,
+		lockUnsealedVersionStmt:           q.lockUnsealedVersionStmt,
+		lockVersionStmt:                   q.lockVersionStmt,
+		nextArtifactNumberStmt:            q.nextArtifactNumberStmt,
+		putBlobStmt:                       q.putBlobStmt,
+		renameModelStmt:                   q.renameModelStmt,
+		repeatDeniedAuditStmt:             q.repeatDeniedAuditStmt,
+		revokeTokenStmt:                   q.revokeTokenStmt,
+		seedExperimentStmt:                q.seedExperimentStmt,
+		setArtifactBlobStmt:               q.setArtifactBlobStmt,
+		setBlobStorageVersionStmt:         q.setBlobStorageVersionStmt,
+		setModelDescriptionStmt:           q.setModelDescriptionStmt,
+		setVersionDescriptionStmt:         q.setVersionDescriptionStmt,
+		setVersionDigestStmt:              q.setVersionDigestStmt,
+		setVersionStateStmt:               q.setVersionStateStmt,
+		softDeleteExperimentStmt:          q.softDeleteExperimentStmt,
+		softDeleteVersionStmt:             q.softDeleteVersionStmt,
+		startExperimentStmt:               q.startExperimentStmt,
+		updateNamespaceStmt:               q.updateNamespaceStmt,
+		upsertBucketStmt:                  q.upsertBucketStmt,
+		upsertModelStmt:                   q.upsertModelStmt,
+		upsertNamespaceStmt:               q.upsertNamespaceStmt,
+		versionArtifactTotalsStmt:         q.versionArtifactTotalsStmt,
 	}
 }

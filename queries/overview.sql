@@ -1,0 +1,148 @@
+-- Read-only queries of the web UI's overview pages (internal/registry/overview.go).
+
+-- name: CountNamespaceLiveVersions :one
+-- The live versions of a namespace's models, counted up to count_cap (a
+-- namespace may hold any number: the count stays bounded).
+-- @readonly
+SELECT CAST(COUNT(*) AS BIGINT) FROM (
+  SELECT 1 FROM model_versions v
+  JOIN models m ON m.id = v.model_id
+  WHERE m.namespace_id = @namespace_id AND v.deleted_at IS NULL
+  LIMIT CAST(@count_cap AS BIGINT)
+) AS c;
+
+-- name: ListNamespaceVersionsInState :many
+-- The live versions of a namespace now in one lifecycle, newest state
+-- change first (model_versions_live_state_changed_idx). The unary + keeps
+-- SQLite from looking the versions up model by model (then sorting every
+-- version in the lifecycle): the page is read off the index in order.
+-- @readonly
+SELECT m.name AS model, v.version, v.state_changed_at, v.created_at FROM model_versions v
+JOIN models m ON m.id = +v.model_id
+WHERE m.namespace_id = @namespace_id AND v.state = @state AND v.deleted_at IS NULL
+ORDER BY v.state_changed_at DESC, v.id DESC
+LIMIT CAST(@page_limit AS BIGINT);
+
+-- name: CountNamespaceVersionsInState :one
+-- The live versions of a namespace now in one lifecycle, counted up to
+-- count_cap.
+-- @readonly
+SELECT CAST(COUNT(*) AS BIGINT) FROM (
+  SELECT 1 FROM model_versions v
+  JOIN models m ON m.id = v.model_id
+  WHERE m.namespace_id = @namespace_id AND v.state = @state AND v.deleted_at IS NULL
+  LIMIT CAST(@count_cap AS BIGINT)
+) AS c;
+
+-- name: ListModelsSorted :many
+-- ListModels in the order sort names: name, -created, created, -updated,
+-- updated (anything else sorts by name).
+-- @readonly
+WITH o AS (SELECT CAST(@sort AS TEXT) AS sort)
+SELECT m.* FROM models m, o
+WHERE m.namespace_id = @namespace_id
+  AND (CAST(sqlc.narg(name_contains) AS TEXT) IS NULL
+       OR replace(lower(m.name), lower(CAST(sqlc.narg(name_contains) AS TEXT)), '') <> lower(m.name))
+  AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.model_id = m.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
+ORDER BY
+  CASE WHEN o.sort = '-created' THEN m.created_at END DESC,
+  CASE WHEN o.sort = 'created' THEN m.created_at END ASC,
+  CASE WHEN o.sort = '-updated' THEN m.updated_at END DESC,
+  CASE WHEN o.sort = 'updated' THEN m.updated_at END ASC,
+  m.name, m.id
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: CountLiveVersions :one
+-- A model's live versions (model_versions_live_idx).
+-- @readonly
+SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions
+WHERE model_id = @model_id AND deleted_at IS NULL;
+
+-- name: ListModelHeads :many
+-- The newest live version of a model in each lifecycle (at most four rows,
+-- each found by model_versions_live_state_idx); the newest of them is the
+-- model's newest version.
+-- @readonly
+SELECT * FROM model_versions
+WHERE id IN (
+  SELECT (SELECT x.id FROM model_versions x WHERE x.model_id = @model_id AND x.state = 'test' AND x.deleted_at IS NULL
+          ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
+  UNION ALL
+  SELECT (SELECT x.id FROM model_versions x WHERE x.model_id = @model_id AND x.state = 'qa' AND x.deleted_at IS NULL
+          ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
+  UNION ALL
+  SELECT (SELECT x.id FROM model_versions x WHERE x.model_id = @model_id AND x.state = 'stage' AND x.deleted_at IS NULL
+          ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
+  UNION ALL
+  SELECT (SELECT x.id FROM model_versions x WHERE x.model_id = @model_id AND x.state = 'prod' AND x.deleted_at IS NULL
+          ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
+)
+ORDER BY created_at DESC, id DESC;
+
+-- name: ListVersionsCreatedAsc :many
+-- ListVersions, oldest first.
+-- @readonly
+SELECT * FROM model_versions v
+WHERE v.model_id = @model_id
+  AND v.deleted_at IS NULL
+  AND (CAST(sqlc.narg(state) AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(sqlc.narg(state) AS TEXT))
+  AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
+ORDER BY v.created_at, v.id
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: ListVersionsByName :many
+-- ListVersions by version name (model_versions_model_version_key).
+-- @readonly
+SELECT * FROM model_versions v
+WHERE v.model_id = @model_id
+  AND v.deleted_at IS NULL
+  AND (CAST(sqlc.narg(state) AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(sqlc.narg(state) AS TEXT))
+  AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
+ORDER BY v.version, v.id
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: ListVersionsByNameDesc :many
+-- ListVersions by version name, descending.
+-- @readonly
+SELECT * FROM model_versions v
+WHERE v.model_id = @model_id
+  AND v.deleted_at IS NULL
+  AND (CAST(sqlc.narg(state) AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(sqlc.narg(state) AS TEXT))
+  AND (CAST(sqlc.narg(tag) AS TEXT) IS NULL OR EXISTS (
+       SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+       WHERE l.version_id = v.id AND t.tag = CAST(sqlc.narg(tag) AS TEXT)))
+ORDER BY v.version DESC, v.id DESC
+LIMIT CAST(@page_limit AS BIGINT) OFFSET CAST(@page_offset AS BIGINT);
+
+-- name: VersionArtifactTotals :one
+-- A version's own artifacts: how many, and their bytes
+-- (artifacts_owner_name_key).
+-- @readonly
+SELECT CAST(COUNT(*) AS BIGINT) AS artifacts, CAST(COALESCE(SUM(b.size), 0) AS BIGINT) AS bytes
+FROM artifacts a JOIN blobs b ON b.id = a.blob_id
+WHERE a.version_id = @version_id AND a.experiment_key = 0;
+
+-- name: ListExperimentSeries :many
+-- One experiment name over a model's live versions, newest version first
+-- (model_versions_live_idx, then experiments_version_name_key per version).
+-- @readonly
+SELECT v.version, v.created_at, e.state, e.metrics FROM model_versions v
+JOIN experiments e ON e.version_id = v.id AND e.name = @name AND e.deleted_at IS NULL
+WHERE v.model_id = @model_id AND v.deleted_at IS NULL
+ORDER BY v.created_at DESC, v.id DESC
+LIMIT CAST(@page_limit AS BIGINT);
+
+-- name: ListModelExperimentNames :many
+-- The distinct names of the live experiments of a model's live versions.
+-- @readonly
+SELECT DISTINCT e.name FROM experiments e
+JOIN model_versions v ON v.id = e.version_id
+WHERE v.model_id = @model_id AND v.deleted_at IS NULL AND e.deleted_at IS NULL
+ORDER BY e.name
+LIMIT CAST(@page_limit AS BIGINT);
