@@ -18,6 +18,7 @@ import (
 	"github.com/flymodel/flymodel/internal/config"
 	"github.com/flymodel/flymodel/internal/httpapi"
 	"github.com/flymodel/flymodel/internal/tracing"
+	"github.com/flymodel/flymodel/internal/web"
 )
 
 func (a *app) newServeCommand() *cobra.Command {
@@ -127,12 +128,16 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 		return err
 	}
 	metrics := httpapi.NewMetrics()
+	var ui http.Handler
+	if cfg.Server.UI {
+		ui = web.New(l.reg, authn, web.Options{Logger: logger, Version: buildVersion(), TLS: tlsConfig != nil})
+	}
 	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
 		Logger: logger, Version: buildVersion(), Metrics: metrics,
 		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout, MaxUploadsPerPrincipal: cfg.Server.MaxUploadsPerPrincipal,
 		TempDir: tempDir, PresignTTL: cfg.Storage.PresignTTL,
 		LoopbackBind: auth.IsLoopback(cfg.Server.Bind), AllowedHosts: cfg.Server.AllowedHosts,
-		AllowedOrigins: cfg.Server.AllowedOrigins, TLS: tlsConfig != nil,
+		AllowedOrigins: cfg.Server.AllowedOrigins, TLS: tlsConfig != nil, UI: ui,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.

@@ -90,6 +90,9 @@ type Server struct {
 	// server answers besides the loopback ones; when set, or on a loopback
 	// bind, other Hosts are refused (DNS rebinding).
 	AllowedHosts []string `koanf:"allowed_hosts"`
+	// UI serves the web UI at / (every path outside the API); false
+	// leaves only the API (other paths are JSON 404s).
+	UI bool `koanf:"ui"`
 }
 
 // TLS is a TLS setup: for the server, Certs is its certificate and CASource the
@@ -312,6 +315,7 @@ func Default() *Config {
 			ShutdownTimeout:        30 * time.Second,
 			StallTimeout:           time.Minute,
 			SweepInterval:          time.Hour,
+			UI:                     true,
 		},
 		Storage: Storage{PresignTTL: DefaultPresignTTL},
 		Auth: Auth{SessionTTL: DefaultSessionTTL,

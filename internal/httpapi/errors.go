@@ -107,6 +107,16 @@ func registryProblem(err error) *Problem {
 	return nil
 }
 
+// ProblemOf is the problem details the API answers a registry error
+// with (registryProblem), for the web UI's error pages; ok is false for
+// any other error, which is a 500 whose text stays in the log.
+func ProblemOf(err error) (p api.Problem, ok bool) {
+	if rp := registryProblem(err); rp != nil {
+		return rp.Problem, true
+	}
+	return api.Problem{}, false
+}
+
 // placementRetryAfter is the Retry-After of a failed placement, and of a
 // store that failed or timed out, in seconds.
 const placementRetryAfter = "5"

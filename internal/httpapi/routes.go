@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gorilla/mux"
 )
@@ -144,4 +145,31 @@ type Route struct {
 // 401, 403 and 429 answers from it.
 func Routes() []Route {
 	return (&server{router: mux.NewRouter()}).routes()
+}
+
+// apiPrefixes are the paths of routes.go: a path equal to one, or under it
+// ("/api/…"), is the API's; every other path is the UI's (Options.UI).
+var apiPrefixes = []string{"/api", "/healthz", "/readyz", "/metrics", "/graphql", "/upload", "/download"}
+
+// IsAPIPath reports whether path belongs to the API (routes.go), so that
+// an unknown one is a JSON problem 404 and never a UI page.
+func IsAPIPath(path string) bool {
+	for _, p := range apiPrefixes {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// uiOrNotFound sends the requests no route matched to ui, but those of an
+// API path, which stay notFound's (the JSON problem 404 or 405).
+func uiOrNotFound(ui, notFound http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if IsAPIPath(r.URL.Path) {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	})
 }

@@ -56,6 +56,10 @@ type Options struct {
 	AllowedOrigins []string
 	// TLS: the server is served over TLS, so its own origin is https.
 	TLS bool
+	// UI serves every request whose path is not the API's (IsAPIPath):
+	// the web UI (internal/web), behind the same edge guard, request id,
+	// access log and panic recovery. nil: those paths are JSON 404s.
+	UI http.Handler
 }
 
 // server holds the dependencies the handlers share.
@@ -141,6 +145,9 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 	s.gql = s.newGraphQL()
 	s.routes()
 	s.router.NotFoundHandler = s.handle(s.handleNotFound)
+	if opts.UI != nil {
+		s.router.NotFoundHandler = uiOrNotFound(opts.UI, s.router.NotFoundHandler)
+	}
 	s.router.MethodNotAllowedHandler = s.handle(s.handleMethodNotAllowed)
 	s.router.Use(recordRoute)
 

@@ -1,0 +1,216 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/flymodel/flymodel/api"
+	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/registry"
+)
+
+// Each page reads its request, checks access (need), loads its data in a
+// load… function that returns the template's data (so richer registry
+// queries replace the body of load… without touching the handler or the
+// template's names), and returns a View.
+
+func (u *ui) notFound(r *http.Request) (View, error) {
+	return View{}, Errorf(api.ProblemNotFound, "no page at %s", r.URL.Path)
+}
+
+// signIn is a placeholder: the sign-in form (API token, OIDC) comes with
+// the session cookie.
+func (u *ui) signIn(r *http.Request) (View, error) {
+	next := r.URL.Query().Get("next")
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		next = "/"
+	}
+	return View{Template: "signin", Title: "Sign in", Crumbs: []Crumb{{"Sign in", "/ui/signin"}}, Data: next}, nil
+}
+
+// homeData is the home page's: the namespaces the principal reads.
+type homeData struct {
+	Namespaces []registry.Namespace
+	Pager      Pager
+}
+
+func (u *ui) homePage(r *http.Request) (View, error) {
+	p := Principal(r.Context())
+	if len(p.Grants) == 0 {
+		return View{}, refusal(r, p, "", auth.Read)
+	}
+	page, err := PageRequest(r, "")
+	if err != nil {
+		return View{}, err
+	}
+	var list registry.Page[registry.Namespace]
+	if scope := p.Namespaces(); scope != nil {
+		list, err = u.reg.ListNamespacesNamed(r.Context(), scope, page)
+	} else {
+		list, err = u.reg.ListNamespaces(r.Context(), page)
+	}
+	if err != nil {
+		return View{}, err
+	}
+	return View{Template: "home", Title: "Namespaces", Data: homeData{Namespaces: list.Items, Pager: NewPager(r, "", list)}}, nil
+}
+
+// namespaceData is the namespace page's.
+type namespaceData struct {
+	Namespace registry.Namespace
+	Models    []modelRow
+	Pager     Pager
+	// Q and Tag are the filters (?q=, ?tag=).
+	Q, Tag string
+}
+
+// modelRow is a model in a namespace's list with its newest version
+// (Newest is nil for a model without one) and its count of versions.
+type modelRow struct {
+	registry.Model
+	Newest   *registry.Version
+	Versions int64
+}
+
+func (u *ui) namespacePage(r *http.Request) (View, error) {
+	ns, err := pathName(r, "namespace")
+	if err != nil {
+		return View{}, err
+	}
+	if err := need(r, ns, auth.Read); err != nil {
+		return View{}, err
+	}
+	page, err := PageRequest(r, "")
+	if err != nil {
+		return View{}, err
+	}
+	q := r.URL.Query()
+	d, err := u.loadNamespace(r, ns, registry.ModelFilter{NameContains: q.Get("q"), Tag: q.Get("tag")}, page)
+	if err != nil {
+		return View{}, err
+	}
+	return View{Template: "namespace", Title: ns, Crumbs: nsCrumbs(ns), Data: d}, nil
+}
+
+func (u *ui) loadNamespace(r *http.Request, ns string, f registry.ModelFilter, page registry.PageRequest) (namespaceData, error) {
+	ctx := r.Context()
+	n, err := u.reg.GetNamespace(ctx, ns)
+	if err != nil {
+		return namespaceData{}, err
+	}
+	list, err := u.reg.ListModels(ctx, ns, f, page)
+	if err != nil {
+		return namespaceData{}, err
+	}
+	d := namespaceData{Namespace: n, Pager: NewPager(r, "", list), Q: f.NameContains, Tag: f.Tag}
+	for _, m := range list.Items {
+		row := modelRow{Model: m}
+		vs, err := u.reg.ListVersions(ctx, ns, m.Name, registry.VersionFilter{}, registry.PageRequest{Page: 1, Size: 1})
+		if err != nil {
+			return namespaceData{}, err
+		}
+		if len(vs.Items) > 0 {
+			row.Newest = &vs.Items[0]
+		}
+		row.Versions = vs.TotalItems
+		d.Models = append(d.Models, row)
+	}
+	return d, nil
+}
+
+// modelData is the model page's.
+type modelData struct {
+	Model    registry.Model
+	Versions []registry.Version
+	Pager    Pager
+	// State and Tag are the filters (?state=, ?tag=); States the choices.
+	State, Tag string
+	States     []string
+}
+
+func (u *ui) modelPage(r *http.Request) (View, error) {
+	n, err := pathNames(r, "namespace", "model")
+	if err != nil {
+		return View{}, err
+	}
+	ns, name := n[0], n[1]
+	if err := need(r, ns, auth.Read); err != nil {
+		return View{}, err
+	}
+	page, err := PageRequest(r, "")
+	if err != nil {
+		return View{}, err
+	}
+	q := r.URL.Query()
+	f := registry.VersionFilter{State: q.Get("state"), Tag: q.Get("tag")}
+	ctx := r.Context()
+	m, err := u.reg.GetModel(ctx, ns, name)
+	if err != nil {
+		return View{}, err
+	}
+	list, err := u.reg.ListVersions(ctx, ns, name, f, page)
+	if err != nil {
+		return View{}, err
+	}
+	d := modelData{Model: m, Versions: list.Items, Pager: NewPager(r, "", list), State: f.State, Tag: f.Tag, States: registry.Lifecycles}
+	return View{Template: "model", Title: name + " · " + ns, Crumbs: modelCrumbs(ns, name), Data: d}, nil
+}
+
+// versionData is the version page's.
+type versionData struct {
+	Version     registry.Version
+	Artifacts   []registry.Artifact
+	Pager       Pager
+	Experiments []registry.Experiment
+	// MoreExperiments: the version has more experiments than shown.
+	MoreExperiments int64
+	History         []registry.StateChange
+	// CanPromote: the principal may change the version's state.
+	CanPromote bool
+}
+
+// versionExperiments is how many experiments the version page lists.
+const versionExperiments = 100
+
+func (u *ui) versionPage(r *http.Request) (View, error) {
+	n, err := pathNames(r, "namespace", "model", "version")
+	if err != nil {
+		return View{}, err
+	}
+	ref := registry.Ref{Namespace: n[0], Model: n[1], Version: n[2]}
+	if err := need(r, ref.Namespace, auth.Read); err != nil {
+		return View{}, err
+	}
+	page, err := PageRequest(r, "")
+	if err != nil {
+		return View{}, err
+	}
+	ctx := r.Context()
+	v, err := u.reg.GetVersion(ctx, ref)
+	if err != nil {
+		return View{}, err
+	}
+	arts, err := u.reg.ListArtifacts(ctx, registry.Owner{Ref: ref}, page)
+	if err != nil {
+		return View{}, err
+	}
+	exps, err := u.reg.ListExperiments(ctx, ref, "", registry.PageRequest{Page: 1, Size: versionExperiments})
+	if err != nil {
+		return View{}, err
+	}
+	hist, err := u.reg.VersionHistory(ctx, ref)
+	if err != nil {
+		return View{}, err
+	}
+	d := versionData{Version: v, Artifacts: arts.Items, Pager: NewPager(r, "", arts), Experiments: exps.Items,
+		MoreExperiments: exps.TotalItems - int64(len(exps.Items)), History: hist,
+		CanPromote: Principal(ctx).Allows(ref.Namespace, auth.Write)}
+	crumbs := append(modelCrumbs(ref.Namespace, ref.Model), Crumb{ref.Version, VersionURL(ref.Namespace, ref.Model, ref.Version)})
+	return View{Template: "version", Title: ref.Version + " · " + ref.Model, Crumbs: crumbs, Data: d}, nil
+}
+
+func nsCrumbs(ns string) []Crumb { return []Crumb{{ns, NamespaceURL(ns)}} }
+
+func modelCrumbs(ns, model string) []Crumb {
+	return append(nsCrumbs(ns), Crumb{model, ModelURL(ns, model)})
+}
