@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/flymodel/flymodel/internal/browser"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -44,6 +46,9 @@ func buildAndRun(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build flymodel: %v\n", err)
 		return 1
 	}
+	// The browser tests (ui_*_test.go) share one Chromium, closed here
+	// with its temporary profile.
+	defer browser.CloseShared()
 	return m.Run()
 }
 

@@ -130,7 +130,8 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	metrics := httpapi.NewMetrics()
 	var ui http.Handler
 	if cfg.Server.UI {
-		ui = web.New(l.reg, authn, web.Options{Logger: logger, Version: buildVersion(), TLS: tlsConfig != nil})
+		ui = web.New(l.reg, authn, web.Options{Logger: logger, Version: buildVersion(), TLS: tlsConfig != nil,
+			Sessions: auth.NewSessions(auth.SessionOptions{DB: l.db, TTL: cfg.Auth.SessionTTL})})
 	}
 	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
 		Logger: logger, Version: buildVersion(), Metrics: metrics,

@@ -11,11 +11,11 @@ import (
 	"github.com/flymodel/flymodel/internal/auth"
 )
 
-// PrincipalFunc tells who a request comes from, as the API's guard does:
-// an error of class api.ErrUnauthorized (auth.ErrInvalidToken) for
-// credentials that are not valid, the anonymous principal for none. It is
-// the one place the UI authenticates: a session cookie plugs in as a
-// PrincipalFunc that tries the cookie and falls back to BearerPrincipal.
+// PrincipalFunc tells who a request without a live session comes from, as
+// the API's guard does: an error of class api.ErrUnauthorized
+// (auth.ErrInvalidToken) for credentials that are not valid, the anonymous
+// principal for none. The session cookie (Options.Sessions) is tried
+// before it (authenticate).
 type PrincipalFunc func(r *http.Request) (auth.Principal, error)
 
 // BearerPrincipal is the API's rule: the Authorization bearer header, else
@@ -38,14 +38,22 @@ func Principal(ctx context.Context) auth.Principal {
 // authenticate resolves the principal of r and puts it in the context,
 // with the audit caller, so registry calls are audited as the API's are.
 func (u *ui) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
-	p, err := u.principal(r)
+	ctx := r.Context()
+	s, ok, err := u.sessionFrom(r)
 	if err != nil {
+		return r, err
+	}
+	var p auth.Principal
+	if ok {
+		p = s.Principal
+		ctx = context.WithValue(ctx, sessionKey{}, s)
+	} else if p, err = u.principal(r); err != nil {
 		if errors.Is(err, auth.ErrInvalidToken) {
 			return r, Errorf(api.ProblemUnauthorized, "the credentials are invalid, expired or revoked")
 		}
 		return r, err
 	}
-	ctx := context.WithValue(r.Context(), principalKey{}, p)
+	ctx = context.WithValue(ctx, principalKey{}, p)
 	ctx = audit.WithCaller(ctx, audit.Caller{Actor: p.Name, RequestID: requestID(w)})
 	return r.WithContext(ctx), nil
 }

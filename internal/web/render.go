@@ -49,6 +49,9 @@ type document struct {
 	Principal auth.Principal
 	Version   string
 	RequestID string
+	// CSRF is the token a form that changes something carries in the
+	// field CSRFField (session.go): {{template "csrf" .}}.
+	CSRF string
 	// URL is the request's URL, for links that keep its query (link,
 	// Pager).
 	URL *url.URL
@@ -112,7 +115,8 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, v View) {
 		panic("web: no template " + v.Template)
 	}
 	var buf bytes.Buffer
-	doc := document{View: v, Principal: Principal(r.Context()), Version: u.version, RequestID: requestID(w), URL: r.URL}
+	doc := document{View: v, Principal: Principal(r.Context()), Version: u.version, RequestID: requestID(w), URL: r.URL,
+		CSRF: u.csrfToken(w, r)}
 	if err := t.ExecuteTemplate(&buf, "layout", doc); err != nil {
 		u.logger.ErrorContext(r.Context(), "rendering a page", "template", v.Template, "request_id", requestID(w), "err", err)
 		http.Error(w, "500 internal server error: the page could not be rendered", http.StatusInternalServerError)

@@ -68,6 +68,10 @@ type Options struct {
 	// of the authenticator (the API's rule). The session cookie plugs in
 	// here.
 	Principal PrincipalFunc
+	// Sessions are the browsers' sessions (sign-in with a token or OIDC,
+	// session.go); nil means pages see only bearer headers and the
+	// anonymous policy.
+	Sessions *auth.Sessions
 }
 
 // CSP is the Content-Security-Policy of every UI answer: no inline script
@@ -81,6 +85,7 @@ type ui struct {
 	version   string
 	tls       bool
 	principal PrincipalFunc
+	sessions  *auth.Sessions
 	pages     map[string]pageTemplate
 	// assets maps a hashed asset name (app.3f2a9c1d.css) to its file, and
 	// assetURL a file name to its URL.
@@ -98,7 +103,7 @@ func New(reg *registry.Registry, authn *auth.Authenticator, opts Options) http.H
 	if reg == nil || authn == nil {
 		panic("web.New: a registry and an authenticator are required")
 	}
-	u := &ui{reg: reg, logger: opts.Logger, version: opts.Version, tls: opts.TLS, principal: opts.Principal}
+	u := &ui{reg: reg, logger: opts.Logger, version: opts.Version, tls: opts.TLS, principal: opts.Principal, sessions: opts.Sessions}
 	if u.logger == nil {
 		u.logger = slog.New(slog.DiscardHandler)
 	}
