@@ -174,7 +174,7 @@ func TestModelPage(t *testing.T) {
 	s.browseSeed()
 	body := page(t, s.get("/ns/shop/models/ranker"), http.StatusOK)
 	contains(t, body,
-		"<strong>products</strong>", `href="/ns/shop/models/ranker?tag=gold"`,
+		"<strong>products</strong>", `href="/ns/shop?tag=gold"`,
 		// Each version: lifecycle, sealed, digest with its copy button, artifacts and size.
 		`href="/ns/shop/models/ranker/versions/v1"`, `badge badge-prod`, `badge badge-stage`, `badge badge-test`, "sealed",
 		`data-copy="sha256:`, `<td data-label="Artifacts" class="num">3</td>`, `title="9216 bytes">9.0 KiB</td>`,
@@ -243,4 +243,23 @@ func TestCount(t *testing.T) {
 			t.Errorf("Count(%d) = %q, want %q", n, got, want)
 		}
 	}
+}
+
+// TestMoreThanListed: past ten versions in a lifecycle, home and the board
+// list the newest ten and say how many more there are.
+func TestMoreThanListed(t *testing.T) {
+	s := newSite(t)
+	ctx := context.Background()
+	must[registry.Namespace](t)(s.reg.CreateNamespace(ctx, registry.NewNamespace{Name: "big"}))
+	must[registry.Model](t)(s.reg.CreateModel(ctx, "big", "m"))
+	for i := range 12 {
+		must[registry.Version](t)(s.reg.CreateVersion(ctx, "big", "m", registry.NewVersion{Version: "v" + string(rune('a'+i)), State: "prod"}))
+	}
+	home := page(t, s.get("/"), http.StatusOK)
+	contains(t, home, `<td data-label="Versions" class="num">12</td>`, `href="/ns/big#board">and 2 more in prod</a>`)
+	if n := strings.Count(home, `href="/ns/big/models/m/versions/`); n != 10 {
+		t.Errorf("home lists %d versions in prod, want 10", n)
+	}
+	ns := page(t, s.get("/ns/big"), http.StatusOK)
+	contains(t, ns, `<span class="total">12</span>`, "and 2 more")
 }
