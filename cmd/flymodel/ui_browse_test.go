@@ -277,6 +277,8 @@ func TestUIBrowsePhoneAndKeyboard(t *testing.T) {
 	for _, p := range pages {
 		fitsWidth(t, tab, p)
 	}
+	tab.Navigate("/ns/lab")
+	shots(t, tab, "namespace-empty")
 	// Dark mode fits too (and is looked at in the screenshots).
 	tab.Run(chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{

@@ -258,9 +258,9 @@ func (u *ui) namespacePage(r *http.Request) (View, error) {
 	d := namespaceData{Namespace: n, Pager: NewPager(r, "", list), Q: f.NameContains, Tag: f.Tag, Sort: sortBy,
 		Sorts: sortOptions(registry.ModelSorts, modelSortLabels), Lifecycles: registry.Lifecycles,
 		TagsPager: NewPager(r, "t", tags),
-		TagCommand: "curl -X POST -H 'Content-Type: application/json' -d '{\"tag\":\"gold\"}' " +
+		TagCommand: "curl -X POST -H \"Authorization: Bearer $FLYMODEL_TOKEN\" -H 'Content-Type: application/json' -d '{\"tag\":\"gold\"}' " +
 			ShellQuote(apiBase(r)+"/api/v1/namespaces/"+url.PathEscape(ns)+"/tags"),
-		BucketCommand: "curl -X POST -H 'Content-Type: application/json' -d '{\"name\":\"BUCKET\",\"region\":\"REGION\",\"role\":\"prod\"}' " +
+		BucketCommand: "curl -X POST -H \"Authorization: Bearer $FLYMODEL_TOKEN\" -H 'Content-Type: application/json' -d '{\"name\":\"BUCKET\",\"region\":\"REGION\",\"role\":\"prod\"}' " +
 			ShellQuote(apiBase(r)+"/api/v1/namespaces/"+url.PathEscape(ns)+"/buckets"),
 		Cols: map[string]SortColumn{
 			"name":    sortColumn(r.URL, sortBy, "Model", "name"),
