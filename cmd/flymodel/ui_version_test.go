@@ -96,7 +96,7 @@ func TestUIVersion(t *testing.T) {
 	tab.Screenshot(filepath.Join(shots, "version-refused-laptop.png"), browser.Laptop)
 	tab.Screenshot(filepath.Join(shots, "version-refused-phone.png"), browser.Phone)
 	tab.SetViewport(browser.Laptop)
-	cleanBut409(t, tab)
+	assertCleanBut409(t, tab, "/ns/team/models/clf/versions/v1/state")
 
 	// eval passes (through the API); the reloaded preview shows the gate met.
 	api := base + "/api/v1/namespaces/team/models/clf/versions/v1/experiments"
@@ -142,15 +142,22 @@ func TestUIVersion(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 }
 
-// cleanBut409 is AssertClean, save the console's report of the refusal
-// page's own 409 status (the refusal is the answer the test asked for).
-func cleanBut409(t *testing.T, tab *browser.Tab) {
+// assertCleanBut409 is AssertClean, save exactly one event: Chromium's
+// console report of the refusal page's own status, 409 from the form's
+// path (the refusal the test asked for). It then forgets what was
+// recorded.
+func assertCleanBut409(t *testing.T, tab *browser.Tab, path string) {
 	t.Helper()
+	seen := 0
 	for _, e := range tab.Events() {
-		if strings.Contains(e.String(), "409") {
+		if s := e.String(); strings.Contains(s, "status of 409 (Conflict)") && strings.Contains(s, tab.URL(path)+")") && seen == 0 {
+			seen++
 			continue
 		}
 		t.Errorf("the tab recorded: %s", e)
+	}
+	if seen != 1 {
+		t.Errorf("no report of the refusal's 409 (events: %v)", tab.Events())
 	}
 	tab.Reset()
 }

@@ -71,12 +71,21 @@ func (u *ui) versionPage(r *http.Request) (View, error) {
 	if err := need(r, ref.Namespace, auth.Read); err != nil {
 		return View{}, err
 	}
+	// ?moved= is a one-time confirmation: the page's links (pagers) drop it.
+	q := r.URL.Query()
+	moved := api.CanonicalLifecycle(q.Get("moved"))
+	if q.Has("moved") {
+		q.Del("moved")
+		u2 := *r.URL
+		u2.RawQuery = q.Encode()
+		r.URL = &u2
+	}
 	d, err := u.loadVersion(r, ref)
 	if err != nil {
 		return View{}, err
 	}
-	if m := api.CanonicalLifecycle(r.URL.Query().Get("moved")); isLifecycle(m) && m == string(d.Version.State) {
-		d.Moved = m
+	if isLifecycle(moved) && moved == string(d.Version.State) {
+		d.Moved = moved
 	}
 	return versionView(ref, d, 0), nil
 }

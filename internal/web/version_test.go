@@ -210,6 +210,12 @@ func TestVersionPaging(t *testing.T) {
 	if strings.Contains(second, ">exp0<") {
 		t.Error("experiments page 2 shows exp0")
 	}
+	// The one-time confirmation is not carried by the page's links.
+	moved := page(t, s.get("/ns/p/models/m/versions/v?size=2&moved=test"), http.StatusOK)
+	contains(t, moved, "notice-ok", `href="/ns/p/models/m/versions/v?page=2&amp;size=2"`)
+	if strings.Contains(moved, "moved=") {
+		t.Error("a link keeps ?moved=")
+	}
 	page(t, s.get("/ns/p/models/m/versions/v?epage=x"), http.StatusBadRequest)
 	page(t, s.get("/ns/p/models/m/versions/v?esize=0"), http.StatusUnprocessableEntity)
 }
