@@ -124,6 +124,7 @@ func (u *ui) routes() http.Handler {
 	mux.Handle("/ns/{namespace}", u.page(u.namespacePage))
 	mux.Handle("/ns/{namespace}/models/{model}", u.page(u.modelPage))
 	mux.Handle("/ns/{namespace}/models/{model}/versions/{version}", u.page(u.versionPage))
+	mux.Handle("POST /ns/{namespace}/models/{model}/versions/{version}/state", u.action(u.promote))
 	mux.Handle("/ui/signin", u.page(u.signIn))
 	mux.Handle("/ui/static/{file}", http.HandlerFunc(u.static))
 	mux.Handle("/", u.page(u.notFound))
