@@ -25,9 +25,22 @@ type tokenForm struct {
 	Name, Role, Namespaces, ExpiresIn string
 }
 
+// tokenRow is a token as the pages show it, with the URL of its
+// revocation.
+type tokenRow struct {
+	registry.Token
+	RevokeURL string
+}
+
+// TokenRevokeURL is the page that revokes the token name (after a
+// confirmation).
+func TokenRevokeURL(name string) string { return "/ui/tokens/" + url.PathEscape(name) + "/revoke" }
+
+func rowOf(t registry.Token) tokenRow { return tokenRow{Token: t, RevokeURL: TokenRevokeURL(t.Name)} }
+
 // tokensData is the tokens page's.
 type tokensData struct {
-	Tokens []registry.Token
+	Tokens []tokenRow
 	Form   tokenForm
 	// Problem is why the last create was refused.
 	Problem *Error
@@ -51,7 +64,11 @@ func (u *ui) tokensWith(r *http.Request, f tokenForm, problem *Error) (View, err
 	if err != nil {
 		return View{}, err
 	}
-	d := tokensData{Tokens: tokens, Form: f, Problem: problem, Revoked: r.URL.Query().Get("revoked")}
+	rows := make([]tokenRow, len(tokens))
+	for i, t := range tokens {
+		rows[i] = rowOf(t)
+	}
+	d := tokensData{Tokens: rows, Form: f, Problem: problem, Revoked: r.URL.Query().Get("revoked")}
 	status := 0
 	if problem != nil {
 		status = problem.Status
@@ -128,7 +145,7 @@ func (u *ui) revokeTokenPage(r *http.Request) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return View{Template: "token-revoke", Title: "Revoke " + t.Name, Crumbs: []Crumb{{"Tokens", "/ui/tokens"}, {"Revoke " + t.Name, r.URL.Path}}, Data: t}, nil
+	return View{Template: "token-revoke", Title: "Revoke " + t.Name, Crumbs: []Crumb{{"Tokens", "/ui/tokens"}, {"Revoke " + t.Name, TokenRevokeURL(t.Name)}}, Data: rowOf(t)}, nil
 }
 
 // revokeTokenAction revokes a token (registry.RevokeToken, as DELETE

@@ -543,3 +543,21 @@ func TestAdminPagesNeedAdmin(t *testing.T) {
 		t.Errorf("Location %q", r.Header.Get("Location"))
 	}
 }
+
+// TestTokenOddName: a token whose name holds a space and markup is listed,
+// confirmed and revoked through escaped paths.
+func TestTokenOddName(t *testing.T) {
+	a := newAccessSite(t, nil, false)
+	a.token("ci bot <b>", "read", "*")
+	c := a.browser()
+	a.signIn(c, a.root, "/").want(t, 303)
+	list := a.get(c, "/ui/tokens").want(t, 200)
+	revoke := "/ui/tokens/" + url.PathEscape("ci bot <b>") + "/revoke"
+	contains(t, list.body, `href="`+revoke+`"`, "ci bot &lt;b&gt;")
+	conf := a.get(c, revoke).want(t, 200)
+	a.post(c, revoke, url.Values{"csrf": {csrf(t, conf.body)}}).want(t, 303)
+	tokens, _ := a.reg.ListTokens(t.Context())
+	if tokens[1].Status != "revoked" {
+		t.Fatalf("not revoked: %+v", tokens[1])
+	}
+}
