@@ -135,8 +135,8 @@ func TestUIAccess(t *testing.T) {
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		target := map[string]string{
-			"/create": `<form method="post" action="http://` + s.addr + `/ui/tokens"><input type="hidden" name="name" value="forged"><input type="hidden" name="role" value="admin"><input type="hidden" name="namespaces" value="*"><input type="hidden" name="csrf" value="guess-guess-guess-guess"><button id="go" type="submit">Win a prize</button></form>`,
-			"/revoke": `<form method="post" action="http://` + s.addr + `/ui/tokens/ui-made/revoke"><button id="go" type="submit">Win a prize</button></form>`,
+			"/create":  `<form method="post" action="http://` + s.addr + `/ui/tokens"><input type="hidden" name="name" value="forged"><input type="hidden" name="role" value="admin"><input type="hidden" name="namespaces" value="*"><input type="hidden" name="csrf" value="guess-guess-guess-guess"><button id="go" type="submit">Win a prize</button></form>`,
+			"/revoke":  `<form method="post" action="http://` + s.addr + `/ui/tokens/ui-made/revoke"><button id="go" type="submit">Win a prize</button></form>`,
 			"/signout": `<form method="post" action="http://` + s.addr + `/ui/signout"><button id="go" type="submit">Win a prize</button></form>`,
 		}[r.URL.Path]
 		fmt.Fprintf(w, "<!doctype html><title>prize</title>%s", target)
