@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
 
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/browser"
@@ -21,6 +25,18 @@ func screenshotDir(t *testing.T) string {
 		return d
 	}
 	return t.TempDir()
+}
+
+// darkMode emulates prefers-color-scheme: dark (or turns it off).
+func darkMode(on bool) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		var f []*emulation.MediaFeature
+		if on {
+			f = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
+		}
+		_, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: f})
+		return err
+	})
 }
 
 // apiStatus is the status of GET path with the bearer secret ("" for none).
@@ -120,7 +136,9 @@ func TestUIAccess(t *testing.T) {
 	}
 	tab.Screenshot(filepath.Join(shots, "tokens-laptop.png"), browser.Laptop)
 	tab.Screenshot(filepath.Join(shots, "tokens-phone.png"), browser.Phone)
-	tab.SetViewport(browser.Laptop)
+	tab.Run(darkMode(true))
+	tab.Screenshot(filepath.Join(shots, "tokens-dark-laptop.png"), browser.Laptop)
+	tab.Run(darkMode(false))
 
 	// Audit: the sign-in and the token are there, newest first.
 	tab.ClickNav(`.admin-nav a[href="/ui/audit"]`)
