@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -75,8 +74,6 @@ func (s *site) send(method, target string, body any, kv ...string) *httptest.Res
 	s.h.ServeHTTP(rec, req)
 	return rec
 }
-
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf gets the version page at target (with the headers of kv) and
 // returns the headers a form post from it sends: its CSRF cookie, and the
