@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/flymodel/flymodel/api"
 )
@@ -14,16 +13,6 @@ import (
 
 func (u *ui) notFound(r *http.Request) (View, error) {
 	return View{}, Errorf(api.ProblemNotFound, "no page at %s", r.URL.Path)
-}
-
-// signIn is a placeholder: the sign-in form (API token, OIDC) comes with
-// the session cookie.
-func (u *ui) signIn(r *http.Request) (View, error) {
-	next := r.URL.Query().Get("next")
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		next = "/"
-	}
-	return View{Template: "signin", Title: "Sign in", Crumbs: []Crumb{{"Sign in", "/ui/signin"}}, Data: next}, nil
 }
 
 func nsCrumbs(ns string) []Crumb { return []Crumb{{ns, NamespaceURL(ns)}} }

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -75,8 +74,6 @@ func (s *site) send(method, target string, body any, kv ...string) *httptest.Res
 	s.h.ServeHTTP(rec, req)
 	return rec
 }
-
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // csrf gets the version page at target (with the headers of kv) and
 // returns the headers a form post from it sends: its CSRF cookie, and the
@@ -389,6 +386,16 @@ func TestVersionPromoteNeedsWrite(t *testing.T) {
 	}
 	if got := s.state(ref); got != "qa" {
 		t.Fatalf("the version moved to %s", got)
+	}
+	// The reader's refused form is audited as the API audits a refused
+	// change: denied, by the reader (the anonymous one is not).
+	items, _, err := s.reg.Audit(ctx, audit.Filter{Outcome: "denied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Actor != "reader" || items[0].Action != "request.post" ||
+		items[0].Namespace != "team" || items[0].Target != target+"/state" {
+		t.Errorf("denied records: %+v", items)
 	}
 }
 
