@@ -59,7 +59,7 @@ type APIOp struct {
 	Body         APIType
 	BodyType     string
 	BodyRequired bool
-	Responses      []APIResponse
+	Responses    []APIResponse
 	// Role is the role in a word and Access in a sentence
 	// (httpapi.Route); "" for an operation without a route.
 	Role, Access string

@@ -128,7 +128,7 @@ type Chart struct {
 	// TickX is where the y tick labels end, LabelY where the version
 	// labels start.
 	TickX, LabelY float64
-	Points                   []PlacedPoint
+	Points        []PlacedPoint
 	// Line is the polyline through the points ("x,y x,y …").
 	Line   string
 	YTicks []Tick
