@@ -39,6 +39,9 @@ type APIRef struct {
 	Schemas                 []APISchema
 	// Operations counts the operations of every tag.
 	Operations int
+	// Common are the parameters every operation takes (X-Request-Id),
+	// listed once rather than under each.
+	Common []APIParam
 }
 
 // APITag is a group of operations (the document's tags, an operation
@@ -52,7 +55,9 @@ type APITag struct {
 // APIOp is one operation.
 type APIOp struct {
 	Method, Path, Anchor, ID, Summary string
-	Description                       template.HTML
+	// PathParts is Path cut after each "/", for line breaks there.
+	PathParts   []string
+	Description template.HTML
 	Params                            []APIParam
 	// Body is the request body's schema (zero without a body);
 	// BodyType its media type.
@@ -196,6 +201,7 @@ func ParseAPIRef(raw []byte, routes []httpapi.Route) (*APIRef, error) {
 		ref.Tags = append(ref.Tags, APITag{Name: t.Name, Anchor: "tag-" + anchor(t.Name), Description: Markdown(t.Description)})
 	}
 	c := d.Components
+	params, uses := map[string]APIParam{}, map[string]int{}
 	for _, path := range slices.Sorted(mapKeys(d.Paths)) {
 		item := d.Paths[path]
 		var shared []oaParam
@@ -214,6 +220,7 @@ func ParseAPIRef(raw []byte, routes []httpapi.Route) (*APIRef, error) {
 				return nil, fmt.Errorf("%s %s: %w", m, path, err)
 			}
 			op := APIOp{Method: strings.ToUpper(m), Path: path, ID: o.OperationID, Summary: o.Summary, Description: Markdown(o.Description)}
+			op.PathParts = strings.SplitAfter(path, "/")
 			op.Anchor = "op-" + anchor(o.OperationID)
 			if o.OperationID == "" {
 				op.Anchor = "op-" + anchor(m+path)
@@ -222,7 +229,13 @@ func ParseAPIRef(raw []byte, routes []httpapi.Route) (*APIRef, error) {
 				if p.Ref != "" {
 					p = c.Parameters[refName(p.Ref)]
 				}
-				op.Params = append(op.Params, APIParam{Name: p.Name, In: p.In, Required: p.Required, Type: typeOf(p.Schema), Description: Markdown(p.Description)})
+				ap := APIParam{Name: p.Name, In: p.In, Required: p.Required, Type: typeOf(p.Schema), Description: Markdown(p.Description)}
+				key := p.In + " " + p.Name
+				if _, ok := params[key]; !ok {
+					params[key] = ap
+				}
+				uses[key]++
+				op.Params = append(op.Params, ap)
 			}
 			if b := o.RequestBody; b != nil {
 				if b.Ref != "" {
@@ -263,6 +276,19 @@ func ParseAPIRef(raw []byte, routes []httpapi.Route) (*APIRef, error) {
 			}
 			ref.Tags[i].Ops = append(ref.Tags[i].Ops, op)
 			ref.Operations++
+		}
+	}
+	// A parameter of every operation is listed once.
+	for _, key := range slices.Sorted(mapKeys(uses)) {
+		if uses[key] != ref.Operations {
+			continue
+		}
+		ref.Common = append(ref.Common, params[key])
+		for i := range ref.Tags {
+			for j := range ref.Tags[i].Ops {
+				op := &ref.Tags[i].Ops[j]
+				op.Params = slices.DeleteFunc(op.Params, func(p APIParam) bool { return p.In+" "+p.Name == key })
+			}
 		}
 	}
 	for _, name := range slices.Sorted(mapKeys(c.Schemas)) {

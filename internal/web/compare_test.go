@@ -355,7 +355,7 @@ func TestAPIReference(t *testing.T) {
 			art := body[i:]
 			art = art[:strings.Index(art, "</article>")]
 			esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
-			contains(t, art, ">"+m+"<", esc(path), `data-role="`+r.Role+`"`)
+			contains(t, art, ">"+m+"<", strings.Join(strings.SplitAfter(esc(path), "/"), "<wbr>"), `data-role="`+r.Role+`"`)
 			if !strings.Contains(body, `href="#`+op.Anchor+`"`) {
 				t.Errorf("%s %s not in the index", m, path)
 			}
@@ -374,8 +374,12 @@ func TestAPIReference(t *testing.T) {
 			t.Errorf("%s: role %q, want %q", key, ops[key].Role, role)
 		}
 	}
-	// Parameters, bodies, responses and schemas.
-	contains(t, body, `id="schema-Version"`, `href="#schema-Version"`, `<code>namespace</code>`, "path", `<code>digest</code>`,
+	// Parameters, bodies, responses and schemas; X-Request-Id, a parameter
+	// of every operation, once.
+	if n := strings.Count(body, `<td data-label="Parameter"><code>X-Request-Id</code>`); n != 1 {
+		t.Errorf("X-Request-Id listed %d times", n)
+	}
+	contains(t, body, `id="common"`, `id="schema-Version"`, `href="#schema-Version"`, `<code>namespace</code>`, "path", `<code>digest</code>`,
 		`href="#schema-VersionCreate"`, `<code>404</code>`, "array of", `id="tag-versions"`, `id="schemas"`)
 	lv := ops["GET /api/v1/namespaces/{namespace}/models/{model}/versions"]
 	names := map[string]web.APIParam{}
