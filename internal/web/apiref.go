@@ -58,7 +58,7 @@ type APIOp struct {
 	// PathParts is Path cut after each "/", for line breaks there.
 	PathParts   []string
 	Description template.HTML
-	Params                            []APIParam
+	Params      []APIParam
 	// Body is the request body's schema (zero without a body);
 	// BodyType its media type.
 	Body         APIType
