@@ -155,7 +155,7 @@ type Tick struct {
 
 // Chart geometry.
 const (
-	chartWidth, chartHeight = 800.0, 360.0
+	chartWidth, chartHeight = 800.0, 340.0
 	chartLeft, chartRight   = 72.0, 784.0
 	chartTop, chartBottom   = 16.0, 260.0
 	// labelSpace is the room one (slanted) version label needs on the x
