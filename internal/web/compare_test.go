@@ -197,7 +197,7 @@ func TestMetricsPage(t *testing.T) {
 	ref := registry.Ref{Namespace: "lab", Model: "m", Version: hostile + `"&'`}
 	must[registry.Experiment](t)(s.reg.CreateExperiment(ctx, ref, registry.NewExperiment{Name: "eval"}))
 	must[registry.Experiment](t)(s.reg.SetExperimentState(ctx, ref, "eval", registry.ExperimentUpdate{State: "running"}))
-	must[registry.Experiment](t)(s.reg.SetExperimentState(ctx, ref, "eval", registry.ExperimentUpdate{State: "failed", Metrics: json.RawMessage(`{"accuracy":-0.5}`)}))
+	must[registry.Experiment](t)(s.reg.SetExperimentState(ctx, ref, "eval", registry.ExperimentUpdate{State: "failed", Metrics: json.RawMessage(`{"accuracy":-0.5,"z<b>k</b>":1}`)}))
 
 	// Defaults: the first experiment, its first metric.
 	body := page(t, s.get("/ns/lab/models/m/metrics"), http.StatusOK)
@@ -236,6 +236,14 @@ func TestMetricsPage(t *testing.T) {
 	// A metric no version has, and an experiment no version has.
 	contains(t, page(t, s.get("/ns/lab/models/m/metrics?experiment=eval&metric=nope"), http.StatusOK), "No version has the metric nope")
 	contains(t, page(t, s.get("/ns/lab/models/m/metrics?experiment=ghost"), http.StatusOK), "has no numeric metrics yet")
+	// A hostile metric key is text.
+	hk := page(t, s.get("/ns/lab/models/m/metrics?experiment=eval&metric="+url.QueryEscape("z<b>k</b>")), http.StatusOK)
+	if strings.Contains(hk, "<b>k") {
+		t.Error("a hostile metric key reached the page as HTML")
+	}
+	if n, titles, _ := parseChart(t, hk).group("chart-points"); n != 1 || !strings.Contains(titles[0], "z<b>k</b> = 1") {
+		t.Errorf("hostile key: %d points %q", n, titles)
+	}
 	// A text metric only: no chart.
 	if b := page(t, s.get("/ns/lab/models/m/metrics?experiment=eval&metric=note"), http.StatusOK); strings.Contains(b, "<svg class=\"chart-svg\"") {
 		t.Error("a chart of a text metric")
