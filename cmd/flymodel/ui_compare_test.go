@@ -168,17 +168,5 @@ func TestUICompareAndMetrics(t *testing.T) {
 		t.Errorf("listVersions role %q", got)
 	}
 	shoot(tab, "apiref")
-	// Chromium asks for /favicon.ico on its own (the UI has none: a 404
-	// logged as a console error); that is not the pages' doing.
-	favicon := 0
-	for _, e := range tab.Events() {
-		if strings.HasSuffix(e.URL, "/favicon.ico") {
-			favicon++
-		}
-	}
-	if favicon > 0 && favicon == len(tab.Events()) {
-		t.Logf("ignored %d favicon.ico 404s", favicon)
-		tab.Reset()
-	}
 	tab.AssertClean(t)
 }

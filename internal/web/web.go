@@ -140,6 +140,7 @@ func (u *ui) routes() http.Handler {
 	mux.Handle("POST /ui/tokens/{token}/revoke", u.action(u.revokeTokenAction))
 	mux.Handle("/ui/audit", u.page(u.auditPage))
 	mux.Handle("/ui/static/{file}", http.HandlerFunc(u.static))
+	mux.Handle("GET /favicon.ico", http.HandlerFunc(u.favicon))
 	mux.Handle("/", u.page(u.notFound))
 	return secure(mux)
 }
@@ -188,6 +189,14 @@ func (u *ui) loadAssets() {
 
 // static serves a hashed asset; its name changes with its content, so it
 // is cached for good.
+// favicon answers the /favicon.ico that browsers ask for on their own
+// (on pages that are not the UI's, such as a download): the UI's icon, so
+// that no request of a browser ends in a 404.
+func (u *ui) favicon(w http.ResponseWriter, r *http.Request) {
+	r.SetPathValue("file", strings.TrimPrefix(u.assetURL["favicon.svg"], "/ui/static/"))
+	u.static(w, r)
+}
+
 func (u *ui) static(w http.ResponseWriter, r *http.Request) {
 	a, ok := u.assets[r.PathValue("file")]
 	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
