@@ -138,6 +138,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "machine: %s/%s, %d CPUs (%s), GOMAXPROCS %d, %s, %s\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.GOMAXPROCS(0), runtime.Version(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(stdout, "load average at start: %s (the machine's other work shares its CPUs)\n", loadAverage())
 	fmt.Fprintf(stdout, "registry: %d models × %d versions (%d versions, every 50th soft-deleted) × %d experiments; %d requests per page, one at a time\n",
 		c.models, c.versionsPerModel, c.models*c.versionsPerModel, c.experimentsPerVersion, c.requests)
 	var all []result
@@ -351,6 +352,16 @@ func printTable(w io.Writer, results []result) {
 		fmt.Fprintf(w, "\nEvery page measured has a SQLite p99 under %s.\n", ms(target))
 	}
 	fmt.Fprintln(w, "CPU/req is the CPU time of the whole process (the server; garbage collection included) per request.")
+}
+
+// loadAverage is the 1, 5 and 15 minute load averages on Linux ("unknown"
+// elsewhere): wall times on a busy machine are longer than CPU times.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }
 
 // cpuModel is the processor name on Linux ("unknown CPU" elsewhere).
