@@ -72,6 +72,7 @@ type config struct {
 	pages                 *regexp.Regexp
 	cacheDir              string
 	keepPostgres          bool
+	sqliteAnalyze         bool
 	cpuProfile            string
 }
 
@@ -92,6 +93,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (co
 	pagesFlag := fs.String("pages", "", "measure only the pages whose name matches this `regexp`")
 	fs.StringVar(&c.cacheDir, "cache", defaultCache, "`folder` keeping seeded SQLite files between runs (\"\": seed every run)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the requests to `file` (with several engines, the engine is inserted before the extension)")
+	fs.BoolVar(&c.sqliteAnalyze, "sqlite-analyze", false, "run ANALYZE on the seeded SQLite file (flymodel never does: by default the file has no statistics, as a server's has)")
 	fs.BoolVar(&c.keepPostgres, "keep-postgres", false, "keep the seeded PostgreSQL database (for EXPLAIN) instead of dropping it")
 	if err := fs.Parse(args); err != nil {
 		return c, err

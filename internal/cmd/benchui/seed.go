@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	_ "modernc.org/sqlite" // ANALYZE and checkpoint on the seeded file
+	_ "modernc.org/sqlite" // checkpoint (and ANALYZE) the seeded file
 
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
@@ -48,7 +48,7 @@ type seeded struct {
 // seedRegistry fills an empty, migrated database: registrytest.Seed's
 // models, versions (every 50th soft-deleted) and experiments, then
 // artifacts (two on every tenth version and on the middle version's
-// neighbour, for compare), tags and audit records, then ANALYZE.
+// neighbour, for compare), tags and audit records (the caller analyses).
 func seedRegistry(ctx context.Context, database db.DB, c config) (seeded, error) {
 	sd, err := registrytest.Seed(ctx, database, registrytest.SeedOptions{Namespace: benchNamespace, Models: c.models,
 		VersionsPerModel: c.versionsPerModel, ExperimentsPerVersion: c.experimentsPerVersion})
@@ -203,8 +203,12 @@ func seededSQLite(ctx context.Context, c config) (database, error) {
 	return d, nil
 }
 
-// seedFile seeds a new SQLite file at path and leaves it closed, analysed
-// and checkpointed (no write-ahead log beside it).
+// seedFile seeds a new SQLite file at path and leaves it closed and
+// checkpointed (no write-ahead log beside it). It is analysed only with
+// -sqlite-analyze: flymodel never runs ANALYZE on SQLite, so a server's
+// database has no statistics, and with them (sqlite_stat4) SQLite
+// re-prepares every statement whose plan may depend on a bound value at
+// each execution (about half the CPU of the namespace page).
 func seedFile(ctx context.Context, path string, c config) error {
 	dbase, err := engine.Open(ctx, "sqlite:"+path)
 	if err != nil {
@@ -221,7 +225,9 @@ func seedFile(ctx context.Context, path string, c config) error {
 	if err != nil {
 		return err
 	}
-	_, err = conn.ExecContext(ctx, "ANALYZE")
+	if c.sqliteAnalyze {
+		_, err = conn.ExecContext(ctx, "ANALYZE")
+	}
 	if err == nil {
 		_, err = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	}
@@ -232,7 +238,7 @@ func seedFile(ctx context.Context, path string, c config) error {
 // parameters and shape, and every migration of the schema.
 func cacheKey(c config) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s %d %d %d\n", seedFormat, c.models, c.versionsPerModel, c.experimentsPerVersion)
+	fmt.Fprintf(h, "%s %d %d %d %t\n", seedFormat, c.models, c.versionsPerModel, c.experimentsPerVersion, c.sqliteAnalyze)
 	err := fs.WalkDir(schema.SQLite, ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
