@@ -52,6 +52,8 @@ type document struct {
 	// CSRF is the token a form that changes something carries in the
 	// field CSRFField (session.go): {{template "csrf" .}}.
 	CSRF string
+	// Access is who is signed in and how, for the header (access.go).
+	Access accessInfo
 	// URL is the request's URL, for links that keep its query (link,
 	// Pager).
 	URL *url.URL
@@ -116,7 +118,7 @@ func (u *ui) render(w http.ResponseWriter, r *http.Request, v View) {
 	}
 	var buf bytes.Buffer
 	doc := document{View: v, Principal: Principal(r.Context()), Version: u.version, RequestID: requestID(w), URL: r.URL,
-		CSRF: u.csrfToken(w, r)}
+		CSRF: u.csrfToken(w, r), Access: u.accessInfo(w, r)}
 	if err := t.ExecuteTemplate(&buf, "layout", doc); err != nil {
 		u.logger.ErrorContext(r.Context(), "rendering a page", "template", v.Template, "request_id", requestID(w), "err", err)
 		http.Error(w, "500 internal server error: the page could not be rendered", http.StatusInternalServerError)

@@ -86,6 +86,7 @@ type ui struct {
 	tls       bool
 	principal PrincipalFunc
 	sessions  *auth.Sessions
+	authn     *auth.Authenticator
 	pages     map[string]pageTemplate
 	// assets maps a hashed asset name (app.3f2a9c1d.css) to its file, and
 	// assetURL a file name to its URL.
@@ -103,7 +104,7 @@ func New(reg *registry.Registry, authn *auth.Authenticator, opts Options) http.H
 	if reg == nil || authn == nil {
 		panic("web.New: a registry and an authenticator are required")
 	}
-	u := &ui{reg: reg, logger: opts.Logger, version: opts.Version, tls: opts.TLS, principal: opts.Principal, sessions: opts.Sessions}
+	u := &ui{reg: reg, logger: opts.Logger, version: opts.Version, tls: opts.TLS, principal: opts.Principal, sessions: opts.Sessions, authn: authn}
 	if u.logger == nil {
 		u.logger = slog.New(slog.DiscardHandler)
 	}
@@ -124,7 +125,17 @@ func (u *ui) routes() http.Handler {
 	mux.Handle("/ns/{namespace}", u.page(u.namespacePage))
 	mux.Handle("/ns/{namespace}/models/{model}", u.page(u.modelPage))
 	mux.Handle("/ns/{namespace}/models/{model}/versions/{version}", u.page(u.versionPage))
+	mux.Handle("POST /ns/{namespace}/models/{model}/versions/{version}/state", u.action(u.promote))
 	mux.Handle("/ui/signin", u.page(u.signIn))
+	mux.Handle("POST /ui/signin", u.action(u.signInAction))
+	mux.Handle("POST /ui/signout", u.action(u.signOutAction))
+	mux.Handle("/ui/oidc/start", http.HandlerFunc(u.oidcStart))
+	mux.Handle("/ui/oidc/callback", http.HandlerFunc(u.oidcCallback))
+	mux.Handle("/ui/tokens", u.page(u.tokensPage))
+	mux.Handle("POST /ui/tokens", u.action(u.createTokenAction))
+	mux.Handle("/ui/tokens/{token}/revoke", u.page(u.revokeTokenPage))
+	mux.Handle("POST /ui/tokens/{token}/revoke", u.action(u.revokeTokenAction))
+	mux.Handle("/ui/audit", u.page(u.auditPage))
 	mux.Handle("/ui/static/{file}", http.HandlerFunc(u.static))
 	mux.Handle("/", u.page(u.notFound))
 	return secure(mux)
