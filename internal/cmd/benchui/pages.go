@@ -80,6 +80,7 @@ var pages = []page{
 			"/ui/audit?actor=carol",
 			"/ui/audit?outcome=denied",
 			"/ui/audit?action=version.create&actor=bob",
+			"/ui/audit?before=5000",
 		}
 	}},
 	{"tokens", func(s seeded) []string { return []string{"/ui/tokens"} }},
