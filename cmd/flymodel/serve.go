@@ -129,16 +129,17 @@ func (a *app) serve(ctx context.Context, cfg *config.Config, noMigrate bool) (er
 	}
 	metrics := httpapi.NewMetrics()
 	var ui http.Handler
+	var sessions *auth.Sessions
 	if cfg.Server.UI {
-		ui = web.New(l.reg, authn, web.Options{Logger: logger, Version: buildVersion(), TLS: tlsConfig != nil,
-			Sessions: auth.NewSessions(auth.SessionOptions{DB: l.db, TTL: cfg.Auth.SessionTTL})})
+		sessions = auth.NewSessions(auth.SessionOptions{DB: l.db, TTL: cfg.Auth.SessionTTL})
+		ui = web.New(l.reg, authn, web.Options{Logger: logger, Version: buildVersion(), TLS: tlsConfig != nil, Sessions: sessions})
 	}
 	handler := httpapi.NewServer(l.reg, authn, httpapi.Options{
 		Logger: logger, Version: buildVersion(), Metrics: metrics,
 		MaxConcurrentUploads: cfg.Server.MaxConcurrentUploads, StallTimeout: cfg.Server.StallTimeout, MaxUploadsPerPrincipal: cfg.Server.MaxUploadsPerPrincipal,
 		TempDir: tempDir, PresignTTL: cfg.Storage.PresignTTL,
 		LoopbackBind: auth.IsLoopback(cfg.Server.Bind), AllowedHosts: cfg.Server.AllowedHosts,
-		AllowedOrigins: cfg.Server.AllowedOrigins, TLS: tlsConfig != nil, UI: ui,
+		AllowedOrigins: cfg.Server.AllowedOrigins, TLS: tlsConfig != nil, UI: ui, Sessions: sessions,
 	})
 	// The sweeper stops (and finishes a sweep in progress) before the
 	// database closes: defers run in reverse.

@@ -58,7 +58,7 @@ func (s *server) guard(need access, h handlerFunc) handlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ctx := r.Context()
-		p, err := s.auth.Authenticate(ctx, r.Header.Get("Authorization"))
+		p, err := s.principal(r)
 		if errors.Is(err, auth.ErrInvalidToken) {
 			s.logger.InfoContext(ctx, "authentication failed", "request_id", requestIDFrom(ctx), "err", err)
 			return unauthorized(w, `Bearer realm="flymodel", error="invalid_token"`, "the bearer token is invalid, expired or revoked; "+getToken(auth.Read))
@@ -75,6 +75,27 @@ func (s *server) guard(need access, h handlerFunc) handlerFunc {
 		}
 		return h(w, r)
 	}
+}
+
+// principal is who r comes from: its bearer token, else — for a GET or
+// HEAD only, such as an artifact's download link on a UI page — the web
+// UI's session cookie, else the anonymous policy. A session never
+// authorizes a change through the API: a state-changing request from a
+// browser carries no CSRF token here, so it must bring a bearer token.
+func (s *server) principal(r *http.Request) (auth.Principal, error) {
+	header := r.Header.Get("Authorization")
+	if header == "" && s.sessions != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if c := auth.SessionCookieValue(r); c != "" {
+			sess, err := s.sessions.Lookup(r.Context(), c)
+			if err == nil {
+				return sess.Principal, nil
+			}
+			if !errors.Is(err, auth.ErrNoSession) {
+				return auth.Principal{}, err
+			}
+		}
+	}
+	return s.auth.Authenticate(r.Context(), header)
 }
 
 // allowed reports whether p may use a route needing need in namespace ns.

@@ -60,6 +60,10 @@ type Options struct {
 	// the web UI (internal/web), behind the same edge guard, request id,
 	// access log and panic recovery. nil: those paths are JSON 404s.
 	UI http.Handler
+	// Sessions are the web UI's sessions: a GET or HEAD without a bearer
+	// token is authenticated by its session cookie (so a page's download
+	// links work for a signed-in browser). nil: bearer tokens only.
+	Sessions *auth.Sessions
 }
 
 // server holds the dependencies the handlers share.
@@ -75,6 +79,7 @@ type server struct {
 	stall     time.Duration
 	router    *mux.Router
 	auth      *auth.Authenticator
+	sessions  *auth.Sessions
 	// uploads holds a slot per upload in flight.
 	uploads chan struct{}
 	// slots counts each principal's uploads in flight.
@@ -101,6 +106,7 @@ func NewServer(reg *registry.Registry, authn *auth.Authenticator, opts Options) 
 	s := &server{
 		registry:  reg,
 		auth:      authn,
+		sessions:  opts.Sessions,
 		logger:    opts.Logger,
 		version:   opts.Version,
 		maxUpload: reg.MaxUploadBytes(),

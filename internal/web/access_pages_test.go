@@ -63,8 +63,9 @@ func newAccessSite(t *testing.T, oidc *auth.OIDC, tls bool) *accessSite {
 	reg := registry.New(registry.Options{DB: s, Blobs: registry.BlobStores{ByName: map[string]blob.Store{"main": fs},
 		ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}})
 	authn := auth.New(auth.Options{DB: s, OIDC: oidc, Anonymous: "none"})
-	ui := web.New(reg, authn, web.Options{Version: "test", TLS: tls, Sessions: auth.NewSessions(auth.SessionOptions{DB: s})})
-	srv := httptest.NewServer(httpapi.NewServer(reg, authn, httpapi.Options{UI: ui}))
+	sessions := auth.NewSessions(auth.SessionOptions{DB: s})
+	ui := web.New(reg, authn, web.Options{Version: "test", TLS: tls, Sessions: sessions})
+	srv := httptest.NewServer(httpapi.NewServer(reg, authn, httpapi.Options{UI: ui, Sessions: sessions}))
 	t.Cleanup(srv.Close)
 	a := &accessSite{t: t, url: srv.URL, reg: reg, db: s}
 	a.root = a.token("root", "admin", "*")

@@ -120,11 +120,15 @@ func (u *ui) action(fn ActionFunc) http.Handler {
 			return
 		}
 		if err := checkCSRF(r); err != nil {
+			u.recordRefusal(w, r, "csrf")
 			u.renderError(w, r, err)
 			return
 		}
 		to, v, err := fn(w, r)
 		if err != nil {
+			if e := (*Error)(nil); errors.As(err, &e) && e.Status == http.StatusForbidden {
+				u.recordRefusal(w, r, "role")
+			}
 			u.renderError(w, r, err)
 			return
 		}
@@ -145,4 +149,17 @@ func localPath(p string) string {
 		return "/"
 	}
 	return p
+}
+
+// recordRefusal writes a refused form of a signed-in (not anonymous)
+// principal to the audit log, as the API records a refused change
+// (action request.post, outcome denied); why is "csrf" or "role".
+func (u *ui) recordRefusal(w http.ResponseWriter, r *http.Request, why string) {
+	ctx := r.Context()
+	if Principal(ctx).Anonymous {
+		return
+	}
+	if err := u.reg.RecordDenied(ctx, "request.post", r.PathValue("namespace"), r.URL.Path, map[string]string{"refused": why}); err != nil {
+		u.logger.ErrorContext(ctx, "recording a refused form", "request_id", requestID(w), "err", err)
+	}
 }

@@ -387,6 +387,16 @@ func TestVersionPromoteNeedsWrite(t *testing.T) {
 	if got := s.state(ref); got != "qa" {
 		t.Fatalf("the version moved to %s", got)
 	}
+	// The reader's refused form is audited as the API audits a refused
+	// change: denied, by the reader (the anonymous one is not).
+	items, _, err := s.reg.Audit(ctx, audit.Filter{Outcome: "denied"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Actor != "reader" || items[0].Action != "request.post" ||
+		items[0].Namespace != "team" || items[0].Target != target+"/state" {
+		t.Errorf("denied records: %+v", items)
+	}
 }
 
 // TestVersionPromoteAudit: a move through the UI is audited as the API's
