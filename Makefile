@@ -11,7 +11,7 @@ GO ?= go
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-artifacts bench-promote screenshots
+.PHONY: build run test generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-ui bench-artifacts bench-promote screenshots
 
 ## build: the binary, bin/flymodel, stamped with the version
 build:
@@ -88,6 +88,14 @@ $(SQLC):
 # BENCH_FLAGS, e.g. make bench-api BENCH_FLAGS='-engine all -duration 30s'.
 bench-api:
 	$(GO) run ./internal/cmd/benchapi $(BENCH_FLAGS)
+
+## bench-ui: the web UI's server-side render time per page, 100,000 versions and experiments: p50, p99
+# SQLite (the seeded file cached under ~/.cache/flymodel/benchui), plus
+# PostgreSQL when FLYMODEL_TEST_POSTGRES_URL is set. The pages are the table
+# in internal/cmd/benchui/pages.go. Flags go in BENCH_FLAGS, e.g.
+# make bench-ui BENCH_FLAGS='-engine all -requests 1000 -pages namespace'.
+bench-ui:
+	$(GO) run ./internal/cmd/benchui $(BENCH_FLAGS)
 
 ## bench-artifacts: upload and download of a 1 GiB artifact on the filesystem store
 # MB/s beside dd conv=fsync to the same disk, and the server's peak RSS,

@@ -40,6 +40,38 @@ const (
 var accessRoles = map[access]auth.Role{read: auth.Read, write: auth.Write, admin: auth.Admin,
 	listNamespaces: auth.Read, createNamespace: auth.Admin, globalAdmin: auth.Admin}
 
+// role is the access level in a word, for the route table (Route.Role).
+func (a access) role() string {
+	switch a {
+	case public:
+		return "public"
+	case read, write, admin:
+		return accessRoles[a].String()
+	case listNamespaces:
+		return "any grant"
+	case createNamespace, globalAdmin:
+		return "global admin"
+	}
+	return "by resource"
+}
+
+// String describes the access level in a sentence (Route.Access).
+func (a access) String() string {
+	switch a {
+	case public:
+		return "none: public"
+	case read, write, admin:
+		return accessRoles[a].String() + " in the path's namespace"
+	case listNamespaces:
+		return "read in some namespace: the list shows the namespaces the caller reaches"
+	case createNamespace:
+		return "admin in every namespace (or the anonymous write policy of a loopback server)"
+	case globalAdmin:
+		return "admin in every namespace"
+	}
+	return "authenticated; the role (read to download, write to upload or change) is checked in the namespace of the resource named"
+}
+
 type principalKey struct{}
 
 // principalFrom returns the principal the guard authenticated.

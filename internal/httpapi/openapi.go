@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	_ "embed"
 	"net/http"
 )
@@ -15,6 +16,10 @@ import (
 //
 //go:embed openapi.json
 var openAPIDocument []byte
+
+// OpenAPIDocument returns the OpenAPI document the API serves at
+// /api/v1/openapi.json (a copy: the caller may keep or change it).
+func OpenAPIDocument() []byte { return bytes.Clone(openAPIDocument) }
 
 func (s *server) handleOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json")

@@ -42,7 +42,7 @@ func (s *server) routes() []Route {
 		}
 		rt := r.Handle(path, s.handle(s.guard(need, h))).Methods(methods...)
 		tpl, _ := rt.GetPathTemplate()
-		table = append(table, Route{Path: tpl, Methods: methods, Public: need == public, Upload: upload})
+		table = append(table, Route{Path: tpl, Methods: methods, Public: need == public, Upload: upload, Role: need.role(), Access: need.String()})
 	}
 	handle := func(r *mux.Router, path string, need access, h handlerFunc, methods ...string) {
 		register(r, path, need, false, h, methods...)
@@ -132,12 +132,16 @@ func (s *server) routes() []Route {
 // Route is one entry of the route table: a path template as gorilla/mux
 // writes it (variables may carry a pattern, {name:.+}), its methods,
 // whether it is public (needs no credentials), and whether it takes an
-// upload slot (and may be refused with 429).
+// upload slot (and may be refused with 429). Role and Access say who may
+// call it (auth.go's access levels): Role in a word (public, read, write,
+// admin, any grant, global admin, by resource), Access in a sentence.
 type Route struct {
 	Path    string
 	Methods []string
 	Public  bool
 	Upload  bool
+	Role    string
+	Access  string
 }
 
 // Routes returns the route table of routes.go, for the OpenAPI generator

@@ -147,27 +147,34 @@ func (r *Registry) ModelOverviews(ctx context.Context, ns string, f ModelFilter,
 	if err != nil {
 		return Page[ModelOverview]{}, err
 	}
+	// The page's heads and counts in one statement (the same page: same
+	// parameters; a model that moved off it in between shows none).
+	heads, err := r.db.ListModelPageHeads(ctx, db.ListModelPageHeadsParams{NamespaceID: n.ID, NameContains: contains, Tag: tag, Sort: sortBy, PageOffset: off, PageLimit: lim})
+	if err != nil {
+		return Page[ModelOverview]{}, err
+	}
 	items := make([]ModelOverview, 0, len(rows))
+	at := make(map[int64]int, len(rows))
 	for _, m := range rows {
 		o := ModelOverview{Heads: map[string]VersionBrief{}}
 		if o.Model, err = r.toModel(ctx, r.db, ns, m); err != nil {
 			return Page[ModelOverview]{}, err
 		}
-		if o.Versions, err = r.db.CountLiveVersions(ctx, m.ID); err != nil {
-			return Page[ModelOverview]{}, err
-		}
-		heads, err := r.db.ListModelHeads(ctx, m.ID)
-		if err != nil {
-			return Page[ModelOverview]{}, err
-		}
-		for i, h := range heads {
-			b := VersionBrief{Model: m.Name, Version: h.Version, State: h.State, StateChangedAt: h.StateChangedAt.UTC(), CreatedAt: h.CreatedAt.UTC()}
-			if i == 0 { // newest first
-				o.Newest = &b
-			}
-			o.Heads[h.State] = b
-		}
+		at[m.ID] = len(items)
 		items = append(items, o)
+	}
+	for _, h := range heads { // by model, newest first
+		i, ok := at[h.ModelID]
+		if !ok {
+			continue
+		}
+		o := &items[i]
+		b := VersionBrief{Model: o.Model.Name, Version: h.Version, State: h.State, StateChangedAt: h.StateChangedAt.UTC(), CreatedAt: h.CreatedAt.UTC()}
+		if o.Newest == nil {
+			o.Newest = &b
+		}
+		o.Heads[h.State] = b
+		o.Versions = h.Live
 	}
 	return newPage(items, page, total), nil
 }

@@ -302,6 +302,10 @@ func (u *ui) funcs() template.FuncMap {
 			}
 			panic("web: no asset " + name)
 		},
+		// compare.go, metrics.go (the compare, metrics and API pages)
+		"shortDigest": ShortDigest,
+		"compareURL":  CompareURL,
+		"metricsURL":  MetricsURL,
 		"nsURL":       NamespaceURL,
 		"modelURL":    ModelURL,
 		"versionURL":  VersionURL,

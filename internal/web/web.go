@@ -126,6 +126,9 @@ func (u *ui) routes() http.Handler {
 	mux.Handle("/ns/{namespace}/models/{model}", u.page(u.modelPage))
 	mux.Handle("/ns/{namespace}/models/{model}/versions/{version}", u.page(u.versionPage))
 	mux.Handle("POST /ns/{namespace}/models/{model}/versions/{version}/state", u.action(u.promote))
+	mux.Handle("/ns/{namespace}/models/{model}/compare", u.page(u.comparePage))
+	mux.Handle("/ns/{namespace}/models/{model}/metrics", u.page(u.metricsPage))
+	mux.Handle("/ui/api", u.page(u.apiPage))
 	mux.Handle("/ui/signin", u.page(u.signIn))
 	mux.Handle("POST /ui/signin", u.action(u.signInAction))
 	mux.Handle("POST /ui/signout", u.action(u.signOutAction))
@@ -137,6 +140,7 @@ func (u *ui) routes() http.Handler {
 	mux.Handle("POST /ui/tokens/{token}/revoke", u.action(u.revokeTokenAction))
 	mux.Handle("/ui/audit", u.page(u.auditPage))
 	mux.Handle("/ui/static/{file}", http.HandlerFunc(u.static))
+	mux.Handle("GET /favicon.ico", http.HandlerFunc(u.favicon))
 	mux.Handle("/", u.page(u.notFound))
 	return secure(mux)
 }
@@ -185,6 +189,14 @@ func (u *ui) loadAssets() {
 
 // static serves a hashed asset; its name changes with its content, so it
 // is cached for good.
+// favicon answers the /favicon.ico that browsers ask for on their own
+// (on pages that are not the UI's, such as a download): the UI's icon, so
+// that no request of a browser ends in a 404.
+func (u *ui) favicon(w http.ResponseWriter, r *http.Request) {
+	r.SetPathValue("file", strings.TrimPrefix(u.assetURL["favicon.svg"], "/ui/static/"))
+	u.static(w, r)
+}
+
 func (u *ui) static(w http.ResponseWriter, r *http.Request) {
 	a, ok := u.assets[r.PathValue("file")]
 	if !ok || (r.Method != http.MethodGet && r.Method != http.MethodHead) {

@@ -411,3 +411,13 @@ func TestPrincipalFunc(t *testing.T) {
 	// Without the cookie: the API's rule (anonymous write on a laptop).
 	contains(t, page(t, s.get("/ns/other"), http.StatusOK), "anonymous")
 }
+
+// TestFavicon: the /favicon.ico browsers ask for on their own is the UI's
+// icon, not a 404 (which a browser logs as an error).
+func TestFavicon(t *testing.T) {
+	s := newSite(t)
+	rec := s.get("/favicon.ico")
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/svg+xml" || !strings.Contains(rec.Body.String(), "<svg") {
+		t.Errorf("GET /favicon.ico: %d %s\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
+	}
+}

@@ -35,13 +35,18 @@ type page struct {
 	Phone bool
 }
 
-// pages is the list of screenshots. The UI's pages go here as they come;
-// the API's JSON answers stand in until then.
+// pages is the list of screenshots: the web UI's main pages.
 var pages = []page{
 	{Path: "/", Name: "home", Phone: true},
-	{Path: "/api/v1/namespaces", Name: "api-namespaces"},
-	{Path: "/api/v1/namespaces/canada/models", Name: "api-models"},
-	{Path: "/api/v1/namespaces/canada/models/llm.sm/versions", Name: "api-versions", Phone: true},
+	{Path: "/ns/canada", Name: "namespace", Phone: true},
+	{Path: "/ns/canada/models/llm.sm", Name: "model", Phone: true},
+	{Path: "/ns/canada/models/llm.sm/versions/v1.10.0", Name: "version", Phone: true},
+	{Path: "/ns/canada/models/llm.sm/compare?a=v1.9.0&b=v1.10.0", Name: "compare"},
+	{Path: "/ns/canada/models/llm.sm/metrics?experiment=eval&metric=accuracy", Name: "metrics", Phone: true},
+	{Path: "/ui/audit", Name: "audit"},
+	{Path: "/ui/tokens", Name: "tokens"},
+	{Path: "/ui/api", Name: "api-reference"},
+	{Path: "/ui/signin", Name: "signin"},
 }
 
 func main() {

@@ -18,7 +18,7 @@ func testOverview(t *testing.T, s db.DB) {
 	ns := namespace(t, s, "ns")
 	other := namespace(t, s, "other")
 	a := must(s.CreateModel(ctx, db.CreateModelParams{NamespaceID: ns.ID, Name: "a", Now: base}))
-	b := must(s.CreateModel(ctx, db.CreateModelParams{NamespaceID: ns.ID, Name: "b", Now: base.Add(time.Second)}))
+	must(s.CreateModel(ctx, db.CreateModelParams{NamespaceID: ns.ID, Name: "b", Now: base.Add(time.Second)}))
 	o := model(t, s, other, "o")
 	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Minute) }
 	mk := func(m db.Model, name, state string, i int) db.ModelVersion {
@@ -34,9 +34,6 @@ func testOverview(t *testing.T, s db.DB) {
 	if n := must(s.CountNamespaceLiveVersions(ctx, db.CountNamespaceLiveVersionsParams{NamespaceID: ns.ID, CountCap: 10})); n != 3 {
 		t.Fatalf("live versions = %d, want 3", n)
 	}
-	if n := must(s.CountLiveVersions(ctx, b.ID)); n != 0 {
-		t.Fatalf("live versions of b = %d", n)
-	}
 	lane := must(s.ListNamespaceVersionsInState(ctx, db.ListNamespaceVersionsInStateParams{NamespaceID: ns.ID, State: "test", PageLimit: 10}))
 	if len(lane) != 2 || lane[0].Version != "3" || lane[1].Version != "1" || lane[0].Model != "a" {
 		t.Fatalf("test lane = %+v", lane)
@@ -49,12 +46,22 @@ func testOverview(t *testing.T, s db.DB) {
 		t.Fatalf("capped live versions = %d, want 2", n)
 	}
 
-	heads := must(s.ListModelHeads(ctx, a.ID))
-	if len(heads) != 2 || heads[0].ID != v3.ID || heads[1].ID != v2.ID {
+	// A page of models (a, b by name), the heads of each by model, newest
+	// first, with its live versions; b has none, so no rows.
+	heads := must(s.ListModelPageHeads(ctx, db.ListModelPageHeadsParams{NamespaceID: ns.ID, Sort: "name", PageLimit: 10}))
+	if len(heads) != 2 || heads[0].ID != v3.ID || heads[1].ID != v2.ID || heads[0].ModelID != a.ID ||
+		heads[0].State != "test" || heads[1].State != "prod" || heads[0].Live != 3 || heads[1].Live != 3 || heads[0].Version != "3" {
 		t.Fatalf("heads = %+v", heads)
 	}
-	if heads := must(s.ListModelHeads(ctx, b.ID)); len(heads) != 0 {
-		t.Fatalf("heads of b = %+v", heads)
+	wantTime(t, "created_at", heads[0].CreatedAt, at(3))
+	if heads := must(s.ListModelPageHeads(ctx, db.ListModelPageHeadsParams{NamespaceID: ns.ID, Sort: "name", PageLimit: 1, PageOffset: 1})); len(heads) != 0 {
+		t.Fatalf("heads of page 2 (b) = %+v", heads)
+	}
+	if heads := must(s.ListModelPageHeads(ctx, db.ListModelPageHeadsParams{NamespaceID: ns.ID, Sort: "-created", PageLimit: 1})); len(heads) != 0 {
+		t.Fatalf("heads of b, newest model first = %+v", heads)
+	}
+	if heads := must(s.ListModelPageHeads(ctx, db.ListModelPageHeadsParams{NamespaceID: ns.ID, NameContains: ptr("A"), Sort: "name", PageLimit: 10})); len(heads) != 2 {
+		t.Fatalf("heads of models containing A = %+v", heads)
 	}
 
 	sorted := func(sort string) []string {

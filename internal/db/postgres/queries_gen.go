@@ -57,13 +57,6 @@ func (q queries) CountLiveTokens(ctx context.Context) (int64, error) {
 	return r, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) CountLiveVersions(ctx context.Context, modelID int64) (int64, error) {
-	ctx, span := queryTrace.Start(ctx, "db.CountLiveVersions")
-	defer span.End()
-	r, err := q.reader().CountLiveVersions(ctx, modelID)
-	return r, dbtrace.Error(span, mapError(err))
-}
-
 func (q queries) CountModelVersions(ctx context.Context, modelID int64) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.CountModelVersions")
 	defer span.End()
@@ -578,13 +571,13 @@ func (q queries) ListModelExperimentNames(ctx context.Context, arg db.ListModelE
 	return r, dbtrace.Error(span, mapError(err))
 }
 
-func (q queries) ListModelHeads(ctx context.Context, modelID int64) ([]db.ModelVersion, error) {
-	ctx, span := queryTrace.Start(ctx, "db.ListModelHeads")
+func (q queries) ListModelPageHeads(ctx context.Context, arg db.ListModelPageHeadsParams) ([]db.ListModelPageHeadsRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListModelPageHeads")
 	defer span.End()
-	r, err := q.reader().ListModelHeads(ctx, modelID)
-	out := make([]db.ModelVersion, len(r))
+	r, err := q.reader().ListModelPageHeads(ctx, pgdb.ListModelPageHeadsParams(arg))
+	out := make([]db.ListModelPageHeadsRow, len(r))
 	for i := range r {
-		out[i] = db.ModelVersion(r[i])
+		out[i] = db.ListModelPageHeadsRow(r[i])
 	}
 	return out, dbtrace.Error(span, mapError(err))
 }

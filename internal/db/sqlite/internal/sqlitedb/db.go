@@ -42,9 +42,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countLiveTokensStmt, err = db.PrepareContext(ctx, countLiveTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query CountLiveTokens: %w", err)
 	}
-	if q.countLiveVersionsStmt, err = db.PrepareContext(ctx, countLiveVersions); err != nil {
-		return nil, fmt.Errorf("error preparing query CountLiveVersions: %w", err)
-	}
 	if q.countModelVersionsStmt, err = db.PrepareContext(ctx, countModelVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query CountModelVersions: %w", err)
 	}
@@ -243,8 +240,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listModelExperimentNamesStmt, err = db.PrepareContext(ctx, listModelExperimentNames); err != nil {
 		return nil, fmt.Errorf("error preparing query ListModelExperimentNames: %w", err)
 	}
-	if q.listModelHeadsStmt, err = db.PrepareContext(ctx, listModelHeads); err != nil {
-		return nil, fmt.Errorf("error preparing query ListModelHeads: %w", err)
+	if q.listModelPageHeadsStmt, err = db.PrepareContext(ctx, listModelPageHeads); err != nil {
+		return nil, fmt.Errorf("error preparing query ListModelPageHeads: %w", err)
 	}
 	if q.listModelsStmt, err = db.PrepareContext(ctx, listModels); err != nil {
 		return nil, fmt.Errorf("error preparing query ListModels: %w", err)
@@ -399,11 +396,6 @@ func (q *Queries) Close() error {
 	if q.countLiveTokensStmt != nil {
 		if cerr := q.countLiveTokensStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countLiveTokensStmt: %w", cerr)
-		}
-	}
-	if q.countLiveVersionsStmt != nil {
-		if cerr := q.countLiveVersionsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing countLiveVersionsStmt: %w", cerr)
 		}
 	}
 	if q.countModelVersionsStmt != nil {
@@ -736,9 +728,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listModelExperimentNamesStmt: %w", cerr)
 		}
 	}
-	if q.listModelHeadsStmt != nil {
-		if cerr := q.listModelHeadsStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listModelHeadsStmt: %w", cerr)
+	if q.listModelPageHeadsStmt != nil {
+		if cerr := q.listModelPageHeadsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listModelPageHeadsStmt: %w", cerr)
 		}
 	}
 	if q.listModelsStmt != nil {
@@ -986,7 +978,6 @@ type Queries struct {
 	countBucketsStmt                  *sql.Stmt
 	countExperimentsStmt              *sql.Stmt
 	countLiveTokensStmt               *sql.Stmt
-	countLiveVersionsStmt             *sql.Stmt
 	countModelVersionsStmt            *sql.Stmt
 	countModelsStmt                   *sql.Stmt
 	countNamespaceLiveVersionsStmt    *sql.Stmt
@@ -1053,7 +1044,7 @@ type Queries struct {
 	listExpiredVersionsStmt           *sql.Stmt
 	listLinkedTagsStmt                *sql.Stmt
 	listModelExperimentNamesStmt      *sql.Stmt
-	listModelHeadsStmt                *sql.Stmt
+	listModelPageHeadsStmt            *sql.Stmt
 	listModelsStmt                    *sql.Stmt
 	listModelsSortedStmt              *sql.Stmt
 	listNamespaceVersionsInStateStmt  *sql.Stmt
@@ -1106,7 +1097,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countBucketsStmt:                  q.countBucketsStmt,
 		countExperimentsStmt:              q.countExperimentsStmt,
 		countLiveTokensStmt:               q.countLiveTokensStmt,
-		countLiveVersionsStmt:             q.countLiveVersionsStmt,
 		countModelVersionsStmt:            q.countModelVersionsStmt,
 		countModelsStmt:                   q.countModelsStmt,
 		countNamespaceLiveVersionsStmt:    q.countNamespaceLiveVersionsStmt,
@@ -1173,7 +1163,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listExpiredVersionsStmt:           q.listExpiredVersionsStmt,
 		listLinkedTagsStmt:                q.listLinkedTagsStmt,
 		listModelExperimentNamesStmt:      q.listModelExperimentNamesStmt,
-		listModelHeadsStmt:                q.listModelHeadsStmt,
+		listModelPageHeadsStmt:            q.listModelPageHeadsStmt,
 		listModelsStmt:                    q.listModelsStmt,
 		listModelsSortedStmt:              q.listModelsSortedStmt,
 		listNamespaceVersionsInStateStmt:  q.listNamespaceVersionsInStateStmt,

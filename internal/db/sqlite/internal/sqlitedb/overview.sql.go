@@ -10,20 +10,6 @@ import (
 	"time"
 )
 
-const countLiveVersions = `-- name: CountLiveVersions :one
-SELECT CAST(COUNT(*) AS BIGINT) FROM model_versions
-WHERE model_id = ?1 AND deleted_at IS NULL
-`
-
-// A model's live versions (model_versions_live_idx).
-// @readonly
-func (q *Queries) CountLiveVersions(ctx context.Context, modelID int64) (int64, error) {
-	row := q.queryRow(ctx, q.countLiveVersionsStmt, countLiveVersions, modelID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
-}
-
 const countNamespaceLiveVersions = `-- name: CountNamespaceLiveVersions :one
 
 SELECT CAST(COUNT(*) AS BIGINT) FROM (
@@ -165,49 +151,96 @@ func (q *Queries) ListModelExperimentNames(ctx context.Context, arg ListModelExp
 	return items, nil
 }
 
-const listModelHeads = `-- name: ListModelHeads :many
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions
-WHERE id IN (
-  SELECT (SELECT x.id FROM model_versions x WHERE x.model_id = ?1 AND x.state = 'test' AND x.deleted_at IS NULL
-          ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
-  UNION ALL
-  SELECT (SELECT x.id FROM model_versions x WHERE x.model_id = ?1 AND x.state = 'qa' AND x.deleted_at IS NULL
-          ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
-  UNION ALL
-  SELECT (SELECT x.id FROM model_versions x WHERE x.model_id = ?1 AND x.state = 'stage' AND x.deleted_at IS NULL
-          ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
-  UNION ALL
-  SELECT (SELECT x.id FROM model_versions x WHERE x.model_id = ?1 AND x.state = 'prod' AND x.deleted_at IS NULL
-          ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
+const listModelPageHeads = `-- name: ListModelPageHeads :many
+WITH o AS (SELECT CAST(?1 AS TEXT) AS sort),
+page AS (
+  SELECT m.id FROM models m, o
+  WHERE m.namespace_id = ?2
+    AND (CAST(?3 AS TEXT) IS NULL
+         OR replace(lower(m.name), lower(CAST(?3 AS TEXT)), '') <> lower(m.name))
+    AND (CAST(?4 AS TEXT) IS NULL OR EXISTS (
+         SELECT 1 FROM tag_links l JOIN tags t ON t.id = l.tag_id
+         WHERE l.model_id = m.id AND t.tag = CAST(?4 AS TEXT)))
+  ORDER BY
+    CASE WHEN o.sort = '-created' THEN m.created_at END DESC,
+    CASE WHEN o.sort = 'created' THEN m.created_at END ASC,
+    CASE WHEN o.sort = '-updated' THEN m.updated_at END DESC,
+    CASE WHEN o.sort = 'updated' THEN m.updated_at END ASC,
+    m.name, m.id
+  LIMIT CAST(?6 AS BIGINT) OFFSET CAST(?5 AS BIGINT)
+),
+heads AS (
+  SELECT p.id AS model_id,
+    (SELECT x.id FROM model_versions x WHERE x.model_id = p.id AND x.state = 'test' AND x.deleted_at IS NULL
+     ORDER BY x.created_at DESC, x.id DESC LIMIT 1) AS test_id,
+    (SELECT x.id FROM model_versions x WHERE x.model_id = p.id AND x.state = 'qa' AND x.deleted_at IS NULL
+     ORDER BY x.created_at DESC, x.id DESC LIMIT 1) AS qa_id,
+    (SELECT x.id FROM model_versions x WHERE x.model_id = p.id AND x.state = 'stage' AND x.deleted_at IS NULL
+     ORDER BY x.created_at DESC, x.id DESC LIMIT 1) AS stage_id,
+    (SELECT x.id FROM model_versions x WHERE x.model_id = p.id AND x.state = 'prod' AND x.deleted_at IS NULL
+     ORDER BY x.created_at DESC, x.id DESC LIMIT 1) AS prod_id,
+    (SELECT COUNT(*) FROM model_versions c WHERE c.model_id = p.id AND c.deleted_at IS NULL) AS live
+  FROM page p
+  LIMIT CAST(?6 AS BIGINT)
 )
-ORDER BY created_at DESC, id DESC
+SELECT v.model_id, v.version, v.state, v.state_changed_at, v.created_at, v.id, CAST(h.live AS BIGINT) AS live
+FROM heads h JOIN model_versions v ON v.id IN (h.test_id, h.qa_id, h.stage_id, h.prod_id)
+ORDER BY v.model_id, v.created_at DESC, v.id DESC
 `
 
-// The newest live version of a model in each lifecycle (at most four rows,
-// each found by model_versions_live_state_idx); the newest of them is the
-// model's newest version.
+type ListModelPageHeadsParams struct {
+	Sort         string
+	NamespaceID  int64
+	NameContains *string
+	Tag          *string
+	PageOffset   int64
+	PageLimit    int64
+}
+
+type ListModelPageHeadsRow struct {
+	ModelID        int64
+	Version        string
+	State          string
+	StateChangedAt time.Time
+	CreatedAt      time.Time
+	ID             int64
+	Live           int64
+}
+
+// ListModelHeads for every model of the page ListModelsSorted returns for
+// the same parameters, in one statement (one per model cost a statement
+// re-preparation each on SQLite, whose planner weighs the bound model id
+// against its statistics), with each model's count of live versions;
+// rows by model, newest first. A model without live versions has none.
+// The LIMIT of heads changes nothing (page has that many rows at most) but
+// keeps SQLite from flattening heads into the join, which ran its
+// subqueries once per row of the join instead of once per model (3x the
+// work; sqlc parses no MATERIALIZED).
 // @readonly
-func (q *Queries) ListModelHeads(ctx context.Context, modelID int64) ([]ModelVersion, error) {
-	rows, err := q.query(ctx, q.listModelHeadsStmt, listModelHeads, modelID)
+func (q *Queries) ListModelPageHeads(ctx context.Context, arg ListModelPageHeadsParams) ([]ListModelPageHeadsRow, error) {
+	rows, err := q.query(ctx, q.listModelPageHeadsStmt, listModelPageHeads,
+		arg.Sort,
+		arg.NamespaceID,
+		arg.NameContains,
+		arg.Tag,
+		arg.PageOffset,
+		arg.PageLimit,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ModelVersion
+	var items []ListModelPageHeadsRow
 	for rows.Next() {
-		var i ModelVersion
+		var i ListModelPageHeadsRow
 		if err := rows.Scan(
-			&i.ID,
 			&i.ModelID,
 			&i.Version,
 			&i.State,
 			&i.StateChangedAt,
-			&i.Digest,
-			&i.SealedAt,
-			&i.DeletedAt,
 			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.Description,
+			&i.ID,
+			&i.Live,
 		); err != nil {
 			return nil, err
 		}

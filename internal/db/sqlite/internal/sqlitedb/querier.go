@@ -25,9 +25,6 @@ type Querier interface {
 	// Tokens not revoked (expired ones count: they show that tokens are in use).
 	// @readonly
 	CountLiveTokens(ctx context.Context) (int64, error)
-	// A model's live versions (model_versions_live_idx).
-	// @readonly
-	CountLiveVersions(ctx context.Context, modelID int64) (int64, error)
 	// Counts every version, soft-deleted ones included: they still hold data.
 	// @readonly
 	CountModelVersions(ctx context.Context, modelID int64) (int64, error)
@@ -178,11 +175,17 @@ type Querier interface {
 	// The distinct names of the live experiments of a model's live versions.
 	// @readonly
 	ListModelExperimentNames(ctx context.Context, arg ListModelExperimentNamesParams) ([]string, error)
-	// The newest live version of a model in each lifecycle (at most four rows,
-	// each found by model_versions_live_state_idx); the newest of them is the
-	// model's newest version.
+	// ListModelHeads for every model of the page ListModelsSorted returns for
+	// the same parameters, in one statement (one per model cost a statement
+	// re-preparation each on SQLite, whose planner weighs the bound model id
+	// against its statistics), with each model's count of live versions;
+	// rows by model, newest first. A model without live versions has none.
+	// The LIMIT of heads changes nothing (page has that many rows at most) but
+	// keeps SQLite from flattening heads into the join, which ran its
+	// subqueries once per row of the join instead of once per model (3x the
+	// work; sqlc parses no MATERIALIZED).
 	// @readonly
-	ListModelHeads(ctx context.Context, modelID int64) ([]ModelVersion, error)
+	ListModelPageHeads(ctx context.Context, arg ListModelPageHeadsParams) ([]ListModelPageHeadsRow, error)
 	// name_contains matches as a plain substring, case-insensitively. replace()
 	// is used rather than LIKE because it has no wildcards to escape and is the
 	// same on both engines; an empty name_contains must be passed as NULL.
