@@ -186,6 +186,17 @@ func TestUIBrowseClickThrough(t *testing.T) {
 		t.Error("no metrics link or compare form")
 	}
 	shots(t, tab, "model")
+	// The compare form and the metrics link lead to those pages.
+	tab.Submit(`form.compare`)
+	if loc := tab.Location(); !strings.Contains(loc, "/ns/shop/models/ranker/compare?a=v2&b=v3") || tab.Exists("section.error") {
+		t.Errorf("the compare form led to %s (%s)", loc, tab.Text("h1"))
+	}
+	tab.Navigate("/ns/shop/models/ranker")
+	tab.ClickNav(`a[href="/ns/shop/models/ranker/metrics"]`)
+	if tab.Exists("section.error") {
+		t.Errorf("the metrics link led to an error: %s", tab.Text("h1"))
+	}
+	tab.Navigate("/ns/shop/models/ranker")
 	// The lifecycle filter.
 	tab.SetValue(`select[name="state"]`, "prod")
 	tab.Submit(`select[name="state"]`)
