@@ -27,6 +27,9 @@ import (
 type Viewport struct {
 	Width, Height int
 	Mobile        bool
+	// MaxHeight caps the height of a full-page Screenshot (the top of a
+	// long page); 0 means the whole page.
+	MaxHeight int
 }
 
 // The viewports the UI is checked at.
@@ -476,7 +479,8 @@ func (tab *Tab) SetViewport(v Viewport) {
 func (tab *Tab) Viewport() Viewport { return tab.view }
 
 // Screenshot writes a full-page PNG of the current page at viewport v to
-// path: v.Width pixels wide, as tall as the page (at least v.Height). The
+// path: v.Width pixels wide, as tall as the page (at least v.Height, at
+// most v.MaxHeight when set). The
 // tab keeps viewport v afterwards.
 func (tab *Tab) Screenshot(path string, v Viewport) {
 	tab.t.Helper()
@@ -489,6 +493,9 @@ func (tab *Tab) Screenshot(path string, v Viewport) {
 		h := float64(v.Height)
 		if m.CSSContentSize != nil && m.CSSContentSize.Height > h {
 			h = m.CSSContentSize.Height
+		}
+		if v.MaxHeight > 0 && h > float64(v.MaxHeight) {
+			h = float64(v.MaxHeight)
 		}
 		yes := true
 		r, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{

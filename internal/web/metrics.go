@@ -101,7 +101,7 @@ func (u *ui) metricsPage(r *http.Request) (View, error) {
 	for _, p := range s.Points {
 		row := metricsRow{Version: p.Version, CreatedAt: p.CreatedAt, State: p.State}
 		if v, ok := p.Metrics[d.Metric]; ok {
-			row.Value = strconv.FormatFloat(v, 'g', -1, 64)
+			row.Value = strconv.FormatFloat(v, 'g', 10, 64)
 			pts = append(pts, ChartPoint{Label: p.Version, Value: v, Class: p.State})
 		}
 		d.Rows = append(d.Rows, row)
@@ -207,7 +207,7 @@ func NewChart(points []ChartPoint) Chart {
 	k := max(1, (len(pts)+room-1)/room)
 	line := make([]byte, 0, len(pts)*16)
 	for i, p := range pts {
-		pp := PlacedPoint{X: x(i), Y: y(p.Value), Label: p.Label, Value: strconv.FormatFloat(p.Value, 'g', -1, 64), Class: p.Class}
+		pp := PlacedPoint{X: x(i), Y: y(p.Value), Label: p.Label, Value: strconv.FormatFloat(p.Value, 'g', 10, 64), Class: p.Class}
 		c.Points = append(c.Points, pp)
 		if i > 0 {
 			line = append(line, ' ')

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -422,5 +423,35 @@ func TestFavicon(t *testing.T) {
 	rec := s.get("/favicon.ico")
 	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/svg+xml" || !strings.Contains(rec.Body.String(), "<svg") {
 		t.Errorf("GET /favicon.ico: %d %s\n%s", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
+	}
+}
+
+// TestStylesheetBalanced: every block of app.css is closed. An unclosed
+// @media block (as a merge once left) silently turns every later rule
+// into a phone-only rule.
+func TestStylesheetBalanced(t *testing.T) {
+	s := newSite(t)
+	home := s.get("/")
+	href := regexp.MustCompile(`href="(/ui/static/app\.[0-9a-f]+\.css)"`).FindStringSubmatch(home.Body.String())
+	if href == nil {
+		t.Fatalf("no stylesheet link in the home page:\n%s", home.Body.String())
+	}
+	css := s.get(href[1]).Body.String()
+	depth, line := 0, 1
+	for _, c := range css {
+		switch c {
+		case '\n':
+			line++
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth < 0 {
+				t.Fatalf("app.css line %d: a } closes nothing", line)
+			}
+		}
+	}
+	if depth != 0 {
+		t.Errorf("app.css ends with %d blocks still open", depth)
 	}
 }

@@ -98,16 +98,20 @@ func run(p *browser.Program, bin, out string, versions int) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 
+	// The top of a long page (the audit log, the API reference) is what
+	// a reader of the README needs, and keeps the PNGs small.
+	laptop, phone := browser.Laptop, browser.Phone
+	laptop.MaxHeight, phone.MaxHeight = 1800, 2400
 	b := browser.Start(p)
 	tab := b.NewTab(p, base)
 	for _, pg := range pages {
 		tab.Navigate(pg.Path)
 		shot := filepath.Join(out, pg.Name+".png")
-		tab.Screenshot(shot, browser.Laptop)
+		tab.Screenshot(shot, laptop)
 		fmt.Println(shot)
 		if pg.Phone {
 			shot = filepath.Join(out, pg.Name+"-phone.png")
-			tab.Screenshot(shot, browser.Phone)
+			tab.Screenshot(shot, phone)
 			fmt.Println(shot)
 		}
 	}
@@ -216,6 +220,23 @@ func seed(ctx context.Context, c *client.Client, n int) error {
 				if _, _, err := c.UploadArtifact(ctx, ref.ExperimentOwner(name), "report.txt",
 					strings.NewReader(fmt.Sprintf("%s of %s: passed=%v\n", name, ref, passed)), client.UploadOptions{}); err != nil {
 					return fmt.Errorf("report of %s %s: %w", ref, name, err)
+				}
+			}
+			// A lifecycle board worth looking at: the newest versions
+			// climb, one to prod (through qa and stage), two to stage,
+			// three to qa.
+			var path []string
+			switch {
+			case i == n-4:
+				path = []string{"qa", "stage", "prod"}
+			case i == n-3 || i == n-5:
+				path = []string{"qa", "stage"}
+			case i >= n-8 && i < n-5:
+				path = []string{"qa"}
+			}
+			for _, to := range path {
+				if _, err := c.SetVersionState(ctx, ref, to); err != nil {
+					return fmt.Errorf("move %s to %s: %w", ref, to, err)
 				}
 			}
 		}
