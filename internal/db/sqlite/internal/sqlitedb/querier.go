@@ -38,7 +38,11 @@ type Querier interface {
 	// @readonly
 	CountNamespaceModels(ctx context.Context, namespaceID int64) (int64, error)
 	// The live versions of a namespace now in one lifecycle, counted up to
-	// count_cap.
+	// count_cap: model by model, each from the index of its live versions by
+	// state alone. CROSS JOIN keeps that order on SQLite, which otherwise reads
+	// the lifecycle's versions of every namespace off the index on
+	// (state, state_changed_at) and fetches each row for its model (12 ms for
+	// a count of 10,000 instead of 1); PostgreSQL plans it as an inner join.
 	// @readonly
 	CountNamespaceVersionsInState(ctx context.Context, arg CountNamespaceVersionsInStateParams) (int64, error)
 	// @readonly
