@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/util"
 
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
@@ -218,10 +221,45 @@ func Ago(t, now time.Time) string {
 	return fmt.Sprintf("%d %s%s", n, u, suffix)
 }
 
-// markdown renders descriptions. goldmark without WithUnsafe writes no raw
-// HTML (it leaves a comment in its place) and no link or image to a
-// dangerous URL (javascript:, vbscript:, file:, data: but images).
-var markdown = goldmark.New()
+// markdown renders descriptions. goldmark without WithUnsafe writes no
+// link or image to a dangerous URL (javascript:, vbscript:, file:, data:
+// but images); raw HTML in a description is shown as the text it is
+// (literalHTML), as every other user text is, rather than dropped.
+var markdown = goldmark.New(goldmark.WithRendererOptions(
+	renderer.WithNodeRenderers(util.Prioritized(literalHTML{}, 100)))) // before goldmark's HTML renderer (1000)
+
+// literalHTML renders the raw HTML of a Markdown text (blocks and inline)
+// escaped: `<script>alert(1)</script>` reads as itself and runs nothing.
+type literalHTML struct{}
+
+func (literalHTML) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
+	reg.Register(ast.KindHTMLBlock, func(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if !entering {
+			return ast.WalkContinue, nil
+		}
+		b := n.(*ast.HTMLBlock)
+		_, _ = w.WriteString("<p>")
+		for i := 0; i < b.Lines().Len(); i++ {
+			line := b.Lines().At(i)
+			template.HTMLEscape(w, line.Value(src))
+		}
+		if b.HasClosure() {
+			template.HTMLEscape(w, b.ClosureLine.Value(src))
+		}
+		_, _ = w.WriteString("</p>\n")
+		return ast.WalkContinue, nil
+	})
+	reg.Register(ast.KindRawHTML, func(w util.BufWriter, src []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
+		if entering {
+			segs := n.(*ast.RawHTML).Segments
+			for i := 0; i < segs.Len(); i++ {
+				seg := segs.At(i)
+				template.HTMLEscape(w, seg.Value(src))
+			}
+		}
+		return ast.WalkSkipChildren, nil
+	})
+}
 
 // Markdown renders a description as HTML: the one template.HTML of user
 // text the UI makes (see markdown).

@@ -8,10 +8,15 @@
 //     security headers, the static assets.
 //   - access.go: who a request comes from (PrincipalFunc) and the role
 //     checks of a page (need).
+//   - session.go: the session cookie, the CSRF token of forms, and
+//     action (a form's POST: body cap, CSRF check, audited refusals).
 //   - render.go: the templates, View, and the error pages.
 //   - helpers.go: what pages share: paging, sorting, query links, sizes,
 //     times, Markdown.
-//   - pages.go: the pages.
+//   - the pages: browse.go (home, namespace, model), version.go (the
+//     version and its promotion), compare.go, metrics.go (the chart),
+//     apiref.go (the API reference), signin.go (sign-in and sign-out,
+//     OIDC), access_pages.go (tokens, audit), pages.go (404).
 //
 // A page is a PageFunc: it reads the request (pathName/pathNames for
 // names, PageRequest for paging, ReadSort for order, r.URL.Query() for
@@ -29,10 +34,13 @@
 // with a copy button), "badge" (a lifecycle or experiment state),
 // "sealed" (a bool), "tags" (tagsIn .URL tags: links that filter the
 // list), "empty" (empty "message" "command"), "pager" (a Pager),
-// "markdown" (a description). Functions (funcs in helpers.go): asset,
-// nsURL, modelURL, versionURL, downloadURL, signInURL, link, sortLink, sh, withQuery,
-// bytes, ago, rfc3339, absolute, markdown, members, empty, badgeClass,
-// duration, deref, derefs, inc, tagsIn.
+// "markdown" (a description), "csrf" (a form's hidden CSRF field, called
+// with the document: {{template "csrf" $}}), "sortth" (a sortable column
+// header), "who" (the header's principal and sign-in/out). Functions
+// (funcs in helpers.go): asset, nsURL, modelURL, versionURL, compareURL,
+// metricsURL, downloadURL, signInURL, link, sortLink, sh, withQuery,
+// bytes, ago, absolute, markdown, members, empty, badgeClass, duration,
+// deref, derefs, inc, tagsIn, shortDigest.
 package web
 
 import (

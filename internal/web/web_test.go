@@ -337,13 +337,16 @@ func TestStaticAssets(t *testing.T) {
 }
 
 func TestMarkdownIsSafe(t *testing.T) {
-	got := string(web.Markdown("# T\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1)) [ok](https://example.com/a)\n\n![i](javascript:alert(2))"))
-	for _, bad := range []string{"<script", "<img src=x", "onerror", "javascript:"} {
+	got := string(web.Markdown("# T\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1)) [ok](https://example.com/a)\n\n![i](javascript:alert(2))\n\ninline <b onclick=\"x()\">bold</b> text"))
+	// Raw HTML is shown as the text it is: escaped, never markup.
+	for _, bad := range []string{"<script", "<img src=x", "javascript:"} {
 		if strings.Contains(got, bad) {
 			t.Errorf("rendered %q:\n%s", bad, got)
 		}
 	}
-	for _, want := range []string{"<h1>T</h1>", `<a href="https://example.com/a">ok</a>`} {
+	for _, want := range []string{"<h1>T</h1>", `<a href="https://example.com/a">ok</a>`,
+		"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=alert(1)&gt;",
+		"inline &lt;b onclick=&#34;x()&#34;&gt;bold&lt;/b&gt; text"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("lacks %q:\n%s", want, got)
 		}
