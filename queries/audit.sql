@@ -17,7 +17,8 @@ WHERE id = (
 
 -- name: ListAudit :many
 -- Oldest first, from after_id on, in [since, until), filtered by any of
--- the optional fields.
+-- the optional fields. The time bounds choose the index on at: use
+-- ListAuditAnyTime when there are none.
 -- @readonly
 SELECT * FROM audit_log
 WHERE id > CAST(@after_id AS BIGINT)
@@ -29,9 +30,25 @@ WHERE id > CAST(@after_id AS BIGINT)
 ORDER BY id
 LIMIT CAST(@page_limit AS BIGINT);
 
+-- name: ListAuditAnyTime :many
+-- ListAudit without time bounds: read along the primary key from after_id,
+-- stopping at page_limit matches. (With an unbounded range on at in the
+-- statement, SQLite, which has no statistics, reads the index on at and
+-- sorts every record for one page.)
+-- @readonly
+SELECT * FROM audit_log
+WHERE id > CAST(@after_id AS BIGINT)
+  AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR namespace = CAST(sqlc.narg(namespace) AS TEXT))
+  AND (CAST(sqlc.narg(actor) AS TEXT) IS NULL OR actor = CAST(sqlc.narg(actor) AS TEXT))
+  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = CAST(sqlc.narg(action) AS TEXT))
+  AND (CAST(sqlc.narg(outcome) AS TEXT) IS NULL OR outcome = CAST(sqlc.narg(outcome) AS TEXT))
+ORDER BY id
+LIMIT CAST(@page_limit AS BIGINT);
+
 -- name: ListAuditNewest :many
--- ListAudit newest first, before before_id: read backwards along the
--- primary key, stopping at page_limit matches.
+-- ListAudit newest first, before before_id, in [since, until): the records
+-- of the range are read from the index on at and sorted by id, so the cost
+-- is the range's size. Use ListAuditNewestAnyTime when there are no bounds.
 -- @readonly
 SELECT * FROM audit_log
 WHERE id < CAST(@before_id AS BIGINT)
@@ -40,5 +57,18 @@ WHERE id < CAST(@before_id AS BIGINT)
   AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = CAST(sqlc.narg(action) AS TEXT))
   AND (CAST(sqlc.narg(outcome) AS TEXT) IS NULL OR outcome = CAST(sqlc.narg(outcome) AS TEXT))
   AND at >= @since AND at < @until
+ORDER BY id DESC
+LIMIT CAST(@page_limit AS BIGINT);
+
+-- name: ListAuditNewestAnyTime :many
+-- ListAuditNewest without time bounds: read backwards along the primary
+-- key from before_id, stopping at page_limit matches.
+-- @readonly
+SELECT * FROM audit_log
+WHERE id < CAST(@before_id AS BIGINT)
+  AND (CAST(sqlc.narg(namespace) AS TEXT) IS NULL OR namespace = CAST(sqlc.narg(namespace) AS TEXT))
+  AND (CAST(sqlc.narg(actor) AS TEXT) IS NULL OR actor = CAST(sqlc.narg(actor) AS TEXT))
+  AND (CAST(sqlc.narg(action) AS TEXT) IS NULL OR action = CAST(sqlc.narg(action) AS TEXT))
+  AND (CAST(sqlc.narg(outcome) AS TEXT) IS NULL OR outcome = CAST(sqlc.narg(outcome) AS TEXT))
 ORDER BY id DESC
 LIMIT CAST(@page_limit AS BIGINT);

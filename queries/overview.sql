@@ -25,12 +25,15 @@ LIMIT CAST(@page_limit AS BIGINT);
 
 -- name: CountNamespaceVersionsInState :one
 -- The live versions of a namespace now in one lifecycle, counted up to
--- count_cap.
+-- count_cap: model by model, each from the index of its live versions by
+-- state alone. CROSS JOIN keeps that order on SQLite, which otherwise reads
+-- the lifecycle's versions of every namespace off the index on
+-- (state, state_changed_at) and fetches each row for its model (12 ms for
+-- a count of 10,000 instead of 1); PostgreSQL plans it as an inner join.
 -- @readonly
 SELECT CAST(COUNT(*) AS BIGINT) FROM (
-  SELECT 1 FROM model_versions v
-  JOIN models m ON m.id = v.model_id
-  WHERE m.namespace_id = @namespace_id AND v.state = @state AND v.deleted_at IS NULL
+  SELECT 1 FROM models m CROSS JOIN model_versions v
+  WHERE v.model_id = m.id AND m.namespace_id = @namespace_id AND v.state = @state AND v.deleted_at IS NULL
   LIMIT CAST(@count_cap AS BIGINT)
 ) AS c;
 

@@ -35,10 +35,15 @@ WHERE tag_id = @tag_id
   AND (model_id = sqlc.narg(model_id) OR version_id = sqlc.narg(version_id) OR experiment_id = sqlc.narg(experiment_id));
 
 -- name: ListLinkedTags :many
--- The tags linked to one target (exactly one id set, as for AttachTag).
+-- The tags linked to one target (exactly one id set, as for AttachTag):
+-- the target's links from their index, then each tag by its key. CROSS
+-- JOIN keeps that order on SQLite (with statistics it would otherwise
+-- read every tag of the registry and probe the links of each); PostgreSQL
+-- plans it as an inner join.
 -- @readonly
-SELECT t.* FROM tags t JOIN tag_links l ON l.tag_id = t.id
-WHERE l.model_id = sqlc.narg(model_id) OR l.version_id = sqlc.narg(version_id) OR l.experiment_id = sqlc.narg(experiment_id)
+SELECT t.* FROM tag_links l CROSS JOIN tags t
+WHERE t.id = l.tag_id
+  AND (l.model_id = sqlc.narg(model_id) OR l.version_id = sqlc.narg(version_id) OR l.experiment_id = sqlc.narg(experiment_id))
 ORDER BY t.tag, t.id;
 
 -- name: ListVersionTagsInRange :many

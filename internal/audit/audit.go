@@ -146,17 +146,28 @@ func List(ctx context.Context, q db.Queries, f Filter) (items []Item, next int64
 		}
 		return &s
 	}
+	// Without time bounds, the queries without them walk the primary key
+	// and stop after the page; with bounds, the range is read from the
+	// index on at.
+	anyTime := f.Since.IsZero() && f.Until.IsZero()
 	var rows []db.AuditLog
-	if f.Newest {
-		before := f.Before
-		if before <= 0 {
-			before = math.MaxInt64
-		}
+	switch {
+	case f.Newest && anyTime:
+		rows, err = q.ListAuditNewestAnyTime(ctx, db.ListAuditNewestAnyTimeParams{
+			BeforeID: before(f.Before), Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
+			Outcome: opt(f.Outcome), PageLimit: limit + 1,
+		})
+	case f.Newest:
 		rows, err = q.ListAuditNewest(ctx, db.ListAuditNewestParams{
-			BeforeID: before, Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
+			BeforeID: before(f.Before), Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
 			Outcome: opt(f.Outcome), Since: f.Since.UTC(), Until: until.UTC(), PageLimit: limit + 1,
 		})
-	} else {
+	case anyTime:
+		rows, err = q.ListAuditAnyTime(ctx, db.ListAuditAnyTimeParams{
+			AfterID: f.After, Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
+			Outcome: opt(f.Outcome), PageLimit: limit + 1,
+		})
+	default:
 		rows, err = q.ListAudit(ctx, db.ListAuditParams{
 			AfterID: f.After, Namespace: opt(f.Namespace), Actor: opt(f.Actor), Action: opt(f.Action),
 			Outcome: opt(f.Outcome), Since: f.Since.UTC(), Until: until.UTC(), PageLimit: limit + 1,
@@ -178,4 +189,13 @@ func List(ctx context.Context, q db.Queries, f Filter) (items []Item, next int64
 		}
 	}
 	return items, next, nil
+}
+
+// before is the id newest-first reading starts below: b, or past the
+// newest record when b is 0 (or negative).
+func before(b int64) int64 {
+	if b <= 0 {
+		return math.MaxInt64
+	}
+	return b
 }

@@ -1,8 +1,10 @@
 package dbtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -170,6 +172,29 @@ func testAudit(t *testing.T, s db.DB) {
 	} {
 		if got := list(c.p); !slices.Equal(got, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+		if !c.p.Since.IsZero() || !c.p.Until.IsZero() {
+			continue
+		}
+		// Without time bounds, the primary key walks (ListAuditAnyTime,
+		// ListAuditNewestAnyTime) list the same, forwards and backwards.
+		limit := cmp.Or(c.p.PageLimit, 100)
+		var fwd, back []string
+		for _, r := range must(s.ListAuditAnyTime(ctx, db.ListAuditAnyTimeParams{AfterID: c.p.AfterID, Namespace: c.p.Namespace,
+			Actor: c.p.Actor, Action: c.p.Action, Outcome: c.p.Outcome, PageLimit: limit})) {
+			fwd = append(fwd, r.RequestID)
+		}
+		for _, r := range must(s.ListAuditNewestAnyTime(ctx, db.ListAuditNewestAnyTimeParams{BeforeID: math.MaxInt64,
+			Namespace: c.p.Namespace, Actor: c.p.Actor, Action: c.p.Action, Outcome: c.p.Outcome, PageLimit: limit})) {
+			back = append(back, r.RequestID)
+		}
+		wantBack := slices.Clone(c.want)
+		slices.Reverse(wantBack)
+		if c.name == "page" {
+			wantBack = []string{"req-4", "req-3"}
+		}
+		if !slices.Equal(fwd, c.want) || !slices.Equal(back, wantBack) {
+			t.Errorf("%s any time: %v and newest first %v, want %v and %v", c.name, fwd, back, c.want, wantBack)
 		}
 	}
 	// Keyset paging: after the second record's id.

@@ -487,10 +487,32 @@ func (q queries) ListAudit(ctx context.Context, arg db.ListAuditParams) ([]db.Au
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListAuditAnyTime(ctx context.Context, arg db.ListAuditAnyTimeParams) ([]db.AuditLog, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListAuditAnyTime")
+	defer span.End()
+	r, err := q.reader().ListAuditAnyTime(ctx, pgdb.ListAuditAnyTimeParams(arg))
+	out := make([]db.AuditLog, len(r))
+	for i := range r {
+		out[i] = db.AuditLog(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListAuditNewest(ctx context.Context, arg db.ListAuditNewestParams) ([]db.AuditLog, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListAuditNewest")
 	defer span.End()
 	r, err := q.reader().ListAuditNewest(ctx, pgdb.ListAuditNewestParams(arg))
+	out := make([]db.AuditLog, len(r))
+	for i := range r {
+		out[i] = db.AuditLog(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListAuditNewestAnyTime(ctx context.Context, arg db.ListAuditNewestAnyTimeParams) ([]db.AuditLog, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListAuditNewestAnyTime")
+	defer span.End()
+	r, err := q.reader().ListAuditNewestAnyTime(ctx, pgdb.ListAuditNewestAnyTimeParams(arg))
 	out := make([]db.AuditLog, len(r))
 	for i := range r {
 		out[i] = db.AuditLog(r[i])

@@ -79,7 +79,8 @@ type ListAuditParams struct {
 }
 
 // Oldest first, from after_id on, in [since, until), filtered by any of
-// the optional fields.
+// the optional fields. The time bounds choose the index on at: use
+// ListAuditAnyTime when there are none.
 // @readonly
 func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error) {
 	rows, err := q.query(ctx, q.listAuditStmt, listAudit,
@@ -90,6 +91,73 @@ func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLo
 		arg.Outcome,
 		arg.Since,
 		arg.Until,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.At,
+			&i.Actor,
+			&i.Action,
+			&i.Target,
+			&i.Namespace,
+			&i.Outcome,
+			&i.RequestID,
+			&i.Detail,
+			&i.Repeats,
+			&i.LastAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listAuditAnyTime = `-- name: ListAuditAnyTime :many
+SELECT id, at, actor, "action", target, namespace, outcome, request_id, detail, repeats, last_at FROM audit_log
+WHERE id > CAST(?1 AS BIGINT)
+  AND (CAST(?2 AS TEXT) IS NULL OR namespace = CAST(?2 AS TEXT))
+  AND (CAST(?3 AS TEXT) IS NULL OR actor = CAST(?3 AS TEXT))
+  AND (CAST(?4 AS TEXT) IS NULL OR action = CAST(?4 AS TEXT))
+  AND (CAST(?5 AS TEXT) IS NULL OR outcome = CAST(?5 AS TEXT))
+ORDER BY id
+LIMIT CAST(?6 AS BIGINT)
+`
+
+type ListAuditAnyTimeParams struct {
+	AfterID   int64
+	Namespace *string
+	Actor     *string
+	Action    *string
+	Outcome   *string
+	PageLimit int64
+}
+
+// ListAudit without time bounds: read along the primary key from after_id,
+// stopping at page_limit matches. (With an unbounded range on at in the
+// statement, SQLite, which has no statistics, reads the index on at and
+// sorts every record for one page.)
+// @readonly
+func (q *Queries) ListAuditAnyTime(ctx context.Context, arg ListAuditAnyTimeParams) ([]AuditLog, error) {
+	rows, err := q.query(ctx, q.listAuditAnyTimeStmt, listAuditAnyTime,
+		arg.AfterID,
+		arg.Namespace,
+		arg.Actor,
+		arg.Action,
+		arg.Outcome,
 		arg.PageLimit,
 	)
 	if err != nil {
@@ -148,8 +216,9 @@ type ListAuditNewestParams struct {
 	PageLimit int64
 }
 
-// ListAudit newest first, before before_id: read backwards along the
-// primary key, stopping at page_limit matches.
+// ListAudit newest first, before before_id, in [since, until): the records
+// of the range are read from the index on at and sorted by id, so the cost
+// is the range's size. Use ListAuditNewestAnyTime when there are no bounds.
 // @readonly
 func (q *Queries) ListAuditNewest(ctx context.Context, arg ListAuditNewestParams) ([]AuditLog, error) {
 	rows, err := q.query(ctx, q.listAuditNewestStmt, listAuditNewest,
@@ -160,6 +229,71 @@ func (q *Queries) ListAuditNewest(ctx context.Context, arg ListAuditNewestParams
 		arg.Outcome,
 		arg.Since,
 		arg.Until,
+		arg.PageLimit,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AuditLog
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.At,
+			&i.Actor,
+			&i.Action,
+			&i.Target,
+			&i.Namespace,
+			&i.Outcome,
+			&i.RequestID,
+			&i.Detail,
+			&i.Repeats,
+			&i.LastAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listAuditNewestAnyTime = `-- name: ListAuditNewestAnyTime :many
+SELECT id, at, actor, "action", target, namespace, outcome, request_id, detail, repeats, last_at FROM audit_log
+WHERE id < CAST(?1 AS BIGINT)
+  AND (CAST(?2 AS TEXT) IS NULL OR namespace = CAST(?2 AS TEXT))
+  AND (CAST(?3 AS TEXT) IS NULL OR actor = CAST(?3 AS TEXT))
+  AND (CAST(?4 AS TEXT) IS NULL OR action = CAST(?4 AS TEXT))
+  AND (CAST(?5 AS TEXT) IS NULL OR outcome = CAST(?5 AS TEXT))
+ORDER BY id DESC
+LIMIT CAST(?6 AS BIGINT)
+`
+
+type ListAuditNewestAnyTimeParams struct {
+	BeforeID  int64
+	Namespace *string
+	Actor     *string
+	Action    *string
+	Outcome   *string
+	PageLimit int64
+}
+
+// ListAuditNewest without time bounds: read backwards along the primary
+// key from before_id, stopping at page_limit matches.
+// @readonly
+func (q *Queries) ListAuditNewestAnyTime(ctx context.Context, arg ListAuditNewestAnyTimeParams) ([]AuditLog, error) {
+	rows, err := q.query(ctx, q.listAuditNewestAnyTimeStmt, listAuditNewestAnyTime,
+		arg.BeforeID,
+		arg.Namespace,
+		arg.Actor,
+		arg.Action,
+		arg.Outcome,
 		arg.PageLimit,
 	)
 	if err != nil {

@@ -216,8 +216,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listAuditStmt, err = db.PrepareContext(ctx, listAudit); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAudit: %w", err)
 	}
+	if q.listAuditAnyTimeStmt, err = db.PrepareContext(ctx, listAuditAnyTime); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditAnyTime: %w", err)
+	}
 	if q.listAuditNewestStmt, err = db.PrepareContext(ctx, listAuditNewest); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAuditNewest: %w", err)
+	}
+	if q.listAuditNewestAnyTimeStmt, err = db.PrepareContext(ctx, listAuditNewestAnyTime); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAuditNewestAnyTime: %w", err)
 	}
 	if q.listBucketsStmt, err = db.PrepareContext(ctx, listBuckets); err != nil {
 		return nil, fmt.Errorf("error preparing query ListBuckets: %w", err)
@@ -688,9 +694,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listAuditStmt: %w", cerr)
 		}
 	}
+	if q.listAuditAnyTimeStmt != nil {
+		if cerr := q.listAuditAnyTimeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditAnyTimeStmt: %w", cerr)
+		}
+	}
 	if q.listAuditNewestStmt != nil {
 		if cerr := q.listAuditNewestStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listAuditNewestStmt: %w", cerr)
+		}
+	}
+	if q.listAuditNewestAnyTimeStmt != nil {
+		if cerr := q.listAuditNewestAnyTimeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAuditNewestAnyTimeStmt: %w", cerr)
 		}
 	}
 	if q.listBucketsStmt != nil {
@@ -1036,7 +1052,9 @@ type Queries struct {
 	listArtifactBlobsStmt             *sql.Stmt
 	listArtifactsWithBlobStmt         *sql.Stmt
 	listAuditStmt                     *sql.Stmt
+	listAuditAnyTimeStmt              *sql.Stmt
 	listAuditNewestStmt               *sql.Stmt
+	listAuditNewestAnyTimeStmt        *sql.Stmt
 	listBucketsStmt                   *sql.Stmt
 	listExperimentSeriesStmt          *sql.Stmt
 	listExperimentsStmt               *sql.Stmt
@@ -1155,7 +1173,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listArtifactBlobsStmt:             q.listArtifactBlobsStmt,
 		listArtifactsWithBlobStmt:         q.listArtifactsWithBlobStmt,
 		listAuditStmt:                     q.listAuditStmt,
+		listAuditAnyTimeStmt:              q.listAuditAnyTimeStmt,
 		listAuditNewestStmt:               q.listAuditNewestStmt,
+		listAuditNewestAnyTimeStmt:        q.listAuditNewestAnyTimeStmt,
 		listBucketsStmt:                   q.listBucketsStmt,
 		listExperimentSeriesStmt:          q.listExperimentSeriesStmt,
 		listExperimentsStmt:               q.listExperimentsStmt,

@@ -38,9 +38,8 @@ func (q *Queries) CountNamespaceLiveVersions(ctx context.Context, arg CountNames
 
 const countNamespaceVersionsInState = `-- name: CountNamespaceVersionsInState :one
 SELECT CAST(COUNT(*) AS BIGINT) FROM (
-  SELECT 1 FROM model_versions v
-  JOIN models m ON m.id = v.model_id
-  WHERE m.namespace_id = ?1 AND v.state = ?2 AND v.deleted_at IS NULL
+  SELECT 1 FROM models m CROSS JOIN model_versions v
+  WHERE v.model_id = m.id AND m.namespace_id = ?1 AND v.state = ?2 AND v.deleted_at IS NULL
   LIMIT CAST(?3 AS BIGINT)
 ) AS c
 `
@@ -52,7 +51,11 @@ type CountNamespaceVersionsInStateParams struct {
 }
 
 // The live versions of a namespace now in one lifecycle, counted up to
-// count_cap.
+// count_cap: model by model, each from the index of its live versions by
+// state alone. CROSS JOIN keeps that order on SQLite, which otherwise reads
+// the lifecycle's versions of every namespace off the index on
+// (state, state_changed_at) and fetches each row for its model (12 ms for
+// a count of 10,000 instead of 1); PostgreSQL plans it as an inner join.
 // @readonly
 func (q *Queries) CountNamespaceVersionsInState(ctx context.Context, arg CountNamespaceVersionsInStateParams) (int64, error) {
 	row := q.queryRow(ctx, q.countNamespaceVersionsInStateStmt, countNamespaceVersionsInState, arg.NamespaceID, arg.State, arg.CountCap)
