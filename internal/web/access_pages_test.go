@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,11 +15,7 @@ import (
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/auth/oidctest"
-	"github.com/flymodel/flymodel/internal/blob"
-	"github.com/flymodel/flymodel/internal/blob/fsblob"
 	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/dbtest"
-	"github.com/flymodel/flymodel/internal/db/sqlite"
 	"github.com/flymodel/flymodel/internal/httpapi"
 	"github.com/flymodel/flymodel/internal/registry"
 	"github.com/flymodel/flymodel/internal/web"
@@ -44,24 +39,7 @@ func local(t *testing.T) context.Context {
 
 func newAccessSite(t *testing.T, oidc *auth.OIDC, tls bool) *accessSite {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, dbtest.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	fs, err := fsblob.New(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fs.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New(registry.Options{DB: s, Blobs: registry.BlobStores{ByName: map[string]blob.Store{"main": fs},
-		ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}})
+	reg, s := newRegistry(t, nil)
 	authn := auth.New(auth.Options{DB: s, OIDC: oidc, Anonymous: "none"})
 	sessions := auth.NewSessions(auth.SessionOptions{DB: s})
 	ui := web.New(reg, authn, web.Options{Version: "test", TLS: tls, Sessions: sessions})

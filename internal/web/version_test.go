@@ -7,17 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/auth"
-	"github.com/flymodel/flymodel/internal/blob"
-	"github.com/flymodel/flymodel/internal/blob/fsblob"
-	"github.com/flymodel/flymodel/internal/db"
-	"github.com/flymodel/flymodel/internal/db/dbtest"
-	"github.com/flymodel/flymodel/internal/db/sqlite"
 	"github.com/flymodel/flymodel/internal/httpapi"
 	"github.com/flymodel/flymodel/internal/registry"
 	"github.com/flymodel/flymodel/internal/web"
@@ -26,25 +20,7 @@ import (
 // newGatedSite is newSite with promotion gates.
 func newGatedSite(t *testing.T, gates map[string]registry.Gate) *site {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlite.Open(ctx, dbtest.SQLitePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(ctx, db.MigrateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	fs, err := fsblob.New(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fs.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stores := registry.BlobStores{ByName: map[string]blob.Store{"main": fs},
-		ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}
-	reg := registry.New(registry.Options{DB: s, Blobs: stores, Gates: gates})
+	reg, s := newRegistry(t, gates)
 	authn := auth.New(auth.Options{DB: s, Loopback: true})
 	ui := web.New(reg, authn, web.Options{Version: "v9.9.9-test"})
 	return &site{t: t, reg: reg, h: httpapi.NewServer(reg, authn, httpapi.Options{UI: ui, LoopbackBind: true})}

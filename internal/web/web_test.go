@@ -43,6 +43,17 @@ func newSite(t *testing.T) *site {
 // newSiteWith is newSite with the UI's options of opts.
 func newSiteWith(t *testing.T, opts func(*auth.Authenticator) web.Options) *site {
 	t.Helper()
+	reg, s := newRegistry(t, nil)
+	authn := auth.New(auth.Options{DB: s, Loopback: true})
+	ui := web.New(reg, authn, opts(authn))
+	return &site{t: t, reg: reg, h: httpapi.NewServer(reg, authn, httpapi.Options{UI: ui, LoopbackBind: true})}
+}
+
+// newRegistry is a registry over a fresh, migrated SQLite database and one
+// filesystem store serving every lifecycle, with the promotion gates of
+// gates (nil: none).
+func newRegistry(t *testing.T, gates map[string]registry.Gate) (*registry.Registry, db.DB) {
+	t.Helper()
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, dbtest.SQLitePath(t))
 	if err != nil {
@@ -61,10 +72,7 @@ func newSiteWith(t *testing.T, opts func(*auth.Authenticator) web.Options) *site
 	}
 	stores := registry.BlobStores{ByName: map[string]blob.Store{"main": fs},
 		ForRole: map[string]string{"test": "main", "qa": "main", "stage": "main", "prod": "main"}}
-	reg := registry.New(registry.Options{DB: s, Blobs: stores})
-	authn := auth.New(auth.Options{DB: s, Loopback: true})
-	ui := web.New(reg, authn, opts(authn))
-	return &site{t: t, reg: reg, h: httpapi.NewServer(reg, authn, httpapi.Options{UI: ui, LoopbackBind: true})}
+	return registry.New(registry.Options{DB: s, Blobs: stores, Gates: gates}), s
 }
 
 // get sends GET target with the headers of kv (name, value, …).
