@@ -270,13 +270,7 @@ func (r *Registry) VersionSummaries(ctx context.Context, ns, model string, f Ver
 func (r *Registry) listVersionsSorted(ctx context.Context, ns, model string, f VersionFilter, sortBy string, page PageRequest) (Page[Version], error) {
 	var v validation
 	off, lim := page.validate(&v)
-	if f.State != "" {
-		f.State = api.CanonicalLifecycle(f.State)
-		oneOf(&v, "state", f.State, Lifecycles)
-	}
-	if f.Tag != "" {
-		v.add("tag", ValidateNameRef(f.Tag))
-	}
+	f.validate(&v)
 	if err := v.err(); err != nil {
 		return Page[Version]{}, err
 	}

@@ -196,17 +196,23 @@ type VersionFilter struct {
 	Tag   string
 }
 
-// ListVersions returns one page of a model's live versions, newest first.
-func (r *Registry) ListVersions(ctx context.Context, ns, model string, f VersionFilter, page PageRequest) (Page[Version], error) {
-	var v validation
-	off, lim := page.validate(&v)
+// validate checks f's lifecycle and tag, and makes the lifecycle
+// canonical.
+func (f *VersionFilter) validate(v *validation) {
 	if f.State != "" {
 		f.State = api.CanonicalLifecycle(f.State)
-		oneOf(&v, "state", f.State, Lifecycles)
+		oneOf(v, "state", f.State, Lifecycles)
 	}
 	if f.Tag != "" {
 		v.add("tag", ValidateNameRef(f.Tag))
 	}
+}
+
+// ListVersions returns one page of a model's live versions, newest first.
+func (r *Registry) ListVersions(ctx context.Context, ns, model string, f VersionFilter, page PageRequest) (Page[Version], error) {
+	var v validation
+	off, lim := page.validate(&v)
+	f.validate(&v)
 	if err := v.err(); err != nil {
 		return Page[Version]{}, err
 	}
