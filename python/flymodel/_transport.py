@@ -1,0 +1,386 @@
+"""HTTP for the client: http.client over kept-alive connections, TLS,
+retries where the Go client retries, and problem+json answers as exceptions.
+
+http.client rather than urllib: uploads stream in 1 MiB blocks (urllib's
+are 8 KiB), redirects are never followed on their own (a presigned URL must
+not receive the bearer token), and each thread keeps its connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import random
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from email.utils import parsedate_to_datetime
+from typing import Any, BinaryIO, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+
+from . import errors
+
+USER_AGENT = "flymodel-python"
+
+BLOCK = 1 << 20  # bytes per socket write and per read of a download
+
+# Bounds of the waits between attempts (as the Go client).
+MAX_BACKOFF = 10.0
+MAX_RETRY_AFTER = 30.0
+# A kept-alive connection idle longer than this is not reused: the server
+# closes idle connections after two minutes, and a request written into a
+# connection the server is closing fails in a way that is not always safe
+# to retry.
+MAX_IDLE = 50.0
+
+IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))
+RETRY_STATUS = frozenset((502, 503, 504))
+
+Body = Union[None, bytes, BinaryIO]
+
+
+class Response:
+    """An answer: status, headers, and the body, read (``data``) or left to
+    stream (``stream``, closed by ``close``)."""
+
+    def __init__(self, status: int, headers: http.client.HTTPMessage, data: bytes = b"",
+                 stream: Optional[http.client.HTTPResponse] = None, conn: Any = None) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data
+        self.stream = stream
+        self._conn = conn
+
+    def json(self) -> Any:
+        return json.loads(self.data) if self.data else None
+
+    def header(self, name: str, default: str = "") -> str:
+        v = self.headers.get(name)
+        return default if v is None else v
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class _Progress(io.RawIOBase):
+    """A file read by http.client, reporting the bytes read."""
+
+    def __init__(self, f: BinaryIO, report: Callable[[int], None]) -> None:
+        self._f = f
+        self._report = report
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:  # type: ignore[override]
+        b = self._f.read(n)
+        if b:
+            self._report(len(b))
+        return b
+
+
+class Transport:
+    def __init__(
+        self,
+        server: str,
+        token: Optional[str] = None,
+        *,
+        timeout: float = 60.0,
+        ca_file: Optional[str] = None,
+        cert_file: Optional[str] = None,
+        key_file: Optional[str] = None,
+        retries: int = 4,
+        backoff: float = 0.2,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        u = urllib.parse.urlsplit(server)
+        if u.scheme not in ("http", "https") or not u.hostname:
+            raise ValueError(f"flymodel: server {server!r} is not an http(s) URL")
+        if u.query or u.fragment:
+            raise ValueError(f"flymodel: server {server!r} has a query or fragment")
+        self.server = server.rstrip("/")
+        self._scheme = u.scheme
+        self._netloc = u.netloc
+        self._prefix = u.path.rstrip("/")
+        self.token = token or None
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        self.user_agent = user_agent
+        self._ssl = self._context(ca_file, cert_file, key_file) if u.scheme == "https" or ca_file or cert_file else None
+        self._local = threading.local()
+
+    @staticmethod
+    def _context(ca_file: Optional[str], cert_file: Optional[str], key_file: Optional[str]) -> ssl.SSLContext:
+        # The system's roots, plus a private CA: a redirect to a public S3
+        # endpoint still verifies.
+        ctx = ssl.create_default_context()
+        if ca_file:
+            ctx.load_verify_locations(cafile=ca_file)
+        if cert_file or key_file:
+            if not (cert_file and key_file):
+                raise ValueError("flymodel: cert_file and key_file go together")
+            ctx.load_cert_chain(cert_file, key_file)
+        return ctx
+
+    # --- connections ---------------------------------------------------------
+
+    def _connection(self, scheme: str, netloc: str, fresh: bool) -> Tuple[http.client.HTTPConnection, bool]:
+        """A connection to netloc and whether it was used before."""
+        pool: Dict[Tuple[str, str], Tuple[http.client.HTTPConnection, float]] = getattr(self._local, "pool", None) or {}
+        self._local.pool = pool
+        key = (scheme, netloc)
+        held = pool.pop(key, None)
+        if held is not None:
+            conn, idle_since = held
+            if not fresh and time.monotonic() - idle_since < MAX_IDLE:
+                return conn, True
+            conn.close()
+        if scheme == "https":
+            ctx = self._ssl or ssl.create_default_context()
+            conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=ctx, blocksize=BLOCK)
+        else:
+            conn = http.client.HTTPConnection(netloc, timeout=self.timeout, blocksize=BLOCK)
+        return conn, False
+
+    def _release(self, scheme: str, netloc: str, conn: http.client.HTTPConnection) -> None:
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            conn.close()
+            return
+        old = pool.pop((scheme, netloc), None)
+        if old is not None:
+            old[0].close()
+        pool[(scheme, netloc)] = (conn, time.monotonic())
+
+    def close(self) -> None:
+        pool = getattr(self._local, "pool", None) or {}
+        for conn, _ in pool.values():
+            conn.close()
+        pool.clear()
+
+    # --- requests ------------------------------------------------------------
+
+    def url(self, path: str, query: Optional[Mapping[str, Any]] = None) -> str:
+        target = self._prefix + path
+        if query:
+            q = {k: _query_value(v) for k, v in query.items() if v is not None and v != ""}
+            if q:
+                target += "?" + urllib.parse.urlencode(q)
+        return target
+
+    def request(
+        self,
+        method: str,
+        path: str = "",
+        *,
+        query: Optional[Mapping[str, Any]] = None,
+        json_body: Any = None,
+        body: Body = None,
+        length: Optional[int] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        stream: bool = False,
+        external: Optional[str] = None,
+        ok: Tuple[int, ...] = (),
+        progress: Optional[Callable[[int], None]] = None,
+    ) -> Response:
+        """Send a request and return its answer; an error status raises the
+        problem's exception unless it is in ok. external is a full URL of
+        another host (a presigned download), sent without the token."""
+        h: Dict[str, str] = {"User-Agent": self.user_agent, "Accept": "application/json"}
+        if json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":")).encode()
+            h["Content-Type"] = "application/json"
+        if external is not None:
+            u = urllib.parse.urlsplit(external)
+            scheme, netloc = u.scheme, u.netloc
+            target = urllib.parse.urlunsplit(("", "", u.path or "/", u.query, ""))
+        else:
+            scheme, netloc, target = self._scheme, self._netloc, self.url(path, query)
+            if self.token:
+                h["Authorization"] = "Bearer " + self.token
+        if headers:
+            h.update(headers)
+        if isinstance(body, (bytes, bytearray)):
+            length = len(body)
+        if body is not None or method in ("POST", "PUT", "PATCH"):
+            h["Content-Length"] = str(length if length is not None else 0)
+        start = _tell(body)
+        idempotent = method in IDEMPOTENT
+        attempt = 0
+        while True:
+            attempt += 1
+            fresh_needed = attempt > 1
+            conn, reused = self._connection(scheme, netloc, fresh_needed)
+            sent = False
+            try:
+                send: Any = body
+                if progress is not None and body is not None and not isinstance(body, (bytes, bytearray)):
+                    send = _Progress(body, progress)
+                conn.request(method, target, body=send, headers=h)
+                sent = True
+                if progress is not None and isinstance(body, (bytes, bytearray)):
+                    progress(len(body))
+                res = conn.getresponse()
+            except (OSError, http.client.HTTPException) as e:
+                conn.close()
+                if attempt <= self.retries and self._may_retry(e, reused, sent, idempotent, body, start):
+                    _rewind(body, start)
+                    time.sleep(self._backoff(attempt) if not reused or attempt > 1 else 0)
+                    continue
+                raise errors.TransportError(f"{method} {self._show(scheme, netloc, target)}: {_describe(e)}") from e
+            status = res.status
+            if status in RETRY_STATUS and idempotent and _resendable(body, start) and attempt <= self.retries:
+                wait = _retry_after(res.getheader("Retry-After")) or self._backoff(attempt)
+                _drain(res, conn)
+                self._release(scheme, netloc, conn)
+                _rewind(body, start)
+                time.sleep(wait)
+                continue
+            if status >= 400 and status not in ok:
+                data = _read_limited(res, 1 << 20)
+                self._finish(res, scheme, netloc, conn)
+                raise _error(status, res.headers, data, method, target)
+            if stream:
+                return Response(status, res.headers, stream=res, conn=conn)
+            data = res.read()
+            self._finish(res, scheme, netloc, conn)
+            return Response(status, res.headers, data=data)
+
+    def _finish(self, res: http.client.HTTPResponse, scheme: str, netloc: str, conn: http.client.HTTPConnection) -> None:
+        if res.will_close or not res.isclosed():
+            conn.close()
+        else:
+            self._release(scheme, netloc, conn)
+
+    def _may_retry(self, e: BaseException, reused: bool, sent: bool, idempotent: bool, body: Body, start: Optional[int]) -> bool:
+        if not _resendable(body, start):
+            return False
+        # Nothing reached the server: any method may go again.
+        if isinstance(e, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        if reused and isinstance(e, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)) and (not sent or idempotent):
+            # A kept-alive connection the server had closed meanwhile.
+            return True
+        if not idempotent:
+            return False
+        return isinstance(e, (ConnectionError, socket.timeout, TimeoutError, http.client.IncompleteRead,
+                              http.client.RemoteDisconnected, http.client.BadStatusLine))
+
+    def _backoff(self, attempt: int) -> float:
+        d = self.backoff
+        for _ in range(1, attempt):
+            if d >= MAX_BACKOFF:
+                break
+            d *= 2
+        d = min(d, MAX_BACKOFF)
+        return d / 2 + random.uniform(0, d / 2)
+
+    def _show(self, scheme: str, netloc: str, target: str) -> str:
+        # Never the query of a presigned URL: it holds a signature.
+        return f"{scheme}://{netloc}{target.split('?', 1)[0]}"
+
+
+def _query_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, separators=(",", ":"))
+    return str(v)
+
+
+def _tell(body: Body) -> Optional[int]:
+    if body is None or isinstance(body, (bytes, bytearray)):
+        return 0
+    try:
+        if body.seekable():
+            return body.tell()
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def _resendable(body: Body, start: Optional[int]) -> bool:
+    return start is not None
+
+
+def _rewind(body: Body, start: Optional[int]) -> None:
+    if body is not None and not isinstance(body, (bytes, bytearray)) and start is not None:
+        body.seek(start)
+
+
+def _retry_after(v: Optional[str]) -> float:
+    if not v:
+        return 0.0
+    try:
+        secs = float(int(v))
+    except ValueError:
+        try:
+            secs = parsedate_to_datetime(v).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return 0.0
+    return max(0.0, min(secs, MAX_RETRY_AFTER))
+
+
+def _drain(res: http.client.HTTPResponse, conn: http.client.HTTPConnection) -> None:
+    try:
+        res.read(1 << 16)
+    except (OSError, http.client.HTTPException):
+        conn.close()
+
+
+def _read_limited(res: http.client.HTTPResponse, limit: int) -> bytes:
+    try:
+        return res.read(limit)
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, ConnectionRefusedError):
+        return "connection refused (is the server running?)"
+    if isinstance(e, (socket.timeout, TimeoutError)):
+        return "timed out"
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted: {e.verify_message} (give ca_file for a private CA)"
+    return str(e) or type(e).__name__
+
+
+def _error(status: int, headers: http.client.HTTPMessage, data: bytes, method: str, target: str) -> errors.FlymodelError:
+    request_id = headers.get("X-Request-Id") or ""
+    ctype = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    if ctype in ("application/problem+json", "application/json") and data:
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            return errors.from_problem(status, doc, request_id)
+    # Not a problem: a proxy's page, an S3 error document.
+    text = data[:300].decode("utf-8", "replace").strip()
+    detail = f"{method} {target.split('?', 1)[0]}: HTTP {status}" + (f": {text}" if text else "")
+    return errors.from_problem(status, {"detail": detail}, request_id)
+
+
+def iter_body(res: Response, block: int = BLOCK) -> Iterator[memoryview]:
+    """The bytes of a streamed answer, a block at a time (one buffer, reused)."""
+    assert res.stream is not None
+    buf = bytearray(block)
+    view = memoryview(buf)
+    while True:
+        n = res.stream.readinto(buf)
+        if not n:
+            return
+        yield view[:n]
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
