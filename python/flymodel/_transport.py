@@ -36,6 +36,9 @@ MAX_RETRY_AFTER = 30.0
 # to retry.
 MAX_IDLE = 50.0
 
+# Bodies this large are sent with "Expect: 100-continue".
+EXPECT_CONTINUE_MIN = 1 << 20
+
 IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))
 RETRY_STATUS = frozenset((502, 503, 504))
 
@@ -47,12 +50,14 @@ class Response:
     stream (``stream``, closed by ``close``)."""
 
     def __init__(self, status: int, headers: http.client.HTTPMessage, data: bytes = b"",
-                 stream: Optional[http.client.HTTPResponse] = None, conn: Any = None) -> None:
+                 stream: Optional[http.client.HTTPResponse] = None, conn: Any = None,
+                 release: Optional[Callable[[], None]] = None) -> None:
         self.status = status
         self.headers = headers
         self.data = data
         self.stream = stream
         self._conn = conn
+        self._release = release
 
     def json(self) -> Any:
         return json.loads(self.data) if self.data else None
@@ -62,11 +67,17 @@ class Response:
         return default if v is None else v
 
     def close(self) -> None:
+        """Done with the answer: a connection whose answer was read to its
+        end goes back to the pool, any other is closed."""
+        reusable = self.stream is not None and self.stream.isclosed() and not self.stream.will_close
         if self.stream is not None:
             self.stream.close()
             self.stream = None
         if self._conn is not None:
-            self._conn.close()
+            if reusable and self._release is not None:
+                self._release()
+            else:
+                self._conn.close()
             self._conn = None
 
 
@@ -115,6 +126,7 @@ class Transport:
         self.retries = max(0, retries)
         self.backoff = backoff
         self.user_agent = user_agent
+        self.expect_timeout = 1.0  # as Go's http.Transport ExpectContinueTimeout
         self._ssl = self._context(ca_file, cert_file, key_file) if u.scheme == "https" or ca_file or cert_file else None
         self._local = threading.local()
 
@@ -225,11 +237,17 @@ class Transport:
                 send: Any = body
                 if progress is not None and body is not None and not isinstance(body, (bytes, bytearray)):
                     send = _Progress(body, progress)
-                conn.request(method, target, body=send, headers=h)
-                sent = True
+                if length is not None and length >= EXPECT_CONTINUE_MIN and body is not None:
+                    # The server may refuse (sealed, too large, no token) or
+                    # accept (it holds these bytes) without reading the body:
+                    # let it say so before gigabytes are sent.
+                    res, sent = _expect_continue(conn, method, target, h, send, self.expect_timeout)
+                else:
+                    conn.request(method, target, body=send, headers=h)
+                    sent = True
+                    res = conn.getresponse()
                 if progress is not None and isinstance(body, (bytes, bytearray)):
                     progress(len(body))
-                res = conn.getresponse()
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 if attempt <= self.retries and self._may_retry(e, reused, sent, idempotent, body, start):
@@ -250,7 +268,8 @@ class Transport:
                 self._finish(res, scheme, netloc, conn)
                 raise _error(status, res.headers, data, method, target)
             if stream:
-                return Response(status, res.headers, stream=res, conn=conn)
+                return Response(status, res.headers, stream=res, conn=conn,
+                                release=lambda: self._release(scheme, netloc, conn))
             data = res.read()
             self._finish(res, scheme, netloc, conn)
             return Response(status, res.headers, data=data)
@@ -287,6 +306,84 @@ class Transport:
     def _show(self, scheme: str, netloc: str, target: str) -> str:
         # Never the query of a presigned URL: it holds a signature.
         return f"{scheme}://{netloc}{target.split('?', 1)[0]}"
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read from a socket, then the socket."""
+
+    def __init__(self, prefix: bytes, sock: socket.socket) -> None:
+        self._prefix = prefix
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self._prefix:
+            n = min(len(b), len(self._prefix))
+            b[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        return self._sock.recv_into(b)
+
+
+class _PrefixedSocket:
+    """What http.client.HTTPResponse needs of a socket: makefile."""
+
+    def __init__(self, prefix: bytes, sock: socket.socket) -> None:
+        self._raw = _Prefixed(prefix, sock)
+
+    def makefile(self, mode: str) -> BinaryIO:
+        return io.BufferedReader(self._raw)  # type: ignore[return-value]
+
+
+def _expect_continue(conn: http.client.HTTPConnection, method: str, target: str, headers: Dict[str, str],
+                     body: Any, wait: float) -> Tuple[http.client.HTTPResponse, bool]:
+    """Send the headers with "Expect: 100-continue", then the body once the
+    server says "100 Continue" (or has said nothing for wait seconds); a
+    final answer that comes first is returned without sending the body (the
+    connection is then not reused). Returns the answer and whether the body
+    was sent."""
+    conn.putrequest(method, target, skip_accept_encoding=True)
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    conn.putheader("Expect", "100-continue")
+    conn.endheaders()
+    sock = conn.sock
+    prev = sock.gettimeout()
+    buf = b""
+    try:
+        sock.settimeout(wait)
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    except (socket.timeout, TimeoutError):
+        pass  # the server does not do 100-continue: send the body
+    finally:
+        sock.settimeout(prev)
+    if buf and not buf.startswith(b"HTTP/1.1 100") and not buf.startswith(b"HTTP/1.0 100"):
+        # A final answer, the body unsent: parse it from what was read.
+        res = http.client.HTTPResponse(_PrefixedSocket(buf, sock), method=method)  # type: ignore[arg-type]
+        res.begin()
+        res.will_close = True
+        conn.close()
+        return res, False
+    rest = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else b""
+    if isinstance(body, (bytes, bytearray)):
+        sock.sendall(body)
+    else:
+        while True:
+            block = body.read(BLOCK)
+            if not block:
+                break
+            sock.sendall(block)
+    if rest:
+        res = http.client.HTTPResponse(_PrefixedSocket(rest, sock), method=method)  # type: ignore[arg-type]
+        res.begin()
+        return res, True
+    return conn.getresponse(), True
 
 
 def _query_value(v: Any) -> str:
