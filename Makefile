@@ -72,6 +72,11 @@ vet:
 		echo "vet: not gofmt-ed (run 'make fmt'):" >&2; echo "$$unformatted" >&2; exit 1; \
 	fi
 
+## typecheck-python: pyright over the Python client, as Python 3.9 sees it (needs Node's npx and
+## the npm registry; not part of make test or CI, which never need Node)
+typecheck-python:
+	cd python && npx --yes pyright@1 --pythonversion 3.9 flymodel
+
 ## fmt: gofmt every file
 fmt:
 	gofmt -w .

@@ -42,7 +42,7 @@ EXPECT_CONTINUE_MIN = 1 << 20
 IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))
 RETRY_STATUS = frozenset((502, 503, 504))
 
-Body = Union[None, bytes, BinaryIO]
+Body = Union[None, bytes, bytearray, BinaryIO]
 
 
 class Response:
