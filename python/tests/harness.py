@@ -45,6 +45,7 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -295,6 +296,7 @@ class Server:
     """A running flymodel serve with its own temporary folder."""
 
     def __init__(self) -> None:
+        self.id = uuid.uuid4().hex[:8]  # unique to this server: replaces {server} in the storage snippet
         self.url = ""
         self.token = ""
         self.port = 0
@@ -421,7 +423,7 @@ class Server:
         config = "\n".join(lines) + "\n"
         storage = os.environ.get("FLYMODEL_PYTEST_STORAGE_TOML", "")
         if storage.strip():
-            config = merge_toml(config, storage.replace("{server}", os.path.basename(self.dir)[-8:].lower()))
+            config = merge_toml(config, storage.replace("{server}", self.id))
         if extra_toml:
             config = merge_toml(config, extra_toml)
         with open(self.config_path, "w", encoding="utf-8") as f:

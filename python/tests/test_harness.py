@@ -45,8 +45,18 @@ class SharedServerTest(unittest.TestCase):
         self.assertEqual(status, 200, body)
         checks = json.loads(body)["checks"]
         self.assertEqual(checks.get("database"), "ok", checks)
+        stores = sorted(k for k in checks if k.startswith("storage:"))
         if harness.backend().endswith("+s3"):
-            self.assertTrue(any(k.startswith("storage:s3") or "s3" in k for k in checks), checks)
+            # One S3 bucket per lifecycle, named in the configuration.
+            self.assertEqual(len(stores), 4, checks)
+            with open(self.srv.config_path) as f:
+                config = f.read()
+            for store in stores:
+                self.assertIn('bucket = "%s"' % store[len("storage:"):], config)
+        else:
+            self.assertEqual(stores, ["storage:local"], checks)
+        engine = "postgres" if harness.backend().startswith("postgres") else "sqlite"
+        self.assertIn("engine=" + engine, self.srv.log())
 
     def test_shared_is_one_server(self) -> None:
         self.assertIs(harness.shared_server(), self.srv)
