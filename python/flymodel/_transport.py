@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 from email.utils import parsedate_to_datetime
-from typing import Any, BinaryIO, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import errors
 
@@ -129,6 +129,8 @@ class Transport:
         self.expect_timeout = 1.0  # as Go's http.Transport ExpectContinueTimeout
         self._ssl = self._context(ca_file, cert_file, key_file) if u.scheme == "https" or ca_file or cert_file else None
         self._local = threading.local()
+        self._pools: List[Dict[Tuple[str, str], Tuple[http.client.HTTPConnection, float]]] = []
+        self._pools_lock = threading.Lock()
 
     @staticmethod
     def _context(ca_file: Optional[str], cert_file: Optional[str], key_file: Optional[str]) -> ssl.SSLContext:
@@ -147,8 +149,12 @@ class Transport:
 
     def _connection(self, scheme: str, netloc: str, fresh: bool) -> Tuple[http.client.HTTPConnection, bool]:
         """A connection to netloc and whether it was used before."""
-        pool: Dict[Tuple[str, str], Tuple[http.client.HTTPConnection, float]] = getattr(self._local, "pool", None) or {}
-        self._local.pool = pool
+        pool: Optional[Dict[Tuple[str, str], Tuple[http.client.HTTPConnection, float]]] = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = {}
+            self._local.pool = pool
+            with self._pools_lock:
+                self._pools.append(pool)
         key = (scheme, netloc)
         held = pool.pop(key, None)
         if held is not None:
@@ -174,10 +180,20 @@ class Transport:
         pool[(scheme, netloc)] = (conn, time.monotonic())
 
     def close(self) -> None:
-        pool = getattr(self._local, "pool", None) or {}
-        for conn, _ in pool.values():
-            conn.close()
-        pool.clear()
+        """Close the kept-alive connections of every thread."""
+        with self._pools_lock:
+            pools, self._pools = self._pools, []
+        for pool in pools:
+            for conn, _ in list(pool.values()):
+                conn.close()
+            pool.clear()
+        self._local = threading.local()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     # --- requests ------------------------------------------------------------
 
