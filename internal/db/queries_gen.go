@@ -12,9 +12,21 @@ var _ time.Time // some generations use no time type
 // Queries are the typed queries of queries/*.sql, the same on every engine.
 type Queries interface {
 	AddTokenNamespace(ctx context.Context, arg AddTokenNamespaceParams) error
+	// Lineage (issue 17): version_parents links a version (child) to the
+	// versions it was made from (parents), in any model of any namespace.
+	// The graph is walked with recursive CTEs (WITH RECURSIVE, both engines);
+	// UNION (not UNION ALL) keeps each (version, depth) once, so a walk ends
+	// on any graph and reads at most depth+1 rows per version.
+	AddVersionParent(ctx context.Context, arg AddVersionParentParams) error
 	// Links a tag to one target: exactly one of model_id, version_id and
 	// experiment_id is set. Attaching twice changes nothing.
 	AttachTag(ctx context.Context, arg AttachTagParams) (int64, error)
+	// Counts the walks from a version up to ancestor (itself included, at
+	// depth 0): more than 0 when ancestor is the version or one of its
+	// ancestors. Linking a child to a parent makes a cycle exactly when the
+	// child is the parent or one of its ancestors.
+	// @readonly
+	CountAncestorPaths(ctx context.Context, arg CountAncestorPathsParams) (int64, error)
 	// An owner's artifacts: experiment_key is the experiment's id, or 0 for the
 	// version's own.
 	// @readonly
@@ -74,10 +86,21 @@ type Queries interface {
 	DeleteExperiment(ctx context.Context, id int64) (int64, error)
 	DeleteExpiredWebSessions(ctx context.Context, now time.Time) (int64, error)
 	DeleteModel(ctx context.Context, id int64) (int64, error)
+	// Removes the links that name any version of a model as a parent (a
+	// cascade delete of the model).
+	DeleteModelParentLinks(ctx context.Context, modelID int64) (int64, error)
 	DeleteNamespace(ctx context.Context, id int64) (int64, error)
 	DeleteNamespaceByName(ctx context.Context, name string) (int64, error)
+	// Removes the links that name any version of a namespace as a parent (a
+	// cascade delete of the namespace).
+	DeleteNamespaceParentLinks(ctx context.Context, namespaceID int64) (int64, error)
+	// Removes the links that name a version as a parent (a cascade delete of
+	// the parent).
+	DeleteParentLinks(ctx context.Context, parentID int64) (int64, error)
 	DeleteTag(ctx context.Context, id int64) (int64, error)
 	DeleteVersion(ctx context.Context, id int64) (int64, error)
+	// Removes the links of a child to its parents.
+	DeleteVersionParents(ctx context.Context, childID int64) (int64, error)
 	DeleteWebSession(ctx context.Context, secretHash string) (WebSession, error)
 	// The ids left NULL match nothing, so only the one target set is unlinked.
 	DetachTag(ctx context.Context, arg DetachTagParams) (int64, error)
@@ -186,6 +209,12 @@ type Queries interface {
 	// deleted ones included), with their path names, for retention.
 	// @readonly
 	ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error)
+	// The links within max_depth of a version, both ways: its ancestors'
+	// (walking child -> parent) and its descendants' (parent -> child), each
+	// with both ends named. Soft-deleted versions are walked too; the caller
+	// decides what to show.
+	// @readonly
+	ListLineageEdges(ctx context.Context, arg ListLineageEdgesParams) ([]ListLineageEdgesRow, error)
 	// The tags linked to one target (exactly one id set, as for AttachTag):
 	// the target's links from their index, then each tag by its key. CROSS
 	// JOIN keeps that order on SQLite (with statistics it would otherwise
@@ -193,6 +222,10 @@ type Queries interface {
 	// plans it as an inner join.
 	// @readonly
 	ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) ([]Tag, error)
+	// The live (not soft-deleted) versions that name a version as a parent,
+	// at most page_limit of them.
+	// @readonly
+	ListLiveChildren(ctx context.Context, arg ListLiveChildrenParams) ([]ListLiveChildrenRow, error)
 	// The distinct names of the live experiments of a model's live versions.
 	// @readonly
 	ListModelExperimentNames(ctx context.Context, arg ListModelExperimentNamesParams) ([]string, error)
@@ -249,6 +282,9 @@ type Queries interface {
 	// Every live experiment of a version with its state, for promotion gates.
 	// @readonly
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
+	// The parents of a version, by namespace, model and version name.
+	// @readonly
+	ListVersionParents(ctx context.Context, childID int64) ([]ListVersionParentsRow, error)
 	// The tags linked to the versions whose ids are from lo to hi, for a page
 	// of versions in one query (the caller keeps the page's own): tag links
 	// are few, and the range is read from the index of tag_links.version_id.
@@ -309,8 +345,12 @@ type Queries interface {
 	// bytes it checked for a blob written before version ids were recorded.
 	SetBlobStorageVersion(ctx context.Context, arg SetBlobStorageVersionParams) (int64, error)
 	SetModelDescription(ctx context.Context, arg SetModelDescriptionParams) (Model, error)
+	// Model cards (issue 17): the metadata object of models and versions.
+	// The registry validates it; the column holds a JSON object.
+	SetModelMetadata(ctx context.Context, arg SetModelMetadataParams) (Model, error)
 	SetVersionDescription(ctx context.Context, arg SetVersionDescriptionParams) (ModelVersion, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
+	SetVersionMetadata(ctx context.Context, arg SetVersionMetadataParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
 	SetVersionState(ctx context.Context, arg SetVersionStateParams) (ModelVersion, error)
 	SoftDeleteExperiment(ctx context.Context, arg SoftDeleteExperimentParams) (Experiment, error)
@@ -331,6 +371,12 @@ type Queries interface {
 type AddTokenNamespaceParams struct {
 	TokenID     int64
 	NamespaceID int64
+}
+
+type AddVersionParentParams struct {
+	ChildID  int64
+	ParentID int64
+	Relation string
 }
 
 type ApiToken struct {
@@ -411,6 +457,11 @@ type Bucket struct {
 	Region      string
 	Role        string
 	CreatedAt   time.Time
+}
+
+type CountAncestorPathsParams struct {
+	Ancestor int64
+	ID       int64
 }
 
 type CountArtifactsParams struct {
@@ -721,6 +772,7 @@ type GetVersionByPathRow struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	Description    string
+	Metadata       string
 	NamespaceID    int64
 }
 
@@ -890,10 +942,45 @@ type ListExpiredVersionsRow struct {
 	Namespace      string
 }
 
+type ListLineageEdgesParams struct {
+	ID       int64
+	MaxDepth int64
+}
+
+type ListLineageEdgesRow struct {
+	Relation        string
+	ChildID         int64
+	ChildVersion    string
+	ChildState      string
+	ChildDigest     string
+	ChildDeletedAt  *time.Time
+	ChildModel      string
+	ChildNamespace  string
+	ParentID        int64
+	ParentVersion   string
+	ParentState     string
+	ParentDigest    string
+	ParentDeletedAt *time.Time
+	ParentModel     string
+	ParentNamespace string
+}
+
 type ListLinkedTagsParams struct {
 	ModelID      *int64
 	VersionID    *int64
 	ExperimentID *int64
+}
+
+type ListLiveChildrenParams struct {
+	ParentID  int64
+	PageLimit int64
+}
+
+type ListLiveChildrenRow struct {
+	ID        int64
+	Version   string
+	Model     string
+	Namespace string
 }
 
 type ListModelExperimentNamesParams struct {
@@ -993,6 +1080,17 @@ type ListVersionExperimentStatesRow struct {
 	State string
 }
 
+type ListVersionParentsRow struct {
+	Relation  string
+	ID        int64
+	Version   string
+	State     string
+	Digest    string
+	DeletedAt *time.Time
+	Model     string
+	Namespace string
+}
+
 type ListVersionTagsInRangeParams struct {
 	Lo *int64
 	Hi *int64
@@ -1054,6 +1152,7 @@ type Model struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Description string
+	Metadata    string
 }
 
 type ModelVersion struct {
@@ -1068,6 +1167,7 @@ type ModelVersion struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	Description    string
+	Metadata       string
 }
 
 type Namespace struct {
@@ -1133,6 +1233,12 @@ type SetModelDescriptionParams struct {
 	ID          int64
 }
 
+type SetModelMetadataParams struct {
+	Metadata string
+	Now      time.Time
+	ID       int64
+}
+
 type SetVersionDescriptionParams struct {
 	Description string
 	Now         time.Time
@@ -1143,6 +1249,12 @@ type SetVersionDigestParams struct {
 	Digest string
 	Now    time.Time
 	ID     int64
+}
+
+type SetVersionMetadataParams struct {
+	Metadata string
+	Now      time.Time
+	ID       int64
 }
 
 type SetVersionStateParams struct {
@@ -1212,6 +1324,12 @@ type UpsertNamespaceParams struct {
 type VersionArtifactTotalsRow struct {
 	Artifacts int64
 	Bytes     int64
+}
+
+type VersionParent struct {
+	ChildID  int64
+	ParentID int64
+	Relation string
 }
 
 type VersionStateChange struct {

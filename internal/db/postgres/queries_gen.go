@@ -22,10 +22,23 @@ func (q queries) AddTokenNamespace(ctx context.Context, arg db.AddTokenNamespace
 	return dbtrace.Error(span, mapError(q.writer().AddTokenNamespace(ctx, pgdb.AddTokenNamespaceParams(arg))))
 }
 
+func (q queries) AddVersionParent(ctx context.Context, arg db.AddVersionParentParams) error {
+	ctx, span := queryTrace.Start(ctx, "db.AddVersionParent")
+	defer span.End()
+	return dbtrace.Error(span, mapError(q.writer().AddVersionParent(ctx, pgdb.AddVersionParentParams(arg))))
+}
+
 func (q queries) AttachTag(ctx context.Context, arg db.AttachTagParams) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.AttachTag")
 	defer span.End()
 	r, err := q.writer().AttachTag(ctx, pgdb.AttachTagParams(arg))
+	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) CountAncestorPaths(ctx context.Context, arg db.CountAncestorPathsParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CountAncestorPaths")
+	defer span.End()
+	r, err := q.reader().CountAncestorPaths(ctx, pgdb.CountAncestorPathsParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
 }
 
@@ -239,6 +252,13 @@ func (q queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) DeleteModelParentLinks(ctx context.Context, modelID int64) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DeleteModelParentLinks")
+	defer span.End()
+	r, err := q.writer().DeleteModelParentLinks(ctx, modelID)
+	return r, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) DeleteNamespace(ctx context.Context, id int64) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.DeleteNamespace")
 	defer span.End()
@@ -253,6 +273,20 @@ func (q queries) DeleteNamespaceByName(ctx context.Context, name string) (int64,
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) DeleteNamespaceParentLinks(ctx context.Context, namespaceID int64) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DeleteNamespaceParentLinks")
+	defer span.End()
+	r, err := q.writer().DeleteNamespaceParentLinks(ctx, namespaceID)
+	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) DeleteParentLinks(ctx context.Context, parentID int64) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DeleteParentLinks")
+	defer span.End()
+	r, err := q.writer().DeleteParentLinks(ctx, parentID)
+	return r, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) DeleteTag(ctx context.Context, id int64) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.DeleteTag")
 	defer span.End()
@@ -264,6 +298,13 @@ func (q queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.DeleteVersion")
 	defer span.End()
 	r, err := q.writer().DeleteVersion(ctx, id)
+	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) DeleteVersionParents(ctx context.Context, childID int64) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DeleteVersionParents")
+	defer span.End()
+	r, err := q.writer().DeleteVersionParents(ctx, childID)
 	return r, dbtrace.Error(span, mapError(err))
 }
 
@@ -575,6 +616,17 @@ func (q queries) ListExpiredVersions(ctx context.Context, arg db.ListExpiredVers
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListLineageEdges(ctx context.Context, arg db.ListLineageEdgesParams) ([]db.ListLineageEdgesRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListLineageEdges")
+	defer span.End()
+	r, err := q.reader().ListLineageEdges(ctx, pgdb.ListLineageEdgesParams(arg))
+	out := make([]db.ListLineageEdgesRow, len(r))
+	for i := range r {
+		out[i] = db.ListLineageEdgesRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListLinkedTags(ctx context.Context, arg db.ListLinkedTagsParams) ([]db.Tag, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListLinkedTags")
 	defer span.End()
@@ -582,6 +634,17 @@ func (q queries) ListLinkedTags(ctx context.Context, arg db.ListLinkedTagsParams
 	out := make([]db.Tag, len(r))
 	for i := range r {
 		out[i] = db.Tag(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListLiveChildren(ctx context.Context, arg db.ListLiveChildrenParams) ([]db.ListLiveChildrenRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListLiveChildren")
+	defer span.End()
+	r, err := q.reader().ListLiveChildren(ctx, pgdb.ListLiveChildrenParams(arg))
+	out := make([]db.ListLiveChildrenRow, len(r))
+	for i := range r {
+		out[i] = db.ListLiveChildrenRow(r[i])
 	}
 	return out, dbtrace.Error(span, mapError(err))
 }
@@ -736,6 +799,17 @@ func (q queries) ListVersionExperimentStates(ctx context.Context, versionID int6
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListVersionParents(ctx context.Context, childID int64) ([]db.ListVersionParentsRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionParents")
+	defer span.End()
+	r, err := q.reader().ListVersionParents(ctx, childID)
+	out := make([]db.ListVersionParentsRow, len(r))
+	for i := range r {
+		out[i] = db.ListVersionParentsRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListVersionTagsInRange(ctx context.Context, arg db.ListVersionTagsInRangeParams) ([]db.ListVersionTagsInRangeRow, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListVersionTagsInRange")
 	defer span.End()
@@ -878,6 +952,13 @@ func (q queries) SetModelDescription(ctx context.Context, arg db.SetModelDescrip
 	return db.Model(r), dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) SetModelMetadata(ctx context.Context, arg db.SetModelMetadataParams) (db.Model, error) {
+	ctx, span := queryTrace.Start(ctx, "db.SetModelMetadata")
+	defer span.End()
+	r, err := q.writer().SetModelMetadata(ctx, pgdb.SetModelMetadataParams(arg))
+	return db.Model(r), dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) SetVersionDescription(ctx context.Context, arg db.SetVersionDescriptionParams) (db.ModelVersion, error) {
 	ctx, span := queryTrace.Start(ctx, "db.SetVersionDescription")
 	defer span.End()
@@ -889,6 +970,13 @@ func (q queries) SetVersionDigest(ctx context.Context, arg db.SetVersionDigestPa
 	ctx, span := queryTrace.Start(ctx, "db.SetVersionDigest")
 	defer span.End()
 	r, err := q.writer().SetVersionDigest(ctx, pgdb.SetVersionDigestParams(arg))
+	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) SetVersionMetadata(ctx context.Context, arg db.SetVersionMetadataParams) (db.ModelVersion, error) {
+	ctx, span := queryTrace.Start(ctx, "db.SetVersionMetadata")
+	defer span.End()
+	r, err := q.writer().SetVersionMetadata(ctx, pgdb.SetVersionMetadataParams(arg))
 	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
 }
 

@@ -636,7 +636,7 @@ func (q *Queries) ListVersionBlobs(ctx context.Context, versionID int64) ([]List
 const lockUnsealedVersion = `-- name: LockUnsealedVersion :one
 UPDATE model_versions SET updated_at = $1
 WHERE id = $2 AND sealed_at IS NULL AND deleted_at IS NULL
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata
 `
 
 type LockUnsealedVersionParams struct {
@@ -662,6 +662,7 @@ func (q *Queries) LockUnsealedVersion(ctx context.Context, arg LockUnsealedVersi
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }

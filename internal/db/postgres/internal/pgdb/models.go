@@ -308,6 +308,7 @@ type Model struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Description string
+	Metadata    string
 }
 
 type ModelVersion struct {
@@ -322,6 +323,7 @@ type ModelVersion struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	Description    string
+	Metadata       string
 }
 
 type Namespace struct {
@@ -345,6 +347,12 @@ type TagLink struct {
 	ModelID      *int64
 	VersionID    *int64
 	ExperimentID *int64
+}
+
+type VersionParent struct {
+	ChildID  int64
+	ParentID int64
+	Relation string
 }
 
 type VersionStateChange struct {

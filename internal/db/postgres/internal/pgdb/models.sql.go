@@ -50,7 +50,7 @@ func (q *Queries) CountModels(ctx context.Context, arg CountModelsParams) (int64
 const createModel = `-- name: CreateModel :one
 INSERT INTO models (namespace_id, name, created_at, updated_at)
 VALUES ($1, $2, $3, $3)
-RETURNING id, namespace_id, name, created_at, updated_at, description
+RETURNING id, namespace_id, name, created_at, updated_at, description, metadata
 `
 
 type CreateModelParams struct {
@@ -69,6 +69,7 @@ func (q *Queries) CreateModel(ctx context.Context, arg CreateModelParams) (Model
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
@@ -86,7 +87,7 @@ func (q *Queries) DeleteModel(ctx context.Context, id int64) (int64, error) {
 }
 
 const getModel = `-- name: GetModel :one
-SELECT id, namespace_id, name, created_at, updated_at, description FROM models WHERE id = $1
+SELECT id, namespace_id, name, created_at, updated_at, description, metadata FROM models WHERE id = $1
 `
 
 // @readonly
@@ -100,12 +101,13 @@ func (q *Queries) GetModel(ctx context.Context, id int64) (Model, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
 
 const getModelByName = `-- name: GetModelByName :one
-SELECT id, namespace_id, name, created_at, updated_at, description FROM models WHERE namespace_id = $1 AND name = $2
+SELECT id, namespace_id, name, created_at, updated_at, description, metadata FROM models WHERE namespace_id = $1 AND name = $2
 `
 
 type GetModelByNameParams struct {
@@ -124,12 +126,13 @@ func (q *Queries) GetModelByName(ctx context.Context, arg GetModelByNameParams) 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
 
 const getModelByPath = `-- name: GetModelByPath :one
-SELECT m.id, m.namespace_id, m.name, m.created_at, m.updated_at, m.description FROM models m
+SELECT m.id, m.namespace_id, m.name, m.created_at, m.updated_at, m.description, m.metadata FROM models m
 JOIN namespaces n ON n.id = m.namespace_id
 WHERE n.name = $1 AND m.name = $2
 `
@@ -150,12 +153,13 @@ func (q *Queries) GetModelByPath(ctx context.Context, arg GetModelByPathParams) 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
 
 const listModels = `-- name: ListModels :many
-SELECT id, namespace_id, name, created_at, updated_at, description FROM models m
+SELECT id, namespace_id, name, created_at, updated_at, description, metadata FROM models m
 WHERE m.namespace_id = $1
   AND (CAST($2 AS TEXT) IS NULL
        OR replace(lower(m.name), lower(CAST($2 AS TEXT)), '') <> lower(m.name))
@@ -200,6 +204,7 @@ func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Description,
+			&i.Metadata,
 		); err != nil {
 			return nil, err
 		}
@@ -214,7 +219,7 @@ func (q *Queries) ListModels(ctx context.Context, arg ListModelsParams) ([]Model
 const renameModel = `-- name: RenameModel :one
 UPDATE models SET name = $1, updated_at = $2
 WHERE id = $3
-RETURNING id, namespace_id, name, created_at, updated_at, description
+RETURNING id, namespace_id, name, created_at, updated_at, description, metadata
 `
 
 type RenameModelParams struct {
@@ -233,6 +238,7 @@ func (q *Queries) RenameModel(ctx context.Context, arg RenameModelParams) (Model
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
@@ -240,7 +246,7 @@ func (q *Queries) RenameModel(ctx context.Context, arg RenameModelParams) (Model
 const setModelDescription = `-- name: SetModelDescription :one
 UPDATE models SET description = $1, updated_at = $2
 WHERE id = $3
-RETURNING id, namespace_id, name, created_at, updated_at, description
+RETURNING id, namespace_id, name, created_at, updated_at, description, metadata
 `
 
 type SetModelDescriptionParams struct {
@@ -259,6 +265,7 @@ func (q *Queries) SetModelDescription(ctx context.Context, arg SetModelDescripti
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }

@@ -89,7 +89,7 @@ func (q *Queries) CreateStateChange(ctx context.Context, arg CreateStateChangePa
 const createVersion = `-- name: CreateVersion :one
 INSERT INTO model_versions (model_id, version, state, state_changed_at, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $4, $4)
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata
 `
 
 type CreateVersionParams struct {
@@ -119,6 +119,7 @@ func (q *Queries) CreateVersion(ctx context.Context, arg CreateVersionParams) (M
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
@@ -136,7 +137,7 @@ func (q *Queries) DeleteVersion(ctx context.Context, id int64) (int64, error) {
 }
 
 const getVersion = `-- name: GetVersion :one
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions WHERE id = $1
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata FROM model_versions WHERE id = $1
 `
 
 // @readonly
@@ -155,12 +156,13 @@ func (q *Queries) GetVersion(ctx context.Context, id int64) (ModelVersion, error
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
 
 const getVersionByPath = `-- name: GetVersionByPath :one
-SELECT v.id, v.model_id, v.version, v.state, v.state_changed_at, v.digest, v.sealed_at, v.deleted_at, v.created_at, v.updated_at, v.description, m.namespace_id FROM model_versions v
+SELECT v.id, v.model_id, v.version, v.state, v.state_changed_at, v.digest, v.sealed_at, v.deleted_at, v.created_at, v.updated_at, v.description, v.metadata, m.namespace_id FROM model_versions v
 JOIN models m ON m.id = v.model_id
 JOIN namespaces n ON n.id = m.namespace_id
 WHERE n.name = $1 AND m.name = $2 AND v.version = $3
@@ -184,6 +186,7 @@ type GetVersionByPathRow struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	Description    string
+	Metadata       string
 	NamespaceID    int64
 }
 
@@ -205,6 +208,7 @@ func (q *Queries) GetVersionByPath(ctx context.Context, arg GetVersionByPathPara
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 		&i.NamespaceID,
 	)
 	return i, err
@@ -245,7 +249,7 @@ func (q *Queries) ListStateChanges(ctx context.Context, versionID int64) ([]Vers
 }
 
 const listVersions = `-- name: ListVersions :many
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions v
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata FROM model_versions v
 WHERE v.model_id = $1
   AND v.deleted_at IS NULL
   AND (CAST($2 AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST($2 AS TEXT))
@@ -292,6 +296,7 @@ func (q *Queries) ListVersions(ctx context.Context, arg ListVersionsParams) ([]M
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Description,
+			&i.Metadata,
 		); err != nil {
 			return nil, err
 		}
@@ -304,7 +309,7 @@ func (q *Queries) ListVersions(ctx context.Context, arg ListVersionsParams) ([]M
 }
 
 const listVersionsInState = `-- name: ListVersionsInState :many
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata FROM model_versions
 WHERE model_id = $1 AND state = $2 AND deleted_at IS NULL
 ORDER BY created_at DESC, id DESC
 LIMIT CAST($4 AS BIGINT) OFFSET CAST($3 AS BIGINT)
@@ -346,6 +351,7 @@ func (q *Queries) ListVersionsInState(ctx context.Context, arg ListVersionsInSta
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Description,
+			&i.Metadata,
 		); err != nil {
 			return nil, err
 		}
@@ -360,7 +366,7 @@ func (q *Queries) ListVersionsInState(ctx context.Context, arg ListVersionsInSta
 const lockVersion = `-- name: LockVersion :one
 UPDATE model_versions SET updated_at = updated_at
 WHERE id = $1 AND deleted_at IS NULL
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata
 `
 
 // Takes the version's row lock (PostgreSQL; SQLite's writer is serial
@@ -383,6 +389,7 @@ func (q *Queries) LockVersion(ctx context.Context, id int64) (ModelVersion, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
@@ -390,7 +397,7 @@ func (q *Queries) LockVersion(ctx context.Context, id int64) (ModelVersion, erro
 const setVersionDescription = `-- name: SetVersionDescription :one
 UPDATE model_versions SET description = $1, updated_at = $2
 WHERE id = $3
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata
 `
 
 type SetVersionDescriptionParams struct {
@@ -414,6 +421,7 @@ func (q *Queries) SetVersionDescription(ctx context.Context, arg SetVersionDescr
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
@@ -421,7 +429,7 @@ func (q *Queries) SetVersionDescription(ctx context.Context, arg SetVersionDescr
 const setVersionDigest = `-- name: SetVersionDigest :one
 UPDATE model_versions SET digest = $1, updated_at = $2
 WHERE id = $3
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata
 `
 
 type SetVersionDigestParams struct {
@@ -445,6 +453,7 @@ func (q *Queries) SetVersionDigest(ctx context.Context, arg SetVersionDigestPara
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
@@ -456,7 +465,7 @@ SET state = $1,
     sealed_at = COALESCE(sealed_at, $3),
     updated_at = $2
 WHERE id = $4
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata
 `
 
 type SetVersionStateParams struct {
@@ -487,6 +496,7 @@ func (q *Queries) SetVersionState(ctx context.Context, arg SetVersionStateParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }
@@ -494,7 +504,7 @@ func (q *Queries) SetVersionState(ctx context.Context, arg SetVersionStateParams
 const softDeleteVersion = `-- name: SoftDeleteVersion :one
 UPDATE model_versions SET updated_at = $1, deleted_at = $1
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description
+RETURNING id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata
 `
 
 type SoftDeleteVersionParams struct {
@@ -517,6 +527,7 @@ func (q *Queries) SoftDeleteVersion(ctx context.Context, arg SoftDeleteVersionPa
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.Description,
+		&i.Metadata,
 	)
 	return i, err
 }

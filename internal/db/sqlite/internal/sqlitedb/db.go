@@ -27,8 +27,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.addTokenNamespaceStmt, err = db.PrepareContext(ctx, addTokenNamespace); err != nil {
 		return nil, fmt.Errorf("error preparing query AddTokenNamespace: %w", err)
 	}
+	if q.addVersionParentStmt, err = db.PrepareContext(ctx, addVersionParent); err != nil {
+		return nil, fmt.Errorf("error preparing query AddVersionParent: %w", err)
+	}
 	if q.attachTagStmt, err = db.PrepareContext(ctx, attachTag); err != nil {
 		return nil, fmt.Errorf("error preparing query AttachTag: %w", err)
+	}
+	if q.countAncestorPathsStmt, err = db.PrepareContext(ctx, countAncestorPaths); err != nil {
+		return nil, fmt.Errorf("error preparing query CountAncestorPaths: %w", err)
 	}
 	if q.countArtifactsStmt, err = db.PrepareContext(ctx, countArtifacts); err != nil {
 		return nil, fmt.Errorf("error preparing query CountArtifacts: %w", err)
@@ -120,17 +126,29 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteModelStmt, err = db.PrepareContext(ctx, deleteModel); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteModel: %w", err)
 	}
+	if q.deleteModelParentLinksStmt, err = db.PrepareContext(ctx, deleteModelParentLinks); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteModelParentLinks: %w", err)
+	}
 	if q.deleteNamespaceStmt, err = db.PrepareContext(ctx, deleteNamespace); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteNamespace: %w", err)
 	}
 	if q.deleteNamespaceByNameStmt, err = db.PrepareContext(ctx, deleteNamespaceByName); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteNamespaceByName: %w", err)
 	}
+	if q.deleteNamespaceParentLinksStmt, err = db.PrepareContext(ctx, deleteNamespaceParentLinks); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteNamespaceParentLinks: %w", err)
+	}
+	if q.deleteParentLinksStmt, err = db.PrepareContext(ctx, deleteParentLinks); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteParentLinks: %w", err)
+	}
 	if q.deleteTagStmt, err = db.PrepareContext(ctx, deleteTag); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteTag: %w", err)
 	}
 	if q.deleteVersionStmt, err = db.PrepareContext(ctx, deleteVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteVersion: %w", err)
+	}
+	if q.deleteVersionParentsStmt, err = db.PrepareContext(ctx, deleteVersionParents); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteVersionParents: %w", err)
 	}
 	if q.deleteWebSessionStmt, err = db.PrepareContext(ctx, deleteWebSession); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteWebSession: %w", err)
@@ -240,8 +258,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listExpiredVersionsStmt, err = db.PrepareContext(ctx, listExpiredVersions); err != nil {
 		return nil, fmt.Errorf("error preparing query ListExpiredVersions: %w", err)
 	}
+	if q.listLineageEdgesStmt, err = db.PrepareContext(ctx, listLineageEdges); err != nil {
+		return nil, fmt.Errorf("error preparing query ListLineageEdges: %w", err)
+	}
 	if q.listLinkedTagsStmt, err = db.PrepareContext(ctx, listLinkedTags); err != nil {
 		return nil, fmt.Errorf("error preparing query ListLinkedTags: %w", err)
+	}
+	if q.listLiveChildrenStmt, err = db.PrepareContext(ctx, listLiveChildren); err != nil {
+		return nil, fmt.Errorf("error preparing query ListLiveChildren: %w", err)
 	}
 	if q.listModelExperimentNamesStmt, err = db.PrepareContext(ctx, listModelExperimentNames); err != nil {
 		return nil, fmt.Errorf("error preparing query ListModelExperimentNames: %w", err)
@@ -284,6 +308,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.listVersionExperimentStatesStmt, err = db.PrepareContext(ctx, listVersionExperimentStates); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionExperimentStates: %w", err)
+	}
+	if q.listVersionParentsStmt, err = db.PrepareContext(ctx, listVersionParents); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionParents: %w", err)
 	}
 	if q.listVersionTagsInRangeStmt, err = db.PrepareContext(ctx, listVersionTagsInRange); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionTagsInRange: %w", err)
@@ -336,11 +363,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.setModelDescriptionStmt, err = db.PrepareContext(ctx, setModelDescription); err != nil {
 		return nil, fmt.Errorf("error preparing query SetModelDescription: %w", err)
 	}
+	if q.setModelMetadataStmt, err = db.PrepareContext(ctx, setModelMetadata); err != nil {
+		return nil, fmt.Errorf("error preparing query SetModelMetadata: %w", err)
+	}
 	if q.setVersionDescriptionStmt, err = db.PrepareContext(ctx, setVersionDescription); err != nil {
 		return nil, fmt.Errorf("error preparing query SetVersionDescription: %w", err)
 	}
 	if q.setVersionDigestStmt, err = db.PrepareContext(ctx, setVersionDigest); err != nil {
 		return nil, fmt.Errorf("error preparing query SetVersionDigest: %w", err)
+	}
+	if q.setVersionMetadataStmt, err = db.PrepareContext(ctx, setVersionMetadata); err != nil {
+		return nil, fmt.Errorf("error preparing query SetVersionMetadata: %w", err)
 	}
 	if q.setVersionStateStmt, err = db.PrepareContext(ctx, setVersionState); err != nil {
 		return nil, fmt.Errorf("error preparing query SetVersionState: %w", err)
@@ -379,9 +412,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing addTokenNamespaceStmt: %w", cerr)
 		}
 	}
+	if q.addVersionParentStmt != nil {
+		if cerr := q.addVersionParentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing addVersionParentStmt: %w", cerr)
+		}
+	}
 	if q.attachTagStmt != nil {
 		if cerr := q.attachTagStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing attachTagStmt: %w", cerr)
+		}
+	}
+	if q.countAncestorPathsStmt != nil {
+		if cerr := q.countAncestorPathsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countAncestorPathsStmt: %w", cerr)
 		}
 	}
 	if q.countArtifactsStmt != nil {
@@ -534,6 +577,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteModelStmt: %w", cerr)
 		}
 	}
+	if q.deleteModelParentLinksStmt != nil {
+		if cerr := q.deleteModelParentLinksStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteModelParentLinksStmt: %w", cerr)
+		}
+	}
 	if q.deleteNamespaceStmt != nil {
 		if cerr := q.deleteNamespaceStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteNamespaceStmt: %w", cerr)
@@ -544,6 +592,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteNamespaceByNameStmt: %w", cerr)
 		}
 	}
+	if q.deleteNamespaceParentLinksStmt != nil {
+		if cerr := q.deleteNamespaceParentLinksStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteNamespaceParentLinksStmt: %w", cerr)
+		}
+	}
+	if q.deleteParentLinksStmt != nil {
+		if cerr := q.deleteParentLinksStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteParentLinksStmt: %w", cerr)
+		}
+	}
 	if q.deleteTagStmt != nil {
 		if cerr := q.deleteTagStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteTagStmt: %w", cerr)
@@ -552,6 +610,11 @@ func (q *Queries) Close() error {
 	if q.deleteVersionStmt != nil {
 		if cerr := q.deleteVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteVersionStmt: %w", cerr)
+		}
+	}
+	if q.deleteVersionParentsStmt != nil {
+		if cerr := q.deleteVersionParentsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteVersionParentsStmt: %w", cerr)
 		}
 	}
 	if q.deleteWebSessionStmt != nil {
@@ -734,9 +797,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listExpiredVersionsStmt: %w", cerr)
 		}
 	}
+	if q.listLineageEdgesStmt != nil {
+		if cerr := q.listLineageEdgesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listLineageEdgesStmt: %w", cerr)
+		}
+	}
 	if q.listLinkedTagsStmt != nil {
 		if cerr := q.listLinkedTagsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listLinkedTagsStmt: %w", cerr)
+		}
+	}
+	if q.listLiveChildrenStmt != nil {
+		if cerr := q.listLiveChildrenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listLiveChildrenStmt: %w", cerr)
 		}
 	}
 	if q.listModelExperimentNamesStmt != nil {
@@ -807,6 +880,11 @@ func (q *Queries) Close() error {
 	if q.listVersionExperimentStatesStmt != nil {
 		if cerr := q.listVersionExperimentStatesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionExperimentStatesStmt: %w", cerr)
+		}
+	}
+	if q.listVersionParentsStmt != nil {
+		if cerr := q.listVersionParentsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionParentsStmt: %w", cerr)
 		}
 	}
 	if q.listVersionTagsInRangeStmt != nil {
@@ -894,6 +972,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing setModelDescriptionStmt: %w", cerr)
 		}
 	}
+	if q.setModelMetadataStmt != nil {
+		if cerr := q.setModelMetadataStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setModelMetadataStmt: %w", cerr)
+		}
+	}
 	if q.setVersionDescriptionStmt != nil {
 		if cerr := q.setVersionDescriptionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setVersionDescriptionStmt: %w", cerr)
@@ -902,6 +985,11 @@ func (q *Queries) Close() error {
 	if q.setVersionDigestStmt != nil {
 		if cerr := q.setVersionDigestStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setVersionDigestStmt: %w", cerr)
+		}
+	}
+	if q.setVersionMetadataStmt != nil {
+		if cerr := q.setVersionMetadataStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setVersionMetadataStmt: %w", cerr)
 		}
 	}
 	if q.setVersionStateStmt != nil {
@@ -989,7 +1077,9 @@ type Queries struct {
 	db                                DBTX
 	tx                                *sql.Tx
 	addTokenNamespaceStmt             *sql.Stmt
+	addVersionParentStmt              *sql.Stmt
 	attachTagStmt                     *sql.Stmt
+	countAncestorPathsStmt            *sql.Stmt
 	countArtifactsStmt                *sql.Stmt
 	countBucketsStmt                  *sql.Stmt
 	countExperimentsStmt              *sql.Stmt
@@ -1020,10 +1110,14 @@ type Queries struct {
 	deleteExperimentStmt              *sql.Stmt
 	deleteExpiredWebSessionsStmt      *sql.Stmt
 	deleteModelStmt                   *sql.Stmt
+	deleteModelParentLinksStmt        *sql.Stmt
 	deleteNamespaceStmt               *sql.Stmt
 	deleteNamespaceByNameStmt         *sql.Stmt
+	deleteNamespaceParentLinksStmt    *sql.Stmt
+	deleteParentLinksStmt             *sql.Stmt
 	deleteTagStmt                     *sql.Stmt
 	deleteVersionStmt                 *sql.Stmt
+	deleteVersionParentsStmt          *sql.Stmt
 	deleteWebSessionStmt              *sql.Stmt
 	detachTagStmt                     *sql.Stmt
 	finishExperimentStmt              *sql.Stmt
@@ -1060,7 +1154,9 @@ type Queries struct {
 	listExperimentsStmt               *sql.Stmt
 	listExpiredExperimentsStmt        *sql.Stmt
 	listExpiredVersionsStmt           *sql.Stmt
+	listLineageEdgesStmt              *sql.Stmt
 	listLinkedTagsStmt                *sql.Stmt
+	listLiveChildrenStmt              *sql.Stmt
 	listModelExperimentNamesStmt      *sql.Stmt
 	listModelPageHeadsStmt            *sql.Stmt
 	listModelsStmt                    *sql.Stmt
@@ -1075,6 +1171,7 @@ type Queries struct {
 	listVersionArtifactDigestsStmt    *sql.Stmt
 	listVersionBlobsStmt              *sql.Stmt
 	listVersionExperimentStatesStmt   *sql.Stmt
+	listVersionParentsStmt            *sql.Stmt
 	listVersionTagsInRangeStmt        *sql.Stmt
 	listVersionsStmt                  *sql.Stmt
 	listVersionsByNameStmt            *sql.Stmt
@@ -1092,8 +1189,10 @@ type Queries struct {
 	setArtifactBlobStmt               *sql.Stmt
 	setBlobStorageVersionStmt         *sql.Stmt
 	setModelDescriptionStmt           *sql.Stmt
+	setModelMetadataStmt              *sql.Stmt
 	setVersionDescriptionStmt         *sql.Stmt
 	setVersionDigestStmt              *sql.Stmt
+	setVersionMetadataStmt            *sql.Stmt
 	setVersionStateStmt               *sql.Stmt
 	softDeleteExperimentStmt          *sql.Stmt
 	softDeleteVersionStmt             *sql.Stmt
@@ -1110,7 +1209,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                                tx,
 		tx:                                tx,
 		addTokenNamespaceStmt:             q.addTokenNamespaceStmt,
+		addVersionParentStmt:              q.addVersionParentStmt,
 		attachTagStmt:                     q.attachTagStmt,
+		countAncestorPathsStmt:            q.countAncestorPathsStmt,
 		countArtifactsStmt:                q.countArtifactsStmt,
 		countBucketsStmt:                  q.countBucketsStmt,
 		countExperimentsStmt:              q.countExperimentsStmt,
@@ -1141,10 +1242,14 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteExperimentStmt:              q.deleteExperimentStmt,
 		deleteExpiredWebSessionsStmt:      q.deleteExpiredWebSessionsStmt,
 		deleteModelStmt:                   q.deleteModelStmt,
+		deleteModelParentLinksStmt:        q.deleteModelParentLinksStmt,
 		deleteNamespaceStmt:               q.deleteNamespaceStmt,
 		deleteNamespaceByNameStmt:         q.deleteNamespaceByNameStmt,
+		deleteNamespaceParentLinksStmt:    q.deleteNamespaceParentLinksStmt,
+		deleteParentLinksStmt:             q.deleteParentLinksStmt,
 		deleteTagStmt:                     q.deleteTagStmt,
 		deleteVersionStmt:                 q.deleteVersionStmt,
+		deleteVersionParentsStmt:          q.deleteVersionParentsStmt,
 		deleteWebSessionStmt:              q.deleteWebSessionStmt,
 		detachTagStmt:                     q.detachTagStmt,
 		finishExperimentStmt:              q.finishExperimentStmt,
@@ -1181,7 +1286,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listExperimentsStmt:               q.listExperimentsStmt,
 		listExpiredExperimentsStmt:        q.listExpiredExperimentsStmt,
 		listExpiredVersionsStmt:           q.listExpiredVersionsStmt,
+		listLineageEdgesStmt:              q.listLineageEdgesStmt,
 		listLinkedTagsStmt:                q.listLinkedTagsStmt,
+		listLiveChildrenStmt:              q.listLiveChildrenStmt,
 		listModelExperimentNamesStmt:      q.listModelExperimentNamesStmt,
 		listModelPageHeadsStmt:            q.listModelPageHeadsStmt,
 		listModelsStmt:                    q.listModelsStmt,
@@ -1196,6 +1303,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listVersionArtifactDigestsStmt:    q.listVersionArtifactDigestsStmt,
 		listVersionBlobsStmt:              q.listVersionBlobsStmt,
 		listVersionExperimentStatesStmt:   q.listVersionExperimentStatesStmt,
+		listVersionParentsStmt:            q.listVersionParentsStmt,
 		listVersionTagsInRangeStmt:        q.listVersionTagsInRangeStmt,
 		listVersionsStmt:                  q.listVersionsStmt,
 		listVersionsByNameStmt:            q.listVersionsByNameStmt,
@@ -1213,8 +1321,10 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		setArtifactBlobStmt:               q.setArtifactBlobStmt,
 		setBlobStorageVersionStmt:         q.setBlobStorageVersionStmt,
 		setModelDescriptionStmt:           q.setModelDescriptionStmt,
+		setModelMetadataStmt:              q.setModelMetadataStmt,
 		setVersionDescriptionStmt:         q.setVersionDescriptionStmt,
 		setVersionDigestStmt:              q.setVersionDigestStmt,
+		setVersionMetadataStmt:            q.setVersionMetadataStmt,
 		setVersionStateStmt:               q.setVersionStateStmt,
 		softDeleteExperimentStmt:          q.softDeleteExperimentStmt,
 		softDeleteVersionStmt:             q.softDeleteVersionStmt,

@@ -104,6 +104,7 @@ type Model struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	Description string
+	Metadata    string
 }
 
 type ModelVersion struct {
@@ -118,6 +119,7 @@ type ModelVersion struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	Description    string
+	Metadata       string
 }
 
 type Namespace struct {
@@ -141,6 +143,12 @@ type TagLink struct {
 	ModelID      *int64
 	VersionID    *int64
 	ExperimentID *int64
+}
+
+type VersionParent struct {
+	ChildID  int64
+	ParentID int64
+	Relation string
 }
 
 type VersionStateChange struct {

@@ -260,7 +260,7 @@ func (q *Queries) ListModelPageHeads(ctx context.Context, arg ListModelPageHeads
 
 const listModelsSorted = `-- name: ListModelsSorted :many
 WITH o AS (SELECT CAST(?6 AS TEXT) AS sort)
-SELECT m.id, m.namespace_id, m.name, m.created_at, m.updated_at, m.description FROM models m, o
+SELECT m.id, m.namespace_id, m.name, m.created_at, m.updated_at, m.description, m.metadata FROM models m, o
 WHERE m.namespace_id = ?1
   AND (CAST(?2 AS TEXT) IS NULL
        OR replace(lower(m.name), lower(CAST(?2 AS TEXT)), '') <> lower(m.name))
@@ -311,6 +311,7 @@ func (q *Queries) ListModelsSorted(ctx context.Context, arg ListModelsSortedPara
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Description,
+			&i.Metadata,
 		); err != nil {
 			return nil, err
 		}
@@ -380,7 +381,7 @@ func (q *Queries) ListNamespaceVersionsInState(ctx context.Context, arg ListName
 }
 
 const listVersionsByName = `-- name: ListVersionsByName :many
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions v
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata FROM model_versions v
 WHERE v.model_id = ?1
   AND v.deleted_at IS NULL
   AND (CAST(?2 AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(?2 AS TEXT))
@@ -428,6 +429,7 @@ func (q *Queries) ListVersionsByName(ctx context.Context, arg ListVersionsByName
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Description,
+			&i.Metadata,
 		); err != nil {
 			return nil, err
 		}
@@ -443,7 +445,7 @@ func (q *Queries) ListVersionsByName(ctx context.Context, arg ListVersionsByName
 }
 
 const listVersionsByNameDesc = `-- name: ListVersionsByNameDesc :many
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions v
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata FROM model_versions v
 WHERE v.model_id = ?1
   AND v.deleted_at IS NULL
   AND (CAST(?2 AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(?2 AS TEXT))
@@ -491,6 +493,7 @@ func (q *Queries) ListVersionsByNameDesc(ctx context.Context, arg ListVersionsBy
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Description,
+			&i.Metadata,
 		); err != nil {
 			return nil, err
 		}
@@ -506,7 +509,7 @@ func (q *Queries) ListVersionsByNameDesc(ctx context.Context, arg ListVersionsBy
 }
 
 const listVersionsCreatedAsc = `-- name: ListVersionsCreatedAsc :many
-SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description FROM model_versions v
+SELECT id, model_id, version, state, state_changed_at, digest, sealed_at, deleted_at, created_at, updated_at, description, metadata FROM model_versions v
 WHERE v.model_id = ?1
   AND v.deleted_at IS NULL
   AND (CAST(?2 AS TEXT) IS NULL OR CAST(v.state AS TEXT) = CAST(?2 AS TEXT))
@@ -554,6 +557,7 @@ func (q *Queries) ListVersionsCreatedAsc(ctx context.Context, arg ListVersionsCr
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.Description,
+			&i.Metadata,
 		); err != nil {
 			return nil, err
 		}

@@ -11,9 +11,21 @@ import (
 
 type Querier interface {
 	AddTokenNamespace(ctx context.Context, arg AddTokenNamespaceParams) error
+	// Lineage (issue 17): version_parents links a version (child) to the
+	// versions it was made from (parents), in any model of any namespace.
+	// The graph is walked with recursive CTEs (WITH RECURSIVE, both engines);
+	// UNION (not UNION ALL) keeps each (version, depth) once, so a walk ends
+	// on any graph and reads at most depth+1 rows per version.
+	AddVersionParent(ctx context.Context, arg AddVersionParentParams) error
 	// Links a tag to one target: exactly one of model_id, version_id and
 	// experiment_id is set. Attaching twice changes nothing.
 	AttachTag(ctx context.Context, arg AttachTagParams) (int64, error)
+	// Counts the walks from a version up to ancestor (itself included, at
+	// depth 0): more than 0 when ancestor is the version or one of its
+	// ancestors. Linking a child to a parent makes a cycle exactly when the
+	// child is the parent or one of its ancestors.
+	// @readonly
+	CountAncestorPaths(ctx context.Context, arg CountAncestorPathsParams) (int64, error)
 	// An owner's artifacts: experiment_key is the experiment's id, or 0 for the
 	// version's own.
 	// @readonly
@@ -73,10 +85,21 @@ type Querier interface {
 	DeleteExperiment(ctx context.Context, id int64) (int64, error)
 	DeleteExpiredWebSessions(ctx context.Context, now time.Time) (int64, error)
 	DeleteModel(ctx context.Context, id int64) (int64, error)
+	// Removes the links that name any version of a model as a parent (a
+	// cascade delete of the model).
+	DeleteModelParentLinks(ctx context.Context, modelID int64) (int64, error)
 	DeleteNamespace(ctx context.Context, id int64) (int64, error)
 	DeleteNamespaceByName(ctx context.Context, name string) (int64, error)
+	// Removes the links that name any version of a namespace as a parent (a
+	// cascade delete of the namespace).
+	DeleteNamespaceParentLinks(ctx context.Context, namespaceID int64) (int64, error)
+	// Removes the links that name a version as a parent (a cascade delete of
+	// the parent).
+	DeleteParentLinks(ctx context.Context, parentID int64) (int64, error)
 	DeleteTag(ctx context.Context, id int64) (int64, error)
 	DeleteVersion(ctx context.Context, id int64) (int64, error)
+	// Removes the links of a child to its parents.
+	DeleteVersionParents(ctx context.Context, childID int64) (int64, error)
 	DeleteWebSession(ctx context.Context, secretHash string) (WebSession, error)
 	// The ids left NULL match nothing, so only the one target set is unlinked.
 	DetachTag(ctx context.Context, arg DetachTagParams) (int64, error)
@@ -185,6 +208,12 @@ type Querier interface {
 	// deleted ones included), with their path names, for retention.
 	// @readonly
 	ListExpiredVersions(ctx context.Context, arg ListExpiredVersionsParams) ([]ListExpiredVersionsRow, error)
+	// The links within max_depth of a version, both ways: its ancestors'
+	// (walking child -> parent) and its descendants' (parent -> child), each
+	// with both ends named. Soft-deleted versions are walked too; the caller
+	// decides what to show.
+	// @readonly
+	ListLineageEdges(ctx context.Context, arg ListLineageEdgesParams) ([]ListLineageEdgesRow, error)
 	// The tags linked to one target (exactly one id set, as for AttachTag):
 	// the target's links from their index, then each tag by its key. CROSS
 	// JOIN keeps that order on SQLite (with statistics it would otherwise
@@ -192,6 +221,10 @@ type Querier interface {
 	// plans it as an inner join.
 	// @readonly
 	ListLinkedTags(ctx context.Context, arg ListLinkedTagsParams) ([]Tag, error)
+	// The live (not soft-deleted) versions that name a version as a parent,
+	// at most page_limit of them.
+	// @readonly
+	ListLiveChildren(ctx context.Context, arg ListLiveChildrenParams) ([]ListLiveChildrenRow, error)
 	// The distinct names of the live experiments of a model's live versions.
 	// @readonly
 	ListModelExperimentNames(ctx context.Context, arg ListModelExperimentNamesParams) ([]string, error)
@@ -248,6 +281,9 @@ type Querier interface {
 	// Every live experiment of a version with its state, for promotion gates.
 	// @readonly
 	ListVersionExperimentStates(ctx context.Context, versionID int64) ([]ListVersionExperimentStatesRow, error)
+	// The parents of a version, by namespace, model and version name.
+	// @readonly
+	ListVersionParents(ctx context.Context, childID int64) ([]ListVersionParentsRow, error)
 	// The tags linked to the versions whose ids are from lo to hi, for a page
 	// of versions in one query (the caller keeps the page's own): tag links
 	// are few, and the range is read from the index of tag_links.version_id.
@@ -308,8 +344,12 @@ type Querier interface {
 	// bytes it checked for a blob written before version ids were recorded.
 	SetBlobStorageVersion(ctx context.Context, arg SetBlobStorageVersionParams) (int64, error)
 	SetModelDescription(ctx context.Context, arg SetModelDescriptionParams) (Model, error)
+	// Model cards (issue 17): the metadata object of models and versions.
+	// The registry validates it; the column holds a JSON object.
+	SetModelMetadata(ctx context.Context, arg SetModelMetadataParams) (Model, error)
 	SetVersionDescription(ctx context.Context, arg SetVersionDescriptionParams) (ModelVersion, error)
 	SetVersionDigest(ctx context.Context, arg SetVersionDigestParams) (ModelVersion, error)
+	SetVersionMetadata(ctx context.Context, arg SetVersionMetadataParams) (ModelVersion, error)
 	// Moves a version to another lifecycle; sealed_at is kept once set.
 	SetVersionState(ctx context.Context, arg SetVersionStateParams) (ModelVersion, error)
 	SoftDeleteExperiment(ctx context.Context, arg SoftDeleteExperimentParams) (Experiment, error)
