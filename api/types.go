@@ -111,6 +111,9 @@ type Model struct {
 	Tags      []string  `json:"tags" openapi:"ref=Name"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// The model card's structured part: a JSON object (`{}` when empty) of
+	// documented keys (see ModelMetadata) and free ones.
+	Metadata json.RawMessage `json:"metadata" openapi:"type=object"`
 }
 
 // Version is a version of a model.
@@ -135,6 +138,10 @@ type Version struct {
 	Tags      []string  `json:"tags" openapi:"ref=Name"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// The model card's structured part: a JSON object (`{}` when empty) of
+	// documented keys (see ModelMetadata) and free ones; still mutable after
+	// the seal.
+	Metadata json.RawMessage `json:"metadata" openapi:"type=object"`
 }
 
 // StateChange is one entry of a version's lifecycle history.
@@ -336,6 +343,9 @@ type ModelCreate struct {
 	Name string `json:"name" openapi:"ref=Name"`
 	// Markdown, at most 65536 bytes.
 	Description string `json:"description,omitempty"`
+	// The model card's metadata: a JSON object (see ModelMetadata); absent
+	// or null: `{}`.
+	Metadata json.RawMessage `json:"metadata,omitempty" openapi:"type=object,nullable"`
 }
 
 // ModelUpdate renames a model and/or changes its description; absent members
@@ -345,6 +355,9 @@ type ModelUpdate struct {
 	Name *string `json:"name,omitempty" openapi:"nullable"`
 	// A new description (Markdown, at most 65536 bytes); absent or null keeps it.
 	Description *string `json:"description,omitempty" openapi:"nullable"`
+	// New metadata (see ModelMetadata): replaces the whole object (`{}`
+	// clears it); absent or null keeps it.
+	Metadata json.RawMessage `json:"metadata,omitempty" openapi:"type=object,nullable"`
 }
 
 // VersionCreate is a new version.
@@ -355,13 +368,22 @@ type VersionCreate struct {
 	State Lifecycle `json:"state,omitempty" openapi:"inline,default=Test"`
 	// Markdown, at most 65536 bytes.
 	Description string `json:"description,omitempty"`
+	// The model card's metadata: a JSON object (see ModelMetadata); absent
+	// or null: `{}`.
+	Metadata json.RawMessage `json:"metadata,omitempty" openapi:"type=object,nullable"`
+	// The versions this one was made from (its lineage); absent: none.
+	Parents []ParentRef `json:"parents,omitempty"`
 }
 
-// VersionUpdate changes a version's description (its content and state have
-// routes of their own); absent members are unchanged.
+// VersionUpdate changes a version's description and metadata (its content,
+// state and parents have routes of their own); absent members are
+// unchanged. Both stay mutable after the seal: they describe the content.
 type VersionUpdate struct {
 	// A new description (Markdown, at most 65536 bytes); absent or null keeps it.
 	Description *string `json:"description,omitempty" openapi:"nullable"`
+	// New metadata (see ModelMetadata): replaces the whole object (`{}`
+	// clears it); absent or null keeps it.
+	Metadata json.RawMessage `json:"metadata,omitempty" openapi:"type=object,nullable"`
 }
 
 // VersionStateUpdate moves a version to a lifecycle state. Setting the
@@ -505,4 +527,169 @@ type Readiness struct {
 	// `no-store` until the configuration names a store. Absent when every
 	// lifecycle has one.
 	NoStore []NoStoreProblem `json:"no_store,omitempty"`
+}
+
+// MaxMetadataBytes is the largest metadata object of a model or a version
+// (its JSON, compact).
+const MaxMetadataBytes = 64 << 10
+
+// MetadataKeyPattern is what a metadata key looks like: 1 to 128 letters,
+// digits, `_`, `.` and `-` (so that a filter can name it: `meta.<key>`).
+const MetadataKeyPattern = `^[A-Za-z0-9_.-]{1,128}$`
+
+// MaxParents is the most parents a version may name.
+const MaxParents = 100
+
+// Lineage depths: GET …/lineage?depth=N walks N links each way.
+const (
+	DefaultLineageDepth = 3
+	MaxLineageDepth     = 10
+)
+
+// ModelMetadata documents the keys of a model's or a version's metadata
+// that the registry checks when present; any other key (see
+// MetadataKeyPattern) takes any JSON value. The whole object is at most
+// MaxMetadataBytes.
+type ModelMetadata struct {
+	// The license, e.g. an SPDX identifier.
+	License string `json:"license,omitempty" openapi:"examples=apache-2.0"`
+	// The framework, e.g. `pytorch`.
+	Framework string `json:"framework,omitempty" openapi:"examples=pytorch"`
+	// The task, e.g. `text-classification`.
+	Task string `json:"task,omitempty"`
+	// The base model, free text (lineage between versions is `parents`).
+	BaseModel string `json:"base_model,omitempty"`
+	// The datasets it was trained or evaluated on.
+	Datasets []DatasetRef `json:"datasets,omitempty"`
+	// The code that made it.
+	Code *CodeRef `json:"code,omitempty"`
+	// The parameter count.
+	Parameters *int64 `json:"parameters,omitempty" openapi:"minimum=0"`
+}
+
+// DatasetRef names a dataset in metadata: only these members.
+type DatasetRef struct {
+	Name string `json:"name"`
+	// `sha256:` and 64 lowercase hex digits.
+	Digest string `json:"digest,omitempty" openapi:"pattern=^sha256:[0-9a-f]{64}$"`
+	URL    string `json:"url,omitempty"`
+}
+
+// CodeRef names the code in metadata: only these members.
+type CodeRef struct {
+	Repository string `json:"repository,omitempty"`
+	Commit     string `json:"commit,omitempty"`
+}
+
+// ParentRef names a parent of a version: either `version` alone as a path
+// (`/<namespace>/<model>/<version>`, each name path-escaped), or the names
+// (namespace and model default to the child's).
+type ParentRef struct {
+	Namespace string   `json:"namespace,omitempty"`
+	Model     string   `json:"model,omitempty"`
+	Version   string   `json:"version"`
+	Relation  Relation `json:"relation"`
+}
+
+// ParentsUpdate replaces the parents of a version (not sealed).
+type ParentsUpdate struct {
+	// The new parents; empty removes them all.
+	Parents []ParentRef `json:"parents"`
+}
+
+// Parent is a parent of a version, as listed.
+type Parent struct {
+	Namespace string `json:"namespace" openapi:"ref=Name"`
+	Model     string `json:"model" openapi:"ref=Name"`
+	Version   string `json:"version" openapi:"ref=Name"`
+	// `/<namespace>/<model>/<version>`, each name path-escaped.
+	Path     string   `json:"path"`
+	Relation Relation `json:"relation"`
+}
+
+// LineageNode is a version in a lineage graph.
+type LineageNode struct {
+	Namespace string `json:"namespace" openapi:"ref=Name"`
+	Model     string `json:"model" openapi:"ref=Name"`
+	Version   string `json:"version" openapi:"ref=Name"`
+	// `/<namespace>/<model>/<version>`, each name path-escaped.
+	Path   string    `json:"path"`
+	State  Lifecycle `json:"state"`
+	Digest string    `json:"digest"`
+	// Links from the root: negative for ancestors, positive for
+	// descendants, 0 for the root.
+	Depth int64 `json:"depth"`
+}
+
+// LineageEdge is a link of a lineage graph: child was made from parent.
+type LineageEdge struct {
+	Child    string   `json:"child"`
+	Parent   string   `json:"parent"`
+	Relation Relation `json:"relation"`
+}
+
+// Lineage is the graph around a version: its ancestors and descendants up
+// to a depth, in the namespaces the caller may read.
+type Lineage struct {
+	// The path of the version asked about.
+	Root  string        `json:"root"`
+	Depth int64         `json:"depth" openapi:"minimum=1"`
+	Nodes []LineageNode `json:"nodes"`
+	Edges []LineageEdge `json:"edges"`
+	// Versions linked to the graph in namespaces the caller may not read:
+	// left out (with their links), and not walked through.
+	Hidden int64 `json:"hidden" openapi:"minimum=0"`
+}
+
+// Diff compares two versions: a, then b.
+type Diff struct {
+	A         Version       `json:"a"`
+	B         Version       `json:"b"`
+	Artifacts ArtifactsDiff `json:"artifacts"`
+	// The descriptions when they differ; null when equal.
+	Description *DescriptionDiff `json:"description" openapi:"nullable"`
+	// The top-level metadata keys whose values differ, by key.
+	Metadata []ValueDiff `json:"metadata"`
+	// The experiments of either version, by name.
+	Experiments []ExperimentDiff `json:"experiments"`
+}
+
+// ArtifactsDiff are the versions' own artifacts by name: in b only, in a
+// only, in both with other bytes, in both with the same bytes.
+type ArtifactsDiff struct {
+	Added     []Artifact       `json:"added"`
+	Removed   []Artifact       `json:"removed"`
+	Changed   []ArtifactChange `json:"changed"`
+	Unchanged []Artifact       `json:"unchanged"`
+}
+
+// ArtifactChange is an artifact of both versions with other bytes.
+type ArtifactChange struct {
+	Name    string `json:"name" openapi:"ref=ArtifactName"`
+	ASHA256 string `json:"a_sha256" openapi:"ref=Sha256"`
+	BSHA256 string `json:"b_sha256" openapi:"ref=Sha256"`
+	ASize   int64  `json:"a_size" openapi:"minimum=1"`
+	BSize   int64  `json:"b_size" openapi:"minimum=1"`
+}
+
+// DescriptionDiff is two descriptions.
+type DescriptionDiff struct {
+	A string `json:"a"`
+	B string `json:"b"`
+}
+
+// ValueDiff is one key's value on each side; null: absent on that side.
+type ValueDiff struct {
+	Key string          `json:"key"`
+	A   json.RawMessage `json:"a" openapi:"nullable"`
+	B   json.RawMessage `json:"b" openapi:"nullable"`
+}
+
+// ExperimentDiff is one experiment name on both versions: its state on
+// each (null: absent) and its metrics side by side, every key of either.
+type ExperimentDiff struct {
+	Name    string           `json:"name" openapi:"ref=Name"`
+	AState  *ExperimentState `json:"a_state" openapi:"inline"`
+	BState  *ExperimentState `json:"b_state" openapi:"inline"`
+	Metrics []ValueDiff      `json:"metrics"`
 }

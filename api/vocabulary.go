@@ -183,3 +183,18 @@ const (
 	MaxPageSize     = 1000
 	MaxPage         = 1_000_000_000
 )
+
+// Relation is how a version was made from a parent (lineage).
+type Relation = string
+
+// The relations of a version to its parents.
+const (
+	RelationFineTuned Relation = "fine-tuned"
+	RelationDistilled Relation = "distilled"
+	RelationDerived   Relation = "derived"
+	RelationQuantized Relation = "quantized"
+	RelationMerged    Relation = "merged"
+)
+
+// Relations are the relations of a version to its parents.
+var Relations = []Relation{RelationFineTuned, RelationDistilled, RelationDerived, RelationQuantized, RelationMerged}

@@ -355,11 +355,20 @@ func (e *ImmutableError) Error() string {
 // Is makes errors.Is(err, api.ErrConflict) true.
 func (e *ImmutableError) Is(target error) bool { return target == api.ErrConflict }
 
-// SealedError is an upload to a version that has left test (HTTP 409).
-type SealedError struct{ Path string }
+// SealedError is an upload to a version that has left test, or another
+// change of what a seal fixes (HTTP 409).
+type SealedError struct {
+	Path string
+	// What cannot change; "" means "no new artifacts".
+	What string
+}
 
 func (e *SealedError) Error() string {
-	return fmt.Sprintf("version %s is sealed (it has left test): no new artifacts", e.Path)
+	what := e.What
+	if what == "" {
+		what = "no new artifacts"
+	}
+	return fmt.Sprintf("version %s is sealed (it has left test): %s", e.Path, what)
 }
 
 // Is makes errors.Is(err, api.ErrConflict) true.

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"unicode/utf8"
 
@@ -18,7 +19,7 @@ func (r *Registry) toModel(ctx context.Context, q db.Queries, ns string, m db.Mo
 		return Model{}, err
 	}
 	return Model{ID: m.ID, Namespace: ns, Name: m.Name, Description: m.Description, Tags: tagNames(tags),
-		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC()}, nil
+		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), Metadata: metadataOut(m.Metadata)}, nil
 }
 
 // validDescription checks the description of a model or a version:
@@ -53,6 +54,8 @@ func (r *Registry) CreateModel(ctx context.Context, ns, name string) (Model, err
 type NewModel struct {
 	Name        string
 	Description string
+	// Metadata is a JSON object (nil or null: none); see validMetadata.
+	Metadata json.RawMessage
 }
 
 // CreateModelWith creates a model in a namespace, with its description.
@@ -61,6 +64,10 @@ func (r *Registry) CreateModelWith(ctx context.Context, ns string, in NewModel) 
 	var v validation
 	validName(&v, "name", name)
 	validDescription(&v, &in.Description)
+	var metadata string
+	if given(in.Metadata) {
+		metadata = validMetadata(&v, in.Metadata)
+	}
 	if err := v.err(); err != nil {
 		return Model{}, err
 	}
@@ -75,15 +82,27 @@ func (r *Registry) CreateModelWith(ctx context.Context, ns string, in NewModel) 
 		if err != nil {
 			return conflict(err, "model", modelPath(ns, name))
 		}
-		var detail any
+		var detail map[string]any
 		if in.Description != "" {
 			if m, err = q.SetModelDescription(ctx, db.SetModelDescriptionParams{ID: m.ID, Description: in.Description, Now: now}); err != nil {
 				return err
 			}
-			detail = map[string]string{"description": in.Description}
+			detail = map[string]any{"description": in.Description}
+		}
+		if metadata != "" && metadata != emptyMetadata {
+			if m, err = q.SetModelMetadata(ctx, db.SetModelMetadataParams{ID: m.ID, Metadata: metadata, Now: now}); err != nil {
+				return err
+			}
+			if detail == nil {
+				detail = map[string]any{}
+			}
+			detail["metadata"] = json.RawMessage(metadata)
 		}
 		if out, err = r.toModel(ctx, q, ns, m); err != nil {
 			return err
+		}
+		if detail == nil {
+			return r.record(ctx, q, "model.create", ns, modelPath(ns, name), nil)
 		}
 		return r.record(ctx, q, "model.create", ns, modelPath(ns, name), detail)
 	})
@@ -156,6 +175,8 @@ func (r *Registry) RenameModel(ctx context.Context, ns, name, newName string) (M
 type ModelChange struct {
 	Name        *string
 	Description *string
+	// Metadata replaces the whole object; nil or null keeps it.
+	Metadata json.RawMessage
 }
 
 // UpdateModel renames a model (its versions follow) and/or changes its
@@ -167,6 +188,11 @@ func (r *Registry) UpdateModel(ctx context.Context, ns, name string, in ModelCha
 		validName(&v, "name", *in.Name)
 	}
 	validDescription(&v, in.Description)
+	var metadata *string
+	if given(in.Metadata) {
+		m := validMetadata(&v, in.Metadata)
+		metadata = &m
+	}
 	if err := v.err(); err != nil {
 		return Model{}, err
 	}
@@ -189,10 +215,22 @@ func (r *Registry) UpdateModel(ctx context.Context, ns, name string, in ModelCha
 				return err
 			}
 		}
+		beforeMeta := res.model.Metadata
+		if metadata != nil && !sameJSON(*metadata, beforeMeta) {
+			if m, err = q.SetModelMetadata(ctx, db.SetModelMetadataParams{ID: m.ID, Metadata: *metadata, Now: now}); err != nil {
+				return err
+			}
+		}
 		if out, err = r.toModel(ctx, q, ns, m); err != nil {
 			return err
 		}
-		d := diff("name", name, newName, "description", before, m.Description)
+		d := map[string]any{}
+		for k, c := range diff("name", name, newName, "description", before, m.Description) {
+			d[k] = c
+		}
+		if !sameJSON(beforeMeta, m.Metadata) {
+			d["metadata"] = metadataChange(beforeMeta, m.Metadata)
+		}
 		if len(d) == 0 {
 			return nil
 		}
@@ -219,10 +257,20 @@ func (r *Registry) DeleteModel(ctx context.Context, ns, name string, cascade boo
 					Reason: errorf("still has %d versions; delete them first or use cascade=true", n).Error()}
 			}
 		}
+		// Links naming its versions as parents go with them (its versions'
+		// own links to their parents go by the foreign key's cascade).
+		unlinked, err := q.DeleteModelParentLinks(ctx, res.model.ID)
+		if err != nil {
+			return err
+		}
 		if _, err = q.DeleteModel(ctx, res.model.ID); err != nil {
 			return err
 		}
-		return r.record(ctx, q, "model.delete", ns, modelPath(ns, name), map[string]bool{"cascade": cascade})
+		detail := map[string]any{"cascade": cascade}
+		if unlinked > 0 {
+			detail["unlinked_children"] = unlinked
+		}
+		return r.record(ctx, q, "model.delete", ns, modelPath(ns, name), detail)
 	})
 }
 

@@ -177,10 +177,19 @@ func (r *Registry) DeleteNamespace(ctx context.Context, name string, cascade boo
 					Reason: "still holds " + strings.Join(held, ", ") + "; delete them first or use cascade=true"}
 			}
 		}
+		// Links naming its versions as parents go with them.
+		unlinked, err := q.DeleteNamespaceParentLinks(ctx, ns.ID)
+		if err != nil {
+			return err
+		}
 		if _, err = q.DeleteNamespace(ctx, ns.ID); err != nil {
 			return err
 		}
-		return r.record(ctx, q, "namespace.delete", name, namespacePath(name), map[string]bool{"cascade": cascade})
+		detail := map[string]any{"cascade": cascade}
+		if unlinked > 0 {
+			detail["unlinked_children"] = unlinked
+		}
+		return r.record(ctx, q, "namespace.delete", name, namespacePath(name), detail)
 	})
 }
 

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -429,6 +430,12 @@ type Comparison struct {
 	Unchanged      []Artifact
 	// Experiments by name present on either version.
 	Experiments []ExperimentPair
+	// DescriptionChanged: the descriptions differ (A.Description,
+	// B.Description).
+	DescriptionChanged bool
+	// Metadata are the top-level metadata keys whose values differ, by
+	// key (a side without the key has nil).
+	Metadata []api.ValueDiff
 }
 
 // ArtifactChange is an artifact of both versions with different bytes.
@@ -442,22 +449,34 @@ type ArtifactChange struct {
 type ExperimentPair struct {
 	Name string
 	A, B *Experiment
+	// Metrics are the metrics of either side by key, side by side (a side
+	// without the key has nil).
+	Metrics []api.ValueDiff
 }
 
 // compareLimit is the most artifacts and experiments per version a
 // comparison reads.
 const compareLimit = MaxPageSize
 
-// CompareVersions compares versions a and b of a model.
+// CompareVersions compares versions a and b of a model (the web UI's
+// compare page; the API's diff is DiffVersions, the same comparison).
 func (r *Registry) CompareVersions(ctx context.Context, ns, model, a, b string) (Comparison, error) {
+	return r.DiffVersions(ctx, Ref{Namespace: ns, Model: model, Version: a}, Ref{Namespace: ns, Model: model, Version: b})
+}
+
+// DiffVersions compares version a with version b, of any models: their
+// own artifacts by name and sha256, their descriptions, their metadata
+// by top-level key, and their experiments by name with the metrics side
+// by side. It reads at most compareLimit artifacts and experiments of
+// each.
+func (r *Registry) DiffVersions(ctx context.Context, refA, refB Ref) (Comparison, error) {
 	var c Comparison
 	type side struct {
 		v    Version
 		arts []Artifact
 		exps []Experiment
 	}
-	read := func(name string) (side, error) {
-		ref := Ref{Namespace: ns, Model: model, Version: name}
+	read := func(ref Ref) (side, error) {
 		var s side
 		var err error
 		if s.v, err = r.GetVersion(ctx, ref); err != nil {
@@ -474,11 +493,11 @@ func (r *Registry) CompareVersions(ctx context.Context, ns, model, a, b string) 
 		s.arts, s.exps = arts.Items, exps.Items
 		return s, nil
 	}
-	sa, err := read(a)
+	sa, err := read(refA)
 	if err != nil {
 		return c, err
 	}
-	sb, err := read(b)
+	sb, err := read(refB)
 	if err != nil {
 		return c, err
 	}
@@ -521,9 +540,61 @@ func (r *Registry) CompareVersions(ctx context.Context, ns, model, a, b string) 
 		pair(sb.exps[i].Name).B = &sb.exps[i]
 	}
 	for _, name := range slices.Sorted(mapKeys(pairs)) {
-		c.Experiments = append(c.Experiments, *pairs[name])
+		p := pairs[name]
+		var ma, mb json.RawMessage
+		if p.A != nil {
+			ma = p.A.Metrics
+		}
+		if p.B != nil {
+			mb = p.B.Metrics
+		}
+		p.Metrics = sideBySide(ma, mb, false)
+		c.Experiments = append(c.Experiments, *p)
 	}
+	c.DescriptionChanged = sa.v.Description != sb.v.Description
+	c.Metadata = sideBySide(sa.v.Metadata, sb.v.Metadata, true)
 	return c, nil
+}
+
+// sideBySide pairs the top-level members of two JSON objects by key,
+// sorted (nil or not an object: none); onlyChanged keeps the keys whose
+// values differ.
+func sideBySide(a, b json.RawMessage, onlyChanged bool) []api.ValueDiff {
+	members := func(raw json.RawMessage) map[string]json.RawMessage {
+		var m map[string]json.RawMessage
+		if len(raw) > 0 {
+			_ = json.Unmarshal(raw, &m)
+		}
+		return m
+	}
+	ma, mb := members(a), members(b)
+	keys := map[string]bool{}
+	for k := range ma {
+		keys[k] = true
+	}
+	for k := range mb {
+		keys[k] = true
+	}
+	out := []api.ValueDiff{}
+	for _, k := range slices.Sorted(mapKeys(keys)) {
+		x, y := ma[k], mb[k]
+		if onlyChanged && x != nil && y != nil && sameJSON(string(x), string(y)) {
+			continue
+		}
+		out = append(out, api.ValueDiff{Key: k, A: compactJSON(x), B: compactJSON(y)})
+	}
+	return out
+}
+
+func compactJSON(raw json.RawMessage) json.RawMessage {
+	if raw == nil {
+		return nil
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return raw
+	}
+	return b.Bytes()
 }
 
 func mapKeys[V any](m map[string]V) func(func(string) bool) {

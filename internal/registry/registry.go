@@ -233,6 +233,7 @@ func (r *Registry) lookupVersion(ctx context.Context, q db.Queries, ref Ref, wit
 					ID: row.ID, ModelID: row.ModelID, Version: row.Version, State: row.State,
 					StateChangedAt: row.StateChangedAt, Digest: row.Digest, SealedAt: row.SealedAt,
 					DeletedAt: row.DeletedAt, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, Description: row.Description,
+					Metadata: row.Metadata,
 				},
 			}, nil
 		case err != nil && !errors.Is(err, db.ErrNotFound):

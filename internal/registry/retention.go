@@ -53,7 +53,13 @@ var expiries = []expiry{{
 			return expired{id: v.ID, versionID: v.ID, namespace: v.Namespace, path: versionPath(v.Namespace, v.Model, v.Version)}
 		}), err
 	},
-	remove: func(ctx context.Context, q db.Queries, id int64) (int64, error) { return q.DeleteVersion(ctx, id) },
+	remove: func(ctx context.Context, q db.Queries, id int64) (int64, error) {
+		// A purged version leaves the lineage of the versions naming it.
+		if _, err := q.DeleteParentLinks(ctx, id); err != nil {
+			return 0, err
+		}
+		return q.DeleteVersion(ctx, id)
+	},
 	report: func(rep *RetentionReport) *[]string { return &rep.Versions },
 }, {
 	days:   func(rule RetentionRule) *int { return rule.Runs },

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -22,6 +23,7 @@ func toVersion(ns, model string) func(db.ModelVersion) Version {
 			ID: v.ID, Namespace: ns, Model: model, Version: v.Version, State: v.State,
 			StateChangedAt: v.StateChangedAt.UTC(), Sealed: v.SealedAt != nil, SealedAt: utc(v.SealedAt),
 			Digest: v.Digest, Description: v.Description, Tags: []string{}, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
+			Metadata: metadataOut(v.Metadata),
 		}
 	}
 }
@@ -82,6 +84,12 @@ type NewVersion struct {
 	Version     string
 	State       string
 	Description string
+	// Metadata is a JSON object (nil or null: none); see validMetadata.
+	Metadata json.RawMessage
+	// Parents are the versions it was made from; CanRead says which
+	// namespaces the caller may read (a parent elsewhere is not found).
+	Parents []api.ParentRef
+	CanRead CanRead
 }
 
 // CreateVersion creates a version of a model, recording its first state in
@@ -97,6 +105,12 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 	validName(&v, "version", in.Version)
 	oneOf(&v, "state", in.State, Lifecycles)
 	validDescription(&v, &in.Description)
+	var metadata string
+	if given(in.Metadata) {
+		metadata = validMetadata(&v, in.Metadata)
+	}
+	ref := Ref{Namespace: ns, Model: model, Version: in.Version}
+	parents := validParents(&v, ref, in.Parents)
 	if err := v.err(); err != nil {
 		return Version{}, err
 	}
@@ -126,12 +140,26 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 				return err
 			}
 		}
-		detail := map[string]string{"state": in.State}
+		detail := map[string]any{"state": in.State}
 		if in.Description != "" {
 			if out, err = q.SetVersionDescription(ctx, db.SetVersionDescriptionParams{ID: out.ID, Description: in.Description, Now: now}); err != nil {
 				return err
 			}
 			detail["description"] = in.Description
+		}
+		if metadata != "" && metadata != emptyMetadata {
+			if out, err = q.SetVersionMetadata(ctx, db.SetVersionMetadataParams{ID: out.ID, Metadata: metadata, Now: now}); err != nil {
+				return err
+			}
+			detail["metadata"] = json.RawMessage(metadata)
+		}
+		if len(parents) > 0 {
+			if err := r.setParents(ctx, q, out.ID, ref, parents, in.Parents, in.CanRead); err != nil {
+				return err
+			}
+			if detail["parents"], err = r.listParents(ctx, q, out.ID); err != nil {
+				return err
+			}
 		}
 		_, err = q.CreateStateChange(ctx, db.CreateStateChangeParams{VersionID: out.ID, ToState: in.State, Actor: callerActor(ctx), Now: now})
 		if err != nil {
@@ -151,18 +179,26 @@ func (r *Registry) GetVersion(ctx context.Context, ref Ref) (Version, error) {
 	return withTags(ctx, r.db, toVersion(ref.Namespace, ref.Model)(res.version), nil)
 }
 
-// VersionChange changes a version's description; nil fields are kept.
-// (Its content and lifecycle have their own calls.)
+// VersionChange changes a version's description and metadata; nil fields
+// are kept. (Its content, lifecycle and parents have their own calls.)
 type VersionChange struct {
 	Description *string
+	// Metadata replaces the whole object; nil or null keeps it.
+	Metadata json.RawMessage
 }
 
-// UpdateVersion changes a version's description; the audit record holds
-// it before and after. A sealed version's description may change: it
-// describes the content, it is not part of it.
+// UpdateVersion changes a version's description and metadata; the audit
+// record holds each changed field before and after. A sealed version's
+// description and metadata may change: they describe the content, they
+// are not part of it.
 func (r *Registry) UpdateVersion(ctx context.Context, ref Ref, in VersionChange) (Version, error) {
 	var v validation
 	validDescription(&v, in.Description)
+	var metadata *string
+	if given(in.Metadata) {
+		m := validMetadata(&v, in.Metadata)
+		metadata = &m
+	}
 	if err := v.err(); err != nil {
 		return Version{}, err
 	}
@@ -178,10 +214,22 @@ func (r *Registry) UpdateVersion(ctx context.Context, ref Ref, in VersionChange)
 				return err
 			}
 		}
+		beforeMeta := row.Metadata
+		if metadata != nil && !sameJSON(*metadata, beforeMeta) {
+			if row, err = q.SetVersionMetadata(ctx, db.SetVersionMetadataParams{ID: row.ID, Metadata: *metadata, Now: r.now()}); err != nil {
+				return err
+			}
+		}
 		if out, err = withTags(ctx, q, toVersion(ref.Namespace, ref.Model)(row), nil); err != nil {
 			return err
 		}
-		d := diff("description", before, row.Description)
+		d := map[string]any{}
+		for k, c := range diff("description", before, row.Description) {
+			d[k] = c
+		}
+		if !sameJSON(beforeMeta, row.Metadata) {
+			d["metadata"] = metadataChange(beforeMeta, row.Metadata)
+		}
 		if len(d) == 0 {
 			return nil
 		}
@@ -449,12 +497,39 @@ func (r *Registry) VersionHistory(ctx context.Context, ref Ref) ([]StateChange, 
 
 // DeleteVersion soft-deletes a version (hidden, name still taken) or, with
 // hard, removes it with its experiments and artifact records; a hard delete
-// also purges a version that was soft-deleted before.
+// also purges a version that was soft-deleted before. A version that live
+// versions name as a parent is not deleted (ConflictError); see
+// DeleteVersionCascade.
 func (r *Registry) DeleteVersion(ctx context.Context, ref Ref, hard bool) error {
+	return r.DeleteVersionCascade(ctx, ref, hard, false)
+}
+
+// DeleteVersionCascade is DeleteVersion; with cascade, a version that live
+// versions name as a parent is deleted too, and the links to it removed
+// (the audit record counts them). A hard delete always removes the links
+// of soft-deleted children.
+func (r *Registry) DeleteVersionCascade(ctx context.Context, ref Ref, hard, cascade bool) error {
 	return r.write(ctx, func(q db.Queries) error {
 		res, err := r.lookupVersion(ctx, q, ref, hard)
 		if err != nil {
 			return err
+		}
+		detail := map[string]any{"hard": hard}
+		if !cascade {
+			if err := r.liveChildren(ctx, q, res.version.ID, ref); err != nil {
+				return err
+			}
+		} else {
+			detail["cascade"] = true
+		}
+		if hard || cascade {
+			n, err := q.DeleteParentLinks(ctx, res.version.ID)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				detail["unlinked_children"] = n
+			}
 		}
 		if hard {
 			_, err = q.DeleteVersion(ctx, res.version.ID)
@@ -464,7 +539,7 @@ func (r *Registry) DeleteVersion(ctx context.Context, ref Ref, hard bool) error 
 		if err != nil {
 			return err
 		}
-		return r.record(ctx, q, "version.delete", ref.Namespace, ref.path(), map[string]bool{"hard": hard})
+		return r.record(ctx, q, "version.delete", ref.Namespace, ref.path(), detail)
 	})
 }
 
