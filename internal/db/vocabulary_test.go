@@ -25,6 +25,7 @@ var enumerated = map[string][]string{
 	"artifacts.encoding":               api.Encodings,
 	"api_tokens.role":                  api.Roles,
 	"audit_log.outcome":                api.Outcomes,
+	"version_parents.relation":         api.Relations,
 }
 
 // TestSchemaEnumsAreVocabularies: the schema that the migrations of each

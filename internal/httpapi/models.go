@@ -33,7 +33,7 @@ func (s *server) handleCreateModel(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	m, err := s.registry.CreateModelWith(r.Context(), ns, registry.NewModel{Name: in.Name, Description: in.Description})
+	m, err := s.registry.CreateModelWith(r.Context(), ns, registry.NewModel{Name: in.Name, Description: in.Description, Metadata: in.Metadata})
 	if err != nil {
 		return err
 	}
@@ -52,8 +52,8 @@ func (s *server) handleGetModel(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, m)
 }
 
-// handleUpdateModel renames a model and/or changes its description:
-// {"name": "new", "description": "…"}.
+// handleUpdateModel renames a model and/or changes its description and
+// metadata: {"name": "new", "description": "…", "metadata": {…}}.
 func (s *server) handleUpdateModel(w http.ResponseWriter, r *http.Request) error {
 	n, err := pathNames(r, "namespace", "model")
 	if err != nil {
@@ -63,10 +63,10 @@ func (s *server) handleUpdateModel(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	if in.Name == nil && in.Description == nil {
+	if in.Name == nil && in.Description == nil && in.Metadata == nil {
 		return s.handleGetModel(w, r)
 	}
-	m, err := s.registry.UpdateModel(r.Context(), n[0], n[1], registry.ModelChange{Name: in.Name, Description: in.Description})
+	m, err := s.registry.UpdateModel(r.Context(), n[0], n[1], registry.ModelChange{Name: in.Name, Description: in.Description, Metadata: in.Metadata})
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,15 @@ func (s *server) routes() []Route {
 	handle(version, "/experiments", read, s.handleListExperiments, get)
 	handle(version, "/experiments", write, s.handleCreateExperiment, post)
 
+	// Lineage and diff (issue 17): a version's parents (fixed by the seal),
+	// its lineage graph both ways, and its comparison with another version
+	// ({other} of the same model, or ?other=/ns/model/version).
+	handle(version, "/parents", read, s.handleVersionParents, get)
+	handle(version, "/parents", write, s.handleSetParents, put)
+	handle(version, "/lineage", read, s.handleVersionLineage, get)
+	handle(version, "/diff", read, s.handleVersionDiff, get)
+	handle(version, "/diff/{other}", read, s.handleVersionDiff, get)
+
 	// Artifacts of a version or an experiment: {name} is the rest of the
 	// path (names may hold "/").
 	for _, owner := range []*mux.Router{version, experiment} {

@@ -33,7 +33,8 @@ func (s *server) handleCreateVersion(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	v, err := s.registry.CreateVersion(r.Context(), n[0], n[1], registry.NewVersion{Version: in.Version, State: in.State, Description: in.Description})
+	v, err := s.registry.CreateVersion(r.Context(), n[0], n[1], registry.NewVersion{Version: in.Version, State: in.State, Description: in.Description,
+		Metadata: in.Metadata, Parents: in.Parents, CanRead: canRead(r)})
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,8 @@ func (s *server) handleGetVersion(w http.ResponseWriter, r *http.Request) error 
 	return writeJSON(w, http.StatusOK, v)
 }
 
-// handleUpdateVersion changes a version's description: {"description": "…"}.
+// handleUpdateVersion changes a version's description and metadata:
+// {"description": "…", "metadata": {…}}.
 func (s *server) handleUpdateVersion(w http.ResponseWriter, r *http.Request) error {
 	ref, err := versionRef(r)
 	if err != nil {
@@ -62,7 +64,7 @@ func (s *server) handleUpdateVersion(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	v, err := s.registry.UpdateVersion(r.Context(), ref, registry.VersionChange{Description: in.Description})
+	v, err := s.registry.UpdateVersion(r.Context(), ref, registry.VersionChange{Description: in.Description, Metadata: in.Metadata})
 	if err != nil {
 		return err
 	}
@@ -78,7 +80,11 @@ func (s *server) handleDeleteVersion(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.registry.DeleteVersion(r.Context(), ref, hard); err != nil {
+	cascade, err := boolQuery(r, "cascade")
+	if err != nil {
+		return err
+	}
+	if err := s.registry.DeleteVersionCascade(r.Context(), ref, hard, cascade); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -108,6 +108,24 @@ var schemas = append([]schema{
 	{name: "Readiness", typ: typeOf[api.Readiness](), description: "-"},
 	{name: "FieldError", typ: typeOf[api.FieldError](), description: "-"},
 	{name: "Problem", typ: typeOf[api.Problem](), extra: `{"additionalProperties": true}`},
+	// Model cards, lineage and diff (issue 17).
+	{name: "Relation", vocabulary: "Relation"},
+	{name: "ModelMetadata", typ: typeOf[api.ModelMetadata](), extra: `{"additionalProperties": true}`},
+	{name: "DatasetRef", typ: typeOf[api.DatasetRef]()},
+	{name: "CodeRef", typ: typeOf[api.CodeRef]()},
+	{name: "ParentRef", typ: typeOf[api.ParentRef]()},
+	{name: "ParentsUpdate", typ: typeOf[api.ParentsUpdate]()},
+	{name: "Parent", typ: typeOf[api.Parent]()},
+	{name: "ParentData", typ: typeOf[api.List[api.Parent]](), description: "A version's parents, by namespace, model and version (not paginated)."},
+	{name: "LineageNode", typ: typeOf[api.LineageNode]()},
+	{name: "LineageEdge", typ: typeOf[api.LineageEdge]()},
+	{name: "Lineage", typ: typeOf[api.Lineage]()},
+	{name: "Diff", typ: typeOf[api.Diff]()},
+	{name: "ArtifactsDiff", typ: typeOf[api.ArtifactsDiff]()},
+	{name: "ArtifactChange", typ: typeOf[api.ArtifactChange]()},
+	{name: "DescriptionDiff", typ: typeOf[api.DescriptionDiff]()},
+	{name: "ValueDiff", typ: typeOf[api.ValueDiff]()},
+	{name: "ExperimentDiff", typ: typeOf[api.ExperimentDiff]()},
 }, problemSchemas()...)
 
 // problemSchemas are the schemas of the members the problem types add to
@@ -148,6 +166,7 @@ var vocabularies = map[string]vocabulary{
 	"Outcome":         {values: api.Outcomes},
 	"CheckResult":     {values: api.CheckResults},
 	"ReadinessStatus": {values: api.ReadinessStatuses},
+	"Relation":        {values: api.Relations, schema: "Relation"},
 }
 
 // constants are the api constants an openapi tag may name as a value.
