@@ -49,6 +49,8 @@ func Run(t *testing.T, newDB NewDB) {
 	subtest(t, "Tokens", func(t *testing.T) { testTokens(t, migrated(t)) })
 	subtest(t, "Audit", func(t *testing.T) { testAudit(t, migrated(t)) })
 	subtest(t, "Overview", func(t *testing.T) { testOverview(t, migrated(t)) })
+	subtest(t, "Metadata", func(t *testing.T) { testMetadata(t, migrated(t)) })
+	subtest(t, "Lineage", func(t *testing.T) { testLineage(t, migrated(t)) })
 }
 
 // now is a timestamp both engines store exactly (microseconds, UTC).

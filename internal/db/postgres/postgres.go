@@ -158,6 +158,7 @@ func (d *DB) Close() error {
 // while its Detail text is translated by the server's locale.
 // TestUniqueKeysMatchTheCatalogue keeps this list equal to the schema.
 var uniqueKeys = map[string]db.ConflictError{
+	"api_token_namespaces_pkey":         {Table: "api_token_namespaces", Columns: []string{"token_id", "namespace_id"}},
 	"api_tokens_live_name_key":          {Table: "api_tokens", Columns: []string{"name"}},
 	"api_tokens_secret_hash_key":        {Table: "api_tokens", Columns: []string{"secret_hash"}},
 	"artifacts_kind_number_key":         {Table: "artifacts", Columns: []string{"kind", "number"}},
@@ -176,6 +177,7 @@ var uniqueKeys = map[string]db.ConflictError{
 	"tag_links_version_key":             {Table: "tag_links", Columns: []string{"version_id", "tag_id"}},
 	"tags_namespace_tag_key":            {Table: "tags", Columns: []string{"namespace_id", "tag"}},
 	"web_sessions_secret_hash_key":      {Table: "web_sessions", Columns: []string{"secret_hash"}},
+	"version_parents_pkey":              {Table: "version_parents", Columns: []string{"child_id", "parent_id"}},
 }
 
 // mapError turns PostgreSQL errors into the db package's typed errors.
