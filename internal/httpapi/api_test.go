@@ -311,7 +311,9 @@ func (a *api) snapshot() string {
 				check(a.t, err)
 				arts, err := s.ListArtifactsWithBlob(ctx, db.ListArtifactsWithBlobParams{VersionID: v.ID, PageLimit: all})
 				check(a.t, err)
-				fmt.Fprintf(&b, "    version %s history %d tags %d artifacts %s\n", dump(v), len(hist), len(vt), dump(arts))
+				parents, err := s.ListVersionParents(ctx, v.ID)
+				check(a.t, err)
+				fmt.Fprintf(&b, "    version %s history %d tags %d artifacts %s parents %s\n", dump(v), len(hist), len(vt), dump(arts), dump(parents))
 				exps, err := s.ListExperiments(ctx, db.ListExperimentsParams{VersionID: v.ID, PageLimit: all})
 				check(a.t, err)
 				for _, e := range exps {

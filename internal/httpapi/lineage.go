@@ -46,6 +46,9 @@ func (s *server) handleSetParents(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
+	if in.Parents == nil {
+		return &registry.ValidationError{Fields: []api.FieldError{{Field: "parents", Message: "is required: a list ([] removes every parent)"}}}
+	}
 	ps, err := s.registry.SetParents(r.Context(), ref, in.Parents, canRead(r))
 	if err != nil {
 		return err
