@@ -44,6 +44,8 @@ With no configuration, flymodel keeps everything in ./flymodel-data.`,
 		a.newVerifyCommand(),
 		a.newTokenCommand(),
 		a.newAuditCommand(),
+		a.newDiffCommand(),
+		a.newLineageCommand(),
 	)
 	return root
 }
