@@ -102,11 +102,16 @@ func validMetadata(v *validation, raw json.RawMessage) string {
 	if len(v.fields) > before {
 		return ""
 	}
-	out, err := json.Marshal(m)
-	if err != nil {
+	// Sorted keys, compact, and <, > and & kept as they are (encoding/json
+	// would escape them for HTML).
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
 		v.addf(field, "must be a JSON object")
 		return ""
 	}
+	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if len(out) > api.MaxMetadataBytes {
 		v.addf(field, "must be at most %d bytes of JSON", api.MaxMetadataBytes)
 		return ""

@@ -45,7 +45,8 @@ func (s *site) seedCompare() {
 	put("v1", "same.txt", "same")
 	exp("v1", "eval", `{"accuracy":0.93,"loss":0.5,"note":"x"}`)
 	exp("v1", "only-a", `{"n":1}`)
-	must[registry.Version](t)(s.reg.CreateVersion(ctx, "lab", "m", registry.NewVersion{Version: "v2"}))
+	must[registry.Version](t)(s.reg.CreateVersion(ctx, "lab", "m", registry.NewVersion{Version: "v2", Description: "second",
+		Metadata: json.RawMessage(`{"framework":"<jax>","task":"qa"}`)}))
 	put("v2", "b.bin", "new bytes")
 	put("v2", "c.bin", "added")
 	put("v2", "same.txt", "same")
@@ -93,10 +94,14 @@ func TestComparePage(t *testing.T) {
 	if strings.Contains(body, "Identical content") {
 		t.Error("different versions called identical")
 	}
+	// The model card: the description changed, the metadata keys that differ (escaped).
+	contains(t, section(t, body, "card"), "The descriptions differ.", "<td data-label=\"Metadata key\">framework</td>",
+		"<code>&#34;&lt;jax&gt;&#34;</code>", "task")
 
 	// The same version twice: identical content, nothing added or removed.
 	same := page(t, s.get("/ns/lab/models/m/compare?a=v2&b=v2"), http.StatusOK)
 	contains(t, same, "Identical content", "0 added · 0 removed · 0 changed · 3 unchanged", `delta">0<`)
+	contains(t, section(t, same, "card"), "The same description and metadata.")
 
 	// Defaults: the newest against the one before.
 	def := page(t, s.get("/ns/lab/models/m/compare"), http.StatusOK)
