@@ -28,7 +28,7 @@ func (s *server) handleVersionParents(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	ps, err := s.registry.VersionParents(r.Context(), ref)
+	ps, err := s.registry.VersionParents(r.Context(), ref, canRead(r))
 	if err != nil {
 		return err
 	}

@@ -257,6 +257,9 @@ func TestLineage(t *testing.T) {
 		if nodes != "/usa/small/s1@-1 /usa/small/s2@0" || edges != "/usa/small/s2>/usa/small/s1:quantized" || l["hidden"] != float64(2) {
 			t.Fatalf("lineage as usa: %v | %v | hidden %v", nodes, edges, l["hidden"])
 		}
+		if ps := u.do("GET", sp+"/versions/s2/parents", nil, 200).json(t); fmt.Sprint(ps["data"]) != "[map[model:small namespace:usa path:/usa/small/s1 relation:quantized version:s1]]" {
+			t.Fatalf("s2's parents as usa: %v", ps)
+		}
 		hidden := u.problem(u.request("POST", sp+"/versions", "application/json", `{"version":"s9","parents":[{"version":"/canada/llm.sm/v1","relation":"derived"}]}`), 404, "not-found")
 		missing := u.problem(u.request("POST", sp+"/versions", "application/json", `{"version":"s9","parents":[{"version":"/canada/llm.sm/v404","relation":"derived"}]}`), 404, "not-found")
 		if strings.Replace(hidden["detail"].(string), "v1", "v404", 1) != missing["detail"] {

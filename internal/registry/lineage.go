@@ -311,15 +311,25 @@ func (r *Registry) listParents(ctx context.Context, q db.Queries, id int64) ([]P
 	return out, nil
 }
 
-// VersionParents lists the parents of a version (all of them: a parent in
-// a namespace the caller may not read is listed by name too, the child
-// names it).
-func (r *Registry) VersionParents(ctx context.Context, ref Ref) ([]Parent, error) {
+// VersionParents lists the parents of a version that are in namespaces
+// the caller may read (canRead; nil: all): the others are left out, as
+// in a lineage graph.
+func (r *Registry) VersionParents(ctx context.Context, ref Ref, canRead CanRead) ([]Parent, error) {
 	res, err := r.version(ctx, r.db, ref)
 	if err != nil {
 		return nil, err
 	}
-	return r.listParents(ctx, r.db, res.version.ID)
+	all, err := r.listParents(ctx, r.db, res.version.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, p := range all {
+		if canRead.allows(p.Namespace) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // SetParents replaces the parents of a version that is not sealed (a

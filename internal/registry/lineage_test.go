@@ -90,7 +90,7 @@ func TestLineageRules(t *testing.T) {
 		if len(rep.Versions) != 1 {
 			t.Fatalf("retention: %+v", rep)
 		}
-		if ps := ok[[]registry.Parent](t)(r.VersionParents(ctx, ref("usa", "x"))); len(ps) != 0 {
+		if ps := ok[[]registry.Parent](t)(r.VersionParents(ctx, ref("usa", "x"), nil)); len(ps) != 0 {
 			t.Fatalf("x's parents after a was purged: %+v", ps)
 		}
 
