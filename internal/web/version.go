@@ -1,8 +1,10 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/auth"
@@ -43,6 +45,27 @@ type versionData struct {
 	// context (nil after a GET).
 	Refused   *Error
 	RefusedTo string
+	// Parents are the versions it was made from, in namespaces the
+	// principal may read; Metadata its model card's keys and values (JSON
+	// text), by key.
+	Parents  []registry.Parent
+	Metadata []metadataRow
+}
+
+// metadataRow is one key of a version's metadata, its value as JSON text.
+type metadataRow struct{ Key, Value string }
+
+// metadataRows lists a metadata object by key.
+func metadataRows(raw json.RawMessage) []metadataRow {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	var out []metadataRow
+	for _, k := range slices.Sorted(mapKeys(m)) {
+		out = append(out, metadataRow{Key: k, Value: string(m[k])})
+	}
+	return out
 }
 
 // VersionStateURL is where the version page's promotion forms post.
@@ -133,11 +156,17 @@ func (u *ui) loadVersion(r *http.Request, ref registry.Ref) (versionData, error)
 	if err != nil {
 		return versionData{}, err
 	}
+	p := Principal(ctx)
+	parents, err := u.reg.VersionParents(ctx, ref, func(ns string) bool { return p.Allows(ns, auth.Read) })
+	if err != nil {
+		return versionData{}, err
+	}
 	d := versionData{Version: v, Artifacts: arts.Items, Pager: NewPager(r, "", arts), ArchiveURL: versionArchiveURL(ref),
 		ExperimentsURL: "/api/v1" + registry.VersionPath(ref.Namespace, ref.Model, ref.Version) + "/experiments",
 		Experiments:    exps.Items, EPager: NewPager(r, "e", exps), History: hist,
 		CanPromote: Principal(ctx).Allows(ref.Namespace, auth.Write),
-		StateURL:   VersionStateURL(ref.Namespace, ref.Model, ref.Version)}
+		StateURL:   VersionStateURL(ref.Namespace, ref.Model, ref.Version),
+		Parents:    parents, Metadata: metadataRows(v.Metadata)}
 	if d.CanPromote {
 		for _, to := range registry.Lifecycles {
 			if to == string(v.State) {

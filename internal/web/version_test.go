@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/auth"
 	"github.com/flymodel/flymodel/internal/httpapi"
@@ -150,8 +151,16 @@ func TestVersionPage(t *testing.T) {
 			t.Errorf("%s: a confirmation of a move that did not happen", q)
 		}
 	}
-	// A version without artifacts or experiments says what to do.
-	must[registry.Version](t)(s.reg.CreateVersion(ctx, "team", "clf", registry.NewVersion{Version: "v2"}))
+	if strings.Contains(body, `id="metadata"`) || strings.Contains(body, "Made from") {
+		t.Error("a version without metadata or parents shows them")
+	}
+	// A version without artifacts or experiments says what to do; its
+	// parents and metadata (escaped) show.
+	must[registry.Version](t)(s.reg.CreateVersion(ctx, "team", "clf", registry.NewVersion{Version: "v2",
+		Metadata: json.RawMessage(`{"license":"mit","x":"<b>"}`), Parents: []api.ParentRef{{Version: "v1", Relation: "fine-tuned"}}}))
+	contains(t, page(t, s.get("/ns/team/models/clf/versions/v2"), http.StatusOK), "Made from",
+		`<a href="/ns/team/models/clf/versions/v1">team/clf/v1</a> <span class="muted">(fine-tuned)</span>`,
+		"<dt>license</dt><dd><code>&#34;mit&#34;</code></dd>", "<code>&#34;&lt;b&gt;&#34;</code>")
 	contains(t, page(t, s.get("/ns/team/models/clf/versions/v2"), http.StatusOK), "No artifacts yet.", "flymodel upsert --namespace team --model clf --version v2",
 		"No experiments yet", "POST /api/v1/namespaces/team/models/clf/versions/v2/experiments")
 }
