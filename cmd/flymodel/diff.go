@@ -114,9 +114,10 @@ func shortSHA(s string) string {
 	return s
 }
 
-// jsonText is a JSON value on one line, "-" for none.
+// jsonText is a JSON value on one line, "-" for none (the API's null:
+// absent on that side).
 func jsonText(raw json.RawMessage) string {
-	if raw == nil {
+	if raw == nil || string(raw) == "null" {
 		return "-"
 	}
 	return string(raw)

@@ -33,7 +33,7 @@ func TestDiffAndLineageCommands(t *testing.T) {
 			Metadata: json.RawMessage(`{"framework":"pytorch","parameters":7}`)})
 		must(err)
 		v2, err := c.CreateVersion(ctx, "canada", "llm.sm", client.NewVersion{Version: "v2", Description: "two",
-			Metadata: json.RawMessage(`{"framework":"jax","parameters":7}`),
+			Metadata: json.RawMessage(`{"framework":"jax","parameters":7,"task":"qa"}`),
 			Parents:  []client.ParentRef{{Version: "v1", Relation: client.RelationFineTuned}}})
 		must(err)
 		for v, files := range map[client.VersionRef]map[string]string{
@@ -66,11 +66,14 @@ func TestDiffAndLineageCommands(t *testing.T) {
 			"1 added, 1 removed, 1 changed, 1 unchanged",
 			"description: changed",
 			`framework  "pytorch"  ->  "jax"`,
-			"eval", "accuracy  0.9", "0.95",
+			"eval", "accuracy  0.9", "0.95", "task", `"qa"`,
 		} {
 			if !strings.Contains(text.stdout, want) {
 				t.Errorf("diff text lacks %q:\n%s", want, text.stdout)
 			}
+		}
+		if strings.Contains(text.stdout, "null") {
+			t.Errorf("an absent side shows as null:\n%s", text.stdout)
 		}
 		if strings.Contains(text.stdout, "parameters") {
 			t.Errorf("an unchanged metadata key is listed:\n%s", text.stdout)
