@@ -99,6 +99,7 @@ class Model(_Resource):
     tags: List[str] = field(default_factory=list)
     created_at: Optional[datetime] = _time()
     updated_at: Optional[datetime] = _time()
+    metadata: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -121,6 +122,7 @@ class Version(_Resource):
     tags: List[str] = field(default_factory=list)
     created_at: Optional[datetime] = _time()
     updated_at: Optional[datetime] = _time()
+    metadata: Dict[str, Any] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -218,6 +220,54 @@ class AuditRecord(_Resource):
     detail: Any = None
     repeats: int = 0
     last_at: Optional[datetime] = _time()
+
+
+@dataclass
+class Parent(_Resource):
+    """A parent of a version (lineage): what it was made from."""
+
+    namespace: str = ""
+    model: str = ""
+    version: str = ""
+    path: str = ""
+    relation: str = ""
+
+
+@dataclass
+class Lineage(_Resource):
+    """The graph around a version: ``nodes`` (dicts with namespace, model,
+    version, path, state, digest and depth: negative for ancestors) and
+    ``edges`` (child, parent, relation); ``hidden`` counts the versions in
+    namespaces the caller may not read."""
+
+    root: str = ""
+    depth: int = 0
+    nodes: List[Dict[str, Any]] = field(default_factory=list)
+    edges: List[Dict[str, Any]] = field(default_factory=list)
+    hidden: int = 0
+
+
+@dataclass
+class Diff(_Resource):
+    """Two versions compared: ``a`` and ``b`` (Versions, with both digests),
+    ``artifacts`` (added, removed, changed, unchanged), ``description``
+    (``{"a", "b"}`` or None when equal), ``metadata`` (the keys that differ:
+    ``{"key", "a", "b"}``) and ``experiments`` (``{"name", "a_state",
+    "b_state", "metrics": [{"key", "a", "b"}]}``)."""
+
+    a: Version = field(default_factory=Version)
+    b: Version = field(default_factory=Version)
+    artifacts: Dict[str, List[Dict[str, Any]]] = field(default_factory=dict)
+    description: Optional[Dict[str, str]] = None
+    metadata: List[Dict[str, Any]] = field(default_factory=list)
+    experiments: List[Dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Diff":  # type: ignore[override]
+        out = _build(cls, d)
+        out.a = Version.from_dict(d.get("a") or {})
+        out.b = Version.from_dict(d.get("b") or {})
+        return out
 
 
 def _columns(cls: type) -> List[str]:

@@ -9,7 +9,7 @@ import io
 import os
 import tempfile
 import urllib.parse
-from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from . import _config, _transport, errors
 from ._progress import Progress
@@ -18,11 +18,14 @@ from ._types import (
     AuditRecord,
     Bucket,
     CreatedToken,
+    Diff,
     Experiment,
     Items,
+    Lineage,
     Model,
     Namespace,
     Paged,
+    Parent,
     StateChange,
     Tag,
     Token,
@@ -287,15 +290,24 @@ class Client:
     def get_model(self, model: str) -> Model:
         return Model.from_dict(self._json("GET", self._model(model)))
 
-    def create_model(self, model: str, description: str = "") -> Model:
+    def create_model(self, model: str, description: str = "", *, metadata: Optional[Mapping[str, Any]] = None) -> Model:
+        """A new model; metadata is its model card's JSON object (see
+        update_version)."""
         ns, name = split_model(model)
         body: Dict[str, Any] = {"name": name}
         if description:
             body["description"] = description
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
         return Model.from_dict(self._json("POST", f"{self._ns(ns)}/models", body))
 
-    def update_model(self, model: str, *, new_name: Optional[str] = None, description: Optional[str] = None) -> Model:
-        body = {k: v for k, v in (("name", new_name), ("description", description)) if v is not None}
+    def update_model(self, model: str, *, new_name: Optional[str] = None, description: Optional[str] = None,
+                     metadata: Optional[Mapping[str, Any]] = None) -> Model:
+        """Rename a model and/or change its description; metadata replaces
+        the whole object."""
+        body: Dict[str, Any] = {k: v for k, v in (("name", new_name), ("description", description)) if v is not None}
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
         return Model.from_dict(self._json("PATCH", self._model(model), body))
 
     def delete_model(self, model: str, *, cascade: bool = False) -> None:
@@ -337,19 +349,40 @@ class Client:
             raise errors.NotFound(f"no version of {model} is in {lifecycle}", status=404, type="not-found")
         return Version.from_dict(data[0])
 
-    def create_version(self, model: str, version: str, *, state: Optional[str] = None, description: str = "") -> Version:
+    def create_version(self, model: str, version: str, *, state: Optional[str] = None, description: str = "",
+                       metadata: Optional[Mapping[str, Any]] = None, parents: Optional[Sequence[Any]] = None) -> Version:
+        """A new version; metadata is its model card's JSON object, parents
+        the versions it was made from (see set_parents)."""
         body: Dict[str, Any] = {"version": version}
         if state:
             body["state"] = canonical_lifecycle(state)
         if description:
             body["description"] = description
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        if parents:
+            body["parents"] = _parent_refs(parents)
         return Version.from_dict(self._json("POST", f"{self._model(model)}/versions", body))
 
-    def update_version(self, model: str, version: str, *, description: str) -> Version:
-        return Version.from_dict(self._json("PATCH", self._version(model, version), {"description": description}))
+    def update_version(self, model: str, version: str, *, description: Optional[str] = None,
+                       metadata: Optional[Mapping[str, Any]] = None) -> Version:
+        """Change a version's description and/or metadata (a sealed
+        version's too). metadata replaces the whole object (``{}`` clears
+        it); its documented keys (license, framework, task, base_model,
+        datasets, code, parameters) are checked by the server
+        (ValidationError naming the member)."""
+        body: Dict[str, Any] = {}
+        if description is not None:
+            body["description"] = description
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        return Version.from_dict(self._json("PATCH", self._version(model, version), body))
 
-    def delete_version(self, model: str, version: str, *, hard: bool = False) -> None:
-        self._t.request("DELETE", self._version(model, version), query={"hard": hard or None})
+    def delete_version(self, model: str, version: str, *, hard: bool = False, cascade: bool = False) -> None:
+        """Soft-delete a version (hard: remove it). A version that live
+        versions name as a parent raises Conflict unless cascade, which
+        removes those links."""
+        self._t.request("DELETE", self._version(model, version), query={"hard": hard or None, "cascade": cascade or None})
 
     def set_state(self, model: str, version: str, state: str) -> Version:
         """Move a version to a lifecycle (a promotion or a rollback). A gate
@@ -691,6 +724,58 @@ class Client:
             if not items or nxt <= after:
                 return
             after = nxt
+
+    # --- lineage and diff (issue 17) -----------------------------------------
+
+    def parents(self, model: str, version: str) -> Items[Parent]:
+        """The versions a version was made from (in namespaces the caller may read)."""
+        return self._items(f"{self._version(model, version)}/parents", Parent)
+
+    def set_parents(self, model: str, version: str, parents: Sequence[Any]) -> Items[Parent]:
+        """Replace a version's parents while it is not sealed (SealedError
+        after): ``set_parents("nlp/small", "v2", [("nlp/base/v3", "distilled"),
+        ("v1", "fine-tuned")])``; a pair is (version, relation), the version a
+        name of the same model or ``ns/model/version``; a dict is the API's
+        ``{version, relation, namespace?, model?}``. Relations: fine-tuned,
+        distilled, derived, quantized, merged. A parent that is missing or
+        unreadable raises NotFound, a cycle ValidationError; ``[]`` removes
+        them all."""
+        doc = self._json("PUT", f"{self._version(model, version)}/parents", {"parents": _parent_refs(parents)}) or {}
+        return Items([Parent.from_dict(d) for d in (doc.get("data") or [])], Parent)
+
+    def lineage(self, model: str, version: str, *, depth: Optional[int] = None) -> Lineage:
+        """A version's ancestors and descendants, depth links each way
+        (server default 3, at most 10)."""
+        return Lineage.from_dict(self._json("GET", f"{self._version(model, version)}/lineage", query={"depth": depth}))
+
+    def diff(self, model: str, a: str, b: str) -> Diff:
+        """Compare version a of model with version b: a version of the same
+        model, or ``ns/model/version`` of another. Both may be ``@LIFECYCLE``."""
+        path = self._version(model, a) + "/diff"
+        if "/" in b:
+            ns, m, v = split_version(b)
+            if v.startswith("@"):
+                v = self.resolve(f"{ns}/{m}", v).version
+            return Diff.from_dict(self._json("GET", path, query={"other": "/" + "/".join(_seg(x) for x in (ns, m, v))}))
+        if b.startswith("@"):
+            b = self.resolve(model, b).version
+        return Diff.from_dict(self._json("GET", f"{path}/{_seg(b)}"))
+
+
+def _parent_refs(parents: Sequence[Any]) -> List[Dict[str, Any]]:
+    """Parents as the API takes them: each a dict (version, relation,
+    optional namespace and model) or a pair (version, relation) where
+    version is a name of the child's model or ``ns/model/version``."""
+    out: List[Dict[str, Any]] = []
+    for p in parents:
+        if isinstance(p, Mapping):
+            out.append(dict(p))
+            continue
+        version, relation = p
+        if "/" in version and not version.startswith("/"):
+            version = "/" + "/".join(_seg(x) for x in version.split("/"))
+        out.append({"version": version, "relation": relation})
+    return out
 
 
 def _rfc3339(t: Any) -> Optional[str]:
