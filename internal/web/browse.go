@@ -322,6 +322,8 @@ type modelData struct {
 	// CompareA and CompareB the versions the compare form proposes.
 	CompareURL, MetricsURL string
 	CompareA, CompareB     string
+	// Metadata is the model card's keys and values (JSON text), by key.
+	Metadata []metadataRow
 }
 
 // versionSummary is a row of the versions.
@@ -364,7 +366,8 @@ func (u *ui) modelPage(r *http.Request) (View, error) {
 			"version": sortColumn(r.URL, sortBy, "Version", "version", "-version"),
 			"created": sortColumn(r.URL, sortBy, "Created", "-created", "created"),
 		},
-		CompareURL: ModelURL(ns, name) + "/compare", MetricsURL: ModelURL(ns, name) + "/metrics"}
+		CompareURL: ModelURL(ns, name) + "/compare", MetricsURL: ModelURL(ns, name) + "/metrics",
+		Metadata: metadataRows(m.Metadata)}
 	for _, v := range list.Items {
 		d.Versions = append(d.Versions, versionSummary{VersionSummary: v, Size: HumanBytes(v.ArtifactBytes)})
 	}

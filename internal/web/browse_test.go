@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -193,6 +194,14 @@ func TestModelPage(t *testing.T) {
 	if !before(t, asc, "/versions/v1", "/versions/v3") {
 		t.Error("?sort=version does not list v1 first")
 	}
+	if strings.Contains(body, `id="metadata"`) {
+		t.Error("a model without metadata shows it")
+	}
+	if _, err := s.reg.UpdateModel(context.Background(), "shop", "ranker", registry.ModelChange{Metadata: json.RawMessage(`{"task":"ranking","team":"<b>"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	contains(t, page(t, s.get("/ns/shop/models/ranker"), http.StatusOK), `id="metadata"`,
+		"<dt>task</dt><dd><code>&#34;ranking&#34;</code></dd>", "<code>&#34;&lt;b&gt;&#34;</code>")
 	prod := page(t, s.get("/ns/shop/models/ranker?state=prod"), http.StatusOK)
 	contains(t, prod, "/versions/v1", `<option value="prod" selected>`)
 	if strings.Contains(prod, "/versions/v2") {
