@@ -469,12 +469,13 @@ class Client:
 
         The bytes are hashed first and the sha256 sent ahead: the server
         refuses bytes that do not match (DigestMismatch), answers at once when
-        it already holds them, and the upload streams from disk in 1 MiB
+        it already holds them, and the upload streams from disk in 256 KiB
         blocks whatever the file's size. The answer's ``created`` is True for
         a new artifact, False when it already held these bytes; other bytes
         under the name raise ImmutableError, a sealed version SealedError.
         """
         path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+        spool: Optional[BinaryIO] = None
         owner = self._owner(model, version, experiment)
         query: Dict[str, Any] = {"format": format, "encoding": encoding, "file_name": file_name,
                                  "extra": dict(extra) if extra else None}
@@ -520,9 +521,13 @@ class Client:
                 data.seek(start)
                 sha256 = sha256 or h.hexdigest()
             headers["Digest"] = "sha256=" + sha256.lower()
-            with Progress(name, size, show) as bar:
-                res = self._t.request("PUT", f"{owner}/artifacts/{_artifact_seg(name)}", query=query, body=data,
-                                      length=size, headers=headers, progress=bar.update if bar.active else None)
+            try:
+                with Progress(name, size, show) as bar:
+                    res = self._t.request("PUT", f"{owner}/artifacts/{_artifact_seg(name)}", query=query, body=data,
+                                          length=size, headers=headers, progress=bar.update if bar.active else None)
+            finally:
+                if spool is not None:
+                    spool.close()  # the copy of a stream that cannot seek
         a = Artifact.from_dict(res.json())
         a.created = res.status == 201
         return a
