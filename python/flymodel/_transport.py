@@ -375,14 +375,24 @@ def _error(status: int, headers: http.client.HTTPMessage, data: bytes, method: s
 
 
 def iter_body(res: Response, block: int = 0) -> Iterator[memoryview]:
-    """The bytes of a streamed answer, a block at a time (one buffer, reused)."""
+    """The bytes of a streamed answer, a block at a time (one buffer, reused).
+    A connection that fails or is cut short mid-body (a chunked answer
+    ended early, a reset, a timeout) raises TransportError; an answer with a
+    Content-Length that ends early just ends (its size is checked)."""
     assert res.stream is not None
     buf = bytearray(block or BLOCK)
     view = memoryview(buf)
+    got = 0
     while True:
-        n = res.stream.readinto(buf)
+        try:
+            n = res.stream.readinto(buf)
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            # ValueError: http.client reading a chunk size from a
+            # connection cut mid-line.
+            raise errors.TransportError(f"the connection failed after {got} bytes of the answer: {_describe(e)}") from e
         if not n:
             return
+        got += n
         yield view[:n]
 
 

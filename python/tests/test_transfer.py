@@ -86,58 +86,83 @@ def record_connections(client: flymodel.Client) -> List[Tuple[str, str, str, Dic
     return seen
 
 
-class _TamperProxy:
-    """An HTTP relay between the client and the bucket that flips one byte
-    of every body it relays: a store (or a network) returning other bytes."""
+class _Relay:
+    """An HTTP relay for the client's downloads of artifacts' bytes (from the
+    server, and from the bucket a presigned redirect names) that alters the
+    bodies of 64 KiB or more, as a broken store or network would: "flip"
+    one bit; "cut" the connection halfway (the Content-Length kept);
+    "cut-chunked" halfway through a chunked answer. Everything else the
+    client sends goes to the server as usual."""
 
-    def __init__(self) -> None:
-        proxy = self
-        self.upstream = ""
-        self.relayed = 0
+    def __init__(self, srv: Any, mode: str) -> None:
+        relay = self
+        self.mode = mode
+        self.server = urllib.parse.urlsplit(srv.url).netloc
+        self.token = srv.token
+        self.altered = 0
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def do_GET(self) -> None:  # noqa: N802
-                conn = http.client.HTTPConnection(proxy.upstream, timeout=30)
-                conn.request("GET", self.path)
+                _, upstream, rest = self.path.split("/", 2)
+                conn = http.client.HTTPConnection(upstream, timeout=30)
+                headers = {"Authorization": "Bearer " + relay.token} if upstream == relay.server else {}
+                conn.request("GET", "/" + rest, headers=headers)
                 res = conn.getresponse()
                 body = bytearray(res.read())
-                if body:
-                    body[len(body) // 2] ^= 0x01
-                proxy.relayed += 1
+                conn.close()
+                alter = res.status == 200 and len(body) >= 64 << 10
+                if alter:
+                    relay.altered += 1
                 self.send_response(res.status)
                 for k, v in res.getheaders():
                     if k.lower() not in ("transfer-encoding", "connection", "content-length"):
                         self.send_header(k, v)
+                half = bytes(body[: len(body) // 2])
+                if alter and relay.mode == "cut-chunked":
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(b"%x\r\n" % len(half) + half + b"\r\n")
+                    self.close_connection = True
+                    return
+                if alter and relay.mode == "flip":
+                    body[len(body) // 2] ^= 0x01
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if alter and relay.mode == "cut":
+                    self.wfile.write(half)
+                    self.close_connection = True
+                    return
                 self.wfile.write(bytes(body))
-                conn.close()
 
             def log_message(self, *a: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def netloc(self) -> str:
-        return "127.0.0.1:%d" % self.server.server_address[1]
+        return "127.0.0.1:%d" % self.httpd.server_address[1]
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
     def route(self, client: flymodel.Client) -> None:
-        """Send the client's direct (presigned) downloads through the relay."""
+        """Send the client's downloads of artifacts' bytes through the relay."""
         orig = client._t.request
 
         def request(method: str, path: str = "", **kw: Any) -> Any:
             ext = kw.get("external")
             if ext:
                 u = urllib.parse.urlsplit(ext)
-                self.upstream = u.netloc
-                kw["external"] = urllib.parse.urlunsplit(("http", self.netloc, u.path, u.query, ""))
+                kw["external"] = f"http://{self.netloc}/{u.netloc}{u.path}" + (f"?{u.query}" if u.query else "")
+            elif method == "GET" and kw.get("stream") and "/artifacts/" in path:
+                target = client._t.url(path, kw.pop("query", None))
+                kw["external"] = f"http://{self.netloc}/{self.server}{target}"
             return orig(method, path, **kw)
 
         client._t.request = request  # type: ignore[method-assign]
@@ -341,12 +366,12 @@ class TransferTest(unittest.TestCase):
 
     # --- a tampered blob
 
-    def _tamper(self, data: bytes) -> Optional[_TamperProxy]:
+    def _tamper(self, data: bytes, client: flymodel.Client) -> Optional[_Relay]:
         """Make the stored bytes of data wrong: on the data folder, overwrite
         the blob's file (same size, one bit flipped); on S3, whose objects
         are versioned (an overwrite is a new version the registry never
-        reads), send the client's presigned downloads through a relay that
-        flips a bit. Returns the relay, if any."""
+        reads), send the client's downloads through a relay that flips a
+        bit. Returns the relay, if any."""
         blobs = os.path.join(self.srv.data_dir, "blobs")
         found = []
         for d, _, fs in os.walk(blobs):
@@ -365,9 +390,10 @@ class TransferTest(unittest.TestCase):
             return None
         harness.require("s3" in harness.backend(),
                         f"the blob of the upload is not under {blobs} and the backend ({harness.backend()}) has no S3")
-        proxy = _TamperProxy()
-        self.addCleanup(proxy.close)
-        return proxy
+        relay = _Relay(self.srv, "flip")
+        self.addCleanup(relay.close)
+        relay.route(client)
+        return relay
 
     def test_tampered_blob_raises_integrity_error_and_leaves_no_file(self) -> None:
         data = os.urandom(3 * MiB + 17)
@@ -375,9 +401,7 @@ class TransferTest(unittest.TestCase):
         self.client.upload(self.ref, "v1", "ok.txt", b"fine")
         client = self.srv.client()
         self.addCleanup(client.close)
-        proxy = self._tamper(data)
-        if proxy is not None:
-            proxy.route(client)
+        relay = self._tamper(data, client)
         dest = self.path("dl")
         os.makedirs(dest)
         with self.assertRaises(flymodel.IntegrityError) as cm:
@@ -401,8 +425,37 @@ class TransferTest(unittest.TestCase):
         self.assertEqual(set(left) - {"ok.txt"}, set(), left)
         res = cm2.exception.result
         self.assertEqual({f.name: f.action for f in res.files}["w/tampered.bin"], "failed")
-        if proxy is not None:
-            self.assertGreater(proxy.relayed, 0, "no download went through the relay")
+        if relay is not None:
+            self.assertGreater(relay.altered, 0, "no download went through the relay")
+
+    def test_download_cut_short_leaves_no_file(self) -> None:
+        data = os.urandom(2 * MiB + 5)
+        self.client.upload(self.ref, "v1", "w/cut.bin", data)
+        self.client.upload(self.ref, "v1", "ok.txt", b"fine")
+        for mode in ("cut", "cut-chunked"):
+            with self.subTest(mode=mode):
+                relay = _Relay(self.srv, mode)
+                self.addCleanup(relay.close)
+                client = self.srv.client(retries=0)
+                self.addCleanup(client.close)
+                relay.route(client)
+                dest = self.path(f"dl-{mode}")
+                os.makedirs(dest)
+                with self.assertRaises((flymodel.IntegrityError, flymodel.TransportError)):
+                    client.download(self.ref, "v1", "w/cut.bin", dest)
+                self.assertEqual(files_under(dest), [], "a download cut short left a file")
+                with self.assertRaises((flymodel.IntegrityError, flymodel.TransportError)):
+                    client.read(self.ref, "v1", "w/cut.bin")
+                pulled = self.path(f"pulled-{mode}")
+                with self.assertRaises((flymodel.IntegrityError, flymodel.TransportError)) as cm:
+                    client.pull(self.ref, pulled, version="v1", parallel=1)
+                left = files_under(pulled) if os.path.isdir(pulled) else []
+                self.assertEqual(set(left) - {"ok.txt"}, set(), left)
+                self.assertEqual({f.name: f.action for f in cm.exception.result.files}["w/cut.bin"], "failed")
+                self.assertGreaterEqual(relay.altered, 3)
+                # Through the server again, the same pull completes.
+                self.assertEqual(self.client.pull(self.ref, pulled, version="v1").failed, 0)
+                self.assertTree(pulled, {"w/cut.bin": data, "ok.txt": b"fine"})
 
     # --- direct downloads (S3)
 
