@@ -559,7 +559,12 @@ class Client:
         a = self.get_artifact(model, version, name, experiment=experiment)
         dest = os.fspath(dest)
         if os.path.isdir(dest):
-            dest = os.path.join(dest, a.file_name or name.rsplit("/", 1)[-1])
+            # The server refuses a file_name with a separator; never trust
+            # one to stay inside dest all the same.
+            base = os.path.basename((a.file_name or "").replace("\\", "/"))
+            if base in ("", ".", ".."):
+                base = name.rsplit("/", 1)[-1]
+            dest = os.path.join(dest, base)
         if os.path.isfile(dest) and os.path.getsize(dest) == a.size and sha256_file(dest)[0] == a.sha256:
             return a
         path = f"{self._owner(model, version, experiment)}/artifacts/{_artifact_seg(name)}"

@@ -320,9 +320,13 @@ class TransferTest(unittest.TestCase):
         with open(os.path.join(folder, "model.bin"), "rb") as fh:
             self.assertEqual(fh.read(), data)
         self.assertEqual(self.client.read(self.ref, "v1", "weights/model.bin"), data)
+        # A folder takes the artifact's file_name when it has one.
+        self.client.upload(self.ref, "v1", "w", b"named", file_name="weights.safetensors")
+        self.client.download(self.ref, "v1", "w", folder)
+        self.assertEqual(files_under(folder), ["model.bin", "weights.safetensors"])
         with self.assertRaises(flymodel.NotFound):
             self.client.download(self.ref, "v1", "nope.bin", folder)
-        self.assertEqual(files_under(folder), ["model.bin"])
+        self.assertEqual(files_under(folder), ["model.bin", "weights.safetensors"])
 
     def test_download_skips_a_file_already_there(self) -> None:
         data = os.urandom(50_000)

@@ -264,6 +264,18 @@ class UpsertTest(unittest.TestCase):
         self.assertNoWrites(before, "rerun with equal JSON")
         self.assertTrue(same.unchanged, str(same))
 
+    def test_experiments_as_a_list(self) -> None:
+        res = self.client.upsert(self.ns, self.model, "v1", experiments=[
+            "smoke", {"name": "eval", "state": "failed", "metrics": {"why": "slow"}, "duration": 2}])
+        self.assertEqual(self.actions(res)[3:], [
+            ("experiment", "smoke", "create"), ("experiment", "eval", "create"),
+            ("experiment-state", "eval", "move"), ("experiment-state", "eval", "move")])
+        e = self.client.get_experiment(self.ref, "v1", "eval")
+        self.assertEqual((e.state, e.metrics, e.duration_ms), ("failed", {"why": "slow"}, 2000))
+        self.assertEqual(self.client.get_experiment(self.ref, "v1", "smoke").state, "created")
+        with self.assertRaises(ValueError):
+            self.client.upsert(self.ns, self.model, "v1", experiments={"eval": {"metric": {"a": 1}}})
+
     def test_staging_is_stage(self) -> None:
         res = self.client.upsert(self.ns, self.model, "v1", artifacts={"a.txt": b"a"}, state="staging")
         self.assertEqual(res.items[-1].kind, "state")
