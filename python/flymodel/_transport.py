@@ -62,6 +62,8 @@ class Response:
         self.stream = stream
         self._conn = conn
         self._release = release
+        # Set by iter_body when the body ended where its framing says.
+        self.complete = False
 
     def json(self) -> Any:
         return json.loads(self.data) if self.data else None
@@ -73,7 +75,12 @@ class Response:
     def close(self) -> None:
         """Done with the answer: a connection whose answer was read to its
         end goes back to the pool, any other is closed."""
-        reusable = self.stream is not None and self.stream.isclosed() and not self.stream.will_close
+        # Only iter_body knows the answer was read to its end: http.client
+        # also marks closed an answer cut short (at EOF with its length
+        # still owed, or at a chunk size it could not read), and that
+        # connection is dead.
+        reusable = (self.complete and self.stream is not None and self.stream.isclosed()
+                    and not self.stream.will_close)
         if self.stream is not None:
             self.stream.close()
             self.stream = None
@@ -504,6 +511,9 @@ def iter_body(res: Response, block: int = 0) -> Iterator[memoryview]:
             # connection cut mid-line.
             raise errors.TransportError(f"the connection failed after {got} bytes of the answer: {_describe(e)}") from e
         if not n:
+            # http.client ends a chunked answer only at its last chunk, but
+            # one with a Content-Length also at an early EOF (length owed).
+            res.complete = not res.stream.length
             return
         got += n
         yield view[:n]
