@@ -40,7 +40,7 @@ from typing import Callable, Dict, List
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
-import harness  # noqa: E402  (puts python/ on sys.path)
+import harness  # type: ignore[import-not-found]  # noqa: E402  (puts python/ on sys.path)
 
 UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "kb": 10**3, "mb": 10**6, "gb": 10**9}
 
@@ -72,7 +72,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--size", default="1GiB", help="file size (1GiB, 256MiB, ...)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each measure (the median is reported)")
     ap.add_argument("--dir", default=None, help="folder for the file and the downloads (default: a temporary one)")

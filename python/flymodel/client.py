@@ -9,7 +9,7 @@ import io
 import os
 import tempfile
 import urllib.parse
-from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, cast
 
 from . import _config, _transport, errors
 from ._progress import Progress
@@ -656,7 +656,7 @@ class Client:
                     progress=self.progress if progress is None else progress)
 
     def upsert(self, namespace: str, model: str, version: str, *,
-               artifacts: Optional[Mapping[str, Any]] = None, state: Optional[str] = None,
+               artifacts: Optional[Union[Mapping[str, Any], Iterable[Any]]] = None, state: Optional[str] = None,
                experiments: Optional[Any] = None, dry: bool = False, progress: Optional[bool] = None) -> "UpsertResult":
         """Register a version idempotently, as ``flymodel upsert`` does. See
         flymodel.upsert."""

@@ -22,7 +22,7 @@ import unittest
 import urllib.parse
 import urllib.request
 import uuid
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, BinaryIO, Dict, List, Optional, Tuple, cast
 
 import harness
 from test_upsert import settled, writes
@@ -79,7 +79,7 @@ def record_connections(client: flymodel.Client) -> List[Tuple[str, str, str, Dic
                 return send(method, url, body=body, headers=headers or {}, **kw)
 
             conn.request = request
-            conn._recorded = True
+            setattr(conn, "_recorded", True)
         return conn, reused
 
     t._connection = connection  # type: ignore[method-assign]
@@ -136,7 +136,7 @@ class _Relay:
                     return
                 self.wfile.write(bytes(body))
 
-            def log_message(self, *a: Any) -> None:
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -245,7 +245,7 @@ class TransferTest(unittest.TestCase):
             def readinto(self, buf: Any) -> int:
                 return self._b.readinto(buf)
 
-        d = self.client.upload(self.ref, "v1", "from-stream.bin", Stream(data + b"!"))
+        d = self.client.upload(self.ref, "v1", "from-stream.bin", cast(BinaryIO, Stream(data + b"!")))
         self.assertIs(d.created, True)
         self.assertEqual((d.sha256, d.size), (sha(data + b"!"), len(data) + 1))
 
@@ -609,8 +609,9 @@ class TransferTest(unittest.TestCase):
         self.assertEqual(e.state, "passed")
         self.assertEqual(e.metrics, {"acc": 0.93, "loss": 0.1})
         self.assertEqual(e.params, {"lr": 0.01})
-        self.assertIsNotNone(e.duration_ms)
+        assert e.duration_ms is not None, "no duration recorded"
         self.assertGreaterEqual(e.duration_ms, 0)
+        assert run.experiment is not None
         self.assertEqual(run.experiment.state, "passed")
         listed = {a.name: a for a in self.client.artifacts(self.ref, "v1", experiment="eval")}
         self.assertEqual(sorted(listed), ["plots/a.png", "plots/sub/b.csv", "raw.bin", "report.json"])
@@ -629,9 +630,10 @@ class TransferTest(unittest.TestCase):
         with self.assertRaises(ZeroDivisionError):
             with self.client.experiment(self.ref, "v1", "train") as run:
                 run.log_metrics({"step": 3})
-                1 / 0
+                print(1 / 0)
         e = self.client.get_experiment(self.ref, "v1", "train")
         self.assertEqual(e.state, "failed")
+        assert e.metrics is not None and e.duration_ms is not None
         self.assertEqual(e.metrics["step"], 3)
         self.assertIn("ZeroDivisionError", e.metrics["error"])
         self.assertIn("division by zero", e.metrics["error"])
