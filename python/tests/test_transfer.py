@@ -210,7 +210,8 @@ class TransferTest(unittest.TestCase):
     # --- uploads
 
     def test_upload_sources_and_created(self) -> None:
-        data = os.urandom(100_000)
+        # Over 1 MiB: sent after "100 Continue" (a file with sendfile, a file object a block at a time).
+        data = os.urandom(MiB + 100_000)
         p = self.path("in/w.bin", data)
         a = self.client.upload(self.ref, "v1", "from-path.bin", p)
         self.assertIs(a.created, True)
@@ -718,13 +719,15 @@ class TransferTest(unittest.TestCase):
             pass
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
-            self.client.upload(self.ref, "v1", "p.bin", os.urandom(300_000), progress=True)
+            self.client.upload(self.ref, "v1", "p.bin", self.path("p-src.bin", os.urandom(2 * MiB + 1)), progress=True)
             self.client.download(self.ref, "v1", "p.bin", self.path("p.bin"), progress=True)
+            self.client.upload(self.ref, "v1", "s.bin", os.urandom(300_000), progress=True)  # under 1 MiB
             self.client.upload(self.ref, "v1", "q.bin", os.urandom(1000))  # progress None, stderr no terminal
         text = err.getvalue()
-        self.assertEqual(text.count("p.bin: "), text.count("\r") - text.count("\r\033[K"), repr(text))
-        self.assertIn("\rp.bin: ", text)
-        self.assertIn("100.0%", text)
+        # Each transfer: lines that overwrite each other, the last at 100%, then cleared.
+        self.assertEqual(text.count("\r\033[K"), 3, repr(text))
+        done = [line.split(":")[0] for line in text.split("\r") if "100.0%" in line]
+        self.assertEqual(done, ["p.bin", "p.bin", "s.bin"], repr(text))
         self.assertNotIn("q.bin", text)
 
 
