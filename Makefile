@@ -11,7 +11,7 @@ GO ?= go
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-ui bench-artifacts bench-promote screenshots
+.PHONY: build run test test-python generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-ui bench-artifacts bench-promote screenshots
 
 ## build: the binary, bin/flymodel, stamped with the version
 build:
@@ -25,6 +25,12 @@ run:
 ## the tests skipped for lack of a service, by reason, and "N passed, N failed, N skipped"
 test:
 	set -o pipefail; $(GO) test -count=1 -json ./... | $(GO) run ./internal/cmd/testsummary
+
+## test-python: the Python client's tests (python/tests) through their Go driver, verbose
+# make test runs them too (cmd/flymodel's TestPythonClient): on SQLite, on
+# PostgreSQL + S3 when those are configured, and pip install of python/.
+test-python:
+	$(GO) test -count=1 -v -run TestPythonClient ./cmd/flymodel
 
 ## generate: sqlc's code, then the engine adapters over it
 generate: $(SQLC)

@@ -20,6 +20,22 @@ import (
 // test S3 server, in fresh buckets; it skips (or fails in CI) without one.
 func s3Config(t *testing.T, dir string) string {
 	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	suffix := hex.EncodeToString(b[:])
+	cfg := s3StorageTOML(t, "cli-", suffix)
+	path := filepath.Join(dir, "flymodel.toml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return suffix
+}
+
+// s3StorageTOML is the [[storage.s3]] entries of one store per lifecycle on
+// the test S3 server, in buckets named prefix+role+"-"+suffix (not created
+// here: setup-storage does); it skips (or fails in CI) without a server.
+func s3StorageTOML(t *testing.T, prefix, suffix string) string {
+	t.Helper()
 	endpoint := os.Getenv("FLYMODEL_TEST_S3_ENDPOINT")
 	if endpoint == "" {
 		dbtest.SkipOrFail(t, "FLYMODEL_TEST_S3_ENDPOINT not set: skipping S3")
@@ -28,19 +44,12 @@ func s3Config(t *testing.T, dir string) string {
 	if region == "" {
 		region = "us-east-1"
 	}
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	suffix := hex.EncodeToString(b[:])
 	var cfg strings.Builder
 	for _, role := range []string{"test", "qa", "stage", "prod"} {
 		fmt.Fprintf(&cfg, "[[storage.s3]]\nbucket = %q\nendpoint = %q\nregion = %q\nrole = %q\naccess_key_id = %q\nsecret_access_key = %q\n\n",
-			"cli-"+role+"-"+suffix, endpoint, region, role, os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), os.Getenv("FLYMODEL_TEST_S3_SECRET_KEY"))
+			prefix+role+"-"+suffix, endpoint, region, role, os.Getenv("FLYMODEL_TEST_S3_ACCESS_KEY"), os.Getenv("FLYMODEL_TEST_S3_SECRET_KEY"))
 	}
-	path := filepath.Join(dir, "flymodel.toml")
-	if err := os.WriteFile(path, []byte(cfg.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return suffix
+	return cfg.String()
 }
 
 func TestSetupStorageFilesystem(t *testing.T) {
