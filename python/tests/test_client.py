@@ -61,6 +61,12 @@ class ServerTest(unittest.TestCase):
         except errors.NotFound:
             pass
 
+    def admin_name(self) -> str:
+        """The name of the harness's admin token: the actor of its changes."""
+        admins = [t for t in self.c.tokens() if t.role == "admin" and t.namespaces == ["*"] and t.status == "active"]
+        self.assertTrue(admins)
+        return min(admins, key=lambda t: t.id).name
+
     def model(self, description: str = "") -> str:
         ref = f"{self.ns}/{uniq('m')}"
         self.c.create_model(ref, description)
@@ -164,7 +170,7 @@ class NamespaceTest(ServerTest):
 class BucketTest(ServerTest):
     def setUp(self) -> None:
         super().setUp()
-        if harness.backend() != "sqlite":
+        if harness.backend().endswith("+s3"):
             # With storage.s3 configured a bucket must be one of its stores.
             self.skipTest("buckets of any name need a server without configured storage (sqlite backend)")
 
@@ -438,12 +444,13 @@ class VersionTest(ServerTest):
         # Moving to the current state changes nothing.
         self.c.set_state(m, "v1", "qa")
         h = self.c.history(m, "v1")
+        admin = self.admin_name()
         self.assertIsInstance(h, flymodel.Items)
         self.assertEqual([(e.from_, e.to) for e in h],
                          [(None, "test"), ("test", "qa"), ("qa", "stage"), ("stage", "prod"), ("prod", "qa")])
         for e in h:
             self.assertIsInstance(e, flymodel.StateChange)
-            self.assertEqual(e.actor, "admin", "the actor is the token's name")
+            self.assertEqual(e.actor, admin, "the actor is the token's name")
             self.assertIsNotNone(e.changed_at)
         times = [e.changed_at for e in h]
         self.assertEqual(times, sorted(times), "history is oldest first")  # type: ignore[type-var]
@@ -636,7 +643,7 @@ class AuditTest(ServerTest):
         made = [r for r in recs if r.action == "model.create"]
         self.assertEqual([r.target for r in made], [f"/namespaces/{self.ns}/models/m{i}" for i in range(5)])
         for r in made:
-            self.assertEqual((r.actor, r.outcome), ("admin", "ok"))
+            self.assertEqual((r.actor, r.outcome), (self.admin_name(), "ok"))
             self.assertTrue(r.request_id)
             self.assertIsNotNone(r.at)
 
