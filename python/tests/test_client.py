@@ -207,6 +207,39 @@ class BucketTest(ServerTest):
             self.c.delete_namespace(self.ns)
 
 
+class ConfiguredBucketTest(ServerTest):
+    """With storage.s3 configured, a namespace's bucket must be one of its
+    stores, for the lifecycle the configuration gives it."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        if not harness.backend().endswith("+s3"):
+            self.skipTest("needs a server with storage.s3 configured (postgres+s3 backend)")
+        from flymodel import _config
+
+        stores = (_config.load_file(self.server.config_path).get("storage") or {}).get("s3") or []
+        self.by_role = {s["role"]: s["bucket"] for s in stores}
+        self.assertIn("prod", self.by_role)
+
+    def test_configured_bucket(self) -> None:
+        b = self.c.create_bucket(self.ns, self.by_role["prod"], "prod")
+        self.assertEqual((b.name, b.role, b.namespace), (self.by_role["prod"], "prod", self.ns))
+        self.assertEqual([x.name for x in self.c.buckets(self.ns)], [b.name])
+        self.c.delete_bucket(self.ns, b.id)
+        self.assertEqual(list(self.c.buckets(self.ns)), [])
+
+    def test_other_role_and_unknown_name(self) -> None:
+        with self.assertRaises(flymodel.ValidationError) as cm:
+            self.c.create_bucket(self.ns, self.by_role["prod"], "qa")
+        self.assertIn("prod", str(cm.exception), "names the configured lifecycle")
+        with self.assertRaises(flymodel.NoStore) as cm2:
+            self.c.create_bucket(self.ns, uniq("nowhere"), "prod")
+        e = cm2.exception
+        self.assertEqual((e.status, e.type), (409, "no-store"))
+        self.assertTrue(e.config_key)
+        self.assertEqual(list(self.c.buckets(self.ns)), [])
+
+
 class TagTest(ServerTest):
     def test_create_with_and_without_colour_list_delete(self) -> None:
         t1 = self.c.create_tag(self.ns, "nlp", "#12ab9f")
