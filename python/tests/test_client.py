@@ -615,11 +615,17 @@ class TokenTest(ServerTest):
                 w.delete_version(f"{self.ns}/mine", "v1")
             self.assertEqual(cm.exception.status, 403)
             self.assertIn("admin", str(cm.exception))
-            # Another namespace: refused, nothing created.
-            with self.assertRaises((flymodel.Forbidden, flymodel.NotFound)):
+            # Another namespace: refused (403, not 404: whether it exists is
+            # not told either), nothing created.
+            with self.assertRaises(flymodel.Forbidden) as cm1:
                 w.create_model(f"{other}/intruder")
-            with self.assertRaises((flymodel.Forbidden, flymodel.NotFound)):
+            self.assertIn(f"write role in namespace {other}", str(cm1.exception))
+            with self.assertRaises(flymodel.Forbidden):
                 w.get_model(f"{other}/theirs")
+            with self.assertRaises(flymodel.Forbidden):
+                w.get_namespace(other)
+            with self.assertRaises(flymodel.Forbidden):
+                w.get_model(f"{uniq('no-such-ns')}/m")
             # No tokens or audit log for a scoped token.
             with self.assertRaises(flymodel.Forbidden):
                 w.tokens()
@@ -756,9 +762,14 @@ class PaginationTest(ServerTest):
             self.assertEqual(len(lst), 7)
             # Iterating again reads the list again, whole.
             self.assertEqual([v.version for v in lst], newest)
+            self.assertEqual(pages, [1, 2, 3, 1, 2, 3])
             self.assertEqual(lst.to_list()[-1].version, "v0")
         finally:
             del self.c._json
+        # ... from the server: a version made since is in it.
+        self.c.create_version(self.m, "v7")
+        self.assertEqual([v.version for v in lst], ["v7"] + newest)
+        self.assertEqual((lst.total, len(lst)), (8, 8))
 
     def test_limit_and_first(self) -> None:
         newest = list(reversed(self.names))
