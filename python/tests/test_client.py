@@ -322,6 +322,37 @@ class TagTest(ServerTest):
         self.assertEqual(list(self.c.version_tags(m, "v1")), [])
 
 
+class NamesTest(ServerTest):
+    """Names with spaces, non-ASCII letters and URL punctuation go through
+    paths and query strings unchanged."""
+
+    def test_unusual_names(self) -> None:
+        ns = uniq("ünï cødé +&=;@,$!~()'")
+        self.c.create_namespace(ns)
+        self.addCleanup(self.c.delete_namespace, ns, cascade=True)
+        self.assertEqual(self.c.get_namespace(ns).name, ns)
+        m = f"{ns}/模型 a+b=c&d"
+        self.assertEqual(self.c.create_model(m).ref, m)
+        self.c.create_model(f"{ns}/other")
+        v = "v1 β@x"
+        self.assertEqual(self.c.create_version(m, v).ref, f"{m}/{v}")
+        self.assertEqual(self.c.get_version(f"{m}/{v}").version, v)
+        tag = "ta g+ü&x=1"
+        self.c.create_tag(ns, tag)
+        self.c.tag_model(m, tag)
+        self.c.tag_model(m, tag)  # attaching again changes nothing
+        self.c.tag_version(m, v, tag)
+        self.assertEqual(self.c.get_model(m).tags, [tag])
+        self.assertEqual([t.tag for t in self.c.version_tags(m, v)], [tag])
+        self.assertEqual([x.name for x in self.c.models(ns, name="a+b=c&d")], ["模型 a+b=c&d"])
+        self.assertEqual([x.name for x in self.c.models(ns, tag=tag)], ["模型 a+b=c&d"])
+        self.assertEqual([x.version for x in self.c.versions(m, tag=tag)], [v])
+        self.c.create_experiment(m, v, "eval 1 ✓")
+        self.assertEqual(self.c.get_experiment(m, v, "eval 1 ✓").name, "eval 1 ✓")
+        self.c.untag_model(m, tag)
+        self.assertEqual(self.c.get_model(m).tags, [])
+
+
 class ModelTest(ServerTest):
     def test_create_get(self) -> None:
         ref = f"{self.ns}/llm.sm"
