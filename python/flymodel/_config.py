@@ -179,7 +179,17 @@ def _mini_toml(text: str) -> Dict[str, Any]:
             continue
         if "=" in line:
             k, v = line.split("=", 1)
-            cur[k.strip().strip('"')] = _scalar(v)
+            k, v = k.strip(), v.strip()
+            # Dotted keys (tls.ca_file = ...) are nested tables.
+            parts = [k.strip('"')] if k.startswith('"') else [p.strip().strip('"') for p in k.split(".")]
+            t = cur
+            for part in parts[:-1]:
+                t = t.setdefault(part, {})
+                if not isinstance(t, dict):
+                    break
+            else:
+                # Inline tables and arrays on one line: { ca_file = "ca.pem" }, ["eval"].
+                t[parts[-1]] = _flow(v, 0, sep="=")[0] if v[:1] in ("{", "[") else _scalar(v)
     return doc
 
 
@@ -210,8 +220,9 @@ def _mini_yaml(text: str) -> Dict[str, Any]:
     return doc
 
 
-def _flow(s: str, i: int, key: bool = False) -> Any:
-    """A YAML flow value on one line (``{ca_file: ca.pem, k: [a, b]}``) from
+def _flow(s: str, i: int, key: bool = False, sep: str = ":") -> Any:
+    """A YAML flow value on one line (``{ca_file: ca.pem, k: [a, b]}``), or
+    a TOML inline table or array (sep "=": ``{ ca_file = "ca.pem" }``), from
     s[i:]: (value, index after it)."""
     while i < len(s) and s[i] == " ":
         i += 1
@@ -225,12 +236,14 @@ def _flow(s: str, i: int, key: bool = False) -> Any:
             if i >= len(s) or s[i] == close:
                 return out, i + 1
             if close == "]":
-                v, i = _flow(s, i)
+                v, i = _flow(s, i, sep=sep)
                 out.append(v)
                 continue
-            k, i = _flow(s, i, key=True)
-            if i < len(s) and s[i] == ":":
-                v, i = _flow(s, i + 1)
+            k, i = _flow(s, i, key=True, sep=sep)
+            while i < len(s) and s[i] == " ":
+                i += 1
+            if i < len(s) and s[i] == sep:
+                v, i = _flow(s, i + 1, sep=sep)
             else:
                 v = None
             out[str(k)] = v
@@ -240,8 +253,9 @@ def _flow(s: str, i: int, key: bool = False) -> Any:
             j += 2 if s[j] == "\\" and s[i] == '"' else 1
         return _scalar(s[i:j + 1]), j + 1
     j = i
-    # A plain scalar ends at , } ] and, for a key, at ": " (not the colon of a URL).
-    while j < len(s) and s[j] not in ",}]" and not (key and s[j] == ":" and s[j + 1:j + 2] in ("", " ", ",", "}")):
+    # A plain scalar ends at , } ] and, for a key, at "=" or ": " (not the colon of a URL).
+    while j < len(s) and s[j] not in ",}]" and not (
+            key and s[j] == sep and (sep == "=" or s[j + 1:j + 2] in ("", " ", ",", "}"))):
         j += 1
     return _scalar(s[i:j]), j
 
