@@ -11,7 +11,7 @@ GO ?= go
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test test-python generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-ui bench-artifacts bench-promote screenshots
+.PHONY: build run test test-python generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-ui bench-artifacts bench-promote screenshots typecheck-python
 
 ## build: the binary, bin/flymodel, stamped with the version
 build:
@@ -77,6 +77,11 @@ vet:
 	if [ -n "$$unformatted" ]; then \
 		echo "vet: not gofmt-ed (run 'make fmt'):" >&2; echo "$$unformatted" >&2; exit 1; \
 	fi
+
+## typecheck-python: pyright over the Python client, as Python 3.9 sees it (needs Node's npx and
+## the npm registry; not part of make test or CI, which never need Node)
+typecheck-python:
+	cd python && npx --yes pyright@1 --pythonversion 3.9 flymodel
 
 ## fmt: gofmt every file
 fmt:

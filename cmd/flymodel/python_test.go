@@ -122,7 +122,7 @@ func pythonCommand(ctx context.Context, python, dir string, env []string, args .
 
 var (
 	unittestRan     = regexp.MustCompile(`^Ran (\d+) tests? in `)
-	unittestSkipped = regexp.MustCompile(`\.\.\. skipped '(.*)'$`)
+	unittestSkipped = regexp.MustCompile(`^(.*) \.\.\. skipped ['"](.*)['"]$`)
 )
 
 // runPythonSuite runs python3 -m unittest discover over python/tests with
@@ -166,7 +166,7 @@ func runPythonSuite(t *testing.T, python, pyDir string, extraEnv ...string) {
 				tail = tail[1:]
 			}
 			if m := unittestSkipped.FindStringSubmatch(line); m != nil {
-				skipped = append(skipped, strings.SplitN(line, " ", 2)[0]+": "+m[1])
+				skipped = append(skipped, m[1]+": "+m[2])
 			}
 			if m := unittestRan.FindStringSubmatch(line); m != nil {
 				ran, _ = strconv.Atoi(m[1])

@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.parse
 from email.utils import parsedate_to_datetime
-from typing import Any, BinaryIO, Callable, Dict, Iterator, Mapping, Optional, Tuple, Union
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import errors
 
@@ -36,10 +36,13 @@ MAX_RETRY_AFTER = 30.0
 # to retry.
 MAX_IDLE = 50.0
 
+# Bodies this large are sent with "Expect: 100-continue".
+EXPECT_CONTINUE_MIN = 1 << 20
+
 IDEMPOTENT = frozenset(("GET", "HEAD", "PUT", "DELETE", "OPTIONS"))
 RETRY_STATUS = frozenset((502, 503, 504))
 
-Body = Union[None, bytes, BinaryIO]
+Body = Union[None, bytes, bytearray, BinaryIO]
 
 # TLS alerts of a server that refused the client's certificate, or its lack of one (mTLS).
 CLIENT_CERT_ALERTS = frozenset(("TLSV13_ALERT_CERTIFICATE_REQUIRED", "SSLV3_ALERT_BAD_CERTIFICATE",
@@ -51,12 +54,14 @@ class Response:
     stream (``stream``, closed by ``close``)."""
 
     def __init__(self, status: int, headers: http.client.HTTPMessage, data: bytes = b"",
-                 stream: Optional[http.client.HTTPResponse] = None, conn: Any = None) -> None:
+                 stream: Optional[http.client.HTTPResponse] = None, conn: Any = None,
+                 release: Optional[Callable[[], None]] = None) -> None:
         self.status = status
         self.headers = headers
         self.data = data
         self.stream = stream
         self._conn = conn
+        self._release = release
 
     def json(self) -> Any:
         return json.loads(self.data) if self.data else None
@@ -66,11 +71,17 @@ class Response:
         return default if v is None else v
 
     def close(self) -> None:
+        """Done with the answer: a connection whose answer was read to its
+        end goes back to the pool, any other is closed."""
+        reusable = self.stream is not None and self.stream.isclosed() and not self.stream.will_close
         if self.stream is not None:
             self.stream.close()
             self.stream = None
         if self._conn is not None:
-            self._conn.close()
+            if reusable and self._release is not None:
+                self._release()
+            else:
+                self._conn.close()
             self._conn = None
 
 
@@ -119,8 +130,11 @@ class Transport:
         self.retries = max(0, retries)
         self.backoff = backoff
         self.user_agent = user_agent
+        self.expect_timeout = 1.0  # as Go's http.Transport ExpectContinueTimeout
         self._ssl = self._context(ca_file, cert_file, key_file) if u.scheme == "https" or ca_file or cert_file else None
         self._local = threading.local()
+        self._pools: List[Dict[Tuple[str, str], Tuple[http.client.HTTPConnection, float]]] = []
+        self._pools_lock = threading.Lock()
 
     @staticmethod
     def _context(ca_file: Optional[str], cert_file: Optional[str], key_file: Optional[str]) -> ssl.SSLContext:
@@ -139,8 +153,12 @@ class Transport:
 
     def _connection(self, scheme: str, netloc: str, fresh: bool) -> Tuple[http.client.HTTPConnection, bool]:
         """A connection to netloc and whether it was used before."""
-        pool: Dict[Tuple[str, str], Tuple[http.client.HTTPConnection, float]] = getattr(self._local, "pool", None) or {}
-        self._local.pool = pool
+        pool: Optional[Dict[Tuple[str, str], Tuple[http.client.HTTPConnection, float]]] = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = {}
+            self._local.pool = pool
+            with self._pools_lock:
+                self._pools.append(pool)
         key = (scheme, netloc)
         held = pool.pop(key, None)
         if held is not None:
@@ -166,10 +184,20 @@ class Transport:
         pool[(scheme, netloc)] = (conn, time.monotonic())
 
     def close(self) -> None:
-        pool = getattr(self._local, "pool", None) or {}
-        for conn, _ in pool.values():
-            conn.close()
-        pool.clear()
+        """Close the kept-alive connections of every thread."""
+        with self._pools_lock:
+            pools, self._pools = self._pools, []
+        for pool in pools:
+            for conn, _ in list(pool.values()):
+                conn.close()
+            pool.clear()
+        self._local = threading.local()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
 
     # --- requests ------------------------------------------------------------
 
@@ -229,11 +257,17 @@ class Transport:
                 send: Any = body
                 if progress is not None and body is not None and not isinstance(body, (bytes, bytearray)):
                     send = _Progress(body, progress)
-                conn.request(method, target, body=send, headers=h)
-                sent = True
+                if length is not None and length >= EXPECT_CONTINUE_MIN and body is not None:
+                    # The server may refuse (sealed, too large, no token) or
+                    # accept (it holds these bytes) without reading the body:
+                    # let it say so before gigabytes are sent.
+                    res, sent = _expect_continue(conn, method, target, h, send, self.expect_timeout)
+                else:
+                    conn.request(method, target, body=send, headers=h)
+                    sent = True
+                    res = conn.getresponse()
                 if progress is not None and isinstance(body, (bytes, bytearray)):
                     progress(len(body))
-                res = conn.getresponse()
             except (OSError, http.client.HTTPException) as e:
                 conn.close()
                 if attempt <= self.retries and self._may_retry(e, reused, sent, idempotent, body, start):
@@ -254,7 +288,8 @@ class Transport:
                 self._finish(res, scheme, netloc, conn)
                 raise _error(status, res.headers, data, method, target)
             if stream:
-                return Response(status, res.headers, stream=res, conn=conn)
+                return Response(status, res.headers, stream=res, conn=conn,
+                                release=lambda: self._release(scheme, netloc, conn))
             data = res.read()
             self._finish(res, scheme, netloc, conn)
             return Response(status, res.headers, data=data)
@@ -291,6 +326,84 @@ class Transport:
     def _show(self, scheme: str, netloc: str, target: str) -> str:
         # Never the query of a presigned URL: it holds a signature.
         return f"{scheme}://{netloc}{target.split('?', 1)[0]}"
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read from a socket, then the socket."""
+
+    def __init__(self, prefix: bytes, sock: socket.socket) -> None:
+        self._prefix = prefix
+        self._sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self._prefix:
+            n = min(len(b), len(self._prefix))
+            b[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        return self._sock.recv_into(b)
+
+
+class _PrefixedSocket:
+    """What http.client.HTTPResponse needs of a socket: makefile."""
+
+    def __init__(self, prefix: bytes, sock: socket.socket) -> None:
+        self._raw = _Prefixed(prefix, sock)
+
+    def makefile(self, mode: str) -> BinaryIO:
+        return io.BufferedReader(self._raw)  # type: ignore[return-value]
+
+
+def _expect_continue(conn: http.client.HTTPConnection, method: str, target: str, headers: Dict[str, str],
+                     body: Any, wait: float) -> Tuple[http.client.HTTPResponse, bool]:
+    """Send the headers with "Expect: 100-continue", then the body once the
+    server says "100 Continue" (or has said nothing for wait seconds); a
+    final answer that comes first is returned without sending the body (the
+    connection is then not reused). Returns the answer and whether the body
+    was sent."""
+    conn.putrequest(method, target, skip_accept_encoding=True)
+    for k, v in headers.items():
+        conn.putheader(k, v)
+    conn.putheader("Expect", "100-continue")
+    conn.endheaders()
+    sock = conn.sock
+    prev = sock.gettimeout()
+    buf = b""
+    try:
+        sock.settimeout(wait)
+        while b"\r\n\r\n" not in buf:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            buf += chunk
+    except (socket.timeout, TimeoutError):
+        pass  # the server does not do 100-continue: send the body
+    finally:
+        sock.settimeout(prev)
+    if buf and not buf.startswith(b"HTTP/1.1 100") and not buf.startswith(b"HTTP/1.0 100"):
+        # A final answer, the body unsent: parse it from what was read.
+        res = http.client.HTTPResponse(_PrefixedSocket(buf, sock), method=method)  # type: ignore[arg-type]
+        res.begin()
+        res.will_close = True
+        conn.close()
+        return res, False
+    rest = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else b""
+    if isinstance(body, (bytes, bytearray)):
+        sock.sendall(body)
+    else:
+        while True:
+            block = body.read(BLOCK)
+            if not block:
+                break
+            sock.sendall(block)
+    if rest:
+        res = http.client.HTTPResponse(_PrefixedSocket(rest, sock), method=method)  # type: ignore[arg-type]
+        res.begin()
+        return res, True
+    return conn.getresponse(), True
 
 
 def _query_value(v: Any) -> str:

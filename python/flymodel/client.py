@@ -9,7 +9,7 @@ import io
 import os
 import tempfile
 import urllib.parse
-from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union, cast
 
 from . import _config, _transport, errors
 from ._progress import Progress
@@ -498,7 +498,7 @@ class Client:
                 if not sha256:
                     sha256 = hashlib.sha256(data).hexdigest()
             else:
-                data = source  # a binary file object
+                data = cast(BinaryIO, source)  # a binary file object
                 if not data.seekable():
                     # Hash and send in one pass needs its length: spool it.
                     spool = tempfile.TemporaryFile()

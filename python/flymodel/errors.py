@@ -239,6 +239,14 @@ _BY_TYPE: Dict[str, Type[FlymodelError]] = {
     "placement-failed": Unavailable,
     "database-busy": Unavailable,
     "not-ready": Unavailable,
+    "method-not-allowed": BadRequest,
+    "unsupported-media-type": BadRequest,
+    "range-not-satisfiable": BadRequest,
+    "misdirected-request": BadRequest,
+    "request-timeout": FlymodelError,
+    "internal": ServerError,
+    "blob-missing": ServerError,
+    "blob-altered": ServerError,
 }
 
 _BY_STATUS: Dict[int, Type[FlymodelError]] = {

@@ -37,7 +37,9 @@ class PullResult:
     dry: bool = False
 
     def __str__(self) -> str:
-        lines = [f"{f.action:<9} {f.name}" + (f" ({f.size} B)" if f.action in ("download", "replace") else "")
+        from .upsert import _size
+
+        lines = [f"{f.action:<9} {f.name}" + (f" ({_size(f.size)})" if f.action in ("download", "replace") else "")
                  for f in self.files]
         v = self.version
         lines.append(f"{v.ref} ({v.state}, {v.digest or 'no artifacts'}): {self.downloaded} downloaded, "

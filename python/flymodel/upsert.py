@@ -393,12 +393,7 @@ def upsert(client: Any, namespace: str, model: str, version: str, *,
                 if c:
                     it.action, it.detail = "conflict", c
 
-            def run(e: _Exp = e, to: str = to) -> Any:
-                final = to in ("passed", "failed")
-                return client.set_experiment_state(ref, version, e.name, to,
-                                                   metrics=e.metrics if final else None,
-                                                   duration_ms=e.duration_ms if final else None)
-            add(it, run)
+            add(it, _state_mover(client, ref, version, e, to))
 
     if state:
         frm = v.state if v is not None else "test"
@@ -427,6 +422,15 @@ def _uploader(client: Any, ref: str, version: str, f: _File, progress: Optional[
         source: Any = f.data if f.data is not None else f.path
         return client.upload(ref, version, f.name, source, format=f.format or None, encoding=f.encoding or None,
                              extra=f.extra, sha256=f.sha256, progress=progress)
+    return run
+
+
+def _state_mover(client: Any, ref: str, version: str, e: _Exp, to: str) -> Callable[[], Any]:
+    def run() -> Any:
+        final = to in ("passed", "failed")
+        return client.set_experiment_state(ref, version, e.name, to,
+                                           metrics=e.metrics if final else None,
+                                           duration_ms=e.duration_ms if final else None)
     return run
 
 
