@@ -173,7 +173,7 @@ class BucketTest(ServerTest):
         super().setUp()
         if harness.backend().endswith("+s3"):
             # With storage.s3 configured a bucket must be one of its stores.
-            self.skipTest("buckets of any name need a server without configured storage (sqlite backend)")
+            self.skipTest(f"buckets of any name need a server without storage.s3 configured (this one: {harness.backend()})")
 
     def test_create_list_delete(self) -> None:
         b_test = self.c.create_bucket(self.ns, uniq("bkt"), "test")
@@ -215,7 +215,8 @@ class ConfiguredBucketTest(ServerTest):
     def setUp(self) -> None:
         super().setUp()
         if not harness.backend().endswith("+s3"):
-            self.skipTest("needs a server with storage.s3 configured (postgres+s3 backend)")
+            self.skipTest(f"needs a server with storage.s3 configured (this one: {harness.backend()}; "
+                          "the postgres+s3 run has it)")
         from flymodel import _config
 
         stores = (_config.load_file(self.server.config_path).get("storage") or {}).get("s3") or []
