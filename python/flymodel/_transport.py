@@ -470,6 +470,11 @@ def _describe(e: BaseException) -> str:
         return f"TLS certificate not trusted: {e.verify_message} (give ca_file for a private CA)"
     if isinstance(e, ssl.SSLError) and getattr(e, "reason", "") in CLIENT_CERT_ALERTS:
         return f"{e} (the server wants a client certificate it trusts: give cert_file and key_file)"
+    if isinstance(e, ssl.SSLEOFError):
+        # What a server with mTLS may leave when it closed the connection
+        # before its alert was read.
+        return f"{e}: the server closed the TLS connection (with mTLS, it wants a client certificate it trusts: " \
+               "give cert_file and key_file)"
     return str(e) or type(e).__name__
 
 
