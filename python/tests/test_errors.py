@@ -497,5 +497,20 @@ class FromProblemTest(unittest.TestCase):
         self.assertEqual(str(e), "bad bytes")
 
 
+class PickleTest(unittest.TestCase):
+    """Errors cross process boundaries (multiprocessing, joblib) whole."""
+
+    def test_problem_survives_pickling(self) -> None:
+        import pickle
+
+        e = errors.from_problem(409, {"type": errors.PROBLEM_TYPE_BASE + "promotion-gate", "detail": "gate not met",
+                                      "to": "prod", "missing": ["eval"], "not_passed": []}, "req-1")
+        f = pickle.loads(pickle.dumps(e))
+        self.assertIsInstance(f, flymodel.PromotionGateError)
+        self.assertEqual((f.status, f.to, f.missing, f.request_id, str(f)), (409, "prod", ["eval"], "req-1", "gate not met"))
+        i = pickle.loads(pickle.dumps(flymodel.IntegrityError("bad bytes", artifact="w", expected="a", actual="b")))
+        self.assertEqual((i.artifact, i.expected, i.actual, str(i)), ("w", "a", "b", "bad bytes"))
+
+
 if __name__ == "__main__":
     unittest.main()
