@@ -49,6 +49,10 @@ RETRY_STATUS = frozenset((502, 503, 504))
 
 Body = Union[None, bytes, bytearray, BinaryIO]
 
+# TLS alerts of a server that refused the client's certificate, or its lack of one (mTLS).
+CLIENT_CERT_ALERTS = frozenset(("TLSV13_ALERT_CERTIFICATE_REQUIRED", "SSLV3_ALERT_BAD_CERTIFICATE",
+                                "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_CERTIFICATE_UNKNOWN"))
+
 
 class Response:
     """An answer: status, headers, and the body, read (``data``) or left to
@@ -505,6 +509,13 @@ def _describe(e: BaseException) -> str:
         return "timed out"
     if isinstance(e, ssl.SSLCertVerificationError):
         return f"TLS certificate not trusted: {e.verify_message} (give ca_file for a private CA)"
+    if isinstance(e, ssl.SSLError) and getattr(e, "reason", "") in CLIENT_CERT_ALERTS:
+        return f"{e} (the server wants a client certificate it trusts: give cert_file and key_file)"
+    if isinstance(e, ssl.SSLEOFError):
+        # What a server with mTLS may leave when it closed the connection
+        # before its alert was read.
+        return f"{e}: the server closed the TLS connection (with mTLS, it wants a client certificate it trusts: " \
+               "give cert_file and key_file)"
     return str(e) or type(e).__name__
 
 
