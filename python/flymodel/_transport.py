@@ -403,7 +403,7 @@ def _expect_continue(conn: http.client.HTTPConnection, method: str, target: str,
         conn.close()
         return res, False
     rest = buf.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in buf else b""
-    _send_body(sock, body)
+    _send_body(sock, body, int(headers.get("Content-Length", "0")))
     if rest:
         res = http.client.HTTPResponse(_PrefixedSocket(rest, sock), method=method)  # type: ignore[arg-type]
         res.begin()
@@ -415,29 +415,36 @@ def _expect_continue(conn: http.client.HTTPConnection, method: str, target: str,
 SENDFILE_CHUNK = 8 << 20
 
 
-def _send_body(sock: socket.socket, body: Any) -> None:
-    """Write a request body to the socket: a regular file over plain TCP
-    with sendfile (the kernel copies it from the page cache: no Python
-    buffer, and the CPU left to the rest — the server, on a small machine),
-    anything else a block at a time."""
+def _send_body(sock: socket.socket, body: Any, length: int) -> None:
+    """Write a request body of length bytes to the socket: a regular file
+    over plain TCP with sendfile (the kernel copies it from the page cache:
+    no Python buffer, and the CPU left to the rest — the server, on a small
+    machine), anything else a block at a time. Never more than length (a
+    file that grew since it was hashed would corrupt the connection); fewer
+    is an error (a file that shrank)."""
     if isinstance(body, (bytes, bytearray)):
         sock.sendall(body)
         return
     f, report = body, None
     if isinstance(body, _Progress):
         f, report = body._f, body._report
+    left = length
     if not isinstance(sock, ssl.SSLSocket) and _regular_file(f):
-        while True:
-            n = sock.sendfile(f, f.tell(), SENDFILE_CHUNK)  # moves the file's position past what it sent
+        while left > 0:
+            n = sock.sendfile(f, f.tell(), min(SENDFILE_CHUNK, left))  # moves the file's position past what it sent
             if not n:
-                return
+                break
+            left -= n
             if report is not None:
                 report(n)
-    while True:
-        block = body.read(BLOCK)
+    while left > 0:
+        block = body.read(min(BLOCK, left))
         if not block:
             break
         sock.sendall(block)
+        left -= len(block)
+    if left > 0:
+        raise OSError(f"the body ended {left} bytes short of its Content-Length (did the file shrink?)")
 
 
 def _regular_file(f: Any) -> bool:
