@@ -30,6 +30,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.attachTagStmt, err = db.PrepareContext(ctx, attachTag); err != nil {
 		return nil, fmt.Errorf("error preparing query AttachTag: %w", err)
 	}
+	if q.countAliasHistoryStmt, err = db.PrepareContext(ctx, countAliasHistory); err != nil {
+		return nil, fmt.Errorf("error preparing query CountAliasHistory: %w", err)
+	}
 	if q.countArtifactsStmt, err = db.PrepareContext(ctx, countArtifacts); err != nil {
 		return nil, fmt.Errorf("error preparing query CountArtifacts: %w", err)
 	}
@@ -69,6 +72,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countVersionsInStateStmt, err = db.PrepareContext(ctx, countVersionsInState); err != nil {
 		return nil, fmt.Errorf("error preparing query CountVersionsInState: %w", err)
 	}
+	if q.createAliasStmt, err = db.PrepareContext(ctx, createAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateAlias: %w", err)
+	}
+	if q.createAliasChangeStmt, err = db.PrepareContext(ctx, createAliasChange); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateAliasChange: %w", err)
+	}
 	if q.createArtifactStmt, err = db.PrepareContext(ctx, createArtifact); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateArtifact: %w", err)
 	}
@@ -105,6 +114,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createWebSessionStmt, err = db.PrepareContext(ctx, createWebSession); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateWebSession: %w", err)
 	}
+	if q.deleteAliasStmt, err = db.PrepareContext(ctx, deleteAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteAlias: %w", err)
+	}
 	if q.deleteBlobStmt, err = db.PrepareContext(ctx, deleteBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteBlob: %w", err)
 	}
@@ -140,6 +152,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.finishExperimentStmt, err = db.PrepareContext(ctx, finishExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query FinishExperiment: %w", err)
+	}
+	if q.getAliasStmt, err = db.PrepareContext(ctx, getAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAlias: %w", err)
 	}
 	if q.getArtifactWithBlobStmt, err = db.PrepareContext(ctx, getArtifactWithBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query GetArtifactWithBlob: %w", err)
@@ -201,6 +216,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
 	}
+	if q.listAliasHistoryStmt, err = db.PrepareContext(ctx, listAliasHistory); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAliasHistory: %w", err)
+	}
+	if q.listAliasesStmt, err = db.PrepareContext(ctx, listAliases); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAliases: %w", err)
+	}
 	if q.listAllBucketsStmt, err = db.PrepareContext(ctx, listAllBuckets); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAllBuckets: %w", err)
 	}
@@ -243,6 +264,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listLinkedTagsStmt, err = db.PrepareContext(ctx, listLinkedTags); err != nil {
 		return nil, fmt.Errorf("error preparing query ListLinkedTags: %w", err)
 	}
+	if q.listModelAliasesInRangeStmt, err = db.PrepareContext(ctx, listModelAliasesInRange); err != nil {
+		return nil, fmt.Errorf("error preparing query ListModelAliasesInRange: %w", err)
+	}
 	if q.listModelExperimentNamesStmt, err = db.PrepareContext(ctx, listModelExperimentNames); err != nil {
 		return nil, fmt.Errorf("error preparing query ListModelExperimentNames: %w", err)
 	}
@@ -276,6 +300,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listUnreferencedBlobsStmt, err = db.PrepareContext(ctx, listUnreferencedBlobs); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUnreferencedBlobs: %w", err)
 	}
+	if q.listVersionAliasesStmt, err = db.PrepareContext(ctx, listVersionAliases); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionAliases: %w", err)
+	}
+	if q.listVersionAliasesInRangeStmt, err = db.PrepareContext(ctx, listVersionAliasesInRange); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionAliasesInRange: %w", err)
+	}
 	if q.listVersionArtifactDigestsStmt, err = db.PrepareContext(ctx, listVersionArtifactDigests); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionArtifactDigests: %w", err)
 	}
@@ -303,11 +333,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listVersionsInStateStmt, err = db.PrepareContext(ctx, listVersionsInState); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionsInState: %w", err)
 	}
+	if q.lockAliasStmt, err = db.PrepareContext(ctx, lockAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query LockAlias: %w", err)
+	}
 	if q.lockUnsealedVersionStmt, err = db.PrepareContext(ctx, lockUnsealedVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query LockUnsealedVersion: %w", err)
 	}
 	if q.lockVersionStmt, err = db.PrepareContext(ctx, lockVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query LockVersion: %w", err)
+	}
+	if q.moveAliasStmt, err = db.PrepareContext(ctx, moveAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query MoveAlias: %w", err)
 	}
 	if q.nextArtifactNumberStmt, err = db.PrepareContext(ctx, nextArtifactNumber); err != nil {
 		return nil, fmt.Errorf("error preparing query NextArtifactNumber: %w", err)
@@ -384,6 +420,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing attachTagStmt: %w", cerr)
 		}
 	}
+	if q.countAliasHistoryStmt != nil {
+		if cerr := q.countAliasHistoryStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countAliasHistoryStmt: %w", cerr)
+		}
+	}
 	if q.countArtifactsStmt != nil {
 		if cerr := q.countArtifactsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countArtifactsStmt: %w", cerr)
@@ -449,6 +490,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countVersionsInStateStmt: %w", cerr)
 		}
 	}
+	if q.createAliasStmt != nil {
+		if cerr := q.createAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createAliasStmt: %w", cerr)
+		}
+	}
+	if q.createAliasChangeStmt != nil {
+		if cerr := q.createAliasChangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createAliasChangeStmt: %w", cerr)
+		}
+	}
 	if q.createArtifactStmt != nil {
 		if cerr := q.createArtifactStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createArtifactStmt: %w", cerr)
@@ -509,6 +560,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createWebSessionStmt: %w", cerr)
 		}
 	}
+	if q.deleteAliasStmt != nil {
+		if cerr := q.deleteAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteAliasStmt: %w", cerr)
+		}
+	}
 	if q.deleteBlobStmt != nil {
 		if cerr := q.deleteBlobStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteBlobStmt: %w", cerr)
@@ -567,6 +623,11 @@ func (q *Queries) Close() error {
 	if q.finishExperimentStmt != nil {
 		if cerr := q.finishExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing finishExperimentStmt: %w", cerr)
+		}
+	}
+	if q.getAliasStmt != nil {
+		if cerr := q.getAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAliasStmt: %w", cerr)
 		}
 	}
 	if q.getArtifactWithBlobStmt != nil {
@@ -669,6 +730,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertVersionIfMissingStmt: %w", cerr)
 		}
 	}
+	if q.listAliasHistoryStmt != nil {
+		if cerr := q.listAliasHistoryStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAliasHistoryStmt: %w", cerr)
+		}
+	}
+	if q.listAliasesStmt != nil {
+		if cerr := q.listAliasesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAliasesStmt: %w", cerr)
+		}
+	}
 	if q.listAllBucketsStmt != nil {
 		if cerr := q.listAllBucketsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listAllBucketsStmt: %w", cerr)
@@ -739,6 +810,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listLinkedTagsStmt: %w", cerr)
 		}
 	}
+	if q.listModelAliasesInRangeStmt != nil {
+		if cerr := q.listModelAliasesInRangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listModelAliasesInRangeStmt: %w", cerr)
+		}
+	}
 	if q.listModelExperimentNamesStmt != nil {
 		if cerr := q.listModelExperimentNamesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listModelExperimentNamesStmt: %w", cerr)
@@ -794,6 +870,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listUnreferencedBlobsStmt: %w", cerr)
 		}
 	}
+	if q.listVersionAliasesStmt != nil {
+		if cerr := q.listVersionAliasesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionAliasesStmt: %w", cerr)
+		}
+	}
+	if q.listVersionAliasesInRangeStmt != nil {
+		if cerr := q.listVersionAliasesInRangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionAliasesInRangeStmt: %w", cerr)
+		}
+	}
 	if q.listVersionArtifactDigestsStmt != nil {
 		if cerr := q.listVersionArtifactDigestsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionArtifactDigestsStmt: %w", cerr)
@@ -839,6 +925,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listVersionsInStateStmt: %w", cerr)
 		}
 	}
+	if q.lockAliasStmt != nil {
+		if cerr := q.lockAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockAliasStmt: %w", cerr)
+		}
+	}
 	if q.lockUnsealedVersionStmt != nil {
 		if cerr := q.lockUnsealedVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockUnsealedVersionStmt: %w", cerr)
@@ -847,6 +938,11 @@ func (q *Queries) Close() error {
 	if q.lockVersionStmt != nil {
 		if cerr := q.lockVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockVersionStmt: %w", cerr)
+		}
+	}
+	if q.moveAliasStmt != nil {
+		if cerr := q.moveAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing moveAliasStmt: %w", cerr)
 		}
 	}
 	if q.nextArtifactNumberStmt != nil {
@@ -990,6 +1086,7 @@ type Queries struct {
 	tx                                *sql.Tx
 	addTokenNamespaceStmt             *sql.Stmt
 	attachTagStmt                     *sql.Stmt
+	countAliasHistoryStmt             *sql.Stmt
 	countArtifactsStmt                *sql.Stmt
 	countBucketsStmt                  *sql.Stmt
 	countExperimentsStmt              *sql.Stmt
@@ -1003,6 +1100,8 @@ type Queries struct {
 	countTagsStmt                     *sql.Stmt
 	countVersionsStmt                 *sql.Stmt
 	countVersionsInStateStmt          *sql.Stmt
+	createAliasStmt                   *sql.Stmt
+	createAliasChangeStmt             *sql.Stmt
 	createArtifactStmt                *sql.Stmt
 	createAuditRecordStmt             *sql.Stmt
 	createBlobStmt                    *sql.Stmt
@@ -1015,6 +1114,7 @@ type Queries struct {
 	createTokenStmt                   *sql.Stmt
 	createVersionStmt                 *sql.Stmt
 	createWebSessionStmt              *sql.Stmt
+	deleteAliasStmt                   *sql.Stmt
 	deleteBlobStmt                    *sql.Stmt
 	deleteBucketStmt                  *sql.Stmt
 	deleteExperimentStmt              *sql.Stmt
@@ -1027,6 +1127,7 @@ type Queries struct {
 	deleteWebSessionStmt              *sql.Stmt
 	detachTagStmt                     *sql.Stmt
 	finishExperimentStmt              *sql.Stmt
+	getAliasStmt                      *sql.Stmt
 	getArtifactWithBlobStmt           *sql.Stmt
 	getArtifactWithBlobByNumberStmt   *sql.Stmt
 	getBlobStmt                       *sql.Stmt
@@ -1047,6 +1148,8 @@ type Queries struct {
 	getVersionByPathStmt              *sql.Stmt
 	getWebSessionStmt                 *sql.Stmt
 	insertVersionIfMissingStmt        *sql.Stmt
+	listAliasHistoryStmt              *sql.Stmt
+	listAliasesStmt                   *sql.Stmt
 	listAllBucketsStmt                *sql.Stmt
 	listArtifactBlobIDsStmt           *sql.Stmt
 	listArtifactBlobsStmt             *sql.Stmt
@@ -1061,6 +1164,7 @@ type Queries struct {
 	listExpiredExperimentsStmt        *sql.Stmt
 	listExpiredVersionsStmt           *sql.Stmt
 	listLinkedTagsStmt                *sql.Stmt
+	listModelAliasesInRangeStmt       *sql.Stmt
 	listModelExperimentNamesStmt      *sql.Stmt
 	listModelPageHeadsStmt            *sql.Stmt
 	listModelsStmt                    *sql.Stmt
@@ -1072,6 +1176,8 @@ type Queries struct {
 	listTokenNamespacesStmt           *sql.Stmt
 	listTokensStmt                    *sql.Stmt
 	listUnreferencedBlobsStmt         *sql.Stmt
+	listVersionAliasesStmt            *sql.Stmt
+	listVersionAliasesInRangeStmt     *sql.Stmt
 	listVersionArtifactDigestsStmt    *sql.Stmt
 	listVersionBlobsStmt              *sql.Stmt
 	listVersionExperimentStatesStmt   *sql.Stmt
@@ -1081,8 +1187,10 @@ type Queries struct {
 	listVersionsByNameDescStmt        *sql.Stmt
 	listVersionsCreatedAscStmt        *sql.Stmt
 	listVersionsInStateStmt           *sql.Stmt
+	lockAliasStmt                     *sql.Stmt
 	lockUnsealedVersionStmt           *sql.Stmt
 	lockVersionStmt                   *sql.Stmt
+	moveAliasStmt                     *sql.Stmt
 	nextArtifactNumberStmt            *sql.Stmt
 	putBlobStmt                       *sql.Stmt
 	renameModelStmt                   *sql.Stmt
@@ -1111,6 +1219,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		tx:                                tx,
 		addTokenNamespaceStmt:             q.addTokenNamespaceStmt,
 		attachTagStmt:                     q.attachTagStmt,
+		countAliasHistoryStmt:             q.countAliasHistoryStmt,
 		countArtifactsStmt:                q.countArtifactsStmt,
 		countBucketsStmt:                  q.countBucketsStmt,
 		countExperimentsStmt:              q.countExperimentsStmt,
@@ -1124,6 +1233,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countTagsStmt:                     q.countTagsStmt,
 		countVersionsStmt:                 q.countVersionsStmt,
 		countVersionsInStateStmt:          q.countVersionsInStateStmt,
+		createAliasStmt:                   q.createAliasStmt,
+		createAliasChangeStmt:             q.createAliasChangeStmt,
 		createArtifactStmt:                q.createArtifactStmt,
 		createAuditRecordStmt:             q.createAuditRecordStmt,
 		createBlobStmt:                    q.createBlobStmt,
@@ -1136,6 +1247,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createTokenStmt:                   q.createTokenStmt,
 		createVersionStmt:                 q.createVersionStmt,
 		createWebSessionStmt:              q.createWebSessionStmt,
+		deleteAliasStmt:                   q.deleteAliasStmt,
 		deleteBlobStmt:                    q.deleteBlobStmt,
 		deleteBucketStmt:                  q.deleteBucketStmt,
 		deleteExperimentStmt:              q.deleteExperimentStmt,
@@ -1148,6 +1260,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteWebSessionStmt:              q.deleteWebSessionStmt,
 		detachTagStmt:                     q.detachTagStmt,
 		finishExperimentStmt:              q.finishExperimentStmt,
+		getAliasStmt:                      q.getAliasStmt,
 		getArtifactWithBlobStmt:           q.getArtifactWithBlobStmt,
 		getArtifactWithBlobByNumberStmt:   q.getArtifactWithBlobByNumberStmt,
 		getBlobStmt:                       q.getBlobStmt,
@@ -1168,6 +1281,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getVersionByPathStmt:              q.getVersionByPathStmt,
 		getWebSessionStmt:                 q.getWebSessionStmt,
 		insertVersionIfMissingStmt:        q.insertVersionIfMissingStmt,
+		listAliasHistoryStmt:              q.listAliasHistoryStmt,
+		listAliasesStmt:                   q.listAliasesStmt,
 		listAllBucketsStmt:                q.listAllBucketsStmt,
 		listArtifactBlobIDsStmt:           q.listArtifactBlobIDsStmt,
 		listArtifactBlobsStmt:             q.listArtifactBlobsStmt,
@@ -1182,6 +1297,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listExpiredExperimentsStmt:        q.listExpiredExperimentsStmt,
 		listExpiredVersionsStmt:           q.listExpiredVersionsStmt,
 		listLinkedTagsStmt:                q.listLinkedTagsStmt,
+		listModelAliasesInRangeStmt:       q.listModelAliasesInRangeStmt,
 		listModelExperimentNamesStmt:      q.listModelExperimentNamesStmt,
 		listModelPageHeadsStmt:            q.listModelPageHeadsStmt,
 		listModelsStmt:                    q.listModelsStmt,
@@ -1193,6 +1309,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listTokenNamespacesStmt:           q.listTokenNamespacesStmt,
 		listTokensStmt:                    q.listTokensStmt,
 		listUnreferencedBlobsStmt:         q.listUnreferencedBlobsStmt,
+		listVersionAliasesStmt:            q.listVersionAliasesStmt,
+		listVersionAliasesInRangeStmt:     q.listVersionAliasesInRangeStmt,
 		listVersionArtifactDigestsStmt:    q.listVersionArtifactDigestsStmt,
 		listVersionBlobsStmt:              q.listVersionBlobsStmt,
 		listVersionExperimentStatesStmt:   q.listVersionExperimentStatesStmt,
@@ -1202,8 +1320,10 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listVersionsByNameDescStmt:        q.listVersionsByNameDescStmt,
 		listVersionsCreatedAscStmt:        q.listVersionsCreatedAscStmt,
 		listVersionsInStateStmt:           q.listVersionsInStateStmt,
+		lockAliasStmt:                     q.lockAliasStmt,
 		lockUnsealedVersionStmt:           q.lockUnsealedVersionStmt,
 		lockVersionStmt:                   q.lockVersionStmt,
+		moveAliasStmt:                     q.moveAliasStmt,
 		nextArtifactNumberStmt:            q.nextArtifactNumberStmt,
 		putBlobStmt:                       q.putBlobStmt,
 		renameModelStmt:                   q.renameModelStmt,
