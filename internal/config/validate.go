@@ -57,6 +57,7 @@ func (c *Config) problems() []problem {
 	ch.client(c.Client)
 	ch.upsert(c.Upsert)
 	ch.tracing(c.Tracing)
+	ch.aliases(c.Aliases)
 	return ch.probs
 }
 
@@ -412,4 +413,30 @@ func validTarget(s string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 1 && n <= 65535
+}
+
+// aliases checks aliases.protected: each entry names a valid alias (not a
+// lifecycle, not starting with '@') once, a role and a lifecycle when set.
+func (ch *checker) aliases(a Aliases) {
+	names := map[string]string{}
+	for i, p := range a.Protected {
+		key := fmt.Sprintf("aliases.protected[%d]", i)
+		switch err := api.ValidateAliasName(p.Name); {
+		case p.Name == "":
+			ch.add(key+".name", "required")
+		case err != nil:
+			ch.add(key+".name", "invalid alias name %q: %v", p.Name, err)
+		default:
+			if other, dup := names[p.Name]; dup {
+				ch.add(key+".name", "%q is also the name of %s", p.Name, other)
+			}
+			names[p.Name] = key
+		}
+		if p.Role != "" {
+			ch.oneOf(key+".role", p.Role, "read", "write", "admin")
+		}
+		if p.Lifecycle != "" {
+			ch.lifecycle(key+".lifecycle", p.Lifecycle)
+		}
+	}
 }

@@ -21,7 +21,7 @@ func toVersion(ns, model string) func(db.ModelVersion) Version {
 		return Version{
 			ID: v.ID, Namespace: ns, Model: model, Version: v.Version, State: v.State,
 			StateChangedAt: v.StateChangedAt.UTC(), Sealed: v.SealedAt != nil, SealedAt: utc(v.SealedAt),
-			Digest: v.Digest, Description: v.Description, Tags: []string{}, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
+			Digest: v.Digest, Description: v.Description, Tags: []string{}, Aliases: []string{}, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
 		}
 	}
 }
@@ -36,7 +36,7 @@ func withTags(ctx context.Context, q db.Queries, v Version, err error) (Version,
 		return Version{}, err
 	}
 	v.Tags = tagNames(tags)
-	return v, nil
+	return withAliases(ctx, q, v)
 }
 
 // withPageTags fills in the tags of a page of versions with one query over
@@ -60,7 +60,7 @@ func withPageTags(ctx context.Context, q db.Queries, vs []Version) error {
 			vs[i].Tags = append(vs[i].Tags, row.Tag)
 		}
 	}
-	return nil
+	return withPageAliases(ctx, q, vs)
 }
 
 func utc(t *time.Time) *time.Time {
@@ -94,7 +94,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 	}
 	in.State = api.CanonicalLifecycle(in.State) // the original's "staging" is "stage"
 	var v validation
-	validName(&v, "version", in.Version)
+	v.add("version", ValidateVersionName(in.Version))
 	oneOf(&v, "state", in.State, Lifecycles)
 	validDescription(&v, &in.Description)
 	if err := v.err(); err != nil {
@@ -454,6 +454,9 @@ func (r *Registry) DeleteVersion(ctx context.Context, ref Ref, hard bool) error 
 	return r.write(ctx, func(q db.Queries) error {
 		res, err := r.lookupVersion(ctx, q, ref, hard)
 		if err != nil {
+			return err
+		}
+		if err := r.dropVersionAliases(ctx, q, ref.Namespace, ref.Model, res.version.ID); err != nil {
 			return err
 		}
 		if hard {
