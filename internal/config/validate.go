@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/redact"
@@ -421,7 +422,7 @@ func (ch *checker) aliases(a Aliases) {
 	names := map[string]string{}
 	for i, p := range a.Protected {
 		key := fmt.Sprintf("aliases.protected[%d]", i)
-		switch err := api.ValidateAliasName(p.Name); {
+		switch err := aliasName(p.Name); {
 		case p.Name == "":
 			ch.add(key+".name", "required")
 		case err != nil:
@@ -439,4 +440,26 @@ func (ch *checker) aliases(a Aliases) {
 			ch.lifecycle(key+".lifecycle", p.Lifecycle)
 		}
 	}
+}
+
+// aliasName checks an alias name by the rules of new names the registry
+// applies (registry.ValidateAliasName, which this package does not
+// import): the alias's own, then those a name in a URL path needs.
+func aliasName(name string) error {
+	if err := api.ValidateAliasName(name); err != nil {
+		return err
+	}
+	switch {
+	case len([]rune(name)) > api.MaxNameLen:
+		return fmt.Errorf("must be at most %d characters", api.MaxNameLen)
+	case name == "." || name == ".." || name == api.AllNamespaces:
+		return fmt.Errorf("must not be %q", name)
+	case strings.ContainsAny(name, "/\\"+api.NameReserved):
+		return fmt.Errorf("must not contain '/', '\\', '?', '#' or '%%'")
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("must not start or end with whitespace")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("must not contain control characters")
+	}
+	return nil
 }
