@@ -462,8 +462,10 @@ func TestVersionPageSelector(t *testing.T) {
 	must[registry.Alias](t)(s.reg.SetAlias(ctx, ref.Namespace, ref.Model, "champion", ref.Version))
 	for _, sel := range []string{"@champion", "@qa"} {
 		body := page(t, s.get("/ns/team/models/clf/versions/"+sel), http.StatusOK)
-		contains(t, body, `href="/api/v1/namespaces/team/models/clf/versions/v1/archive"`)
+		contains(t, body, `href="/api/v1/namespaces/team/models/clf/versions/v1/archive"`,
+			`<a class="alias" href="/ns/team/models/clf/versions/@champion"`)
 	}
+	contains(t, page(t, s.get("/ns/team/models/clf"), http.StatusOK), `<a class="alias" href="/ns/team/models/clf/versions/@champion">@champion</a>`)
 	body := page(t, s.get("/ns/team/models/clf/versions/@nope"), http.StatusNotFound)
 	contains(t, body, "no alias nope on team/clf")
 	body = page(t, s.get("/ns/team/models/clf/versions/@prod"), http.StatusNotFound)
