@@ -193,11 +193,17 @@ func TestProtectedAlias(t *testing.T) {
 	aliasEngines(t, func(t *testing.T, a *api, tokens map[string]string) {
 		a.do("POST", mbase+"/versions", map[string]any{"version": "v2", "state": "prod"}, 201)
 		before := a.snapshot()
+		a.skipAudit()
 		// Moving it needs the rule's role.
 		a.token = tokens["write"]
 		p := a.problem(a.do("PUT", mbase+"/aliases/champion", map[string]any{"version": "v2"}, 403), 403, "forbidden")
 		if d := fmt.Sprint(p["detail"]); !strings.Contains(d, `aliases.protected "champion" (role = "admin", lifecycle = "prod")`) || !strings.Contains(d, "admin role") {
 			t.Errorf("403 detail = %q", d)
+		}
+		denied, _, err := audit.List(context.Background(), a.store, audit.Filter{Outcome: audit.Denied, Action: "alias.set"})
+		check(t, err)
+		if len(denied) != 1 || denied[0].Actor != "alias-write" || denied[0].Target != "/namespaces/canada/models/llm.sm/aliases/champion" {
+			t.Errorf("denied records = %+v", denied)
 		}
 		// And a target in the rule's lifecycle.
 		a.token = tokens["admin"]

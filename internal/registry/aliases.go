@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/flymodel/flymodel/api"
+	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/db"
 )
 
@@ -126,14 +127,22 @@ func (r *Registry) aliasRule(alias string) (AliasRule, bool) {
 	return AliasRule{}, false
 }
 
-// checkAliasRole refuses a change of a protected alias by a caller
-// without its rule's role.
-func (r *Registry) checkAliasRole(ctx context.Context, ns, model, alias string) error {
+// checkAliasRole refuses a change (action) of a protected alias by a
+// caller without its rule's role, recording the refusal in the audit log
+// (outcome denied), as a route's refusal for want of a role is.
+func (r *Registry) checkAliasRole(ctx context.Context, action, ns, model, alias string) error {
 	rule, ok := r.aliasRule(alias)
 	if !ok || rule.Role == "" || hasRole(ctx, ns, rule.Role) {
 		return nil
 	}
-	return &AliasForbiddenError{Path: aliasPath(ns, model, alias), Namespace: ns, Rule: rule}
+	path := aliasPath(ns, model, alias)
+	if err := r.write(ctx, func(q db.Queries) error {
+		return audit.RecordDenied(ctx, q, r.now(), audit.Entry{Action: action, Namespace: ns, Target: path,
+			Detail: map[string]string{"rule": rule.String()}})
+	}); err != nil {
+		return err
+	}
+	return &AliasForbiddenError{Path: path, Namespace: ns, Rule: rule}
 }
 
 // ResolveVersion returns the version selector names in a model: a version
@@ -221,7 +230,7 @@ func (r *Registry) SetAlias(ctx context.Context, ns, model, alias, version strin
 	if err := v.err(); err != nil {
 		return Alias{}, err
 	}
-	if err := r.checkAliasRole(ctx, ns, model, alias); err != nil {
+	if err := r.checkAliasRole(ctx, "alias.set", ns, model, alias); err != nil {
 		return Alias{}, err
 	}
 	var (
@@ -308,7 +317,7 @@ func toAlias(ns, model string, a db.ModelAlias, version string) Alias {
 // rule's role.
 func (r *Registry) DeleteAlias(ctx context.Context, ns, model, alias string) error {
 	path := aliasPath(ns, model, alias)
-	if err := r.checkAliasRole(ctx, ns, model, alias); err != nil {
+	if err := r.checkAliasRole(ctx, "alias.delete", ns, model, alias); err != nil {
 		return err
 	}
 	return r.write(ctx, func(q db.Queries) error {

@@ -121,7 +121,7 @@ func TestAliasesRegistry(t *testing.T) {
 		if h.Items[0].To != nil || *h.Items[0].From != "v3" || h.Items[0].Actor != "alice" {
 			t.Errorf("champion history = %+v", h.Items)
 		}
-		recs, _, err := audit.List(ctx, s, audit.Filter{Action: "alias.delete"})
+		recs, _, err := audit.List(ctx, s, audit.Filter{Action: "alias.delete", Outcome: audit.OK})
 		check(t, err)
 		if len(recs) != 1 || recs[0].Target != "/namespaces/canada/models/llm.sm/aliases/champion" {
 			t.Errorf("alias.delete records = %+v", recs)
