@@ -17,30 +17,31 @@ const SelectorPrefix = "@"
 // version name.
 func IsSelector(s string) bool { return strings.HasPrefix(s, SelectorPrefix) }
 
-// SelectorLifecycle returns the lifecycle a selector names (canonical:
-// `@staging` is stage), and false when it names an alias (or s is no
-// selector).
+// SelectorLifecycle returns the lifecycle a selector names (canonical,
+// in any case: `@staging` and `@Prod` are stage and prod), and false when
+// it names an alias (or s is no selector).
 func SelectorLifecycle(s string) (Lifecycle, bool) {
 	name, ok := strings.CutPrefix(s, SelectorPrefix)
 	if !ok {
 		return "", false
 	}
-	lc := CanonicalLifecycle(name)
+	lc := CanonicalLifecycle(strings.ToLower(name))
 	return lc, slices.Contains(Lifecycles, lc)
 }
 
 // ValidateAliasName checks the rules an alias name has beside those of
 // every name (the registry's ValidateName): not empty, not starting with
-// SelectorPrefix, not a lifecycle (`@prod` selects by lifecycle, so an
-// alias `prod` could never be named).
+// SelectorPrefix, not a lifecycle in any case (`@prod` and `@Prod` select
+// by lifecycle, so an alias `prod` could never be named).
 func ValidateAliasName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("must not be empty")
 	case IsSelector(name):
 		return fmt.Errorf("must not start with %q (it marks a version selector)", SelectorPrefix)
-	case slices.Contains(Lifecycles, CanonicalLifecycle(name)):
-		return fmt.Errorf("must not be a lifecycle name (%s%s selects the newest version in %s)", SelectorPrefix, name, CanonicalLifecycle(name))
+	case slices.Contains(Lifecycles, CanonicalLifecycle(strings.ToLower(name))):
+		return fmt.Errorf("must not be a lifecycle name, in any case (%s%s selects the newest version in %s)",
+			SelectorPrefix, name, CanonicalLifecycle(strings.ToLower(name)))
 	}
 	return nil
 }

@@ -87,8 +87,10 @@ func TestAliases(t *testing.T) {
 		if v := a.do("GET", mbase+"/versions/@canary", nil, 200).json(t); v["version"] != "v1" {
 			t.Errorf("@canary = %v", v)
 		}
-		if v := a.do("GET", mbase+"/versions/@test", nil, 200).json(t); v["version"] != "v2" {
-			t.Errorf("@test = %v", v)
+		for _, sel := range []string{"@test", "@TEST"} {
+			if v := a.do("GET", mbase+"/versions/"+sel, nil, 200).json(t); v["version"] != "v2" {
+				t.Errorf("%s = %v", sel, v)
+			}
 		}
 		if v := a.do("GET", mbase+"/versions/@staging", nil, 404).json(t); !strings.Contains(fmt.Sprint(v["detail"]), "no version of canada/llm.sm is in stage") {
 			t.Errorf("@staging = %v", v)
@@ -162,7 +164,7 @@ func TestAliasRefusals(t *testing.T) {
 		a.problem(a.do("PUT", mbase+"/aliases/canary", map[string]any{"version": "v9"}, 404), 404, "not-found")
 		a.problem(a.do("PUT", mbase+"/aliases/canary", map[string]any{"version": "@prod"}, 404), 404, "not-found")
 		a.problem(a.do("PUT", base+"/namespaces/canada/models/nope/aliases/canary", map[string]any{"version": "v1"}, 404), 404, "not-found")
-		for _, bad := range []string{"prod", "staging", "@x", "%40x"} {
+		for _, bad := range []string{"prod", "staging", "Prod", "@x", "%40x"} {
 			p := a.problem(a.do("PUT", mbase+"/aliases/"+bad, map[string]any{"version": "v1"}, 422), 422, "validation")
 			if !strings.Contains(fmt.Sprint(p["errors"]), "alias") {
 				t.Errorf("alias %s: %v", bad, p)
