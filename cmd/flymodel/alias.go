@@ -35,7 +35,7 @@ token from --token, FLYMODEL_TOKEN or client.token.`,
 		Args: subcommandArgs,
 		RunE: requireSubcommand,
 	}
-	cmd.AddCommand(a.newAliasSetCommand(), a.newAliasDeleteCommand(), a.newAliasListCommand())
+	cmd.AddCommand(a.newAliasSetCommand(), a.newAliasDeleteCommand(), a.newAliasListCommand(), a.newAliasHistoryCommand())
 	return cmd
 }
 
@@ -149,6 +149,40 @@ and by whom it was last set.`,
 				return writeJSON(a.stdout, list)
 			}
 			return printAliases(a.stdout, list)
+		})
+}
+
+func (a *app) newAliasHistoryCommand() *cobra.Command {
+	return a.aliasCommand("history NS/MODEL ALIAS",
+		"Show an alias's moves, newest first",
+		`Show every change of ALIAS of NS/MODEL, newest first: from which version to
+which, by whom, when ("-" for none: created, or removed).`,
+		`  flymodel alias history canada/llm.sm champion`,
+		2, func(ctx context.Context, cmd *cobra.Command, c *client.Client, fl aliasFlags, ns, model string, args []string) error {
+			all := []client.AliasChange{}
+			for opts, more := (client.ListOptions{Page: 1, Size: client.MaxPageSize}), true; more; {
+				p, err := c.AliasHistory(ctx, ns, model, args[0], opts)
+				if err != nil {
+					return err
+				}
+				all = append(all, p.Data...)
+				opts, more = p.Next()
+			}
+			if fl.output == "json" {
+				return writeJSON(a.stdout, all)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "WHEN\tFROM\tTO\tBY")
+			or := func(s *string) string {
+				if s == nil {
+					return "-"
+				}
+				return *s
+			}
+			for _, h := range all {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", h.ChangedAt.Format("2006-01-02 15:04:05Z"), or(h.From), or(h.To), h.Actor)
+			}
+			return tw.Flush()
 		})
 }
 

@@ -52,7 +52,17 @@ func TestAliasCommand(t *testing.T) {
 		}
 		sameTree(t, filepath.Join(dir, "pulled"), "model", files)
 
+		res = alias(0, "history", "canada/llm.sm", "canary", "--output", "json")
+		var hist []map[string]any
+		if err := json.Unmarshal([]byte(res.stdout), &hist); err != nil || len(hist) != 1 || hist[0]["to"] != "v2" || hist[0]["from"] != nil {
+			t.Errorf("history --output json: %v %s", err, res)
+		}
 		alias(0, "delete", "canada/llm.sm", "canary")
+		res = alias(0, "history", "canada/llm.sm", "canary")
+		if lines := strings.Split(strings.TrimSpace(res.stdout), "\n"); len(lines) != 3 || !strings.Contains(lines[1], "v2") || !strings.Contains(lines[1], "-") {
+			t.Errorf("history: %s", res)
+		}
+		alias(1, "history", "canada/llm.sm", "never")
 		res = alias(0, "list", "canada/llm.sm", "--output", "json")
 		if err := json.Unmarshal([]byte(res.stdout), &list); err != nil || len(list) != 1 {
 			t.Errorf("list after delete: %v %s", err, res)
