@@ -75,6 +75,16 @@ func TestAliasesRegistry(t *testing.T) {
 			t.Errorf("v1 aliases = %#v, want empty", v.Aliases)
 		}
 
+		// A name is data, never SQL.
+		hostile := `x' OR '1'='1"; DROP TABLE model_aliases; --`
+		ok[registry.Alias](t)(r.SetAlias(alice, "canada", "llm.sm", hostile, "v1"))
+		if v := ok[registry.Version](t)(r.ResolveVersion(ctx, "canada", "llm.sm", "@"+hostile)); v.Version != "v1" {
+			t.Errorf("@hostile = %s", v.Version)
+		}
+		if _, err := r.ResolveVersion(ctx, "canada", "llm.sm", "@x' OR '1'='1"); !errors.Is(err, api.ErrNotFound) {
+			t.Errorf("a prefix of the hostile name: %v", err)
+		}
+		check(t, r.DeleteAlias(alice, "canada", "llm.sm", hostile))
 		// Names.
 		for _, bad := range []string{"prod", "staging", "@x", "a/b", "", " x", "a?b"} {
 			_, err := r.SetAlias(alice, "canada", "llm.sm", bad, "v1")
