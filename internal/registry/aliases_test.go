@@ -133,7 +133,7 @@ func TestAliasesRegistry(t *testing.T) {
 		}
 		recs, _, err := audit.List(ctx, s, audit.Filter{Action: "alias.delete", Outcome: audit.OK})
 		check(t, err)
-		if len(recs) != 1 || recs[0].Target != "/namespaces/canada/models/llm.sm/aliases/champion" {
+		if len(recs) != 2 || recs[1].Target != "/namespaces/canada/models/llm.sm/aliases/champion" || !strings.Contains(string(recs[1].Detail), "version deleted") {
 			t.Errorf("alias.delete records = %+v", recs)
 		}
 		ok[registry.Alias](t)(r.SetAlias(alice, "canada", "llm.sm", "canary", "v1"))
