@@ -61,8 +61,10 @@ def resolve(
     if not isinstance(tls, dict):
         raise ValueError(f"flymodel: {path}: client.tls is not a table")
 
-    def pick(arg: Optional[str], env_keys: tuple, file_value: Any) -> str:
-        if arg:
+    def pick(arg: Optional[str], env_keys: tuple, file_value: Any, empty_wins: bool = False) -> str:
+        # An argument given wins. For the token even "" does: Client(token="")
+        # sends no token whatever the environment and the file say.
+        if arg or (empty_wins and arg is not None):
             return arg
         for k in env_keys:
             if env.get(k):
@@ -71,7 +73,7 @@ def resolve(
 
     s = Settings(
         server=pick(server, ("FLYMODEL_CLIENT_SERVER", "FLYMODEL_SERVER"), file_client.get("server")),
-        token=pick(token, ("FLYMODEL_CLIENT_TOKEN", "FLYMODEL_TOKEN"), file_client.get("token")),
+        token=pick(token, ("FLYMODEL_CLIENT_TOKEN", "FLYMODEL_TOKEN"), file_client.get("token"), empty_wins=True),
         ca_file=pick(ca_file, ("FLYMODEL_CLIENT_TLS_CA_FILE",), tls.get("ca_file")),
         cert_file=pick(cert_file, ("FLYMODEL_CLIENT_TLS_CERT_FILE",), tls.get("cert_file")),
         key_file=pick(key_file, ("FLYMODEL_CLIENT_TLS_KEY_FILE",), tls.get("key_file")),

@@ -139,7 +139,8 @@ class Client:
     ``server`` and ``token`` come from the arguments, else ``FLYMODEL_SERVER``
     / ``FLYMODEL_TOKEN``, else the configuration file's ``client.server`` and
     ``client.token`` (the file ``config`` names, else the CLI's search path:
-    ``config/flymodel.{toml,yaml,yml,json,json5}``, ``./flymodel.toml``).
+    ``config/flymodel.{toml,yaml,yml,json,json5}``, ``./flymodel.toml``);
+    ``token=""`` sends no token whatever they say.
     ``ca_file`` adds a private CA to the system's roots; ``cert_file`` and
     ``key_file`` are a client certificate for a server with mTLS (also from
     ``client.tls.*``). ``timeout`` bounds each socket operation, in seconds.

@@ -206,6 +206,12 @@ class PrecedenceTest(TempDirTest):
         s = self.resolve({"FLYMODEL_SERVER": "http://env:1"}, server="", token=None)
         self.assertEqual((s.server, s.token), ("http://env:1", WANT.token))
 
+    def test_empty_token_argument_means_no_token(self) -> None:
+        s = self.resolve({"FLYMODEL_SERVER": "http://env:1", "FLYMODEL_TOKEN": "from-env"}, token="")
+        self.assertEqual((s.server, s.token), ("http://env:1", ""))
+        s = self.resolve({"FLYMODEL_SERVER": "http://env:1"}, token="")
+        self.assertEqual(s.token, "")  # the file's token is not taken either
+
     def test_uses_the_process_environment_by_default(self) -> None:
         with mock.patch.dict(os.environ, {"FLYMODEL_CLIENT_SERVER": "http://proc:3", "FLYMODEL_CONFIG": ""}):
             s = _config.resolve(cwd=self.dir)
