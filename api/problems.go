@@ -73,6 +73,7 @@ var problemKinds = []ProblemKind{
 	{ProblemPlacementFailed, "Placement Failed", ErrUnavailable, PlacementProblem{}},
 	{ProblemBlobAltered, "Artifact Bytes Altered", ErrIntegrity, PlacementProblem{}},
 	{ProblemDatabaseBusy, "Database Busy", ErrUnavailable, DatabaseBusyProblem{}},
+	{ProblemAliasProtected, "Alias Protected", ErrConflict, AliasProtectedProblem{}},
 }
 
 // ProblemKinds returns every problem type, in the order the API documents
@@ -290,3 +291,14 @@ type PlacementProblem struct {
 // the server's wait (`database.busy_timeout`, 10 s by default). Nothing
 // changed; retry after `Retry-After`.
 type DatabaseBusyProblem struct{}
+
+// AliasProtectedProblem: the alias is protected by the server's
+// configuration (`aliases.protected`) and its target must be in a
+// lifecycle the version asked for is not in; nothing changed.
+type AliasProtectedProblem struct {
+	Alias string `json:"alias"`
+	// The configuration entry, e.g. `aliases.protected "champion" (role =
+	// "admin", lifecycle = "prod")`.
+	Rule      string    `json:"rule"`
+	Lifecycle Lifecycle `json:"lifecycle"`
+}

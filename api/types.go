@@ -108,7 +108,9 @@ type Model struct {
 	// Markdown, possibly empty.
 	Description string `json:"description"`
 	// The names of the tags attached to the model.
-	Tags      []string  `json:"tags" openapi:"ref=Name"`
+	Tags []string `json:"tags" openapi:"ref=Name"`
+	// The names of the model's aliases, sorted.
+	Aliases   []string  `json:"aliases" openapi:"ref=Name"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// The model card's structured part: a JSON object (`{}` when empty) of
@@ -135,7 +137,9 @@ type Version struct {
 	// Markdown, possibly empty.
 	Description string `json:"description"`
 	// The names of the tags attached to the version.
-	Tags      []string  `json:"tags" openapi:"ref=Name"`
+	Tags []string `json:"tags" openapi:"ref=Name"`
+	// The names of the model's aliases that point to the version, sorted.
+	Aliases   []string  `json:"aliases" openapi:"ref=Name"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// The model card's structured part: a JSON object (`{}` when empty) of
@@ -692,4 +696,37 @@ type ExperimentDiff struct {
 	AState  *ExperimentState `json:"a_state" openapi:"inline"`
 	BState  *ExperimentState `json:"b_state" openapi:"inline"`
 	Metrics []ValueDiff      `json:"metrics"`
+}
+
+// Alias is a named, movable pointer from a model to one of its versions
+// (`champion`, `canary`, …); `@<alias>` names that version wherever a
+// version is named.
+type Alias struct {
+	Alias     string `json:"alias" openapi:"ref=Name"`
+	Version   string `json:"version" openapi:"ref=Name"`
+	Model     string `json:"model" openapi:"ref=Name"`
+	Namespace string `json:"namespace" openapi:"ref=Name"`
+	// When the alias was last set.
+	UpdatedAt time.Time `json:"updated_at"`
+	// Who last set it.
+	UpdatedBy string `json:"updated_by"`
+}
+
+// AliasChange is one entry of an alias's history: a move, or its
+// creation (from null) or removal (to null).
+type AliasChange struct {
+	Alias string `json:"alias" openapi:"ref=Name"`
+	// The version it pointed to before, or null.
+	From *string `json:"from"`
+	// The version it points to after, or null when it was removed.
+	To        *string   `json:"to"`
+	Actor     string    `json:"actor"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// SetAliasRequest is the body of PUT …/models/{model}/aliases/{alias}.
+type SetAliasRequest struct {
+	// The version to point to: a name, or a selector (`@prod`, `@canary`)
+	// resolved when the alias is set.
+	Version string `json:"version" openapi:"ref=Name"`
 }

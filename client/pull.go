@@ -9,11 +9,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
@@ -21,32 +19,17 @@ import (
 )
 
 // ResolveVersion returns the version that selector names in a model: a
-// version name, or "@<lifecycle>" (such as "@prod"; "@staging" is "@stage")
+// version name, "@<lifecycle>" (such as "@prod"; "@staging" is "@stage")
 // for the newest version now in that lifecycle — the one created last, as
 // the server lists versions (newest first); a version promoted into the
-// lifecycle later than a newer one was does not displace it. A lifecycle
-// holding no version is ErrNotFound.
+// lifecycle later than a newer one was does not displace it — or
+// "@<alias>" (such as "@champion") for the version the model's alias
+// points to. The server resolves it (the selector is the version segment
+// of the path), so there is one resolution; one that names nothing is
+// ErrNotFound, its detail saying what is missing ("no version of ns/model
+// is in prod", "no alias champion on ns/model").
 func (c *Client) ResolveVersion(ctx context.Context, ns, model, selector string) (Version, error) {
-	lifecycle, ok := strings.CutPrefix(selector, "@")
-	if !ok {
-		return c.GetVersion(ctx, VersionRef{Namespace: ns, Model: model, Version: selector})
-	}
-	lifecycle = api.CanonicalLifecycle(lifecycle)
-	if !slices.Contains(api.Lifecycles, lifecycle) {
-		return Version{}, fmt.Errorf("flymodel client: %q: want a version name or @%s", selector, strings.Join(api.Lifecycles, ", @"))
-	}
-	p, err := c.ListVersions(ctx, ns, model, VersionFilter{State: lifecycle}, ListOptions{Page: 1, Size: 1})
-	if err != nil {
-		return Version{}, err
-	}
-	if len(p.Data) == 0 {
-		where := modelPath(ns, model)
-		return Version{}, &Error{
-			Status: http.StatusNotFound, Type: ProblemTypeBase + api.ProblemNotFound, Title: "Not Found",
-			Detail: fmt.Sprintf("no version of %s/%s is in %s", ns, model, lifecycle), Instance: where,
-		}
-	}
-	return p.Data[0], nil
+	return c.GetVersion(ctx, VersionRef{Namespace: ns, Model: model, Version: selector})
 }
 
 // PullOptions tune Pull.
@@ -103,7 +86,8 @@ type PullResult struct {
 	Dry        bool  `json:"dry,omitempty"`
 }
 
-// Pull downloads every artifact of version v (its own, not its
+// Pull downloads every artifact of version v (a name or a selector such
+// as "@prod" or "@champion", resolved once; its own artifacts, not its
 // experiments') into dir, one file per artifact under the artifact's name
 // (a name with "/" is a path below dir), several at once.
 //
@@ -127,6 +111,9 @@ func (c *Client) Pull(ctx context.Context, v VersionRef, dir string, opts PullOp
 	if err != nil {
 		return res, err
 	}
+	// A selector (@prod, @champion) is resolved once: the artifacts are
+	// those of the version it named then.
+	v = version.Ref()
 	res.Version = version
 	arts, err := c.AllArtifacts(ctx, v.Owner())
 	if err != nil {

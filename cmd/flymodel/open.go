@@ -172,6 +172,7 @@ func (a *app) openRegistry(ctx context.Context, opts openOptions) (_ *local, err
 	}
 	reg := registry.New(registry.Options{
 		DB: database, Gates: promotionGates(a.cfg.Promotion), Blobs: blobs, MaxUploadBytes: a.cfg.Server.MaxUploadBytes,
+		ProtectedAliases: aliasRules(a.cfg.Aliases),
 	})
 	if opts.blobs == blobsServe {
 		if err := reportStores(ctx, a.cfg, reg, logger); err != nil {
@@ -419,4 +420,14 @@ func checkStores(ctx context.Context, blobs registry.BlobStores, logger *slog.Lo
 		logger.Info("blob store ready", "name", name, "store", st.String())
 	}
 	return nil
+}
+
+// aliasRules are the registry's rules of the protected aliases of
+// aliases.protected.
+func aliasRules(a config.Aliases) []registry.AliasRule {
+	out := make([]registry.AliasRule, len(a.Protected))
+	for i, p := range a.Protected {
+		out[i] = registry.AliasRule{Name: p.Name, Role: p.Role, Lifecycle: p.Lifecycle}
+	}
+	return out
 }

@@ -24,7 +24,7 @@ type pullFlags struct {
 func (a *app) newPullCommand() *cobra.Command {
 	var fl pullFlags
 	cmd := &cobra.Command{
-		Use:   "pull NS/MODEL VERSION|@LIFECYCLE [DIR]",
+		Use:   "pull NS/MODEL VERSION|@LIFECYCLE|@ALIAS [DIR]",
 		Short: "Download every file of a version, verified",
 		Long: `Download every artifact of a version (its own, not its experiments') from a
 server into DIR (default: ./MODEL-VERSION), one file per artifact under its
@@ -36,13 +36,15 @@ other bytes are replaced, other files in DIR are not touched. Artifacts in
 S3 are fetched straight from the bucket when the server offers a redirect.
 
 @LIFECYCLE (@test, @qa, @stage, @prod) is the newest version now in that
-lifecycle: the one created last. With --dry, print what would be
-downloaded and write nothing.
+lifecycle: the one created last; @ALIAS (@champion) the version the
+model's alias points to (flymodel alias). The server resolves either, once.
+With --dry, print what would be downloaded and write nothing.
 
 The server comes from --server, FLYMODEL_SERVER or client.server; the
 token from --token, FLYMODEL_TOKEN or client.token.`,
 		Example: `  flymodel pull canada/llm.sm v0.1.0
-  flymodel pull canada/llm.sm @prod ./models/llm.sm --output json`,
+  flymodel pull canada/llm.sm @prod ./models/llm.sm --output json
+  flymodel pull canada/llm.sm @champion`,
 		Args: cobra.RangeArgs(2, 3),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.pull(cmd.Context(), cmd, fl, args)

@@ -127,7 +127,7 @@ func TestPullCommand(t *testing.T) {
 		}{
 			{[]string{"--server", s.URL, "canada/llm.sm", "v9", "x"}, 1, "not found"},
 			{[]string{"--server", s.URL, "canada/llm.sm", "@qa", "x"}, 1, "no version of canada/llm.sm is in qa"},
-			{[]string{"--server", s.URL, "canada/llm.sm", "@live", "x"}, 1, "@live"},
+			{[]string{"--server", s.URL, "canada/llm.sm", "@live", "x"}, 1, "no alias live on canada/llm.sm"},
 			{[]string{"--server", s.URL, "canada", "v1", "x"}, 2, "NAMESPACE/MODEL"},
 			{[]string{"canada/llm.sm", "v1", "x"}, 2, "--server"},
 			{[]string{"--server", s.URL, "--output", "xml", "canada/llm.sm", "v1", "x"}, 2, "--output"},

@@ -121,6 +121,12 @@ func (a *app) upsertSpec(cmd *cobra.Command, fl upsertFlags) (upsert.Spec, error
 		slices.Sort(missing)
 		return spec, usageErrorf(cmd, "upsert needs %s (flags or the [upsert] configuration)", strings.Join(missing, ", "))
 	}
+	if api.IsSelector(spec.Version) {
+		// upsert creates the version it names when it is missing: a
+		// selector names no version to create, and aliases point at
+		// versions that exist.
+		return spec, usageErrorf(cmd, "--version %q: name the version; aliases point at versions that exist (a version name may not start with '@')", spec.Version)
+	}
 	spec.State = api.CanonicalLifecycle(spec.State)
 	if spec.State != "" && !slices.Contains(config.Lifecycles, spec.State) {
 		return spec, usageErrorf(cmd, "--state %q: want one of %s", spec.State, strings.Join(config.Lifecycles, ", "))

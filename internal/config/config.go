@@ -32,6 +32,7 @@ type Config struct {
 	Client    Client               `koanf:"client"`
 	Upsert    Upsert               `koanf:"upsert"`
 	Tracing   Tracing              `koanf:"tracing"`
+	Aliases   Aliases              `koanf:"aliases"`
 
 	// Source is the file the configuration was read from, "" if none.
 	Source string `koanf:"-"`
@@ -346,4 +347,21 @@ func (c *Config) EffectiveFS() []FSStorage {
 		return []FSStorage{{Path: filepath.Join(c.DataDir, "blobs")}}
 	}
 	return c.Storage.FS
+}
+
+// Aliases configures model aliases (champion, canary, …).
+type Aliases struct {
+	// Protected are the aliases that only a role may move or delete, and
+	// whose target must be in a lifecycle; each name applies to that alias
+	// of every model.
+	Protected []ProtectedAlias `koanf:"protected"`
+}
+
+// ProtectedAlias is the rule of one alias name: moving or deleting it
+// needs Role in the model's namespace ("" leaves it to write, as any
+// alias), and setting it needs a target in Lifecycle ("" for any).
+type ProtectedAlias struct {
+	Name      string `koanf:"name"`
+	Role      string `koanf:"role"`      // read, write or admin; "" = write
+	Lifecycle string `koanf:"lifecycle"` // a lifecycle; "" = any
 }

@@ -622,6 +622,14 @@ func TestInvalidValues(t *testing.T) {
 		{"[storage]\npresign_ttl = \"500ms\"", "storage.presign_ttl: invalid value 500ms"},
 		{"[storage]\npresign_ttl = \"169h\"", "storage.presign_ttl: invalid value 169h0m0s"},
 		{"[storage]\npresign_ttl = 60", "storage.presign_ttl: want a duration string"},
+		{"[[aliases.protected]]\nrole = \"admin\"", "aliases.protected[0].name: required"},
+		{"[[aliases.protected]]\nname = \"prod\"", `aliases.protected[0].name: invalid alias name "prod": must not be a lifecycle name`},
+		{"[[aliases.protected]]\nname = \"@x\"", `aliases.protected[0].name: invalid alias name "@x": must not start with "@"`},
+		{"[[aliases.protected]]\nname = \"a/b\"", `aliases.protected[0].name: invalid alias name "a/b": must not contain '/'`},
+		{"[[aliases.protected]]\nname = \"c\"\n[[aliases.protected]]\nname = \"c\"", `aliases.protected[1].name: "c" is also the name of aliases.protected[0]`},
+		{"[[aliases.protected]]\nname = \"c\"\nrole = \"owner\"", `aliases.protected[0].role: invalid value "owner" (want read, write or admin)`},
+		{"[[aliases.protected]]\nname = \"c\"\nlifecycle = \"live\"", `aliases.protected[0].lifecycle: invalid value "live"`},
+		{"[[aliases.protected]]\nname = \"c\"\nlifecycel = \"prod\"", `unknown key "aliases.protected[0].lifecycel"`},
 		{"[[storage.s3]]\nrole = \"prod\"", "storage.s3[0].bucket: required"},
 		{"[[storage.s3]]\nbucket = \"b\"", "storage.s3[0].role: required"},
 		{"[[storage.s3]]\nbucket = \"b\"\nrole = \"live\"", `storage.s3[0].role: invalid value "live"`},
@@ -912,5 +920,13 @@ func TestErrorsHideSecrets(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "ret@") {
 			t.Errorf("Load(%q) = %v\nwant an error containing %q and no secret", c.content, err, c.want)
 		}
+	}
+}
+
+func TestProtectedAliases(t *testing.T) {
+	cfg := mustLoadTOML(t, "[[aliases.protected]]\nname = \"champion\"\nrole = \"admin\"\nlifecycle = \"staging\"\n[[aliases.protected]]\nname = \"canary\"\n")
+	want := []ProtectedAlias{{Name: "champion", Role: "admin", Lifecycle: "stage"}, {Name: "canary"}}
+	if !reflect.DeepEqual(cfg.Aliases.Protected, want) {
+		t.Errorf("aliases.protected = %+v, want %+v", cfg.Aliases.Protected, want)
 	}
 }

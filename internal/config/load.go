@@ -453,6 +453,9 @@ func (c *Config) normalize() {
 		c.Storage.FS[i].Role = canonicalLifecycle(c.Storage.FS[i].Role)
 	}
 	c.Upsert.State = canonicalLifecycle(c.Upsert.State)
+	for i := range c.Aliases.Protected {
+		c.Aliases.Protected[i].Lifecycle = canonicalLifecycle(c.Aliases.Protected[i].Lifecycle)
+	}
 	if c.Log.Level == "warning" {
 		c.Log.Level = "warn"
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/redact"
@@ -57,6 +58,7 @@ func (c *Config) problems() []problem {
 	ch.client(c.Client)
 	ch.upsert(c.Upsert)
 	ch.tracing(c.Tracing)
+	ch.aliases(c.Aliases)
 	return ch.probs
 }
 
@@ -412,4 +414,52 @@ func validTarget(s string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 1 && n <= 65535
+}
+
+// aliases checks aliases.protected: each entry names a valid alias (not a
+// lifecycle, not starting with '@') once, a role and a lifecycle when set.
+func (ch *checker) aliases(a Aliases) {
+	names := map[string]string{}
+	for i, p := range a.Protected {
+		key := fmt.Sprintf("aliases.protected[%d]", i)
+		switch err := aliasName(p.Name); {
+		case p.Name == "":
+			ch.add(key+".name", "required")
+		case err != nil:
+			ch.add(key+".name", "invalid alias name %q: %v", p.Name, err)
+		default:
+			if other, dup := names[p.Name]; dup {
+				ch.add(key+".name", "%q is also the name of %s", p.Name, other)
+			}
+			names[p.Name] = key
+		}
+		if p.Role != "" {
+			ch.oneOf(key+".role", p.Role, "read", "write", "admin")
+		}
+		if p.Lifecycle != "" {
+			ch.lifecycle(key+".lifecycle", p.Lifecycle)
+		}
+	}
+}
+
+// aliasName checks an alias name by the rules of new names the registry
+// applies (registry.ValidateAliasName, which this package does not
+// import): the alias's own, then those a name in a URL path needs.
+func aliasName(name string) error {
+	if err := api.ValidateAliasName(name); err != nil {
+		return err
+	}
+	switch {
+	case len([]rune(name)) > api.MaxNameLen:
+		return fmt.Errorf("must be at most %d characters", api.MaxNameLen)
+	case name == "." || name == ".." || name == api.AllNamespaces:
+		return fmt.Errorf("must not be %q", name)
+	case strings.ContainsAny(name, "/\\"+api.NameReserved):
+		return fmt.Errorf("must not contain '/', '\\', '?', '#' or '%%'")
+	case strings.TrimSpace(name) != name:
+		return fmt.Errorf("must not start or end with whitespace")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return fmt.Errorf("must not contain control characters")
+	}
+	return nil
 }

@@ -21,6 +21,8 @@ type Queries interface {
 	// Links a tag to one target: exactly one of model_id, version_id and
 	// experiment_id is set. Attaching twice changes nothing.
 	AttachTag(ctx context.Context, arg AttachTagParams) (int64, error)
+	// @readonly
+	CountAliasHistory(ctx context.Context, arg CountAliasHistoryParams) (int64, error)
 	// Counts the walks from a version up to ancestor (itself included, at
 	// depth 0): more than 0 when ancestor is the version or one of its
 	// ancestors. Linking a child to a parent makes a cycle exactly when the
@@ -66,6 +68,11 @@ type Queries interface {
 	CountVersions(ctx context.Context, arg CountVersionsParams) (int64, error)
 	// @readonly
 	CountVersionsInState(ctx context.Context, arg CountVersionsInStateParams) (int64, error)
+	CreateAlias(ctx context.Context, arg CreateAliasParams) (ModelAlias, error)
+	// Appends a move of an alias to its history: from NULL, the alias was
+	// created; to NULL, it was removed. The version names are kept with the
+	// ids so that the entry still reads after the versions are deleted.
+	CreateAliasChange(ctx context.Context, arg CreateAliasChangeParams) (AliasHistory, error)
 	// An artifact of a version (experiment_id NULL) or of one of its
 	// experiments; only a version's own artifacts carry extra.
 	CreateArtifact(ctx context.Context, arg CreateArtifactParams) (Artifact, error)
@@ -80,6 +87,7 @@ type Queries interface {
 	CreateToken(ctx context.Context, arg CreateTokenParams) (ApiToken, error)
 	CreateVersion(ctx context.Context, arg CreateVersionParams) (ModelVersion, error)
 	CreateWebSession(ctx context.Context, arg CreateWebSessionParams) (WebSession, error)
+	DeleteAlias(ctx context.Context, id int64) (int64, error)
 	// Deletes the row only while nothing references it (a racing insert wins).
 	DeleteBlob(ctx context.Context, id int64) (int64, error)
 	DeleteBucket(ctx context.Context, arg DeleteBucketParams) (int64, error)
@@ -106,6 +114,9 @@ type Queries interface {
 	DetachTag(ctx context.Context, arg DetachTagParams) (int64, error)
 	// Writes the result exactly once: only a running experiment finishes.
 	FinishExperiment(ctx context.Context, arg FinishExperimentParams) (Experiment, error)
+	// One alias of a model with the name of the version it points to.
+	// @readonly
+	GetAlias(ctx context.Context, arg GetAliasParams) (GetAliasRow, error)
 	// @readonly
 	GetArtifactWithBlob(ctx context.Context, arg GetArtifactWithBlobParams) (GetArtifactWithBlobRow, error)
 	// The artifact the original flymodel's endpoints know by this id: each
@@ -160,6 +171,12 @@ type Queries interface {
 	// @readonly
 	GetWebSession(ctx context.Context, secretHash string) (WebSession, error)
 	InsertVersionIfMissing(ctx context.Context, arg InsertVersionIfMissingParams) (int64, error)
+	// The moves of one alias of a model, newest first.
+	// @readonly
+	ListAliasHistory(ctx context.Context, arg ListAliasHistoryParams) ([]AliasHistory, error)
+	// A model's aliases, by name, with the names of their versions.
+	// @readonly
+	ListAliases(ctx context.Context, modelID int64) ([]ListAliasesRow, error)
 	// Every namespace's buckets, to find the lifecycles no blob store serves.
 	// @readonly
 	ListAllBuckets(ctx context.Context) ([]ListAllBucketsRow, error)
@@ -226,6 +243,10 @@ type Queries interface {
 	// at most page_limit of them.
 	// @readonly
 	ListLiveChildren(ctx context.Context, arg ListLiveChildrenParams) ([]ListLiveChildrenRow, error)
+	// The alias names of the models whose ids are from lo to hi, for a page
+	// of models in one query, read from the unique index (model_id, alias).
+	// @readonly
+	ListModelAliasesInRange(ctx context.Context, arg ListModelAliasesInRangeParams) ([]ListModelAliasesInRangeRow, error)
 	// The distinct names of the live experiments of a model's live versions.
 	// @readonly
 	ListModelExperimentNames(ctx context.Context, arg ListModelExperimentNamesParams) ([]string, error)
@@ -271,6 +292,14 @@ type Queries interface {
 	// Blobs no artifact references and created before the grace cut-off.
 	// @readonly
 	ListUnreferencedBlobs(ctx context.Context, arg ListUnreferencedBlobsParams) ([]Blob, error)
+	// The aliases that point to one version, by name.
+	// @readonly
+	ListVersionAliases(ctx context.Context, versionID int64) ([]ModelAlias, error)
+	// The aliases of the versions whose ids are from lo to hi, for a page of
+	// versions in one query (the caller keeps the page's own), read from the
+	// index of model_aliases.version_id.
+	// @readonly
+	ListVersionAliasesInRange(ctx context.Context, arg ListVersionAliasesInRangeParams) ([]ListVersionAliasesInRangeRow, error)
 	// The (name, sha256) list a version's content digest is computed over: its
 	// own artifacts, not its experiments'.
 	// @readonly
@@ -305,6 +334,11 @@ type Queries interface {
 	// model_versions_live_state_idx.
 	// @readonly
 	ListVersionsInState(ctx context.Context, arg ListVersionsInStateParams) ([]ModelVersion, error)
+	// Takes the alias's row lock (PostgreSQL; SQLite's writer is serial
+	// anyway) and returns it as it is under the lock: a move reads the target
+	// it moves from here, so that two moves of one alias are serialized and
+	// each records the result of the other as its from.
+	LockAlias(ctx context.Context, arg LockAliasParams) (ModelAlias, error)
 	// Takes the version's row lock (PostgreSQL) inside an upload transaction and
 	// returns the version only while it is live and unsealed, so an artifact can
 	// never be added after a concurrent promotion sealed the version.
@@ -315,6 +349,7 @@ type Queries interface {
 	// changes of one version are serialized and each records the result of the other
 	// result as its from.
 	LockVersion(ctx context.Context, id int64) (ModelVersion, error)
+	MoveAlias(ctx context.Context, arg MoveAliasParams) (ModelAlias, error)
 	// The next number (API id) of an artifact of this kind ('version' or
 	// 'experiment', artifacts.kind), for CreateArtifact in the same
 	// transaction: the counter's row stays locked until it ends (PostgreSQL),
@@ -377,6 +412,18 @@ type AddVersionParentParams struct {
 	ChildID  int64
 	ParentID int64
 	Relation string
+}
+
+type AliasHistory struct {
+	ID            int64
+	ModelID       int64
+	Alias         string
+	FromVersionID *int64
+	ToVersionID   *int64
+	FromVersion   *string
+	ToVersion     *string
+	Actor         string
+	ChangedAt     time.Time
 }
 
 type ApiToken struct {
@@ -459,6 +506,11 @@ type Bucket struct {
 	CreatedAt   time.Time
 }
 
+type CountAliasHistoryParams struct {
+	ModelID int64
+	Alias   string
+}
+
 type CountAncestorPathsParams struct {
 	Ancestor int64
 	ID       int64
@@ -500,6 +552,25 @@ type CountVersionsParams struct {
 	ModelID int64
 	State   *string
 	Tag     *string
+}
+
+type CreateAliasChangeParams struct {
+	ModelID       int64
+	Alias         string
+	FromVersionID *int64
+	ToVersionID   *int64
+	FromVersion   *string
+	ToVersion     *string
+	Actor         string
+	Now           time.Time
+}
+
+type CreateAliasParams struct {
+	ModelID   int64
+	Alias     string
+	VersionID int64
+	Now       time.Time
+	Actor     string
 }
 
 type CreateArtifactParams struct {
@@ -639,6 +710,22 @@ type FinishExperimentParams struct {
 	Metrics    *string
 	DurationMs int64
 	ID         int64
+}
+
+type GetAliasParams struct {
+	ModelID int64
+	Alias   string
+}
+
+type GetAliasRow struct {
+	ID        int64
+	ModelID   int64
+	Alias     string
+	VersionID int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy string
+	Version   string
 }
 
 type GetArtifactWithBlobByNumberParams struct {
@@ -781,6 +868,24 @@ type InsertVersionIfMissingParams struct {
 	Version string
 	State   string
 	Now     time.Time
+}
+
+type ListAliasHistoryParams struct {
+	ModelID    int64
+	Alias      string
+	PageOffset int64
+	PageLimit  int64
+}
+
+type ListAliasesRow struct {
+	ID        int64
+	ModelID   int64
+	Alias     string
+	VersionID int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy string
+	Version   string
 }
 
 type ListAllBucketsRow struct {
@@ -983,6 +1088,16 @@ type ListLiveChildrenRow struct {
 	Namespace string
 }
 
+type ListModelAliasesInRangeParams struct {
+	Lo int64
+	Hi int64
+}
+
+type ListModelAliasesInRangeRow struct {
+	ModelID int64
+	Alias   string
+}
+
 type ListModelExperimentNamesParams struct {
 	ModelID   int64
 	PageLimit int64
@@ -1056,6 +1171,16 @@ type ListTokenNamespacesRow struct {
 type ListUnreferencedBlobsParams struct {
 	CreatedBefore time.Time
 	PageLimit     int64
+}
+
+type ListVersionAliasesInRangeParams struct {
+	Lo int64
+	Hi int64
+}
+
+type ListVersionAliasesInRangeRow struct {
+	VersionID int64
+	Alias     string
 }
 
 type ListVersionArtifactDigestsRow struct {
@@ -1140,6 +1265,11 @@ type ListVersionsParams struct {
 	PageLimit  int64
 }
 
+type LockAliasParams struct {
+	ModelID int64
+	Alias   string
+}
+
 type LockUnsealedVersionParams struct {
 	Now time.Time
 	ID  int64
@@ -1155,6 +1285,16 @@ type Model struct {
 	Metadata    string
 }
 
+type ModelAlias struct {
+	ID        int64
+	ModelID   int64
+	Alias     string
+	VersionID int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy string
+}
+
 type ModelVersion struct {
 	ID             int64
 	ModelID        int64
@@ -1168,6 +1308,13 @@ type ModelVersion struct {
 	UpdatedAt      time.Time
 	Description    string
 	Metadata       string
+}
+
+type MoveAliasParams struct {
+	VersionID int64
+	Now       time.Time
+	Actor     string
+	ID        int64
 }
 
 type Namespace struct {

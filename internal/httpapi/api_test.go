@@ -322,6 +322,9 @@ func (a *api) snapshot() string {
 					fmt.Fprintf(&b, "      experiment %s artifacts %s\n", dump(e), dump(earts))
 				}
 			}
+			aliases, err := s.ListAliases(ctx, m.ID)
+			check(a.t, err)
+			fmt.Fprintf(&b, "    aliases %s\n", dump(aliases))
 			n, err := s.CountModelVersions(ctx, m.ID)
 			check(a.t, err)
 			fmt.Fprintf(&b, "    all versions %d\n", n)

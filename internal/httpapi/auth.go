@@ -11,6 +11,7 @@ import (
 
 	"github.com/flymodel/flymodel/internal/audit"
 	"github.com/flymodel/flymodel/internal/auth"
+	"github.com/flymodel/flymodel/internal/registry"
 )
 
 // access is what a route requires of the principal.
@@ -100,6 +101,10 @@ func (s *server) guard(need access, h handlerFunc) handlerFunc {
 		}
 		ctx = context.WithValue(ctx, principalKey{}, p)
 		ctx = audit.WithCaller(ctx, audit.Caller{Actor: p.Name, RequestID: requestIDFrom(ctx)})
+		ctx = registry.WithRoleCheck(ctx, func(ns, role string) bool {
+			need, err := auth.ParseRole(role)
+			return err == nil && p.Allows(ns, need)
+		})
 		r = r.WithContext(ctx)
 		ns := rawNamespace(r)
 		if !allowed(p, need, ns) {

@@ -123,6 +123,9 @@ func TestAuthorizationTable(t *testing.T) {
 				return ct, body.String()
 			}
 		}
+		al := "/api/v1/namespaces/{namespace}/models/{model}/aliases"
+		mp := base + "/namespaces/canada/models/llm.sm"
+		a.do("PUT", mp+"/aliases/best", map[string]any{"version": "v1"}, 200)
 		v := "/api/v1/namespaces/{namespace}/models/{model}/versions/{version}"
 		e := v + "/experiments/{experiment}"
 		vp := vbase
@@ -151,6 +154,11 @@ func TestAuthorizationTable(t *testing.T) {
 			{"DELETE", "/api/v1/namespaces/{namespace}/models/{model}/tags/{tag}", base + "/namespaces/canada/models/llm.sm/tags/gold", needWrite, nil},
 			{"GET", "/api/v1/namespaces/{namespace}/models/{model}/versions", base + "/namespaces/canada/models/llm.sm/versions", needRead, nil},
 			{"POST", "/api/v1/namespaces/{namespace}/models/{model}/versions", base + "/namespaces/canada/models/llm.sm/versions", needWrite, json(`{"version":"v2"}`)},
+			{"GET", al, mp + "/aliases", needRead, nil},
+			{"GET", al + "/{alias}", mp + "/aliases/best", needRead, nil},
+			{"PUT", al + "/{alias}", mp + "/aliases/best", needWrite, json(`{"version":"v1"}`)},
+			{"GET", al + "/{alias}/history", mp + "/aliases/best/history", needRead, nil},
+			{"GET", v, mp + "/versions/@best", needRead, nil},
 
 			{"GET", v, vp, needRead, nil},
 			{"PATCH", v, vp, needWrite, json(`{"description":"# v1\n\nchanged"}`)},
@@ -205,6 +213,7 @@ func TestAuthorizationTable(t *testing.T) {
 			// Destructive last: what they remove, the routes above use.
 			{"DELETE", "/api/v1/namespaces/{namespace}/buckets/{id}", fmt.Sprintf("%s/namespaces/canada/buckets/%v", base, bucket), needAdmin, nil},
 			{"DELETE", "/api/v1/namespaces/{namespace}/tags/{tag}", base + "/namespaces/canada/tags/old", needAdmin, nil},
+			{"DELETE", al + "/{alias}", mp + "/aliases/best", needWrite, nil},
 			{"DELETE", e, ep, needAdmin, nil},
 			{"DELETE", v, vp, needAdmin, nil},
 			{"DELETE", "/api/v1/namespaces/{namespace}/models/{model}", base + "/namespaces/canada/models/llm.sm", needAdmin, nil},

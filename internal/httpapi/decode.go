@@ -282,13 +282,25 @@ func pathNames(r *http.Request, keys ...string) ([]string, error) {
 	return out, nil
 }
 
-// versionRef reads {ns}/{model}/{version} from the path.
+// resolverKey carries the server's registry in a request's context (set
+// by handle), for versionRef.
+type resolverKey struct{}
+
+// versionRef reads {ns}/{model}/{version} from the path. A version
+// segment that is a selector (`@prod`, `@champion`) is resolved through
+// the registry to the version it names, before anything else, so that
+// every version route takes one; one that names nothing is a 404 saying
+// what is missing.
 func versionRef(r *http.Request) (registry.Ref, error) {
 	n, err := pathNames(r, "namespace", "model", "version")
 	if err != nil {
 		return registry.Ref{}, err
 	}
-	return registry.Ref{Namespace: n[0], Model: n[1], Version: n[2]}, nil
+	ref := registry.Ref{Namespace: n[0], Model: n[1], Version: n[2]}
+	if reg, ok := r.Context().Value(resolverKey{}).(*registry.Registry); ok && api.IsSelector(ref.Version) {
+		return reg.ResolveRef(r.Context(), ref)
+	}
+	return ref, nil
 }
 
 // pageRequest reads ?page= and ?size= (defaults 1 and 25). Numbers that do

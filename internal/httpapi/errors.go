@@ -32,6 +32,8 @@ func registryProblem(err error) *Problem {
 		transition *registry.StateError
 		gate       *registry.GateError
 		busy       *registry.BusyError
+		aliasRole  *registry.AliasForbiddenError
+		protected  *registry.AliasProtectedError
 	)
 	switch {
 	case errors.As(err, &mismatch):
@@ -83,6 +85,11 @@ func registryProblem(err error) *Problem {
 		p := newProblem(kindBusy, "the database is locked by another process; nothing changed; retry later")
 		p.retryAfter = busyRetryAfter
 		return p
+	case errors.As(err, &aliasRole):
+		return newProblem(kindForbidden, aliasRole.Error())
+	case errors.As(err, &protected):
+		return newProblem(kindAliasProtected, protected.Error()).with(api.AliasProtectedProblem{
+			Alias: protected.Rule.Name, Rule: protected.Rule.String(), Lifecycle: protected.Rule.Lifecycle})
 	case errors.As(err, &validation):
 		return newProblem(kindValidation, validation.Error()).with(api.ValidationProblem{Errors: validation.Fields})
 	case errors.As(err, &notFound):

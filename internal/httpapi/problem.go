@@ -68,6 +68,8 @@ var (
 	kindPlacement   = kind(api.ProblemPlacementFailed)
 	kindBlobAltered = kind(api.ProblemBlobAltered)
 	kindBusy        = kind(api.ProblemDatabaseBusy)
+
+	kindAliasProtected = kind(api.ProblemAliasProtected)
 )
 
 // status is the HTTP status of the kind: the one switch on its class.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -13,6 +14,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // handle adapts a handlerFunc to http.Handler.
 func (s *server) handle(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.registry != nil {
+			r = r.WithContext(context.WithValue(r.Context(), resolverKey{}, s.registry))
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -102,6 +102,14 @@ func (s *server) routes() []Route {
 	handle(model, "/versions", read, s.handleListVersions, get)
 	handle(model, "/versions", write, s.handleCreateVersion, post)
 
+	// /api/v1/namespaces/{namespace}/models/{model}/aliases: setting and
+	// deleting an alias need write (a protected alias: its rule's role too).
+	handle(model, "/aliases", read, s.handleListAliases, get)
+	handle(model, "/aliases/{alias}", read, s.handleGetAlias, get)
+	handle(model, "/aliases/{alias}", write, s.handleSetAlias, put)
+	handle(model, "/aliases/{alias}", write, s.handleDeleteAlias, del)
+	handle(model, "/aliases/{alias}/history", read, s.handleAliasHistory, get)
+
 	// /api/v1/namespaces/{namespace}
 	handle(ns, "", read, s.handleGetNamespace, get)
 	handle(ns, "", admin, s.handleUpdateNamespace, patch)

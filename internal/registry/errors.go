@@ -50,9 +50,17 @@ func (v *validation) err() error {
 type NotFoundError struct {
 	Kind string // "namespace", "model", …
 	Path string // its API path, e.g. /namespaces/canada/models/llm.sm
+	// Detail, when set, says what is missing instead (a version selector
+	// that names nothing: "no version of ns/model is in prod").
+	Detail string
 }
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %s not found", e.Kind, e.Path) }
+func (e *NotFoundError) Error() string {
+	if e.Detail != "" {
+		return e.Detail
+	}
+	return fmt.Sprintf("%s %s not found", e.Kind, e.Path)
+}
 
 // Is makes errors.Is(err, api.ErrNotFound) true.
 func (e *NotFoundError) Is(target error) bool { return target == api.ErrNotFound }

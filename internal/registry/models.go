@@ -14,11 +14,22 @@ import (
 type Model = api.Model
 
 func (r *Registry) toModel(ctx context.Context, q db.Queries, ns string, m db.Model) (Model, error) {
+	out, err := r.toModelTags(ctx, q, ns, m)
+	if err != nil {
+		return Model{}, err
+	}
+	err = withPageModelAliases(ctx, q, []*Model{&out})
+	return out, err
+}
+
+// toModelTags is toModel without the aliases, which a list fills in for
+// its whole page (withPageModelAliases).
+func (r *Registry) toModelTags(ctx context.Context, q db.Queries, ns string, m db.Model) (Model, error) {
 	tags, err := q.ListLinkedTags(ctx, tagTarget{ModelID: &m.ID})
 	if err != nil {
 		return Model{}, err
 	}
-	return Model{ID: m.ID, Namespace: ns, Name: m.Name, Description: m.Description, Tags: tagNames(tags),
+	return Model{ID: m.ID, Namespace: ns, Name: m.Name, Description: m.Description, Tags: tagNames(tags), Aliases: []string{},
 		CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(), Metadata: metadataOut(m.Metadata)}, nil
 }
 
@@ -151,10 +162,15 @@ func (r *Registry) ListModels(ctx context.Context, ns string, f ModelFilter, pag
 		return Page[Model]{}, err
 	}
 	items := make([]Model, len(rows))
+	ptrs := make([]*Model, len(rows))
 	for i, m := range rows {
-		if items[i], err = r.toModel(ctx, r.db, ns, m); err != nil {
+		if items[i], err = r.toModelTags(ctx, r.db, ns, m); err != nil {
 			return Page[Model]{}, err
 		}
+		ptrs[i] = &items[i]
+	}
+	if err := withPageModelAliases(ctx, r.db, ptrs); err != nil {
+		return Page[Model]{}, err
 	}
 	return newPage(items, page, total), nil
 }

@@ -104,3 +104,34 @@ func TestValidateArtifactName(t *testing.T) {
 		}
 	}
 }
+
+// Version and alias names: the rules of every name, and those of
+// selectors (issue 17): a leading '@' marks a selector, and an alias may
+// not be a lifecycle (@prod selects by lifecycle).
+func TestValidateVersionAndAliasNames(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		version, alias bool
+	}{
+		{"v1.2.0", true, true},
+		{"champion", true, true},
+		{"a@b", true, true},
+		{"Prod", true, false}, // @Prod is @prod
+		{"STAGING", true, false},
+		{"@v1", false, false},
+		{"@", false, false},
+		{"prod", true, false},
+		{"staging", true, false},
+		{"test", true, false},
+		{"a/b", false, false},
+		{"", false, false},
+		{"a?b", false, false},
+	} {
+		if got := ValidateVersionName(c.name) == nil; got != c.version {
+			t.Errorf("ValidateVersionName(%q) ok = %v, want %v", c.name, got, c.version)
+		}
+		if got := ValidateAliasName(c.name) == nil; got != c.alias {
+			t.Errorf("ValidateAliasName(%q) ok = %v, want %v", c.name, got, c.alias)
+		}
+	}
+}

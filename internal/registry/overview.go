@@ -158,11 +158,18 @@ func (r *Registry) ModelOverviews(ctx context.Context, ns string, f ModelFilter,
 	at := make(map[int64]int, len(rows))
 	for _, m := range rows {
 		o := ModelOverview{Heads: map[string]VersionBrief{}}
-		if o.Model, err = r.toModel(ctx, r.db, ns, m); err != nil {
+		if o.Model, err = r.toModelTags(ctx, r.db, ns, m); err != nil {
 			return Page[ModelOverview]{}, err
 		}
 		at[m.ID] = len(items)
 		items = append(items, o)
+	}
+	ptrs := make([]*Model, len(items))
+	for i := range items {
+		ptrs[i] = &items[i].Model
+	}
+	if err := withPageModelAliases(ctx, r.db, ptrs); err != nil {
+		return Page[ModelOverview]{}, err
 	}
 	for _, h := range heads { // by model, newest first
 		i, ok := at[h.ModelID]

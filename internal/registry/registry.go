@@ -43,6 +43,8 @@ type Options struct {
 	Blobs BlobStores
 	// MaxUploadBytes is the largest artifact accepted; 0 means 5 GiB.
 	MaxUploadBytes int64
+	// ProtectedAliases are the rules of protected aliases (aliases.go).
+	ProtectedAliases []AliasRule
 }
 
 // DefaultMaxUploadBytes is the default artifact size limit (5 GiB).
@@ -56,6 +58,8 @@ type Registry struct {
 	clock     func() time.Time
 	blobs     BlobStores
 	maxUpload int64
+	// aliasRules protect aliases by name (aliases.go).
+	aliasRules []AliasRule
 }
 
 // New returns a Registry.
@@ -68,7 +72,8 @@ func New(opts Options) *Registry {
 	if maxUpload <= 0 {
 		maxUpload = DefaultMaxUploadBytes
 	}
-	return &Registry{db: opts.DB, gates: opts.Gates, clock: clock, blobs: opts.Blobs, maxUpload: maxUpload}
+	return &Registry{db: opts.DB, gates: opts.Gates, clock: clock, blobs: opts.Blobs, maxUpload: maxUpload,
+		aliasRules: slices.Clone(opts.ProtectedAliases)}
 }
 
 // now is the current time as both engines store it (UTC, microseconds).

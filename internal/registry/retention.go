@@ -42,6 +42,7 @@ type expired struct {
 	id, versionID   int64
 	experimentID    *int64 // set for an experiment
 	namespace, path string
+	model           string // set for a version
 }
 
 var expiries = []expiry{{
@@ -50,7 +51,7 @@ var expiries = []expiry{{
 	list: func(ctx context.Context, q db.Queries, state string, before time.Time, after int64) ([]expired, error) {
 		rows, err := q.ListExpiredVersions(ctx, db.ListExpiredVersionsParams{State: state, Before: before, AfterID: after, PageLimit: retentionBatch})
 		return convert(rows, func(v db.ListExpiredVersionsRow) expired {
-			return expired{id: v.ID, versionID: v.ID, namespace: v.Namespace, path: versionPath(v.Namespace, v.Model, v.Version)}
+			return expired{id: v.ID, versionID: v.ID, namespace: v.Namespace, model: v.Model, path: versionPath(v.Namespace, v.Model, v.Version)}
 		}), err
 	},
 	remove: func(ctx context.Context, q db.Queries, id int64) (int64, error) {
@@ -113,6 +114,11 @@ func (r *Registry) expire(ctx context.Context, x expiry, state string, before ti
 				blobs, err = q.ListArtifactBlobIDs(ctx, db.ListArtifactBlobIDsParams{VersionID: e.versionID, ExperimentID: e.experimentID})
 				if err != nil {
 					return err
+				}
+				if e.experimentID == nil {
+					if err := r.dropVersionAliases(ctx, q, e.namespace, e.model, e.id); err != nil {
+						return err
+					}
 				}
 				if _, err = x.remove(ctx, q, e.id); err != nil {
 					return err

@@ -22,7 +22,7 @@ func toVersion(ns, model string) func(db.ModelVersion) Version {
 		return Version{
 			ID: v.ID, Namespace: ns, Model: model, Version: v.Version, State: v.State,
 			StateChangedAt: v.StateChangedAt.UTC(), Sealed: v.SealedAt != nil, SealedAt: utc(v.SealedAt),
-			Digest: v.Digest, Description: v.Description, Tags: []string{}, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
+			Digest: v.Digest, Description: v.Description, Tags: []string{}, Aliases: []string{}, CreatedAt: v.CreatedAt.UTC(), UpdatedAt: v.UpdatedAt.UTC(),
 			Metadata: metadataOut(v.Metadata),
 		}
 	}
@@ -38,7 +38,7 @@ func withTags(ctx context.Context, q db.Queries, v Version, err error) (Version,
 		return Version{}, err
 	}
 	v.Tags = tagNames(tags)
-	return v, nil
+	return withAliases(ctx, q, v)
 }
 
 // withPageTags fills in the tags of a page of versions with one query over
@@ -62,7 +62,7 @@ func withPageTags(ctx context.Context, q db.Queries, vs []Version) error {
 			vs[i].Tags = append(vs[i].Tags, row.Tag)
 		}
 	}
-	return nil
+	return withPageAliases(ctx, q, vs)
 }
 
 func utc(t *time.Time) *time.Time {
@@ -102,7 +102,7 @@ func (r *Registry) CreateVersion(ctx context.Context, ns, model string, in NewVe
 	}
 	in.State = api.CanonicalLifecycle(in.State) // the original's "staging" is "stage"
 	var v validation
-	validName(&v, "version", in.Version)
+	v.add("version", ValidateVersionName(in.Version))
 	oneOf(&v, "state", in.State, Lifecycles)
 	validDescription(&v, &in.Description)
 	var metadata string
@@ -530,6 +530,9 @@ func (r *Registry) DeleteVersionCascade(ctx context.Context, ref Ref, hard, casc
 			if n > 0 {
 				detail["unlinked_children"] = n
 			}
+		}
+		if err := r.dropVersionAliases(ctx, q, ref.Namespace, ref.Model, res.version.ID); err != nil {
+			return err
 		}
 		if hard {
 			_, err = q.DeleteVersion(ctx, res.version.ID)

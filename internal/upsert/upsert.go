@@ -72,7 +72,7 @@ func (s Spec) Validate() error {
 	}
 	check("namespace", s.Namespace, registry.ValidateName)
 	check("model", s.Model, registry.ValidateName)
-	check("version", s.Version, registry.ValidateName)
+	check("version", s.Version, registry.ValidateVersionName)
 	if s.State != "" && !slices.Contains(api.Lifecycles, s.State) {
 		errs = append(errs, fmt.Errorf("state %q: want one of %s", s.State, strings.Join(api.Lifecycles, ", ")))
 	}

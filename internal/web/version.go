@@ -12,7 +12,8 @@ import (
 	"github.com/flymodel/flymodel/internal/registry"
 )
 
-// The version page (/ns/{namespace}/models/{model}/versions/{version}):
+// The version page (/ns/{namespace}/models/{model}/versions/{version},
+// where {version} may be a selector: @prod, @champion):
 // its artifacts and experiments (each list paged on its own: ?page= and
 // ?epage=), its lifecycle history, and for a principal with write in the
 // namespace the promotion control: what the gate of each other lifecycle
@@ -92,6 +93,11 @@ func (u *ui) versionPage(r *http.Request) (View, error) {
 		return View{}, err
 	}
 	if err := need(r, ref.Namespace, auth.Read); err != nil {
+		return View{}, err
+	}
+	// A selector (@prod, @champion) shows the version it names now; one
+	// that names nothing is the API's 404, saying what is missing.
+	if ref, err = u.reg.ResolveRef(r.Context(), ref); err != nil {
 		return View{}, err
 	}
 	// ?moved= is a one-time confirmation: the page's links (pagers) drop it.

@@ -460,3 +460,23 @@ func TestVersionHostileText(t *testing.T) {
 	}
 	contains(t, gateCard(t, body, "prod"), `Not passed: <code>&lt;img src=x onerror=alert(1)&gt;</code> <span class="badge badge-failed">failed</span>`)
 }
+
+// The version page takes a selector: it shows the version an alias or a
+// lifecycle names now, and a selector that names nothing is a 404 page
+// saying what is missing.
+func TestVersionPageSelector(t *testing.T) {
+	s := newSite(t)
+	ref := s.seed()
+	ctx := context.Background()
+	must[registry.Alias](t)(s.reg.SetAlias(ctx, ref.Namespace, ref.Model, "champion", ref.Version))
+	for _, sel := range []string{"@champion", "@qa"} {
+		body := page(t, s.get("/ns/team/models/clf/versions/"+sel), http.StatusOK)
+		contains(t, body, `href="/api/v1/namespaces/team/models/clf/versions/v1/archive"`,
+			`<a class="alias" href="/ns/team/models/clf/versions/@champion"`)
+	}
+	contains(t, page(t, s.get("/ns/team/models/clf"), http.StatusOK), `<a class="alias" href="/ns/team/models/clf/versions/@champion">@champion</a>`)
+	body := page(t, s.get("/ns/team/models/clf/versions/@nope"), http.StatusNotFound)
+	contains(t, body, "no alias nope on team/clf")
+	body = page(t, s.get("/ns/team/models/clf/versions/@prod"), http.StatusNotFound)
+	contains(t, body, "no version of team/clf is in prod")
+}

@@ -19,6 +19,8 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from ._types import (
+    Alias,
+    AliasChange,
     Artifact,
     AuditRecord,
     Bucket,
@@ -64,7 +66,7 @@ from .pull import PulledFile, PullResult
 from .upsert import UpsertItem, UpsertResult
 
 __all__ = [
-    "Client", "version_digest", "Run",
+    "Client", "version_digest", "Run", "Alias", "AliasChange",
     "Artifact", "AuditRecord", "Bucket", "CreatedToken", "Experiment", "Items", "Model", "Namespace", "Paged",
     "StateChange", "Tag", "Token", "Version", "PulledFile", "PullResult", "UpsertItem", "UpsertResult",
     "FlymodelError", "BadRequest", "InvalidName", "DigestMismatch", "ValidationError", "Unauthorized", "Forbidden",

@@ -60,3 +60,11 @@ def validate_artifact_name(name: str) -> Optional[str]:
         if seg in (".", ".."):
             return f"must not contain {seg!r} segments"
     return None
+
+
+def validate_version_name(name: str) -> Optional[str]:
+    """Why a new version name is refused: those of validate_name, and a
+    leading '@' (it marks a version selector: @<lifecycle> or @<alias>)."""
+    if name.startswith("@"):
+        return "must not start with '@' (it marks a version selector: @<lifecycle> or @<alias>)"
+    return validate_name(name)

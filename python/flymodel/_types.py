@@ -97,6 +97,7 @@ class Model(_Resource):
     name: str = ""
     description: str = ""
     tags: List[str] = field(default_factory=list)
+    aliases: List[str] = field(default_factory=list)
     created_at: Optional[datetime] = _time()
     updated_at: Optional[datetime] = _time()
     metadata: Dict[str, Any] = field(default_factory=dict)
@@ -120,6 +121,7 @@ class Version(_Resource):
     digest: str = ""
     description: str = ""
     tags: List[str] = field(default_factory=list)
+    aliases: List[str] = field(default_factory=list)
     created_at: Optional[datetime] = _time()
     updated_at: Optional[datetime] = _time()
     metadata: Dict[str, Any] = field(default_factory=dict)
@@ -140,6 +142,39 @@ class StateChange(_Resource):
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "StateChange":
         return cls(from_=d.get("from"), to=d.get("to", ""), actor=d.get("actor", ""),
+                   changed_at=parse_time(d.get("changed_at")))
+
+
+@dataclass
+class Alias(_Resource):
+    """A model's alias: a named, movable pointer to one of its versions."""
+
+    alias: str = ""
+    version: str = ""
+    model: str = ""
+    namespace: str = ""
+    updated_at: Optional[datetime] = _time()
+    updated_by: str = ""
+
+    @property
+    def ref(self) -> str:
+        """``namespace/model@alias``: names the version wherever one is named."""
+        return f"{self.namespace}/{self.model}@{self.alias}"
+
+
+@dataclass
+class AliasChange(_Resource):
+    """One entry of an alias's history."""
+
+    alias: str = ""
+    from_: Optional[str] = None
+    to: Optional[str] = None
+    actor: str = ""
+    changed_at: Optional[datetime] = _time()
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "AliasChange":
+        return cls(alias=d.get("alias", ""), from_=d.get("from"), to=d.get("to"), actor=d.get("actor", ""),
                    changed_at=parse_time(d.get("changed_at")))
 
 

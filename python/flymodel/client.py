@@ -14,6 +14,8 @@ from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapp
 from . import _config, _transport, errors
 from ._progress import Progress
 from ._types import (
+    Alias,
+    AliasChange,
     Artifact,
     AuditRecord,
     Bucket,
@@ -57,8 +59,10 @@ def split_model(ref: str) -> Tuple[str, str]:
 
 
 def split_version(ref: str, version: Optional[str] = None) -> Tuple[str, str, str]:
-    """A version named as ``("ns/model", "v1")``, ``"ns/model/v1"`` or
-    ``"ns/model@prod"`` (the newest version now in prod)."""
+    """A version named as ``("ns/model", "v1")``, ``"ns/model/v1"``,
+    ``"ns/model@prod"`` (the newest version now in prod) or
+    ``"ns/model@champion"`` (the version the model's alias points to). A
+    selector is kept as it is (``"@prod"``): the server resolves it."""
     if version is not None:
         ns, model = split_model(ref)
         return ns, model, version
@@ -66,10 +70,11 @@ def split_version(ref: str, version: Optional[str] = None) -> Tuple[str, str, st
     if len(parts) == 3 and all(parts):
         return parts[0], parts[1], parts[2]
     if len(parts) == 2 and "@" in parts[1]:
-        model, _, sel = parts[1].rpartition("@")
-        if model and canonical_lifecycle(sel) in LIFECYCLES:
+        model, _, sel = parts[1].partition("@")
+        if parts[0] and model and sel:
             return parts[0], model, "@" + sel
-    raise ValueError(f"flymodel: {ref!r}: want NAMESPACE/MODEL/VERSION or NAMESPACE/MODEL@LIFECYCLE (or give version=)")
+    raise ValueError(f"flymodel: {ref!r}: want NAMESPACE/MODEL/VERSION, NAMESPACE/MODEL@LIFECYCLE "
+                     "or NAMESPACE/MODEL@ALIAS (or give version=)")
 
 
 def canonical_lifecycle(state: str) -> str:
@@ -218,8 +223,8 @@ class Client:
         return f"{self._ns(ns)}/models/{_seg(m)}"
 
     def _version(self, model: str, version: str) -> str:
-        if version.startswith("@"):
-            version = self.resolve(model, version).version
+        # A selector (@prod, @champion) is the path's version segment as it
+        # is: the server resolves it, for every route.
         return f"{self._model(model)}/versions/{_seg(version)}"
 
     def _experiment(self, model: str, version: str, name: str) -> str:
@@ -332,23 +337,20 @@ class Client:
         """A version: ``get_version("canada/llm.sm", "v1")``, ``"canada/llm.sm/v1"``
         or ``"canada/llm.sm@prod"``."""
         ns, m, v = split_version(model, version)
-        if v.startswith("@"):
-            return self.resolve(f"{ns}/{m}", v)
         return Version.from_dict(self._json("GET", self._version(f"{ns}/{m}", v)))
 
     def resolve(self, model: str, selector: str) -> Version:
-        """A version name, or ``@LIFECYCLE``: the newest version now in that
-        lifecycle (the one created last among those in it)."""
-        if not selector.startswith("@"):
-            return self.get_version(model, selector)
-        lifecycle = canonical_lifecycle(selector[1:])
-        if lifecycle not in LIFECYCLES:
-            raise ValueError(f"flymodel: {selector!r}: want a version name or @{', @'.join(LIFECYCLES)}")
-        doc = self._json("GET", f"{self._model(model)}/versions", query={"state": lifecycle, "page": 1, "size": 1})
-        data = (doc or {}).get("data") or []
-        if not data:
-            raise errors.NotFound(f"no version of {model} is in {lifecycle}", status=404, type="not-found")
-        return Version.from_dict(data[0])
+        """A version name; ``@LIFECYCLE``: the newest version now in that
+        lifecycle (the one created last among those in it; ``@staging`` is
+        ``@stage``, any case); or ``@ALIAS``: the version the model's alias
+        points to. The server resolves it (the selector is the path's
+        version segment), so there is one resolution; one that names
+        nothing raises NotFound saying what is missing."""
+        if selector.startswith("@"):
+            lifecycle = canonical_lifecycle(selector[1:])
+            if lifecycle in LIFECYCLES:
+                selector = "@" + lifecycle
+        return Version.from_dict(self._json("GET", self._version(model, selector)))
 
     def create_version(self, model: str, version: str, *, state: Optional[str] = None, description: str = "",
                        metadata: Optional[Mapping[str, Any]] = None, parents: Optional[Sequence[Any]] = None) -> Version:
@@ -698,6 +700,36 @@ class Client:
 
         return upsert(self, namespace, model, version, artifacts=artifacts, state=state, experiments=experiments,
                       dry=dry, progress=self.progress if progress is None else progress)
+
+    # --- aliases ---------------------------------------------------------------
+
+    def set_alias(self, model: str, alias: str, version: str) -> Alias:
+        """Point a model's alias to a version (a name, or a selector such as
+        ``"@prod"`` resolved now), creating or moving it. A lifecycle name or
+        a name starting with '@' raises ValidationError, an unknown version
+        NotFound; a protected alias (the server's ``aliases.protected``)
+        needs its rule's role (Forbidden) and a version in its rule's
+        lifecycle (Conflict, type ``alias-protected``)."""
+        body = {"version": version}
+        return Alias.from_dict(self._json("PUT", f"{self._model(model)}/aliases/{_seg(alias)}", body))
+
+    def delete_alias(self, model: str, alias: str) -> None:
+        """Remove a model's alias (its history keeps the removal)."""
+        self._t.request("DELETE", f"{self._model(model)}/aliases/{_seg(alias)}")
+
+    def get_alias(self, model: str, alias: str) -> Alias:
+        return Alias.from_dict(self._json("GET", f"{self._model(model)}/aliases/{_seg(alias)}"))
+
+    def aliases(self, model: str) -> Items[Alias]:
+        """A model's aliases, by name."""
+        return self._items(f"{self._model(model)}/aliases", Alias)
+
+    def alias_history(self, model: str, alias: str, *, page_size: int = 100,
+                      limit: Optional[int] = None) -> Paged[AliasChange]:
+        """An alias's changes, newest first: ``from_`` None when it was
+        created, ``to`` None when it was removed."""
+        return self._paged(f"{self._model(model)}/aliases/{_seg(alias)}/history", AliasChange,
+                           page_size=page_size, limit=limit)
 
     # --- tokens and audit --------------------------------------------------
 

@@ -242,6 +242,7 @@ _BY_TYPE: Dict[str, Type[FlymodelError]] = {
     "immutable": ImmutableError,
     "sealed": SealedError,
     "promotion-gate": PromotionGateError,
+    "alias-protected": Conflict,
     "invalid-transition": InvalidTransition,
     "no-store": NoStore,
     "too-large": TooLarge,

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import errors
-from ._names import validate_artifact_name, validate_name
+from ._names import validate_artifact_name, validate_name, validate_version_name
 from ._types import _html_table
 
 LIFECYCLES = ("test", "qa", "stage", "prod")
@@ -219,7 +219,7 @@ def _validate(namespace: str, model: str, version: str, state: str, files: List[
 
     check("namespace", namespace, validate_name)
     check("model", model, validate_name)
-    check("version", version, validate_name)
+    check("version", version, validate_version_name)
     if state and state not in LIFECYCLES:
         problems.append(f"state {state!r}: want one of {', '.join(LIFECYCLES)}")
     seen = set()

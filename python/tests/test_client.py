@@ -443,8 +443,11 @@ class VersionTest(ServerTest):
         self.assertEqual(self.c.resolve(m, "@QA").version, "v2")
         with self.assertRaises(flymodel.NotFound):
             self.c.get_version(f"{m}@prod")
-        with self.assertRaises(ValueError):
+        # Any other selector is an alias, which the server resolves.
+        with self.assertRaises(flymodel.NotFound):
             self.c.get_version(f"{m}@nowhere")
+        with self.assertRaises(ValueError):
+            self.c.get_version(f"{m}@")
         with self.assertRaises(ValueError):
             self.c.get_version(m)  # neither a version nor a selector
         with self.assertRaises(flymodel.NotFound):

@@ -170,6 +170,7 @@ var uniqueKeys = map[string]db.ConflictError{
 	"experiments_id_version_key":        {Table: "experiments", Columns: []string{"id", "version_id"}},
 	"experiments_version_name_key":      {Table: "experiments", Columns: []string{"version_id", "name"}},
 	"model_versions_model_version_key":  {Table: "model_versions", Columns: []string{"model_id", "version"}},
+	"model_aliases_model_alias_key":     {Table: "model_aliases", Columns: []string{"model_id", "alias"}},
 	"models_namespace_name_key":         {Table: "models", Columns: []string{"namespace_id", "name"}},
 	"namespaces_name_key":               {Table: "namespaces", Columns: []string{"name"}},
 	"tag_links_experiment_key":          {Table: "tag_links", Columns: []string{"experiment_id", "tag_id"}},

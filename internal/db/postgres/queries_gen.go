@@ -35,6 +35,13 @@ func (q queries) AttachTag(ctx context.Context, arg db.AttachTagParams) (int64, 
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) CountAliasHistory(ctx context.Context, arg db.CountAliasHistoryParams) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CountAliasHistory")
+	defer span.End()
+	r, err := q.reader().CountAliasHistory(ctx, pgdb.CountAliasHistoryParams(arg))
+	return r, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) CountAncestorPaths(ctx context.Context, arg db.CountAncestorPathsParams) (int64, error) {
 	ctx, span := queryTrace.Start(ctx, "db.CountAncestorPaths")
 	defer span.End()
@@ -133,6 +140,20 @@ func (q queries) CountVersionsInState(ctx context.Context, arg db.CountVersionsI
 	return r, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) CreateAlias(ctx context.Context, arg db.CreateAliasParams) (db.ModelAlias, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CreateAlias")
+	defer span.End()
+	r, err := q.writer().CreateAlias(ctx, pgdb.CreateAliasParams(arg))
+	return db.ModelAlias(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) CreateAliasChange(ctx context.Context, arg db.CreateAliasChangeParams) (db.AliasHistory, error) {
+	ctx, span := queryTrace.Start(ctx, "db.CreateAliasChange")
+	defer span.End()
+	r, err := q.writer().CreateAliasChange(ctx, pgdb.CreateAliasChangeParams(arg))
+	return db.AliasHistory(r), dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) CreateArtifact(ctx context.Context, arg db.CreateArtifactParams) (db.Artifact, error) {
 	ctx, span := queryTrace.Start(ctx, "db.CreateArtifact")
 	defer span.End()
@@ -215,6 +236,13 @@ func (q queries) CreateWebSession(ctx context.Context, arg db.CreateWebSessionPa
 	defer span.End()
 	r, err := q.writer().CreateWebSession(ctx, pgdb.CreateWebSessionParams(arg))
 	return db.WebSession(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) DeleteAlias(ctx context.Context, id int64) (int64, error) {
+	ctx, span := queryTrace.Start(ctx, "db.DeleteAlias")
+	defer span.End()
+	r, err := q.writer().DeleteAlias(ctx, id)
+	return r, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) DeleteBlob(ctx context.Context, id int64) (int64, error) {
@@ -327,6 +355,13 @@ func (q queries) FinishExperiment(ctx context.Context, arg db.FinishExperimentPa
 	defer span.End()
 	r, err := q.writer().FinishExperiment(ctx, pgdb.FinishExperimentParams(arg))
 	return db.Experiment(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) GetAlias(ctx context.Context, arg db.GetAliasParams) (db.GetAliasRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.GetAlias")
+	defer span.End()
+	r, err := q.reader().GetAlias(ctx, pgdb.GetAliasParams(arg))
+	return db.GetAliasRow(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) GetArtifactWithBlob(ctx context.Context, arg db.GetArtifactWithBlobParams) (db.GetArtifactWithBlobRow, error) {
@@ -475,6 +510,28 @@ func (q queries) InsertVersionIfMissing(ctx context.Context, arg db.InsertVersio
 	defer span.End()
 	r, err := q.writer().InsertVersionIfMissing(ctx, pgdb.InsertVersionIfMissingParams(arg))
 	return r, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListAliasHistory(ctx context.Context, arg db.ListAliasHistoryParams) ([]db.AliasHistory, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListAliasHistory")
+	defer span.End()
+	r, err := q.reader().ListAliasHistory(ctx, pgdb.ListAliasHistoryParams(arg))
+	out := make([]db.AliasHistory, len(r))
+	for i := range r {
+		out[i] = db.AliasHistory(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListAliases(ctx context.Context, modelID int64) ([]db.ListAliasesRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListAliases")
+	defer span.End()
+	r, err := q.reader().ListAliases(ctx, modelID)
+	out := make([]db.ListAliasesRow, len(r))
+	for i := range r {
+		out[i] = db.ListAliasesRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) ListAllBuckets(ctx context.Context) ([]db.ListAllBucketsRow, error) {
@@ -649,6 +706,17 @@ func (q queries) ListLiveChildren(ctx context.Context, arg db.ListLiveChildrenPa
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListModelAliasesInRange(ctx context.Context, arg db.ListModelAliasesInRangeParams) ([]db.ListModelAliasesInRangeRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListModelAliasesInRange")
+	defer span.End()
+	r, err := q.reader().ListModelAliasesInRange(ctx, pgdb.ListModelAliasesInRangeParams(arg))
+	out := make([]db.ListModelAliasesInRangeRow, len(r))
+	for i := range r {
+		out[i] = db.ListModelAliasesInRangeRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListModelExperimentNames(ctx context.Context, arg db.ListModelExperimentNamesParams) ([]string, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListModelExperimentNames")
 	defer span.End()
@@ -766,6 +834,28 @@ func (q queries) ListUnreferencedBlobs(ctx context.Context, arg db.ListUnreferen
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) ListVersionAliases(ctx context.Context, versionID int64) ([]db.ModelAlias, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionAliases")
+	defer span.End()
+	r, err := q.reader().ListVersionAliases(ctx, versionID)
+	out := make([]db.ModelAlias, len(r))
+	for i := range r {
+		out[i] = db.ModelAlias(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) ListVersionAliasesInRange(ctx context.Context, arg db.ListVersionAliasesInRangeParams) ([]db.ListVersionAliasesInRangeRow, error) {
+	ctx, span := queryTrace.Start(ctx, "db.ListVersionAliasesInRange")
+	defer span.End()
+	r, err := q.reader().ListVersionAliasesInRange(ctx, pgdb.ListVersionAliasesInRangeParams(arg))
+	out := make([]db.ListVersionAliasesInRangeRow, len(r))
+	for i := range r {
+		out[i] = db.ListVersionAliasesInRangeRow(r[i])
+	}
+	return out, dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) ListVersionArtifactDigests(ctx context.Context, versionID int64) ([]db.ListVersionArtifactDigestsRow, error) {
 	ctx, span := queryTrace.Start(ctx, "db.ListVersionArtifactDigests")
 	defer span.End()
@@ -876,6 +966,13 @@ func (q queries) ListVersionsInState(ctx context.Context, arg db.ListVersionsInS
 	return out, dbtrace.Error(span, mapError(err))
 }
 
+func (q queries) LockAlias(ctx context.Context, arg db.LockAliasParams) (db.ModelAlias, error) {
+	ctx, span := queryTrace.Start(ctx, "db.LockAlias")
+	defer span.End()
+	r, err := q.writer().LockAlias(ctx, pgdb.LockAliasParams(arg))
+	return db.ModelAlias(r), dbtrace.Error(span, mapError(err))
+}
+
 func (q queries) LockUnsealedVersion(ctx context.Context, arg db.LockUnsealedVersionParams) (db.ModelVersion, error) {
 	ctx, span := queryTrace.Start(ctx, "db.LockUnsealedVersion")
 	defer span.End()
@@ -888,6 +985,13 @@ func (q queries) LockVersion(ctx context.Context, id int64) (db.ModelVersion, er
 	defer span.End()
 	r, err := q.writer().LockVersion(ctx, id)
 	return db.ModelVersion(r), dbtrace.Error(span, mapError(err))
+}
+
+func (q queries) MoveAlias(ctx context.Context, arg db.MoveAliasParams) (db.ModelAlias, error) {
+	ctx, span := queryTrace.Start(ctx, "db.MoveAlias")
+	defer span.End()
+	r, err := q.writer().MoveAlias(ctx, pgdb.MoveAliasParams(arg))
+	return db.ModelAlias(r), dbtrace.Error(span, mapError(err))
 }
 
 func (q queries) NextArtifactNumber(ctx context.Context, kind string) (int64, error) {

@@ -126,6 +126,11 @@ var schemas = append([]schema{
 	{name: "DescriptionDiff", typ: typeOf[api.DescriptionDiff]()},
 	{name: "ValueDiff", typ: typeOf[api.ValueDiff]()},
 	{name: "ExperimentDiff", typ: typeOf[api.ExperimentDiff]()},
+	{name: "Alias", typ: typeOf[api.Alias]()},
+	{name: "AliasChange", typ: typeOf[api.AliasChange]()},
+	{name: "AliasData", typ: typeOf[api.List[api.Alias]](), description: "All aliases of a model, by name (not paginated)."},
+	{name: "AliasChangeList", typ: typeOf[api.Page[api.AliasChange]](), description: "A page of an alias's changes, newest first."},
+	{name: "SetAliasRequest", typ: typeOf[api.SetAliasRequest]()},
 }, problemSchemas()...)
 
 // problemSchemas are the schemas of the members the problem types add to

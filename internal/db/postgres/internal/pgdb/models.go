@@ -212,6 +212,18 @@ func (ns NullLifecycle) Value() (driver.Value, error) {
 	return string(ns.Lifecycle), nil
 }
 
+type AliasHistory struct {
+	ID            int64
+	ModelID       int64
+	Alias         string
+	FromVersionID *int64
+	ToVersionID   *int64
+	FromVersion   *string
+	ToVersion     *string
+	Actor         string
+	ChangedAt     time.Time
+}
+
 type ApiToken struct {
 	ID            int64
 	Name          string
@@ -309,6 +321,16 @@ type Model struct {
 	UpdatedAt   time.Time
 	Description string
 	Metadata    string
+}
+
+type ModelAlias struct {
+	ID        int64
+	ModelID   int64
+	Alias     string
+	VersionID int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy string
 }
 
 type ModelVersion struct {

@@ -33,6 +33,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.attachTagStmt, err = db.PrepareContext(ctx, attachTag); err != nil {
 		return nil, fmt.Errorf("error preparing query AttachTag: %w", err)
 	}
+	if q.countAliasHistoryStmt, err = db.PrepareContext(ctx, countAliasHistory); err != nil {
+		return nil, fmt.Errorf("error preparing query CountAliasHistory: %w", err)
+	}
 	if q.countAncestorPathsStmt, err = db.PrepareContext(ctx, countAncestorPaths); err != nil {
 		return nil, fmt.Errorf("error preparing query CountAncestorPaths: %w", err)
 	}
@@ -75,6 +78,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countVersionsInStateStmt, err = db.PrepareContext(ctx, countVersionsInState); err != nil {
 		return nil, fmt.Errorf("error preparing query CountVersionsInState: %w", err)
 	}
+	if q.createAliasStmt, err = db.PrepareContext(ctx, createAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateAlias: %w", err)
+	}
+	if q.createAliasChangeStmt, err = db.PrepareContext(ctx, createAliasChange); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateAliasChange: %w", err)
+	}
 	if q.createArtifactStmt, err = db.PrepareContext(ctx, createArtifact); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateArtifact: %w", err)
 	}
@@ -110,6 +119,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createWebSessionStmt, err = db.PrepareContext(ctx, createWebSession); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateWebSession: %w", err)
+	}
+	if q.deleteAliasStmt, err = db.PrepareContext(ctx, deleteAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteAlias: %w", err)
 	}
 	if q.deleteBlobStmt, err = db.PrepareContext(ctx, deleteBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteBlob: %w", err)
@@ -158,6 +170,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.finishExperimentStmt, err = db.PrepareContext(ctx, finishExperiment); err != nil {
 		return nil, fmt.Errorf("error preparing query FinishExperiment: %w", err)
+	}
+	if q.getAliasStmt, err = db.PrepareContext(ctx, getAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query GetAlias: %w", err)
 	}
 	if q.getArtifactWithBlobStmt, err = db.PrepareContext(ctx, getArtifactWithBlob); err != nil {
 		return nil, fmt.Errorf("error preparing query GetArtifactWithBlob: %w", err)
@@ -219,6 +234,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertVersionIfMissingStmt, err = db.PrepareContext(ctx, insertVersionIfMissing); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertVersionIfMissing: %w", err)
 	}
+	if q.listAliasHistoryStmt, err = db.PrepareContext(ctx, listAliasHistory); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAliasHistory: %w", err)
+	}
+	if q.listAliasesStmt, err = db.PrepareContext(ctx, listAliases); err != nil {
+		return nil, fmt.Errorf("error preparing query ListAliases: %w", err)
+	}
 	if q.listAllBucketsStmt, err = db.PrepareContext(ctx, listAllBuckets); err != nil {
 		return nil, fmt.Errorf("error preparing query ListAllBuckets: %w", err)
 	}
@@ -267,6 +288,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listLiveChildrenStmt, err = db.PrepareContext(ctx, listLiveChildren); err != nil {
 		return nil, fmt.Errorf("error preparing query ListLiveChildren: %w", err)
 	}
+	if q.listModelAliasesInRangeStmt, err = db.PrepareContext(ctx, listModelAliasesInRange); err != nil {
+		return nil, fmt.Errorf("error preparing query ListModelAliasesInRange: %w", err)
+	}
 	if q.listModelExperimentNamesStmt, err = db.PrepareContext(ctx, listModelExperimentNames); err != nil {
 		return nil, fmt.Errorf("error preparing query ListModelExperimentNames: %w", err)
 	}
@@ -300,6 +324,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listUnreferencedBlobsStmt, err = db.PrepareContext(ctx, listUnreferencedBlobs); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUnreferencedBlobs: %w", err)
 	}
+	if q.listVersionAliasesStmt, err = db.PrepareContext(ctx, listVersionAliases); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionAliases: %w", err)
+	}
+	if q.listVersionAliasesInRangeStmt, err = db.PrepareContext(ctx, listVersionAliasesInRange); err != nil {
+		return nil, fmt.Errorf("error preparing query ListVersionAliasesInRange: %w", err)
+	}
 	if q.listVersionArtifactDigestsStmt, err = db.PrepareContext(ctx, listVersionArtifactDigests); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionArtifactDigests: %w", err)
 	}
@@ -330,11 +360,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listVersionsInStateStmt, err = db.PrepareContext(ctx, listVersionsInState); err != nil {
 		return nil, fmt.Errorf("error preparing query ListVersionsInState: %w", err)
 	}
+	if q.lockAliasStmt, err = db.PrepareContext(ctx, lockAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query LockAlias: %w", err)
+	}
 	if q.lockUnsealedVersionStmt, err = db.PrepareContext(ctx, lockUnsealedVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query LockUnsealedVersion: %w", err)
 	}
 	if q.lockVersionStmt, err = db.PrepareContext(ctx, lockVersion); err != nil {
 		return nil, fmt.Errorf("error preparing query LockVersion: %w", err)
+	}
+	if q.moveAliasStmt, err = db.PrepareContext(ctx, moveAlias); err != nil {
+		return nil, fmt.Errorf("error preparing query MoveAlias: %w", err)
 	}
 	if q.nextArtifactNumberStmt, err = db.PrepareContext(ctx, nextArtifactNumber); err != nil {
 		return nil, fmt.Errorf("error preparing query NextArtifactNumber: %w", err)
@@ -422,6 +458,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing attachTagStmt: %w", cerr)
 		}
 	}
+	if q.countAliasHistoryStmt != nil {
+		if cerr := q.countAliasHistoryStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countAliasHistoryStmt: %w", cerr)
+		}
+	}
 	if q.countAncestorPathsStmt != nil {
 		if cerr := q.countAncestorPathsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countAncestorPathsStmt: %w", cerr)
@@ -492,6 +533,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countVersionsInStateStmt: %w", cerr)
 		}
 	}
+	if q.createAliasStmt != nil {
+		if cerr := q.createAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createAliasStmt: %w", cerr)
+		}
+	}
+	if q.createAliasChangeStmt != nil {
+		if cerr := q.createAliasChangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createAliasChangeStmt: %w", cerr)
+		}
+	}
 	if q.createArtifactStmt != nil {
 		if cerr := q.createArtifactStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createArtifactStmt: %w", cerr)
@@ -550,6 +601,11 @@ func (q *Queries) Close() error {
 	if q.createWebSessionStmt != nil {
 		if cerr := q.createWebSessionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createWebSessionStmt: %w", cerr)
+		}
+	}
+	if q.deleteAliasStmt != nil {
+		if cerr := q.deleteAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteAliasStmt: %w", cerr)
 		}
 	}
 	if q.deleteBlobStmt != nil {
@@ -630,6 +686,11 @@ func (q *Queries) Close() error {
 	if q.finishExperimentStmt != nil {
 		if cerr := q.finishExperimentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing finishExperimentStmt: %w", cerr)
+		}
+	}
+	if q.getAliasStmt != nil {
+		if cerr := q.getAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getAliasStmt: %w", cerr)
 		}
 	}
 	if q.getArtifactWithBlobStmt != nil {
@@ -732,6 +793,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertVersionIfMissingStmt: %w", cerr)
 		}
 	}
+	if q.listAliasHistoryStmt != nil {
+		if cerr := q.listAliasHistoryStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAliasHistoryStmt: %w", cerr)
+		}
+	}
+	if q.listAliasesStmt != nil {
+		if cerr := q.listAliasesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listAliasesStmt: %w", cerr)
+		}
+	}
 	if q.listAllBucketsStmt != nil {
 		if cerr := q.listAllBucketsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listAllBucketsStmt: %w", cerr)
@@ -812,6 +883,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listLiveChildrenStmt: %w", cerr)
 		}
 	}
+	if q.listModelAliasesInRangeStmt != nil {
+		if cerr := q.listModelAliasesInRangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listModelAliasesInRangeStmt: %w", cerr)
+		}
+	}
 	if q.listModelExperimentNamesStmt != nil {
 		if cerr := q.listModelExperimentNamesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listModelExperimentNamesStmt: %w", cerr)
@@ -867,6 +943,16 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listUnreferencedBlobsStmt: %w", cerr)
 		}
 	}
+	if q.listVersionAliasesStmt != nil {
+		if cerr := q.listVersionAliasesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionAliasesStmt: %w", cerr)
+		}
+	}
+	if q.listVersionAliasesInRangeStmt != nil {
+		if cerr := q.listVersionAliasesInRangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listVersionAliasesInRangeStmt: %w", cerr)
+		}
+	}
 	if q.listVersionArtifactDigestsStmt != nil {
 		if cerr := q.listVersionArtifactDigestsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listVersionArtifactDigestsStmt: %w", cerr)
@@ -917,6 +1003,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listVersionsInStateStmt: %w", cerr)
 		}
 	}
+	if q.lockAliasStmt != nil {
+		if cerr := q.lockAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockAliasStmt: %w", cerr)
+		}
+	}
 	if q.lockUnsealedVersionStmt != nil {
 		if cerr := q.lockUnsealedVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockUnsealedVersionStmt: %w", cerr)
@@ -925,6 +1016,11 @@ func (q *Queries) Close() error {
 	if q.lockVersionStmt != nil {
 		if cerr := q.lockVersionStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockVersionStmt: %w", cerr)
+		}
+	}
+	if q.moveAliasStmt != nil {
+		if cerr := q.moveAliasStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing moveAliasStmt: %w", cerr)
 		}
 	}
 	if q.nextArtifactNumberStmt != nil {
@@ -1079,6 +1175,7 @@ type Queries struct {
 	addTokenNamespaceStmt             *sql.Stmt
 	addVersionParentStmt              *sql.Stmt
 	attachTagStmt                     *sql.Stmt
+	countAliasHistoryStmt             *sql.Stmt
 	countAncestorPathsStmt            *sql.Stmt
 	countArtifactsStmt                *sql.Stmt
 	countBucketsStmt                  *sql.Stmt
@@ -1093,6 +1190,8 @@ type Queries struct {
 	countTagsStmt                     *sql.Stmt
 	countVersionsStmt                 *sql.Stmt
 	countVersionsInStateStmt          *sql.Stmt
+	createAliasStmt                   *sql.Stmt
+	createAliasChangeStmt             *sql.Stmt
 	createArtifactStmt                *sql.Stmt
 	createAuditRecordStmt             *sql.Stmt
 	createBlobStmt                    *sql.Stmt
@@ -1105,6 +1204,7 @@ type Queries struct {
 	createTokenStmt                   *sql.Stmt
 	createVersionStmt                 *sql.Stmt
 	createWebSessionStmt              *sql.Stmt
+	deleteAliasStmt                   *sql.Stmt
 	deleteBlobStmt                    *sql.Stmt
 	deleteBucketStmt                  *sql.Stmt
 	deleteExperimentStmt              *sql.Stmt
@@ -1121,6 +1221,7 @@ type Queries struct {
 	deleteWebSessionStmt              *sql.Stmt
 	detachTagStmt                     *sql.Stmt
 	finishExperimentStmt              *sql.Stmt
+	getAliasStmt                      *sql.Stmt
 	getArtifactWithBlobStmt           *sql.Stmt
 	getArtifactWithBlobByNumberStmt   *sql.Stmt
 	getBlobStmt                       *sql.Stmt
@@ -1141,6 +1242,8 @@ type Queries struct {
 	getVersionByPathStmt              *sql.Stmt
 	getWebSessionStmt                 *sql.Stmt
 	insertVersionIfMissingStmt        *sql.Stmt
+	listAliasHistoryStmt              *sql.Stmt
+	listAliasesStmt                   *sql.Stmt
 	listAllBucketsStmt                *sql.Stmt
 	listArtifactBlobIDsStmt           *sql.Stmt
 	listArtifactBlobsStmt             *sql.Stmt
@@ -1157,6 +1260,7 @@ type Queries struct {
 	listLineageEdgesStmt              *sql.Stmt
 	listLinkedTagsStmt                *sql.Stmt
 	listLiveChildrenStmt              *sql.Stmt
+	listModelAliasesInRangeStmt       *sql.Stmt
 	listModelExperimentNamesStmt      *sql.Stmt
 	listModelPageHeadsStmt            *sql.Stmt
 	listModelsStmt                    *sql.Stmt
@@ -1168,6 +1272,8 @@ type Queries struct {
 	listTokenNamespacesStmt           *sql.Stmt
 	listTokensStmt                    *sql.Stmt
 	listUnreferencedBlobsStmt         *sql.Stmt
+	listVersionAliasesStmt            *sql.Stmt
+	listVersionAliasesInRangeStmt     *sql.Stmt
 	listVersionArtifactDigestsStmt    *sql.Stmt
 	listVersionBlobsStmt              *sql.Stmt
 	listVersionExperimentStatesStmt   *sql.Stmt
@@ -1178,8 +1284,10 @@ type Queries struct {
 	listVersionsByNameDescStmt        *sql.Stmt
 	listVersionsCreatedAscStmt        *sql.Stmt
 	listVersionsInStateStmt           *sql.Stmt
+	lockAliasStmt                     *sql.Stmt
 	lockUnsealedVersionStmt           *sql.Stmt
 	lockVersionStmt                   *sql.Stmt
+	moveAliasStmt                     *sql.Stmt
 	nextArtifactNumberStmt            *sql.Stmt
 	putBlobStmt                       *sql.Stmt
 	renameModelStmt                   *sql.Stmt
@@ -1211,6 +1319,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		addTokenNamespaceStmt:             q.addTokenNamespaceStmt,
 		addVersionParentStmt:              q.addVersionParentStmt,
 		attachTagStmt:                     q.attachTagStmt,
+		countAliasHistoryStmt:             q.countAliasHistoryStmt,
 		countAncestorPathsStmt:            q.countAncestorPathsStmt,
 		countArtifactsStmt:                q.countArtifactsStmt,
 		countBucketsStmt:                  q.countBucketsStmt,
@@ -1225,6 +1334,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countTagsStmt:                     q.countTagsStmt,
 		countVersionsStmt:                 q.countVersionsStmt,
 		countVersionsInStateStmt:          q.countVersionsInStateStmt,
+		createAliasStmt:                   q.createAliasStmt,
+		createAliasChangeStmt:             q.createAliasChangeStmt,
 		createArtifactStmt:                q.createArtifactStmt,
 		createAuditRecordStmt:             q.createAuditRecordStmt,
 		createBlobStmt:                    q.createBlobStmt,
@@ -1237,6 +1348,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createTokenStmt:                   q.createTokenStmt,
 		createVersionStmt:                 q.createVersionStmt,
 		createWebSessionStmt:              q.createWebSessionStmt,
+		deleteAliasStmt:                   q.deleteAliasStmt,
 		deleteBlobStmt:                    q.deleteBlobStmt,
 		deleteBucketStmt:                  q.deleteBucketStmt,
 		deleteExperimentStmt:              q.deleteExperimentStmt,
@@ -1253,6 +1365,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteWebSessionStmt:              q.deleteWebSessionStmt,
 		detachTagStmt:                     q.detachTagStmt,
 		finishExperimentStmt:              q.finishExperimentStmt,
+		getAliasStmt:                      q.getAliasStmt,
 		getArtifactWithBlobStmt:           q.getArtifactWithBlobStmt,
 		getArtifactWithBlobByNumberStmt:   q.getArtifactWithBlobByNumberStmt,
 		getBlobStmt:                       q.getBlobStmt,
@@ -1273,6 +1386,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getVersionByPathStmt:              q.getVersionByPathStmt,
 		getWebSessionStmt:                 q.getWebSessionStmt,
 		insertVersionIfMissingStmt:        q.insertVersionIfMissingStmt,
+		listAliasHistoryStmt:              q.listAliasHistoryStmt,
+		listAliasesStmt:                   q.listAliasesStmt,
 		listAllBucketsStmt:                q.listAllBucketsStmt,
 		listArtifactBlobIDsStmt:           q.listArtifactBlobIDsStmt,
 		listArtifactBlobsStmt:             q.listArtifactBlobsStmt,
@@ -1289,6 +1404,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listLineageEdgesStmt:              q.listLineageEdgesStmt,
 		listLinkedTagsStmt:                q.listLinkedTagsStmt,
 		listLiveChildrenStmt:              q.listLiveChildrenStmt,
+		listModelAliasesInRangeStmt:       q.listModelAliasesInRangeStmt,
 		listModelExperimentNamesStmt:      q.listModelExperimentNamesStmt,
 		listModelPageHeadsStmt:            q.listModelPageHeadsStmt,
 		listModelsStmt:                    q.listModelsStmt,
@@ -1300,6 +1416,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listTokenNamespacesStmt:           q.listTokenNamespacesStmt,
 		listTokensStmt:                    q.listTokensStmt,
 		listUnreferencedBlobsStmt:         q.listUnreferencedBlobsStmt,
+		listVersionAliasesStmt:            q.listVersionAliasesStmt,
+		listVersionAliasesInRangeStmt:     q.listVersionAliasesInRangeStmt,
 		listVersionArtifactDigestsStmt:    q.listVersionArtifactDigestsStmt,
 		listVersionBlobsStmt:              q.listVersionBlobsStmt,
 		listVersionExperimentStatesStmt:   q.listVersionExperimentStatesStmt,
@@ -1310,8 +1428,10 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listVersionsByNameDescStmt:        q.listVersionsByNameDescStmt,
 		listVersionsCreatedAscStmt:        q.listVersionsCreatedAscStmt,
 		listVersionsInStateStmt:           q.listVersionsInStateStmt,
+		lockAliasStmt:                     q.lockAliasStmt,
 		lockUnsealedVersionStmt:           q.lockUnsealedVersionStmt,
 		lockVersionStmt:                   q.lockVersionStmt,
+		moveAliasStmt:                     q.moveAliasStmt,
 		nextArtifactNumberStmt:            q.nextArtifactNumberStmt,
 		putBlobStmt:                       q.putBlobStmt,
 		renameModelStmt:                   q.renameModelStmt,

@@ -8,6 +8,18 @@ import (
 	"time"
 )
 
+type AliasHistory struct {
+	ID            int64
+	ModelID       int64
+	Alias         string
+	FromVersionID *int64
+	ToVersionID   *int64
+	FromVersion   *string
+	ToVersion     *string
+	Actor         string
+	ChangedAt     time.Time
+}
+
 type ApiToken struct {
 	ID            int64
 	Name          string
@@ -105,6 +117,16 @@ type Model struct {
 	UpdatedAt   time.Time
 	Description string
 	Metadata    string
+}
+
+type ModelAlias struct {
+	ID        int64
+	ModelID   int64
+	Alias     string
+	VersionID int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	UpdatedBy string
 }
 
 type ModelVersion struct {
