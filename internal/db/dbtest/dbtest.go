@@ -49,6 +49,7 @@ func Run(t *testing.T, newDB NewDB) {
 	subtest(t, "Tokens", func(t *testing.T) { testTokens(t, migrated(t)) })
 	subtest(t, "Audit", func(t *testing.T) { testAudit(t, migrated(t)) })
 	subtest(t, "Overview", func(t *testing.T) { testOverview(t, migrated(t)) })
+	subtest(t, "Search", func(t *testing.T) { testSearch(t, migrated(t)) })
 }
 
 // now is a timestamp both engines store exactly (microseconds, UTC).
