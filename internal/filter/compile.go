@@ -202,7 +202,7 @@ func (b *builder) predicate(f resolved, p *Predicate) error {
 				return err
 			}
 			args[i] = t
-		case f.kind == fEnum && p.Op != "LIKE" && p.Op != "ILIKE":
+		case f.kind == fEnum && (p.Op == "=" || p.Op == "!=" || p.Op == "IN"):
 			s := v.Str
 			if len(f.enum) == 4 && s == "staging" {
 				s = "stage" // the original's name of the lifecycle
