@@ -179,6 +179,9 @@ func (b *builder) predicate(f resolved, p *Predicate) error {
 		}
 		return nil
 	}
+	if (p.Op == "LIKE" || p.Op == "ILIKE") && f.kind != fText && f.kind != fEnum && f.kind != fJSON {
+		return opError(p, f, "=, !=, <, <=, >, >=, IN or IS NULL")
+	}
 	// The values' common type decides the column's expression.
 	want := KindString
 	switch f.kind {
