@@ -171,6 +171,7 @@ const (
 	ProblemPlacementFailed      = "placement-failed"
 	ProblemBlobAltered          = "blob-altered"
 	ProblemDatabaseBusy         = "database-busy"
+	ProblemInvalidFilter        = "invalid-filter"
 )
 
 // ProblemTypes returns every problem type slug, sorted.

@@ -73,6 +73,7 @@ var problemKinds = []ProblemKind{
 	{ProblemPlacementFailed, "Placement Failed", ErrUnavailable, PlacementProblem{}},
 	{ProblemBlobAltered, "Artifact Bytes Altered", ErrIntegrity, PlacementProblem{}},
 	{ProblemDatabaseBusy, "Database Busy", ErrUnavailable, DatabaseBusyProblem{}},
+	{ProblemInvalidFilter, "Invalid Filter", ErrBadRequest, InvalidFilterProblem{}},
 }
 
 // ProblemKinds returns every problem type, in the order the API documents
@@ -290,3 +291,16 @@ type PlacementProblem struct {
 // the server's wait (`database.busy_timeout`, 10 s by default). Nothing
 // changed; retry after `Retry-After`.
 type DatabaseBusyProblem struct{}
+
+// InvalidFilterProblem: a `filter`, `order_by` or cursor (`after`) query
+// parameter that does not parse or names no field of the resource.
+type InvalidFilterProblem struct {
+	// The query parameter at fault: `filter`, `order_by` or `after`.
+	Field string `json:"field"`
+	// Where in it (1-based, in characters) the problem was found; 0 for a cursor.
+	Position int `json:"position" openapi:"minimum=0"`
+	// What was expected there, e.g. "a value after '>='".
+	Expected string `json:"expected"`
+	// What was found there, e.g. "end of filter"; empty when nothing is to say.
+	Found string `json:"found,omitempty"`
+}

@@ -58,6 +58,9 @@ type DB interface {
 	// filter; this is the one path that runs SQL built at run time, and
 	// that SQL comes only from filter.Build's fixed vocabulary.
 	Search(ctx context.Context, q filter.Query) ([]SearchHit, error)
+	// SearchCount is the number of rows Search would select without
+	// limits (q.Count set).
+	SearchCount(ctx context.Context, q filter.Query) (int64, error)
 	// Engine is EnginePostgres or EngineSQLite.
 	Engine() string
 	Close() error

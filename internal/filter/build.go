@@ -217,6 +217,11 @@ type Query struct {
 	Order                           Order
 	After                           *Cursor
 	Limit                           int64
+	// Offset skips rows (the page-numbered lists); Count selects the
+	// number of matching rows instead of them (order, cursor and limits
+	// ignored).
+	Offset int64
+	Count  bool
 }
 
 // from is each resource's FROM clause and the condition every row meets
@@ -251,7 +256,11 @@ func Build(d Dialect, q Query) (string, []any, error) {
 		_, k, _ := strings.Cut(q.Order.Field, ".")
 		return b.jsonNumber("e.metrics", k)
 	}
-	b.w("SELECT ", id, ", ", key(), " ", from[q.Resource])
+	if q.Count {
+		b.w("SELECT COUNT(*) ", from[q.Resource])
+	} else {
+		b.w("SELECT ", id, ", ", key(), " ", from[q.Resource])
+	}
 	if q.Namespaces != nil {
 		if len(q.Namespaces) == 0 {
 			b.w(" AND 1 = 0")
@@ -283,6 +292,9 @@ func Build(d Dialect, q Query) (string, []any, error) {
 			return "", nil, err
 		}
 	}
+	if q.Count {
+		return b.sb.String(), b.args, nil
+	}
 	if c := q.After; c != nil {
 		lt := ">"
 		if q.Order.Desc {
@@ -311,6 +323,9 @@ func Build(d Dialect, q Query) (string, []any, error) {
 	b.w(key(), dir, ", ", id, dir)
 	if q.Limit > 0 {
 		b.w(" LIMIT ", b.arg(q.Limit))
+		if q.Offset > 0 {
+			b.w(" OFFSET ", b.arg(q.Offset))
+		}
 	}
 	return b.sb.String(), b.args, nil
 }

@@ -32,6 +32,7 @@ func registryProblem(err error) *Problem {
 		transition *registry.StateError
 		gate       *registry.GateError
 		busy       *registry.BusyError
+		query      *registry.QueryError
 	)
 	switch {
 	case errors.As(err, &mismatch):
@@ -83,6 +84,9 @@ func registryProblem(err error) *Problem {
 		p := newProblem(kindBusy, "the database is locked by another process; nothing changed; retry later")
 		p.retryAfter = busyRetryAfter
 		return p
+	case errors.As(err, &query):
+		return newProblem(kindInvalidFilter, query.Error()).with(api.InvalidFilterProblem{
+			Field: query.Param, Position: query.Position, Expected: query.Expected, Found: query.Found})
 	case errors.As(err, &validation):
 		return newProblem(kindValidation, validation.Error()).with(api.ValidationProblem{Errors: validation.Fields})
 	case errors.As(err, &notFound):

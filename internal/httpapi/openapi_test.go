@@ -284,6 +284,7 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		kindUnauthorized, kindForbidden, kindTooManyUploads,
 		kindCrossOrigin, kindMisdirected, kindRange,
 		kindNoStore, kindPlacement, kindBlobAltered, kindBusy,
+		kindInvalidFilter,
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {

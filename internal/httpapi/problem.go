@@ -68,6 +68,8 @@ var (
 	kindPlacement   = kind(api.ProblemPlacementFailed)
 	kindBlobAltered = kind(api.ProblemBlobAltered)
 	kindBusy        = kind(api.ProblemDatabaseBusy)
+
+	kindInvalidFilter = kind(api.ProblemInvalidFilter)
 )
 
 // status is the HTTP status of the kind: the one switch on its class.

@@ -249,3 +249,19 @@ func (d *DB) Search(ctx context.Context, q filter.Query) ([]db.SearchHit, error)
 	}
 	return out, nil
 }
+
+// SearchCount implements db.DB.
+func (d *DB) SearchCount(ctx context.Context, q filter.Query) (int64, error) {
+	q.Count = true
+	query, args, err := filter.Build(filter.Postgres, q)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, db.SearchTimeout)
+	defer cancel()
+	var n int64
+	if err := d.pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("search: %w", mapError(err))
+	}
+	return n, nil
+}
