@@ -339,6 +339,11 @@ func globLiteral(r rune) string {
 // IN has one of, NOT IN has none of, LIKE has one matching, NOT LIKE has
 // none matching, IS NULL has none at all, IS NOT NULL has some.
 func (b *builder) set(f resolved, p *Predicate) error {
+	switch p.Op {
+	case "=", "!=", "IN", "LIKE", "ILIKE", "NULL":
+	default:
+		return opError(p, f, "=, !=, IN, NOT IN, LIKE, NOT LIKE or IS NULL")
+	}
 	for _, v := range p.Values {
 		if v.Kind != KindString {
 			return valueError(v, "a string", f)
