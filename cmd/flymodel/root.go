@@ -44,6 +44,7 @@ With no configuration, flymodel keeps everything in ./flymodel-data.`,
 		a.newVerifyCommand(),
 		a.newTokenCommand(),
 		a.newAuditCommand(),
+		a.newSearchCommand(),
 	)
 	return root
 }
