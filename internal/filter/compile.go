@@ -291,6 +291,7 @@ func (b *builder) typed(a any, want ValueKind) string {
 // ILIKE folds ASCII letters on SQLite, every letter on PostgreSQL. '\'
 // escapes % and _ in the pattern.
 func (b *builder) like(col, op, pattern string) {
+	pattern = closeEscape(pattern)
 	if b.d == Postgres {
 		b.w(col, " ", op, " ", b.arg(pattern), ` ESCAPE '\'`)
 		return
@@ -300,6 +301,19 @@ func (b *builder) like(col, op, pattern string) {
 		return
 	}
 	b.w(col, " GLOB ", b.arg(likeToGlob(pattern)))
+}
+
+// closeEscape makes a pattern's trailing lone '\' a literal backslash
+// (PostgreSQL refuses a pattern ending with its escape character).
+func closeEscape(p string) string {
+	escaped := false
+	for i := 0; i < len(p); i++ {
+		escaped = p[i] == '\\' && !escaped
+	}
+	if escaped {
+		return p + `\`
+	}
+	return p
 }
 
 // likeToGlob turns a LIKE pattern into the GLOB pattern matching the same

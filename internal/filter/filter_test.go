@@ -50,6 +50,8 @@ func TestParseErrors(t *testing.T) {
 		{`duration_ms > 1e999`, Experiments, `at 15: expected a number, found '1e999'`},
 		{"name = \"\xff\"", Versions, `at 9: expected valid UTF-8`},
 		{`ünïcode = 1`, Versions, `at 1: expected a field of versions`},
+		{"name = \"a\x00\"", Versions, `at 10: expected a character other than NUL`},
+		{`name = "a\u0000"`, Versions, `at 10: expected a character other than NUL`},
 	} {
 		e, err := Parse(c.filter)
 		if err == nil {

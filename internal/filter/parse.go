@@ -206,6 +206,8 @@ func lexString(s string, start int) (string, int, int, error) {
 			return "", 0, 0, &Error{Pos: start + chars, Expected: "valid UTF-8", Found: "an invalid byte"}
 		}
 		switch {
+		case r == 0:
+			return "", 0, 0, &Error{Pos: start + chars, Expected: "a character other than NUL in a string", Found: "NUL"}
 		case r == rune(q):
 			return b.String(), i + 1, chars + 1, nil
 		case r == '\\':
@@ -229,6 +231,9 @@ func lexString(s string, start int) (string, int, int, error) {
 				v, err := strconv.ParseUint(s[i+2:i+6], 16, 32)
 				if err != nil {
 					return "", 0, 0, &Error{Pos: start + chars, Expected: "four hex digits after '\\u'", Found: "'" + s[i+2:i+6] + "'"}
+				}
+				if v == 0 {
+					return "", 0, 0, &Error{Pos: start + chars, Expected: "a character other than NUL in a string", Found: `'\u0000'`}
 				}
 				b.WriteRune(rune(v))
 				i += 6

@@ -243,6 +243,8 @@ var versionCases = []searchCase{
 	{`description LIKE "100\\% done\\_ok"`, []string{"Gamma/x"}, false},
 	{`description LIKE "100\\%done%"`, nil, false},
 	{`description LIKE "1*0%"`, nil, false},
+	{`name LIKE "1.0\\"`, nil, false},
+	{`name ILIKE "%\\"`, nil, false},
 	{`description = ""`, []string{"alpha/2.0", "beta/0.1", "beta/0.2", "delta/9"}, false},
 	{`description IS NULL`, nil, false},
 	{`digest = "sha256:aaa"`, []string{"alpha/2.0"}, false},
