@@ -90,7 +90,7 @@ func ParseOrder(r Resource, s string) (Order, error) {
 		return Order{}, err
 	}
 	if len(words) > 2 {
-		return Order{}, &Error{Pos: 1, Expected: "'field', 'field asc' or 'field desc'", Found: fmt.Sprintf("%q", clip(s))}
+		return Order{}, &Error{Pos: 1, Expected: "'field', 'field asc' or 'field desc'", Found: fmt.Sprintf("%d words", len(words))}
 	}
 	if len(words) == 2 {
 		switch strings.ToLower(words[1]) {
