@@ -232,6 +232,9 @@ var from = map[Resource]string{
 	Experiments: "FROM experiments e JOIN model_versions v ON v.id = e.version_id JOIN models m ON m.id = v.model_id JOIN namespaces n ON n.id = m.namespace_id WHERE e.deleted_at IS NULL AND v.deleted_at IS NULL",
 }
 
+// newestFirst are the indexes of migration 00015, in created_at order.
+var newestFirst = map[Resource]string{Models: "models_created_idx", Versions: "model_versions_live_created_idx", Experiments: "experiments_live_created_idx"}
+
 var idCol = map[Resource]string{Models: "m.id", Versions: "v.id", Experiments: "e.id"}
 
 // Build compiles q for dialect d: a SELECT of two columns, the row id and
@@ -256,10 +259,18 @@ func Build(d Dialect, q Query) (string, []any, error) {
 		_, k, _ := strings.Cut(q.Order.Field, ".")
 		return b.jsonNumber("e.metrics", k)
 	}
+	fromClause := from[q.Resource]
+	if idx := newestFirst[q.Resource]; d == SQLite && idx != "" && q.Order.Field == "created_at" &&
+		q.NamespaceID == 0 && q.ModelID == 0 && q.VersionID == 0 && !q.Count {
+		// Across namespaces, SQLite would start from the (few) namespaces
+		// and sort every match; the newest-first index (migration 00015)
+		// hands the rows over in order, so a page stops after its rows.
+		fromClause = strings.Replace(fromClause, " "+idCol[q.Resource][:1]+" ", " "+idCol[q.Resource][:1]+" INDEXED BY "+idx+" ", 1)
+	}
 	if q.Count {
-		b.w("SELECT COUNT(*) ", from[q.Resource])
+		b.w("SELECT COUNT(*) ", fromClause)
 	} else {
-		b.w("SELECT ", id, ", ", key(), " ", from[q.Resource])
+		b.w("SELECT ", id, ", ", key(), " ", fromClause)
 	}
 	if q.Namespaces != nil {
 		if len(q.Namespaces) == 0 {
