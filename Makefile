@@ -11,7 +11,7 @@ GO ?= go
 SHELL := bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build run test test-python generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-ui bench-artifacts bench-promote screenshots typecheck-python
+.PHONY: build run test test-python generate check-generated generate-openapi check-openapi vet fmt ci bench-api bench-ui bench-artifacts bench-promote bench-python screenshots typecheck-python
 
 ## build: the binary, bin/flymodel, stamped with the version
 build:
@@ -121,6 +121,14 @@ bench-artifacts:
 # FLYMODEL_TEST_S3_ENDPOINT is set. Flags go in BENCH_FLAGS.
 bench-promote:
 	$(GO) run ./internal/cmd/benchblob promote $(BENCH_FLAGS)
+
+## bench-python: 1 GiB upload and download with the Python client beside the Go client (flymodel upsert / pull)
+# in the same run against one real serve: MB/s medians of 3 runs and the
+# Python/Go ratio. SQLite + filesystem; PostgreSQL + S3 with the harness's
+# FLYMODEL_PYTEST_DATABASE_URL / FLYMODEL_PYTEST_STORAGE_TOML. Flags go in
+# BENCH_FLAGS, e.g. make bench-python BENCH_FLAGS='--size 256MiB --runs 5'.
+bench-python: build
+	FLYMODEL_PYTEST_BINARY=$(CURDIR)/bin/flymodel python3 python/bench/transfer.py $(BENCH_FLAGS)
 
 ## screenshots: PNGs of the web UI's pages into docs/screenshots (needs Chromium)
 # A throwaway serve seeded with --test-data multi_region plus generated

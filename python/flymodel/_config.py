@@ -20,7 +20,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 SEARCH_PATH = (
     "config/flymodel.toml",
@@ -61,8 +61,10 @@ def resolve(
     if not isinstance(tls, dict):
         raise ValueError(f"flymodel: {path}: client.tls is not a table")
 
-    def pick(arg: Optional[str], env_keys: tuple, file_value: Any) -> str:
-        if arg:
+    def pick(arg: Optional[str], env_keys: tuple, file_value: Any, empty_wins: bool = False) -> str:
+        # An argument given wins. For the token even "" does: Client(token="")
+        # sends no token whatever the environment and the file say.
+        if arg or (empty_wins and arg is not None):
             return arg
         for k in env_keys:
             if env.get(k):
@@ -71,7 +73,7 @@ def resolve(
 
     s = Settings(
         server=pick(server, ("FLYMODEL_CLIENT_SERVER", "FLYMODEL_SERVER"), file_client.get("server")),
-        token=pick(token, ("FLYMODEL_CLIENT_TOKEN", "FLYMODEL_TOKEN"), file_client.get("token")),
+        token=pick(token, ("FLYMODEL_CLIENT_TOKEN", "FLYMODEL_TOKEN"), file_client.get("token"), empty_wins=True),
         ca_file=pick(ca_file, ("FLYMODEL_CLIENT_TLS_CA_FILE",), tls.get("ca_file")),
         cert_file=pick(cert_file, ("FLYMODEL_CLIENT_TLS_CERT_FILE",), tls.get("cert_file")),
         key_file=pick(key_file, ("FLYMODEL_CLIENT_TLS_KEY_FILE",), tls.get("key_file")),
@@ -179,7 +181,17 @@ def _mini_toml(text: str) -> Dict[str, Any]:
             continue
         if "=" in line:
             k, v = line.split("=", 1)
-            cur[k.strip().strip('"')] = _scalar(v)
+            k, v = k.strip(), v.strip()
+            # Dotted keys (tls.ca_file = ...) are nested tables.
+            parts = [k.strip('"')] if k.startswith('"') else [p.strip().strip('"') for p in k.split(".")]
+            t = cur
+            for part in parts[:-1]:
+                t = t.setdefault(part, {})
+                if not isinstance(t, dict):
+                    break
+            else:
+                # Inline tables and arrays on one line: { ca_file = "ca.pem" }, ["eval"].
+                t[parts[-1]] = _flow(v, 0, sep="=")[0] if v[:1] in ("{", "[") else _scalar(v)
     return doc
 
 
@@ -203,26 +215,72 @@ def _mini_yaml(text: str) -> Dict[str, Any]:
             child: Dict[str, Any] = {}
             parent[key] = child
             stack.append((indent, child))
+        elif value[0] in "{[":
+            parent[key] = _flow(value, 0)[0]
         else:
             parent[key] = _scalar(value)
     return doc
 
 
+def _flow(s: str, i: int, key: bool = False, sep: str = ":") -> Any:
+    """A YAML flow value on one line (``{ca_file: ca.pem, k: [a, b]}``), or
+    a TOML inline table or array (sep "=": ``{ ca_file = "ca.pem" }``), from
+    s[i:]: (value, index after it)."""
+    while i < len(s) and s[i] == " ":
+        i += 1
+    if i < len(s) and s[i] in "{[":
+        close = "}" if s[i] == "{" else "]"
+        out: Any = {} if close == "}" else []
+        i += 1
+        while True:
+            while i < len(s) and s[i] in " ,":
+                i += 1
+            if i >= len(s) or s[i] == close:
+                return out, i + 1
+            if close == "]":
+                v, i = _flow(s, i, sep=sep)
+                out.append(v)
+                continue
+            k, i = _flow(s, i, key=True, sep=sep)
+            while i < len(s) and s[i] == " ":
+                i += 1
+            if i < len(s) and s[i] == sep:
+                v, i = _flow(s, i + 1, sep=sep)
+            else:
+                v = None
+            out[str(k)] = v
+    if i < len(s) and s[i] in "\"'":
+        j = i + 1
+        while j < len(s) and s[j] != s[i]:
+            j += 2 if s[j] == "\\" and s[i] == '"' else 1
+        return _scalar(s[i:j + 1]), j + 1
+    j = i
+    # A plain scalar ends at , } ] and, for a key, at "=" or ": " (not the colon of a URL).
+    while j < len(s) and s[j] not in ",}]" and not (
+            key and s[j] == sep and (sep == "=" or s[j + 1:j + 2] in ("", " ", ",", "}"))):
+        j += 1
+    return _scalar(s[i:j]), j
+
+
 def _json5_to_json(text: str) -> str:
     """JSON5's comments, trailing commas, unquoted keys and single quotes, as JSON."""
-    out, i, n = [], 0, len(text)
+    parts: List[Tuple[bool, str]] = []  # (is a string, text)
+    code: List[str] = []
+    i, n = 0, len(text)
     while i < n:
         ch = text[i]
         if ch in "\"'":
             j, buf = i + 1, []
             while j < n and text[j] != ch:
                 if text[j] == "\\" and j + 1 < n:
-                    buf.append(text[j:j + 2])
+                    buf.append("'" if text[j + 1] == "'" else text[j:j + 2])
                     j += 2
                     continue
                 buf.append('\\"' if text[j] == '"' else text[j])
                 j += 1
-            out.append('"' + "".join(buf) + '"')
+            parts.append((False, "".join(code)))
+            code = []
+            parts.append((True, '"' + "".join(buf) + '"'))
             i = j + 1
         elif text.startswith("//", i):
             while i < n and text[i] != "\n":
@@ -231,9 +289,15 @@ def _json5_to_json(text: str) -> str:
             end = text.find("*/", i + 2)
             i = n if end < 0 else end + 2
         else:
-            out.append(ch)
+            code.append(ch)
             i += 1
-    s = "".join(out)
-    s = re.sub(r",(\s*[}\]])", r"\1", s)
-    s = re.sub(r"([{,]\s*)([A-Za-z_$][\w$]*)(\s*:)", r'\1"\2"\3', s)
-    return s
+    parts.append((False, "".join(code)))
+    # Trailing commas and unquoted keys, outside strings only (a string's
+    # text may hold ", word:"); comments are gone, so each is within one part.
+    out = []
+    for is_string, t in parts:
+        if not is_string:
+            t = re.sub(r",(\s*[}\]])", r"\1", t)
+            t = re.sub(r"([{,]\s*)([A-Za-z_$][\w$]*)(\s*:)", r'\1"\2"\3', t)
+        out.append(t)
+    return "".join(out)

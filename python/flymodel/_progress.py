@@ -37,7 +37,8 @@ class Progress:
         self._bar: Any = None
         self._last = 0.0
         self._start = time.monotonic()
-        if self.active:
+        if self.active and stream is None:
+            # tqdm draws on stderr: a stream given is written to as a line.
             try:
                 from tqdm.auto import tqdm  # type: ignore[import-not-found,import-untyped]
             except ImportError:
@@ -52,6 +53,8 @@ class Progress:
 
     def update(self, n: int) -> None:
         self.done += n
+        if not self.active:
+            return
         if self._bar is not None:
             self._bar.update(n)
             return

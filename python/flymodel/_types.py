@@ -267,8 +267,8 @@ class Paged(Generic[T]):
         self.limit = limit
         self._first: Optional[Dict[str, Any]] = None
 
-    def _page(self, n: int) -> Dict[str, Any]:
-        if n == 1 and self._first is not None:
+    def _page(self, n: int, fresh: bool = False) -> Dict[str, Any]:
+        if n == 1 and self._first is not None and not fresh:
             return self._first
         doc = self._fetch(n, self.page_size)
         if n == 1:
@@ -278,7 +278,7 @@ class Paged(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         n, seen = 1, 0
         while True:
-            doc = self._page(n)
+            doc = self._page(n, fresh=True)  # each iteration reads the list anew
             data = doc.get("data") or []
             for d in data:
                 if self.limit is not None and seen >= self.limit:

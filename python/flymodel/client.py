@@ -9,7 +9,7 @@ import io
 import os
 import tempfile
 import urllib.parse
-from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Tuple, Union, cast
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union, cast
 
 from . import _config, _transport, errors
 from ._progress import Progress
@@ -134,7 +134,8 @@ class Client:
     ``server`` and ``token`` come from the arguments, else ``FLYMODEL_SERVER``
     / ``FLYMODEL_TOKEN``, else the configuration file's ``client.server`` and
     ``client.token`` (the file ``config`` names, else the CLI's search path:
-    ``config/flymodel.{toml,yaml,yml,json,json5}``, ``./flymodel.toml``).
+    ``config/flymodel.{toml,yaml,yml,json,json5}``, ``./flymodel.toml``);
+    ``token=""`` sends no token whatever they say.
     ``ca_file`` adds a private CA to the system's roots; ``cert_file`` and
     ``key_file`` are a client certificate for a server with mTLS (also from
     ``client.tls.*``). ``timeout`` bounds each socket operation, in seconds.
@@ -469,12 +470,13 @@ class Client:
 
         The bytes are hashed first and the sha256 sent ahead: the server
         refuses bytes that do not match (DigestMismatch), answers at once when
-        it already holds them, and the upload streams from disk in 1 MiB
+        it already holds them, and the upload streams from disk in 256 KiB
         blocks whatever the file's size. The answer's ``created`` is True for
         a new artifact, False when it already held these bytes; other bytes
         under the name raise ImmutableError, a sealed version SealedError.
         """
         path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+        spool: Optional[BinaryIO] = None
         owner = self._owner(model, version, experiment)
         query: Dict[str, Any] = {"format": format, "encoding": encoding, "file_name": file_name,
                                  "extra": dict(extra) if extra else None}
@@ -520,9 +522,13 @@ class Client:
                 data.seek(start)
                 sha256 = sha256 or h.hexdigest()
             headers["Digest"] = "sha256=" + sha256.lower()
-            with Progress(name, size, show) as bar:
-                res = self._t.request("PUT", f"{owner}/artifacts/{_artifact_seg(name)}", query=query, body=data,
-                                      length=size, headers=headers, progress=bar.update if bar.active else None)
+            try:
+                with Progress(name, size, show) as bar:
+                    res = self._t.request("PUT", f"{owner}/artifacts/{_artifact_seg(name)}", query=query, body=data,
+                                          length=size, headers=headers, progress=bar.update if bar.active else None)
+            finally:
+                if spool is not None:
+                    spool.close()  # the copy of a stream that cannot seek
         a = Artifact.from_dict(res.json())
         a.created = res.status == 201
         return a
@@ -554,7 +560,12 @@ class Client:
         a = self.get_artifact(model, version, name, experiment=experiment)
         dest = os.fspath(dest)
         if os.path.isdir(dest):
-            dest = os.path.join(dest, a.file_name or name.rsplit("/", 1)[-1])
+            # The server refuses a file_name with a separator; never trust
+            # one to stay inside dest all the same.
+            base = os.path.basename((a.file_name or "").replace("\\", "/"))
+            if base in ("", ".", ".."):
+                base = name.rsplit("/", 1)[-1]
+            dest = os.path.join(dest, base)
         if os.path.isfile(dest) and os.path.getsize(dest) == a.size and sha256_file(dest)[0] == a.sha256:
             return a
         path = f"{self._owner(model, version, experiment)}/artifacts/{_artifact_seg(name)}"
@@ -646,7 +657,7 @@ class Client:
                     progress=self.progress if progress is None else progress)
 
     def upsert(self, namespace: str, model: str, version: str, *,
-               artifacts: Optional[Mapping[str, Any]] = None, state: Optional[str] = None,
+               artifacts: Optional[Union[Mapping[str, Any], Iterable[Any]]] = None, state: Optional[str] = None,
                experiments: Optional[Any] = None, dry: bool = False, progress: Optional[bool] = None) -> "UpsertResult":
         """Register a version idempotently, as ``flymodel upsert`` does. See
         flymodel.upsert."""

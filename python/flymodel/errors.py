@@ -80,6 +80,10 @@ class FlymodelError(Exception):
         self.instance = instance
         self.problem = dict(problem or {})
 
+    def __reduce__(self) -> Any:
+        # Pickled (multiprocessing, joblib) with its status and problem.
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
     def __getattr__(self, name: str) -> Any:
         # A problem's own members (existing, expected, actual, ...) read as
         # attributes; an unknown one is an AttributeError as usual.
@@ -93,6 +97,13 @@ class FlymodelError(Exception):
         if self.status is not None and self.status >= 500 and self.request_id:
             msg += f" (request id {self.request_id})"
         return msg
+
+
+def _rebuild(cls: Type["FlymodelError"], args: Any, state: Dict[str, Any]) -> "FlymodelError":
+    e = cls.__new__(cls)
+    Exception.__init__(e, *args)
+    e.__dict__.update(state)
+    return e
 
 
 class BadRequest(FlymodelError):
