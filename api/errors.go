@@ -172,6 +172,7 @@ const (
 	ProblemBlobAltered          = "blob-altered"
 	ProblemDatabaseBusy         = "database-busy"
 	ProblemAliasProtected       = "alias-protected"
+	ProblemInvalidFilter        = "invalid-filter"
 )
 
 // ProblemTypes returns every problem type slug, sorted.

@@ -74,6 +74,7 @@ var problemKinds = []ProblemKind{
 	{ProblemBlobAltered, "Artifact Bytes Altered", ErrIntegrity, PlacementProblem{}},
 	{ProblemDatabaseBusy, "Database Busy", ErrUnavailable, DatabaseBusyProblem{}},
 	{ProblemAliasProtected, "Alias Protected", ErrConflict, AliasProtectedProblem{}},
+	{ProblemInvalidFilter, "Invalid Filter", ErrBadRequest, InvalidFilterProblem{}},
 }
 
 // ProblemKinds returns every problem type, in the order the API documents
@@ -301,4 +302,17 @@ type AliasProtectedProblem struct {
 	// "admin", lifecycle = "prod")`.
 	Rule      string    `json:"rule"`
 	Lifecycle Lifecycle `json:"lifecycle"`
+}
+
+// InvalidFilterProblem: a `filter`, `order_by` or cursor (`after`) query
+// parameter that does not parse or names no field of the resource.
+type InvalidFilterProblem struct {
+	// The query parameter at fault: `filter`, `order_by` or `after`.
+	Field string `json:"field"`
+	// Where in it (1-based, in characters) the problem was found; 0 for a cursor.
+	Position int `json:"position" openapi:"minimum=0"`
+	// What was expected there, e.g. "a value after '>='".
+	Expected string `json:"expected"`
+	// What was found there, e.g. "end of filter"; empty when nothing is to say.
+	Found string `json:"found,omitempty"`
 }

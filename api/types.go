@@ -730,3 +730,14 @@ type SetAliasRequest struct {
 	// resolved when the alias is set.
 	Version string `json:"version" openapi:"ref=Name"`
 }
+
+// SearchPage is one page of a search across namespaces (GET
+// /api/v1/versions, /api/v1/models, /api/v1/experiments): the rows and,
+// when more may follow, the cursor of the next page. It has no total:
+// counting every match would cost as much as reading them all.
+type SearchPage[T any] struct {
+	Data []T `json:"data"`
+	// The cursor of the next page: pass it back as `after` with the same
+	// `filter` and `order_by`. Absent on the last page.
+	Next string `json:"next,omitempty"`
+}

@@ -52,6 +52,9 @@ type ModelFilter struct {
 	Name string
 	// Tag keeps models that carry the tag.
 	Tag string
+	// Filter keeps models a filter of the query language selects (README:
+	// Search: the filter language), e.g. `tags = "nlp"`.
+	Filter string
 }
 
 // ListModels returns one page of a namespace's models, by name.
@@ -62,6 +65,9 @@ func (c *Client) ListModels(ctx context.Context, ns string, f ModelFilter, opts 
 	}
 	if f.Tag != "" {
 		q.Set("tag", f.Tag)
+	}
+	if f.Filter != "" {
+		q.Set("filter", f.Filter)
 	}
 	var p Page[Model]
 	err := c.doJSON(ctx, http.MethodGet, namespacePath(ns)+"/models", q, nil, &p)

@@ -42,6 +42,10 @@ func (c *Client) GetVersion(ctx context.Context, v VersionRef) (Version, error) 
 type VersionFilter struct {
 	State string
 	Tag   string
+	// Filter keeps versions a filter of the query language selects
+	// (README: Search: the filter language), e.g.
+	// `experiments.eval.metrics.accuracy >= 0.9`.
+	Filter string
 }
 
 // ListVersions returns one page of a model's live versions, newest first.
@@ -52,6 +56,9 @@ func (c *Client) ListVersions(ctx context.Context, ns, model string, f VersionFi
 	}
 	if f.Tag != "" {
 		q.Set("tag", f.Tag)
+	}
+	if f.Filter != "" {
+		q.Set("filter", f.Filter)
 	}
 	var p Page[Version]
 	err := c.doJSON(ctx, http.MethodGet, modelPath(ns, model)+"/versions", q, nil, &p)

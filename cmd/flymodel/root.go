@@ -47,6 +47,7 @@ With no configuration, flymodel keeps everything in ./flymodel-data.`,
 		a.newAuditCommand(),
 		a.newDiffCommand(),
 		a.newLineageCommand(),
+		a.newSearchCommand(),
 	)
 	return root
 }

@@ -11,7 +11,10 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"time"
+
+	"github.com/flymodel/flymodel/internal/filter"
 )
 
 // Engine names.
@@ -48,6 +51,16 @@ type DB interface {
 	// short wait (an error matching ErrBusy then). It never holds a lock
 	// itself for longer than an empty transaction.
 	Ping(ctx context.Context) error
+	// Search runs a filter query (internal/filter): the ids of the rows it
+	// selects, in its order, each with its sort key (for the next cursor).
+	// It only reads (on SQLite, through the read-only pool) and gives up
+	// after SearchTimeout. sqlc's static queries cannot express a user's
+	// filter; this is the one path that runs SQL built at run time, and
+	// that SQL comes only from filter.Build's fixed vocabulary.
+	Search(ctx context.Context, q filter.Query) ([]SearchHit, error)
+	// SearchCount is the number of rows Search would select without
+	// limits (q.Count set).
+	SearchCount(ctx context.Context, q filter.Query) (int64, error)
 	// Engine is EnginePostgres or EngineSQLite.
 	Engine() string
 	Close() error
@@ -73,4 +86,63 @@ type MigrationStatus struct {
 	Current int64 // 0 when nothing is applied
 	Latest  int64
 	Pending int
+}
+
+// SearchTimeout bounds one Search statement.
+const SearchTimeout = 10 * time.Second
+
+// SearchHit is a row Search selected: its id and its sort key (time.Time,
+// string, float64, or nil when the row has none).
+type SearchHit struct {
+	ID  int64
+	Key any
+}
+
+// SearchKey normalises a sort key as an engine's driver scanned it to the
+// type of kind: time.Time, string or float64 (nil stays nil).
+func SearchKey(kind filter.KeyKind, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch kind {
+	case filter.KeyTime:
+		switch t := v.(type) {
+		case time.Time:
+			return t.UTC(), nil
+		case string:
+			return parseStoredTime(t)
+		case []byte:
+			return parseStoredTime(string(t))
+		}
+	case filter.KeyText:
+		switch s := v.(type) {
+		case string:
+			return s, nil
+		case []byte:
+			return string(s), nil
+		}
+	case filter.KeyNumber:
+		switch n := v.(type) {
+		case float64:
+			return n, nil
+		case int64:
+			return float64(n), nil
+		case int32:
+			return float64(n), nil
+		case interface{ Float64() (float64, error) }:
+			return n.Float64()
+		}
+	}
+	return nil, fmt.Errorf("search: sort key %T does not fit its order", v)
+}
+
+// parseStoredTime reads a time as SQLite stores it (modernc's
+// _time_format=sqlite) or as RFC 3339.
+func parseStoredTime(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("search: sort key %q is not a time", s)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,9 @@ func TestAuthorizationTable(t *testing.T) {
 			{"GET", "/api/v1/openapi.json", base + "/openapi.json", needPublic, nil},
 
 			{"GET", "/api/v1/namespaces", base + "/namespaces", needList, nil},
+			{"GET", "/api/v1/models", base + "/models?filter=" + url.QueryEscape(`name = "x"`), needList, nil},
+			{"GET", "/api/v1/versions", base + "/versions", needList, nil},
+			{"GET", "/api/v1/experiments", base + "/experiments?order_by=name", needList, nil},
 			{"POST", "/api/v1/namespaces", base + "/namespaces", needGlobalAdmin, json(`{"name":"brazil"}`)},
 			{"GET", "/api/v1/namespaces/{namespace}", base + "/namespaces/canada", needRead, nil},
 			{"PATCH", "/api/v1/namespaces/{namespace}", base + "/namespaces/canada", needAdmin, json(`{"description":"changed"}`)},

@@ -34,6 +34,7 @@ func registryProblem(err error) *Problem {
 		busy       *registry.BusyError
 		aliasRole  *registry.AliasForbiddenError
 		protected  *registry.AliasProtectedError
+		query      *registry.QueryError
 	)
 	switch {
 	case errors.As(err, &mismatch):
@@ -90,6 +91,9 @@ func registryProblem(err error) *Problem {
 	case errors.As(err, &protected):
 		return newProblem(kindAliasProtected, protected.Error()).with(api.AliasProtectedProblem{
 			Alias: protected.Rule.Name, Rule: protected.Rule.String(), Lifecycle: protected.Rule.Lifecycle})
+	case errors.As(err, &query):
+		return newProblem(kindInvalidFilter, query.Error()).with(api.InvalidFilterProblem{
+			Field: query.Param, Position: query.Position, Expected: query.Expected, Found: query.Found})
 	case errors.As(err, &validation):
 		return newProblem(kindValidation, validation.Error()).with(api.ValidationProblem{Errors: validation.Fields})
 	case errors.As(err, &notFound):

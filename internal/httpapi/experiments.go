@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/registry"
@@ -16,7 +17,12 @@ func (s *server) handleListExperiments(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	list, err := s.registry.ListExperiments(r.Context(), ref, r.URL.Query().Get("state"), page)
+	var list registry.Page[registry.Experiment]
+	if q := r.URL.Query(); strings.TrimSpace(q.Get("filter")) != "" {
+		list, err = s.registry.ListExperimentsWhere(r.Context(), ref, q.Get("state"), q.Get("filter"), page)
+	} else {
+		list, err = s.registry.ListExperiments(r.Context(), ref, q.Get("state"), page)
+	}
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ func (s *server) handleListModels(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	q := r.URL.Query()
-	list, err := s.registry.ListModels(r.Context(), ns, registry.ModelFilter{NameContains: q.Get("name"), Tag: q.Get("tag")}, page)
+	list, err := s.registry.ListModels(r.Context(), ns, registry.ModelFilter{NameContains: q.Get("name"), Tag: q.Get("tag"), Filter: q.Get("filter")}, page)
 	if err != nil {
 		return err
 	}

@@ -285,6 +285,7 @@ func TestOpenAPIProblemTypes(t *testing.T) {
 		kindCrossOrigin, kindMisdirected, kindRange,
 		kindNoStore, kindPlacement, kindBlobAltered, kindBusy,
 		kindAliasProtected,
+		kindInvalidFilter,
 	}
 	want := map[string]bool{}
 	for _, k := range kinds {

@@ -70,6 +70,7 @@ var (
 	kindBusy        = kind(api.ProblemDatabaseBusy)
 
 	kindAliasProtected = kind(api.ProblemAliasProtected)
+	kindInvalidFilter  = kind(api.ProblemInvalidFilter)
 )
 
 // status is the HTTP status of the kind: the one switch on its class.

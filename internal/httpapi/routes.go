@@ -131,6 +131,10 @@ func (s *server) routes() []Route {
 	handle(api, "/tokens", globalAdmin, s.handleCreateToken, post)
 	handle(api, "/tokens/{token}", globalAdmin, s.handleRevokeToken, del)
 	handle(api, "/audit", globalAdmin, s.handleAudit, get)
+	// Search across the namespaces the caller reads (search.go).
+	handle(api, "/models", listNamespaces, s.handleSearchModels, get)
+	handle(api, "/versions", listNamespaces, s.handleSearchVersions, get)
+	handle(api, "/experiments", listNamespaces, s.handleSearchExperiments, get)
 
 	// Probes, and the Prometheus metrics.
 	handle(root, "/healthz", public, s.handleHealthz, get, head)

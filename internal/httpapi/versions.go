@@ -17,7 +17,7 @@ func (s *server) handleListVersions(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	q := r.URL.Query()
-	list, err := s.registry.ListVersions(r.Context(), n[0], n[1], registry.VersionFilter{State: q.Get("state"), Tag: q.Get("tag")}, page)
+	list, err := s.registry.ListVersions(r.Context(), n[0], n[1], registry.VersionFilter{State: q.Get("state"), Tag: q.Get("tag"), Filter: q.Get("filter")}, page)
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/filter"
 )
 
 // Model is a model as the API shows it.
@@ -133,6 +135,9 @@ func (r *Registry) GetModel(ctx context.Context, ns, name string) (Model, error)
 type ModelFilter struct {
 	NameContains string
 	Tag          string
+	// Filter is a filter of the query language (package filter), ANDed
+	// with Tag and NameContains.
+	Filter string
 }
 
 // ListModels returns one page of a namespace's models, by name.
@@ -151,6 +156,22 @@ func (r *Registry) ListModels(ctx context.Context, ns string, f ModelFilter, pag
 	n, err := r.namespace(ctx, r.db, ns)
 	if err != nil {
 		return Page[Model]{}, err
+	}
+	if strings.TrimSpace(f.Filter) != "" {
+		and := []*filter.Predicate{equals("tags", f.Tag)}
+		if f.NameContains != "" {
+			// name=… is a substring, case-insensitive: a LIKE pattern
+			// whose % and _ are literal.
+			pattern := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(f.NameContains) + "%"
+			and = append(and, &filter.Predicate{Field: "name", Op: "ILIKE", Values: []filter.Value{{Kind: filter.KindString, Str: pattern}}})
+		}
+		hits, total, err := r.listWhere(ctx, filter.Models, f.Filter, and,
+			"name asc", filter.Query{NamespaceID: n.ID}, page)
+		if err != nil {
+			return Page[Model]{}, err
+		}
+		items, err := r.loadModels(ctx, hits)
+		return newPage(items, page, total), err
 	}
 	contains, tag := optional(f.NameContains), optional(f.Tag)
 	rows, err := r.db.ListModels(ctx, db.ListModelsParams{NamespaceID: n.ID, NameContains: contains, Tag: tag, PageOffset: off, PageLimit: lim})

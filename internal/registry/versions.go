@@ -12,6 +12,7 @@ import (
 	"github.com/flymodel/flymodel/api"
 	"github.com/flymodel/flymodel/internal/blob"
 	"github.com/flymodel/flymodel/internal/db"
+	"github.com/flymodel/flymodel/internal/filter"
 )
 
 // Version is a model version as the API shows it.
@@ -242,6 +243,9 @@ func (r *Registry) UpdateVersion(ctx context.Context, ref Ref, in VersionChange)
 type VersionFilter struct {
 	State string
 	Tag   string
+	// Filter is a filter of the query language (package filter), ANDed
+	// with State and Tag.
+	Filter string
 }
 
 // validate checks f's lifecycle and tag, and makes the lifecycle
@@ -267,6 +271,15 @@ func (r *Registry) ListVersions(ctx context.Context, ns, model string, f Version
 	res, err := r.model(ctx, r.db, ns, model)
 	if err != nil {
 		return Page[Version]{}, err
+	}
+	if strings.TrimSpace(f.Filter) != "" {
+		hits, total, err := r.listWhere(ctx, filter.Versions, f.Filter, []*filter.Predicate{equals("state", f.State), equals("tags", f.Tag)},
+			"created_at desc", filter.Query{ModelID: res.model.ID}, page)
+		if err != nil {
+			return Page[Version]{}, err
+		}
+		items, err := r.loadVersions(ctx, hits)
+		return newPage(items, page, total), err
 	}
 	var (
 		rows  []db.ModelVersion

@@ -805,6 +805,51 @@ class Client:
         return Diff.from_dict(self._json("GET", f"{path}/{_seg(b)}"))
 
 
+    # --- search (the filter language) ------------------------------------
+
+    def _search(self, resource: str, cls: Any, filter: Optional[str], order_by: Optional[str],
+                limit: Optional[int], page_size: int) -> Iterator[Any]:
+        q: Dict[str, Any] = {"filter": filter or None, "order_by": order_by or None,
+                             "limit": max(1, min(page_size, MAX_PAGE_SIZE))}
+        after: Optional[str] = None
+        seen = 0
+        while True:
+            doc = self._json("GET", f"{API}/{resource}", query={**q, "after": after}) or {}
+            for d in doc.get("data") or []:
+                if limit is not None and seen >= limit:
+                    return
+                seen += 1
+                yield cls.from_dict(d)
+            nxt = doc.get("next")
+            if not nxt or nxt == after:
+                return
+            after = nxt
+
+    def search_versions(self, filter: Optional[str] = None, order_by: Optional[str] = None, *,
+                        limit: Optional[int] = None, page_size: int = 100) -> Iterator[Version]:
+        """The live versions of every namespace the token reads that a filter
+        selects (README: Search: the filter language), newest first or in
+        order_by ("name", "created_at asc", ...), read page by page through
+        the ``next`` cursors, e.g.
+        ``search_versions('state = "prod" AND experiments.eval.metrics.accuracy >= 0.9')``.
+        A filter that does not parse raises BadRequest (type invalid-filter)
+        naming the position and what was expected."""
+        return self._search("versions", Version, filter, order_by, limit, page_size)
+
+    def search_models(self, filter: Optional[str] = None, order_by: Optional[str] = None, *,
+                      limit: Optional[int] = None, page_size: int = 100) -> Iterator[Model]:
+        """The models a filter selects, e.g. ``search_models('tags = "nlp"')``
+        (see search_versions)."""
+        return self._search("models", Model, filter, order_by, limit, page_size)
+
+    def search_experiments(self, filter: Optional[str] = None, order_by: Optional[str] = None, *,
+                           limit: Optional[int] = None, page_size: int = 100) -> Iterator[Experiment]:
+        """The live experiments a filter selects, e.g.
+        ``search_experiments("metrics.accuracy >= 0.9", "metrics.accuracy desc")``
+        (see search_versions)."""
+        return self._search("experiments", Experiment, filter, order_by, limit, page_size)
+
+
 def _parent_refs(parents: Sequence[Any]) -> List[Dict[str, Any]]:
     """Parents as the API takes them: each a dict (version, relation,
     optional namespace and model) or a pair (version, relation) where

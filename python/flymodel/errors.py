@@ -229,6 +229,7 @@ class TransportError(FlymodelError, ConnectionError):
 # their status.
 _BY_TYPE: Dict[str, Type[FlymodelError]] = {
     "malformed-request": BadRequest,
+    "invalid-filter": BadRequest,
     "malformed-multipart": BadRequest,
     "empty-upload": BadRequest,
     "invalid-name": InvalidName,

@@ -52,6 +52,7 @@ func Run(t *testing.T, newDB NewDB) {
 	subtest(t, "Metadata", func(t *testing.T) { testMetadata(t, migrated(t)) })
 	subtest(t, "Lineage", func(t *testing.T) { testLineage(t, migrated(t)) })
 	subtest(t, "Aliases", func(t *testing.T) { testAliases(t, migrated(t)) })
+	subtest(t, "Search", func(t *testing.T) { testSearch(t, migrated(t)) })
 }
 
 // now is a timestamp both engines store exactly (microseconds, UTC).

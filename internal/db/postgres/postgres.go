@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/postgres/internal/pgdb"
+	"github.com/flymodel/flymodel/internal/filter"
 	"github.com/flymodel/flymodel/schema"
 )
 
@@ -205,4 +207,64 @@ func mapError(err error) error {
 		return fmt.Errorf("%w: %s", db.ErrInvalid, pe.Message)
 	}
 	return err
+}
+
+// Search implements db.DB.
+func (d *DB) Search(ctx context.Context, q filter.Query) ([]db.SearchHit, error) {
+	query, args, err := filter.Build(filter.Postgres, q)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, db.SearchTimeout)
+	defer cancel()
+	rows, err := d.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", mapError(err))
+	}
+	defer rows.Close()
+	kind := q.Order.KeyKind(q.Resource)
+	var out []db.SearchHit
+	for rows.Next() {
+		var (
+			h   db.SearchHit
+			key any
+		)
+		if err := rows.Scan(&h.ID, &key); err != nil {
+			return nil, fmt.Errorf("search: %w", mapError(err))
+		}
+		if n, ok := key.(pgtype.Numeric); ok {
+			f, err := n.Float64Value()
+			if err != nil {
+				return nil, fmt.Errorf("search: %w", err)
+			}
+			key = nil
+			if f.Valid {
+				key = f.Float64
+			}
+		}
+		if h.Key, err = db.SearchKey(kind, key); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", mapError(err))
+	}
+	return out, nil
+}
+
+// SearchCount implements db.DB.
+func (d *DB) SearchCount(ctx context.Context, q filter.Query) (int64, error) {
+	q.Count = true
+	query, args, err := filter.Build(filter.Postgres, q)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, db.SearchTimeout)
+	defer cancel()
+	var n int64
+	if err := d.pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("search: %w", mapError(err))
+	}
+	return n, nil
 }

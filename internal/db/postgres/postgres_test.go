@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/dbtest"
 	"github.com/flymodel/flymodel/internal/db/postgres"
@@ -11,13 +13,31 @@ import (
 
 func TestConformance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T) db.DB {
-		s, err := postgres.Open(context.Background(), dbtest.PostgresURL(t))
+		url := dbtest.PostgresURL(t)
+		s, err := postgres.Open(context.Background(), url)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		return s
+		return withExec{DB: s, url: url}
 	})
+}
+
+// withExec lets the conformance suite run SQL of its own (dbtest.Execer)
+// on a connection of its own.
+type withExec struct {
+	db.DB
+	url string
+}
+
+func (w withExec) ExecSQL(ctx context.Context, query string, args ...any) error {
+	conn, err := pgx.Connect(ctx, w.url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, query, args...)
+	return err
 }
 
 func BenchmarkRead(b *testing.B) {

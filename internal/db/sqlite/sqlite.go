@@ -27,6 +27,7 @@ import (
 
 	"github.com/flymodel/flymodel/internal/db"
 	"github.com/flymodel/flymodel/internal/db/sqlite/internal/sqlitedb"
+	"github.com/flymodel/flymodel/internal/filter"
 	"github.com/flymodel/flymodel/schema"
 )
 
@@ -352,4 +353,54 @@ func conflict(msg string) error {
 		e.Columns = append(e.Columns, name)
 	}
 	return e
+}
+
+// Search implements db.DB on the read-only pool.
+func (d *DB) Search(ctx context.Context, q filter.Query) ([]db.SearchHit, error) {
+	query, args, err := filter.Build(filter.SQLite, q)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, db.SearchTimeout)
+	defer cancel()
+	rows, err := d.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", mapError(err))
+	}
+	defer rows.Close()
+	kind := q.Order.KeyKind(q.Resource)
+	var out []db.SearchHit
+	for rows.Next() {
+		var (
+			h   db.SearchHit
+			key any
+		)
+		if err := rows.Scan(&h.ID, &key); err != nil {
+			return nil, fmt.Errorf("search: %w", mapError(err))
+		}
+		if h.Key, err = db.SearchKey(kind, key); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", mapError(err))
+	}
+	return out, nil
+}
+
+// SearchCount implements db.DB.
+func (d *DB) SearchCount(ctx context.Context, q filter.Query) (int64, error) {
+	q.Count = true
+	query, args, err := filter.Build(filter.SQLite, q)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, db.SearchTimeout)
+	defer cancel()
+	var n int64
+	if err := d.reader.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("search: %w", mapError(err))
+	}
+	return n, nil
 }

@@ -25,7 +25,27 @@ func open(t *testing.T, path string) db.DB {
 }
 
 func TestConformance(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T) db.DB { return open(t, dbtest.SQLitePath(t)) })
+	dbtest.Run(t, func(t *testing.T) db.DB {
+		path := dbtest.SQLitePath(t)
+		return withExec{DB: open(t, path), path: path}
+	})
+}
+
+// withExec lets the conformance suite run SQL of its own (dbtest.Execer)
+// on a connection of its own to the same file.
+type withExec struct {
+	db.DB
+	path string
+}
+
+func (w withExec) ExecSQL(ctx context.Context, query string, args ...any) error {
+	conn, err := sql.Open("sqlite", w.path+"?_pragma=busy_timeout(10000)&_time_format=sqlite")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, query, args...)
+	return err
 }
 
 func TestOpenCreatesFolderAndUsesWAL(t *testing.T) {
