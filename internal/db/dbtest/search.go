@@ -146,32 +146,12 @@ func seedSearch(t *testing.T, s db.DB) searchSeed {
 	return seed
 }
 
-// seedSearchExtra creates the metadata columns and the aliases table when
-// the schema has none yet (as migrations 00013 and 00014 make them), and
-// fills them.
+// seedSearchExtra fills the metadata columns and the aliases table
+// (migrations 00013 and 00014) with raw statements, so that the search
+// seed does not depend on the registry's rules for them.
 func seedSearchExtra(t *testing.T, s db.DB, x Execer, seed *searchSeed, versions map[string]db.ModelVersion, models map[string]db.Model) {
 	ctx := context.Background()
 	pg := s.Engine() == db.EnginePostgres
-	if x.ExecSQL(ctx, "SELECT metadata FROM model_versions WHERE 1 = 0") != nil {
-		for _, table := range []string{"models", "model_versions"} {
-			ddl := "ALTER TABLE " + table + " ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata))"
-			if pg {
-				ddl = "ALTER TABLE " + table + " ADD COLUMN metadata JSONB NOT NULL DEFAULT '{}'"
-			}
-			check(x.ExecSQL(ctx, ddl))
-		}
-	}
-	if x.ExecSQL(ctx, "SELECT alias FROM model_aliases WHERE 1 = 0") != nil {
-		ddl := `CREATE TABLE model_aliases (id INTEGER PRIMARY KEY, model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
-			alias TEXT NOT NULL, version_id INTEGER NOT NULL REFERENCES model_versions (id) ON DELETE CASCADE,
-			created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, updated_by TEXT NOT NULL DEFAULT '')`
-		if pg {
-			ddl = `CREATE TABLE model_aliases (id BIGSERIAL PRIMARY KEY, model_id BIGINT NOT NULL REFERENCES models (id) ON DELETE CASCADE,
-			alias TEXT NOT NULL, version_id BIGINT NOT NULL REFERENCES model_versions (id) ON DELETE CASCADE,
-			created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL, updated_by TEXT NOT NULL DEFAULT '')`
-		}
-		check(x.ExecSQL(ctx, ddl))
-	}
 	setMeta := func(table string, id int64, meta string) {
 		q := "UPDATE " + table + " SET metadata = ? WHERE id = ?"
 		if pg {
