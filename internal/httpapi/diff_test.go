@@ -69,6 +69,17 @@ func TestDiff(t *testing.T) {
 		if fmt.Sprint(other) != fmt.Sprint(d) {
 			t.Fatalf("?other= answers otherwise:\n%v\n%v", other, d)
 		}
+		// Selectors on both sides: @test is the newest version in test (v2),
+		// an alias names v1.
+		a.do("PUT", mp+"/aliases/baseline", map[string]any{"version": "v1"}, 200)
+		sel := a.do("GET", mp+"/versions/@baseline/diff/@test", nil, 200).json(t)
+		sa, sb := sel["a"].(map[string]any), sel["b"].(map[string]any)
+		if sa["version"] != "v1" || sb["version"] != "v2" || fmt.Sprint(sel["artifacts"]) != fmt.Sprint(d["artifacts"]) ||
+			fmt.Sprint(sel["experiments"]) != fmt.Sprint(d["experiments"]) {
+			t.Fatalf("@baseline/diff/@test answers otherwise:\n%v\n%v", sel, d)
+		}
+		a.do("GET", mp+"/versions/v1/diff/@nosuch", nil, 404)
+
 		a.do("POST", base+"/namespaces/canada/models", map[string]any{"name": "llm.lg"}, 201)
 		a.do("POST", base+"/namespaces/canada/models/llm.lg/versions", map[string]any{"version": "v1", "description": "first"}, 201)
 		x := a.do("GET", mp+"/versions/v1/diff?other=/canada/llm.lg/v1", nil, 200).json(t)

@@ -108,6 +108,12 @@ func (s *server) handleVersionDiff(w http.ResponseWriter, r *http.Request) error
 			return &registry.NotFoundError{Kind: "version", Path: registry.VersionPath(b.Namespace, b.Model, b.Version)}
 		}
 	}
+	if api.IsSelector(b.Version) {
+		// b may be a selector too (@prod, @champion), as the path's a is.
+		if b, err = s.registry.ResolveRef(r.Context(), b); err != nil {
+			return err
+		}
+	}
 	c, err := s.registry.DiffVersions(r.Context(), a, b)
 	if err != nil {
 		return err
