@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, Sequence, Type, TypeVar
+from typing import Any, Callable, Dict, Generic, Iterable, Iterator, List, Optional, Sequence, Type, TypeVar
 
 T = TypeVar("T")
 
@@ -337,6 +337,14 @@ def _html_table(rows: Sequence[Any], columns: List[str], footer: str = "") -> st
     return f"<table>{foot}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _frame(items: Iterable[Any]) -> Any:
+    try:
+        import pandas as pd  # type: ignore[import-not-found,import-untyped]
+    except ImportError as e:
+        raise ImportError("to_pandas needs pandas: pip install pandas") from e
+    return pd.DataFrame([dataclasses.asdict(x) for x in items])
+
+
 class Paged(Generic[T]):
     """A list the server answers page by page: iterating it fetches the
     pages as they are needed (``page_size`` items each). ``total`` is the
@@ -394,11 +402,7 @@ class Paged(Generic[T]):
 
     def to_pandas(self) -> Any:
         """The items as a pandas DataFrame (pandas must be installed)."""
-        try:
-            import pandas as pd  # type: ignore[import-not-found,import-untyped]
-        except ImportError as e:
-            raise ImportError("to_pandas needs pandas: pip install pandas") from e
-        return pd.DataFrame([dataclasses.asdict(x) for x in self])  # type: ignore[call-overload]
+        return _frame(self)
 
     def _repr_html_(self) -> str:
         doc = self._page(1)
@@ -423,11 +427,8 @@ class Items(List[T]):
         return list(self)
 
     def to_pandas(self) -> Any:
-        try:
-            import pandas as pd  # type: ignore[import-not-found,import-untyped]
-        except ImportError as e:
-            raise ImportError("to_pandas needs pandas: pip install pandas") from e
-        return pd.DataFrame([dataclasses.asdict(x) for x in self])  # type: ignore[call-overload]
+        """The items as a pandas DataFrame (pandas must be installed)."""
+        return _frame(self)
 
     def _repr_html_(self) -> str:
         return _html_table(self[:50], _columns(self._cls), f"{len(self)} item(s)")
