@@ -119,13 +119,10 @@ type searchWriter struct {
 	enc   *json.Encoder
 	tw    *tabwriter.Writer
 	limit int64
+	head  string // the table's header, printed once the first page came
 }
 
-func (w searchWriter) header(h string) {
-	if !w.json {
-		fmt.Fprintln(w.tw, h)
-	}
-}
+func (w *searchWriter) header(h string) { w.head = h }
 
 // each prints the rows of seq, up to the limit, flushing the table a page
 // at a time.
@@ -134,6 +131,9 @@ func each[T any](w searchWriter, seq iter.Seq2[T, error], line func(T) string) e
 	for item, err := range seq {
 		if err != nil {
 			return err
+		}
+		if n == 0 && !w.json {
+			fmt.Fprintln(w.tw, w.head)
 		}
 		if w.json {
 			if err := w.enc.Encode(item); err != nil {
@@ -151,6 +151,9 @@ func each[T any](w searchWriter, seq iter.Seq2[T, error], line func(T) string) e
 				return err
 			}
 		}
+	}
+	if n == 0 && !w.json {
+		fmt.Fprintln(w.tw, w.head) // no match: the header alone
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ func TestParseErrors(t *testing.T) {
 		want   string // the error's text
 	}{
 		{`state >=`, Versions, "at 9: expected a value after '>=', found end of filter"},
+		{`state = prod`, Versions, `at 9: expected a value after '=' (text is quoted: "prod"), found 'prod'`},
 		{`created_at >= "2026-01-01" AND state >=`, Versions, "at 40: expected a value after '>=', found end of filter"},
 		{`state = "prod" AND`, Versions, "at 19: expected a field, NOT or '(' after 'AND', found end of filter"},
 		{`state = "prod" OR OR`, Versions, "at 19: expected a field, NOT or '(' after 'OR', found 'OR'"},

@@ -531,5 +531,10 @@ func (p *parser) value(after token) (Value, error) {
 	case keyword(t, "null"):
 		return Value{Kind: KindNull, Pos: t.pos}, nil
 	}
-	return Value{}, &Error{Pos: t.pos, Expected: "a value after '" + clip(after.text) + "'", Found: t.describe()}
+	expected := "a value after '" + clip(after.text) + "'"
+	if t.kind == tIdent {
+		// The likeliest slip: text without its quotes (state = prod).
+		expected += ` (text is quoted: "` + clip(t.text) + `")`
+	}
+	return Value{}, &Error{Pos: t.pos, Expected: expected, Found: t.describe()}
 }
