@@ -461,12 +461,7 @@ func withPageAliases(ctx context.Context, q db.Queries, vs []Version) error {
 	if len(vs) == 0 {
 		return nil
 	}
-	lo, hi := vs[0].ID, vs[0].ID
-	at := make(map[int64]int, len(vs))
-	for i, v := range vs {
-		lo, hi = min(lo, v.ID), max(hi, v.ID)
-		at[v.ID] = i
-	}
+	lo, hi, at := idSpan(len(vs), func(i int) int64 { return vs[i].ID })
 	rows, err := q.ListVersionAliasesInRange(ctx, db.ListVersionAliasesInRangeParams{Lo: lo, Hi: hi})
 	if err != nil {
 		return err
@@ -479,17 +474,14 @@ func withPageAliases(ctx context.Context, q db.Queries, vs []Version) error {
 	return nil
 }
 
-// withPageModelAliases fills in the aliases of a page of models (at ms[i]
-// for i in at) with one query over the range of their ids.
+// withPageModelAliases fills in the aliases of a page of models with one
+// query over the range of their ids.
 func withPageModelAliases(ctx context.Context, q db.Queries, ms []*Model) error {
 	if len(ms) == 0 {
 		return nil
 	}
-	lo, hi := ms[0].ID, ms[0].ID
-	at := make(map[int64]*Model, len(ms))
+	lo, hi, at := idSpan(len(ms), func(i int) int64 { return ms[i].ID })
 	for _, m := range ms {
-		lo, hi = min(lo, m.ID), max(hi, m.ID)
-		at[m.ID] = m
 		m.Aliases = []string{}
 	}
 	rows, err := q.ListModelAliasesInRange(ctx, db.ListModelAliasesInRangeParams{Lo: lo, Hi: hi})
@@ -497,8 +489,8 @@ func withPageModelAliases(ctx context.Context, q db.Queries, ms []*Model) error 
 		return err
 	}
 	for _, row := range rows {
-		if m, ok := at[row.ModelID]; ok {
-			m.Aliases = append(m.Aliases, row.Alias)
+		if i, ok := at[row.ModelID]; ok {
+			ms[i].Aliases = append(ms[i].Aliases, row.Alias)
 		}
 	}
 	return nil

@@ -42,18 +42,27 @@ func withTags(ctx context.Context, q db.Queries, v Version, err error) (Version,
 	return withAliases(ctx, q, v)
 }
 
+// idSpan returns the smallest and the largest of n ids (id(0) … id(n-1),
+// n > 0) and the index of each: a page's rows are then read with one
+// query over the range and placed by id.
+func idSpan(n int, id func(i int) int64) (lo, hi int64, at map[int64]int) {
+	lo, hi = id(0), id(0)
+	at = make(map[int64]int, n)
+	for i := range n {
+		x := id(i)
+		lo, hi = min(lo, x), max(hi, x)
+		at[x] = i
+	}
+	return lo, hi, at
+}
+
 // withPageTags fills in the tags of a page of versions with one query over
 // the range of their ids.
 func withPageTags(ctx context.Context, q db.Queries, vs []Version) error {
 	if len(vs) == 0 {
 		return nil
 	}
-	lo, hi := vs[0].ID, vs[0].ID
-	at := make(map[int64]int, len(vs))
-	for i, v := range vs {
-		lo, hi = min(lo, v.ID), max(hi, v.ID)
-		at[v.ID] = i
-	}
+	lo, hi, at := idSpan(len(vs), func(i int) int64 { return vs[i].ID })
 	rows, err := q.ListVersionTagsInRange(ctx, db.ListVersionTagsInRangeParams{Lo: &lo, Hi: &hi})
 	if err != nil {
 		return err
