@@ -541,6 +541,22 @@ def shared_server() -> Server:
         return _shared
 
 
+class ClientTestCase(unittest.TestCase):
+    """A test class on the shared server, with an admin client of it: ``c``."""
+
+    server: Server
+    c: Any
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.server = shared_server()
+        cls.c = cls.server.client()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.c.close()
+
+
 @atexit.register
 def _stop_all() -> None:
     for srv in list(_servers):

@@ -25,19 +25,7 @@ def uniq(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-class AliasTest(unittest.TestCase):
-    server: Any
-    c: flymodel.Client
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.server = harness.shared_server()
-        cls.c = cls.server.client()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.c.close()
-
+class AliasTest(harness.ClientTestCase):
     def setUp(self) -> None:
         self.ns = uniq("ns")
         self.c.create_namespace(self.ns)

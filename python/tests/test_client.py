@@ -36,20 +36,8 @@ def rows(html_table: str) -> int:
     return body.count("<tr>")
 
 
-class ServerTest(unittest.TestCase):
+class ServerTest(harness.ClientTestCase):
     """A test with the shared server, an admin client and a namespace of its own."""
-
-    server: Any
-    c: flymodel.Client
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.server = harness.shared_server()
-        cls.c = cls.server.client()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.c.close()
 
     def setUp(self) -> None:
         self.ns = uniq("ns")

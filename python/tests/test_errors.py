@@ -54,19 +54,7 @@ def no_credentials_env() -> Any:
     return mock.patch.dict(os.environ, env, clear=True)
 
 
-class ServerErrorsTest(unittest.TestCase):
-    server: Any
-    c: flymodel.Client
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.server = harness.shared_server()
-        cls.c = cls.server.client()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.c.close()
-
+class ServerErrorsTest(harness.ClientTestCase):
     def setUp(self) -> None:
         self.ns = uniq("err")
         self.c.create_namespace(self.ns)

@@ -156,10 +156,13 @@ class TLSServerTest(unittest.TestCase):
         self.assertEqual(status, 201, body)
 
     def test_refused_without_client_certificate(self) -> None:
-        self.assert_refused(self.srv.ssl_context(client_cert=False))
+        ctx = self.srv.ssl_context(client_cert=False)
+        assert ctx is not None  # a TLS server
+        self.assert_refused(ctx)
 
     def test_refused_without_the_ca(self) -> None:
         ctx = ssl.create_default_context()  # the system's CAs only
+        assert self.srv.client_cert and self.srv.client_key  # an mTLS server
         ctx.load_cert_chain(self.srv.client_cert, self.srv.client_key)
         self.assert_refused(ctx)
 
