@@ -81,7 +81,7 @@ vet:
 ## typecheck-python: pyright over the Python client, as Python 3.9 sees it (needs Node's npx and
 ## the npm registry; not part of make test or CI, which never need Node)
 typecheck-python:
-	cd python && npx --yes pyright@1 --pythonversion 3.9 flymodel
+	cd python && npx --yes pyright@1 --pythonversion 3.9 flymodel tests bench
 
 ## fmt: gofmt every file
 fmt:
